@@ -1,0 +1,635 @@
+"""The ``flowwatch`` command line (the contract in DESIGN.md: keep names and flags stable).
+
+Every command takes ``--db PATH`` after its own name (default ``$FLOWWATCH_DB`` or
+``./flowwatch.db``). Bad flags and files get a clear message and a non-zero exit:
+2 for usage and configuration errors, 1 when the work itself failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import logging
+import math
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bot import __version__
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+    from bot.config import Settings
+    from signals.base import Params
+
+log = logging.getLogger("flowwatch.cli")
+
+
+class CliError(Exception):
+    """A user-facing failure; the message is printed as ``flowwatch: error: ...``."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# -- argument helpers ------------------------------------------------------------------
+
+
+def _date_arg(text: str) -> datetime:
+    from storage.timeutil import parse_date_arg
+
+    try:
+        return parse_date_arg(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _positive_int(lo: int, hi: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number ({lo}..{hi})") from None
+        if not lo <= v <= hi:
+            raise argparse.ArgumentTypeError(f"{v} is out of range (allowed {lo}..{hi})")
+        return v
+
+    return parse
+
+
+def _set_arg(text: str) -> tuple[str, str]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"{text!r}: use KEY=VALUE, e.g. --set alert=1.05")
+    k, v = text.split("=", 1)
+    if not k.strip():
+        raise argparse.ArgumentTypeError(f"{text!r}: the key is empty")
+    return k.strip(), v.strip()
+
+
+def _add_db(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", metavar="PATH", help="SQLite database (default: $FLOWWATCH_DB or ./flowwatch.db)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from signals import registry
+    from signals.sources import backfills
+
+    sig_ids = list(registry())
+    parser = argparse.ArgumentParser(
+        prog="flowwatch",
+        description="Market-flow alerts for Discord: VIX term structure and more, from SQLite-stored history.",
+        epilog="Settings come from the environment or .env (see .env.example). Docs: README.md",
+    )
+    parser.add_argument("--version", action="version", version=f"flowwatch {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser(
+        "run", help="run the bot: live sources, scheduler, alerts (console sink without a token)"
+    )
+    _add_db(p)
+    p.add_argument("--no-initial-poll", action="store_true", help="do not poll every source once at start-up")
+
+    p = sub.add_parser("demo", help="offline demo: a built-in scenario through the whole pipeline")
+    p.add_argument("--format", choices=["text", "jsonl"], default="text", help="alert output on stdout")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("demo-out"),
+        help="folder for charts and the summary (default ./demo-out)",
+    )
+    _add_db(p)
+
+    p = sub.add_parser("import", help="load a CSV with header ts,value into a series (idempotent)")
+    p.add_argument("series", help="series id, e.g. cboe.vix.close")
+    p.add_argument("file", type=Path, help="CSV file with header ts,value")
+    _add_db(p)
+
+    bfs = backfills()
+    p = sub.add_parser(
+        "backfill",
+        help="load history from a provider or a file in its own format",
+        description="Sources: " + "; ".join(f"{b.name}: {b.help}" for b in bfs.values()),
+    )
+    p.add_argument("source", choices=list(bfs), help="data source")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--file", type=Path, help="a file in the provider's own format")
+    g.add_argument("--dir", type=Path, help="a folder of such files")
+    p.add_argument("--since", type=_date_arg, help="only rows on or after this date (YYYY-MM-DD)")
+    _add_db(p)
+
+    p = sub.add_parser("replay", help="drive a signal and the alert engine over stored history")
+    p.add_argument("signal", choices=sig_ids, help="signal id")
+    p.add_argument(
+        "--from",
+        dest="start",
+        type=_date_arg,
+        help="first date evaluated (history before it is used for baselines)",
+    )
+    p.add_argument("--to", dest="end", type=_date_arg, help="last date evaluated")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        type=_set_arg,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a threshold for this run (backtest); repeatable",
+    )
+    p.add_argument(
+        "--format",
+        choices=["text", "jsonl"],
+        default="text",
+        help="jsonl: one JSON object per alert event on stdout and nothing else",
+    )
+    p.add_argument(
+        "--chart", type=Path, metavar="FILE", help="also write a PNG chart of the range with alerts"
+    )
+    p.add_argument(
+        "--restart",
+        action="store_true",
+        help="start over instead of resuming an interrupted replay",
+    )
+    _add_db(p)
+
+    p = sub.add_parser("check", help="one live evaluation now; prints readings")
+    p.add_argument("signal", nargs="?", choices=sig_ids, help="signal id (default: all)")
+    p.add_argument("--no-fetch", action="store_true", help="evaluate stored data only, do not poll sources")
+    _add_db(p)
+
+    p = sub.add_parser("chart", help="render a signal's chart to a PNG file")
+    p.add_argument("signal", choices=sig_ids, help="signal id")
+    p.add_argument("--days", type=_positive_int(2, 20000), default=365, help="days of history (default 365)")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="FILE.png", help="output PNG file")
+    p.add_argument("--at", type=_date_arg, help="draw as of this date instead of now")
+    _add_db(p)
+
+    p = sub.add_parser("db", help="database upkeep: migrate, stats")
+    dbsub = p.add_subparsers(dest="db_command", metavar="ACTION")
+    dbsub.required = True
+    for name, text in (
+        ("migrate", "apply pending schema migrations"),
+        ("stats", "rows per table and series"),
+    ):
+        q = dbsub.add_parser(name, help=text)
+        _add_db(q)
+    return parser
+
+
+# -- shared setup -----------------------------------------------------------------------
+
+
+def _settings(args: argparse.Namespace, *, check_db: bool = True) -> Settings:
+    from bot.config import ConfigError, load_settings
+
+    try:
+        return load_settings(db_override=getattr(args, "db", None), check_db=check_db)
+    except ConfigError as exc:
+        raise CliError(str(exc), code=2) from None
+
+
+def _open(settings: Settings) -> Database:
+    from storage.db import StorageError, open_db
+
+    try:
+        return open_db(settings.db_path)
+    except StorageError as exc:
+        raise CliError(str(exc), code=2) from None
+
+
+def _progress(total: int | None, desc: str, unit: str = "it") -> Any:
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total,
+        desc=desc,
+        unit=unit,
+        file=sys.stderr,
+        disable=None,
+        leave=False,
+        dynamic_ncols=True,
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# -- commands ---------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot.runner import App, run_until_stopped
+
+    settings = _settings(args)
+    _open(settings).close()  # migrate and fail early with a readable error
+    if settings.discord_token:
+        try:
+            from bot.discord_client import run_discord
+        except ModuleNotFoundError:
+            raise CliError("DISCORD_TOKEN is set, but this build has no Discord client", code=2) from None
+        return run_discord(settings, initial_poll=not args.no_initial_poll)
+    sinks_note = " and the webhook" if settings.webhook_url else ""
+    print(
+        f"flowwatch {__version__}: console sink{sinks_note} (no DISCORD_TOKEN); database {settings.db_path}; "
+        "Ctrl-C to stop",
+        file=sys.stderr,
+    )
+    app = App(settings, mode="console")
+    asyncio.run(run_until_stopped(app, initial_poll=not args.no_initial_poll))
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from storage.observations import Observation, upsert, validate_series_id
+    from storage.timeutil import parse_ts
+
+    try:
+        series = validate_series_id(args.series)
+    except ValueError as exc:
+        raise CliError(str(exc), code=2) from None
+    path: Path = args.file
+    if not path.is_file():
+        raise CliError(f"{path}: no such file", code=2)
+    settings = _settings(args)
+    now = _now()
+    rows: list[Observation] = []
+    errors: list[str] = []
+    with path.open(newline="", encoding="utf-8-sig", errors="replace") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, None)
+        if header is None or [h.strip().lower() for h in header[:2]] != ["ts", "value"]:
+            raise CliError(
+                f"{path}: the first line must be the header ts,value (got {','.join(header or [])!r})"
+            )
+        for n, row in enumerate(reader, start=2):
+            if not row or not "".join(row).strip():
+                continue
+            if len(row) < 2:
+                errors.append(f"line {n}: expected ts,value")
+                continue
+            try:
+                ts = parse_ts(row[0])
+            except ValueError as exc:
+                errors.append(f"line {n}: {exc}")
+                continue
+            try:
+                value = float(row[1])
+            except ValueError:
+                errors.append(f"line {n}: value {row[1][:30]!r} is not a number")
+                continue
+            if not math.isfinite(value):
+                errors.append(f"line {n}: value {row[1]!r} is not finite")
+                continue
+            if ts > now.timestamp() + 600:
+                errors.append(f"line {n}: timestamp {row[0]!r} is in the future")
+                continue
+            rows.append(Observation(series, ts, value, "import"))
+    if errors:
+        shown = "\n  ".join(errors[:10])
+        more = f"\n  ... and {len(errors) - 10} more" if len(errors) > 10 else ""
+        raise CliError(f"{path}: {len(errors)} bad row(s), nothing imported:\n  {shown}{more}")
+    db = _open(settings)
+    res = upsert(db, rows)
+    db.close()
+    print(
+        f"{series}: {res.total} rows read from {path.name}; {res.new} new, {res.updated} updated, "
+        f"{res.unchanged} unchanged"
+    )
+    return 0
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    import httpx
+
+    from bot.runner import USER_AGENT
+    from signals.sources import backfills
+    from signals.sources.base import BackfillContext, SourceError
+
+    bf = backfills()[args.source]
+    if args.file is not None and not bf.file:
+        raise CliError(f"backfill {bf.name} does not read files; {bf.help}", code=2)
+    if args.dir is not None and not bf.dir:
+        raise CliError(f"backfill {bf.name} does not take --dir; {bf.help}", code=2)
+    if args.file is None and args.dir is None and not bf.live:
+        raise CliError(f"backfill {bf.name} needs --file F: {bf.help}", code=2)
+    if args.file is not None and not args.file.is_file():
+        raise CliError(f"{args.file}: no such file", code=2)
+    if args.dir is not None and not args.dir.is_dir():
+        raise CliError(f"{args.dir}: no such folder", code=2)
+    settings = _settings(args)
+    db = _open(settings)
+    bar = _progress(None, f"backfill {bf.name}", "file")
+
+    async def go() -> str:
+        async with httpx.AsyncClient(
+            timeout=settings.http_timeout, headers={"User-Agent": USER_AGENT}, follow_redirects=True
+        ) as client:
+            ctx = BackfillContext(
+                db=db,
+                client=client,
+                now=_now(),
+                file=args.file,
+                dir=args.dir,
+                since=args.since,
+                settings=settings,
+                progress=bar.update,
+            )
+            return await bf.run(ctx)
+
+    try:
+        message = asyncio.run(go())
+    except (SourceError, ValueError, OSError) as exc:
+        raise CliError(f"backfill {bf.name}: {exc}") from None
+    finally:
+        bar.close()
+        db.close()
+    print(message)
+    return 0
+
+
+def _params_with_overrides(
+    signal_id: str, settings: Settings, overrides: Sequence[tuple[str, str]]
+) -> Params:
+    from signals import get_signal
+
+    sig = get_signal(signal_id)
+    base = settings.signal_params(signal_id)
+    allowed = ", ".join(p.name for p in sig.params)
+    values: dict[str, float] = {}
+    specs = {p.name: p for p in sig.params}
+    for k, v in overrides:
+        k = k.removeprefix(f"{signal_id}.")
+        if k not in specs:
+            raise CliError(f"--set {k}: {signal_id} has no setting {k!r}; allowed: {allowed}", code=2)
+        try:
+            values[k] = specs[k].parse(v)
+        except ValueError as exc:
+            raise CliError(f"--set {exc}", code=2) from None
+    params = base.with_overrides(values)
+    problems = sig.validate(params)
+    if problems:
+        raise CliError("--set: " + "; ".join(problems), code=2)
+    return params
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from bot.formatting import event_jsonl, event_line
+    from bot.replay import run_replay
+    from signals import get_signal
+
+    if args.start and args.end and args.start > args.end:
+        raise CliError("--from must be on or before --to", code=2)
+    if args.chart is not None and args.chart.suffix.lower() != ".png":
+        raise CliError(f"--chart {args.chart}: the chart is a PNG; give a file name ending in .png", code=2)
+    settings = _settings(args)
+    sig = get_signal(args.signal)
+    params = _params_with_overrides(sig.id, settings, args.overrides)
+    db = _open(settings)
+    if not db.execute(
+        "SELECT 1 FROM observations WHERE " + _inputs_where(sig.inputs)[0] + " LIMIT 1",
+        _inputs_where(sig.inputs)[1],
+    ).fetchone():
+        db.close()
+        raise CliError(f"no stored data for {sig.id}; load history first (flowwatch backfill ... or import)")
+    out = sys.stdout
+    tz = settings.timezone
+
+    def emit(_id: int, ev: Any) -> None:
+        out.write((event_jsonl(ev) if args.format == "jsonl" else event_line(ev, tz)) + "\n")
+        out.flush()
+
+    bar = _progress(None, f"replay {sig.id}", "readings")
+    try:
+        res = run_replay(
+            db,
+            [sig],
+            {sig.id: params},
+            args.start,
+            args.end,
+            emit=emit,
+            progress=bar.update,
+            resume=not args.restart,
+        )
+    finally:
+        bar.close()
+    note = " (resumed an interrupted replay)" if res.resumed else ""
+    print(
+        f"replay {sig.id}: {res.readings} readings, {len(res.events) + res.reemitted} events in "
+        f"{res.seconds:.2f} s{note}",
+        file=sys.stderr,
+    )
+    if args.chart is not None:
+        from bot.charts import render_png
+        from bot.queries import chart_data
+
+        end = args.end or _last_ts(db, sig.inputs)
+        start = args.start or (end - timedelta(days=365 * 30))
+        days = max(2, (end - start).days + 1)
+        data = chart_data(
+            db,
+            settings,
+            sig.id,
+            end + timedelta(seconds=1),
+            min(days, 40000),
+            marks_scope="replay",
+            params=params,
+        )
+        args.chart.write_bytes(render_png(data))
+        print(f"chart written to {args.chart}", file=sys.stderr)
+    db.close()
+    return 0
+
+
+def _inputs_where(patterns: Sequence[str]) -> tuple[str, list[str]]:
+    from storage.observations import _series_clause
+
+    return _series_clause(patterns)
+
+
+def _last_ts(db: Any, patterns: Sequence[str]) -> datetime:
+    where, params = _inputs_where(patterns)
+    row = db.execute(f"SELECT MAX(ts) FROM observations WHERE {where}", params).fetchone()
+    from storage.timeutil import from_epoch
+
+    return from_epoch(row[0]) if row and row[0] is not None else _now()
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from bot.formatting import reading_line
+    from bot.queries import status
+    from bot.runner import App
+    from signals import registry
+
+    settings = _settings(args)
+    ids = [args.signal] if args.signal else list(registry())
+    if not args.no_fetch:
+        app = App(settings, mode="check")
+        wanted = [
+            p for p in __import__("signals.sources", fromlist=["polls"]).polls() if set(p.signals) & set(ids)
+        ]
+
+        async def fetch() -> None:
+            await app.store.open()
+            try:
+                for poll in wanted:
+                    try:
+                        obs = await poll.run(app.source_context())
+                    except Exception as exc:
+                        print(f"{poll.name}: fetch failed ({exc}); using stored data", file=sys.stderr)
+                        continue
+                    if obs:
+                        res = await app.store.call(app.pipeline.ingest, obs)
+                        print(f"{poll.name}: {res.total} rows ({res.new} new)", file=sys.stderr)
+            finally:
+                await app.client.aclose()
+                await app.store.close()
+                app.renderer.close()
+
+        asyncio.run(fetch())
+    db = _open(settings)
+    now = _now()
+    rows = [ks for sid in ids for ks in status(db, settings, now, sid)]
+    db.close()
+    for ks in rows:
+        if ks.reading is None:
+            print(f"{ks.signal}/{ks.key}  no data yet (backfill first)")
+        else:
+            print(reading_line(ks.reading, settings.timezone, ks.stale))
+    return 0
+
+
+def cmd_chart(args: argparse.Namespace) -> int:
+    from bot.charts import render_png
+    from bot.queries import chart_data
+
+    if args.output.suffix.lower() != ".png":
+        raise CliError(f"-o {args.output}: the chart is a PNG; give a file name ending in .png", code=2)
+    if args.output.parent and not args.output.parent.exists():
+        raise CliError(f"-o {args.output}: folder {args.output.parent} does not exist", code=2)
+    settings = _settings(args)
+    db = _open(settings)
+    try:
+        sig_inputs = __import__("signals", fromlist=["get_signal"]).get_signal(args.signal).inputs
+        at = args.at or _last_ts(db, sig_inputs) + timedelta(days=1)
+        data = chart_data(db, settings, args.signal, at, args.days)
+        if len(data.get("x", [])) == 0:
+            raise CliError(f"no stored data for {args.signal} in those {args.days} days; backfill first")
+        png = render_png(data)
+    finally:
+        db.close()
+    args.output.write_bytes(png)
+    print(f"{args.output}: {len(png) // 1024} KiB, {args.signal} over {args.days} days")
+    return 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from storage.db import applied_migrations, open_db, pending_migrations
+
+    settings = _settings(args)
+    if args.db_command == "migrate":
+        from storage.db import StorageError
+
+        try:
+            db = open_db(settings.db_path, migrate=False)
+            before = pending_migrations(db)
+            db.close()
+            db = open_db(settings.db_path)
+        except StorageError as exc:
+            raise CliError(str(exc), code=2) from None
+        print(
+            f"{settings.db_path}: applied {len(before)} migration(s)"
+            + (f" ({', '.join(before)})" if before else "")
+            + f"; schema at {applied_migrations(db)[-1]}"
+        )
+        db.close()
+        return 0
+    db = _open(settings)
+    from storage import alerts as alert_repo
+    from storage.observations import series_stats
+    from storage.timeutil import iso
+
+    size = settings.db_path.stat().st_size if settings.db_path.exists() else 0
+    print(f"database {settings.db_path} ({size / 1e6:.1f} MB), schema {applied_migrations(db)[-1]}")
+    for table in (
+        "observations",
+        "alerts",
+        "deliveries",
+        "signal_state",
+        "subscriptions",
+        "guild_settings",
+    ):
+        n = db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+        print(f"  {table:<16} {n:>10} rows")
+    counts = alert_repo.delivery_counts(db)
+    if counts:
+        print("  deliveries by status: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    stats = series_stats(db)
+    if stats:
+        print("series:")
+        for s in stats:
+            print(
+                f"  {s['series']:<40} {s['rows']:>9}  {iso(int(s['first']))[:10]} .. "
+                f"{iso(int(s['last']))[:10]}"
+            )
+    db.close()
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from bot.demo import run_demo
+
+    settings = _settings(args, check_db=False)
+    return run_demo(settings, args.out, args.format)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "run": cmd_run,
+    "demo": cmd_demo,
+    "import": cmd_import,
+    "backfill": cmd_backfill,
+    "replay": cmd_replay,
+    "check": cmd_check,
+    "chart": cmd_chart,
+    "db": cmd_db,
+}
+
+
+def _early_logging(args: argparse.Namespace) -> None:
+    """Logging before settings are validated: level from the environment, secrets redacted."""
+    import os
+
+    from bot.logs import setup_logging
+
+    level = os.environ.get("FLOWWATCH_LOG_LEVEL", "INFO").strip().upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        level = "INFO"
+    if getattr(args, "format", None) == "jsonl":
+        level = "WARNING"  # nothing but events on stdout, and little on stderr
+    secrets = [os.environ.get(k, "") for k in ("DISCORD_TOKEN", "DISCORD_WEBHOOK_URL")]
+    setup_logging(level, secrets)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _early_logging(args)
+    try:
+        return COMMANDS[args.command](args)
+    except CliError as exc:
+        print(f"flowwatch: error: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        print("flowwatch: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,290 @@
+"""Settings: read once from the environment (and ``.env``), validated with readable errors.
+
+Every setting is declared in :data:`SETTINGS` (plus one per signal parameter,
+``FLOWWATCH_<SIGNAL>_<PARAM>``); ``.env.example`` lists exactly these, which a test checks.
+Secrets are wrapped in :class:`Secret` so they never print.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import time as dtime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from signals import registry
+from signals.base import Params
+from storage.db import StorageError, check_writable
+
+
+class ConfigError(Exception):
+    """One or more settings are wrong; ``str()`` lists each with what is allowed."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
+        self.problems = problems
+
+
+class Secret:
+    """A string that never shows itself in logs, reprs or tracebacks."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+def parse_timezone(text: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(text.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown timezone {text!r}: use an IANA name such as UTC, America/New_York or Europe/London"
+        ) from None
+
+
+def parse_hhmm(text: str) -> dtime:
+    try:
+        h, m = text.strip().split(":")
+        return dtime(int(h), int(m))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a time of day: use HH:MM in 24-hour form, e.g. 08:30") from None
+
+
+def _positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number") from None
+    if not v > 0:
+        raise ValueError(f"{text!r} must be greater than zero")
+    return v
+
+
+def _level(text: str) -> str:
+    v = text.strip().upper()
+    if v not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ValueError(f"{text!r} is not a log level: use DEBUG, INFO, WARNING or ERROR")
+    return v
+
+
+def _webhook(text: str) -> Secret:
+    t = text.strip()
+    if not t.startswith(("https://", "http://")) or "/webhooks/" not in t:
+        raise ValueError("expected a Discord webhook URL like https://discord.com/api/webhooks/<id>/<token>")
+    return Secret(t)
+
+
+def _token(text: str) -> Secret:
+    t = text.strip()
+    if any(c.isspace() for c in t) or len(t) < 20:
+        raise ValueError(
+            "does not look like a Discord bot token (copy it from the Developer Portal, Bot tab)"
+        )
+    return Secret(t)
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    env: str
+    attr: str
+    default: str
+    help: str
+    parse: Callable[[str], Any] = str
+    secret: bool = False
+
+
+SETTINGS: list[SettingSpec] = [
+    SettingSpec(
+        "DISCORD_TOKEN",
+        "discord_token",
+        "",
+        "Discord bot token. Empty: run with the console sink (and the webhook, if set).",
+        _token,
+        secret=True,
+    ),
+    SettingSpec(
+        "DISCORD_WEBHOOK_URL",
+        "webhook_url",
+        "",
+        "Discord webhook URL: alerts (embed + chart) without creating a bot application.",
+        _webhook,
+        secret=True,
+    ),
+    SettingSpec(
+        "FLOWWATCH_DB",
+        "db_path",
+        "./flowwatch.db",
+        "SQLite database file (created if missing).",
+        Path,
+    ),
+    SettingSpec(
+        "FLOWWATCH_TIMEZONE",
+        "timezone",
+        "UTC",
+        "IANA timezone for console output and the default daily-summary time.",
+        parse_timezone,
+    ),
+    SettingSpec(
+        "FLOWWATCH_SUMMARY_TIME",
+        "summary_time",
+        "",
+        "Console/webhook daily summary time HH:MM in FLOWWATCH_TIMEZONE; empty = no summary.",
+        parse_hhmm,
+    ),
+    SettingSpec("FLOWWATCH_LOG_LEVEL", "log_level", "INFO", "DEBUG, INFO, WARNING or ERROR.", _level),
+    SettingSpec(
+        "FLOWWATCH_CHART_DIR",
+        "chart_dir",
+        "",
+        "Folder where the console sink saves each alert's chart PNG; empty = do not save.",
+        Path,
+    ),
+    SettingSpec(
+        "FLOWWATCH_HTTP_TIMEOUT",
+        "http_timeout",
+        "20",
+        "Seconds before an HTTP request to a data provider times out.",
+        _positive_float,
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Settings:
+    discord_token: Secret | None = None
+    webhook_url: Secret | None = None
+    db_path: Path = Path("./flowwatch.db")
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    summary_time: dtime | None = None
+    log_level: str = "INFO"
+    chart_dir: Path | None = None
+    http_timeout: float = 20.0
+    params: dict[str, Params] = field(default_factory=dict)
+
+    def secrets(self) -> list[str]:
+        return [s.get() for s in (self.discord_token, self.webhook_url) if s]
+
+    def signal_params(self, signal_id: str) -> Params:
+        if signal_id in self.params:
+            return self.params[signal_id]
+        return registry()[signal_id].default_params()
+
+
+def param_env_name(signal_id: str, param: str) -> str:
+    return f"FLOWWATCH_{signal_id}_{param}".upper()
+
+
+def all_setting_names() -> list[str]:
+    names = [s.env for s in SETTINGS]
+    for sig in registry().values():
+        names += [param_env_name(sig.id, p.name) for p in sig.params]
+    return names
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        return {}
+    from dotenv import dotenv_values
+
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None,
+    dotenv: Path | None = Path(".env"),
+    *,
+    check_db: bool = True,
+    db_override: str | None = None,
+) -> Settings:
+    """Settings from ``env`` (default: the process environment over ``.env``)."""
+    values: dict[str, str] = {}
+    if dotenv is not None:
+        values.update(_read_dotenv(dotenv))
+    values.update(os.environ if env is None else env)
+    problems: list[str] = []
+    kwargs: dict[str, Any] = {}
+    for spec in SETTINGS:
+        raw = values.get(spec.env, spec.default)
+        if raw is None or str(raw).strip() == "":
+            if spec.default.strip():
+                raw = spec.default
+            else:
+                kwargs[spec.attr] = None
+                continue
+        try:
+            kwargs[spec.attr] = spec.parse(str(raw))
+        except ValueError as exc:
+            shown = "***" if spec.secret else repr(str(raw)[:60])
+            problems.append(f"{spec.env}={shown}: {exc}")
+    if db_override:
+        kwargs["db_path"] = Path(db_override)
+    params: dict[str, Params] = {}
+    for sig in registry().values():
+        overrides: dict[str, float] = {}
+        for p in sig.params:
+            name = param_env_name(sig.id, p.name)
+            raw = values.get(name, "")
+            if str(raw).strip() == "":
+                continue
+            try:
+                overrides[p.name] = p.parse(raw)
+            except ValueError as exc:
+                problems.append(f"{name}={str(raw)[:40]!r}: {exc}")
+        resolved = Params(sig.params, overrides)
+        problems += [f"{sig.id} thresholds: {msg}" for msg in sig.validate(resolved)]
+        params[sig.id] = resolved
+    unknown = sorted(k for k in values if k.startswith("FLOWWATCH_") and k not in set(all_setting_names()))
+    for k in unknown:
+        problems.append(f"{k}: unknown setting (see .env.example for every setting flowwatch reads)")
+    if check_db and "db_path" in kwargs and kwargs["db_path"] is not None:
+        try:
+            check_writable(kwargs["db_path"])
+        except StorageError as exc:
+            problems.append(f"FLOWWATCH_DB={str(kwargs['db_path'])!r}: {exc}")
+    if problems:
+        raise ConfigError(problems)
+    return Settings(params=params, **{k: v for k, v in kwargs.items() if v is not None})
+
+
+def env_example() -> str:
+    """The text of ``.env.example`` (regenerate with ``python -m bot.config > .env.example``)."""
+    lines = [
+        "# flowwatch settings. Copy to .env and edit; the real environment overrides .env.",
+        "# Every setting flowwatch reads is listed here; empty means the default (given in the comment).",
+        "",
+        "# --- Discord, storage and process ---",
+    ]
+    for s in SETTINGS:
+        lines.append(f"# {s.help}" + (f" Default: {s.default}" if s.default else ""))
+        lines += [f"{s.env}=", ""]
+    for sig in registry().values():
+        lines.append(
+            f"# --- {sig.id}: {sig.title} (global thresholds; a guild's /thresholds only filters) ---"
+        )
+        for p in sig.params:
+            unit = f" {p.unit}" if p.unit else ""
+            lines.append(
+                f"# {p.help[:1].upper()}{p.help[1:]}. Default {p.default:g}{unit}; {p.describe_range()}."
+            )
+            lines.append(f"{param_env_name(sig.id, p.name)}=")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+if __name__ == "__main__":
+    print(env_example(), end="")

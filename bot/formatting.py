@@ -1,0 +1,75 @@
+"""Text forms of events and readings shared by the CLI, the console sink and Discord."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from signals import registry
+from signals.base import Reading
+from storage.alerts import AlertEvent
+from storage.timeutil import from_epoch, iso
+
+EVENT_WORDS = {
+    "fired": "FIRED",
+    "escalated": "ESCALATED",
+    "deescalated": "STEPPED DOWN",
+    "updated": "UPDATED",
+    "resolved": "RESOLVED",
+}
+
+
+def key_name(signal: str, key: str) -> str:
+    sig = registry().get(signal)
+    if sig is None:
+        return key
+    return sig.keys.get(key, key)
+
+
+def title(ev: AlertEvent) -> str:
+    sig = registry().get(ev.signal)
+    name = sig.title if sig else ev.signal
+    if ev.kind == "notice":
+        return f"Notice · {name}: {ev.summary.split(':')[0]}"
+    level = ev.prev_level if ev.event == "resolved" else ev.level
+    return f"{name} · {key_name(ev.signal, ev.key)}: {EVENT_WORDS.get(ev.event, ev.event)} ({level})"
+
+
+def event_json(ev: AlertEvent) -> dict[str, Any]:
+    """The ``replay --format jsonl`` object (public contract: keep the names)."""
+    return {
+        "signal": ev.signal,
+        "key": ev.key,
+        "event": ev.event,
+        "ts": iso(ev.ts),
+        "level": ev.level,
+        "value": None if ev.value is None else round(float(ev.value), 6),
+        "summary": ev.summary,
+    }
+
+
+def event_jsonl(ev: AlertEvent) -> str:
+    return json.dumps(event_json(ev), ensure_ascii=False)
+
+
+def when(ts: int | datetime, tz: ZoneInfo | None = None) -> str:
+    dt = from_epoch(ts) if isinstance(ts, int | float) else ts
+    if tz is None or tz.key == "UTC":
+        return dt.strftime("%Y-%m-%d %H:%MZ")
+    return dt.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def event_line(ev: AlertEvent, tz: ZoneInfo | None = None) -> str:
+    level = ev.level if ev.event != "resolved" else f"{ev.prev_level}→ok"
+    return f"{when(ev.ts, tz)}  {ev.signal}/{ev.key}  {EVENT_WORDS.get(ev.event, ev.event)} [{level}]  {ev.summary}"
+
+
+def reading_line(r: Reading, tz: ZoneInfo | None = None, stale: str | None = None) -> str:
+    nxt = ""
+    if r.next_threshold is not None:
+        gap = r.next_threshold.value - r.value
+        nxt = f"; {abs(gap):.3f} {'below' if gap > 0 else 'past'} {r.next_threshold.level.label}"
+    st = f"  STALE: {stale}" if stale else ""
+    return f"{r.signal}/{r.key}  {r.level.label:<6}  as of {when(r.ts, tz)}  {r.summary}{nxt}{st}"

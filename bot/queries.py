@@ -1,0 +1,114 @@
+"""Read-only queries shared by the CLI, the Discord commands and the daily summary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlite_utils import Database
+
+from bot.config import Settings
+from bot.pipeline import load_signal_inputs
+from signals import get_signal, registry
+from signals.base import Level, Params, Reading
+from storage import alerts as alert_repo
+from storage import state as state_repo
+from storage.alerts import StoredAlert
+from storage.state import KeyState
+from storage.timeutil import to_epoch
+
+
+@dataclass
+class KeyStatus:
+    signal: str
+    key: str
+    name: str
+    reading: Reading | None
+    stale: str | None
+    state: KeyState | None
+    change_1d: float | None
+
+    @property
+    def level(self) -> Level:
+        """The lifecycle level if the engine is firing, else the reading's entry level."""
+        if self.state is not None and self.state.state == "firing":
+            return Level[self.state.level.upper()]
+        return self.reading.level if self.reading else Level.OK
+
+    def distance(self) -> str:
+        r = self.reading
+        if r is None or r.next_threshold is None:
+            return "at its highest level" if r is not None else "no data"
+        gap = r.next_threshold.value - r.value
+        return f"{abs(gap):.3f}{r.unit} {'to' if gap > 0 else 'past'} {r.next_threshold.level.label}"
+
+
+def status(
+    db: Database,
+    settings: Settings,
+    now: datetime,
+    signal_id: str | None = None,
+    params: dict[str, Params] | None = None,
+) -> list[KeyStatus]:
+    sigs = [get_signal(signal_id)] if signal_id else list(registry().values())
+    states = state_repo.load_states(db, "live")
+    out = []
+    for sig in sigs:
+        p = (params or {}).get(sig.id) or settings.signal_params(sig.id)
+        inputs = load_signal_inputs(db, sig, now)
+        readings = {r.key: r for r in sig.latest(inputs, p, now)}
+        day_ago = {r.key: r for r in sig.latest(inputs, p, now - timedelta(days=1))}
+        for key, name in sig.keys.items():
+            r = readings.get(key)
+            prev = day_ago.get(key)
+            change = (r.value - prev.value) if r and prev and prev.ts < r.ts else None
+            out.append(
+                KeyStatus(
+                    signal=sig.id,
+                    key=key,
+                    name=name,
+                    reading=r,
+                    stale=sig.stale_reason(r, now) if r else None,
+                    state=states.get((sig.id, key)),
+                    change_1d=change,
+                )
+            )
+    return out
+
+
+def recent_alerts(
+    db: Database, now: datetime, hours: float = 24, signal: str | None = None, scope: str = "live"
+) -> list[StoredAlert]:
+    return alert_repo.list_alerts(
+        db,
+        scope=scope,
+        signal=signal,
+        since=to_epoch(now - timedelta(hours=hours)),
+        until=to_epoch(now),
+    )
+
+
+def chart_data(
+    db: Database,
+    settings: Settings,
+    signal_id: str,
+    now: datetime,
+    days: int,
+    marks_scope: str = "live",
+    params: Params | None = None,
+) -> dict[str, Any]:
+    sig = get_signal(signal_id)
+    p = params or settings.signal_params(signal_id)
+    inputs = load_signal_inputs(db, sig, now)
+    since = to_epoch(now - timedelta(days=days))
+    marks = [
+        (a.ts, a.level, a.key)
+        for a in alert_repo.list_alerts(
+            db, scope=marks_scope, signal=signal_id, since=since, until=to_epoch(now)
+        )
+        if a.event in ("fired", "escalated")
+    ]
+    from storage.timeutil import from_epoch
+
+    return sig.chart_data(inputs, p, now, days, [(from_epoch(t), lv, k) for t, lv, k in marks])

@@ -1,0 +1,215 @@
+"""``flowwatch run``: live sources, the scheduler, the engine, the outbox and its sinks.
+
+:class:`App` is the bot's main job without Discord. With no token it runs with the console
+sink (and the webhook sink when a webhook URL is set); the Discord client starts the same
+``App`` in its ``setup_hook``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal as os_signal
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.charts import Renderer
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.dispatcher import Dispatcher
+from bot.engine import Router, console_router
+from bot.pipeline import Pipeline
+from bot.queries import chart_data
+from bot.scheduler import build_scheduler
+from bot.sinks import Sink
+from bot.sinks.console import ConsoleSink
+from bot.summary import summary_text
+from signals import registry, sources
+from signals.sources.base import Poll, SourceContext, SourceError
+from storage import meta
+from storage.alerts import StoredAlert
+from storage.db import AsyncStore
+from storage.timeutil import from_epoch, to_epoch
+
+log = logging.getLogger("flowwatch.run")
+
+USER_AGENT = "flowwatch/0.1 (+https://github.com/flowwatch/flowwatch)"
+
+
+class App:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock | None = None,
+        client: httpx.AsyncClient | None = None,
+        sinks: Sequence[Sink] | None = None,
+        router: Router = console_router,
+        mode: str = "console",
+    ) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.store = AsyncStore(settings.db_path)
+        self.renderer = Renderer()
+        self._own_client = client is None
+        self.client = client or httpx.AsyncClient(
+            timeout=httpx.Timeout(settings.http_timeout, connect=min(10.0, settings.http_timeout)),
+            headers={"User-Agent": USER_AGENT},
+            follow_redirects=True,
+        )
+        self.pipeline = Pipeline(settings, router=router)
+        default_sink: Sink = ConsoleSink(
+            tz=settings.timezone, chart_dir=settings.chart_dir, charts=self.chart_for_alert
+        )
+        self.sinks: list[Sink] = list(sinks) if sinks is not None else [default_sink]
+        self.dispatcher = Dispatcher(self.store, self.sinks, self.clock)
+        self.mode = mode
+        self.scheduler: AsyncIOScheduler | None = None
+        self._tasks: list[asyncio.Task[Any]] = []
+        self.on_summary: list[Callable[[str], Any]] = []
+        self.started = False
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    async def start(self, *, schedule: bool = True, initial_poll: bool = True) -> None:
+        await self.store.open()
+        await self.store.call(self.pipeline.load)
+        self._tasks.append(asyncio.create_task(self.dispatcher.run(), name="dispatcher"))
+        for svc in sources.services():
+            factory = getattr(svc, "start", None)
+            if callable(factory):
+                self._tasks.append(asyncio.create_task(factory(self), name=f"service:{svc}"))
+        if schedule:
+            sched = build_scheduler(self)
+            sched.start()
+            self.scheduler = sched
+        await self.heartbeat()
+        self.started = True
+        log.info(
+            "flowwatch running (%s mode, database %s, %d signals, %d polls)",
+            self.mode,
+            self.settings.db_path,
+            len(registry()),
+            len(sources.polls()),
+        )
+        if initial_poll:
+            self._tasks.append(asyncio.create_task(self._initial_polls(), name="initial-polls"))
+
+    async def _initial_polls(self) -> None:
+        now = self.clock.now()
+        for poll in sources.polls():
+            if poll.active is None or poll.active(now):
+                await self.run_poll(poll)
+        await self.evaluate_all()
+
+    async def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+            self.scheduler = None
+        self.dispatcher.stop()
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        self._tasks.clear()
+        for s in self.sinks:
+            with contextlib.suppress(Exception):
+                await s.close()
+        if self._own_client:
+            await self.client.aclose()
+        with contextlib.suppress(Exception):
+            await self.store.call(
+                meta.put, "heartbeat", {"pid": os.getpid(), "mode": self.mode, "stopped": True}
+            )
+        await self.store.close()
+        self.renderer.close()
+        log.info("flowwatch stopped")
+
+    # -- jobs -----------------------------------------------------------------------
+
+    def source_context(self) -> SourceContext:
+        return SourceContext(client=self.client, now=self.clock.now, settings=self.settings, store=self.store)
+
+    async def run_poll(self, poll: Poll) -> None:
+        now = self.clock.now()
+        if poll.active is not None and not poll.active(now):
+            return
+        try:
+            obs = await poll.run(self.source_context())
+        except SourceError as exc:
+            log.warning("%s", exc)
+            await self.store.call(meta.put, f"source:{poll.name}", {"ok": False, "error": str(exc)})
+            obs = []
+        except Exception as exc:  # a broken source must not take the bot down
+            log.exception("poll %s crashed", poll.name)
+            await self.store.call(meta.put, f"source:{poll.name}", {"ok": False, "error": repr(exc)})
+            obs = []
+        else:
+            await self.store.call(meta.put, f"source:{poll.name}", {"ok": True, "rows": len(obs)})
+        if obs:
+            res = await self.store.call(self.pipeline.ingest, obs)
+            log.info("%s: %d rows (%d new, %d updated)", poll.name, res.total, res.new, res.updated)
+        await self.evaluate(poll.signals)
+
+    async def ingest(self, observations: list[Any], signals: Sequence[str] = ()) -> None:
+        await self.store.call(self.pipeline.ingest, observations)
+        if signals:
+            await self.evaluate(signals)
+
+    async def evaluate(self, signal_ids: Sequence[str]) -> None:
+        try:
+            evals = await self.store.call(self.pipeline.evaluate, list(signal_ids), self.clock.now())
+        except Exception:
+            log.exception("evaluation of %s failed", ", ".join(signal_ids))
+            return
+        if any(e.events for e in evals.values()):
+            self.dispatcher.kick()
+
+    async def evaluate_all(self) -> None:
+        await self.evaluate(list(registry()))
+
+    async def heartbeat(self) -> None:
+        await self.store.call(
+            meta.put,
+            "heartbeat",
+            {"pid": os.getpid(), "mode": self.mode},
+            to_epoch(self.clock.now()),
+        )
+
+    async def post_summary(self) -> None:
+        text = await self.store.call(summary_text, self.settings, self.clock.now())
+        if not self.on_summary:
+            print(text, flush=True)
+        for cb in self.on_summary:
+            res = cb(text)
+            if asyncio.iscoroutine(res):
+                await res
+
+    async def chart_for_alert(self, alert: StoredAlert, days: int = 180) -> bytes | None:
+        """The chart of an alert as of its market time, with the alert point marked."""
+        if alert.kind != "alert":
+            return None
+        at = from_epoch(alert.ts) + timedelta(seconds=1)
+        data = await self.store.call(chart_data, self.settings, alert.signal, at, days)
+        return await self.renderer.render(data)
+
+
+async def run_until_stopped(app: App, stop: asyncio.Event | None = None, initial_poll: bool = True) -> None:
+    """Start ``app`` and run until SIGINT/SIGTERM (or ``stop`` is set), then shut down cleanly."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (os_signal.SIGINT, os_signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    await app.start(initial_poll=initial_poll)
+    try:
+        await stop.wait()
+    finally:
+        log.info("shutting down")
+        await app.stop()

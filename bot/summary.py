@@ -1,0 +1,39 @@
+"""The daily summary: every signal's level, value, change, distance to trigger, recent alerts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlite_utils import Database
+
+from bot.config import Settings
+from bot.formatting import EVENT_WORDS, when
+from bot.queries import KeyStatus, recent_alerts, status
+
+
+def status_line(ks: KeyStatus, tz: ZoneInfo | None = None) -> str:
+    r = ks.reading
+    if r is None:
+        return f"{ks.signal} · {ks.name}: no data yet"
+    chg = f" ({ks.change_1d:+.3f} vs yesterday)" if ks.change_1d is not None else ""
+    stale = f" — STALE: {ks.stale}" if ks.stale else ""
+    return (
+        f"[{ks.level.label.upper():>6}] {ks.signal} · {ks.name}: {r.value:.3f}{chg}; {ks.distance()}; "
+        f"as of {when(r.ts, tz)}{stale}"
+    )
+
+
+def summary_text(db: Database, settings: Settings, now: datetime, tz: ZoneInfo | None = None) -> str:
+    tz = tz or settings.timezone
+    rows = status(db, settings, now)
+    lines = [f"flowwatch daily summary — {when(now, tz)}", ""]
+    lines += [status_line(ks, tz) for ks in rows]
+    alerts = recent_alerts(db, now, 24)
+    lines += ["", f"Alerts in the last 24 h: {len(alerts) or 'none'}"]
+    for a in alerts[-15:]:
+        lines.append(f"  {when(a.ts, tz)} {a.signal}/{a.key} {EVENT_WORDS.get(a.event, a.event)} [{a.level}]")
+    stale = [ks for ks in rows if ks.stale]
+    if stale:
+        lines += ["", "Stale data:"] + [f"  {ks.signal}/{ks.key}: {ks.stale}" for ks in stale]
+    return "\n".join(lines)

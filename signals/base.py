@@ -1,0 +1,200 @@
+"""What every signal is: pure functions from stored series to readings.
+
+A signal module defines one :class:`Signal` subclass instance named ``SIGNAL``. It never
+does I/O: it receives :class:`storage.observations.Inputs` (a wide pandas frame) and its
+parameters, and returns :class:`Reading` objects. The same code runs live, on replay over
+history and in tests.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+from storage.observations import Inputs, Observation
+
+
+class Level(enum.IntEnum):
+    OK = 0
+    WATCH = 1
+    ALERT = 2
+    SEVERE = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Level:
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            raise ValueError(f"unknown level {text!r}: use one of ok, watch, alert, severe") from None
+
+
+@dataclass(frozen=True)
+class Param:
+    """A tunable threshold or rule setting, validated wherever it is set.
+
+    Settable from the environment (``FLOWWATCH_<SIGNAL>_<NAME>``), ``replay --set`` and a
+    guild's ``/thresholds set`` (which only filters what that guild is shown).
+    """
+
+    name: str
+    default: float
+    lo: float
+    hi: float
+    help: str
+    integer: bool = False
+    unit: str = ""
+
+    def parse(self, text: str | float) -> float:
+        try:
+            v = float(text)
+        except (TypeError, ValueError):
+            raise ValueError(f"{self.name}: {text!r} is not a number ({self.describe_range()})") from None
+        if not math.isfinite(v):
+            raise ValueError(f"{self.name}: {text!r} is not a finite number ({self.describe_range()})")
+        if self.integer and v != int(v):
+            raise ValueError(f"{self.name}: {text!r} must be a whole number ({self.describe_range()})")
+        if not self.lo <= v <= self.hi:
+            raise ValueError(f"{self.name}: {text!r} is out of range ({self.describe_range()})")
+        return int(v) if self.integer else v
+
+    def describe_range(self) -> str:
+        fmt = (lambda x: str(int(x))) if self.integer else (lambda x: f"{x:g}")
+        unit = f" {self.unit}" if self.unit else ""
+        return f"allowed {fmt(self.lo)} to {fmt(self.hi)}{unit}"
+
+
+class Params(Mapping[str, float]):
+    """Resolved parameter values of one signal (defaults overlaid with overrides)."""
+
+    def __init__(self, specs: Sequence[Param], values: Mapping[str, float] | None = None) -> None:
+        self._specs = {p.name: p for p in specs}
+        self._values = {p.name: p.default for p in specs}
+        for k, v in (values or {}).items():
+            if k not in self._specs:
+                raise ValueError(f"unknown parameter {k!r}; allowed: {', '.join(self._specs)}")
+            self._values[k] = self._specs[k].parse(v)
+
+    def __getitem__(self, k: str) -> float:
+        return self._values[k]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def with_overrides(self, overrides: Mapping[str, float | str]) -> Params:
+        return Params(
+            list(self._specs.values()),
+            {**self._values, **{k: float(v) for k, v in overrides.items()}},
+        )
+
+    def as_dict(self) -> dict[str, float]:
+        return dict(self._values)
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """The next threshold above a reading, for ``/status`` ("0.04 below alert")."""
+
+    level: Level
+    value: float
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One evaluation of one key of a signal at the market time ``ts``.
+
+    ``level`` is the level the entry thresholds give; ``hold`` the highest level the (lower)
+    exit thresholds still support. The engine keeps a current level while ``hold`` allows
+    it, which is the hysteresis. ``confirm`` is how many consecutive readings must agree
+    before the engine fires or escalates.
+    """
+
+    signal: str
+    key: str
+    ts: datetime
+    value: float
+    level: Level
+    hold: Level
+    summary: str
+    source: str
+    confirm: int = 1
+    fields: dict[str, str] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+    next_threshold: Threshold | None = None
+    unit: str = ""
+
+
+class Signal:
+    """Base class. Subclasses set the class attributes and implement :meth:`history`."""
+
+    id: ClassVar[str]
+    title: ClassVar[str]
+    description: ClassVar[str]
+    #: exact series ids or SQL LIKE patterns (with ``%``) the signal reads
+    inputs: ClassVar[tuple[str, ...]]
+    params: ClassVar[tuple[Param, ...]]
+    #: keys in display order, with a human name
+    keys: ClassVar[dict[str, str]]
+    #: the engine's cooldown after a resolve, in seconds (may be overridden by a param)
+    cooldown_param: ClassVar[str | None] = None
+    #: how much history before the evaluated range baselines need (None = all of it)
+    lookback: ClassVar[timedelta | None] = None
+    #: for 'updated' events: a new peak at least this multiple of the last one (None = never)
+    update_growth: ClassVar[float | None] = None
+
+    def default_params(self) -> Params:
+        return Params(self.params)
+
+    def validate(self, params: Params) -> list[str]:
+        """Cross-parameter rules (e.g. exit below entry); a list of problems."""
+        return []
+
+    def cooldown_seconds(self, params: Params) -> int:
+        if self.cooldown_param is None:
+            return 0
+        return int(params[self.cooldown_param] * 86400)
+
+    def history(self, inputs: Inputs, params: Params) -> list[Reading]:
+        """Every reading the data allows, in time order, each using only data up to its ts."""
+        raise NotImplementedError
+
+    def latest(self, inputs: Inputs, params: Params, now: datetime) -> list[Reading]:
+        """The current reading per key (default: the last of :meth:`history` per key)."""
+        last: dict[str, Reading] = {}
+        for r in self.history(inputs, params):
+            if r.ts <= now:
+                last[r.key] = r
+        return [last[k] for k in self.keys if k in last]
+
+    def stale_reason(self, reading: Reading, now: datetime) -> str | None:
+        """Why ``reading`` is too old to alert on at ``now`` (live only), or None."""
+        return None
+
+    def classify(self, key: str, value: float, params: Params) -> Level:
+        """The entry level of a value under ``params`` (used for per-guild thresholds)."""
+        return Level.OK
+
+    def chart_data(
+        self,
+        inputs: Inputs,
+        params: Params,
+        end: datetime,
+        days: int,
+        marks: Iterable[tuple[datetime, str, str]] = (),
+    ) -> dict[str, Any]:
+        """Everything the chart needs, as plain data (pure). ``marks``: (time, level, key) of alerts."""
+        raise NotImplementedError
+
+    def demo(self, start: datetime) -> list[Observation]:
+        """A built-in synthetic scenario for ``flowwatch demo``."""
+        return []

@@ -1,0 +1,50 @@
+"""Sources: one module per data provider, discovered automatically.
+
+A module contributes ``POLLS`` (scheduled fetches), ``BACKFILL`` (``flowwatch backfill``)
+and ``SERVICES`` (long-running streams) — see :mod:`signals.sources.base`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from functools import cache
+from types import ModuleType
+
+from signals.sources.base import Backfill, Poll
+
+_SKIP = {"base", "http"}
+
+
+@cache
+def modules() -> dict[str, ModuleType]:
+    out = {}
+    for mod in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if mod.name in _SKIP or mod.name.startswith("_"):
+            continue
+        out[mod.name] = importlib.import_module(f"{__name__}.{mod.name}")
+    return out
+
+
+def backfills() -> dict[str, Backfill]:
+    found: dict[str, Backfill] = {}
+    for module in modules().values():
+        bf = getattr(module, "BACKFILL", None)
+        for b in bf if isinstance(bf, list | tuple) else [bf]:
+            if isinstance(b, Backfill):
+                found[b.name] = b
+    return dict(sorted(found.items()))
+
+
+def polls() -> list[Poll]:
+    out: list[Poll] = []
+    for module in modules().values():
+        out += [p for p in getattr(module, "POLLS", []) if isinstance(p, Poll)]
+    return out
+
+
+def services() -> list[object]:
+    out: list[object] = []
+    for module in modules().values():
+        out += list(getattr(module, "SERVICES", []))
+    return out

@@ -1,0 +1,145 @@
+"""What every source shares: errors, validation of values, and the plug-in records.
+
+A source module (one per provider) exposes any of:
+
+- ``POLLS``: :class:`Poll` records the scheduler runs live;
+- ``BACKFILL``: a :class:`Backfill` for ``flowwatch backfill <name>``;
+- ``SERVICES``: long-running coroutines (websocket streams) started by ``flowwatch run``.
+
+Sources know nothing of signals beyond the ids they ask the scheduler to re-evaluate.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from storage.observations import Observation
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+log = logging.getLogger("flowwatch.sources")
+
+#: timestamps further in the future than this are refused (clock skew allowance)
+FUTURE_SKEW = timedelta(minutes=10)
+
+
+class SourceError(Exception):
+    """A provider answered with something we cannot use. ``str()`` is the one log line."""
+
+    def __init__(self, source: str, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(f"{source}: {message}")
+        self.source = source
+        self.message = message
+        self.retry_after = retry_after
+
+
+def looks_like_html(text: str) -> bool:
+    head = text.lstrip()[:512].lower()
+    return head.startswith("<!doctype html") or head.startswith("<html") or "<html" in head[:200]
+
+
+def describe_body(text: str) -> str:
+    """A short, log-safe description of an unexpected body."""
+    t = text.strip()
+    if not t:
+        return "an empty body"
+    if looks_like_html(t):
+        return "an HTML page"
+    if t[:1] in "{[":
+        return f"JSON ({t[:120]!r})"
+    return repr(t[:80])
+
+
+def bad_value_reason(
+    value: float,
+    *,
+    now: datetime | None = None,
+    ts: int | None = None,
+    positive: bool = True,
+    probability: bool = False,
+    allow_zero: bool = False,
+) -> str | None:
+    """Why a value must not become an observation, or None when it is fine."""
+    if value is None or not math.isfinite(value):
+        return "not a number"
+    if probability and not 0.0 <= value <= 1.0:
+        return f"probability {value} outside [0, 1]"
+    if positive and (value < 0 or (value == 0 and not allow_zero)):
+        return f"non-positive value {value}"
+    if now is not None and ts is not None and ts > int((now + FUTURE_SKEW).timestamp()):
+        return "timestamp in the future"
+    return None
+
+
+@dataclass
+class Rejects:
+    """Collects rejected rows so a whole file yields one clear log line, not one per row."""
+
+    source: str
+    items: list[str] = field(default_factory=list)
+
+    def add(self, where: str, reason: str) -> None:
+        self.items.append(f"{where}: {reason}")
+
+    def log(self, logger: logging.Logger = log) -> None:
+        if self.items:
+            shown = "; ".join(self.items[:5])
+            more = f" (and {len(self.items) - 5} more)" if len(self.items) > 5 else ""
+            logger.warning("%s: skipped %d row(s): %s%s", self.source, len(self.items), shown, more)
+
+
+@dataclass
+class SourceContext:
+    """What a live poll gets: an injected HTTP client, the clock and settings."""
+
+    client: httpx.AsyncClient
+    now: Callable[[], datetime]
+    settings: Any
+    sleep: Callable[[float], Awaitable[None]] | None = None
+    store: Any = None  # bot's AsyncStore, for sources that read what is stored
+
+
+@dataclass(frozen=True)
+class Poll:
+    """A scheduled fetch. ``trigger`` holds APScheduler trigger arguments."""
+
+    name: str
+    trigger: dict[str, Any]
+    run: Callable[[SourceContext], Awaitable[list[Observation]]]
+    signals: tuple[str, ...]
+    #: skip the run unless this returns True (e.g. US market hours)
+    active: Callable[[datetime], bool] | None = None
+    description: str = ""
+
+
+@dataclass
+class BackfillContext:
+    db: Database
+    client: httpx.AsyncClient
+    now: datetime
+    file: Path | None = None
+    dir: Path | None = None
+    since: datetime | None = None
+    settings: Any = None
+    progress: Callable[[int], None] = lambda n: None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Backfill:
+    name: str
+    help: str
+    run: Callable[[BackfillContext], Awaitable[str]]
+    #: which of --file / --dir / live (neither) are accepted
+    file: bool = True
+    dir: bool = False
+    live: bool = True

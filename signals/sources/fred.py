@@ -1,0 +1,139 @@
+"""FRED graph CSVs: VIXCLS (VIX) and VXVCLS (VIX3M), the daily fallback for Cboe.
+
+``GET https://fred.stlouisfed.org/graph/fredgraph.csv?id=VIXCLS&cosd=YYYY-MM-DD``. Two
+layouts exist: the current one (``observation_date,<ID>``, empty for missing) and the older
+one still found in caches (``DATE,<ID>``, ``.`` for missing). Both are accepted. The values
+are Cboe's closes, so they land in the same ``cboe.*.close`` series with source ``fred``.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+from pathlib import Path
+
+from signals.sources import http
+from signals.sources.base import (
+    Backfill,
+    BackfillContext,
+    Rejects,
+    SourceContext,
+    SourceError,
+    bad_value_reason,
+    describe_body,
+    looks_like_html,
+)
+from storage import observations as obs_repo
+from storage.observations import Observation
+from storage.timeutil import day_epoch
+
+log = logging.getLogger("flowwatch.sources.fred")
+
+URL = "https://fred.stlouisfed.org/graph/fredgraph.csv"
+#: FRED id -> our series
+SERIES = {"VIXCLS": "cboe.vix.close", "VXVCLS": "cboe.vix3m.close"}
+#: Cboe index -> FRED id used when Cboe fails
+FALLBACK = {"vix": "VIXCLS", "vix3m": "VXVCLS"}
+MISSING = {"", "."}
+
+
+def parse_csv(
+    text: str,
+    fred_id: str | None = None,
+    *,
+    now: datetime | None = None,
+    since: date | None = None,
+    series: str | None = None,
+) -> list[Observation]:
+    label = f"fred {fred_id or ''}".strip()
+    if looks_like_html(text) or not text.strip() or text.lstrip()[:1] in "{[":
+        raise SourceError(label, f"expected a FRED graph CSV, got {describe_body(text)}")
+    text = text.lstrip("\ufeff")
+    lines = text.splitlines()
+    header = [h.strip() for h in lines[0].split(",")]
+    if len(header) != 2 or header[0] not in ("observation_date", "DATE"):
+        raise SourceError(
+            label,
+            f"unexpected header {lines[0][:80]!r} (expected observation_date,<ID> or DATE,<ID>)",
+        )
+    fid = fred_id or header[1]
+    label = f"fred {fid}"
+    target = series or SERIES.get(fid)
+    if target is None:
+        raise SourceError(label, f"no series is mapped for FRED id {fid}; known: {', '.join(SERIES)}")
+    rejects = Rejects(label)
+    body = lines[1:]
+    if not text.endswith(("\n", "\r")) and body:
+        rejects.add(f"last line {body[-1][:40]!r}", "truncated file (no final newline)")
+        body = body[:-1]
+    out = []
+    for n, line in enumerate(body, start=2):
+        if not line.strip():
+            continue
+        parts = line.split(",")
+        if len(parts) != 2:
+            rejects.add(f"line {n}", f"{len(parts)} fields, expected 2")
+            continue
+        raw_d, raw_v = parts[0].strip(), parts[1].strip()
+        try:
+            d = date.fromisoformat(raw_d)
+        except ValueError:
+            rejects.add(f"line {n}", f"bad date {raw_d[:20]!r}")
+            continue
+        if since and d < since:
+            continue
+        if raw_v in MISSING:
+            continue  # a holiday: FRED marks it, nothing to store
+        try:
+            value = float(raw_v)
+        except ValueError:
+            rejects.add(d.isoformat(), f"value {raw_v[:20]!r} is not a number")
+            continue
+        ts = day_epoch(d)
+        reason = bad_value_reason(value, now=now, ts=ts)
+        if reason:
+            rejects.add(d.isoformat(), reason)
+            continue
+        out.append(Observation(target, ts, value, "fred"))
+    rejects.log(log)
+    return out
+
+
+async def fetch_series(ctx: SourceContext, fred_id: str, since: date | None = None) -> list[Observation]:
+    params = {"id": fred_id}
+    if since:
+        params["cosd"] = since.isoformat()
+    resp = await http.get(ctx.client, URL, source=f"fred {fred_id}", params=params, sleep=ctx.sleep)
+    return parse_csv(resp.text, fred_id, now=ctx.now(), since=since)
+
+
+async def _backfill(ctx: BackfillContext) -> str:
+    since = ctx.since.date() if ctx.since else None
+    lines = []
+    if ctx.file:
+        rows = parse_csv(_read(ctx.file), now=ctx.now, since=since)
+        res = obs_repo.upsert(ctx.db, rows)
+        ctx.progress(1)
+        return (
+            f"{rows[0].series if rows else 'nothing'}: {len(rows)} rows from {ctx.file.name} ({res.new} new)"
+        )
+    sctx = SourceContext(client=ctx.client, now=lambda: ctx.now, settings=ctx.settings)
+    for fid in SERIES:
+        rows = await fetch_series(sctx, fid, since=since)
+        res = obs_repo.upsert(ctx.db, rows)
+        ctx.progress(1)
+        lines.append(
+            f"{SERIES[fid]} from FRED {fid}: {len(rows)} rows ({res.new} new, {res.updated} updated)"
+        )
+    return "\n".join(lines)
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8", errors="replace")
+
+
+BACKFILL = Backfill(
+    name="fred",
+    help="FRED VIXCLS/VXVCLS daily closes (live download, or --file F of a fredgraph.csv)",
+    run=_backfill,
+)

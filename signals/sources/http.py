@@ -1,0 +1,95 @@
+"""HTTP with retries: 429 and 5xx retried with backoff that honours ``Retry-After``.
+
+httpx's transport only retries connection errors, so this small loop does the rest. The
+client is always injected (tests pass ``httpx.MockTransport``); so is ``sleep``, so tests
+never wait on the wall clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import httpx
+
+from signals.sources.base import SourceError
+
+log = logging.getLogger("flowwatch.http")
+
+RETRY_STATUS = {429, 500, 502, 503, 504}
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Parse ``Retry-After`` (delta seconds or an HTTP date)."""
+    if not value:
+        return None
+    v = value.strip()
+    try:
+        return max(0.0, float(v))
+    except ValueError:
+        pass
+    try:
+        dt = email.utils.parsedate_to_datetime(v)
+    except (TypeError, ValueError):
+        return None
+    if dt is None:
+        return None
+    now = time.time() if now is None else now
+    return max(0.0, dt.timestamp() - now)
+
+
+async def get(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    source: str,
+    params: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+    attempts: int = 4,
+    base_delay: float = 1.0,
+    max_delay: float = 60.0,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
+    rng: random.Random | None = None,
+) -> httpx.Response:
+    """GET ``url``; return the 2xx response or raise :class:`SourceError` with one clear line."""
+    sleep = sleep or asyncio.sleep
+    rng = rng or random.Random()
+    last = ""
+    for attempt in range(1, attempts + 1):
+        wait: float | None = None
+        try:
+            resp = await client.get(url, params=params, headers=headers)
+        except httpx.TimeoutException as exc:
+            last = f"timed out ({type(exc).__name__})"
+        except httpx.TransportError as exc:
+            last = f"connection failed ({type(exc).__name__}: {exc})"
+        else:
+            if resp.status_code < 400:
+                return resp
+            if resp.status_code not in RETRY_STATUS:
+                raise SourceError(source, f"HTTP {resp.status_code} {resp.reason_phrase} from {_short(url)}")
+            last = f"HTTP {resp.status_code} {resp.reason_phrase}"
+            wait = retry_after_seconds(resp.headers.get("Retry-After"))
+            if wait is not None and wait > max_delay:
+                raise SourceError(
+                    source,
+                    f"{last}; the server asks to wait {wait:.0f} s, trying again at the next poll",
+                    retry_after=wait,
+                )
+        if attempt == attempts:
+            break
+        if wait is None:
+            # exponential backoff with full jitter
+            wait = rng.uniform(0, min(max_delay, base_delay * 2 ** (attempt - 1))) + base_delay * 0.1
+        log.info("%s: %s; retry %d/%d in %.1f s", source, last, attempt, attempts - 1, wait)
+        await sleep(wait)
+    raise SourceError(source, f"{last} from {_short(url)} after {attempts} attempts")
+
+
+def _short(url: str) -> str:
+    return url.split("?", 1)[0]

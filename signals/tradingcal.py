@@ -1,0 +1,68 @@
+"""US trading days and market hours from the NYSE calendar (exchange_calendars)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from functools import cache
+from typing import Any
+
+import pandas as pd
+
+from storage.timeutil import NEW_YORK
+
+# Cboe publishes the day's index history files in the evening; allow until the next morning.
+PUBLISH_GRACE = timedelta(hours=14)
+
+
+@cache
+def _xnys() -> Any:
+    import exchange_calendars as xcals
+
+    return xcals.get_calendar("XNYS", start="2000-01-01")
+
+
+def is_session(d: date) -> bool:
+    cal = _xnys()
+    ts = pd.Timestamp(d)
+    return bool(cal.first_session <= ts <= cal.last_session and cal.is_session(ts))
+
+
+def is_market_open(now: datetime) -> bool:
+    cal = _xnys()
+    minute = pd.Timestamp(now).tz_convert("UTC").floor("min")
+    if not cal.first_minute <= minute <= cal.last_minute:
+        return False
+    return bool(cal.is_open_on_minute(minute, ignore_breaks=True))
+
+
+def sessions_between(start: date, end: date) -> list[date]:
+    cal = _xnys()
+    s = max(pd.Timestamp(start), cal.first_session)
+    e = min(pd.Timestamp(end), cal.last_session)
+    if s > e:
+        return []
+    return [x.date() for x in cal.sessions_in_range(s, e)]
+
+
+def latest_published_close(now: datetime) -> date | None:
+    """The most recent session whose daily close files should be published by ``now``."""
+    local = now.astimezone(NEW_YORK)
+    for back in range(0, 12):
+        d = local.date() - timedelta(days=back)
+        if not is_session(d):
+            continue
+        close = datetime.combine(d, datetime.min.time(), tzinfo=NEW_YORK) + timedelta(hours=16, minutes=15)
+        if close + PUBLISH_GRACE <= local:
+            return d
+    return None
+
+
+def add_sessions(d: date, n: int) -> date:
+    """The session ``n`` trading days after (n > 0) or before (n < 0) date ``d``."""
+    cal = _xnys()
+    ts = pd.Timestamp(d)
+    if n >= 0:
+        base = cal.date_to_session(ts, direction="previous")
+    else:
+        base = cal.date_to_session(ts, direction="next")
+    return cal.session_offset(base, n).date()

@@ -1,0 +1,111 @@
+"""Opening the database, and the single owner thread.
+
+A ``sqlite_utils.Database`` is bound to the thread that opened it, so the running bot owns
+its connection on one dedicated single-worker executor (:class:`AsyncStore`) and every
+repository call goes through it. Command-line tools use :func:`open_db` directly on their
+main thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+from sqlite_utils import Database
+
+from storage.migrations import MIGRATIONS
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class StorageError(RuntimeError):
+    """The database cannot be opened or written (path, permissions, corruption)."""
+
+
+def check_writable(path: Path) -> None:
+    """Raise StorageError with a readable reason when ``path`` cannot hold a database."""
+    if str(path) == ":memory:":
+        return
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise StorageError(
+            f"database path {path} is a directory; give a file name such as {path / 'flowwatch.db'}"
+        )
+    if not parent.exists():
+        raise StorageError(
+            f"database folder {parent} does not exist; create it or set FLOWWATCH_DB to another path"
+        )
+    if path.exists():
+        if not os.access(path, os.R_OK | os.W_OK):
+            raise StorageError(f"database file {path} is not readable and writable by this user")
+    elif not os.access(parent, os.W_OK | os.X_OK):
+        raise StorageError(f"cannot create the database in {parent}: the folder is not writable by this user")
+
+
+def open_db(path: str | Path, *, migrate: bool = True) -> Database:
+    """Open (creating if needed) the database at ``path`` with WAL and our pragmas."""
+    p = Path(path)
+    check_writable(p)
+    try:
+        db = Database(p if str(p) != ":memory:" else ":memory:")
+        db.execute("PRAGMA busy_timeout = 10000")
+        db.execute("PRAGMA foreign_keys = ON")
+        if str(p) != ":memory:":
+            db.enable_wal()
+            # NORMAL is durable against process crashes (the WAL is written before a commit
+            # returns); only an OS crash or power loss can lose the last transactions.
+            db.execute("PRAGMA synchronous = NORMAL")
+        if migrate:
+            MIGRATIONS.apply(db)
+    except sqlite3.DatabaseError as exc:
+        raise StorageError(f"cannot open database {p}: {exc}") from exc
+    return db
+
+
+def pending_migrations(db: Database) -> list[str]:
+    return [m.name for m in MIGRATIONS.pending(db)]
+
+
+def applied_migrations(db: Database) -> list[str]:
+    return [m.name for m in MIGRATIONS.applied(db)]
+
+
+class AsyncStore:
+    """The database owned by one worker thread; coroutines call into it with :meth:`call`."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-owner")
+        self._db: Database | None = None
+
+    async def open(self) -> AsyncStore:
+        loop = asyncio.get_running_loop()
+        self._db = await loop.run_in_executor(self._executor, open_db, self.path)
+        return self
+
+    async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``fn(db, *args, **kwargs)`` on the owner thread."""
+        if self._db is None:
+            raise StorageError("the store is not open")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(fn, self._db, *args, **kwargs))
+
+    def call_sync(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run on the owner thread from outside the event loop (threads, shutdown)."""
+        if self._db is None:
+            raise StorageError("the store is not open")
+        return self._executor.submit(functools.partial(fn, self._db, *args, **kwargs)).result()
+
+    async def close(self) -> None:
+        if self._db is not None:
+            db, self._db = self._db, None
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(self._executor, db.close)
+        self._executor.shutdown(wait=True)

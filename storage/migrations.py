@@ -1,0 +1,148 @@
+"""Versioned schema migrations (sqlite-utils ``Migrations``).
+
+Migrations are append-only: never edit one that has shipped; add a new one instead.
+Each runs in its own transaction together with the record that it was applied.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+MIGRATIONS = Migrations("flowwatch")
+
+
+def run_sql(db: Database, script: str) -> None:
+    """Run ``;``-separated statements inside the migration's transaction.
+
+    (``executescript`` would commit the transaction first; statements here hold no ``;``
+    inside literals or comments.)
+    """
+    for stmt in script.split(";"):
+        body = "\n".join(line for line in stmt.splitlines() if not line.strip().startswith("--")).strip()
+        if body:
+            db.conn.execute(body)
+
+
+@MIGRATIONS(name="0001_initial")
+def m0001_initial(db: Database) -> None:
+    run_sql(
+        db,
+        """
+        -- One table of time series. ts: UTC epoch seconds (daily series at 00:00 UTC of the
+        -- trading date). Writes are idempotent upserts on (series, ts).
+        CREATE TABLE observations (
+            series TEXT NOT NULL,
+            ts INTEGER NOT NULL,
+            value REAL NOT NULL,
+            source TEXT NOT NULL,
+            PRIMARY KEY (series, ts)
+        ) WITHOUT ROWID;
+
+        -- Alert-engine lifecycle per (scope, signal, key). scope 'live' is the running bot;
+        -- 'replay' holds replays and backtests so they never touch the live lifecycle.
+        CREATE TABLE signal_state (
+            scope TEXT NOT NULL,
+            signal TEXT NOT NULL,
+            key TEXT NOT NULL,
+            state TEXT NOT NULL,                 -- ok | pending | firing
+            level TEXT NOT NULL,                 -- ok | watch | alert | severe
+            since INTEGER,                       -- market time the lifecycle fired
+            level_since INTEGER,
+            last_ts INTEGER,                     -- market time of the last evaluated reading
+            last_value REAL,
+            peak REAL,
+            peak_ts INTEGER,
+            peak_level TEXT,
+            reported_value REAL,                 -- value at the last fired/escalated/updated event
+            pending_level TEXT,
+            pending_count INTEGER NOT NULL DEFAULT 0,
+            cooldown_until INTEGER,
+            snoozed_until INTEGER,
+            episode TEXT,                        -- id shared by every event of one lifecycle
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (scope, signal, key)
+        ) WITHOUT ROWID;
+
+        -- The outbox: one row per event. dedupe_key makes a re-run write nothing twice.
+        CREATE TABLE alerts (
+            id INTEGER PRIMARY KEY,
+            scope TEXT NOT NULL,
+            kind TEXT NOT NULL DEFAULT 'alert',  -- alert | notice
+            signal TEXT NOT NULL,
+            key TEXT NOT NULL,
+            event TEXT NOT NULL,                 -- fired | escalated | deescalated | updated | resolved
+            level TEXT NOT NULL,
+            prev_level TEXT,
+            ts INTEGER NOT NULL,                 -- market time of the data that caused it
+            value REAL,
+            peak REAL,
+            duration_s INTEGER,
+            summary TEXT NOT NULL,
+            fields TEXT NOT NULL DEFAULT '{}',   -- JSON: label -> text
+            data TEXT NOT NULL DEFAULT '{}',     -- JSON: numbers for charts and sinks
+            source TEXT,
+            as_of INTEGER,
+            episode TEXT,
+            created_at INTEGER NOT NULL,
+            dedupe_key TEXT NOT NULL UNIQUE
+        );
+        CREATE INDEX alerts_by_signal ON alerts (scope, signal, ts);
+        CREATE INDEX alerts_by_episode ON alerts (episode);
+
+        -- One delivery per alert and destination ('console', 'webhook', 'discord:<channel>').
+        CREATE TABLE deliveries (
+            id INTEGER PRIMARY KEY,
+            alert_id INTEGER NOT NULL REFERENCES alerts (id) ON DELETE CASCADE,
+            destination TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending',  -- pending | sent | held | failed | skipped
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            external_id TEXT,
+            next_attempt_at INTEGER,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            UNIQUE (alert_id, destination)
+        );
+        CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at);
+
+        CREATE TABLE subscriptions (
+            id INTEGER PRIMARY KEY,
+            guild_id INTEGER NOT NULL,
+            channel_id INTEGER NOT NULL,
+            signal TEXT NOT NULL,
+            min_level TEXT NOT NULL DEFAULT 'alert',
+            role_id INTEGER,
+            enabled INTEGER NOT NULL DEFAULT 1,
+            disabled_reason TEXT,
+            created_by INTEGER,
+            created_at INTEGER NOT NULL,
+            UNIQUE (guild_id, channel_id, signal)
+        );
+
+        -- Per-guild settings as JSON values (timezone, summary schedule, quiet hours,
+        -- threshold overrides, admin channel, ...).
+        CREATE TABLE guild_settings (
+            guild_id INTEGER NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (guild_id, key)
+        ) WITHOUT ROWID;
+
+        -- Resumable replays: a killed replay with the same arguments resumes here.
+        CREATE TABLE replay_runs (
+            signal TEXT PRIMARY KEY,
+            args_hash TEXT NOT NULL,
+            started_at INTEGER NOT NULL,
+            completed_at INTEGER
+        );
+
+        -- Process-level facts: heartbeat, source health, versions.
+        CREATE TABLE meta (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL,
+            updated_at INTEGER NOT NULL
+        );
+        """,
+    )

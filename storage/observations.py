@@ -1,0 +1,160 @@
+"""Observations: one table of time series, idempotent upserts on (series, ts)."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlite_utils import Database
+
+SERIES_RE = re.compile(r"^[a-z0-9][a-z0-9_\-]*(\.[a-z0-9][a-z0-9_\-]*)+$")
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    series: str
+    ts: int  # UTC epoch seconds
+    value: float
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertResult:
+    new: int
+    updated: int
+    unchanged: int
+
+    @property
+    def total(self) -> int:
+        return self.new + self.updated + self.unchanged
+
+
+def validate_series_id(series: str) -> str:
+    if not SERIES_RE.match(series):
+        raise ValueError(
+            f"invalid series id {series!r}: use lower-case dotted names such as "
+            "cboe.vix.close or kalshi.fomc.2025-12-10.cut"
+        )
+    return series
+
+
+_UPSERT = (
+    "INSERT INTO observations (series, ts, value, source) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (series, ts) DO UPDATE SET value = excluded.value, source = excluded.source "
+    "WHERE observations.value IS NOT excluded.value OR observations.source IS NOT excluded.source"
+)
+
+
+def upsert(db: Database, observations: Iterable[Observation]) -> UpsertResult:
+    """Insert or update observations in one transaction; returns new / updated / unchanged.
+
+    Non-finite values are refused here as a last line of defence (sources reject them
+    earlier with a logged reason).
+    """
+    rows = []
+    for o in observations:
+        if not math.isfinite(o.value):
+            raise ValueError(f"refusing non-finite value for {o.series} at {o.ts}")
+        rows.append((o.series, int(o.ts), float(o.value), o.source))
+    if not rows:
+        return UpsertResult(0, 0, 0)
+    series = sorted({r[0] for r in rows})
+    with db.atomic():
+        before = _count(db, series)
+        cur = db.conn.executemany(_UPSERT, rows)
+        changed = cur.rowcount if cur.rowcount is not None and cur.rowcount >= 0 else 0
+        after = _count(db, series)
+    new = after - before
+    updated = max(changed - new, 0)
+    return UpsertResult(new=new, updated=updated, unchanged=len(rows) - new - updated)
+
+
+def _count(db: Database, series: Sequence[str]) -> int:
+    marks = ",".join("?" * len(series))
+    row = db.execute(f"SELECT COUNT(*) FROM observations WHERE series IN ({marks})", list(series)).fetchone()
+    return int(row[0])
+
+
+def _series_clause(patterns: Sequence[str]) -> tuple[str, list[str]]:
+    """Exact names and SQL LIKE patterns (containing ``%``) into one WHERE clause."""
+    exact = [p for p in patterns if "%" not in p]
+    likes = [p for p in patterns if "%" in p]
+    parts, params = [], []
+    if exact:
+        parts.append(f"series IN ({','.join('?' * len(exact))})")
+        params += exact
+    for p in likes:
+        parts.append("series LIKE ?")
+        params.append(p)
+    return "(" + " OR ".join(parts or ["0"]) + ")", params
+
+
+def load_long(
+    db: Database, patterns: Sequence[str], start: int | None = None, end: int | None = None
+) -> pd.DataFrame:
+    """Rows (series, ts, value, source) in time order."""
+    where, params = _series_clause(patterns)
+    if start is not None:
+        where += " AND ts >= ?"
+        params.append(start)  # type: ignore[arg-type]
+    if end is not None:
+        where += " AND ts <= ?"
+        params.append(end)  # type: ignore[arg-type]
+    cur = db.execute(f"SELECT series, ts, value, source FROM observations WHERE {where} ORDER BY ts", params)
+    return pd.DataFrame(cur.fetchall(), columns=["series", "ts", "value", "source"])
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What a signal evaluates: a wide frame (UTC DatetimeIndex x series) and provenance."""
+
+    values: pd.DataFrame
+    last_source: dict[str, str]
+
+    def series(self, name: str) -> pd.Series:
+        if name in self.values.columns:
+            return self.values[name].dropna()
+        return pd.Series(dtype=float, index=pd.DatetimeIndex([], tz="UTC"))
+
+
+def load_inputs(
+    db: Database, patterns: Sequence[str], start: int | None = None, end: int | None = None
+) -> Inputs:
+    long = load_long(db, patterns, start, end)
+    return inputs_from_long(long)
+
+
+def inputs_from_long(long: pd.DataFrame) -> Inputs:
+    if long.empty:
+        return Inputs(pd.DataFrame(index=pd.DatetimeIndex([], tz="UTC"), dtype=float), {})
+    wide = long.pivot_table(index="ts", columns="series", values="value", aggfunc="last")
+    wide.index = pd.to_datetime(wide.index.to_numpy(dtype=np.int64), unit="s", utc=True)
+    wide.columns.name = None
+    last_source = long.groupby("series")["source"].last().to_dict()
+    return Inputs(wide.sort_index(), {str(k): str(v) for k, v in last_source.items()})
+
+
+def latest(db: Database, series: str) -> Observation | None:
+    row = db.execute(
+        "SELECT series, ts, value, source FROM observations WHERE series = ? ORDER BY ts DESC LIMIT 1",
+        [series],
+    ).fetchone()
+    return Observation(*row) if row else None
+
+
+def series_stats(db: Database) -> list[dict[str, Any]]:
+    cur = db.execute(
+        "SELECT series, COUNT(*), MIN(ts), MAX(ts) FROM observations GROUP BY series ORDER BY series"
+    )
+    return [{"series": s, "rows": n, "first": a, "last": b} for s, n, a, b in cur.fetchall()]
+
+
+def delete_before(db: Database, pattern: str, before_ts: int) -> int:
+    with db.atomic():
+        cur = db.execute("DELETE FROM observations WHERE series LIKE ? AND ts < ?", [pattern, before_ts])
+    return int(cur.rowcount or 0)

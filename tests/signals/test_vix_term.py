@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from signals.base import Level
+from signals.sources import cboe
+from signals.vix_term import SIGNAL, VIX, VIX3M, VIX9D
+from storage.observations import Inputs, Observation, inputs_from_long
+from storage.timeutil import day_epoch
+
+
+def inputs(rows: list[tuple[str, str, float]]) -> Inputs:
+    obs = [Observation(s, day_epoch(datetime.fromisoformat(d).date()), v, "cboe") for s, d, v in rows]
+    long = pd.DataFrame(
+        [(o.series, o.ts, o.value, o.source) for o in obs], columns=["series", "ts", "value", "source"]
+    )
+    return inputs_from_long(long)
+
+
+def test_joins_only_dates_with_both_legs() -> None:
+    inp = inputs(
+        [
+            (VIX, "2025-07-03", 16.0),
+            (VIX3M, "2025-07-03", 19.0),
+            (VIX, "2025-07-04", 17.0),  # holiday row only in the VIX file
+            (VIX, "2025-07-07", 18.0),
+            (VIX3M, "2025-07-07", 18.0),
+        ]
+    )
+    rs = [r for r in SIGNAL.history(inp, SIGNAL.default_params()) if r.key == "vix3m"]
+    assert [r.ts.date().isoformat() for r in rs] == ["2025-07-03", "2025-07-07"]
+    assert rs[1].value == 1.0 and rs[1].level == Level.ALERT
+    # stamped at the 16:15 ET close
+    assert rs[0].ts == datetime(2025, 7, 3, 20, 15, tzinfo=UTC)
+    assert "1-day change" in rs[1].fields and rs[1].data["change_1d"] == pytest.approx(1.0 - 16 / 19)
+
+
+def test_levels_and_hysteresis_from_params() -> None:
+    p = SIGNAL.default_params()
+    assert SIGNAL.classify("vix3m", 0.94, p) == Level.OK
+    assert SIGNAL.classify("vix3m", 0.95, p) == Level.WATCH
+    assert SIGNAL.classify("vix3m", 1.0, p) == Level.ALERT
+    assert SIGNAL.classify("vix3m", 1.2, p) == Level.SEVERE
+    assert SIGNAL.classify("vix9d", 1.5, p) == Level.WATCH  # never above watch
+    inp = inputs([(VIX, "2025-01-02", 19.6), (VIX3M, "2025-01-02", 20.0)])
+    r = SIGNAL.history(inp, p)[0]
+    assert r.level == Level.WATCH and r.hold == Level.ALERT  # 0.98: entry watch, exit still holds alert
+
+
+def test_summary_has_the_figures_the_issue_asks_for() -> None:
+    rows = []
+    for i, (v, v3) in enumerate([(15, 18), (20, 21), (25, 23), (30, 25)]):
+        d = (datetime(2025, 3, 3) + timedelta(days=i)).date().isoformat()
+        rows += [(VIX, d, v), (VIX3M, d, v3), (VIX9D, d, v + 2)]
+    rs = [r for r in SIGNAL.history(inputs(rows), SIGNAL.default_params()) if r.key == "vix3m"]
+    last = rs[-1]
+    assert last.value == pytest.approx(1.2)
+    s = last.summary
+    assert "VIX/VIX3M 1.200" in s and "VIX 30.00" in s and "VIX3M 25.00" in s
+    assert "+0.113 on the day" in s and "inverted 2 days so far" in s and "100th percentile" in s
+    fronts = [r for r in SIGNAL.history(inputs(rows), SIGNAL.default_params()) if r.key == "vix9d"]
+    assert all(r.level <= Level.WATCH for r in fronts)
+
+
+def test_validate_catches_inverted_hysteresis() -> None:
+    p = SIGNAL.default_params().with_overrides({"alert_exit": 1.05})
+    assert any("alert_exit" in m for m in SIGNAL.validate(p))
+    p = SIGNAL.default_params().with_overrides({"watch": 1.2})
+    assert any("levels must rise" in m for m in SIGNAL.validate(p))
+    assert SIGNAL.validate(SIGNAL.default_params()) == []
+
+
+def test_intraday_readings_after_last_close() -> None:
+    daily = inputs([(VIX, "2025-04-03", 30.0), (VIX3M, "2025-04-03", 29.0)])
+    base = int(datetime(2025, 4, 4, 14, 0, tzinfo=UTC).timestamp())
+    long = pd.concat(
+        [
+            pd.DataFrame(
+                [
+                    (s, base + 300 * i, v, "yahoo")
+                    for i in range(3)
+                    for s, v in (
+                        ("yahoo.vix.5m", 40.0 + i),
+                        ("yahoo.vix3m.5m", 33.0),
+                        ("yahoo.vix9d.5m", 45.0),
+                    )
+                ],
+                columns=["series", "ts", "value", "source"],
+            ),
+        ]
+    )
+    wide = daily.values.combine_first(inputs_from_long(long).values)
+    inp = Inputs(wide, {})
+    rs = [r for r in SIGNAL.history(inp, SIGNAL.default_params()) if r.key == "vix3m"]
+    assert len(rs) == 4 and rs[-1].source.startswith("Yahoo")
+    assert rs[-1].confirm == 3 and rs[0].confirm == 2
+    assert rs[-1].level == Level.SEVERE
+
+
+def test_staleness_live_rule() -> None:
+    inp = inputs([(VIX, "2025-11-19", 20.0), (VIX3M, "2025-11-19", 21.0)])
+    r = [x for x in SIGNAL.history(inp, SIGNAL.default_params()) if x.key == "vix3m"][-1]
+    # Thursday 2025-11-20 10:00 ET: Wednesday's close is the latest expected
+    assert SIGNAL.stale_reason(r, datetime(2025, 11, 20, 15, 0, tzinfo=UTC)) is None
+    # Monday morning: Thursday's and Friday's closes are missing
+    reason = SIGNAL.stale_reason(r, datetime(2025, 11, 24, 15, 0, tzinfo=UTC))
+    assert reason is not None and "2025-11-21 close should be out" in reason
+
+
+def test_real_history_percentiles_use_no_future(data_dir: Path) -> None:
+    rows = []
+    for name in ("cboe_vix_daily.csv", "cboe_vix3m_daily.csv"):
+        idx = cboe.index_from_filename(Path(name))
+        rows += cboe.parse_csv((data_dir / name).read_text(), idx)
+    long = pd.DataFrame(
+        [(o.series, o.ts, o.value, o.source) for o in rows], columns=["series", "ts", "value", "source"]
+    )
+    full = SIGNAL.history(inputs_from_long(long), SIGNAL.default_params())
+    cut = long[long.ts <= day_epoch(datetime(2018, 2, 6).date())]
+    part = SIGNAL.history(inputs_from_long(cut), SIGNAL.default_params())
+    a = {(r.key, r.ts): r.data.get("percentile") for r in full}
+    b = {(r.key, r.ts): r.data.get("percentile") for r in part}
+    assert all(a[k] == v for k, v in b.items())  # no look-ahead
