@@ -44,6 +44,7 @@ class Dispatcher:
         self.scope = scope
         self.batch = batch
         self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()  # one drain at a time: a delivery is never sent twice
         self._stopping = False
         self.sent = 0
         self.failed = 0
@@ -63,6 +64,10 @@ class Dispatcher:
 
     async def drain_once(self) -> int:
         """Send everything due now; returns how many deliveries were attempted."""
+        async with self._lock:
+            return await self._drain()
+
+    async def _drain(self) -> int:
         done = 0
         while True:
             now = to_epoch(self.clock.now())

@@ -144,13 +144,27 @@ class VixTerm(Signal):
         return df.sort_index()
 
     def history(self, inputs: Inputs, params: Params) -> list[Reading]:
+        return self._readings(inputs, params, None)
+
+    def latest(self, inputs: Inputs, params: Params, now: datetime) -> list[Reading]:
+        """Same readings as :meth:`history` would give up to ``now``, building only the last ones."""
+        vals = inputs.values
+        if len(vals.index):
+            vals = vals[vals.index <= pd.Timestamp(now)]
+        last: dict[str, Reading] = {}
+        for r in self._readings(Inputs(vals, inputs.last_source), params, tail=2):
+            if r.ts <= now:
+                last[r.key] = r
+        return [last[k] for k in self.keys if k in last]
+
+    def _readings(self, inputs: Inputs, params: Params, tail: int | None) -> list[Reading]:
         daily = self._daily(inputs)
-        readings = self._term_readings(daily, params) + self._front_readings(daily, params)
+        readings = self._term_readings(daily, params, tail) + self._front_readings(daily, params, tail)
         readings += self._intraday(inputs, daily, params)
         readings.sort(key=lambda r: (r.ts, r.key))
         return readings
 
-    def _term_readings(self, daily: pd.DataFrame, p: Params) -> list[Reading]:
+    def _term_readings(self, daily: pd.DataFrame, p: Params, tail: int | None = None) -> list[Reading]:
         # The VIX file has rows on some holidays that VIX3M lacks: join on dates with both.
         d = daily[["vix", "vix3m", "vix9d"]].dropna(subset=["vix", "vix3m"])
         if d.empty:
@@ -167,7 +181,7 @@ class VixTerm(Signal):
         vix, vix3m, vix9d = d["vix"].to_numpy(), d["vix3m"].to_numpy(), d["vix9d"].to_numpy()
         enters = self._enters(p)
         confirm = int(p["confirm"])
-        for i in range(len(d)):
+        for i in range(0 if tail is None else max(0, len(d) - tail), len(d)):
             out.append(
                 self._term_reading(
                     ts[i].to_pydatetime(),
@@ -247,7 +261,7 @@ class VixTerm(Signal):
             },
         )
 
-    def _front_readings(self, daily: pd.DataFrame, p: Params) -> list[Reading]:
+    def _front_readings(self, daily: pd.DataFrame, p: Params, tail: int | None = None) -> list[Reading]:
         d = daily[["vix", "vix9d"]].dropna()
         if d.empty:
             return []
@@ -269,7 +283,7 @@ class VixTerm(Signal):
                 confirm,
                 "Cboe daily close",
             )
-            for i in range(len(d))
+            for i in range(0 if tail is None else max(0, len(d) - tail), len(d))
         ]
 
     def _front_reading(

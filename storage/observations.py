@@ -46,7 +46,7 @@ def validate_series_id(series: str) -> str:
 _UPSERT = (
     "INSERT INTO observations (series, ts, value, source) VALUES (?, ?, ?, ?) "
     "ON CONFLICT (series, ts) DO UPDATE SET value = excluded.value, source = excluded.source "
-    "WHERE observations.value IS NOT excluded.value OR observations.source IS NOT excluded.source"
+    "WHERE observations.value IS NOT excluded.value"
 )
 
 

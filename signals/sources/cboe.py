@@ -78,6 +78,8 @@ def parse_csv(
         if len(row) <= close_col:
             rejects.add(f"line {n}", f"{len(row)} fields, expected {len(header)}")
             continue
+        if since is not None and row[0][-4:].isdigit() and int(row[0][-4:]) < since.year:
+            continue  # cheap skip of older years (files are long; the date is MM/DD/YYYY)
         try:
             d = _mdy(row[0])
         except ValueError:

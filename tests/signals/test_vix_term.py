@@ -125,3 +125,25 @@ def test_real_history_percentiles_use_no_future(data_dir: Path) -> None:
     a = {(r.key, r.ts): r.data.get("percentile") for r in full}
     b = {(r.key, r.ts): r.data.get("percentile") for r in part}
     assert all(a[k] == v for k, v in b.items())  # no look-ahead
+
+
+def test_latest_equals_last_of_history(data_dir: Path) -> None:
+    rows = []
+    for name in ("cboe_vix_daily.csv", "cboe_vix3m_daily.csv", "cboe_vix9d_daily.csv"):
+        rows += cboe.parse_csv((data_dir / name).read_text(), cboe.index_from_filename(Path(name)))
+    long = pd.DataFrame(
+        [(o.series, o.ts, o.value, o.source) for o in rows], columns=["series", "ts", "value", "source"]
+    )
+    inp = inputs_from_long(long)
+    p = SIGNAL.default_params()
+    hist = SIGNAL.history(inp, p)
+    for now in (
+        datetime(2020, 3, 16, 15, 0, tzinfo=UTC),
+        datetime(2020, 3, 16, 22, 0, tzinfo=UTC),
+        datetime(2024, 8, 5, 23, 0, tzinfo=UTC),
+    ):
+        expect = {}
+        for r in hist:
+            if r.ts <= now:
+                expect[r.key] = r
+        assert SIGNAL.latest(inp, p, now) == [expect["vix3m"], expect["vix9d"]]

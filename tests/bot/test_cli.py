@@ -1,0 +1,213 @@
+"""The CLI contract: commands, flags, outputs and errors (in-process, through ``main``)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+FIXTURE_CBOE = ["VIX_History.csv", "VIX3M_History.csv", "VIX9D_History.csv", "VIX6M_History.csv"]
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def loaded(tmp_path: Path, fixtures_dir: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    d = tmp_path / "cboe"
+    d.mkdir()
+    for n in FIXTURE_CBOE:
+        shutil.copy(fixtures_dir / "cboe" / n, d / n)
+    db = tmp_path / "f.db"
+    code, out, _ = run(capsys, "backfill", "cboe", "--dir", str(d), "--db", str(db))
+    assert code == 0, out
+    return db
+
+
+def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for cmd in ("run", "demo", "import", "backfill", "replay", "check", "chart", "db"):
+        assert cmd in out
+
+
+def test_backfill_dir_and_file_are_idempotent(
+    loaded: Path, fixtures_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(
+        capsys, "backfill", "cboe", "--file", str(fixtures_dir / "cboe/VIX_History.csv"), "--db", str(loaded)
+    )
+    assert code == 0 and "cboe.vix.close: 13 rows from VIX_History.csv (0 new, 0 updated)" in out
+
+
+def test_import_and_backfill_same_day_land_on_same_row(
+    loaded: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "vix.csv"
+    f.write_text("ts,value\n2026-04-13,19.12\n2026-04-14T00:00:00Z,18.36\n1776643200,99.5\n")
+    code, out, _ = run(capsys, "import", "cboe.vix.close", str(f), "--db", str(loaded))
+    assert code == 0
+    assert "3 rows read from vix.csv; 0 new, 1 updated, 2 unchanged" in out
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        ("time,val\n2024-01-01,1\n", "the first line must be the header ts,value"),
+        ("ts,value\n2024-01-01,abc\n", "line 2: value 'abc' is not a number"),
+        ("ts,value\nyesterday,1\n", "line 2: cannot read timestamp 'yesterday'"),
+        ("ts,value\n2024-01-01,nan\n", "is not finite"),
+        ("ts,value\n2999-01-01,1\n", "is in the future"),
+    ],
+)
+def test_import_rejects_bad_files_and_imports_nothing(
+    tmp_path: Path, content: str, needle: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "bad.csv"
+    f.write_text(content)
+    db = tmp_path / "x.db"
+    code, _, err = run(capsys, "import", "test.series", str(f), "--db", str(db))
+    assert code == 1 and needle in err
+    assert "nothing imported" in err or "header" in err
+
+
+def test_import_bad_series_id_and_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "import", "Bad Series", str(tmp_path / "x.csv"))
+    assert code == 2 and "invalid series id" in err
+    code, _, err = run(capsys, "import", "a.b", str(tmp_path / "none.csv"))
+    assert code == 2 and "no such file" in err
+
+
+def test_replay_jsonl_contract(loaded: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # the fixture window has a calm curve: lower the thresholds to get events
+    code, out, err = run(
+        capsys,
+        "replay",
+        "vix_term",
+        "--db",
+        str(loaded),
+        "--format",
+        "jsonl",
+        "--set",
+        "watch=0.80",
+        "--set",
+        "watch_exit=0.78",
+        "--set",
+        "confirm=1",
+        "--set",
+        "front_watch=0.9",
+        "--set",
+        "front_exit=0.85",
+    )
+    assert code == 0
+    lines = out.strip().splitlines()
+    assert lines, "expected events"
+    for line in lines:
+        obj = json.loads(line)
+        assert set(obj) == {"signal", "key", "event", "ts", "level", "value", "summary"}
+        assert obj["event"] in ("fired", "escalated", "deescalated", "updated", "resolved")
+        assert obj["ts"].endswith("Z") and obj["signal"] == "vix_term"
+    assert "replay vix_term:" in err  # progress and totals on stderr only
+
+
+def test_replay_text_and_chart(loaded: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    png = tmp_path / "r.png"
+    code, _out, _err = run(
+        capsys, "replay", "vix_term", "--db", str(loaded), "--from", "2026-04-01", "--chart", str(png)
+    )
+    assert code == 0 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle", "code"),
+    [
+        (["replay", "vix_term", "--set", "nosuch=1"], "has no setting 'nosuch'; allowed: watch", 2),
+        (["replay", "vix_term", "--set", "alert=abc"], "alert: 'abc' is not a number", 2),
+        (["replay", "vix_term", "--set", "alert_exit=1.5"], "alert_exit (1.5) must be below alert", 2),
+        (
+            ["replay", "vix_term", "--from", "2024-02-01", "--to", "2024-01-01"],
+            "--from must be on or before",
+            2,
+        ),
+        (["replay", "vix_term", "--chart", "x.svg"], "ending in .png", 2),
+        (["chart", "vix_term", "-o", "x.jpg"], "ending in .png", 2),
+        (["replay", "vix_term"], "no stored data for vix_term", 1),
+    ],
+)
+def test_bad_flags_get_clear_errors(
+    tmp_path: Path, argv: list[str], needle: str, code: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    got, _, err = run(capsys, *argv, "--db", str(tmp_path / "e.db"))
+    assert got == code and needle in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["replay", "nosignal"],
+        ["replay", "vix_term", "--from", "last week"],
+        ["chart", "vix_term"],
+        ["chart", "vix_term", "--days", "0", "-o", "x.png"],
+        ["backfill", "nosource"],
+        ["db"],
+        ["frobnicate"],
+        ["backfill", "cboe", "--file", "a", "--dir", "b"],
+    ],
+)
+def test_argparse_errors_exit_2_with_usage(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage:" in err and "error:" in err
+
+
+def test_chart_and_check_and_db(loaded: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    png = tmp_path / "c.png"
+    code, out, _ = run(capsys, "chart", "vix_term", "--days", "90", "-o", str(png), "--db", str(loaded))
+    assert code == 0 and png.stat().st_size > 10_000 and "vix_term over 90 days" in out
+    code, out, _ = run(capsys, "check", "vix_term", "--no-fetch", "--db", str(loaded))
+    assert code == 0 and "vix_term/vix3m" in out and "VIX/VIX3M" in out
+    code, out, _ = run(capsys, "db", "stats", "--db", str(loaded))
+    assert code == 0 and "cboe.vix.close" in out and "observations" in out
+    code, out, _ = run(capsys, "db", "migrate", "--db", str(tmp_path / "new.db"))
+    assert code == 0 and "applied 1 migration(s)" in out
+
+
+def test_backfill_bad_inputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "backfill", "cboe", "--file", str(tmp_path / "none.csv"))
+    assert code == 2 and "no such file" in err
+    f = tmp_path / "prices.csv"
+    f.write_text("x")
+    code, _, err = run(capsys, "backfill", "cboe", "--file", str(f), "--db", str(tmp_path / "a.db"))
+    assert code == 1 and "cannot tell which index prices.csv holds" in err
+    html = tmp_path / "VIX_History.csv"
+    html.write_text("<html><body>blocked</body></html>")
+    code, _, err = run(capsys, "backfill", "cboe", "--file", str(html), "--db", str(tmp_path / "a.db"))
+    assert code == 1 and "expected the index history CSV, got an HTML page" in err
+
+
+def test_unwritable_db_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "db", "stats", "--db", str(tmp_path / "nope" / "x.db"))
+    assert code == 2 and "does not exist" in err
+
+
+def test_demo_writes_charts_and_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out_dir = tmp_path / "demo"
+    code, out, _err = run(capsys, "demo", "--format", "jsonl", "--out", str(out_dir))
+    assert code == 0
+    events = [json.loads(x) for x in out.splitlines()]
+    vix = [e for e in events if e["signal"] == "vix_term" and e["key"] == "vix3m"]
+    assert next(e["event"] for e in vix) == "fired" and vix[-1]["event"] == "resolved"
+    assert any(e["level"] == "severe" for e in vix)  # the vol shock inverts deeply
+    assert (out_dir / "summary.txt").read_text().startswith("flowwatch daily summary")
+    assert (out_dir / "vix_term.png").exists() and list(out_dir.glob("alert-*.png"))

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, all_setting_names, env_example, load_settings
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_defaults_load(tmp_path: Path) -> None:
+    s = load_settings(env={}, dotenv=None)
+    assert s.discord_token is None and s.timezone.key == "UTC"
+    assert s.signal_params("vix_term")["alert"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("env", "needle"),
+    [
+        ({"FLOWWATCH_TIMEZONE": "Mars/Olympus"}, "unknown timezone 'Mars/Olympus'"),
+        (
+            {"FLOWWATCH_VIX_TERM_ALERT": "high"},
+            "FLOWWATCH_VIX_TERM_ALERT='high': alert: 'high' is not a number",
+        ),
+        ({"FLOWWATCH_VIX_TERM_ALERT": "9"}, "out of range (allowed 0.5 to 2)"),
+        ({"FLOWWATCH_VIX_TERM_ALERT_EXIT": "1.2"}, "alert_exit (1.2) must be below alert (1)"),
+        ({"FLOWWATCH_DB": "/nonexistent-dir/x.db"}, "does not exist"),
+        ({"FLOWWATCH_SUMMARY_TIME": "8am"}, "use HH:MM"),
+        ({"FLOWWATCH_LOG_LEVEL": "LOUD"}, "not a log level"),
+        ({"FLOWWATCH_VIX_TERM_ALRT": "1.0"}, "unknown setting"),
+        ({"DISCORD_WEBHOOK_URL": "not-a-url"}, "expected a Discord webhook URL"),
+    ],
+)
+def test_bad_settings_give_readable_errors(env: dict[str, str], needle: str) -> None:
+    with pytest.raises(ConfigError) as exc:
+        load_settings(env=env, dotenv=None)
+    assert needle in str(exc.value)
+
+
+def test_all_problems_reported_at_once() -> None:
+    with pytest.raises(ConfigError) as exc:
+        load_settings(env={"FLOWWATCH_TIMEZONE": "x", "FLOWWATCH_LOG_LEVEL": "y"}, dotenv=None)
+    assert len(exc.value.problems) == 2
+
+
+def test_secrets_never_echoed() -> None:
+    token = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.ThisIsAFakeTokenValue_abcdefghijkl"
+    s = load_settings(env={"DISCORD_TOKEN": token}, dotenv=None)
+    assert token not in repr(s) and token not in str(s.discord_token)
+    assert s.discord_token is not None and s.discord_token.get() == token
+    with pytest.raises(ConfigError) as exc:
+        load_settings(env={"DISCORD_TOKEN": "short secret"}, dotenv=None)
+    assert "short secret" not in str(exc.value) and "DISCORD_TOKEN=***" in str(exc.value)
+
+
+def test_dotenv_file_is_read_and_environment_wins(tmp_path: Path) -> None:
+    f = tmp_path / ".env"
+    f.write_text("FLOWWATCH_TIMEZONE=Europe/London\nFLOWWATCH_VIX_TERM_ALERT=1.02\n")
+    s = load_settings(env={"FLOWWATCH_TIMEZONE": "Asia/Tokyo"}, dotenv=f)
+    assert s.timezone.key == "Asia/Tokyo" and s.signal_params("vix_term")["alert"] == 1.02
+
+
+def test_env_example_is_complete_and_valid() -> None:
+    text = (REPO / ".env.example").read_text()
+    assert text == env_example(), "regenerate with: python -m bot.config > .env.example"
+    keys = [line.split("=", 1)[0] for line in text.splitlines() if line and not line.startswith("#")]
+    assert sorted(keys) == sorted(all_setting_names())
+    # every line documented, and the example as given loads
+    load_settings(env={}, dotenv=REPO / ".env.example")
