@@ -15,7 +15,7 @@ from .records import (
     InteractionRecord,
     StoredMessage,
 )
-from .routing import BOT, NONE, Ctx, Reply, Router
+from .routing import NONE, Ctx, Reply, Router
 from .world import GUILD_CATEGORY, FakeChannel, FakeWebhook
 
 if TYPE_CHECKING:
@@ -156,8 +156,9 @@ class RestApi:
 
     async def create_dm(self, ctx: Ctx) -> Reply:
         body = ctx.json or {}
+        raw: Any = body.get("recipient_id")
         try:
-            user_id = int(body.get("recipient_id"))
+            user_id = int(raw)
         except (TypeError, ValueError):
             return err(400, 50035)
         if user_id not in self.fake.users:
@@ -210,10 +211,7 @@ class RestApi:
             msgs = [m for m in msgs if m.id > int(after)]
         limit = int(ctx.query.get("limit") or 50)
         limit = max(1, min(limit, 100))
-        if after:
-            page = msgs[:limit]
-        else:
-            page = msgs[-limit:]
+        page = msgs[:limit] if after else msgs[-limit:]
         return ok([m.to_payload() for m in sorted(page, key=lambda m: m.id, reverse=True)])
 
     async def create_message(self, ctx: Ctx) -> Reply:
@@ -266,10 +264,9 @@ class RestApi:
         if msg is None or msg.ephemeral:
             return err(404, 10008)
         payload = ctx.json if isinstance(ctx.json, dict) else {}
-        if int(msg.author["id"]) != self.bot_id:
-            # bots may only toggle SUPPRESS_EMBEDS on other people's messages
-            if set(payload) - {"flags"}:
-                return err(403, 50005)
+        # bots may only toggle SUPPRESS_EMBEDS on other people's messages
+        if int(msg.author["id"]) != self.bot_id and set(payload) - {"flags"}:
+            return err(403, 50005)
         msg = await self.fake.store.edit(msg, payload, ctx.files)
         return ok(msg.to_payload())
 
@@ -280,9 +277,9 @@ class RestApi:
         msg = self._message_in(channel, ctx.params["message_id"])
         if msg is None:
             return err(404, 10008)
-        if int(msg.author["id"]) != self.bot_id and channel.guild_id is not None:
-            if not self.fake.bot_permissions(channel) & P.MANAGE_MESSAGES:
-                return err(403, 50013)
+        others = int(msg.author["id"]) != self.bot_id and channel.guild_id is not None
+        if others and not self.fake.bot_permissions(channel) & P.MANAGE_MESSAGES:
+            return err(403, 50013)
         await self.fake.store.delete(msg)
         return NO_CONTENT
 
@@ -431,7 +428,9 @@ class RestApi:
             result.append(self._normalize_command(app_id, guild_id, data, old.get(key)))
         self.fake.commands[guild_id] = result
         self.fake.command_syncs.append(
-            CommandSync(app_id, guild_id, copy.deepcopy(payload), copy.deepcopy(result), self.fake.now())
+            CommandSync(
+                app_id, guild_id, copy.deepcopy(payload), copy.deepcopy(result), self.fake.now()
+            )
         )
         self.fake._bump()
         return ok(copy.deepcopy(result))
@@ -675,10 +674,14 @@ class RestApi:
         def reject(reply: Reply) -> Reply:
             rec.callbacks.append(
                 InteractionCallback(
-                    cb_type if isinstance(cb_type, int) else -1, data, ctx.files, False,
-                    reply.status, self.fake.now(),
+                    cb_type if isinstance(cb_type, int) else -1,
+                    data,
+                    ctx.files,
+                    False,
+                    reply.status,
+                    self.fake.now(),
                 )
-            )  # fmt: skip
+            )
             self.fake._bump()
             return reply
 
@@ -753,9 +756,7 @@ class RestApi:
         if not rec.acknowledged:
             return err(404, 10015)
         store = self.fake.store
-        original = (
-            store.messages.get(rec.original_message_id) if rec.original_message_id else None
-        )
+        original = store.messages.get(rec.original_message_id) if rec.original_message_id else None
         if rec.response_type == 5 and original is not None and original.loading:
             # Discord: the first followup after a "thinking" defer replaces the loading
             # message (and keeps the defer's ephemerality).
@@ -763,9 +764,7 @@ class RestApi:
             rec.followup_message_ids.append(msg.id)
             self.fake._bump()
             return msg
-        made = await self._create_interaction_message(
-            rec, ctx, payload, source="followup", flags=0
-        )
+        made = await self._create_interaction_message(rec, ctx, payload, source="followup", flags=0)
         if isinstance(made, Reply):
             return made
         rec.followup_message_ids.append(made.id)

@@ -163,10 +163,16 @@ class Faults:
         """429 with a JSON body, ``Retry-After``, ``X-RateLimit-*`` and ``Via`` headers."""
         return self.add(
             FaultRule(
-                method, path, status=429, times=times, retry_after=retry_after,
-                is_global=is_global, scope=scope, name="rate_limit",
+                method,
+                path,
+                status=429,
+                times=times,
+                retry_after=retry_after,
+                is_global=is_global,
+                scope=scope,
+                name="rate_limit",
             )
-        )  # fmt: skip
+        )
 
     def cloudflare_ban(self, method: str = "*", path: str = "*", *, times: int | None = 1):
         """A 429 without ``Via`` and with an HTML body, like a Cloudflare IP ban.
@@ -175,11 +181,16 @@ class Faults:
         """
         return self.add(
             FaultRule(
-                method, path, status=429, times=times, via=False,
+                method,
+                path,
+                status=429,
+                times=times,
+                via=False,
                 body="<html><body>Error 1015: You are being rate limited.</body></html>",
-                headers={"Content-Type": "text/html"}, name="cloudflare_ban",
+                headers={"Content-Type": "text/html"},
+                name="cloudflare_ban",
             )
-        )  # fmt: skip
+        )
 
     def server_error(
         self, method: str = "*", path: str = "*", *, status: int = 500, times: int | None = 1
@@ -199,10 +210,14 @@ class Faults:
     ) -> FaultRule:
         return self.add(
             FaultRule(
-                method, path, status=status, body=error_body(status, code, message),
-                times=times, name=f"http_{status}_{code}",
+                method,
+                path,
+                status=status,
+                body=error_body(status, code, message),
+                times=times,
+                name=f"http_{status}_{code}",
             )
-        )  # fmt: skip
+        )
 
     def forbidden(
         self, method: str = "*", path: str = "*", *, code: int = 50013, times: int | None = 1

@@ -94,7 +94,9 @@ def validate_message(payload: dict[str, Any], files: list[RecordedFile], *, edit
             total += len(value)
             if len(value) > limit:
                 raise _form_error(
-                    f"embeds.{i}.{key}", "BASE_TYPE_MAX_LENGTH", f"Must be {limit} or fewer in length."
+                    f"embeds.{i}.{key}",
+                    "BASE_TYPE_MAX_LENGTH",
+                    f"Must be {limit} or fewer in length.",
                 )
         fields = embed.get("fields") or []
         if len(fields) > MAX_FIELDS:
@@ -106,7 +108,9 @@ def validate_message(payload: dict[str, Any], files: list[RecordedFile], *, edit
                 value = fld.get(key)
                 if not value:
                     raise _form_error(
-                        f"embeds.{i}.fields.{j}.{key}", "BASE_TYPE_REQUIRED", "This field is required"
+                        f"embeds.{i}.fields.{j}.{key}",
+                        "BASE_TYPE_REQUIRED",
+                        "This field is required",
                     )
                 total += len(str(value))
                 if len(str(value)) > limit:
@@ -118,7 +122,9 @@ def validate_message(payload: dict[str, Any], files: list[RecordedFile], *, edit
         total += len((embed.get("footer") or {}).get("text") or "")
         total += len((embed.get("author") or {}).get("name") or "")
     if total > MAX_EMBED_TOTAL:
-        raise _form_error("embeds", "MAX_EMBED_SIZE_EXCEEDED", "Embed size exceeds maximum size of 6000")
+        raise _form_error(
+            "embeds", "MAX_EMBED_SIZE_EXCEEDED", "Embed size exceeds maximum size of 6000"
+        )
     nonce = payload.get("nonce")
     if nonce is not None and len(str(nonce)) > MAX_NONCE_LEN:
         raise _form_error("nonce", "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")

@@ -146,7 +146,9 @@ def _context(
         if permissions is not None
         else the_guild.permissions_for(the_user.id, the_channel)
     )
-    app_perms = app_permissions if app_permissions is not None else fake.bot_permissions(the_channel)
+    app_perms = (
+        app_permissions if app_permissions is not None else fake.bot_permissions(the_channel)
+    )
     payload = {
         "type": itype,
         "guild_id": str(the_guild.id),
@@ -344,7 +346,11 @@ def modal_submit(
         app_permissions=None,
     )
     components = [
-        {"type": 18, "id": i * 2 + 1, "component": {"type": 4, "id": i * 2 + 2, "custom_id": k, "value": v}}
+        {
+            "type": 18,
+            "id": i * 2 + 1,
+            "component": {"type": 4, "id": i * 2 + 2, "custom_id": k, "value": v},
+        }
         for i, (k, v) in enumerate(values.items())
     ]
     payload["data"] = {"custom_id": custom_id, "components": components}

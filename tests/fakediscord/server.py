@@ -1,5 +1,9 @@
 """``FakeDiscord``: the aiohttp server, the request pipeline, recording and waiting helpers."""
 
+# The wait_for_* helpers take ``timeout=`` on purpose: it is the test-facing API, implemented
+# with asyncio.timeout around event-driven waits.
+# ruff: noqa: ASYNC109
+
 from __future__ import annotations
 
 import asyncio
@@ -266,9 +270,7 @@ class FakeDiscord:
         for channel in self.channels.values():
             if channel.type == DM and channel.recipients and channel.recipients[0].id == user_id:
                 return channel
-        channel = FakeChannel(
-            self.snowflakes.next(), "", type=DM, recipients=[self.users[user_id]]
-        )
+        channel = FakeChannel(self.snowflakes.next(), "", type=DM, recipients=[self.users[user_id]])
         self.channels[channel.id] = channel
         return channel
 
@@ -332,7 +334,7 @@ class FakeDiscord:
             self._changed.bump()
 
     async def wait_until(
-        self, predicate: Callable[[], T], *, timeout: float = 5.0, what: str = "condition"
+        self, predicate: Callable[[], T | None], *, timeout: float = 5.0, what: str = "condition"
     ) -> T:
         """Wait (event-driven) until ``predicate()`` is truthy and return its value.
 
@@ -400,7 +402,9 @@ class FakeDiscord:
         """Wait until ``count`` matching messages exist; return the ``count``-th one."""
 
         def found() -> StoredMessage | None:
-            msgs = [m for m in self.messages(channel_id, source=source) if check is None or check(m)]
+            msgs = [
+                m for m in self.messages(channel_id, source=source) if check is None or check(m)
+            ]
             return msgs[count - 1] if len(msgs) >= count else None
 
         return await self.wait_until(
@@ -412,7 +416,9 @@ class FakeDiscord:
     ) -> StoredMessage:
         msg = self.get_message(message_id)
         await self.wait_until(
-            lambda: len(msg.edits) >= count, timeout=timeout, what=f"{count} edit(s) of {message_id}"
+            lambda: len(msg.edits) >= count,
+            timeout=timeout,
+            what=f"{count} edit(s) of {message_id}",
         )
         return msg
 
@@ -450,7 +456,9 @@ class FakeDiscord:
 
         def found() -> RecordedRequest | None:
             recs = [
-                r for r in self.requests_matching(method, path, status=status) if r.status is not None
+                r
+                for r in self.requests_matching(method, path, status=status)
+                if r.status is not None
             ]
             return recs[count - 1] if len(recs) >= count else None
 
@@ -591,6 +599,27 @@ class FakeDiscord:
             author_perms=self.member_permissions(user_id, channel),
         )
 
+    async def seed_bot_message(
+        self, channel_id: int, content: str = "", *, dispatch: bool = False, **payload: Any
+    ) -> StoredMessage:
+        """A message the bot posted earlier (e.g. before a restart), with ``components`` etc.
+
+        Not dispatched over the gateway unless ``dispatch=True``.
+        """
+        emit = self.emit_message_events
+        self.emit_message_events = dispatch
+        try:
+            return await self.store.create(
+                channel=self.channels[channel_id],
+                author=self.bot.to_payload(),
+                source="bot",
+                payload={"content": content, **payload},
+                files=[],
+                record=None,
+            )
+        finally:
+            self.emit_message_events = emit
+
     # ============================================================== HTTP pipeline
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         task = asyncio.current_task()
@@ -662,7 +691,9 @@ class FakeDiscord:
                     request.transport.abort()
                 raise asyncio.CancelledError
             if fault.status is not None:
-                reply = Reply(fault.status, fault.response_body(), fault.response_headers(time.time()))
+                reply = Reply(
+                    fault.status, fault.response_body(), fault.response_headers(time.time())
+                )
                 return self._finish(rec, reply, via=fault.via)
 
         rl_headers, limited = self._rate_limit(route.key, params)
@@ -678,9 +709,7 @@ class FakeDiscord:
             reply.headers = {**rl_headers, **reply.headers}
         return self._finish(rec, reply)
 
-    async def _read_body(
-        self, request: web.Request
-    ) -> tuple[Any, list[RecordedFile], bool, bool]:
+    async def _read_body(self, request: web.Request) -> tuple[Any, list[RecordedFile], bool, bool]:
         ctype = request.content_type
         files: list[RecordedFile] = []
         if ctype.startswith("multipart/"):
@@ -783,7 +812,9 @@ class FakeDiscord:
         # Exactly "application/json": discord.py compares the header verbatim, and
         # aiohttp's json_response would append "; charset=utf-8".
         headers["Content-Type"] = "application/json"
-        return web.Response(status=reply.status, body=json.dumps(reply.body).encode(), headers=headers)
+        return web.Response(
+            status=reply.status, body=json.dumps(reply.body).encode(), headers=headers
+        )
 
     def _serve_attachment(self, path: str) -> web.Response:
         self.cdn_requests.append(path)

@@ -20,7 +20,9 @@ pytestmark = pytest.mark.e2e
 
 
 def new_client(cls: type[discord.Client] = discord.Client, **kw) -> discord.Client:
-    return cls(intents=kw.pop("intents", bot_intents()), guild_ready_timeout=FAST_GUILD_READY_TIMEOUT, **kw)
+    return cls(
+        intents=kw.pop("intents", bot_intents()), guild_ready_timeout=FAST_GUILD_READY_TIMEOUT, **kw
+    )
 
 
 class MessageCollector(discord.Client):

@@ -102,11 +102,13 @@ async def test_enforce_nonce_dedupes_identical_sends(fake_discord: FakeDiscord) 
 
 
 async def test_nonce_window_expires() -> None:
-    async with FakeDiscord(nonce_window=0.0) as fake:
-        async with running_client(new_client(), fake) as client:
-            one = await alerts(client).send("x", nonce="n1")
-            two = await alerts(client).send("x", nonce="n1")
-            assert one.id != two.id and not fake.nonce_hits
+    async with (
+        FakeDiscord(nonce_window=0.0) as fake,
+        running_client(new_client(), fake) as client,
+    ):
+        one = await alerts(client).send("x", nonce="n1")
+        two = await alerts(client).send("x", nonce="n1")
+        assert one.id != two.id and not fake.nonce_hits
 
 
 async def test_validation_errors_look_like_discord(fake_discord: FakeDiscord) -> None:

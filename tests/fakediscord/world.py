@@ -66,7 +66,11 @@ class FakeRole:
             "permissions": str(self.permissions),
             "position": self.position,
             "color": self.color,
-            "colors": {"primary_color": self.color, "secondary_color": None, "tertiary_color": None},
+            "colors": {
+                "primary_color": self.color,
+                "secondary_color": None,
+                "tertiary_color": None,
+            },
             "hoist": self.hoist,
             "managed": self.managed,
             "mentionable": self.mentionable,
@@ -388,10 +392,16 @@ def default_guild(bot: FakeUser = DEFAULT_BOT) -> FakeGuild:
     owner = FakeUser(fixed_snowflake(2018, 8, 8, 1), "server_owner")
     everyone = FakeRole(d.GUILD_ID, "@everyone", P.EVERYONE_DEFAULT)
     admin_role = FakeRole(
-        d.ADMIN_ROLE_ID, "Admin", P.EVERYONE_DEFAULT | P.MANAGE_GUILD | P.MANAGE_MESSAGES,
-        position=3, color=0xE74C3C, hoist=True,
-    )  # fmt: skip
-    trader_role = FakeRole(d.TRADER_ROLE_ID, "Trader", P.EVERYONE_DEFAULT, position=1, color=0x3498DB)
+        d.ADMIN_ROLE_ID,
+        "Admin",
+        P.EVERYONE_DEFAULT | P.MANAGE_GUILD | P.MANAGE_MESSAGES,
+        position=3,
+        color=0xE74C3C,
+        hoist=True,
+    )
+    trader_role = FakeRole(
+        d.TRADER_ROLE_ID, "Trader", P.EVERYONE_DEFAULT, position=1, color=0x3498DB
+    )
     bot_role = FakeRole(
         d.BOT_ROLE_ID, bot.username, P.BOT_DEFAULT, position=2, managed=True, bot_id=bot.id
     )
@@ -399,22 +409,30 @@ def default_guild(bot: FakeUser = DEFAULT_BOT) -> FakeGuild:
     channels = [
         FakeChannel(d.CATEGORY_ID, "Market", type=GUILD_CATEGORY, position=0),
         FakeChannel(
-            d.ALERTS_CHANNEL_ID, "alerts", position=1, parent_id=d.CATEGORY_ID,
+            d.ALERTS_CHANNEL_ID,
+            "alerts",
+            position=1,
+            parent_id=d.CATEGORY_ID,
             topic="Market flow alerts",
-        ),  # fmt: skip
+        ),
         FakeChannel(
-            d.ADMIN_CHANNEL_ID, "admin", position=2, parent_id=d.CATEGORY_ID,
+            d.ADMIN_CHANNEL_ID,
+            "admin",
+            position=2,
+            parent_id=d.CATEGORY_ID,
             permission_overwrites=[
                 hidden,
                 Overwrite(d.ADMIN_ROLE_ID, 0, allow=P.VIEW_CHANNEL),
                 Overwrite(d.BOT_ROLE_ID, 0, allow=P.VIEW_CHANNEL | P.SEND_MESSAGES),
             ],
-        ),  # fmt: skip
+        ),
         FakeChannel(d.GENERAL_CHANNEL_ID, "general", position=3),
         FakeChannel(
-            d.READONLY_CHANNEL_ID, "readonly", position=4,
+            d.READONLY_CHANNEL_ID,
+            "readonly",
+            position=4,
             permission_overwrites=[Overwrite(d.BOT_ROLE_ID, 0, deny=P.SEND_MESSAGES)],
-        ),  # fmt: skip
+        ),
     ]
     members = [
         FakeMember(owner, []),
