@@ -542,18 +542,18 @@ class RestApi:
                 return msg
         else:
             channel = self.fake.channels[target.channel_id]
+            # incoming webhooks cannot post ephemeral messages; Discord ignores the flag
+            payload = dict(payload, flags=int(payload.get("flags") or 0) & ~EPHEMERAL)
             msg = await self.fake.store.create(
                 channel=channel,
-                author=target.author_payload(payload.get("username"), payload.get("avatar_url")),
+                author=target.author_payload(payload.get("username")),
                 source="webhook",
                 payload=payload,
                 files=ctx.files,
                 record=ctx.record,
                 webhook_id=target.id,
                 application_id=target.application_id,
-                extra_flags=0,
             )
-            msg.flags &= ~EPHEMERAL
         if not wait:
             return NO_CONTENT
         return ok(msg.to_payload())

@@ -247,7 +247,7 @@ class Gateway:
                     break
                 info.received.append(payload)
                 await self._on_payload(conn, payload)
-        except (asyncio.CancelledError, ConnectionError):
+        except ConnectionError:
             pass
         finally:
             info.closed = True

@@ -71,8 +71,10 @@ async def test_login_ready_and_guild_create(fake_discord: FakeDiscord) -> None:
         ]
         assert fake_discord.requests[0].headers["Authorization"] == f"Bot {fake_discord.token}"
         conn = fake_discord.gateway.connections[0]
-        assert conn.query == {"v": "10", "encoding": "json", "compress": "zlib-stream"}
-        assert conn.compression == "zlib-stream"
+        # zlib-stream, or zstd-stream when the zstandard package is installed
+        wanted = discord.utils._ActiveDecompressionContext.COMPRESSION_TYPE
+        assert conn.query == {"v": "10", "encoding": "json", "compress": wanted}
+        assert conn.compression == wanted
         identify = fake_discord.gateway.identify_payloads[0]
         assert identify["intents"] == bot_intents().value
         await fake_discord.wait_until(lambda: fake_discord.gateway.heartbeat_count >= 1)
@@ -174,3 +176,26 @@ async def test_rejected_resume_falls_back_to_identify(fake_discord: FakeDiscord)
         await fake_discord.wait_for_identify(2)
         assert fake_discord.gateway.invalid_sessions_sent == 1
         assert len(fake_discord.gateway.resume_payloads) == 1
+
+
+async def test_zombie_connection_without_heartbeat_acks_reconnects() -> None:
+    # Fast heartbeats and a short client heartbeat_timeout: with ACKs withheld the
+    # client's keep-alive thread declares the connection dead, closes it and resumes.
+    async with FakeDiscord(heartbeat_interval_ms=50) as fake:
+        client = new_client(heartbeat_timeout=0.3)
+        async with running_client(client, fake):
+            fake.gateway.ack_heartbeats = False
+            await fake.wait_for_resume(1)
+            assert fake.gateway.connections[0].close_code == 4000
+            assert fake.gateway.connections[0].closed_by == "client"
+            assert fake.gateway.identify_count == 1
+
+
+async def test_auto_sharded_client_uses_gateway_bot(fake_discord: FakeDiscord) -> None:
+    client = new_client(discord.AutoShardedClient)
+    assert isinstance(client, discord.AutoShardedClient)
+    async with running_client(client, fake_discord):
+        assert client.shard_count == 1
+        assert client.get_channel(Defaults.ALERTS_CHANNEL_ID) is not None
+    assert "GET /gateway/bot" in [r.key for r in fake_discord.requests]
+    assert fake_discord.gateway.identify_payloads[0]["shard"] == [0, 1]

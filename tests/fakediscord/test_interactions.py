@@ -333,3 +333,38 @@ async def test_bulk_command_sync_is_recorded(fake_discord: FakeDiscord) -> None:
     assert [c.name for c in global_cmds] == ["status"]
     path = f"/applications/{Defaults.APPLICATION_ID}/guilds/{Defaults.GUILD_ID}/commands"
     assert [r.status for r in fake_discord.requests_matching("PUT", path)] == [200, 200]
+
+
+async def test_original_response_and_followup_routes(fake_discord: FakeDiscord) -> None:
+    client = discord.Client(intents=bot_intents(), guild_ready_timeout=FAST_GUILD_READY_TIMEOUT)
+    tree = app_commands.CommandTree(client)
+    done: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+    @tree.command(name="digest", description="Post today's digest")
+    async def digest(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("building digest…")
+        original = await interaction.original_response()
+        await interaction.edit_original_response(
+            content="Digest ready", embed=discord.Embed(title="Flows")
+        )
+        note = await interaction.followup.send("only you can see this", ephemeral=True, wait=True)
+        await interaction.followup.edit_message(note.id, content="only you (edited)")
+        extra = await interaction.followup.send("temporary", wait=True)
+        await extra.delete()
+        await done.put({"original_id": original.id, "note_id": note.id, "extra_id": extra.id})
+
+    async with running_client(client, fake_discord):
+        rec = await fake_discord.invoke_slash_command("digest")
+        ids = await asyncio.wait_for(done.get(), 5)
+
+    original = fake_discord.original_response(rec)
+    assert original is not None and original.id == ids["original_id"]
+    assert original.content == "Digest ready" and original.embed is not None
+    assert original.source == "interaction_response" and len(original.edits) == 1
+    note = fake_discord.get_message(ids["note_id"])
+    assert note.source == "followup" and note.ephemeral and note.content == "only you (edited)"
+    assert fake_discord.get_message(ids["extra_id"]).deleted
+    assert rec.followup_message_ids == [ids["note_id"], ids["extra_id"]]
+    # ephemeral messages are not visible in channel history
+    visible = [m.id for m in fake_discord.messages(Defaults.ALERTS_CHANNEL_ID) if not m.ephemeral]
+    assert visible == [ids["original_id"]]

@@ -318,7 +318,7 @@ class FakeWebhook:
         """The canonical URL a user would paste into config (matches ``Webhook.from_url``)."""
         return f"https://discord.com/api/webhooks/{self.id}/{self.token}"
 
-    def author_payload(self, username: str | None = None, avatar_url: str | None = None) -> dict:
+    def author_payload(self, username: str | None = None) -> dict[str, Any]:
         return {
             "id": str(self.id),
             "username": username or self.name,
