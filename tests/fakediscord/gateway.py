@@ -258,6 +258,9 @@ class Gateway:
                 self.live.remove(conn)
             if conn.session is not None and conn.session.conn is conn:
                 conn.session.conn = None
+                if info.closed_by == "client" and info.close_code in (1000, 1001):
+                    # a clean close by the client ends the session (it cannot be resumed)
+                    conn.session.invalidated = True
             self.fake._bump()
         return ws
 

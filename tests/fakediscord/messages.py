@@ -320,6 +320,7 @@ class MessageStore:
         extra_flags: int = 0,
         msg_type: int = 0,
         validate: bool = True,
+        emit: bool = True,
     ) -> StoredMessage:
         if validate:
             validate_message(payload, files, edit=False)
@@ -367,7 +368,8 @@ class MessageStore:
             key = (channel.id, int(author["id"]), str(msg.nonce))
             self._nonces[key] = (msg_id, asyncio.get_running_loop().time())
         self.fake._bump()
-        await self._emit("MESSAGE_CREATE", msg)
+        if emit:
+            await self._emit("MESSAGE_CREATE", msg)
         return msg
 
     # -------------------------------------------------------------------- edit

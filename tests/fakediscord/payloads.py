@@ -81,7 +81,7 @@ def subcommand_group(name: str, *subcommands: dict) -> dict:
 
 def _as_user(fake: FakeDiscord, user: FakeUser | FakeMember | int | None) -> FakeUser:
     if user is None:
-        return fake.application_owner if fake.application_owner.id in fake.users else fake.bot
+        return fake.application_owner
     if isinstance(user, FakeMember):
         return user.user
     if isinstance(user, int):

@@ -606,19 +606,15 @@ class FakeDiscord:
 
         Not dispatched over the gateway unless ``dispatch=True``.
         """
-        emit = self.emit_message_events
-        self.emit_message_events = dispatch
-        try:
-            return await self.store.create(
-                channel=self.channels[channel_id],
-                author=self.bot.to_payload(),
-                source="bot",
-                payload={"content": content, **payload},
-                files=[],
-                record=None,
-            )
-        finally:
-            self.emit_message_events = emit
+        return await self.store.create(
+            channel=self.channels[channel_id],
+            author=self.bot.to_payload(),
+            source="bot",
+            payload={"content": content, **payload},
+            files=[],
+            record=None,
+            emit=dispatch,
+        )
 
     # ============================================================== HTTP pipeline
     async def _handle(self, request: web.Request) -> web.StreamResponse:

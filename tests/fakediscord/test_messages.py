@@ -172,3 +172,17 @@ async def test_dm_a_user(fake_discord: FakeDiscord) -> None:
         stored = fake_discord.get_message(sent.id)
         assert fake_discord.channels[stored.channel_id].is_dm
         assert stored.guild_id is None
+
+
+async def test_restart_resend_with_same_nonce_is_delivered_once(fake_discord: FakeDiscord) -> None:
+    # First process sends, then "crashes" before recording that it did.
+    async with running_client(new_client(), fake_discord) as client:
+        first = await alerts(client).send("FOMC blackout starts", nonce="blackout-2024-07")
+    # (discord.py's close() ends up sending close code 4000, so the old session stays
+    # resumable on the server, as on Discord; the new process simply IDENTIFYs.)
+    # Second process replays its outbox with the same nonce.
+    async with running_client(new_client(), fake_discord) as client:
+        again = await alerts(client).send("FOMC blackout starts", nonce="blackout-2024-07")
+    assert again.id == first.id
+    assert len(fake_discord.messages(Defaults.ALERTS_CHANNEL_ID)) == 1
+    assert fake_discord.gateway.identify_count == 2 and fake_discord.gateway.resume_count == 0
