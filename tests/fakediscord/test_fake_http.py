@@ -103,9 +103,17 @@ async def test_interaction_callback_rules(fake_discord: FakeDiscord) -> None:
         bad = f"{fake_discord.api_base}/interactions/{rec.id}/not-the-token/callback"
         async with session.post(bad, json={"type": 4, "data": {"content": "x"}}) as r:
             assert r.status == 404 and (await r.json())["code"] == 10062
+        ping = await fake_discord.dispatch_interaction({"type": 1})
+        assert (await ws.receive_json())["d"]["type"] == 1
+        ping_url = f"{fake_discord.api_base}/interactions/{ping.id}/{ping.token}/callback"
+        async with session.post(ping_url, json={"type": 4, "data": {"content": "x"}}) as r:
+            assert r.status == 400  # only PONG answers a PING
+        async with session.post(ping_url, json={"type": 1}) as r:
+            assert r.status == 204
         await ws.close()
     assert rec.response_type == 4
     assert [cb.accepted for cb in rec.callbacks] == [True, False]
+    assert ping.response_type == 1
 
 
 async def test_zlib_stream_transport_compression(fake_discord: FakeDiscord) -> None:

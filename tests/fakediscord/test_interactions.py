@@ -368,3 +368,31 @@ async def test_original_response_and_followup_routes(fake_discord: FakeDiscord) 
     # ephemeral messages are not visible in channel history
     visible = [m.id for m in fake_discord.messages(Defaults.ALERTS_CHANNEL_ID) if not m.ephemeral]
     assert visible == [ids["original_id"]]
+
+
+class SnoozeView(discord.ui.View):
+    def __init__(self) -> None:
+        super().__init__(timeout=None)
+
+    @discord.ui.button(label="Snooze 1h", custom_id="flowwatch:snooze")
+    async def snooze(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        await interaction.response.defer()  # DEFERRED_UPDATE_MESSAGE (type 6)
+        await interaction.edit_original_response(content="Snoozed for 1h", view=None)
+        await interaction.followup.send("I'll stay quiet until 15:00 UTC.", ephemeral=True)
+
+
+async def test_deferred_update_then_edit_original_edits_the_clicked_message(
+    fake_discord: FakeDiscord,
+) -> None:
+    old = await fake_discord.seed_bot_message(
+        Defaults.ALERTS_CHANNEL_ID, "VIX spike", components=SnoozeView().to_components()
+    )
+    client = discord.Client(intents=bot_intents(), guild_ready_timeout=FAST_GUILD_READY_TIMEOUT)
+    async with running_client(client, fake_discord):
+        client.add_view(SnoozeView())
+        rec = await fake_discord.click_button(old, "flowwatch:snooze", user=DEFAULT_MEMBER)
+        note = await fake_discord.wait_for_followup(rec)
+    assert rec.response_type == 6
+    assert rec.original_message_id == old.id
+    assert old.content == "Snoozed for 1h" and old.components == []
+    assert note.id != old.id and note.ephemeral
