@@ -134,11 +134,13 @@ async def poll_daily(ctx: SourceContext) -> list[Observation]:
 
     since = ctx.now().date().replace(year=ctx.now().year - 1)
     out: list[Observation] = []
+    errors: list[str] = []
     for index in INDICES:
         try:
             out += await fetch_index(ctx, index, since=since)
         except SourceError as exc:
             log.warning("%s", exc)
+            errors.append(INDICES[index])
             if index in fred.FALLBACK:
                 try:
                     out += await fred.fetch_series(ctx, fred.FALLBACK[index], since=since)
@@ -149,6 +151,8 @@ async def poll_daily(ctx: SourceContext) -> list[Observation]:
                     )
                 except SourceError as exc2:
                     log.warning("%s", exc2)
+    if not out and errors:
+        raise SourceError("cboe", f"no data from Cboe ({', '.join(errors)}) nor the FRED fallback")
     return out
 
 
