@@ -19,11 +19,11 @@ from typing import Any
 
 os.environ.setdefault("MPLCONFIGDIR", os.path.join(tempfile.gettempdir(), "flowwatch-mpl"))
 
-import matplotlib  # noqa: E402
+import matplotlib
 
 matplotlib.use("Agg", force=True)
-from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 WIDTH_IN, HEIGHT_IN, DPI = 10.0, 6.0, 100
 
@@ -64,7 +64,9 @@ def footer(fig: Figure, data: dict[str, Any]) -> None:
     fig.text(0.01, 0.01, f"{data.get('source', '')}{when}  ·  flowwatch", fontsize=8, color="#555555")
 
 
-def render_png(data: dict[str, Any], width: float = WIDTH_IN, height: float = HEIGHT_IN, dpi: int = DPI) -> bytes:
+def render_png(
+    data: dict[str, Any], width: float = WIDTH_IN, height: float = HEIGHT_IN, dpi: int = DPI
+) -> bytes:
     """Render the chart described by ``data`` (must carry ``data['signal']``) to PNG bytes."""
     draw = _draw_fn(str(data["signal"]))
     fig = new_figure(width, height, dpi)

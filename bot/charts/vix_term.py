@@ -22,20 +22,44 @@ def draw(fig: Figure, data: dict[str, Any]) -> None:
     if front and len(x):
         fx = np.array(front, dtype="datetime64[ns]")
         idx = np.clip(np.searchsorted(x, fx), 0, len(x) - 1)
-        top.scatter(x[idx], vix[idx], marker="v", s=40, color=LEVEL_COLOURS["watch"], zorder=5,
-                    label="VIX9D > VIX (front end)")
+        top.scatter(
+            x[idx],
+            vix[idx],
+            marker="v",
+            s=40,
+            color=LEVEL_COLOURS["watch"],
+            zorder=5,
+            label="VIX9D > VIX (front end)",
+        )
     top.set_ylabel("index")
     top.legend(loc="upper left", frameon=False, ncol=2)
     top.grid(alpha=0.25)
 
     bottom.plot(x, ratio, color="#212121", linewidth=1.1, label="VIX / VIX3M")
     if len(ratio):
-        bottom.fill_between(x, 1.0, ratio, where=ratio >= 1.0, color=LEVEL_COLOURS["alert"], alpha=0.3,
-                            interpolate=True, label="inverted")
+        bottom.fill_between(
+            x,
+            1.0,
+            ratio,
+            where=ratio >= 1.0,
+            color=LEVEL_COLOURS["alert"],
+            alpha=0.3,
+            interpolate=True,
+            label="inverted",
+        )
     for name, value in data["thresholds"].items():
         bottom.axhline(value, color=LEVEL_COLOURS[name], linewidth=0.9, linestyle="--")
-        bottom.text(1.0, value, f" {name} {value:.2f}", transform=bottom.get_yaxis_transform(), va="center",
-                    ha="left", fontsize=7, color=LEVEL_COLOURS[name], clip_on=False)
+        bottom.text(
+            1.0,
+            value,
+            f" {name} {value:.2f}",
+            transform=bottom.get_yaxis_transform(),
+            va="center",
+            ha="left",
+            fontsize=7,
+            color=LEVEL_COLOURS[name],
+            clip_on=False,
+        )
     marks = data.get("marks") or []
     if marks and len(x):
         mx = np.array([m[0] for m in marks], dtype="datetime64[ns]")

@@ -16,10 +16,17 @@ def _data() -> dict:  # type: ignore[type-arg]
     for i, d in enumerate(pd.bdate_range("2024-06-03", periods=60)):
         ts = day_epoch(d.date())
         v = 14 + (25 if 40 <= i < 45 else 0)
-        rows += [Observation("cboe.vix.close", ts, v, "cboe"), Observation("cboe.vix3m.close", ts, 18 + (8 if 40 <= i < 45 else 0), "cboe")]
-    long = pd.DataFrame([(o.series, o.ts, o.value, o.source) for o in rows], columns=["series", "ts", "value", "source"])
+        rows += [
+            Observation("cboe.vix.close", ts, v, "cboe"),
+            Observation("cboe.vix3m.close", ts, 18 + (8 if 40 <= i < 45 else 0), "cboe"),
+        ]
+    long = pd.DataFrame(
+        [(o.series, o.ts, o.value, o.source) for o in rows], columns=["series", "ts", "value", "source"]
+    )
     mark = (datetime(2024, 7, 30, 20, 15, tzinfo=UTC), "alert", "vix3m")
-    return SIGNAL.chart_data(inputs_from_long(long), SIGNAL.default_params(), datetime(2024, 9, 1, tzinfo=UTC), 120, [mark])
+    return SIGNAL.chart_data(
+        inputs_from_long(long), SIGNAL.default_params(), datetime(2024, 9, 1, tzinfo=UTC), 120, [mark]
+    )
 
 
 def test_renders_png_without_pyplot() -> None:
