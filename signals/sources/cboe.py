@@ -82,7 +82,7 @@ def parse_csv(
             continue  # cheap skip of older years (files are long; the date is MM/DD/YYYY)
         try:
             d = _mdy(row[0])
-        except ValueError:
+        except (ValueError, OverflowError):
             rejects.add(f"line {n}", f"bad date {row[0][:20]!r}")
             continue
         if since and d < since:
