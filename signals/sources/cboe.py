@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import logging
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from signals.sources import http
@@ -170,6 +170,7 @@ POLLS = [
         run=poll_daily,
         signals=("vix_term",),
         description="Cboe daily closes for VIX, VIX9D, VIX3M, VIX6M (FRED fallback)",
+        max_silence=timedelta(hours=50),  # covers Sunday, when the poll does not run
     ),
     Poll(
         name="cboe_morning",

@@ -25,6 +25,7 @@ from signals.sources.base import (
     describe_body,
     looks_like_html,
 )
+from storage.maintenance import Retention
 from storage.observations import Observation
 from storage.timeutil import day_epoch
 
@@ -149,6 +150,8 @@ def _market_open(now: datetime) -> bool:
     # run until the 16:15 ET index close
     return tradingcal.is_market_open(now) or tradingcal.is_market_open(now - timedelta(minutes=15))
 
+
+RETENTION = [Retention("yahoo.%.5m", 30, "intraday quotes: only the session without a close is used")]
 
 POLLS = [
     Poll(
