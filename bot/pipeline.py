@@ -31,7 +31,11 @@ NOTICE_PREFIX = "stale:"
 
 def rules_for(sig: Signal, settings: Settings) -> Rules:
     params = settings.signal_params(sig.id)
-    return Rules(cooldown_s=sig.cooldown_seconds(params), update_growth=sig.update_growth)
+    return Rules(
+        cooldown_s=sig.cooldown_seconds(params),
+        update_growth=sig.update_growth,
+        update_min_level=sig.update_min_level,
+    )
 
 
 def load_signal_inputs(db: Database, sig: Signal, now: datetime | None = None) -> obs_repo.Inputs:
@@ -92,6 +96,10 @@ class Pipeline:
             events += engine.step(self._notice(r, now, reason), Rules(), kind="notice")
             if reason is None:
                 events += engine.step(r, rules)
+        for name, reason in sig.source_notices(readings, now).items():
+            if reason:
+                stale[name] = reason
+            events += engine.step(self._source_notice(sig.id, name, now, reason), Rules(), kind="notice")
         try:
             written = persist(db, self.scope, engine.take_dirty(), events, self.router, now=to_epoch(now))
         except Exception:
@@ -100,6 +108,26 @@ class Pipeline:
         for _id, ev in written:
             log.info("%s %s/%s %s: %s", ev.kind, ev.signal, ev.key, ev.event, ev.summary)
         return Evaluation(readings, stale, written)
+
+    @staticmethod
+    def _source_notice(signal: str, name: str, now: datetime, reason: str | None) -> Reading:
+        """A feed of a multi-feed signal went stale (or recovered); see Signal.source_notices."""
+        if reason:
+            summary = f"Stale data for {signal}/{name}: {reason}; no alerts from it until fresh data arrives"
+        else:
+            summary = f"Fresh data for {signal}/{name} again (as of {now:%Y-%m-%d %H:%M} UTC)"
+        lvl = Level.WATCH if reason else Level.OK
+        return Reading(
+            signal=signal,
+            key=NOTICE_PREFIX + name,
+            ts=now,
+            value=0.0,
+            level=lvl,
+            hold=lvl,
+            summary=summary,
+            source=name,
+            confirm=1,
+        )
 
     @staticmethod
     def _notice(r: Reading, now: datetime, reason: str | None) -> Reading:
