@@ -12,8 +12,9 @@ Keys, per meeting (``2025-12-10.swing`` …):
   24 h, 20 pp in 72 h), as a multiple of that window's size: half a swing is ``watch``, a
   swing ``alert``, twice the size ``severe``; a whipsaw (a swing and a reversal of
   comparable size within a few days, the 80 → 30 → 80 pattern) is ``severe`` and called
-  out. Measured on Kalshi (Polymarket when Kalshi has no fresh quote); when the other venue
-  is fresh it must move at least ``cross_check`` of the way too, or the level stays at watch.
+  out (an ``updated`` event when the swing was severe already). Measured on Kalshi (Polymarket when Kalshi has no fresh quote, FedWatch's daily point
+  when neither has); when the other market is fresh it must move at least ``cross_check`` of
+  the way too, or the level stays at watch.
   An episode keeps the highest level it reached until the moves leave every window (no
   step-down events while a repricing is still inside the windows).
 - ``flip`` — P(cut) crosses 50 % with a hysteresis band (default 55 % / 45 %) and
@@ -47,6 +48,9 @@ from storage.observations import Inputs, Observation
 
 VENUES = ("kalshi", "polymarket", "fedwatch")
 LIVE_VENUES = ("kalshi", "polymarket")
+#: the venue whose move must confirm the primary venue's (FedWatch is primary only when neither
+#: market has a fresh quote, so it has none)
+CROSS_CHECK = {"kalshi": "polymarket", "polymarket": "kalshi"}
 VENUE_NAMES = {"kalshi": "Kalshi", "polymarket": "Polymarket", "fedwatch": "FedWatch"}
 KINDS = ("swing", "flip", "divergence")
 KIND_NAMES = {"swing": "swing", "flip": "majority flip", "divergence": "venue divergence"}
@@ -121,7 +125,7 @@ class _Calc:
     venues: dict[str, _Venue]
     idx: dict[str, np.ndarray]  # as-of index into the venue's points (-1 = none)
     fresh: dict[str, np.ndarray]  # bool
-    primary: np.ndarray  # index into LIVE_VENUES, -1 = none
+    primary: np.ndarray  # index into VENUES (Kalshi, else Polymarket, else FedWatch), -1 = none
     pnow: np.ndarray  # the primary venue's P(cut)
     mult: np.ndarray
     win: np.ndarray  # seconds of the window that gave ``mult``
@@ -278,12 +282,11 @@ class RateCut(Signal):
         if not len(ts):
             return None
         v = _Venue(venue, ts, vals, inputs.last_source.get(name, venue))
-        if venue in LIVE_VENUES:
-            ser = pd.Series(vals, index=pd.to_datetime(ts, unit="s"))
-            for w, _size in self._windows(p):
-                r = ser.rolling(pd.Timedelta(seconds=w), closed="both")
-                v.roll[w] = (r.max().to_numpy(), r.min().to_numpy())
-            v.whip = self._whipsaws(ts, vals, p)
+        ser = pd.Series(vals, index=pd.to_datetime(ts, unit="s"))
+        for w, _size in self._windows(p):
+            r = ser.rolling(pd.Timedelta(seconds=w), closed="both")
+            v.roll[w] = (r.max().to_numpy(), r.min().to_numpy())
+        v.whip = self._whipsaws(ts, vals, p)
         return v
 
     def _whipsaws(self, ts: np.ndarray, vals: np.ndarray, p: Params) -> np.ndarray:
@@ -320,7 +323,7 @@ class RateCut(Signal):
         self, inputs: Inputs, p: Params, meeting: fomc.Meeting, *, next_two_only: bool = True
     ) -> _Calc | None:
         venues = {v: x for v in VENUES if (x := self._venue(inputs, v, meeting, p)) is not None}
-        if not any(v in venues for v in LIVE_VENUES) and "fedwatch" not in venues:
+        if not venues:
             return None
         close = int(meeting.statement_utc.timestamp())
         prev2 = fomc.previous(meeting, 2)
@@ -343,12 +346,14 @@ class RateCut(Signal):
             idx[name] = ix
             fresh[name] = ok & (age <= stale)
             pv[name] = np.where(fresh[name], v.p[np.maximum(ix, 0)], np.nan)
+        # the venue the swing and the flip are measured on: Kalshi, else Polymarket, else the
+        # daily FedWatch point (an import-only history still gets its alerts)
         primary = np.full(n, -1, dtype=np.int64)
-        for k, name in reversed(list(enumerate(LIVE_VENUES))):
+        for k, name in reversed(list(enumerate(VENUES))):
             if name in fresh:
                 primary[fresh[name]] = k
         pnow = np.full(n, np.nan)
-        for k, name in enumerate(LIVE_VENUES):
+        for k, name in enumerate(VENUES):
             if name in pv:
                 pnow[primary == k] = pv[name][primary == k]
 
@@ -358,7 +363,7 @@ class RateCut(Signal):
         move = np.zeros(n)
         other_move = np.full(n, np.nan)
         whip = np.full((n, 5), np.nan)
-        for k, name in enumerate(LIVE_VENUES):
+        for k, name in enumerate(VENUES):
             if name not in venues:
                 continue
             v = venues[name]
@@ -380,8 +385,8 @@ class RateCut(Signal):
             mult[sel], win[sel], move[sel] = best, bw, bm
             if v.whip is not None:
                 whip[sel] = v.whip[ix]
-            other = LIVE_VENUES[1 - k]
-            if other in venues:
+            other = CROSS_CHECK.get(name)
+            if other is not None and other in venues:
                 o = venues[other]
                 both = sel & fresh[other]
                 oi = idx[other][both]
@@ -584,7 +589,7 @@ class RateCut(Signal):
         m = calc.meeting
         t = int(calc.grid[i])
         ts = _utc(t)
-        prim = LIVE_VENUES[int(calc.primary[i])]
+        prim = VENUES[int(calc.primary[i])]
         view = self._venue_view(calc, i)
         pv = view[prim]
         lead = f"{meeting_label(m.id)}"
@@ -637,7 +642,7 @@ class RateCut(Signal):
             what = f"P(cut) {_pct(pv['p'])} on {VENUE_NAMES[prim]}, steady"
         check = ""
         if not np.isnan(calc.other_move[i]) and mult > 0:
-            other = VENUE_NAMES[LIVE_VENUES[1 - int(calc.primary[i])]]
+            other = VENUE_NAMES[CROSS_CHECK[prim]]
             sign = 1 if mv >= 0 else -1
             check = f"; {other} {_pp(sign * calc.other_move[i])}"
             if not calc.confirmed[i]:
@@ -891,7 +896,7 @@ class RateCut(Signal):
             series.append({"venue": name, "label": VENUE_NAMES[name], "x": x, "y": v.p[sel] * 100})
             xs.append(x)
             sources.append(SOURCE_NAMES.get(v.source, v.source))
-            if primary is None and name in LIVE_VENUES:
+            if primary is None:
                 primary = v
         allx = np.unique(np.concatenate(xs)) if xs else np.array([], dtype="datetime64[ns]")
         first_x = int(allx[0].astype("datetime64[s]").astype(np.int64)) if len(allx) else t_start

@@ -195,3 +195,53 @@ def test_chart_data_loads_the_whole_range_not_only_the_lookback(db: Any) -> None
     data = chart_data(db, settings(), "ratecut", T + timedelta(minutes=1), 45)
     assert [r[2] for r in data["refs"]] == ["1M", "1W", "1D", "now"]
     assert fomc.get(data["meeting"]) is not None
+
+
+async def test_live_polls_through_the_app_with_a_429_and_a_broken_json_string(tmp_path: Path) -> None:
+    """The runner's path: both venues polled (Kalshi answers 429 first), stored, evaluated."""
+    import httpx
+
+    from bot.clock import SimClock
+    from bot.runner import App
+    from signals import sources
+    from tests.conftest import fixture_text
+
+    now = datetime(2026, 11, 20, 15, 0, 30, tzinfo=UTC)
+    gamma = json.loads(fixture_text("polymarket/gamma_events.json"))
+    gamma[0]["markets"][0]["outcomePrices"] = '["0.004", '  # a tail bucket's string is cut off
+    gamma[0]["markets"][0]["bestBid"] = None  # so its price has to come from that string:
+    gamma[0]["markets"][0]["lastTradePrice"] = None  # the bucket is skipped, the meeting is not
+    calls = {"kalshi": 0}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "external-api.kalshi.com":
+            calls["kalshi"] += 1
+            if calls["kalshi"] == 1:
+                return httpx.Response(429, headers={"Retry-After": "0"})
+            return httpx.Response(200, text=fixture_text("kalshi/events_KXFEDDECISION_nested.json"))
+        return httpx.Response(200, json=gamma)
+
+    s = load_settings(env={"FLOWWATCH_DB": str(tmp_path / "live.db")}, dotenv=None)
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    app = App(s, clock=SimClock(now), client=client, sinks=[])
+    await app.store.open()
+    try:
+        await app.store.call(app.pipeline.load)
+        for poll in sources.polls():
+            if poll.name in ("kalshi_fomc", "polymarket_fomc"):
+                await app.run_poll(poll)
+        rows = await app.store.call(lambda db: [ks for ks in status(db, s, now) if ks.signal == "ratecut"])
+        stats = await app.store.call(lambda db: obs_repo.series_stats(db))
+    finally:
+        await client.aclose()
+        await app.store.close()
+        app.renderer.close()
+    assert calls["kalshi"] == 2
+    assert {st["series"] for st in stats} >= {
+        f"kalshi.fomc.{DEC}.cut",
+        f"polymarket.fomc.{DEC}.cut",
+        f"kalshi.fomc.{JAN}.cut",
+    }
+    line = status_line(rows[0])
+    assert "P(cut) 2% on Kalshi" in line and "Polymarket 2%" in line
+    assert "majority: undecided" in line  # one reading so far; the side needs two

@@ -193,6 +193,21 @@ def test_fedwatch_counts_at_its_settlement_time_and_joins_the_divergence() -> No
     assert "FedWatch 30% on 11-05" in swing[settle].summary
 
 
+def test_an_imported_fedwatch_history_alone_still_alerts() -> None:
+    days = [datetime(2026, 11, d, tzinfo=UTC) for d in (2, 3, 4, 5, 6, 9, 10)]
+    values = [0.60, 0.61, 0.60, 0.40, 0.41, 0.40, 0.40]  # -20 pp from one settlement to the next
+    rows = [
+        Observation(f"fedwatch.fomc.{DEC}.cut", int(d.timestamp()), v, "fedwatch-zq")
+        for d, v in zip(days, values, strict=True)
+    ]
+    rs = kind(SIGNAL.history(inputs(rows), P), "swing")
+    assert [r.ts.hour for r in rs] == [20] * 7  # 14:00 Chicago
+    hit = rs[3]
+    assert hit.level == Level.ALERT and hit.data["primary"] == "fedwatch"
+    assert "-20 pp within 24 h" in hit.summary and "Source FedWatch method on ZQ settlements" in hit.summary
+    assert SIGNAL.stale_reason(hit, datetime(2026, 11, 20, tzinfo=UTC)) is None  # an import never goes stale
+
+
 def test_only_the_next_two_meetings_and_a_closing_reading_at_the_statement() -> None:
     start = datetime(2026, 12, 8, 12, 0, tzinfo=UTC)
     hourly = timedelta(hours=1)
