@@ -86,8 +86,13 @@ def split_key(key: str) -> tuple[str, str]:
     return meeting_id, kind
 
 
+_PCT = [f"{i}%" for i in range(101)]
+
+
 def _pct(p: float | None) -> str:
-    return "n/a" if p is None or (isinstance(p, float) and math.isnan(p)) else f"{p * 100:.0f}%"
+    if p is None or p != p:  # None or NaN
+        return "n/a"
+    return _PCT[min(100, max(0, round(p * 100)))]
 
 
 def _pp(x: float) -> str:
@@ -142,6 +147,8 @@ class _Calc:
     gap: np.ndarray  # probability
     gap_pair: list[str]
     gap_since: np.ndarray
+    #: per venue and lag label: P(cut) that long before each grid time (NaN = none near enough)
+    lags: dict[str, dict[str, np.ndarray]]
     div_level: np.ndarray
     div_hold: np.ndarray
     closing: bool  # data goes past the statement: a closing reading is due
@@ -510,7 +517,20 @@ class RateCut(Signal):
             div_level=div_level,
             div_hold=div_hold,
             closing=closing,
+            lags=self._lags(venues, grid),
         )
+
+    @staticmethod
+    def _lags(venues: dict[str, _Venue], grid: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
+        out: dict[str, dict[str, np.ndarray]] = {}
+        for name, v in venues.items():
+            out[name] = {}
+            for label, lag, tol in LAGS:
+                tol_v = 4 * 86400 if name == "fedwatch" else tol
+                k = np.searchsorted(v.ts, grid - lag, side="right") - 1
+                ok = (k >= 0) & ((grid - lag) - v.ts[np.maximum(k, 0)] <= tol_v)
+                out[name][label] = np.where(ok, v.p[np.maximum(k, 0)], np.nan)
+        return out
 
     def history(self, inputs: Inputs, params: Params) -> list[Reading]:
         out: list[Reading] = []
@@ -518,9 +538,20 @@ class RateCut(Signal):
             calc = self._compute(inputs, params, meeting)
             if calc is None:
                 continue
+            # quiet stretches (every key ok, before and now) cannot produce an event: their
+            # readings carry the numbers the engine needs and a short summary, nothing more
+            active = (
+                (calc.swing_level > 0)
+                | (calc.swing_hold > 0)
+                | (calc.flip_level > 0)
+                | (calc.div_level > 0)
+                | (calc.div_hold > 0)
+            )
+            prev_active = False
             for i in range(len(calc.grid)):
                 if calc.primary[i] >= 0:
-                    out += self._readings_at(calc, i, params)
+                    out += self._readings_at(calc, i, params, light=not (active[i] or prev_active))
+                    prev_active = bool(active[i])
             if calc.closing:
                 out += self._closing(calc, params)
         out.sort(key=lambda r: (r.ts, r.key))
@@ -578,18 +609,19 @@ class RateCut(Signal):
                 "fresh": bool(calc.fresh[name][i]),
                 "source": v.source,
             }
-            for label, lag, tol in LAGS:
-                tol_v = 4 * 86400 if name == "fedwatch" else tol
-                k = int(np.searchsorted(v.ts, t - lag, side="right")) - 1
-                row[label] = float(v.p[k]) if k >= 0 and (t - lag) - int(v.ts[k]) <= tol_v else None
+            for label, _lag, _tol in LAGS:
+                x = calc.lags[name][label][i]
+                row[label] = None if x != x else float(x)
             out[name] = row
         return out
 
-    def _readings_at(self, calc: _Calc, i: int, p: Params) -> list[Reading]:
+    def _readings_at(self, calc: _Calc, i: int, p: Params, light: bool = False) -> list[Reading]:
         m = calc.meeting
         t = int(calc.grid[i])
         ts = _utc(t)
         prim = VENUES[int(calc.primary[i])]
+        if light:
+            return self._quiet_readings(calc, i, p, ts, prim)
         view = self._venue_view(calc, i)
         pv = view[prim]
         lead = f"{meeting_label(m.id)}"
@@ -755,6 +787,43 @@ class RateCut(Signal):
             unit="pp",
         )
         return [swing, flip, div]
+
+    def _quiet_readings(self, calc: _Calc, i: int, p: Params, ts: datetime, prim: str) -> list[Reading]:
+        """Readings of a quiet moment (all ok, no episode open): numbers and a short summary."""
+        m = calc.meeting
+        x = float(calc.pnow[i])
+        summary = f"{meeting_label(m.id)}: P(cut) {_pct(x)} on {VENUE_NAMES[prim]}, quiet"
+        data = {"meeting": m.id, "statement": int(m.statement_utc.timestamp()), "primary": prim, "p_cut": x}
+        return [
+            Reading(
+                self.id,
+                f"{m.id}.swing",
+                ts,
+                float(calc.mult[i]),
+                Level.OK,
+                Level.OK,
+                summary,
+                prim,
+                confirm=int(p["confirm"]),
+                data=data,
+                unit="×",
+            ),
+            Reading(
+                self.id, f"{m.id}.flip", ts, 0.0, Level.OK, Level.OK, summary, prim, data=data, unit=" flips"
+            ),
+            Reading(
+                self.id,
+                f"{m.id}.divergence",
+                ts,
+                float(calc.gap[i]) * 100,
+                Level.OK,
+                Level.OK,
+                summary,
+                prim,
+                data=data,
+                unit="pp",
+            ),
+        ]
 
     @staticmethod
     def _table(view: dict[str, dict[str, Any]]) -> str:

@@ -106,12 +106,24 @@ def test_polymarket_is_the_fallback_when_kalshi_has_no_fresh_quote() -> None:
     assert last.source == "Polymarket"
 
 
+def test_a_meeting_missing_from_one_venue_runs_on_the_other() -> None:
+    rows = both(DEC, [0.5] * 60) + path(
+        "kalshi", JAN, [0.60] * 40 + ramp(0.60, 0.42, 20)
+    )  # no Polymarket market
+    rs = SIGNAL.history(inputs(rows), P)
+    jan_swing = kind(rs, "swing", JAN)[-1]
+    assert jan_swing.level == Level.ALERT and "Polymarket" not in jan_swing.summary  # nothing to confirm with
+    jan_div = kind(rs, "divergence", JAN)[-1]
+    assert jan_div.value == 0.0 and "only Kalshi has a fresh quote; nothing to compare" in jan_div.summary
+    assert kind(rs, "swing", DEC)[-1].level == Level.OK
+
+
 def test_a_whipsaw_is_severe_and_called_out() -> None:
     hourly = timedelta(hours=1)
     values = [0.80] * 12 + ramp(0.80, 0.60, 25) + ramp(0.60, 0.78, 11) + [0.78] * 5
     rs = kind(SIGNAL.history(inputs(both(DEC, values, step=hourly)), P), "swing")
-    assert max(r.value for r in rs if not r.data["whipsaw"]) < 2.0  # no single move is severe
-    w = next(r for r in rs if r.data["whipsaw"])
+    assert max(r.value for r in rs if not r.data.get("whipsaw")) < 2.0  # no single move is severe
+    w = next(r for r in rs if r.data.get("whipsaw"))
     assert w.level == Level.SEVERE
     # called out as soon as the reversal reaches a swing (15 pp) and 60 % of the first leg
     assert "WHIPSAW: P(cut) 80% → 60% → 76% on Kalshi within 1.9 days (-20 pp then +16 pp)" in w.summary
@@ -135,7 +147,7 @@ def test_flip_has_hysteresis_and_a_flip_back_is_severe() -> None:
     flips = [
         (r.ts - T0) / timedelta(hours=1)
         for r in rs
-        if r.data["last_flip"] and r.ts.timestamp() == r.data["last_flip"]
+        if r.data.get("last_flip") and r.ts.timestamp() == r.data["last_flip"]
     ]
     assert flips == [31.0, 37.0]  # each on the second reading past the band: 57 %, then 42 %
     up = rs[31]
