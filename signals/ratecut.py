@@ -274,7 +274,9 @@ class RateCut(Signal):
                 ids.add(parts[2])
         return sorted(m for i in ids if (m := fomc.get(i)) is not None)
 
-    def _venue(self, inputs: Inputs, venue: str, meeting: fomc.Meeting, p: Params) -> _Venue | None:
+    def _venue(
+        self, inputs: Inputs, venue: str, meeting: fomc.Meeting, p: Params, analyse: bool = True
+    ) -> _Venue | None:
         name = f"{venue}.fomc.{meeting.id}.cut"
         s = inputs.series(name)
         if s.empty:
@@ -289,6 +291,8 @@ class RateCut(Signal):
         if not len(ts):
             return None
         v = _Venue(venue, ts, vals, inputs.last_source.get(name, venue))
+        if not analyse:
+            return v
         ser = pd.Series(vals, index=pd.to_datetime(ts, unit="s"))
         for w, _size in self._windows(p):
             r = ser.rolling(pd.Timedelta(seconds=w), closed="both")
@@ -955,7 +959,7 @@ class RateCut(Signal):
         sources = []
         primary = None
         for name in VENUES:
-            v = self._venue(inputs, name, meeting, params)
+            v = self._venue(inputs, name, meeting, params, analyse=False)
             if v is None:
                 continue
             sel = (v.ts <= t_end) & (v.ts >= t_start)
