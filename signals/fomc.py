@@ -113,10 +113,6 @@ def meeting_after(ts: datetime) -> Meeting | None:
     return next((m for m in meetings() if m.statement_utc > ts), None)
 
 
-def months_with_meetings() -> set[tuple[int, int]]:
-    return {(m.decision_date.year, m.decision_date.month) for m in meetings()}
-
-
 def coverage() -> tuple[date, date]:
     ms = meetings()
     return ms[0].decision_date, ms[-1].decision_date
