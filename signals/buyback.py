@@ -553,29 +553,60 @@ class Buyback(Signal):
         m = self._model(inputs, params)
         if m is None:
             return []
+        _, today = self._live(m, params, now, None)
+        return (
+            []
+            if today is None
+            else [self._reading(m, today, params, outlook=_outlook(m, today.know, today.day, params))]
+        )
+
+    def readings_since(
+        self, inputs: Inputs, params: Params, after: datetime | None, now: datetime, warmup: int = 30
+    ) -> list[Reading]:
+        """Live catch-up: the sessions after ``after`` as known each day, then today's reading
+        with the calendar as it is at ``now`` (so a morning refresh counts the same day)."""
+        m = self._model(inputs, params)
+        if m is None:
+            return []
+        past, today = self._live(m, params, now, after)
+        if after is not None:
+            past = [d for d in past if d.day * DAY_S > after.timestamp()]
+        else:
+            past = past[-max(warmup - 1, 0) :] if warmup > 1 else []
+        out = [self._reading(m, d, params) for d in past]
+        if today is not None and (after is None or today.day * DAY_S > after.timestamp()):
+            out.append(self._reading(m, today, params, outlook=_outlook(m, today.know, today.day, params)))
+        return out
+
+    def _live(
+        self, m: Model, p: Params, now: datetime, after: datetime | None
+    ) -> tuple[list[Day], Day | None]:
+        """The past sessions (each as known that day; from far enough back to know the current
+        closed run) and today's session evaluated with everything known at ``now``."""
         today = _session_on_or_before(m, now)
         if today is None:
-            return []
-        past = daily(m, params, first=today - 150, last=today - 1)
+            return [], None
+        first = today - 150
+        if after is not None:
+            first = min(first, int(after.timestamp() // DAY_S) - 150)
+        past = daily(m, p, first=first, last=today - 1)
         know = now.timestamp()
-        ahead = int(p_ahead(params))
         i = int(np.searchsorted(m.sessions, today, "left"))
-        st = evaluate(m, know, m.sessions[i : i + 1 + ahead])
+        st = evaluate(m, know, m.sessions[i : i + 1 + p_ahead(p)])
         if not st.usable:
-            return []
-        s, level, hold, crossing = _classify(st, params)
+            return past, None
+        s, level, hold, crossing = _classify(st, p)
         prev = past[-1] if past else None
         since, n, last_run = _track(
             s,
-            params,
+            p,
             today,
             prev.closed_since if prev else None,
             prev.closed_sessions if prev else 0,
             prev.last_run if prev else None,
             prev.day if prev else None,
         )
-        d = Day(today, know, st, s, level, hold, crossing, since, n, last_run)
-        return [self._reading(m, d, params, outlook=_outlook(m, know, today, params))]
+        return past, Day(today, know, st, s, level, hold, crossing, since, n, last_run)
 
     def _reading(self, m: Model, d: Day, p: Params, outlook: dict[str, Any] | None = None) -> Reading:
         st = d.stats
