@@ -49,7 +49,7 @@ import pandas as pd
 from signals.base import Level, Param, Params, Reading, Signal, TableLoader, Threshold
 from storage import earnings as earnings_repo
 from storage.observations import Inputs
-from storage.timeutil import NEW_YORK, from_epoch
+from storage.timeutil import from_epoch
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -820,8 +820,9 @@ def p_ahead(p: Params) -> int:
 
 
 def _session_on_or_before(m: Model, when: datetime) -> int | None:
-    local = when.astimezone(NEW_YORK).date() if when.tzinfo else when.date()
-    i = int(np.searchsorted(m.sessions, to_day(local), "right")) - 1
+    """The last session whose reading exists at ``when`` (readings are stamped 00:00 UTC of their date)."""
+    day = when.astimezone(UTC).date() if when.tzinfo else when.date()
+    i = int(np.searchsorted(m.sessions, to_day(day), "right")) - 1
     return int(m.sessions[i]) if i >= 0 else None
 
 
