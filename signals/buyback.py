@@ -698,6 +698,22 @@ class Buyback(Signal):
             nxt = Threshold(Level.ALERT, p["alert"])
         elif level < Level.SEVERE:
             nxt = Threshold(Level.SEVERE, p["severe"])
+        # the /status and summary line: the share and where the window stands (an estimate)
+        if d.closed_since is not None:
+            where = f"window closed since {from_day(d.closed_since):%m-%d} ({d.closed_sessions} trading days)"
+            if outlook and outlook.get("next_open"):
+                where += f", reopening around {outlook['next_open'][5:]}"
+        elif (
+            crossing_day is not None
+            and d.crossing is not None
+            and d.crossing <= int(p["headsup_days"]) + HOLD_SLACK
+        ):
+            where = f"window closes in about {d.crossing} trading days ({crossing_day:%m-%d})"
+        elif outlook and outlook.get("next_close"):
+            where = f"window open, next closing around {outlook['next_close'][5:]}"
+        else:
+            where = "window open"
+        headline = f"{s:.1f}% of {st.universe} companies (estimate); {where}"
         return Reading(
             signal=self.id,
             key=KEY,
@@ -712,6 +728,7 @@ class Buyback(Signal):
             data=data,
             next_threshold=nxt,
             unit="%",
+            headline=headline,
         )
 
     def stale_reason(self, reading: Reading, now: datetime) -> str | None:

@@ -320,6 +320,8 @@ def test_latest_uses_the_calendar_as_it_is_now_and_goes_stale(db: Database) -> N
     assert (r.next_threshold is None) == (r.level == Level.SEVERE)
     assert r.data["next_open"] is not None and r.data["peak"] >= r.value
     assert "Model" in r.fields and "not company disclosures" in r.fields["Model"]
+    assert r.headline.startswith(f"{r.value:.1f}% of 40 companies (estimate); window closed since 04-01")
+    assert "reopening around 05-" in r.headline
     assert SIGNAL.stale_reason(r, now) is None
     assert "last refreshed 5 days ago" in (SIGNAL.stale_reason(r, refresh + timedelta(days=5, hours=1)) or "")
 
