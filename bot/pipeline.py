@@ -16,6 +16,7 @@ from sqlite_utils import Database
 
 from bot.config import Settings
 from bot.engine import Engine, Router, Rules, console_router, persist
+from bot.engine import rules_for as engine_rules
 from signals import registry
 from signals.base import Level, Reading, Signal
 from storage import observations as obs_repo
@@ -30,13 +31,7 @@ NOTICE_PREFIX = "stale:"
 
 
 def rules_for(sig: Signal, settings: Settings) -> Rules:
-    params = settings.signal_params(sig.id)
-    return Rules(
-        cooldown_s=sig.cooldown_seconds(params),
-        update_growth=sig.update_growth,
-        update_min_level=sig.update_min_level,
-        value_format=sig.value_format,
-    )
+    return engine_rules(sig, settings.signal_params(sig.id))
 
 
 def load_signal_inputs(db: Database, sig: Signal, now: datetime | None = None) -> obs_repo.Inputs:

@@ -168,6 +168,10 @@ class Signal:
     #: how values print in status lines and engine texts (the unit is appended after it)
     value_format: ClassVar[str] = "{:.3f}"
 
+    def describe_peak(self, key: str, value: float) -> str | None:
+        """How a resolve message states a lifecycle's peak value (None: leave it out)."""
+        return self.value_format.format(value)
+
     def default_params(self) -> Params:
         return Params(self.params)
 
