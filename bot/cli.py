@@ -611,7 +611,9 @@ def _early_logging(args: argparse.Namespace) -> None:
         level = "INFO"
     if getattr(args, "format", None) == "jsonl":
         level = "WARNING"  # nothing but events on stdout, and little on stderr
-    secrets = [os.environ.get(k, "") for k in ("DISCORD_TOKEN", "DISCORD_WEBHOOK_URL")]
+    secrets = [
+        os.environ.get(k, "") for k in ("DISCORD_TOKEN", "DISCORD_WEBHOOK_URL", "FLOWWATCH_COINGLASS_API_KEY")
+    ]
     setup_logging(level, secrets)
 
 

@@ -151,6 +151,8 @@ class Signal:
     lookback: ClassVar[timedelta | None] = None
     #: for 'updated' events: a new peak at least this multiple of the last one (None = never)
     update_growth: ClassVar[float | None] = None
+    #: how the engine writes a value in resolve summaries ("Peak ...")
+    value_format: ClassVar[str] = "{:.3f}"
 
     def default_params(self) -> Params:
         return Params(self.params)

@@ -146,3 +146,26 @@ def m0001_initial(db: Database) -> None:
         );
         """,
     )
+
+
+@MIGRATIONS(name="0002_btc_liq_events")
+def m0002_btc_liq_events(db: Database) -> None:
+    run_sql(
+        db,
+        """
+        -- Raw liquidations from the live streams (btc_liq), kept FLOWWATCH_LIQ_RETENTION_DAYS.
+        -- The 1-minute buckets in observations are what signals read, these are for audit and
+        -- re-bucketing. side: 0 = a long position was liquidated, 1 = a short.
+        -- usd = qty (BTC) x price (USD).
+        CREATE TABLE liq_events (
+            ts_ms INTEGER NOT NULL,
+            venue TEXT NOT NULL,
+            symbol TEXT NOT NULL,
+            side INTEGER NOT NULL CHECK (side IN (0, 1)),
+            qty REAL NOT NULL,
+            price REAL NOT NULL,
+            usd REAL NOT NULL
+        );
+        CREATE INDEX liq_events_by_ts ON liq_events (ts_ms)
+        """,
+    )
