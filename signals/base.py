@@ -153,6 +153,8 @@ class Signal:
     update_growth: ClassVar[float | None] = None
     #: how the engine writes a value in resolve summaries ("Peak ...")
     value_format: ClassVar[str] = "{:.3f}"
+    #: days of history an alert's chart shows
+    alert_chart_days: ClassVar[int] = 180
 
     def default_params(self) -> Params:
         return Params(self.params)

@@ -71,6 +71,7 @@ class BtcLiq(Signal):
     cooldown_param = "cooldown_hours"
     update_growth = 1.5
     value_format = "{:,.1f}M USD"
+    alert_chart_days = 2
     lookback = timedelta(days=400)
     params = (
         _param("k_watch", 3, 1.5, 50, "multiple of a window's rolling median for a watch heads-up"),
@@ -190,7 +191,9 @@ class BtcLiq(Signal):
         if not len(tl):
             return {"signal": self.id, "title": "BTC liquidations", "x": np.array([], dtype="datetime64[s]")}
         x_end = min(end_s, int(tl.end[-1]))
-        x_start = max(x_end - int(days * 86400), int(tl.start[0]))
+        # at least 60 buckets of the data's resolution, so a short range of daily data still shows
+        finest = tl.resolution(x_end)
+        x_start = max(min(x_end - int(days * 86400), x_end - 60 * finest), int(tl.start[0]))
         return chart_range(tl, params, x_start, x_end, marks, self.id)
 
     # -- demo -------------------------------------------------------------------------

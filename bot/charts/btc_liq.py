@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 
 from bot.charts import LEVEL_COLOURS
@@ -50,6 +51,9 @@ def draw(fig: Figure, data: dict[str, Any]) -> None:
             marker="v",
             zorder=5,
         )
+    locator = AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
     ax.set_ylabel("USD liquidated per bucket (millions; shorts below zero)")
     ax.grid(alpha=0.25)
     ax.legend(loc="upper left", frameon=False, ncol=2, fontsize=8)

@@ -187,6 +187,7 @@ class StreamClient:
         ack_timeout: float = 15.0,
         max_age: float | None = None,
         proxy: str | Literal[True] | None = True,
+        poll: float = 1.0,
     ) -> None:
         self.url = url
         self.on_events = on_events
@@ -201,6 +202,7 @@ class StreamClient:
         if max_age is not None:
             self.max_age = max_age
         self.proxy = proxy
+        self.poll = poll  # deadlines (acks, pings, age) are re-checked at least this often
         self.health = Health(self.venue, self.name)
         self.stats = ParseStats()
         self._stopping = False
@@ -304,66 +306,78 @@ class StreamClient:
             self._up()
         last_rx = last_ping = opened
         awaiting_pong = False
-        while True:
-            now = self.clock()
-            deadlines = []
-            if pending:
-                deadlines.append(opened + self.ack_timeout)
-            if self.max_age:
-                deadlines.append(opened + self.max_age)
-            if self.ping_message and self.ping_interval:
-                base = last_rx if self.ping_when_idle else last_ping
-                deadlines.append(base + self.ping_interval)
-            timeout = max(0.0, min(deadlines) - now) if deadlines else None
-            try:
-                msg = await asyncio.wait_for(ws.recv(), timeout)
-            except TimeoutError:
+        receiving: asyncio.Future[Any] | None = None
+        try:
+            while True:
                 now = self.clock()
-                if pending and now >= opened + self.ack_timeout:
-                    raise StreamError(f"no subscription ack within {self.ack_timeout:.0f} s") from None
-                if self.max_age and now >= opened + self.max_age:
-                    await ws.close()
-                    return True
+                deadlines = []
+                if pending:
+                    deadlines.append(opened + self.ack_timeout)
+                if self.max_age:
+                    deadlines.append(opened + self.max_age)
                 if self.ping_message and self.ping_interval:
-                    if awaiting_pong and now - last_ping >= self.ping_interval:
-                        raise StreamError("no pong to our ping") from None
-                    await ws.send(self.ping_message)
-                    last_ping = now
-                    awaiting_pong = True
-                continue
-            except ConnectionClosed as exc:
-                raise StreamError(_describe(exc)) from None
-            arrival = time.perf_counter()
-            last_rx = self.clock()
-            self.health.last_frame = last_rx
-            self.stats.frames += 1
-            p = self.parse(msg)
-            if p.kind == DATA:
-                if p.events:
-                    self.stats.events += len(p.events)
-                    self.on_events(p.events, arrival)
-            elif p.kind == PONG:
-                self.health.pongs += 1
-                awaiting_pong = False
-            elif p.kind == ACK:
-                self.health.acks += 1
-                if pending:
-                    pending -= 1
-                    if not pending:
-                        self._up()
-            elif p.kind == ERROR:
-                self.health.errors += 1
-                self.health.last_error = p.detail
-                if pending:
-                    pending -= 1
-                    refused += 1
-                    log.warning("%s: subscription refused: %s", self.name, p.detail)
-                    if refused == len(subs):
-                        raise StreamError(f"every subscription was refused ({p.detail})")
-                    if not pending:
-                        self._up()
-                else:
-                    log.warning("%s: the venue reports an error: %s", self.name, p.detail)
+                    base = last_rx if self.ping_when_idle else last_ping
+                    deadlines.append(base + self.ping_interval)
+                timeout = min(max(0.0, min(deadlines) - now), self.poll) if deadlines else self.poll
+                if receiving is None:
+                    receiving = asyncio.ensure_future(ws.recv())
+                # wait without cancelling the receive: a frame arriving at a deadline is kept
+                done, _ = await asyncio.wait({receiving}, timeout=timeout)
+                if not done:
+                    now = self.clock()
+                    if pending and now >= opened + self.ack_timeout:
+                        raise StreamError(f"no subscription ack within {self.ack_timeout:.0f} s")
+                    if self.max_age and now >= opened + self.max_age:
+                        await ws.close()
+                        return True
+                    if self.ping_message and self.ping_interval:
+                        base = last_rx if self.ping_when_idle else last_ping
+                        if awaiting_pong and now - last_ping >= self.ping_interval:
+                            raise StreamError("no pong to our ping")
+                        if now >= base + self.ping_interval and not awaiting_pong:
+                            await ws.send(self.ping_message)
+                            last_ping = now
+                            awaiting_pong = True
+                    continue
+                fut, receiving = receiving, None
+                try:
+                    msg = fut.result()
+                except ConnectionClosed as exc:
+                    raise StreamError(_describe(exc)) from None
+                arrival = time.perf_counter()
+                last_rx = self.clock()
+                self.health.last_frame = last_rx
+                self.stats.frames += 1
+                p = self.parse(msg)
+                if p.kind == DATA:
+                    if p.events:
+                        self.stats.events += len(p.events)
+                        self.on_events(p.events, arrival)
+                elif p.kind == PONG:
+                    self.health.pongs += 1
+                    awaiting_pong = False
+                elif p.kind == ACK:
+                    self.health.acks += 1
+                    if pending:
+                        pending -= 1
+                        if not pending:
+                            self._up()
+                elif p.kind == ERROR:
+                    self.health.errors += 1
+                    self.health.last_error = p.detail
+                    if pending:
+                        pending -= 1
+                        refused += 1
+                        log.warning("%s: subscription refused: %s", self.name, p.detail)
+                        if refused == len(subs):
+                            raise StreamError(f"every subscription was refused ({p.detail})")
+                        if not pending:
+                            self._up()
+                    else:
+                        log.warning("%s: the venue reports an error: %s", self.name, p.detail)
+        finally:
+            if receiving is not None:
+                receiving.cancel()
 
 
 def _describe(exc: BaseException) -> str:
