@@ -379,6 +379,7 @@ class LiveLiquidations:
         self.book.load(tl.slice(int(now) - 2 * 86400, int(now) + 60))
         self.tracker, _ = warm_tracker(self.params, tl, self.hists, tl.end, int(now))
         self.tracker.signal, self.tracker.key = SIGNAL_ID, KEY
+        self.tracker.advance(int(now), self.book, self.hists)  # the minute in progress, too
 
         def states(db: Database) -> dict[str, KeyState]:
             pipe = self.app.pipeline
