@@ -54,7 +54,7 @@ from signals.liquidations import (
 )
 from signals.sources._wsclient import Event, StreamClient
 from signals.sources.liquidations import make_streams
-from storage import meta
+from storage import liq_raw, meta
 from storage import observations as obs_repo
 from storage.db import open_db
 from storage.state import KeyState
@@ -66,8 +66,6 @@ log = logging.getLogger("flowwatch.liqlive")
 
 SIGNAL_ID = "btc_liq"
 KEY = "cascade"
-RAW_CHUNK = 5000
-_RAW_SQL = "INSERT INTO liq_events (ts_ms, venue, symbol, side, qty, price, usd) VALUES (?, ?, ?, ?, ?, ?, ?)"
 _COL = {v: 2 * i for v, i in VENUE_INDEX.items()}
 _PRICE_SYMBOLS = {"BTCUSDT", "BTC-USDT-SWAP"}
 
@@ -129,8 +127,7 @@ class LiveLiquidations:
         self.tick = tick
         self.refresh_every = refresh_every
         self.stale_after = stale_after
-        self._raw: list[Event] = []
-        self._dirty: set[int] = set()
+        self._raw = liq_raw.RawBatch()
         self._open_minute = 0  # minutes before this were written at least once
         self._flushed_until: int | None = None
         self._kick = asyncio.Event()
@@ -149,21 +146,27 @@ class LiveLiquidations:
 
     # -- ingest: the hot path ---------------------------------------------------------
 
-    def on_events(self, events: list[Event], arrival: float) -> None:
-        add = self.book.add
-        opened = self._open_minute
+    def on_events(self, events: Sequence[Event], arrival: float, frame: str | bytes = "") -> None:
+        """The ingest hot path: one frame's liquidations (one venue) into the book; the frame kept."""
+        pend = self.book.pending
+        get = pend.get
         latest = self.latest_event_ms
-        for ts_ms, venue, symbol, side, _qty, price, amount in events:
-            ts = ts_ms // 1000
-            if add(ts, _COL[venue] + side, amount) and ts < opened:
-                self._dirty.add(ts - ts % 60)
-            if ts_ms > latest:
-                latest = ts_ms
-                if symbol in _PRICE_SYMBOLS:
-                    self._price = price
-        self.latest_event_ms = latest
-        if self.keep_raw:
-            self._raw.extend(events)
+        col = _COL[events[0][1]]
+        lo = hi = events[0][0]
+        for ts_ms, _venue, _symbol, side, _qty, _price, amount in events:
+            key = (ts_ms // 60000, col + side)
+            pend[key] = get(key, 0.0) + amount
+            if ts_ms > hi:
+                hi = ts_ms
+            elif ts_ms < lo:
+                lo = ts_ms
+        if hi > latest:
+            self.latest_event_ms = hi
+            last = events[-1]
+            if last[2] in _PRICE_SYMBOLS:
+                self._price = last[5]
+        if self.keep_raw and frame:
+            self._raw.add(events[0][1], frame, lo, hi)
         if self._pending_arrival is None:
             self._pending_arrival = arrival
         self._kick.set()
@@ -276,8 +279,10 @@ class LiveLiquidations:
     def _batch(self, now: float, final: bool) -> tuple[list[tuple[str, int, float, str]], int]:
         cur = int(now) // 60 * 60
         start = self._flushed_until if self._flushed_until is not None else cur
-        minutes = set(range(start, cur + 60, 60)) | self._dirty
-        self._dirty = set()
+        self.book.fold()
+        touched, self.book.touched = self.book.touched, set()
+        late = {m for m in touched if m < self._open_minute}  # late events for written minutes
+        minutes = set(range(start, cur + 60, 60)) | late
         rows: list[tuple[str, int, float, str]] = []
         for m in sorted(minutes):
             closed = m < cur
@@ -313,20 +318,14 @@ class LiveLiquidations:
         for name, h in health.items():
             meta.put(db, f"source:{name}", h, now)
 
-    @staticmethod
-    def _write_raw(db: Database, raw: list[Event]) -> None:
-        with db.atomic():
-            db.conn.executemany(_RAW_SQL, raw)
-
     async def flush(self, final: bool = False) -> int:
         """Write the buckets of every minute since the last flush (and late ones); returns rows."""
         now = self.clock()
         rows, cur = self._batch(now, final)
-        raw, self._raw = self._raw, []
+        raw, self._raw = self._raw, liq_raw.RawBatch()
         health = {s.name: s.health.as_dict(s.stats) for s in self.streams}
         await self.app.store.call(self._write, rows, health, int(now))
-        for i in range(0, len(raw), RAW_CHUNK):  # chunks: an alert write can go in between
-            await self.app.store.call(self._write_raw, raw[i : i + RAW_CHUNK])
+        await self.app.store.call(liq_raw.insert_batch, raw)  # its own transaction
         self._flushed_until = cur
         self._open_minute = cur
         if now - self._last_summary >= 60 or final:
@@ -344,14 +343,7 @@ class LiveLiquidations:
                 log.exception("writing liquidation buckets failed; will retry")
 
     async def prune(self) -> int:
-        cutoff = int((self.clock() - self.retention_s) * 1000)
-
-        def go(db: Database) -> int:
-            with db.atomic():
-                cur = db.execute("DELETE FROM liq_events WHERE ts_ms < ?", [cutoff])
-            return int(cur.rowcount or 0)
-
-        return await self.app.store.call(go)
+        return await self.app.store.call(liq_raw.prune, int((self.clock() - self.retention_s) * 1000))
 
     async def refresh(self) -> None:
         """Baselines from stored history (a separate connection, off the store thread)."""

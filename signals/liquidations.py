@@ -852,6 +852,18 @@ class LiveBook:
         self.price_px: list[float] = []
         self.sources: dict[str, str] = {}
         self.dropped_old = 0
+        #: the ingest hot path adds here, ``{(minute number, column): usd}``; folded in on read
+        self.pending: dict[tuple[int, int], float] = {}
+        #: minute starts changed by folds since the owner last looked (for rewriting buckets)
+        self.touched: set[int] = set()
+
+    def fold(self) -> None:
+        """Move pending additions into the ring."""
+        if self.pending:
+            acc, self.pending = self.pending, {}
+            lo = self.add_many(acc)
+            if lo is not None:
+                self.touched.update(m * 60 for m, _c in acc)
 
     def _advance(self, m: int) -> None:
         head = self.head
@@ -896,6 +908,22 @@ class LiveBook:
         self.vals[m % self.RING, col] += amount
         return True
 
+    def add_many(self, acc: Mapping[tuple[int, int], float]) -> int | None:
+        """Add ``{(minute number, column): usd}``; returns the oldest minute start taken (or None)."""
+        vals, ring = self.vals, self.RING
+        lo: int | None = None
+        for (m, col), amount in acc.items():
+            head = self.head
+            if head is None or m > head:
+                self._advance(m)
+            elif m <= head - ring:
+                self.dropped_old += 1
+                continue
+            vals[m % ring, col] += amount
+            if lo is None or m < lo:
+                lo = m
+        return None if lo is None else lo * 60
+
     def mark(self, venue: str, minute: int) -> None:
         i = self.slot(minute)
         if i is not None:
@@ -918,6 +946,8 @@ class LiveBook:
             del self.price_px[:3000]
 
     def row(self, minute: int) -> np.ndarray:
+        if self.pending:
+            self.fold()
         i = self.slot(minute)
         return self.vals[i].copy() if i is not None else np.zeros(NCOL)
 
@@ -945,6 +975,8 @@ class LiveBook:
         return [slice(i0, self.RING), slice(0, i1 + 1)]
 
     def sums(self, a: int, b: int) -> np.ndarray:
+        if self.pending:
+            self.fold()
         out = np.zeros(NCOL)
         for s in self._range(a, b):
             out += self.vals[s].sum(axis=0)

@@ -148,24 +148,23 @@ def m0001_initial(db: Database) -> None:
     )
 
 
-@MIGRATIONS(name="0002_btc_liq_events")
-def m0002_btc_liq_events(db: Database) -> None:
+@MIGRATIONS(name="0002_btc_liq_raw")
+def m0002_btc_liq_raw(db: Database) -> None:
     run_sql(
         db,
         """
-        -- Raw liquidations from the live streams (btc_liq), kept FLOWWATCH_LIQ_RETENTION_DAYS.
-        -- The 1-minute buckets in observations are what signals read, these are for audit and
-        -- re-bucketing. side: 0 = a long position was liquidated, 1 = a short.
-        -- usd = qty (BTC) x price (USD).
-        CREATE TABLE liq_events (
-            ts_ms INTEGER NOT NULL,
+        -- Raw frames of the live liquidation streams (btc_liq) that carried BTC liquidations,
+        -- exactly as the venue sent them, one row per venue and written batch, kept
+        -- FLOWWATCH_LIQ_RETENTION_DAYS (the 1-minute buckets in observations stay). frames is
+        -- newline-separated (a JSON frame holds no raw newline). first_ms/last_ms bound the
+        -- liquidation times inside. storage/liq_raw.py reads and writes them.
+        CREATE TABLE liq_raw (
             venue TEXT NOT NULL,
-            symbol TEXT NOT NULL,
-            side INTEGER NOT NULL CHECK (side IN (0, 1)),
-            qty REAL NOT NULL,
-            price REAL NOT NULL,
-            usd REAL NOT NULL
+            first_ms INTEGER NOT NULL,
+            last_ms INTEGER NOT NULL,
+            n INTEGER NOT NULL,
+            frames TEXT NOT NULL
         );
-        CREATE INDEX liq_events_by_ts ON liq_events (ts_ms)
+        CREATE INDEX liq_raw_by_time ON liq_raw (last_ms)
         """,
     )

@@ -5,7 +5,7 @@ Each venue subclass says how to subscribe, how to ping and how to parse a frame.
 - connects with ``websockets`` (protocol keep-alive pings on top of the venue's own pings),
   sends the subscriptions and checks their acks (a refused topic is logged once; the stream is
   "up" once every expected ack has arrived);
-- hands every data frame's events to ``on_events(events, arrival)`` as it arrives, and skips
+- hands every data frame's events to ``on_events(events, arrival, frame)`` as it arrives, and skips
   acks and pongs;
 - reconnects after a drop with exponential backoff and full jitter (``sleep`` and ``rng`` are
   injected, so tests never wait), and proactively before a venue's connection age limit;
@@ -24,9 +24,9 @@ import json
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
@@ -35,7 +35,8 @@ log = logging.getLogger("flowwatch.sources.streams")
 
 #: (ts_ms, venue, symbol, side (0 = a long was liquidated, 1 = a short), qty_btc, price, usd)
 Event = tuple[int, str, str, int, float, float, float]
-OnEvents = Callable[[list[Event], float], None]
+#: on_events(events, arrival (perf_counter), the frame as received)
+OnEvents = Callable[[Sequence[Event], float, "str | bytes"], None]
 
 DATA, ACK, PONG, ERROR, IGNORED, MALFORMED = "data", "ack", "pong", "error", "ignored", "malformed"
 #: timestamps further ahead of our clock than this are refused
@@ -45,10 +46,11 @@ GEO_BLOCKED = (451, 403)
 loads = json.loads
 
 
-@dataclass
-class Parsed:
+class Parsed(NamedTuple):
+    """What one frame held: its kind, the BTC liquidations in it, and an error detail."""
+
     kind: str
-    events: list[Event] = field(default_factory=list)
+    events: Sequence[Event] = ()
     detail: str = ""
 
 
@@ -88,10 +90,6 @@ class ParseStats:
             )
         self._logged = (self.malformed, self.rejected)
         self.reasons.clear()
-
-
-def positive(x: float) -> bool:
-    return x > 0 and x != float("inf")  # NaN > 0 is False
 
 
 @dataclass
@@ -352,7 +350,7 @@ class StreamClient:
                 if p.kind == DATA:
                     if p.events:
                         self.stats.events += len(p.events)
-                        self.on_events(p.events, arrival)
+                        self.on_events(p.events, arrival, msg)
                 elif p.kind == PONG:
                     self.health.pongs += 1
                     awaiting_pong = False

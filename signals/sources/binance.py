@@ -24,6 +24,7 @@ import itertools
 import logging
 import time
 from datetime import datetime
+from math import inf as INF
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -40,7 +41,6 @@ from signals.sources._wsclient import (
     ParseStats,
     StreamClient,
     loads,
-    positive,
 )
 from signals.sources.base import (
     Backfill,
@@ -66,9 +66,13 @@ _SIDE = {"SELL": 0, "BUY": 1}
 _INTERVALS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "4h": 14400, "1d": 86400}
 
 
+_BTC = frozenset(("BTCUSDT", "BTCUSDC"))
+_BTC_DATED = ("BTCUSDT_", "BTCUSDC_")
+
+
 def is_btc(symbol: str) -> bool:
     """USDⓈ-M BTC contracts: BTCUSDT, BTCUSDC and their dated deliveries (BTCUSDT_260327)."""
-    return symbol in ("BTCUSDT", "BTCUSDC") or symbol.startswith(("BTCUSDT_", "BTCUSDC_"))
+    return symbol in _BTC or symbol.startswith(_BTC_DATED)
 
 
 def parse_frame(text: str | bytes, stats: ParseStats, now_ms: int | None = None) -> Parsed:
@@ -89,7 +93,7 @@ def parse_frame(text: str | bytes, stats: ParseStats, now_ms: int | None = None)
     try:
         o = d["o"]
         sym = o["s"]
-        if not is_btc(sym):
+        if sym not in _BTC and not sym.startswith(_BTC_DATED):
             stats.other_symbols += 1
             return Parsed(DATA)
         side = _SIDE[o["S"]]
@@ -99,7 +103,7 @@ def parse_frame(text: str | bytes, stats: ParseStats, now_ms: int | None = None)
     except (KeyError, TypeError, ValueError, AttributeError):
         stats.reject(f"unreadable liquidation {str(text)[:60]!r}")
         return Parsed(DATA)
-    if not (positive(qty) and positive(price)):
+    if not (0.0 < qty < INF and 0.0 < price < INF):  # NaN fails both
         stats.reject(f"{sym} quantity {qty} / price {price} not positive")
         return Parsed(DATA)
     if ts > (now_ms if now_ms is not None else int(time.time() * 1000)) + FUTURE_SKEW_MS:

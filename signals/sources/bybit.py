@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable
+from math import inf as INF
 from typing import Any
 
 from signals.sources._wsclient import (
@@ -30,7 +31,6 @@ from signals.sources._wsclient import (
     ParseStats,
     StreamClient,
     loads,
-    positive,
 )
 
 LINEAR_URL = "wss://stream.bybit.com/v5/public/linear"
@@ -62,13 +62,14 @@ def parse_frame(text: str | bytes, stats: ParseStats, now_ms: int | None = None)
         if d.get("success") is False:
             return Parsed(ERROR, detail=str(d.get("ret_msg") or d)[:200])
         return Parsed(IGNORED)
-    if not str(topic).startswith("allLiquidation."):
+    if type(topic) is not str or not topic.startswith("allLiquidation."):
         return Parsed(IGNORED)
     data = d.get("data")
     if type(data) is not list:
         return stats.bad_frame(text)
     limit = (now_ms if now_ms is not None else int(time.time() * 1000)) + FUTURE_SKEW_MS
     out: list[Event] = []
+    push = out.append
     for item in data:
         try:
             sym = item["s"]
@@ -83,16 +84,16 @@ def parse_frame(text: str | bytes, stats: ParseStats, now_ms: int | None = None)
         except (KeyError, TypeError, ValueError):
             stats.reject(f"unreadable liquidation {str(item)[:60]!r}")
             continue
-        if not (positive(v) and positive(p)):
+        if not (0.0 < v < INF and 0.0 < p < INF):  # NaN fails both
             stats.reject(f"{sym} size {v} / price {p} not positive")
             continue
         if ts > limit:
             stats.reject(f"{sym} timestamp {ts} is in the future")
             continue
         if inverse:
-            out.append((ts, "bybit", sym, side, v / p, p, v))
+            push((ts, "bybit", sym, side, v / p, p, v))
         else:
-            out.append((ts, "bybit", sym, side, v, p, v * p))
+            push((ts, "bybit", sym, side, v, p, v * p))
     return Parsed(DATA, out)
 
 

@@ -23,6 +23,7 @@ import logging
 import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from math import inf as INF
 from typing import Any
 
 from signals.liquidations import liq_series
@@ -39,7 +40,6 @@ from signals.sources._wsclient import (
     ParseStats,
     StreamClient,
     loads,
-    positive,
 )
 from signals.sources.base import Backfill, BackfillContext, SourceError, describe_body, looks_like_html
 from storage import observations as obs_repo
@@ -78,7 +78,7 @@ def _details(
         except (KeyError, TypeError, ValueError):
             stats.reject(f"unreadable liquidation {str(det)[:60]!r}")
             continue
-        if not (positive(sz) and positive(px)):
+        if not (0.0 < sz < INF and 0.0 < px < INF):  # NaN fails both
             stats.reject(f"{inst_id} size {sz} / price {px} not positive")
             continue
         if ts > limit:

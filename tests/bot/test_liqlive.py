@@ -20,7 +20,7 @@ from bot.sinks.console import ConsoleSink
 from signals.sources import bybit
 from signals.sources._wsclient import ParseStats, StreamClient
 from storage import alerts as alert_repo
-from storage import meta
+from storage import liq_raw, meta
 from tests.conftest import fixture_text
 from tests.signals.sources.wsfake import FakeVenue, recorded
 
@@ -72,7 +72,7 @@ async def app(tmp_path: Path) -> AsyncIterator[App]:
 
 def feed(svc: LiveLiquidations, client: StreamClient, frame: str) -> None:
     p = client.parse(frame)
-    svc.on_events(p.events, 0.0)
+    svc.on_events(p.events, 0.0, frame)
 
 
 async def alerts(app: App, kind: str | None = "alert") -> list[alert_repo.StoredAlert]:
@@ -80,7 +80,7 @@ async def alerts(app: App, kind: str | None = "alert") -> list[alert_repo.Stored
 
 
 async def service(app: App, clock: Clock, **kw: Any) -> tuple[LiveLiquidations, StreamClient]:
-    client = bybit.BybitStream("ws://unused", lambda e, a: None, clock=clock)
+    client = bybit.BybitStream("ws://unused", lambda *a: None, clock=clock)
     svc = LiveLiquidations(app, streams=[client], clock=clock, **kw)
     svc.start_clock()
     await svc.warm()
@@ -138,10 +138,10 @@ async def test_batches_write_buckets_zeros_raw_events_and_health(app: App) -> No
     assert ("liq.btc.bybit.short_usd.1m", int(T0), 170000.0) in got
     assert ("liq.btc.bybit.long_usd.1m", int(T0) + 60, 0.0) in got  # a quiet minute is data
     assert rows == len(got) == 8
-    raw = await app.store.call(
-        lambda db: db.execute("SELECT venue, symbol, side, qty, usd FROM liq_events").fetchall()
-    )
-    assert sorted(raw) == [("bybit", "BTCUSDT", 0, 1.0, 85000.0), ("bybit", "BTCUSDT", 1, 2.0, 170000.0)]
+    raw = await app.store.call(liq_raw.read, 0, 2**62)
+    assert raw == [("bybit", bybit_frame(int(T0 * 1000) + 1000, ("Buy", 1.0), ("Sell", 2.0)))]
+    again = c.parse(raw[0][1]).events  # the kept frames rebuild the liquidations
+    assert [(e[3], e[4], e[6]) for e in again] == [(0, 1.0, 85000.0), (1, 2.0, 170000.0)]
     health = await app.store.call(meta.get, "source:bybit")
     assert health["connected"] is True and health["venue"] == "bybit"
     # a late event for a written minute rewrites that minute
@@ -155,7 +155,7 @@ async def test_batches_write_buckets_zeros_raw_events_and_health(app: App) -> No
     assert v == 170000.0
     # retention: a day
     clock.t = T0 + 2 * 86400
-    assert await svc.prune() == 3
+    assert await svc.prune() == 2  # frames
 
 
 async def test_a_stream_down_too_long_raises_a_stale_notice_and_a_recovery(app: App) -> None:
@@ -299,6 +299,6 @@ async def until_async(cond: Callable[[], Any], limit: float = 10.0) -> None:
 
 
 def test_parse_stats_are_per_stream() -> None:
-    a, b = bybit.BybitStream("ws://x", lambda e, t: None), bybit.BybitStream("ws://y", lambda e, t: None)
+    a, b = bybit.BybitStream("ws://x", lambda *a: None), bybit.BybitStream("ws://y", lambda *a: None)
     a.parse("{oops")
     assert a.stats.malformed == 1 and b.stats == ParseStats()

@@ -7,7 +7,7 @@ import json
 import logging
 import random
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
@@ -25,7 +25,7 @@ class Recorder:
         self.events: list[Event] = []
         self.frames = 0
 
-    def __call__(self, events: list[Event], arrival: float) -> None:
+    def __call__(self, events: Sequence[Event], arrival: float, frame: str | bytes) -> None:
         self.events += events
         self.frames += 1
 
