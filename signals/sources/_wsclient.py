@@ -278,7 +278,19 @@ class StreamClient:
                 continue
             attempt += 1
             delay = self.backoff(attempt)
-            log.warning("%s: stream down (%s); reconnecting in %.1f s", self.name, reason or "closed", delay)
+            if attempt == 1 or attempt % 20 == 0:  # not a line per retry during a long outage
+                more = f" (attempt {attempt})" if attempt > 1 else ""
+                log.warning(
+                    "%s: stream down (%s)%s; reconnecting in %.1f s",
+                    self.name,
+                    reason or "closed",
+                    more,
+                    delay,
+                )
+            else:
+                log.debug(
+                    "%s: still down (%s); retry %d in %.1f s", self.name, reason or "closed", attempt, delay
+                )
             await self.sleep(delay)
 
     def _unavailable(self, why: str) -> None:
@@ -290,7 +302,10 @@ class StreamClient:
 
     def _up(self) -> None:
         self._was_up = True
+        down = self.health.down_since
         self.health.mark_up(self.clock())
+        if self.health.reconnects and down is not None:
+            log.info("%s: stream back after %.0f s down", self.name, max(0.0, self.clock() - down))
 
     async def _session(self, ws: Any) -> bool:
         """Subscribe and consume until the connection ends; True when closed for the age limit."""
