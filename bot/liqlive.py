@@ -100,6 +100,7 @@ class LiveLiquidations:
         refresh_every: float = 3600.0,
         stale_after: float = 300.0,
         retention_days: float | None = None,
+        fill_from_rest: bool = False,
     ) -> None:
         self.app = app
         sig = registry()[SIGNAL_ID]
@@ -127,6 +128,7 @@ class LiveLiquidations:
         self.tick = tick
         self.refresh_every = refresh_every
         self.stale_after = stale_after
+        self.fill_from_rest = fill_from_rest
         self._raw = liq_raw.RawBatch()
         self._open_minute = 0  # minutes before this were written at least once
         self._flushed_until: int | None = None
@@ -342,6 +344,28 @@ class LiveLiquidations:
             except Exception:
                 log.exception("writing liquidation buckets failed; will retry")
 
+    async def fill_okx(self, days: float = 1.0) -> int:
+        """The minutes OKX's stream missed before this start (downtime), from its REST feed (about a day)."""
+        from signals.sources import okx
+        from signals.sources.base import SourceError
+
+        start = int(self._started_at) // 60 * 60
+        try:
+            events = await okx.fetch_recent(
+                self.app.client, _dt(self.clock()), _dt(self.clock() - days * 86400)
+            )
+        except SourceError as exc:
+            log.warning("okx: could not fill the downtime from REST: %s", exc)
+            return 0
+        obs, _kept = await self.app.store.call(okx.fill_gaps, events, start)
+        for o in obs:  # the windows of the last day see them too
+            if o.value:
+                side = 0 if ".long_usd." in o.series else 1
+                self.book.add(o.ts, _COL["okx"] + side, o.value)
+        if obs:
+            log.info("okx: filled %d minutes before this start from REST", len(obs) // 2)
+        return len(obs) // 2
+
     async def prune(self) -> int:
         return await self.app.store.call(liq_raw.prune, int((self.clock() - self.retention_s) * 1000))
 
@@ -409,11 +433,13 @@ class LiveLiquidations:
             self.flush_every,
         )
         stream_tasks = [asyncio.create_task(s.run(), name=f"stream:{s.name}") for s in self.streams]
-        helpers = [
+        helpers: list[asyncio.Task[Any]] = [
             asyncio.create_task(self._evaluator(), name="btc_liq:evaluate"),
             asyncio.create_task(self._flusher(), name="btc_liq:flush"),
             asyncio.create_task(self._refresher(), name="btc_liq:refresh"),
         ]
+        if self.fill_from_rest and "okx" in self.primary:
+            helpers.append(asyncio.create_task(self.fill_okx(), name="btc_liq:okx-rest"))
         try:
             results = await asyncio.gather(*stream_tasks, return_exceptions=True)
             for s, res in zip(self.streams, results, strict=True):

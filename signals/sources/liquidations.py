@@ -74,7 +74,7 @@ class LiquidationStreams:
             return
         from bot.liqlive import LiveLiquidations
 
-        await LiveLiquidations(app).run()
+        await LiveLiquidations(app, fill_from_rest=True).run()
 
 
 SERVICES = [LiquidationStreams()]

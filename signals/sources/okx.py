@@ -21,10 +21,13 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from math import inf as INF
 from typing import Any
+
+import httpx
+from sqlite_utils import Database
 
 from signals.liquidations import liq_series
 from signals.sources import http
@@ -193,7 +196,14 @@ def buckets_for_gaps(events: list[Event], covered: set[int], start: int, end: in
     return out
 
 
-async def fetch_recent(ctx: BackfillContext, since: datetime) -> list[Event]:
+async def fetch_recent(
+    client: httpx.AsyncClient,
+    now: datetime,
+    since: datetime,
+    progress: Callable[[int], None] = lambda n: None,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
+) -> list[Event]:
+    """BTC liquidations since ``since`` from the REST feed (pages of 100, newest first)."""
     events: list[Event] = []
     for uly in ("BTC-USDT", "BTC-USD"):
         after: int | None = None
@@ -201,9 +211,11 @@ async def fetch_recent(ctx: BackfillContext, since: datetime) -> list[Event]:
             params: dict[str, Any] = {"instType": "SWAP", "uly": uly, "state": "filled", "limit": 100}
             if after is not None:
                 params["after"] = after
-            resp = await http.get(ctx.client, REST_URL, source="okx liquidation-orders", params=params)
-            page = parse_rest(resp.text, now=ctx.now)
-            ctx.progress(1)
+            resp = await http.get(
+                client, REST_URL, source="okx liquidation-orders", params=params, sleep=sleep
+            )
+            page = parse_rest(resp.text, now=now)
+            progress(1)
             if not page:
                 break
             events += page
@@ -224,23 +236,31 @@ async def _backfill(ctx: BackfillContext) -> str:
         ]
         where = ctx.file.name
     else:
-        events = await fetch_recent(ctx, since)
+        events = await fetch_recent(ctx.client, ctx.now, since, ctx.progress)
         where = "OKX REST"
     if not events:
         return f"okx: no BTC liquidations from {where} since {since:%Y-%m-%d %H:%M} UTC"
-    start = min(e[0] for e in events) // 1000
     end = to_epoch(ctx.now) // 60 * 60  # complete minutes only
-    rows = ctx.db.execute(
-        "SELECT ts FROM observations WHERE series IN (?, ?) AND ts >= ? AND ts < ? AND source != 'okx-rest'",
+    obs, kept = fill_gaps(ctx.db, events, end)
+    return (
+        f"okx: {len(events)} BTC liquidations from {where}; filled {len(obs) // 2} minute buckets the live "
+        f"stream had not covered; {kept} live minutes kept"
+    )
+
+
+def fill_gaps(db: Database, events: list[Event], end: int) -> tuple[list[Observation], int]:
+    """Write the REST events' minutes before ``end`` that no live row covers; (rows written, minutes kept)."""
+    if not events:
+        return [], 0
+    start = min(e[0] for e in events) // 1000
+    rows = db.execute(
+        "SELECT DISTINCT ts FROM observations WHERE series IN (?, ?) AND ts >= ? AND ts < ? AND source != 'okx-rest'",
         [liq_series("okx", "long", "1m"), liq_series("okx", "short", "1m"), start - 60, end],
     ).fetchall()
     covered = {int(r[0]) for r in rows}
     obs = buckets_for_gaps(events, covered, start, end)
-    res = obs_repo.upsert(ctx.db, obs)
-    return (
-        f"okx: {len(events)} BTC liquidations from {where}; filled {len(obs) // 2} minute buckets the live "
-        f"stream had not covered ({res.new} new rows); {len(covered) // 2} live minutes kept"
-    )
+    obs_repo.upsert(db, obs)
+    return obs, len(covered)
 
 
 BACKFILL = Backfill(

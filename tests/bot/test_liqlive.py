@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from bot.clock import SimClock
@@ -17,7 +18,7 @@ from bot.config import load_settings
 from bot.liqlive import LiveLiquidations
 from bot.runner import App
 from bot.sinks.console import ConsoleSink
-from signals.sources import bybit
+from signals.sources import bybit, okx
 from signals.sources._wsclient import ParseStats, StreamClient
 from storage import alerts as alert_repo
 from storage import liq_raw, meta
@@ -302,3 +303,45 @@ def test_parse_stats_are_per_stream() -> None:
     a, b = bybit.BybitStream("ws://x", lambda *a: None), bybit.BybitStream("ws://y", lambda *a: None)
     a.parse("{oops")
     assert a.stats.malformed == 1 and b.stats == ParseStats()
+
+
+async def test_okx_downtime_is_filled_from_rest_at_start(tmp_path: Path) -> None:
+    def handler(req: httpx.Request) -> httpx.Response:
+        if "after" in req.url.params or req.url.params["uly"] != "BTC-USDT":
+            return httpx.Response(200, json={"code": "0", "data": [], "msg": ""})
+        return httpx.Response(200, text=fixture_text("okx/liquidation_orders.json"))
+
+    settings = load_settings(env={"FLOWWATCH_DB": str(tmp_path / "f.db")}, dotenv=None)
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    a = App(settings, clock=SimClock(datetime.fromtimestamp(T0, tz=UTC)), client=client, sinks=[])
+    await a.start(schedule=False, initial_poll=False)
+    try:
+        # the stream was live for one minute before this start: that minute keeps its live value
+        await a.store.call(
+            lambda db: db.execute(
+                "INSERT INTO observations VALUES ('liq.btc.okx.long_usd.1m', 1795185000, 5.0, 'okx'), "
+                "('liq.btc.okx.short_usd.1m', 1795185000, 0.0, 'okx')"
+            )
+        )
+        clock = Clock(1795185130.0)
+        okx_client = okx.OkxStream("ws://unused", lambda *x: None, clock=clock)
+        svc = LiveLiquidations(a, streams=[okx_client], clock=clock)
+        svc.start_clock()
+        await svc.warm()
+        assert await svc.fill_okx() > 10
+        rows = await a.store.call(
+            lambda db: dict(
+                db.execute(
+                    "SELECT ts, value FROM observations WHERE series = 'liq.btc.okx.long_usd.1m'"
+                ).fetchall()
+            )
+        )
+        assert rows[1795185000] == 5.0  # live kept
+        assert rows[1795185060] == pytest.approx(1.52 * 85702.4, abs=0.01)  # filled
+        assert 1795185120 not in rows  # from the start on, the stream covers
+        assert svc.book.sides(int(T0) - 3600, int(T0) + 120)[0] == pytest.approx(
+            1.52 * 85702.4 + 5.0, abs=0.01
+        )
+    finally:
+        await a.stop()
+        await client.aclose()
