@@ -302,20 +302,18 @@ async def _latency() -> tuple[list[float], list[float], int]:
                 await ws.send(f)
             await ws.wait_closed()
 
-        async def quiet(ws: Any) -> None:
-            async for msg in ws:
-                d = json.loads(msg)
-                await ws.send(
-                    json.dumps(
-                        {
-                            "success": True,
-                            "ret_msg": "",
-                            "conn_id": "b",
-                            "req_id": d.get("req_id"),
-                            "op": "subscribe",
-                        }
-                    )
-                )
+        async def quiet(ws: Any) -> None:  # the inverse stream: acks, then nothing
+            with contextlib.suppress(ConnectionClosed):
+                async for msg in ws:
+                    d = json.loads(msg)
+                    ack = {
+                        "success": True,
+                        "ret_msg": "",
+                        "conn_id": "b",
+                        "req_id": d.get("req_id"),
+                        "op": "subscribe",
+                    }
+                    await ws.send(json.dumps(ack))
 
         async with serve(venue, "127.0.0.1", 0) as s1, serve(quiet, "127.0.0.1", 0) as s2:
             u1 = f"ws://127.0.0.1:{s1.sockets[0].getsockname()[1]}/"
