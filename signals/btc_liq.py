@@ -42,6 +42,7 @@ from signals.liquidations import (
     ladder,
     liq_series,
     price_series,
+    span,
     venue_list,
     warm_tracker,
     window_histories,
@@ -173,7 +174,7 @@ class BtcLiq(Signal):
             return None
         age = to_epoch(now) - int(reading.data.get("last_data", to_epoch(reading.ts)))
         if age > LIVE_STALE_S:
-            return f"no live liquidation buckets for {age // 60} min (are the venue streams connected?)"
+            return f"no live liquidation buckets for {span(age)} (are the venue streams connected?)"
         return None
 
     # -- presentation -----------------------------------------------------------------
