@@ -215,10 +215,13 @@ class App:
             if asyncio.iscoroutine(res):
                 await res
 
-    async def chart_for_alert(self, alert: StoredAlert, days: int = 180) -> bytes | None:
+    async def chart_for_alert(self, alert: StoredAlert, days: int | None = None) -> bytes | None:
         """The chart of an alert as of its market time, with the alert point marked."""
         if alert.kind != "alert":
             return None
+        if days is None:
+            sig = registry().get(alert.signal)
+            days = sig.alert_chart_days if sig else 180
         at = from_epoch(alert.ts) + timedelta(seconds=1)
         data = await self.store.call(chart_data, self.settings, alert.signal, at, days)
         return await self.renderer.render(data)

@@ -172,6 +172,9 @@ class Signal:
         """How a resolve message states a lifecycle's peak value (None: leave it out)."""
         return self.value_format.format(value)
 
+    #: days of history an alert's chart shows
+    alert_chart_days: ClassVar[int] = 180
+
     def default_params(self) -> Params:
         return Params(self.params)
 
