@@ -101,10 +101,17 @@ class App:
             self._tasks.append(asyncio.create_task(self._initial_polls(), name="initial-polls"))
 
     async def _initial_polls(self) -> None:
+        """Poll every source once at start-up, concurrently (a slow provider delays no other);
+        polls that share a fetch function (a retry schedule of the same job) run once."""
         now = self.clock.now()
+        seen: set[object] = set()
+        due = []
         for poll in sources.polls():
-            if poll.active is None or poll.active(now):
-                await self.run_poll(poll)
+            if poll.run in seen or (poll.active is not None and not poll.active(now)):
+                continue
+            seen.add(poll.run)
+            due.append(self.run_poll(poll))
+        await asyncio.gather(*due)
         await self.evaluate_all()
 
     async def stop(self) -> None:
