@@ -75,7 +75,18 @@ def is_btc(symbol: str) -> bool:
     return symbol in _BTC or symbol.startswith(_BTC_DATED)
 
 
+def _other_coin(text: str | bytes) -> bool:
+    if isinstance(text, bytes):
+        return b"BTC" not in text and b'"e":"forceOrder"' in text
+    return "BTC" not in text and '"e":"forceOrder"' in text
+
+
 def parse_frame(text: str | bytes, stats: ParseStats, now_ms: int | None = None) -> Parsed:
+    if _other_coin(text):
+        # The all-market stream is mostly other coins; a liquidation frame that does not even
+        # contain "BTC" cannot hold a BTC contract, so it is counted without being decoded.
+        stats.other_symbols += 1
+        return Parsed(DATA)
     try:
         d = loads(text)
     except ValueError:

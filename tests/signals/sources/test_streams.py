@@ -131,7 +131,7 @@ async def test_malformed_frames_and_unknown_symbols_are_skipped() -> None:
         "{not json",
         good[0],
         "[1,2]",
-        '{"arg":{"channel":"liquidation-orders"},"data":"oops"}',
+        '{"arg":{"channel":"liquidation-orders","instFamily":"BTC-USDT"},"data":"oops"}',
         good[1],
         good[2],
     ]
