@@ -197,11 +197,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _settings(args: argparse.Namespace, *, check_db: bool = True) -> Settings:
     from bot.config import ConfigError, load_settings
+    from bot.logs import add_secrets
 
     try:
-        return load_settings(db_override=getattr(args, "db", None), check_db=check_db)
+        settings = load_settings(db_override=getattr(args, "db", None), check_db=check_db)
     except ConfigError as exc:
         raise CliError(str(exc), code=2) from None
+    add_secrets(settings.secrets())  # values that came from .env, not the environment
+    return settings
 
 
 def _open(settings: Settings) -> Database:

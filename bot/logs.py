@@ -47,6 +47,17 @@ class UTCFormatter(logging.Formatter):
         super().__init__("%(asctime)sZ %(levelname)-7s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S")
 
 
+_active: RedactingFilter | None = None
+
+
+def add_secrets(values: Iterable[str]) -> None:
+    """Redact more values from now on (settings read from .env after logging started)."""
+    if _active is not None:
+        for v in values:
+            if v and v not in _active.secrets:
+                _active.secrets.append(v)
+
+
 def setup_logging(
     level: str = "INFO", secrets: Iterable[str] = (), stream: TextIO | None = None
 ) -> RedactingFilter:
@@ -62,6 +73,8 @@ def setup_logging(
     handler.setFormatter(UTCFormatter())
     root.addHandler(handler)
     root.setLevel(level)
+    global _active
+    _active = redactor
     for noisy in (
         "apscheduler",
         "discord.http",

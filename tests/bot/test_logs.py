@@ -23,3 +23,19 @@ def test_secrets_are_redacted_in_messages_and_tracebacks() -> None:
     assert TOKEN not in out
     assert "abcDEF-ghi" not in out and "/webhooks/123456789012345678/***" in out
     assert out.count("***") >= 3
+
+
+def test_secrets_from_dotenv_are_redacted_after_settings_load(tmp_path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import logging as _logging
+
+    from bot.cli import _settings, main
+
+    (tmp_path / ".env").write_text(
+        f"DISCORD_WEBHOOK_URL={HOOK}\nFLOWWATCH_DEADMAN_URL=https://hc.example/ping/s3cr3t-uuid\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    main(["db", "migrate", "--db", str(tmp_path / "x.db")])  # sets up logging, loads settings
+    _logging.getLogger("flowwatch.test").warning("ping https://hc.example/ping/s3cr3t-uuid failed")
+    err = capsys.readouterr().err
+    assert "s3cr3t-uuid" not in err and "***" in err
+    assert _settings is not None
