@@ -1,0 +1,70 @@
+"""VIX and VIX3M lines; the ratio below with inversions shaded, thresholds and alert points."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from bot.charts import LEVEL_COLOURS
+
+
+def draw(fig: Figure, data: dict[str, Any]) -> None:
+    x, vix, vix3m, ratio = data["x"], data["vix"], data["vix3m"], data["ratio"]
+    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2], "hspace": 0.08})
+    fig.subplots_adjust(left=0.07, right=0.91, top=0.93, bottom=0.1)
+    fig.suptitle(data.get("title", "VIX term structure"), x=0.07, ha="left", fontsize=12)
+
+    top.plot(x, vix, color="#c62828", linewidth=1.3, label="VIX")
+    top.plot(x, vix3m, color="#1565c0", linewidth=1.3, label="VIX3M")
+    front = data.get("front_marks") or []
+    if front and len(x):
+        fx = np.array(front, dtype="datetime64[ns]")
+        idx = np.clip(np.searchsorted(x, fx), 0, len(x) - 1)
+        top.scatter(
+            x[idx],
+            vix[idx],
+            marker="v",
+            s=40,
+            color=LEVEL_COLOURS["watch"],
+            zorder=5,
+            label="VIX9D > VIX (front end)",
+        )
+    top.set_ylabel("index")
+    top.legend(loc="upper left", frameon=False, ncol=2)
+    top.grid(alpha=0.25)
+
+    bottom.plot(x, ratio, color="#212121", linewidth=1.1, label="VIX / VIX3M")
+    if len(ratio):
+        bottom.fill_between(
+            x,
+            1.0,
+            ratio,
+            where=ratio >= 1.0,
+            color=LEVEL_COLOURS["alert"],
+            alpha=0.3,
+            interpolate=True,
+            label="inverted",
+        )
+    for name, value in data["thresholds"].items():
+        bottom.axhline(value, color=LEVEL_COLOURS[name], linewidth=0.9, linestyle="--")
+        bottom.text(
+            1.0,
+            value,
+            f" {name} {value:.2f}",
+            transform=bottom.get_yaxis_transform(),
+            va="center",
+            ha="left",
+            fontsize=7,
+            color=LEVEL_COLOURS[name],
+            clip_on=False,
+        )
+    marks = data.get("marks") or []
+    if marks and len(x):
+        mx = np.array([m[0] for m in marks], dtype="datetime64[ns]")
+        idx = np.clip(np.searchsorted(x, mx), 0, len(x) - 1)
+        colours = [LEVEL_COLOURS.get(m[1], "#000000") for m in marks]
+        bottom.scatter(x[idx], ratio[idx], s=36, c=colours, zorder=5, edgecolors="white", linewidths=0.8)
+    bottom.set_ylabel("VIX / VIX3M")
+    bottom.grid(alpha=0.25)
