@@ -98,6 +98,32 @@ def _token(text: str) -> Secret:
     return Secret(t)
 
 
+def _int_range(lo: int, hi: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            v = int(text.strip())
+        except ValueError:
+            raise ValueError(f"{text!r} is not a whole number (allowed {lo} to {hi})") from None
+        if not lo <= v <= hi:
+            raise ValueError(f"{v} is out of range (allowed {lo} to {hi})")
+        return v
+
+    return parse
+
+
+def _float_range(lo: float, hi: float) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            v = float(text.strip())
+        except ValueError:
+            raise ValueError(f"{text!r} is not a number (allowed {lo:g} to {hi:g})") from None
+        if not lo <= v <= hi:
+            raise ValueError(f"{v:g} is out of range (allowed {lo:g} to {hi:g})")
+        return v
+
+    return parse
+
+
 @dataclass(frozen=True)
 class SettingSpec:
     env: str
@@ -161,6 +187,28 @@ SETTINGS: list[SettingSpec] = [
         "Seconds before an HTTP request to a data provider times out.",
         _positive_float,
     ),
+    SettingSpec(
+        "FLOWWATCH_STORM_MAX",
+        "storm_max",
+        "5",
+        "Storm cap: after this many alert events to one channel within FLOWWATCH_STORM_MINUTES, "
+        "further events fold into one digest message edited in place (0 = never fold).",
+        _int_range(0, 100),
+    ),
+    SettingSpec(
+        "FLOWWATCH_STORM_MINUTES",
+        "storm_minutes",
+        "10",
+        "Storm cap window in minutes.",
+        _float_range(1, 1440),
+    ),
+    SettingSpec(
+        "FLOWWATCH_CHART_COOLDOWN",
+        "chart_cooldown",
+        "10",
+        "Seconds a Discord user waits between chart commands (/vix, /chart, chart buttons); 0 = no cooldown.",
+        _float_range(0, 3600),
+    ),
 ]
 
 
@@ -174,6 +222,9 @@ class Settings:
     log_level: str = "INFO"
     chart_dir: Path | None = None
     http_timeout: float = 20.0
+    storm_max: int = 5
+    storm_minutes: float = 10.0
+    chart_cooldown: float = 10.0
     params: dict[str, Params] = field(default_factory=dict)
 
     def secrets(self) -> list[str]:

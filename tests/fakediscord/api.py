@@ -428,9 +428,7 @@ class RestApi:
             result.append(self._normalize_command(app_id, guild_id, data, old.get(key)))
         self.fake.commands[guild_id] = result
         self.fake.command_syncs.append(
-            CommandSync(
-                app_id, guild_id, copy.deepcopy(payload), copy.deepcopy(result), self.fake.now()
-            )
+            CommandSync(app_id, guild_id, copy.deepcopy(payload), copy.deepcopy(result), self.fake.now())
         )
         self.fake._bump()
         return ok(copy.deepcopy(result))
@@ -558,9 +556,7 @@ class RestApi:
             return NO_CONTENT
         return ok(msg.to_payload())
 
-    def _webhook_message(
-        self, target: FakeWebhook | InteractionRecord, raw_id: str
-    ) -> StoredMessage | Reply:
+    def _webhook_message(self, target: FakeWebhook | InteractionRecord, raw_id: str) -> StoredMessage | Reply:
         store = self.fake.store
         if isinstance(target, InteractionRecord):
             if raw_id == "@original":
@@ -568,8 +564,7 @@ class RestApi:
                     return err(404, 10008)
                 msg = store.messages.get(target.original_message_id)
             elif raw_id.isdigit() and (
-                int(raw_id) in target.followup_message_ids
-                or int(raw_id) == target.original_message_id
+                int(raw_id) in target.followup_message_ids or int(raw_id) == target.original_message_id
             ):
                 msg = store.messages.get(int(raw_id))
             else:
@@ -734,9 +729,7 @@ class RestApi:
                 return reject(Reply(exc.status, exc.body))
             raise
 
-        rec.callbacks.append(
-            InteractionCallback(cb_type, data, ctx.files, True, 200, self.fake.now())
-        )
+        rec.callbacks.append(InteractionCallback(cb_type, data, ctx.files, True, 200, self.fake.now()))
         self.fake._bump()
         if not _truthy(ctx.query.get("with_response")):
             return NO_CONTENT

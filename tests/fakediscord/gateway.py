@@ -80,9 +80,7 @@ class _Compressor:
 class GatewayConnection:
     """A live websocket. Sends are serialized (the zlib stream must stay in order)."""
 
-    def __init__(
-        self, ws: web.WebSocketResponse, request: web.Request, info: GatewayConnectionInfo
-    ) -> None:
+    def __init__(self, ws: web.WebSocketResponse, request: web.Request, info: GatewayConnectionInfo) -> None:
         self.ws = ws
         self.request = request
         self.info = info

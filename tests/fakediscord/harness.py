@@ -32,9 +32,7 @@ def bot_intents() -> discord.Intents:
 
 
 @asynccontextmanager
-async def running_client(
-    client: C, fake: FakeDiscord, *, ready_timeout: float = 10.0
-) -> AsyncIterator[C]:
+async def running_client(client: C, fake: FakeDiscord, *, ready_timeout: float = 10.0) -> AsyncIterator[C]:
     """Start ``client`` (login + gateway) in a task, wait for ``on_ready``, yield it.
 
     On exit the client is closed first, then its task is awaited; an exception that killed the
@@ -75,9 +73,7 @@ def tiny_png(width: int = 4, height: int = 3, rgb: tuple[int, int, int] = (200, 
     import zlib
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-        )
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     row = b"\x00" + bytes(rgb) * width
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)

@@ -81,9 +81,7 @@ def validate_message(payload: dict[str, Any], files: list[RecordedFile], *, edit
     if content is not None and not isinstance(content, str):
         content = str(content)
     if content and len(content) > MAX_CONTENT:
-        raise _form_error(
-            "content", "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_CONTENT} or fewer in length."
-        )
+        raise _form_error("content", "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_CONTENT} or fewer in length.")
     embeds = payload.get("embeds") or []
     if len(embeds) > MAX_EMBEDS:
         raise _form_error("embeds", "BASE_TYPE_MAX_LENGTH", "Must be 10 or fewer in length.")
@@ -100,9 +98,7 @@ def validate_message(payload: dict[str, Any], files: list[RecordedFile], *, edit
                 )
         fields = embed.get("fields") or []
         if len(fields) > MAX_FIELDS:
-            raise _form_error(
-                f"embeds.{i}.fields", "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length."
-            )
+            raise _form_error(f"embeds.{i}.fields", "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
         for j, fld in enumerate(fields):
             for key, limit in FIELD_LIMITS.items():
                 value = fld.get(key)
@@ -122,9 +118,7 @@ def validate_message(payload: dict[str, Any], files: list[RecordedFile], *, edit
         total += len((embed.get("footer") or {}).get("text") or "")
         total += len((embed.get("author") or {}).get("name") or "")
     if total > MAX_EMBED_TOTAL:
-        raise _form_error(
-            "embeds", "MAX_EMBED_SIZE_EXCEEDED", "Embed size exceeds maximum size of 6000"
-        )
+        raise _form_error("embeds", "MAX_EMBED_SIZE_EXCEEDED", "Embed size exceeds maximum size of 6000")
     nonce = payload.get("nonce")
     if nonce is not None and len(str(nonce)) > MAX_NONCE_LEN:
         raise _form_error("nonce", "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")

@@ -31,9 +31,7 @@ def point_discord_at(api_base: str, gateway_url: str) -> Iterator[None]:
     from discord.http import Route
 
     if _active:
-        raise RuntimeError(
-            f"discord.py is already pointed at {_active[-1]}; nest fakes is unsupported"
-        )
+        raise RuntimeError(f"discord.py is already pointed at {_active[-1]}; nest fakes is unsupported")
     old_base = Route.BASE
     old_gateway = DiscordWebSocket.DEFAULT_GATEWAY
     Route.BASE = api_base

@@ -141,14 +141,8 @@ def _context(
     member = the_guild.get_member(the_user.id)
     if member is None:
         raise ValueError(f"user {the_user.id} is not a member of guild {the_guild.id}")
-    perms = (
-        permissions
-        if permissions is not None
-        else the_guild.permissions_for(the_user.id, the_channel)
-    )
-    app_perms = (
-        app_permissions if app_permissions is not None else fake.bot_permissions(the_channel)
-    )
+    perms = permissions if permissions is not None else the_guild.permissions_for(the_user.id, the_channel)
+    app_perms = app_permissions if app_permissions is not None else fake.bot_permissions(the_channel)
     payload = {
         "type": itype,
         "guild_id": str(the_guild.id),

@@ -166,9 +166,7 @@ class FakeDiscord:
         self._changed = _Changed()
         app = web.Application(client_max_size=256 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(
-            app, handler_cancellation=True, shutdown_timeout=1.0, access_log=None
-        )
+        self._runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=1.0, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, 0)
         await site.start()
@@ -294,9 +292,7 @@ class FakeDiscord:
 
     def bot_user_payload(self) -> dict[str, Any]:
         data = self.bot.to_payload()
-        data.update(
-            {"bot": True, "verified": True, "mfa_enabled": True, "locale": "en-US", "email": None}
-        )
+        data.update({"bot": True, "verified": True, "mfa_enabled": True, "locale": "en-US", "email": None})
         return data
 
     def application_payload(self) -> dict[str, Any]:
@@ -378,9 +374,7 @@ class FakeDiscord:
         if channel_id is not None:
             msgs = self.store.in_channel(channel_id, include_deleted=True)
         return [
-            m
-            for m in msgs
-            if (include_deleted or not m.deleted) and (source is None or m.source == source)
+            m for m in msgs if (include_deleted or not m.deleted) and (source is None or m.source == source)
         ]
 
     def get_message(self, message_id: int) -> StoredMessage:
@@ -402,18 +396,12 @@ class FakeDiscord:
         """Wait until ``count`` matching messages exist; return the ``count``-th one."""
 
         def found() -> StoredMessage | None:
-            msgs = [
-                m for m in self.messages(channel_id, source=source) if check is None or check(m)
-            ]
+            msgs = [m for m in self.messages(channel_id, source=source) if check is None or check(m)]
             return msgs[count - 1] if len(msgs) >= count else None
 
-        return await self.wait_until(
-            found, timeout=timeout, what=f"message #{count} in channel {channel_id}"
-        )
+        return await self.wait_until(found, timeout=timeout, what=f"message #{count} in channel {channel_id}")
 
-    async def wait_for_edit(
-        self, message_id: int, *, count: int = 1, timeout: float = 5.0
-    ) -> StoredMessage:
+    async def wait_for_edit(self, message_id: int, *, count: int = 1, timeout: float = 5.0) -> StoredMessage:
         msg = self.get_message(message_id)
         await self.wait_until(
             lambda: len(msg.edits) >= count,
@@ -455,11 +443,7 @@ class FakeDiscord:
         """Wait until ``count`` matching requests were *answered*; return the ``count``-th."""
 
         def found() -> RecordedRequest | None:
-            recs = [
-                r
-                for r in self.requests_matching(method, path, status=status)
-                if r.status is not None
-            ]
+            recs = [r for r in self.requests_matching(method, path, status=status) if r.status is not None]
             return recs[count - 1] if len(recs) >= count else None
 
         return await self.wait_until(found, timeout=timeout, what=f"{count}x {method} {path}")
@@ -481,9 +465,7 @@ class FakeDiscord:
         )
 
     async def wait_for_connected(self, *, timeout: float = 5.0) -> None:
-        await self.wait_until(
-            lambda: self.gateway.connected, timeout=timeout, what="a live gateway session"
-        )
+        await self.wait_until(lambda: self.gateway.connected, timeout=timeout, what="a live gateway session")
 
     async def dispatch(self, event: str, data: dict[str, Any], *, intent: int = 0) -> int:
         """Send an arbitrary DISPATCH event to every session (buffered for RESUME)."""
@@ -571,9 +553,7 @@ class FakeDiscord:
     def build_modal_submit(self, custom_id: str, values: dict[str, str], **kw: Any) -> dict:
         return payloads.modal_submit(self, custom_id, values, **kw)
 
-    async def invoke_slash_command(
-        self, name: str, *options: dict[str, Any], **kw: Any
-    ) -> InteractionRecord:
+    async def invoke_slash_command(self, name: str, *options: dict[str, Any], **kw: Any) -> InteractionRecord:
         """Build + dispatch an APPLICATION_COMMAND interaction (see ``payloads.slash_command``)."""
         return await self.dispatch_interaction(self.build_slash_command(name, *options, **kw))
 
@@ -687,9 +667,7 @@ class FakeDiscord:
                     request.transport.abort()
                 raise asyncio.CancelledError
             if fault.status is not None:
-                reply = Reply(
-                    fault.status, fault.response_body(), fault.response_headers(time.time())
-                )
+                reply = Reply(fault.status, fault.response_body(), fault.response_headers(time.time()))
                 return self._finish(rec, reply, via=fault.via)
 
         rl_headers, limited = self._rate_limit(route.key, params)
@@ -742,13 +720,9 @@ class FakeDiscord:
         except ValueError:
             return raw.decode("utf-8", "replace"), files, False, ctype == "application/json"
 
-    def _rate_limit(
-        self, route_key: str, params: dict[str, str]
-    ) -> tuple[dict[str, str], Reply | None]:
+    def _rate_limit(self, route_key: str, params: dict[str, str]) -> tuple[dict[str, str], Reply | None]:
         bucket = hashlib.md5(route_key.encode()).hexdigest()
-        major = next(
-            (params[k] for k in ("channel_id", "guild_id", "webhook_id") if k in params), ""
-        )
+        major = next((params[k] for k in ("channel_id", "guild_id", "webhook_id") if k in params), "")
         epoch = time.time()
         cfg = self.rate_limits.get(route_key)
         if cfg is None:
@@ -808,9 +782,7 @@ class FakeDiscord:
         # Exactly "application/json": discord.py compares the header verbatim, and
         # aiohttp's json_response would append "; charset=utf-8".
         headers["Content-Type"] = "application/json"
-        return web.Response(
-            status=reply.status, body=json.dumps(reply.body).encode(), headers=headers
-        )
+        return web.Response(status=reply.status, body=json.dumps(reply.body).encode(), headers=headers)
 
     def _serve_attachment(self, path: str) -> web.Response:
         self.cdn_requests.append(path)

@@ -21,9 +21,7 @@ def bot_headers(fake: FakeDiscord) -> dict[str, str]:
 async def test_unknown_route_is_404_json_and_recorded(fake_discord: FakeDiscord) -> None:
     async with (
         aiohttp.ClientSession() as session,
-        session.get(
-            f"{fake_discord.api_base}/voice/regions", headers=bot_headers(fake_discord)
-        ) as r,
+        session.get(f"{fake_discord.api_base}/voice/regions", headers=bot_headers(fake_discord)) as r,
     ):
         assert r.status == 404
         assert r.headers["Content-Type"] == "application/json"  # exactly, no charset
@@ -84,9 +82,7 @@ async def test_interaction_callback_rules(fake_discord: FakeDiscord) -> None:
         ws = await session.ws_connect(fake_discord.gateway_url + "?v=10&encoding=json")
         hello = await ws.receive_json()
         assert hello["op"] == 10 and hello["d"]["heartbeat_interval"] == 41_250
-        await ws.send_json(
-            {"op": 2, "d": {"token": fake_discord.token, "intents": 1, "properties": {}}}
-        )
+        await ws.send_json({"op": 2, "d": {"token": fake_discord.token, "intents": 1, "properties": {}}})
         ready = await ws.receive_json()
         assert ready["t"] == "READY" and ready["s"] == 1
         guild_create = await ws.receive_json()
@@ -126,9 +122,7 @@ async def test_zlib_stream_transport_compression(fake_discord: FakeDiscord) -> N
         return json.loads(inflator.decompress(msg.data))
 
     async with aiohttp.ClientSession() as session:
-        ws = await session.ws_connect(
-            fake_discord.gateway_url + "?v=10&encoding=json&compress=zlib-stream"
-        )
+        ws = await session.ws_connect(fake_discord.gateway_url + "?v=10&encoding=json&compress=zlib-stream")
         assert (await receive(ws))["op"] == 10
         await ws.send_json({"op": 1, "d": None})
         assert (await receive(ws))["op"] == 11

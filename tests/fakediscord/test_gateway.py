@@ -20,9 +20,7 @@ pytestmark = pytest.mark.e2e
 
 
 def new_client(cls: type[discord.Client] = discord.Client, **kw) -> discord.Client:
-    return cls(
-        intents=kw.pop("intents", bot_intents()), guild_ready_timeout=FAST_GUILD_READY_TIMEOUT, **kw
-    )
+    return cls(intents=kw.pop("intents", bot_intents()), guild_ready_timeout=FAST_GUILD_READY_TIMEOUT, **kw)
 
 
 class MessageCollector(discord.Client):
@@ -139,9 +137,7 @@ async def test_events_missed_while_disconnected_are_replayed(fake_discord: FakeD
     async with running_client(client, fake_discord):
         await fake_discord.gateway.drop(code=4000)
         # dispatched while the socket is down: buffered, replayed on RESUME
-        sent = await fake_discord.inject_user_message(
-            Defaults.ALERTS_CHANNEL_ID, DEFAULT_MEMBER.id, "missed"
-        )
+        sent = await fake_discord.inject_user_message(Defaults.ALERTS_CHANNEL_ID, DEFAULT_MEMBER.id, "missed")
         await fake_discord.wait_for_resume(1)
         message = await asyncio.wait_for(client.seen.get(), 5)
         assert message.id == sent.id

@@ -177,9 +177,7 @@ class AckView(discord.ui.View):
     @discord.ui.button(label="Acknowledge", custom_id="flowwatch:ack")
     async def ack(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
         self.clicks.append(interaction.user.id)
-        await interaction.response.edit_message(
-            content=f"Acknowledged by {interaction.user.name}", view=None
-        )
+        await interaction.response.edit_message(content=f"Acknowledged by {interaction.user.name}", view=None)
 
 
 async def test_button_click_reaches_persistent_view(fake_discord: FakeDiscord) -> None:
@@ -344,9 +342,7 @@ async def test_original_response_and_followup_routes(fake_discord: FakeDiscord) 
     async def digest(interaction: discord.Interaction) -> None:
         await interaction.response.send_message("building digest…")
         original = await interaction.original_response()
-        await interaction.edit_original_response(
-            content="Digest ready", embed=discord.Embed(title="Flows")
-        )
+        await interaction.edit_original_response(content="Digest ready", embed=discord.Embed(title="Flows"))
         note = await interaction.followup.send("only you can see this", ephemeral=True, wait=True)
         await interaction.followup.edit_message(note.id, content="only you (edited)")
         extra = await interaction.followup.send("temporary", wait=True)

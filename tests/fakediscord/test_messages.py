@@ -35,9 +35,7 @@ async def test_send_embed_and_png_is_recorded_with_bytes(fake_discord: FakeDisco
     async with running_client(new_client(), fake_discord) as client:
         embed = discord.Embed(title="VIX term structure inverted", description="VX1 > VX2")
         embed.add_field(name="VX1", value="24.1").set_image(url="attachment://vix.png")
-        sent = await alerts(client).send(
-            "Alert", embed=embed, file=discord.File(io.BytesIO(png), "vix.png")
-        )
+        sent = await alerts(client).send("Alert", embed=embed, file=discord.File(io.BytesIO(png), "vix.png"))
 
         stored = fake_discord.get_message(sent.id)
         assert stored.source == "bot"

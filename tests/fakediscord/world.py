@@ -399,12 +399,8 @@ def default_guild(bot: FakeUser = DEFAULT_BOT) -> FakeGuild:
         color=0xE74C3C,
         hoist=True,
     )
-    trader_role = FakeRole(
-        d.TRADER_ROLE_ID, "Trader", P.EVERYONE_DEFAULT, position=1, color=0x3498DB
-    )
-    bot_role = FakeRole(
-        d.BOT_ROLE_ID, bot.username, P.BOT_DEFAULT, position=2, managed=True, bot_id=bot.id
-    )
+    trader_role = FakeRole(d.TRADER_ROLE_ID, "Trader", P.EVERYONE_DEFAULT, position=1, color=0x3498DB)
+    bot_role = FakeRole(d.BOT_ROLE_ID, bot.username, P.BOT_DEFAULT, position=2, managed=True, bot_id=bot.id)
     hidden = Overwrite(d.GUILD_ID, 0, deny=P.VIEW_CHANNEL)
     channels = [
         FakeChannel(d.CATEGORY_ID, "Market", type=GUILD_CATEGORY, position=0),

@@ -24,7 +24,8 @@ from storage.state import KeyState
 
 def test_open_applies_migrations_and_wal(tmp_path: Path) -> None:
     db = open_db(tmp_path / "a.db")
-    assert applied_migrations(db) == ["0001_initial"]
+    applied = applied_migrations(db)
+    assert applied[0] == "0001_initial" and len(applied) == len(set(applied))
     assert pending_migrations(db) == []
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert {"observations", "alerts", "deliveries", "signal_state", "subscriptions", "guild_settings"} <= set(
@@ -33,7 +34,7 @@ def test_open_applies_migrations_and_wal(tmp_path: Path) -> None:
     db.close()
     # reopening is a no-op
     db = open_db(tmp_path / "a.db")
-    assert applied_migrations(db) == ["0001_initial"]
+    assert applied_migrations(db) == applied
     db.close()
 
 
