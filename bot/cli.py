@@ -193,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_db(p)
 
-    p = sub.add_parser("db", help="database upkeep: migrate, stats")
+    p = sub.add_parser("db", help="database upkeep: migrate, stats, prune, backup")
     dbsub = p.add_subparsers(dest="db_command", metavar="ACTION")
     dbsub.required = True
     for name, text in (
@@ -202,6 +202,17 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         q = dbsub.add_parser(name, help=text)
         _add_db(q)
+    q = dbsub.add_parser("prune", help="apply the retention rules now (the bot also does it daily)")
+    q.add_argument("--dry-run", action="store_true", help="only count what would be removed")
+    _add_db(q)
+    q = dbsub.add_parser("backup", help="online backup of the database to FILE (safe while the bot runs)")
+    q.add_argument("file", type=Path, help="the new backup file")
+    _add_db(q)
+
+    p = sub.add_parser(
+        "health", help="exit 0 when heartbeat, sources and delivery are healthy; 1 with reasons"
+    )
+    _add_db(p)
     return parser
 
 
@@ -589,10 +600,50 @@ def cmd_chart(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_health(args: argparse.Namespace) -> int:
+    from bot.health import check
+
+    settings = _settings(args)
+    if not settings.db_path.exists():
+        print(f"UNHEALTHY: no database at {settings.db_path}")
+        return 1
+    db = _open(settings)
+    try:
+        rep = check(db, _now())
+    finally:
+        db.close()
+    print(rep.text())
+    return 0 if rep.ok else 1
+
+
 def cmd_db(args: argparse.Namespace) -> int:
     from storage.db import applied_migrations, open_db, pending_migrations
 
     settings = _settings(args)
+    if args.db_command == "backup":
+        from storage.maintenance import MaintenanceError, backup
+
+        if not settings.db_path.exists():
+            raise CliError(f"no database at {settings.db_path}", code=2)
+        bar = _progress(None, "backup", "pages")
+        try:
+            size = backup(settings.db_path, args.file, progress=lambda done, total: bar.update(done - bar.n))
+        except MaintenanceError as exc:
+            raise CliError(str(exc)) from None
+        finally:
+            bar.close()
+        print(f"backed up {settings.db_path} to {args.file} ({size / 1e6:.1f} MB, integrity ok)")
+        return 0
+    if args.db_command == "prune":
+        from bot.upkeep import prune
+
+        db = _open(settings)
+        removed = prune(db, settings, int(_now().timestamp()), dry_run=args.dry_run)
+        db.close()
+        verb = "would remove" if args.dry_run else "removed"
+        for what, n in removed.items():
+            print(f"{verb} {n:>8} {what}")
+        return 0
     if args.db_command == "migrate":
         from storage.db import StorageError
 
@@ -658,6 +709,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "check": cmd_check,
     "chart": cmd_chart,
     "db": cmd_db,
+    "health": cmd_health,
     "sync-commands": cmd_sync_commands,
 }
 

@@ -89,6 +89,13 @@ def _webhook(text: str) -> Secret:
     return Secret(t)
 
 
+def _url(text: str) -> Secret:
+    t = text.strip()
+    if not t.startswith(("https://", "http://")) or " " in t:
+        raise ValueError("expected an http(s) URL")
+    return Secret(t)
+
+
 def _token(text: str) -> Secret:
     t = text.strip()
     if any(c.isspace() for c in t) or len(t) < 20:
@@ -181,6 +188,28 @@ SETTINGS: list[SettingSpec] = [
         Path,
     ),
     SettingSpec(
+        "FLOWWATCH_DEADMAN_URL",
+        "deadman_url",
+        "",
+        "Dead-man switch: a URL (e.g. a healthchecks.io check) the bot GETs every few minutes while healthy.",
+        _url,
+        secret=True,
+    ),
+    SettingSpec(
+        "FLOWWATCH_DEADMAN_MINUTES",
+        "deadman_minutes",
+        "5",
+        "Minutes between dead-man pings.",
+        _positive_float,
+    ),
+    SettingSpec(
+        "FLOWWATCH_ALERT_RETENTION_DAYS",
+        "alert_retention_days",
+        "400",
+        "Days of alert history kept by the daily prune (open lifecycles are always kept).",
+        _positive_float,
+    ),
+    SettingSpec(
         "FLOWWATCH_HTTP_TIMEOUT",
         "http_timeout",
         "20",
@@ -222,13 +251,16 @@ class Settings:
     log_level: str = "INFO"
     chart_dir: Path | None = None
     http_timeout: float = 20.0
+    deadman_url: Secret | None = None
+    deadman_minutes: float = 5.0
+    alert_retention_days: float = 400.0
     storm_max: int = 5
     storm_minutes: float = 10.0
     chart_cooldown: float = 10.0
     params: dict[str, Params] = field(default_factory=dict)
 
     def secrets(self) -> list[str]:
-        return [s.get() for s in (self.discord_token, self.webhook_url) if s]
+        return [s.get() for s in (self.discord_token, self.webhook_url, self.deadman_url) if s]
 
     def signal_params(self, signal_id: str) -> Params:
         if signal_id in self.params:

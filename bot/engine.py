@@ -56,13 +56,14 @@ class Engine:
             st = self.states[k] = KeyState(signal=signal, key=key)
         return st
 
-    def seed_pending(self, reading: Reading, streak: int) -> None:
-        """Replay: count readings just before ``--from`` towards the confirm rule."""
+    def seed_pending(self, reading: Reading, streak: int, level: Level) -> None:
+        """Count a streak of qualifying readings (at least ``level``) that ran before the
+        engine started (replay ``--from``, or a key evaluated for the first time live)."""
         st = self.state(reading.signal, reading.key)
-        if st.level == "ok" and streak > 0 and reading.level > Level.OK:
+        if st.level == "ok" and streak > 0 and level > Level.OK:
             st.state = "pending"
             st.pending_count = min(streak, max(reading.confirm - 1, 0))
-            st.pending_level = reading.level.label
+            st.pending_level = level.label
             self.dirty.add((reading.signal, reading.key))
 
     def step(self, r: Reading, rules: Rules, kind: str = "alert") -> list[AlertEvent]:

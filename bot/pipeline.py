@@ -22,7 +22,7 @@ from storage import observations as obs_repo
 from storage import state as state_repo
 from storage.alerts import AlertEvent
 from storage.observations import Observation, UpsertResult
-from storage.timeutil import to_epoch
+from storage.timeutil import from_epoch, to_epoch
 
 log = logging.getLogger("flowwatch.pipeline")
 
@@ -77,21 +77,43 @@ class Pipeline:
         return out
 
     def _evaluate_one(self, db: Database, sig: Signal, now: datetime) -> Evaluation:
+        """Step every reading that arrived since each key's last evaluation (catch-up after
+        downtime or a batch of late data), then the stale-data notice of the latest reading."""
         engine = self.engine
         assert engine is not None
         params = self.settings.signal_params(sig.id)
-        readings = sig.latest(load_signal_inputs(db, sig, now), params, now)
+        inputs = load_signal_inputs(db, sig, now)
+        states = {k: engine.states.get((sig.id, k)) for k in sig.keys}
+        known = [st.last_ts for st in states.values() if st is not None and st.last_ts is not None]
+        fresh_start = len(known) < len(sig.keys)
+        after = None if fresh_start or not known else from_epoch(min(known))
+        readings = sig.readings_since(inputs, params, after, now)
         rules = rules_for(sig, self.settings)
         snapshot = engine.snapshot()
         events: list[AlertEvent] = []
         stale: dict[str, str] = {}
+        by_key: dict[str, list[Reading]] = {}
         for r in readings:
+            by_key.setdefault(r.key, []).append(r)
+        latest: list[Reading] = []
+        for key, rs in by_key.items():
+            st = states.get(key)
+            if st is None or st.last_ts is None:
+                # never evaluated: start at ok now, counting a streak already running (as replay does)
+                streak, low = 0, Level.SEVERE
+                for r in rs[:-1]:
+                    streak, low = (streak + 1, min(low, r.level)) if r.level > Level.OK else (0, Level.SEVERE)
+                engine.seed_pending(rs[-1], streak, low)
+                rs = rs[-1:]
+            for r in rs:
+                if sig.stale_reason(r, now) is None:
+                    events += engine.step(r, rules)
+            latest.append(rs[-1])
+        for r in latest:
             reason = sig.stale_reason(r, now)
             if reason:
                 stale[r.key] = reason
-            events += engine.step(self._notice(r, now, reason), Rules(), kind="notice")
-            if reason is None:
-                events += engine.step(r, rules)
+            events += engine.step(self._notice(r, now, reason, engine), Rules(), kind="notice")
         try:
             written = persist(db, self.scope, engine.take_dirty(), events, self.router, now=to_epoch(now))
         except Exception:
@@ -99,10 +121,10 @@ class Pipeline:
             raise
         for _id, ev in written:
             log.info("%s %s/%s %s: %s", ev.kind, ev.signal, ev.key, ev.event, ev.summary)
-        return Evaluation(readings, stale, written)
+        return Evaluation(latest, stale, written)
 
     @staticmethod
-    def _notice(r: Reading, now: datetime, reason: str | None) -> Reading:
+    def _notice(r: Reading, now: datetime, reason: str | None, engine: Engine) -> Reading:
         if reason:
             summary = (
                 f"Stale data for {r.signal}/{r.key}: {reason}; no alerts from it until fresh data arrives"
@@ -110,10 +132,13 @@ class Pipeline:
         else:
             summary = f"Fresh data for {r.signal}/{r.key} again (as of {r.ts:%Y-%m-%d %H:%M} UTC)"
         lvl = Level.WATCH if reason else Level.OK
+        # notices are judged at wall time; keep their clock strictly increasing per key
+        prev = engine.state(r.signal, NOTICE_PREFIX + r.key).last_ts
+        ts = now if prev is None or to_epoch(now) > prev else from_epoch(prev + 1)
         return Reading(
             signal=r.signal,
             key=NOTICE_PREFIX + r.key,
-            ts=now,
+            ts=ts,
             value=(now - r.ts).total_seconds() / 3600.0,
             level=lvl,
             hold=lvl,

@@ -166,9 +166,14 @@ def _seed(engine: Engine, pre: list[Reading]) -> None:
     """Streak of qualifying readings per key right before ``--from``."""
     last: dict[tuple[str, str], Reading] = {}
     streak: dict[tuple[str, str], int] = {}
+    low: dict[tuple[str, str], Level] = {}
     for r in pre:
         k = (r.signal, r.key)
-        streak[k] = streak.get(k, 0) + 1 if r.level > Level.OK else 0
+        if r.level > Level.OK:
+            streak[k] = streak.get(k, 0) + 1
+            low[k] = min(low.get(k, Level.SEVERE), r.level)
+        else:
+            streak[k], low[k] = 0, Level.SEVERE
         last[k] = r
     for k, r in last.items():
-        engine.seed_pending(r, streak[k])
+        engine.seed_pending(r, streak[k], low[k])

@@ -149,14 +149,14 @@ class App:
             obs = await poll.run(self.source_context())
         except SourceError as exc:
             log.warning("%s", exc)
-            await self.store.call(meta.put, f"source:{poll.name}", {"ok": False, "error": str(exc)})
+            await self.store.call(meta.record_poll, poll.name, False, 0, str(exc), to_epoch(now))
             obs = []
         except Exception as exc:  # a broken source must not take the bot down
             log.exception("poll %s crashed", poll.name)
-            await self.store.call(meta.put, f"source:{poll.name}", {"ok": False, "error": repr(exc)})
+            await self.store.call(meta.record_poll, poll.name, False, 0, repr(exc), to_epoch(now))
             obs = []
         else:
-            await self.store.call(meta.put, f"source:{poll.name}", {"ok": True, "rows": len(obs)})
+            await self.store.call(meta.record_poll, poll.name, True, len(obs), None, to_epoch(now))
         if obs:
             res = await self.store.call(self.pipeline.ingest, obs)
             log.info("%s: %d rows (%d new, %d updated)", poll.name, res.total, res.new, res.updated)
@@ -178,6 +178,30 @@ class App:
 
     async def evaluate_all(self) -> None:
         await self.evaluate(list(registry()))
+
+    async def prune(self) -> None:
+        from bot.upkeep import prune
+
+        removed = await self.store.call(prune, self.settings, to_epoch(self.clock.now()))
+        log.info("prune: %s", ", ".join(f"{k}: {v}" for k, v in removed.items() if v) or "nothing to remove")
+
+    async def deadman_ping(self) -> None:
+        """Call the dead-man URL only while healthy, so its silence means trouble."""
+        from bot import health
+
+        url = self.settings.deadman_url
+        if not url:
+            return
+        rep = await self.store.call(health.check, self.clock.now())
+        if not rep.ok:
+            log.warning("dead-man ping withheld: %s", "; ".join(rep.problems))
+            return
+        try:
+            resp = await self.client.get(url.get(), timeout=10.0)
+            if resp.status_code >= 400:
+                log.warning("dead-man ping answered HTTP %d", resp.status_code)
+        except Exception as exc:
+            log.warning("dead-man ping failed: %s", type(exc).__name__)
 
     async def heartbeat(self) -> None:
         await self.store.call(

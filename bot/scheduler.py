@@ -45,6 +45,15 @@ def build_scheduler(app: App) -> AsyncIOScheduler:
         )
     sched.add_job(app.evaluate_all, "interval", minutes=15, id="evaluate", name="re-evaluate every signal")
     sched.add_job(app.heartbeat, "interval", seconds=60, id="heartbeat", name="heartbeat")
+    sched.add_job(app.prune, "cron", hour=4, minute=17, id="prune", name="retention pruning")
+    if app.settings.deadman_url:
+        sched.add_job(
+            app.deadman_ping,
+            "interval",
+            minutes=app.settings.deadman_minutes,
+            id="deadman",
+            name="dead-man ping",
+        )
     if app.settings.summary_time is not None:
         t = app.settings.summary_time
         sched.add_job(

@@ -176,6 +176,24 @@ class Signal:
                 last[r.key] = r
         return [last[k] for k in self.keys if k in last]
 
+    def readings_since(
+        self, inputs: Inputs, params: Params, after: datetime | None, now: datetime, warmup: int = 30
+    ) -> list[Reading]:
+        """Live catch-up: readings with ``after < ts <= now`` in time order.
+
+        With ``after=None`` (a key never evaluated), the last ``warmup`` readings per key, so
+        the engine can count a streak that is already running. Override when the signal can
+        build only the tail cheaply.
+        """
+        out = [r for r in self.history(inputs, params) if r.ts <= now and (after is None or r.ts > after)]
+        if after is None:
+            per_key: dict[str, list[Reading]] = {}
+            for r in out:
+                per_key.setdefault(r.key, []).append(r)
+            keep = {id(r) for rs in per_key.values() for r in rs[-warmup:]}
+            out = [r for r in out if id(r) in keep]
+        return out
+
     def stale_reason(self, reading: Reading, now: datetime) -> str | None:
         """Why ``reading`` is too old to alert on at ``now`` (live only), or None."""
         return None

@@ -157,6 +157,19 @@ class VixTerm(Signal):
                 last[r.key] = r
         return [last[k] for k in self.keys if k in last]
 
+    def readings_since(
+        self, inputs: Inputs, params: Params, after: datetime | None, now: datetime, warmup: int = 30
+    ) -> list[Reading]:
+        vals = inputs.values
+        if len(vals.index):
+            vals = vals[vals.index <= pd.Timestamp(now)]
+        tail = warmup
+        if after is not None and len(vals.index):
+            # daily rows are stamped at 00:00 UTC of their date; their readings come later that day
+            tail = int((vals.index >= pd.Timestamp(after).normalize()).sum()) + 1
+        rs = self._readings(Inputs(vals, inputs.last_source), params, tail=tail)
+        return [r for r in rs if r.ts <= now and (after is None or r.ts > after)]
+
     def _readings(self, inputs: Inputs, params: Params, tail: int | None) -> list[Reading]:
         daily = self._daily(inputs)
         readings = self._term_readings(daily, params, tail) + self._front_readings(daily, params, tail)

@@ -103,3 +103,29 @@ def open_digest(db: Database, destination: str, kind: str, since: int) -> str | 
 
 def is_digest(db: Database, message_id: str) -> bool:
     return db.execute("SELECT 1 FROM digests WHERE message_id = ?", [str(message_id)]).fetchone() is not None
+
+
+# --- retention -------------------------------------------------------------------------
+
+
+def prune(db: Database, now: int, keep_days: float, dry_run: bool = False) -> dict[str, int]:
+    """Expired snoozes, acknowledgements of pruned alerts, digests older than ``keep_days``."""
+    cutoff = now - int(keep_days * 86400)
+    rules = {
+        "expired guild snoozes": ("guild_snoozes", "until <= ?", [now]),
+        "acknowledgements of pruned alerts": (
+            "alert_acks",
+            "alert_id NOT IN (SELECT id FROM alerts)",
+            [],
+        ),
+        f"digest records older than {keep_days:g} days": ("digests", "updated_at < ?", [cutoff]),
+    }
+    out = {}
+    for label, (table, where, params) in rules.items():
+        if dry_run:
+            n = db.execute(f"SELECT COUNT(*) FROM {table} WHERE {where}", params).fetchone()[0]
+        else:
+            with db.atomic():
+                n = db.execute(f"DELETE FROM {table} WHERE {where}", params).rowcount
+        out[label] = int(n or 0)
+    return out

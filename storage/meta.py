@@ -31,3 +31,15 @@ def get_with_time(db: Database, key: str) -> tuple[Any, int] | None:
 def items(db: Database, prefix: str) -> dict[str, tuple[Any, int]]:
     rows = db.execute("SELECT key, value, updated_at FROM meta WHERE key LIKE ?", [prefix + "%"]).fetchall()
     return {k: (json.loads(v), int(t)) for k, v, t in rows}
+
+
+def record_poll(
+    db: Database, name: str, ok: bool, rows: int = 0, error: str | None = None, now: int | None = None
+) -> None:
+    """Remember a poll's outcome under ``source:<name>``, keeping the time of the last success."""
+    now = int(time.time()) if now is None else now
+    prev = get(db, f"source:{name}", {}) or {}
+    rec: dict[str, Any] = {"ok": ok, "rows": rows, "at": now, "last_ok": now if ok else prev.get("last_ok")}
+    if error:
+        rec["error"] = error[:300]
+    put(db, f"source:{name}", rec, now)

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 NEW_YORK = ZoneInfo("America/New_York")
 
+_MIN_TS, _MAX_TS = -2_208_988_800, 7_258_118_400  # 1900-01-01 .. 2200-01-01
 _EPOCH_RE = re.compile(r"^-?\d+(\.\d+)?$")
 
 
@@ -53,6 +54,8 @@ def parse_ts(text: str) -> int:
             raise ValueError(f"timestamp {text!r} is not a finite number")
         if abs(x) > 1e11:
             x /= 1000.0
+        if not _MIN_TS <= x <= _MAX_TS:
+            raise ValueError(f"timestamp {text!r} is out of range (years 1900 to 2200)")
         return int(x)
     try:
         if len(s) == 10:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Callable
 from functools import cache
 from types import ModuleType
 
 from signals.sources.base import Backfill, Poll
+from storage.maintenance import Retention
 
 _SKIP = {"base", "http"}
 
@@ -40,6 +42,23 @@ def polls() -> list[Poll]:
     out: list[Poll] = []
     for module in modules().values():
         out += [p for p in getattr(module, "POLLS", []) if isinstance(p, Poll)]
+    return out
+
+
+def retention() -> list[Retention]:
+    """How long each provider's observations are kept (``RETENTION`` in source modules)."""
+    out: list[Retention] = []
+    for module in modules().values():
+        out += [r for r in getattr(module, "RETENTION", []) if isinstance(r, Retention)]
+    return out
+
+
+def pruners() -> list[Callable[..., dict[str, int]]]:
+    """Extra upkeep of provider-owned tables (``PRUNERS`` in source modules):
+    ``fn(db, now_epoch, settings, dry_run) -> {what: rows}``."""
+    out: list[Callable[..., dict[str, int]]] = []
+    for module in modules().values():
+        out += list(getattr(module, "PRUNERS", []))
     return out
 
 

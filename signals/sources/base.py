@@ -119,6 +119,8 @@ class Poll:
     #: skip the run unless this returns True (e.g. US market hours)
     active: Callable[[datetime], bool] | None = None
     description: str = ""
+    #: ``flowwatch health`` fails when the last successful run is older than this
+    max_silence: timedelta | None = None
 
 
 @dataclass

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import logging
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from signals.sources import http
@@ -82,7 +82,7 @@ def parse_csv(
             continue  # cheap skip of older years (files are long; the date is MM/DD/YYYY)
         try:
             d = _mdy(row[0])
-        except ValueError:
+        except (ValueError, OverflowError):
             rejects.add(f"line {n}", f"bad date {row[0][:20]!r}")
             continue
         if since and d < since:
@@ -134,11 +134,13 @@ async def poll_daily(ctx: SourceContext) -> list[Observation]:
 
     since = ctx.now().date().replace(year=ctx.now().year - 1)
     out: list[Observation] = []
+    errors: list[str] = []
     for index in INDICES:
         try:
             out += await fetch_index(ctx, index, since=since)
         except SourceError as exc:
             log.warning("%s", exc)
+            errors.append(INDICES[index])
             if index in fred.FALLBACK:
                 try:
                     out += await fred.fetch_series(ctx, fred.FALLBACK[index], since=since)
@@ -149,6 +151,8 @@ async def poll_daily(ctx: SourceContext) -> list[Observation]:
                     )
                 except SourceError as exc2:
                     log.warning("%s", exc2)
+    if not out and errors:
+        raise SourceError("cboe", f"no data from Cboe ({', '.join(errors)}) nor the FRED fallback")
     return out
 
 
@@ -166,6 +170,7 @@ POLLS = [
         run=poll_daily,
         signals=("vix_term",),
         description="Cboe daily closes for VIX, VIX9D, VIX3M, VIX6M (FRED fallback)",
+        max_silence=timedelta(hours=50),  # covers Sunday, when the poll does not run
     ),
     Poll(
         name="cboe_morning",

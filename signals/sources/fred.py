@@ -77,7 +77,7 @@ def parse_csv(
         raw_d, raw_v = parts[0].strip(), parts[1].strip()
         try:
             d = date.fromisoformat(raw_d)
-        except ValueError:
+        except (ValueError, OverflowError):
             rejects.add(f"line {n}", f"bad date {raw_d[:20]!r}")
             continue
         if since and d < since:

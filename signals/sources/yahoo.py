@@ -25,11 +25,13 @@ from signals.sources.base import (
     describe_body,
     looks_like_html,
 )
+from storage.maintenance import Retention
 from storage.observations import Observation
 from storage.timeutil import day_epoch
 
 log = logging.getLogger("flowwatch.sources.yahoo")
 
+MAX_EPOCH = 4_102_444_800  # 2100-01-01: anything later is garbage
 URL = "https://query1.finance.yahoo.com/v8/finance/chart/{symbol}"
 SYMBOLS = {"vix": "^VIX", "vix3m": "^VIX3M", "vix9d": "^VIX9D"}
 BROWSER_HEADERS = {
@@ -78,7 +80,11 @@ def parse_chart(
         raise SourceError(label, "no indicators.quote[0].close array") from None
     if len(closes) != len(stamps):
         raise SourceError(label, f"{len(stamps)} timestamps but {len(closes)} closes")
-    tz = ZoneInfo(meta.get("exchangeTimezoneName") or "America/Chicago")
+    tz_name = meta.get("exchangeTimezoneName") if isinstance(meta, dict) else None
+    try:
+        tz = ZoneInfo(str(tz_name or "America/Chicago"))
+    except Exception:  # ZoneInfo raises several kinds for a garbled key
+        raise SourceError(label, f"unknown exchange timezone {str(tz_name)[:40]!r} in chart meta") from None
     step = _interval_seconds(interval)
     rejects = Rejects(label)
     out = []
@@ -87,6 +93,9 @@ def parse_chart(
             continue  # Yahoo's marker for a missing bar
         if not isinstance(t, int | float) or not isinstance(c, int | float):
             rejects.add(str(t)[:20], "non-numeric bar")
+            continue
+        if not 0 < t < MAX_EPOCH:
+            rejects.add(str(t)[:20], "timestamp out of range")
             continue
         value = round(float(c), 2)
         if interval == "1d":
@@ -141,6 +150,8 @@ def _market_open(now: datetime) -> bool:
     # run until the 16:15 ET index close
     return tradingcal.is_market_open(now) or tradingcal.is_market_open(now - timedelta(minutes=15))
 
+
+RETENTION = [Retention("yahoo.%.5m", 30, "intraday quotes: only the session without a close is used")]
 
 POLLS = [
     Poll(

@@ -103,7 +103,7 @@ def test_replayed_or_old_readings_are_skipped() -> None:
 
 def test_seed_pending_counts_streak_before_from() -> None:
     e = Engine()
-    e.seed_pending(rd(-1, 1.1, L.ALERT), streak=5)
+    e.seed_pending(rd(-1, 1.1, L.ALERT), streak=5, level=L.ALERT)
     assert run(e, [rd(0, 1.1, L.ALERT)]) == [("fired", "alert")]
 
 

@@ -1,0 +1,98 @@
+"""``flowwatch health``: is the bot alive, are its sources fresh, is delivery flowing?
+
+Read-only over the database (safe while the bot runs). Used by the CLI (exit status for
+systemd, Docker HEALTHCHECK, cron) and by the dead-man ping, which only calls its URL while
+this says healthy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlite_utils import Database
+
+from signals import sources
+from storage import meta
+from storage.timeutil import human_duration, iso, to_epoch
+
+HEARTBEAT_MAX_AGE = timedelta(minutes=5)
+DELIVERY_OVERDUE = timedelta(minutes=15)
+
+
+@dataclass
+class HealthReport:
+    problems: list[str] = field(default_factory=list)
+    facts: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def text(self) -> str:
+        head = "healthy" if self.ok else f"UNHEALTHY: {len(self.problems)} problem(s)"
+        lines = [head] + [f"  problem: {p}" for p in self.problems] + [f"  {f}" for f in self.facts]
+        return "\n".join(lines)
+
+
+def check(db: Database, now: datetime, *, require_heartbeat: bool = True) -> HealthReport:
+    rep = HealthReport()
+    t = to_epoch(now)
+    hb = meta.get_with_time(db, "heartbeat")
+    if hb is None:
+        if require_heartbeat:
+            rep.problems.append("no heartbeat: flowwatch run has never run against this database")
+    else:
+        value, at = hb
+        age = t - at
+        if isinstance(value, dict) and value.get("stopped"):
+            rep.problems.append(f"the bot stopped at {iso(at)} ({human_duration(age)} ago)")
+        elif age > HEARTBEAT_MAX_AGE.total_seconds():
+            rep.problems.append(
+                f"last heartbeat {human_duration(age)} ago (at {iso(at)}): the bot is not running"
+            )
+        else:
+            rep.facts.append(f"heartbeat {human_duration(age)} ago ({value.get('mode', '?')} mode)")
+
+    for poll in sources.polls():
+        rec = meta.get(db, f"source:{poll.name}")
+        if rec is None:
+            continue
+        last_ok = rec.get("last_ok")
+        if poll.max_silence is not None:
+            if last_ok is None:
+                rep.problems.append(f"source {poll.name} has never succeeded: {rec.get('error', 'no data')}")
+                continue
+            if t - last_ok > poll.max_silence.total_seconds():
+                rep.problems.append(
+                    f"source {poll.name}: last success {human_duration(t - last_ok)} ago; "
+                    f"last error: {rec.get('error', 'none')}"
+                )
+                continue
+        state = "ok" if rec.get("ok") else f"failing ({rec.get('error', '?')})"
+        rep.facts.append(f"source {poll.name}: {state}")
+
+    stale = db.execute(
+        "SELECT signal, key, since FROM signal_state WHERE scope = 'live' AND key LIKE 'stale:%' "
+        "AND state = 'firing'"
+    ).fetchall()
+    for signal, key, since in stale:
+        rep.problems.append(f"stale data for {signal}/{key.removeprefix('stale:')} since {iso(since)}")
+
+    overdue = db.execute(
+        "SELECT COUNT(*), MIN(d.created_at), MAX(d.last_error) FROM deliveries d JOIN alerts a ON a.id = d.alert_id "
+        "WHERE a.scope = 'live' AND d.status = 'pending' AND d.created_at < ?",
+        [t - int(DELIVERY_OVERDUE.total_seconds())],
+    ).fetchone()
+    if overdue[0]:
+        rep.problems.append(
+            f"{overdue[0]} alert deliveries overdue (oldest from {iso(overdue[1])}); last error: {overdue[2] or 'none'}"
+        )
+    failed = db.execute(
+        "SELECT COUNT(*) FROM deliveries d JOIN alerts a ON a.id = d.alert_id WHERE a.scope = 'live' "
+        "AND d.status = 'failed' AND d.updated_at >= ?",
+        [t - 86400],
+    ).fetchone()[0]
+    if failed:
+        rep.facts.append(f"{failed} deliveries failed for good in the last 24 h (see the log)")
+    return rep

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+
+from bot.charts import Renderer, render_png
+from signals.vix_term import SIGNAL
+from storage.observations import Observation, inputs_from_long
+from storage.timeutil import day_epoch
+
+
+def _data() -> dict:  # type: ignore[type-arg]
+    import pandas as pd
+
+    rows = []
+    for i, d in enumerate(pd.bdate_range("2024-06-03", periods=60)):
+        ts = day_epoch(d.date())
+        v = 14 + (25 if 40 <= i < 45 else 0)
+        rows += [
+            Observation("cboe.vix.close", ts, v, "cboe"),
+            Observation("cboe.vix3m.close", ts, 18 + (8 if 40 <= i < 45 else 0), "cboe"),
+        ]
+    long = pd.DataFrame(
+        [(o.series, o.ts, o.value, o.source) for o in rows], columns=["series", "ts", "value", "source"]
+    )
+    mark = (datetime(2024, 7, 30, 20, 15, tzinfo=UTC), "alert", "vix3m")
+    return SIGNAL.chart_data(
+        inputs_from_long(long), SIGNAL.default_params(), datetime(2024, 9, 1, tzinfo=UTC), 120, [mark]
+    )
+
+
+def test_renders_png_without_pyplot() -> None:
+    png = render_png(_data())
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
+    assert "matplotlib.pyplot" not in sys.modules
+
+
+async def test_renderer_runs_off_the_event_loop() -> None:
+    import threading
+
+    r = Renderer()
+    seen = []
+    import bot.charts as charts
+
+    orig = charts.render_png
+
+    def spy(data):  # type: ignore[no-untyped-def]
+        seen.append(threading.current_thread().name)
+        return orig(data)
+
+    charts.render_png = spy  # type: ignore[assignment]
+    try:
+        png = await r.render(_data())
+    finally:
+        charts.render_png = orig  # type: ignore[assignment]
+        r.close()
+    assert png[:4] == b"\x89PNG" and seen and seen[0].startswith("render")

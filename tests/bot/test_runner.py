@@ -1,0 +1,201 @@
+"""The App (``flowwatch run`` without Discord): polls → observations → engine → outbox → console."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.clock import SimClock
+from bot.config import load_settings
+from bot.runner import App
+from bot.sinks.console import ConsoleSink
+from signals.sources import cboe
+from storage import alerts as alert_repo
+from storage import meta
+from storage.observations import Observation
+from storage.timeutil import day_epoch
+from tests.conftest import fixture_text
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _obs(day: str, vix: float, vix3m: float) -> list[Observation]:
+    ts = day_epoch(datetime.fromisoformat(day).date())
+    return [
+        Observation("cboe.vix.close", ts, vix, "cboe"),
+        Observation("cboe.vix3m.close", ts, vix3m, "cboe"),
+    ]
+
+
+async def _app(tmp_path: Path, clock: SimClock, handler=None) -> tuple[App, io.StringIO]:  # type: ignore[no-untyped-def]
+    settings = load_settings(env={"FLOWWATCH_DB": str(tmp_path / "run.db")}, dotenv=None)
+    out = io.StringIO()
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handler or (lambda r: httpx.Response(503))))
+    app = App(settings, clock=clock, client=client, sinks=[ConsoleSink(stream=out, fmt="jsonl")])
+    await app.start(schedule=False, initial_poll=False)
+    return app, out
+
+
+async def test_alert_flows_to_console_once(tmp_path: Path) -> None:
+    clock = SimClock(datetime(2024, 8, 6, 12, 0, tzinfo=UTC))
+    app, out = await _app(tmp_path, clock)
+    try:
+        await app.ingest(
+            _obs("2024-08-01", 16.0, 18.0) + _obs("2024-08-02", 21.5, 21.0) + _obs("2024-08-05", 38.6, 29.0),
+            ["vix_term"],
+        )
+        await app.dispatcher.drain_once()
+        await app.evaluate(["vix_term"])  # the same data again: nothing new
+        await app.dispatcher.drain_once()
+    finally:
+        await app.stop()
+    lines = [json.loads(x) for x in out.getvalue().splitlines()]
+    assert [(x["key"], x["event"], x["level"]) for x in lines] == [("vix3m", "fired", "alert")]
+    assert lines[0]["ts"] == "2024-08-05T20:15:00Z"
+
+
+async def test_stale_data_raises_one_notice_then_recovery(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = SimClock(datetime(2024, 8, 6, 12, 0, tzinfo=UTC))
+    app, _out = await _app(tmp_path, clock)
+    try:
+        await app.ingest(_obs("2024-08-01", 16.0, 18.0) + _obs("2024-08-02", 17.0, 18.0), ["vix_term"])
+        # a week later nothing new arrived: stale, and inverted data arriving late must not alert
+        clock.set(datetime(2024, 8, 12, 15, 0, tzinfo=UTC))
+        await app.evaluate(["vix_term"])
+        await app.evaluate(["vix_term"])
+        clock.set(datetime(2024, 8, 12, 16, 0, tzinfo=UTC))
+        await app.ingest(_obs("2024-08-05", 38.6, 29.0), ["vix_term"])  # still stale (Aug 8/9 missing)
+        await app.dispatcher.drain_once()
+        notices = await app.store.call(alert_repo.list_alerts, "live", None, None, None, "notice")
+        alerts = await app.store.call(alert_repo.list_alerts, "live")
+        assert [(n.key, n.event) for n in notices] == [("stale:vix3m", "fired")]
+        assert alerts == []
+        # fresh data again
+        await app.ingest(_obs("2024-08-08", 16.0, 18.0) + _obs("2024-08-09", 15.0, 18.0), ["vix_term"])
+        notices = await app.store.call(alert_repo.list_alerts, "live", None, None, None, "notice")
+        assert [(n.key, n.event) for n in notices] == [("stale:vix3m", "fired"), ("stale:vix3m", "resolved")]
+        assert "the latest Cboe close is 2024-08-02" in notices[0].summary
+    finally:
+        await app.stop()
+
+
+async def test_poll_with_provider_down_keeps_running(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = SimClock(datetime(2026, 4, 27, 22, 0, tzinfo=UTC))
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.host)
+        return httpx.Response(200, text="<html><body>We'll be right back</body></html>")
+
+    app, out = await _app(tmp_path, clock, handler)
+    try:
+        with caplog.at_level(logging.WARNING):
+            ctx_poll = next(p for p in cboe.POLLS if p.name == "cboe_daily")
+            await app.run_poll(ctx_poll)
+        health = await app.store.call(meta.get, "source:cboe_daily")
+    finally:
+        await app.stop()
+    assert health["ok"] is False and health["last_ok"] is None
+    assert health["error"] == "cboe: no data from Cboe (VIX, VIX9D, VIX3M, VIX6M) nor the FRED fallback"
+    assert any("got an HTML page" in r.getMessage() for r in caplog.records)
+    assert out.getvalue() == ""
+
+
+async def test_poll_stores_real_fixture_rows(tmp_path: Path) -> None:
+    files = {n: fixture_text(f"cboe/{n}_History.csv") for n in ("VIX", "VIX3M", "VIX9D", "VIX6M")}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        name = request.url.path.rsplit("/", 1)[-1].removesuffix("_History.csv")
+        return httpx.Response(200, text=files[name])
+
+    clock = SimClock(datetime(2026, 5, 27, 22, 0, tzinfo=UTC))
+    app, _out = await _app(tmp_path, clock, handler)
+    try:
+        await app.run_poll(next(p for p in cboe.POLLS if p.name == "cboe_daily"))
+        n = await app.store.call(lambda db: db.execute("SELECT COUNT(*) FROM observations").fetchone()[0])
+    finally:
+        await app.stop()
+    assert n == sum(len(t.strip().splitlines()) - 1 for t in files.values())
+
+
+def test_run_starts_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLOWWATCH_", "DISCORD_"))}
+    env["PYTHONPATH"] = str(REPO)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run", "--no-initial-poll", "--db", str(tmp_path / "r.db")],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert proc.stderr is not None
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if "flowwatch running" in line:
+            proc.send_signal(signal.SIGTERM)
+            break
+    rest = proc.stderr.read()
+    assert proc.wait(timeout=30) == 0, "".join(seen) + rest
+    assert "console sink" in "".join(seen) and "flowwatch stopped" in rest
+
+
+def test_scheduler_declares_polls_and_upkeep(tmp_path: Path) -> None:
+    from bot.scheduler import build_scheduler
+
+    settings = load_settings(
+        env={
+            "FLOWWATCH_DB": str(tmp_path / "s.db"),
+            "FLOWWATCH_SUMMARY_TIME": "08:30",
+            "FLOWWATCH_TIMEZONE": "Europe/London",
+        },
+        dotenv=None,
+    )
+    app = App(settings)
+    sched = build_scheduler(app)
+    jobs = {j.id: j for j in sched.get_jobs()}
+    assert {
+        "poll:cboe_daily",
+        "poll:cboe_morning",
+        "poll:yahoo_intraday",
+        "evaluate",
+        "heartbeat",
+        "summary",
+    } <= set(jobs)
+    cron = jobs["poll:cboe_daily"].trigger
+    nxt = cron.get_next_fire_time(None, datetime(2025, 11, 21, 20, 0, tzinfo=UTC))  # 15:00 ET Friday
+    assert nxt.astimezone(UTC) == datetime(2025, 11, 21, 22, 5, tzinfo=UTC)  # 17:05 ET
+    summ = jobs["summary"].trigger.get_next_fire_time(None, datetime(2025, 3, 29, 12, 0, tzinfo=UTC))
+    # DST in London starts 2025-03-30: 08:30 BST = 07:30 UTC
+    assert summ.astimezone(UTC) == datetime(2025, 3, 30, 7, 30, tzinfo=UTC)
+    assert sched._job_defaults == {"coalesce": True, "max_instances": 1, "misfire_grace_time": 60}
+    app.renderer.close()
+
+
+def test_yahoo_poll_only_in_market_hours() -> None:
+    from signals.sources import yahoo
+
+    poll = yahoo.POLLS[0]
+    assert poll.active is not None
+    assert poll.active(datetime(2025, 11, 21, 15, 0, tzinfo=UTC))  # Friday 10:00 ET
+    assert poll.active(datetime(2025, 11, 21, 21, 10, tzinfo=UTC))  # 16:10 ET, until the 16:15 close
+    assert not poll.active(datetime(2025, 11, 22, 15, 0, tzinfo=UTC))  # Saturday
+    assert not poll.active(datetime(2025, 11, 27, 15, 0, tzinfo=UTC))  # Thanksgiving
+    assert not poll.active(
+        datetime(2025, 11, 21, 13, 0, tzinfo=UTC) - timedelta(minutes=1)
+    )  # before the open
