@@ -51,7 +51,7 @@ def parse_duration(text: str, lo: int = SNOOZE_MIN_S, hi: int = SNOOZE_MAX_S) ->
 
 
 def _human(seconds: int) -> str:
-    if seconds % 86400 == 0:
+    if seconds % 86400 == 0 and seconds >= 2 * 86400:
         return f"{seconds // 86400} d"
     if seconds % 3600 == 0:
         return f"{seconds // 3600} h"
@@ -239,7 +239,14 @@ def set_threshold(
     parsed = spec.parse(value)
     over = {**threshold_overrides(db, guild_id, sig.id), key: parsed}
     params = settings.signal_params(sig.id).with_overrides(over)
-    problems = sig.validate(params)
+    # Rules that tie a threshold to a global-only parameter (an exit below its entry) do not
+    # apply to a guild's grading; rules among the guild's own thresholds (levels must rise) do.
+    global_only = [p.name for p in sig.params if p.name not in keys]
+    problems = [
+        msg
+        for msg in sig.validate(params)
+        if not any(re.search(rf"\b{re.escape(n)}\b", msg) for n in global_only)
+    ]
     if problems:
         raise ValueError("; ".join(problems))
     guild_settings.set_value(db, guild_id, THRESHOLDS_PREFIX + sig.id, over)

@@ -29,6 +29,10 @@ log = logging.getLogger("flowwatch.commands")
 T = TypeVar("T")
 
 LEVEL_CHOICES = ("watch", "alert", "severe")
+#: The widest range any signal parameter allows: the Discord-side bounds of ``/thresholds set
+#: value`` (each key's own range is checked by the bot).
+PARAM_MIN = min((p.lo for s in registry().values() for p in s.params), default=0.0)
+PARAM_MAX = max((p.hi for s in registry().values() for p in s.params), default=1.0)
 DAYS_MIN, DAYS_MAX = 7, 3650
 HISTORY_DAYS_MAX = 365
 

@@ -187,7 +187,9 @@ class AlertsGroup(app_commands.Group):
     )
     @app_commands.choices(signal=signal_choices())
     @app_commands.autocomplete(duration=snooze_autocomplete)
-    async def snooze(self, interaction: discord.Interaction, signal: str, duration: str) -> None:
+    async def snooze(
+        self, interaction: discord.Interaction, signal: str, duration: app_commands.Range[str, 1, 20]
+    ) -> None:
         sig = check_signal(signal)
         seconds = parse_or_refuse(guild_config.parse_duration, check_text("duration", duration, 20))
         gid = require_manage_guild(interaction)

@@ -41,7 +41,11 @@ class QuietGroup(app_commands.Group):
     )
     @app_commands.autocomplete(timezone=timezone_autocomplete)
     async def set_(
-        self, interaction: discord.Interaction, start: str, end: str, timezone: str = "UTC"
+        self,
+        interaction: discord.Interaction,
+        start: app_commands.Range[str, 4, 5],
+        end: app_commands.Range[str, 4, 5],
+        timezone: app_commands.Range[str, 1, 64] = "UTC",
     ) -> None:
         quiet = parse_or_refuse(
             guild_config.QuietHours.parse,

@@ -46,7 +46,11 @@ class SummaryGroup(app_commands.Group):
     )
     @app_commands.autocomplete(timezone=timezone_autocomplete)
     async def schedule(
-        self, interaction: discord.Interaction, time: str, timezone: str, channel: discord.TextChannel
+        self,
+        interaction: discord.Interaction,
+        time: app_commands.Range[str, 4, 5],
+        timezone: app_commands.Range[str, 1, 64],
+        channel: discord.TextChannel,
     ) -> None:
         gid = require_manage_guild(interaction)
         from bot.commands.alerts import check_channel

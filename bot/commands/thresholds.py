@@ -12,6 +12,8 @@ from discord import app_commands
 
 from bot import guild_config
 from bot.commands._common import (
+    PARAM_MAX,
+    PARAM_MIN,
     UserInputError,
     bot_of,
     check_signal,
@@ -83,7 +85,13 @@ class ThresholdsGroup(app_commands.Group):
     )
     @app_commands.choices(signal=signal_choices())
     @app_commands.autocomplete(key=key_autocomplete)
-    async def set_(self, interaction: discord.Interaction, signal: str, key: str, value: float) -> None:
+    async def set_(
+        self,
+        interaction: discord.Interaction,
+        signal: str,
+        key: app_commands.Range[str, 1, 60],
+        value: app_commands.Range[float, PARAM_MIN, PARAM_MAX],
+    ) -> None:
         sig = check_signal(signal)
         name = check_text("key", key, 60)
         gid = require_manage_guild(interaction)
@@ -110,7 +118,9 @@ class ThresholdsGroup(app_commands.Group):
     @app_commands.describe(signal="Which signal", key="Only this threshold (default: all of the signal's)")
     @app_commands.choices(signal=signal_choices())
     @app_commands.autocomplete(key=key_autocomplete)
-    async def reset(self, interaction: discord.Interaction, signal: str, key: str | None = None) -> None:
+    async def reset(
+        self, interaction: discord.Interaction, signal: str, key: app_commands.Range[str, 1, 60] | None = None
+    ) -> None:
         sig = check_signal(signal)
         gid = require_manage_guild(interaction)
         n = await db_call(interaction, guild_config.reset_thresholds, gid, sig.id, key)
