@@ -41,6 +41,8 @@ class Rules:
 
     cooldown_s: int = 0
     update_growth: float | None = None
+    #: 'updated' events only at or above this level (e.g. severe: new figures inside an extreme)
+    update_min_level: Level = Level.WATCH
     value_format: str = "{:.3f}"
 
 
@@ -121,6 +123,7 @@ class Engine:
                     st.level, st.level_since = new.label, t
             elif (
                 rules.update_growth is not None
+                and cur >= rules.update_min_level
                 and st.reported_value is not None
                 and st.reported_value > 0
                 and r.value >= st.reported_value * rules.update_growth

@@ -25,7 +25,7 @@ def key_name(signal: str, key: str) -> str:
     sig = registry().get(signal)
     if sig is None:
         return key
-    return sig.keys.get(key, key)
+    return sig.key_label(key)
 
 
 def title(ev: AlertEvent) -> str:

@@ -31,7 +31,11 @@ NOTICE_PREFIX = "stale:"
 
 def rules_for(sig: Signal, settings: Settings) -> Rules:
     params = settings.signal_params(sig.id)
-    return Rules(cooldown_s=sig.cooldown_seconds(params), update_growth=sig.update_growth)
+    return Rules(
+        cooldown_s=sig.cooldown_seconds(params),
+        update_growth=sig.update_growth,
+        update_min_level=sig.update_min_level,
+    )
 
 
 def load_signal_inputs(db: Database, sig: Signal, now: datetime | None = None) -> obs_repo.Inputs:
@@ -83,10 +87,15 @@ class Pipeline:
         assert engine is not None
         params = self.settings.signal_params(sig.id)
         inputs = load_signal_inputs(db, sig, now)
-        states = {k: engine.states.get((sig.id, k)) for k in sig.keys}
-        known = [st.last_ts for st in states.values() if st is not None and st.last_ts is not None]
-        fresh_start = len(known) < len(sig.keys)
-        after = None if fresh_start or not known else from_epoch(min(known))
+        states = {
+            k: st for (s, k), st in engine.states.items() if s == sig.id and not k.startswith(NOTICE_PREFIX)
+        }
+        known = [st.last_ts for st in states.values() if st.last_ts is not None]
+        after = None
+        if known:
+            # keys evaluated in the last few days are the active ones; catch up from the oldest
+            active = [t for t in known if t >= max(known) - 3 * 86400]
+            after = from_epoch(min(active))
         readings = sig.readings_since(inputs, params, after, now)
         rules = rules_for(sig, self.settings)
         snapshot = engine.snapshot()
@@ -95,7 +104,6 @@ class Pipeline:
         by_key: dict[str, list[Reading]] = {}
         for r in readings:
             by_key.setdefault(r.key, []).append(r)
-        latest: list[Reading] = []
         for key, rs in by_key.items():
             st = states.get(key)
             if st is None or st.last_ts is None:
@@ -108,12 +116,19 @@ class Pipeline:
             for r in rs:
                 if sig.stale_reason(r, now) is None:
                     events += engine.step(r, rules)
-            latest.append(rs[-1])
+        # staleness is judged on each key's current reading, new or not (silence is the fault)
+        latest = sig.latest(inputs, params, now)
         for r in latest:
             reason = sig.stale_reason(r, now)
             if reason:
                 stale[r.key] = reason
             events += engine.step(self._notice(r, now, reason, engine), Rules(), kind="notice")
+        for name, reason in sig.source_notices(latest, now).items():
+            if reason:
+                stale[name] = reason
+            events += engine.step(
+                self._source_notice(sig.id, name, now, reason, engine), Rules(), kind="notice"
+            )
         try:
             written = persist(db, self.scope, engine.take_dirty(), events, self.router, now=to_epoch(now))
         except Exception:
@@ -124,7 +139,36 @@ class Pipeline:
         return Evaluation(latest, stale, written)
 
     @staticmethod
-    def _notice(r: Reading, now: datetime, reason: str | None, engine: Engine) -> Reading:
+    @staticmethod
+    def _notice_ts(engine: Engine, signal: str, key: str, now: datetime) -> datetime:
+        """Notices are judged at wall time; keep their clock strictly increasing per key."""
+        prev = engine.state(signal, key).last_ts
+        return now if prev is None or to_epoch(now) > prev else from_epoch(prev + 1)
+
+    @classmethod
+    def _source_notice(
+        cls, signal: str, name: str, now: datetime, reason: str | None, engine: Engine
+    ) -> Reading:
+        """A feed of a multi-feed signal went stale (or recovered); see Signal.source_notices."""
+        if reason:
+            summary = f"Stale data for {signal}/{name}: {reason}; no alerts from it until fresh data arrives"
+        else:
+            summary = f"Fresh data for {signal}/{name} again (as of {now:%Y-%m-%d %H:%M} UTC)"
+        lvl = Level.WATCH if reason else Level.OK
+        return Reading(
+            signal=signal,
+            key=NOTICE_PREFIX + name,
+            ts=cls._notice_ts(engine, signal, NOTICE_PREFIX + name, now),
+            value=0.0,
+            level=lvl,
+            hold=lvl,
+            summary=summary,
+            source=name,
+            confirm=1,
+        )
+
+    @classmethod
+    def _notice(cls, r: Reading, now: datetime, reason: str | None, engine: Engine) -> Reading:
         if reason:
             summary = (
                 f"Stale data for {r.signal}/{r.key}: {reason}; no alerts from it until fresh data arrives"
@@ -132,9 +176,7 @@ class Pipeline:
         else:
             summary = f"Fresh data for {r.signal}/{r.key} again (as of {r.ts:%Y-%m-%d %H:%M} UTC)"
         lvl = Level.WATCH if reason else Level.OK
-        # notices are judged at wall time; keep their clock strictly increasing per key
-        prev = engine.state(r.signal, NOTICE_PREFIX + r.key).last_ts
-        ts = now if prev is None or to_epoch(now) > prev else from_epoch(prev + 1)
+        ts = cls._notice_ts(engine, r.signal, NOTICE_PREFIX + r.key, now)
         return Reading(
             signal=r.signal,
             key=NOTICE_PREFIX + r.key,

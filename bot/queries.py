@@ -13,6 +13,7 @@ from bot.pipeline import load_signal_inputs
 from signals import get_signal, registry
 from signals.base import Level, Params, Reading
 from storage import alerts as alert_repo
+from storage import observations as obs_repo
 from storage import state as state_repo
 from storage.alerts import StoredAlert
 from storage.state import KeyState
@@ -59,7 +60,7 @@ def status(
         inputs = load_signal_inputs(db, sig, now)
         readings = {r.key: r for r in sig.latest(inputs, p, now)}
         day_ago = {r.key: r for r in sig.latest(inputs, p, now - timedelta(days=1))}
-        for key, name in sig.keys.items():
+        for key, name in sig.keys_at(now).items():
             r = readings.get(key)
             prev = day_ago.get(key)
             change = (r.value - prev.value) if r and prev and prev.ts < r.ts else None
@@ -100,8 +101,10 @@ def chart_data(
 ) -> dict[str, Any]:
     sig = get_signal(signal_id)
     p = params or settings.signal_params(signal_id)
-    inputs = load_signal_inputs(db, sig, now)
     since = to_epoch(now - timedelta(days=days))
+    # the chart's whole range, plus what the signal needs before it for its baselines
+    start = None if sig.lookback is None else to_epoch(now - timedelta(days=days) - sig.lookback)
+    inputs = obs_repo.load_inputs(db, sig.inputs, start=start, end=to_epoch(now))
     marks = [
         (a.ts, a.level, a.key)
         for a in alert_repo.list_alerts(

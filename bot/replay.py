@@ -122,7 +122,11 @@ def run_replay(
     rules: dict[str, Rules] = {}
     for sig in signals:
         p = params[sig.id]
-        rules[sig.id] = Rules(cooldown_s=sig.cooldown_seconds(p), update_growth=sig.update_growth)
+        rules[sig.id] = Rules(
+            cooldown_s=sig.cooldown_seconds(p),
+            update_growth=sig.update_growth,
+            update_min_level=sig.update_min_level,
+        )
         hist = readings[sig.id] if readings and sig.id in readings else compute_readings(db, sig, p, end)
         pre: list[Reading] = []
         run: list[Reading] = []

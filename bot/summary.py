@@ -18,10 +18,8 @@ def status_line(ks: KeyStatus, tz: ZoneInfo | None = None) -> str:
         return f"{ks.signal} · {ks.name}: no data yet"
     chg = f" ({ks.change_1d:+.3f} vs yesterday)" if ks.change_1d is not None else ""
     stale = f" — STALE: {ks.stale}" if ks.stale else ""
-    return (
-        f"[{ks.level.label.upper():>6}] {ks.signal} · {ks.name}: {r.value:.3f}{chg}; {ks.distance()}; "
-        f"as of {when(r.ts, tz)}{stale}"
-    )
+    body = r.headline or f"{r.value:.3f}{chg}; {ks.distance()}"
+    return f"[{ks.level.label.upper():>6}] {ks.signal} · {ks.name}: {body}; as of {when(r.ts, tz)}{stale}"
 
 
 def summary_text(db: Database, settings: Settings, now: datetime, tz: ZoneInfo | None = None) -> str:

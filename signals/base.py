@@ -132,6 +132,8 @@ class Reading:
     data: dict[str, Any] = field(default_factory=dict)
     next_threshold: Threshold | None = None
     unit: str = ""
+    #: one short line for ``/status`` and the daily summary (empty: value, change and distance)
+    headline: str = ""
 
 
 class Signal:
@@ -151,6 +153,8 @@ class Signal:
     lookback: ClassVar[timedelta | None] = None
     #: for 'updated' events: a new peak at least this multiple of the last one (None = never)
     update_growth: ClassVar[float | None] = None
+    #: 'updated' events only at or above this level
+    update_min_level: ClassVar[Level] = Level.WATCH
 
     def default_params(self) -> Params:
         return Params(self.params)
@@ -194,9 +198,30 @@ class Signal:
             out = [r for r in out if id(r) in keep]
         return out
 
+    def keys_at(self, now: datetime) -> dict[str, str]:
+        """Keys shown in ``/status`` and the summary at ``now``, with their names.
+
+        Static for most signals; a signal whose keys follow the calendar (one per upcoming
+        meeting) overrides it.
+        """
+        return dict(self.keys)
+
+    def key_label(self, key: str) -> str:
+        """The human name of any key this signal emits (also keys no longer in ``keys_at``)."""
+        return self.keys.get(key, key)
+
     def stale_reason(self, reading: Reading, now: datetime) -> str | None:
         """Why ``reading`` is too old to alert on at ``now`` (live only), or None."""
         return None
+
+    def source_notices(self, readings: Sequence[Reading], now: datetime) -> dict[str, str | None]:
+        """Live only: staleness of individual feeds behind the readings, name -> reason or None.
+
+        For a signal that blends several feeds, one feed can go stale while the readings stay
+        fresh (they use the others). Each name gets its own stale notice (and a recovery notice
+        when the reason clears), next to the per-reading notices of :meth:`stale_reason`.
+        """
+        return {}
 
     def classify(self, key: str, value: float, params: Params) -> Level:
         """The entry level of a value under ``params`` (used for per-guild thresholds)."""

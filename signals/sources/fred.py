@@ -1,4 +1,5 @@
-"""FRED graph CSVs: VIXCLS (VIX) and VXVCLS (VIX3M), the daily fallback for Cboe.
+"""FRED graph CSVs: VIXCLS (VIX) and VXVCLS (VIX3M), the daily fallback for Cboe; EFFR and the
+target range (DFEDTARU, DFEDTARL), inputs of the FedWatch method.
 
 ``GET https://fred.stlouisfed.org/graph/fredgraph.csv?id=VIXCLS&cosd=YYYY-MM-DD``. Two
 layouts exist: the current one (``observation_date,<ID>``, empty for missing) and the older
@@ -31,7 +32,16 @@ log = logging.getLogger("flowwatch.sources.fred")
 
 URL = "https://fred.stlouisfed.org/graph/fredgraph.csv"
 #: FRED id -> our series
-SERIES = {"VIXCLS": "cboe.vix.close", "VXVCLS": "cboe.vix3m.close"}
+SERIES = {
+    "VIXCLS": "cboe.vix.close",
+    "VXVCLS": "cboe.vix3m.close",
+    # the FedWatch method's inputs (ratecut): effective fed funds rate and the target range, percent
+    "EFFR": "fred.effr",
+    "DFEDTARU": "fred.target_upper",
+    "DFEDTARL": "fred.target_lower",
+}
+#: rates that are legitimately 0 (the lower bound of the range in 2020-2022)
+ZERO_OK = {"EFFR", "DFEDTARU", "DFEDTARL"}
 #: Cboe index -> FRED id used when Cboe fails
 FALLBACK = {"vix": "VIXCLS", "vix3m": "VXVCLS"}
 MISSING = {"", "."}
@@ -90,7 +100,7 @@ def parse_csv(
             rejects.add(d.isoformat(), f"value {raw_v[:20]!r} is not a number")
             continue
         ts = day_epoch(d)
-        reason = bad_value_reason(value, now=now, ts=ts)
+        reason = bad_value_reason(value, now=now, ts=ts, allow_zero=fid in ZERO_OK)
         if reason:
             rejects.add(d.isoformat(), reason)
             continue
@@ -134,6 +144,9 @@ def _read(path: Path) -> str:
 
 BACKFILL = Backfill(
     name="fred",
-    help="FRED VIXCLS/VXVCLS daily closes (live download, or --file F of a fredgraph.csv)",
+    help=(
+        "FRED daily series: VIXCLS/VXVCLS closes, EFFR and the target range DFEDTARU/DFEDTARL "
+        "(live download, or --file F of a fredgraph.csv)"
+    ),
     run=_backfill,
 )

@@ -95,6 +95,15 @@ def test_updated_when_growing_past_threshold() -> None:
     ]
 
 
+def test_updated_only_at_or_above_the_minimum_level() -> None:
+    rules = Rules(update_growth=1.5, update_min_level=L.SEVERE)
+    e = Engine()
+    run(e, [rd(0, 1.0, L.WATCH, confirm=1)], rules)
+    assert run(e, [rd(1, 2.0, L.WATCH, confirm=1)], rules) == []  # growth at watch: no event
+    assert run(e, [rd(2, 3.0, L.SEVERE, confirm=1)], rules) == [("escalated", "severe")]
+    assert run(e, [rd(3, 4.6, L.SEVERE, confirm=1)], rules) == [("updated", "severe")]
+
+
 def test_replayed_or_old_readings_are_skipped() -> None:
     e = Engine()
     run(e, [rd(0, 1.1, L.ALERT), rd(1, 1.1, L.ALERT)])

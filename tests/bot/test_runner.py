@@ -75,6 +75,9 @@ async def test_stale_data_raises_one_notice_then_recovery(
         clock.set(datetime(2024, 8, 12, 15, 0, tzinfo=UTC))
         await app.evaluate(["vix_term"])
         await app.evaluate(["vix_term"])
+        # silence alone raises the notice (no new data is needed), once
+        notices = await app.store.call(alert_repo.list_alerts, "live", None, None, None, "notice")
+        assert [(n.key, n.event) for n in notices] == [("stale:vix3m", "fired")]
         clock.set(datetime(2024, 8, 12, 16, 0, tzinfo=UTC))
         await app.ingest(_obs("2024-08-05", 38.6, 29.0), ["vix_term"])  # still stale (Aug 8/9 missing)
         await app.dispatcher.drain_once()

@@ -1,0 +1,77 @@
+"""P(cut) per venue for one FOMC meeting: swings and flips marked, the decision, 1M/1W/1D ago."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import matplotlib.dates as mdates
+import numpy as np
+from matplotlib.figure import Figure
+
+from bot.charts import LEVEL_COLOURS
+
+VENUE_STYLE: dict[str, dict[str, Any]] = {
+    "kalshi": {"color": "#1565c0", "linewidth": 1.4, "zorder": 4},
+    "polymarket": {"color": "#8e24aa", "linewidth": 1.0, "alpha": 0.8, "zorder": 3},
+    "fedwatch": {"color": "#2e7d32", "linewidth": 0.9, "marker": "s", "markersize": 3.5, "linestyle": "--"},
+}
+KIND_MARKERS = {"divergence": "X", "flip": "D", "swing": "o"}  # swings (whipsaws) drawn on top
+
+
+def draw(fig: Figure, data: dict[str, Any]) -> None:
+    ax = fig.subplots()
+    fig.subplots_adjust(left=0.07, right=0.97, top=0.92, bottom=0.12)
+    fig.suptitle(data.get("title", "P(cut)"), x=0.07, ha="left", fontsize=12)
+    for s in data["series"]:
+        ax.plot(s["x"], s["y"], label=s["label"], **VENUE_STYLE.get(s["venue"], {}))
+    ax.axhline(50, color="#757575", linewidth=0.8, linestyle=":")
+    ax.text(0.0, 50, " 50 %", transform=ax.get_yaxis_transform(), va="bottom", fontsize=7, color="#757575")
+    if data.get("show_decision"):
+        ax.axvline(data["decision"], color="#c62828", linewidth=1.0, linestyle="--")
+        ax.text(
+            data["decision"],
+            98,
+            f" {data.get('decision_label', 'decision')}",
+            color="#c62828",
+            fontsize=8,
+            va="top",
+            ha="right",
+            rotation=90,
+        )
+    refs = data.get("refs") or []
+    if refs:
+        rx = np.array([r[0] for r in refs], dtype="datetime64[ns]")
+        ry = np.array([r[1] for r in refs])
+        ax.scatter(rx, ry, s=46, facecolors="white", edgecolors="#212121", linewidths=1.1, zorder=6)
+        for x, y, label in refs:
+            below = label == "now"
+            ax.annotate(
+                f"{label} {y:.0f}%",
+                (x, y),
+                textcoords="offset points",
+                xytext=(0, -13 if below else 8),
+                ha="center",
+                fontsize=7,
+            )
+    marks = data.get("marks") or []
+    for kind, marker in KIND_MARKERS.items():
+        sel = [m for m in marks if m[3] == kind]
+        if sel:
+            ax.scatter(
+                np.array([m[0] for m in sel], dtype="datetime64[ns]"),
+                np.array([m[1] for m in sel]),
+                s=60,
+                marker=marker,
+                c=[LEVEL_COLOURS.get(m[2], "#000000") for m in sel],
+                edgecolors="white",
+                linewidths=0.8,
+                zorder=7,
+                label=kind,
+            )
+    locator = mdates.AutoDateLocator(minticks=4, maxticks=9)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("P(cut), %")
+    ax.grid(alpha=0.25)
+    ax.legend(loc="upper left", frameon=False, ncol=6, fontsize=8)

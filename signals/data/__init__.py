@@ -1,0 +1,1 @@
+"""Data files shipped with the signals (loaded with :mod:`importlib.resources`)."""

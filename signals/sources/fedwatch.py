@@ -1,0 +1,460 @@
+"""The FedWatch method: meeting odds from 30-day Fed funds (ZQ) futures settlements.
+
+There is no free live source of ZQ prices (CME's FedWatch API is a paid product and its web
+pages refuse scripts), so this venue is fed by the user: ``flowwatch backfill fedwatch --file``
+with either
+
+- ZQ settlements in the import schema ``trade_date,symbol,contract_month,settle`` (one row per
+  contract and trading day), turned into odds here with CME's published method; or
+- a FedWatch "meeting export" CSV (``Date`` then one column per target range in bp, e.g.
+  ``(375-400)``; the meeting date is in the file name, ``..._20261209.csv``).
+
+CME's method, as implemented by :func:`fedwatch`: a ZQ contract settles at 100 minus the month's
+average effective rate. For a meeting on day ``d`` of an ``N``-day month the rate is ``start``
+for ``d-1`` days and ``end`` for the rest, so ``avg = start*(d-1)/N + end*(N-d+1)/N``.
+``start`` is the average of the month before when that month has no meeting ("forward");
+otherwise ``end`` is the average of the month after when that one has none ("backward");
+otherwise the previous meeting's ``end`` carries over (meetings in back-to-back months); for
+the first meeting, when the month before has expired, the latest EFFR is the start. The change
+``end - start`` splits between the two nearest multiples of 25 bp, linearly, and the meetings
+chain into a probability tree (each path's outcome is the sum of the meetings' moves).
+
+Stored: ``fedwatch.fomc.<decision-date>.cut|hold|hike`` — each meeting's own move (comparable
+to the Kalshi and Polymarket markets on that meeting), one point per trading day at 00:00 UTC
+of the trade date. EFFR and the target range come from FRED (``fred.effr``,
+``fred.target_lower``, ``fred.target_upper``): read from the database, downloaded when missing.
+"""
+
+from __future__ import annotations
+
+import bisect
+import calendar
+import csv
+import io
+import logging
+import math
+import re
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from sqlite_utils import Database
+
+from signals import fomc
+from signals.sources import fred
+from signals.sources._fomc_odds import SUM_RANGE, describe_rows, observations
+from signals.sources.base import (
+    Backfill,
+    BackfillContext,
+    Rejects,
+    SourceContext,
+    SourceError,
+    bad_value_reason,
+    describe_body,
+    looks_like_html,
+)
+from storage import observations as obs_repo
+from storage.observations import Observation
+from storage.timeutil import day_epoch
+
+log = logging.getLogger("flowwatch.sources.fedwatch")
+
+VENUE = "fedwatch"
+STEP_BP = 25.0
+MONTH_CODES = "FGHJKMNQUVXZ"
+ZQ_HEADER = ["trade_date", "symbol", "contract_month", "settle"]
+FRED_IDS = {"EFFR": "fred.effr", "DFEDTARL": "fred.target_lower", "DFEDTARU": "fred.target_upper"}
+
+Month = tuple[int, int]
+
+
+def _shift(m: Month, k: int) -> Month:
+    y, mo = m
+    idx = y * 12 + (mo - 1) + k
+    return idx // 12, idx % 12 + 1
+
+
+@dataclass
+class MeetingOdds:
+    decision_date: date
+    start_rate: float
+    end_rate: float
+    change_bp: float
+    how: str
+    #: this meeting's own move (bp) -> probability
+    meeting: dict[int, float]
+    #: the cumulative move from today's range after this meeting (the tree) -> probability
+    cumulative: dict[int, float]
+    #: target range after the meeting ("3.50-3.75") -> probability, when the range is known
+    by_range: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def days(self) -> tuple[int, int]:
+        d = self.decision_date
+        n = calendar.monthrange(d.year, d.month)[1]
+        return d.day - 1, n - (d.day - 1)
+
+    def outcome_probs(self) -> dict[str, float]:
+        """P(cut), P(hold), P(hike) of this meeting's own move."""
+        return {
+            "cut": sum(p for c, p in self.meeting.items() if c < 0),
+            "hold": self.meeting.get(0, 0.0),
+            "hike": sum(p for c, p in self.meeting.items() if c > 0),
+        }
+
+
+def split_move(change_bp: float) -> dict[int, float]:
+    """A move between two multiples of 25 bp, linearly: -13.4 -> {-25: 0.536, 0: 0.464}."""
+    lower = math.floor(change_bp / STEP_BP + 1e-9) * STEP_BP
+    p_up = (change_bp - lower) / STEP_BP
+    out = {int(lower): 1.0 - p_up, int(lower + STEP_BP): p_up}
+    return {k: v for k, v in out.items() if v > 1e-12}
+
+
+def convolve(a: Mapping[int, float], b: Mapping[int, float]) -> dict[int, float]:
+    out: dict[int, float] = defaultdict(float)
+    for x, p in a.items():
+        for y, q in b.items():
+            out[x + y] += p * q
+    return dict(sorted(out.items()))
+
+
+def range_label(lo: float, hi: float) -> str:
+    return f"{lo:.2f}-{hi:.2f}"
+
+
+def fedwatch(
+    prices: Mapping[Month, float],
+    decisions: Sequence[date],
+    trade_date: date,
+    *,
+    effr: float | None = None,
+    target: tuple[float, float] | None = None,
+) -> list[MeetingOdds]:
+    """CME's FedWatch method for every meeting after ``trade_date`` the prices reach.
+
+    ``prices``: ZQ settlement per contract month; ``decisions``: FOMC decision dates (one
+    per month at most); ``effr``: the latest effective rate (start of the first meeting when
+    neither neighbouring month can anchor it); ``target``: today's range, for ``by_range``.
+    """
+    meeting_months = {(d.year, d.month) for d in decisions}
+    upcoming = sorted(d for d in decisions if d > trade_date)
+    out: list[MeetingOdds] = []
+    prev_end: float | None = None
+    cum: dict[int, float] = {0: 1.0}
+    for i, d in enumerate(upcoming):
+        ym: Month = (d.year, d.month)
+        n = calendar.monthrange(d.year, d.month)[1]
+        before, after = d.day - 1, n - (d.day - 1)
+        avg = 100.0 - prices[ym] if ym in prices else None
+        prior, nxt = _shift(ym, -1), _shift(ym, 1)
+        start = end = None
+        how = ""
+        if prior not in meeting_months and prior in prices and avg is not None:
+            start = 100.0 - prices[prior]
+            how = f"start from the {prior[0]}-{prior[1]:02d} average (no meeting), forward"
+        elif nxt not in meeting_months and nxt in prices and avg is not None:
+            end = 100.0 - prices[nxt]
+            start = (avg - end * after / n) / (before / n) if before else end
+            how = f"end from the {nxt[0]}-{nxt[1]:02d} average (no meeting), backward"
+        elif prev_end is not None and avg is not None:
+            start = prev_end
+            how = "start from the previous meeting's end (back-to-back months), forward"
+        elif i == 0 and effr is not None and avg is not None:
+            start = effr
+            how = "start from the latest EFFR (the month before has expired), forward"
+        else:
+            break  # no anchor: neither this meeting nor later ones can be priced
+        if end is None:
+            end = (avg - start * before / n) / (after / n)
+        change = (end - start) * 100.0
+        own = split_move(change)
+        cum = convolve(cum, own)
+        rng: dict[str, float] = {}
+        if target is not None:
+            lo, hi = target
+            rng = {range_label(lo + c / 100.0, hi + c / 100.0): p for c, p in cum.items()}
+        out.append(MeetingOdds(d, start, end, change, how, own, dict(cum), rng))
+        prev_end = end
+    return out
+
+
+# -- ZQ settlements CSV ----------------------------------------------------------------------
+
+
+def _check_symbol(symbol: str, month: Month) -> str | None:
+    s = symbol.strip().upper()
+    m = re.fullmatch(r"ZQ([FGHJKMNQUVXZ])(\d{1,2})", s)
+    if not m:
+        return f"symbol {symbol!r} is not a ZQ contract (e.g. ZQZ5)"
+    if MONTH_CODES.index(m.group(1)) + 1 != month[1]:
+        return f"symbol {symbol} does not match contract_month {month[0]}-{month[1]:02d}"
+    digits = m.group(2)
+    if not str(month[0]).endswith(digits):
+        return f"symbol {symbol} does not match the year of contract_month {month[0]}-{month[1]:02d}"
+    return None
+
+
+def parse_zq_csv(
+    text: str, *, now: datetime | None = None, since: date | None = None, name: str = "zq"
+) -> dict[date, dict[Month, float]]:
+    """``trade_date,symbol,contract_month,settle`` -> settlements per trade date."""
+    label = f"fedwatch {name}"
+    text = text.lstrip("\ufeff")
+    if looks_like_html(text) or not text.strip():
+        raise SourceError(label, f"expected a ZQ settlements CSV, got {describe_body(text)}")
+    reader = csv.reader(io.StringIO(text))
+    header = [h.strip().lower() for h in next(reader, [])]
+    if header[:4] != ZQ_HEADER:
+        raise SourceError(
+            label, f"unexpected header {','.join(header)[:80]!r} (expected {','.join(ZQ_HEADER)})"
+        )
+    rejects = Rejects(label)
+    out: dict[date, dict[Month, float]] = defaultdict(dict)
+    for n, row in enumerate(reader, start=2):
+        if not row or not "".join(row).strip():
+            continue
+        if len(row) < 4:
+            rejects.add(f"line {n}", f"{len(row)} fields, expected 4")
+            continue
+        try:
+            td = date.fromisoformat(row[0].strip())
+            y, mo = (int(x) for x in row[2].strip().split("-"))
+            month: Month = (y, mo)
+            if not 1 <= mo <= 12:
+                raise ValueError
+        except ValueError:
+            rejects.add(f"line {n}", f"bad trade_date or contract_month ({row[0][:12]!r}, {row[2][:10]!r})")
+            continue
+        if since and td < since:
+            continue
+        bad = _check_symbol(row[1], month)
+        if bad:
+            rejects.add(f"line {n}", bad)
+            continue
+        try:
+            settle = float(row[3])
+        except ValueError:
+            rejects.add(f"line {n}", f"settle {row[3][:12]!r} is not a number")
+            continue
+        reason = bad_value_reason(settle, now=now, ts=day_epoch(td))
+        if reason is None and not 80.0 <= settle <= 100.5:
+            reason = f"settle {settle} is not a ZQ price (100 minus a rate in percent)"
+        if reason:
+            rejects.add(f"line {n}", reason)
+            continue
+        out[td][month] = settle
+    rejects.log(log)
+    if not out:
+        raise SourceError(label, "no usable settlement rows")
+    return dict(sorted(out.items()))
+
+
+# -- CME FedWatch meeting export ---------------------------------------------------------------
+
+_RANGE_COL = re.compile(r"^\((\d+)\s*-\s*(\d+)\)$")
+
+
+def is_cme_export(text: str) -> bool:
+    head = text.lstrip("\ufeff").split("\n", 1)[0].strip()
+    cols = [c.strip() for c in head.split(",")]
+    return bool(cols) and cols[0].lower() == "date" and any(_RANGE_COL.match(c) for c in cols[1:])
+
+
+def parse_cme_export(
+    text: str, meeting: fomc.Meeting, upper_at: Mapping[date, float], *, name: str = "export"
+) -> list[Observation]:
+    """Rows ``MM/DD/YYYY`` x target ranges (bp) -> P(cut/hold/hike) against that day's range.
+
+    ``upper_at``: the upper bound of the target range (percent) per row date. CME's numbers
+    are cumulative (today's range to the range after the meeting), which equals the meeting's
+    own move only when the meeting is the next one: rows for a later meeting are skipped.
+    """
+    label = f"fedwatch {name}"
+    text = text.lstrip("\ufeff")
+    rows = list(csv.reader(io.StringIO(text)))
+    header = [c.strip() for c in rows[0]]
+    ranges: list[tuple[int, int] | None] = []
+    for c in header[1:]:
+        m = _RANGE_COL.match(c)
+        ranges.append((int(m.group(1)), int(m.group(2))) if m else None)
+    rejects = Rejects(label)
+    out: list[Observation] = []
+    for n, row in enumerate(rows[1:], start=2):
+        if not row or not "".join(row).strip():
+            continue
+        try:
+            mm, dd, yy = row[0].strip().split("/")
+            d = date(int(yy), int(mm), int(dd))
+        except ValueError:
+            rejects.add(f"line {n}", f"bad date {row[0][:12]!r} (expected MM/DD/YYYY)")
+            continue
+        nxt = fomc.meeting_after(datetime.combine(d, datetime.min.time(), tzinfo=UTC))
+        if nxt != meeting:
+            rejects.add(
+                d.isoformat(), f"{meeting.id} is not the next meeting then (CME's odds are cumulative)"
+            )
+            continue
+        upper = upper_at.get(d)
+        if upper is None:
+            rejects.add(d.isoformat(), "no target range for that day (load FRED DFEDTARU)")
+            continue
+        cur = round(upper * 100)
+        probs = {"cut": 0.0, "hold": 0.0, "hike": 0.0}
+        ok = True
+        for rng, cell in zip(ranges, row[1:], strict=False):
+            if rng is None or not cell.strip():
+                continue  # blank = unreachable
+            try:
+                p = float(cell)
+            except ValueError:
+                rejects.add(d.isoformat(), f"probability {cell[:12]!r} is not a number")
+                ok = False
+                break
+            if not 0.0 <= p <= 1.0:
+                rejects.add(d.isoformat(), f"probability {p} outside [0, 1]")
+                ok = False
+                break
+            key = "cut" if rng[1] < cur else "hold" if rng[1] == cur else "hike"
+            probs[key] += p
+        total = sum(probs.values())
+        if not ok:
+            continue
+        if not SUM_RANGE[0] <= total <= SUM_RANGE[1]:
+            rejects.add(d.isoformat(), f"probabilities sum to {total:.2f}")
+            continue
+        probs = {k: v / total for k, v in probs.items()}
+        out += observations(VENUE, meeting.id, day_epoch(d), probs, "fedwatch-cme")
+    rejects.log(log)
+    return out
+
+
+# -- FRED inputs and the backfill ----------------------------------------------------------------
+
+
+def _fred_asof(db: Database, series: str) -> list[tuple[int, float]]:
+    cur = db.execute("SELECT ts, value FROM observations WHERE series = ? ORDER BY ts", [series])
+    return [(int(t), float(v)) for t, v in cur.fetchall()]
+
+
+def _asof(points: list[tuple[int, float]], ts: int, strict: bool = False) -> float | None:
+    """The last value at or before ``ts`` (strictly before with ``strict``)."""
+    i = bisect.bisect_left(points, (ts, -math.inf)) if strict else bisect.bisect_right(points, (ts, math.inf))
+    return points[i - 1][1] if i > 0 else None
+
+
+async def _ensure_fred(ctx: BackfillContext, first: date, notes: list[str]) -> None:
+    """Download EFFR and the target range from FRED when the database lacks the dates needed."""
+    need_ts = day_epoch(first)
+    missing = []
+    for fid, series in FRED_IDS.items():
+        row = ctx.db.execute("SELECT MIN(ts) FROM observations WHERE series = ?", [series]).fetchone()
+        if row is None or row[0] is None or int(row[0]) > need_ts:
+            missing.append(fid)
+    if not missing:
+        return
+    sctx = SourceContext(client=ctx.client, now=lambda: ctx.now, settings=ctx.settings)
+    for fid in missing:
+        try:
+            rows = await fred.fetch_series(sctx, fid, since=first - timedelta(days=14))
+        except SourceError as exc:
+            notes.append(f"FRED {fid} unavailable ({exc.message}); load it with flowwatch backfill fred")
+            continue
+        obs_repo.upsert(ctx.db, rows)
+        notes.append(f"downloaded FRED {fid} ({len(rows)} days)")
+
+
+async def _backfill(ctx: BackfillContext) -> str:
+    if ctx.file is None:
+        raise ValueError(
+            "fedwatch needs --file: there is no free live source of 30-day Fed funds futures prices "
+            "(a ZQ settlements CSV trade_date,symbol,contract_month,settle or a CME FedWatch export)"
+        )
+    text = ctx.file.read_text(encoding="utf-8", errors="replace")
+    notes: list[str] = []
+    since = ctx.since.date() if ctx.since else None
+    if is_cme_export(text):
+        return await _import_export(ctx, text, notes)
+    by_day = parse_zq_csv(text, now=ctx.now, since=since, name=ctx.file.name)
+    await _ensure_fred(ctx, min(by_day), notes)
+    effr_pts = _fred_asof(ctx.db, FRED_IDS["EFFR"])
+    lo_pts = _fred_asof(ctx.db, FRED_IDS["DFEDTARL"])
+    hi_pts = _fred_asof(ctx.db, FRED_IDS["DFEDTARU"])
+    decisions = [m.decision_date for m in fomc.meetings()]
+    lo_cal, hi_cal = fomc.coverage()
+    rows: list[Observation] = []
+    skipped = Rejects(f"fedwatch {ctx.file.name}")
+    for td, prices in by_day.items():
+        if not lo_cal <= td <= hi_cal:
+            skipped.add(td.isoformat(), f"outside the FOMC calendar ({lo_cal}..{hi_cal})")
+            continue
+        ts = day_epoch(td)
+        effr = _asof(effr_pts, ts, strict=True)  # EFFR for a day is published the next morning
+        lo, hi = _asof(lo_pts, ts), _asof(hi_pts, ts)
+        odds = fedwatch(
+            prices, decisions, td, effr=effr, target=(lo, hi) if lo is not None and hi is not None else None
+        )
+        if not odds:
+            skipped.add(
+                td.isoformat(), "no meeting could be priced (a contract month or the EFFR is missing)"
+            )
+        for mo in odds:
+            rows += observations(VENUE, mo.decision_date.isoformat(), ts, mo.outcome_probs(), "fedwatch-zq")
+        ctx.progress(1)
+    skipped.log(log)
+    res = obs_repo.upsert(ctx.db, rows)
+    extra = f"; {'; '.join(notes)}" if notes else ""
+    return (
+        f"fedwatch: {len(by_day)} trading day(s) of ZQ settlements from {ctx.file.name} -> "
+        f"{len(rows)} observations, {describe_rows(rows)} ({res.new} new, {res.updated} updated){extra}"
+    )
+
+
+async def _import_export(ctx: BackfillContext, text: str, notes: list[str]) -> str:
+    assert ctx.file is not None
+    m = re.search(r"(\d{8})", ctx.file.stem)
+    meeting = None
+    if m:
+        try:
+            meeting = fomc.get(datetime.strptime(m.group(1), "%Y%m%d").date().isoformat())  # noqa: DTZ007
+        except ValueError:
+            meeting = None
+    if meeting is None:
+        raise ValueError(
+            f"{ctx.file.name}: name the export after its meeting date as CME does "
+            "(fedwatch_meeting_export_YYYYMMDD.csv, a decision date in the FOMC calendar)"
+        )
+    dates = []
+    for line in text.lstrip("\ufeff").splitlines()[1:]:
+        try:
+            mm, dd, yy = line.split(",", 1)[0].strip().split("/")
+            dates.append(date(int(yy), int(mm), int(dd)))
+        except ValueError:
+            continue
+    if not dates:
+        raise SourceError(f"fedwatch {ctx.file.name}", "no dated rows")
+    await _ensure_fred(ctx, min(dates), notes)
+    hi_pts = _fred_asof(ctx.db, FRED_IDS["DFEDTARU"])
+    upper = {d: v for d in dates if (v := _asof(hi_pts, day_epoch(d))) is not None}
+    rows = parse_cme_export(text, meeting, upper, name=ctx.file.name)
+    res = obs_repo.upsert(ctx.db, rows)
+    ctx.progress(1)
+    extra = f"; {'; '.join(notes)}" if notes else ""
+    return (
+        f"fedwatch: CME meeting export for {meeting.id} from {ctx.file.name} -> {len(rows)} observations "
+        f"({res.new} new, {res.updated} updated){extra}"
+    )
+
+
+BACKFILL = Backfill(
+    name="fedwatch",
+    help=(
+        "FedWatch-method odds from 30-day Fed funds futures: --file F of ZQ settlements "
+        "(trade_date,symbol,contract_month,settle) or a CME FedWatch meeting export; no live source"
+    ),
+    run=_backfill,
+    file=True,
+    dir=False,
+    live=False,
+)

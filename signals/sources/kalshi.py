@@ -1,0 +1,350 @@
+"""Kalshi: the KXFEDDECISION events, one mutually exclusive market per bucket (no key needed).
+
+Live: ``GET /events?series_ticker=KXFEDDECISION&status=open&with_nested_markets=true&limit=200``,
+following ``cursor`` while it is non-empty. Each event is one FOMC meeting, matched by its
+``strike_date`` (2 pm ET on the decision day) to the project's FOMC calendar — never by
+title. A market's bucket comes from its ticker suffix: ``C26`` cut >25 bp, ``C25`` cut 25,
+``H0`` hold, ``H25`` hike 25, ``H26`` hike >25. Prices are decimal strings (``"0.5600"``).
+
+History (``flowwatch backfill kalshi``): hourly candlesticks of every market of the open
+events, ``GET /series/KXFEDDECISION/markets/<ticker>/candlesticks``. With ``--file``: a saved
+``/events`` body (one snapshot) or the recorded two-venue no-change CSV (see ``_fomc_odds``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from signals import fomc
+from signals.sources import http
+from signals.sources._fomc_odds import (
+    as_float,
+    bucket_price,
+    combine,
+    describe_rows,
+    is_nochange_csv,
+    minute,
+    observations,
+    parse_iso,
+    parse_nochange_csv,
+)
+from signals.sources.base import (
+    Backfill,
+    BackfillContext,
+    Poll,
+    Rejects,
+    SourceContext,
+    SourceError,
+    describe_body,
+    looks_like_html,
+)
+from storage import observations as obs_repo
+from storage.observations import Observation
+from storage.timeutil import iso
+
+log = logging.getLogger("flowwatch.sources.kalshi")
+
+BASE = "https://external-api.kalshi.com/trade-api/v2"
+SERIES_TICKER = "KXFEDDECISION"
+VENUE = "kalshi"
+MAX_PAGES = 20
+OPEN_STATUSES = {"active", "open"}
+_SUFFIX_RE = re.compile(r"^([CH])(\d+)$")
+CANDLE_PERIOD_MIN = 60
+CANDLES_PER_REQUEST = 4000
+
+
+def bucket_of(ticker: str) -> str | None:
+    """``KXFEDDECISION-26DEC-C25`` -> ``cut``; ``...-H0`` -> ``hold``; unknown -> None."""
+    m = _SUFFIX_RE.match(ticker.rsplit("-", 1)[-1])
+    if not m:
+        return None
+    kind, bp = m.group(1), int(m.group(2))
+    if bp == 0:
+        return "hold"
+    return "cut" if kind == "C" else "hike"
+
+
+def _json(text: str, label: str) -> Any:
+    if looks_like_html(text) or not text.strip():
+        raise SourceError(label, f"expected JSON, got {describe_body(text)}")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SourceError(label, f"response is not valid JSON ({exc.msg} at char {exc.pos})") from None
+
+
+def event_meeting(event: dict[str, Any]) -> fomc.Meeting | None:
+    """The calendar meeting of an event, from its strike date (or its markets' close time)."""
+    when = parse_iso(event.get("strike_date"))
+    if when is None:
+        closes = [parse_iso(m.get("close_time")) for m in event.get("markets") or []]
+        when = max((c for c in closes if c is not None), default=None)
+    if when is None:
+        return None
+    return fomc.match(fomc.et_date(when))
+
+
+def parse_events(
+    payload: Any, now: datetime, rejects: Rejects, *, stamp: int | None = None
+) -> list[Observation]:
+    """One ``/events`` page (nested markets) -> P(cut/hold/hike) per open meeting at ``stamp``."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("events"), list):
+        raise SourceError("kalshi", f"expected {{events: [...]}}, got {describe_body(json.dumps(payload))}")
+    ts = minute(now) if stamp is None else stamp
+    out: list[Observation] = []
+    for event in payload["events"]:
+        if not isinstance(event, dict):
+            continue
+        ticker = str(event.get("event_ticker", "?"))
+        if event.get("series_ticker") not in (None, SERIES_TICKER):
+            continue
+        if event.get("mutually_exclusive") is False:
+            rejects.add(ticker, "not a mutually exclusive event")
+            continue
+        meeting = event_meeting(event)
+        if meeting is None:
+            rejects.add(ticker, f"strike date {event.get('strike_date')!r} is not an FOMC decision date")
+            continue
+        if not meeting.is_open(now):
+            continue  # decided: its markets have closed, the next meeting is now the first
+        buckets: list[tuple[str, float]] = []
+        open_markets = 0
+        for m in event.get("markets") or []:
+            mt = str(m.get("ticker", "?"))
+            if str(m.get("status", "")).lower() not in OPEN_STATUSES:
+                continue
+            close = parse_iso(m.get("close_time"))
+            if close is not None and close <= now:
+                continue
+            open_markets += 1
+            outcome = bucket_of(mt)
+            if outcome is None:
+                rejects.add(mt, "unknown bucket suffix")
+                continue
+            price = bucket_price(
+                as_float(m.get("yes_bid_dollars")),
+                as_float(m.get("yes_ask_dollars")),
+                as_float(m.get("last_price_dollars")),
+            )
+            if price.prob is None:
+                rejects.add(mt, price.method)
+                continue
+            buckets.append((outcome, price.prob))
+        if open_markets == 0:
+            continue  # closed (a meeting that has just been decided) or not yet open
+        try:
+            probs = combine(buckets)
+        except ValueError as exc:
+            rejects.add(f"{ticker} ({meeting.id})", str(exc))
+            continue
+        out += observations(VENUE, meeting.id, ts, probs, "kalshi")
+    return out
+
+
+async def fetch_events(ctx: SourceContext, status: str = "open") -> list[dict[str, Any]]:
+    """Every KXFEDDECISION event with nested markets, following the cursor."""
+    events: list[dict[str, Any]] = []
+    cursor = ""
+    seen: set[str] = set()
+    for _page in range(MAX_PAGES):
+        params: dict[str, Any] = {
+            "series_ticker": SERIES_TICKER,
+            "status": status,
+            "with_nested_markets": "true",
+            "limit": 200,
+        }
+        if cursor:
+            params["cursor"] = cursor
+        resp = await http.get(ctx.client, f"{BASE}/events", source="kalshi", params=params, sleep=ctx.sleep)
+        payload = _json(resp.text, "kalshi")
+        if not isinstance(payload, dict) or not isinstance(payload.get("events"), list):
+            raise SourceError("kalshi", f"expected {{events: [...]}}, got {describe_body(resp.text)}")
+        events += [e for e in payload["events"] if isinstance(e, dict)]
+        cursor = str(payload.get("cursor") or "")
+        if not cursor:
+            return events
+        if cursor in seen:
+            raise SourceError("kalshi", "the cursor repeats; stopping pagination")
+        seen.add(cursor)
+    raise SourceError("kalshi", f"more than {MAX_PAGES} pages of events; stopping")
+
+
+async def poll(ctx: SourceContext) -> list[Observation]:
+    now = ctx.now()
+    events = await fetch_events(ctx)
+    rejects = Rejects("kalshi")
+    out = parse_events({"events": events}, now, rejects)
+    rejects.log(log)
+    return out
+
+
+POLLS = [
+    Poll(
+        name="kalshi_fomc",
+        trigger={"trigger": "cron", "minute": "*/5", "second": 5},
+        run=poll,
+        signals=("ratecut",),
+        description="Kalshi KXFEDDECISION odds per FOMC meeting (every 5 minutes)",
+    )
+]
+
+
+# -- history ------------------------------------------------------------------------------
+
+
+def candle_prob(candle: dict[str, Any]) -> float | None:
+    """Close of the period: mid of the book, else the traded close, else the previous price."""
+    bid = as_float((candle.get("yes_bid") or {}).get("close_dollars"))
+    ask = as_float((candle.get("yes_ask") or {}).get("close_dollars"))
+    price = candle.get("price") or {}
+    last = as_float(price.get("close_dollars"))
+    if last is None:
+        last = as_float(price.get("previous_dollars"))
+    return bucket_price(bid, ask, last).prob
+
+
+def parse_candles(payload: Any, label: str) -> dict[int, float]:
+    if not isinstance(payload, dict) or not isinstance(payload.get("candlesticks"), list):
+        raise SourceError(
+            label, f"expected {{candlesticks: [...]}}, got {describe_body(json.dumps(payload))}"
+        )
+    out: dict[int, float] = {}
+    for c in payload["candlesticks"]:
+        if not isinstance(c, dict):
+            continue
+        ts = c.get("end_period_ts")
+        p = candle_prob(c)
+        if isinstance(ts, int) and p is not None:
+            out[ts] = p
+    return out
+
+
+def combine_candles(
+    meeting_id: str, per_market: dict[str, dict[int, float]], rejects: Rejects, now: datetime
+) -> list[Observation]:
+    """Bucket candles that end at the same time -> one normalised set per period end."""
+    times = sorted({t for series in per_market.values() for t in series})
+    out: list[Observation] = []
+    limit = int(now.timestamp()) + 600
+    for t in times:
+        if t > limit:
+            rejects.add(f"{meeting_id} {iso(t)}", "timestamp in the future")
+            continue
+        buckets = []
+        for ticker, series in per_market.items():
+            outcome = bucket_of(ticker)
+            if outcome is not None and t in series:
+                buckets.append((outcome, series[t]))
+        try:
+            probs = combine(buckets)
+        except ValueError as exc:
+            rejects.add(f"{meeting_id} {iso(t)}", str(exc))
+            continue
+        out += observations(VENUE, meeting_id, t, probs, "kalshi-candles")
+    return out
+
+
+async def fetch_history(ctx: BackfillContext) -> list[Observation]:
+    sctx = SourceContext(client=ctx.client, now=lambda: ctx.now, settings=ctx.settings)
+    events = await fetch_events(sctx)
+    rejects = Rejects("kalshi candlesticks")
+    out: list[Observation] = []
+    end = int(ctx.now.timestamp())
+    default_start = ctx.now - timedelta(days=30)
+    for event in events:
+        meeting = event_meeting(event)
+        if meeting is None or not meeting.is_open(ctx.now):
+            continue
+        per_market: dict[str, dict[int, float]] = {}
+        for m in event.get("markets") or []:
+            ticker = str(m.get("ticker", ""))
+            if bucket_of(ticker) is None:
+                continue
+            opened = parse_iso(m.get("open_time"))
+            start_dt = ctx.since or default_start
+            if opened is not None and opened > start_dt:
+                start_dt = opened
+            start = int(start_dt.timestamp())
+            series: dict[int, float] = {}
+            step = CANDLES_PER_REQUEST * CANDLE_PERIOD_MIN * 60
+            for a in range(start, end, step):
+                resp = await http.get(
+                    ctx.client,
+                    f"{BASE}/series/{SERIES_TICKER}/markets/{ticker}/candlesticks",
+                    source="kalshi",
+                    params={
+                        "start_ts": a,
+                        "end_ts": min(a + step, end),
+                        "period_interval": CANDLE_PERIOD_MIN,
+                    },
+                )
+                series.update(parse_candles(_json(resp.text, "kalshi"), f"kalshi {ticker}"))
+            per_market[ticker] = series
+            ctx.progress(1)
+        out += combine_candles(meeting.id, per_market, rejects, ctx.now)
+    rejects.log(log)
+    return out
+
+
+def parse_file(path: Path, now: datetime, since: datetime | None) -> tuple[list[Observation], str]:
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if is_nochange_csv(text):
+        meeting, rows = parse_nochange_csv(
+            text, VENUE, now=now, since=since.date() if since else None, name=path.name
+        )
+        note = (
+            f"meeting {meeting.id} (the FOMC decision after the last row); only the no-change outcome "
+            "was recorded, so P(cut) = 1 - P(hold)"
+        )
+        return rows, note
+    payload = _json(text, f"kalshi {path.name}")
+    events = payload.get("events") if isinstance(payload, dict) else None
+    if not isinstance(events, list):
+        raise SourceError(f"kalshi {path.name}", "expected a saved /events body or the no-change CSV")
+    stamps = [
+        parse_iso(m.get("updated_time"))
+        for e in events
+        if isinstance(e, dict)
+        for m in e.get("markets") or []
+        if isinstance(m, dict)
+    ]
+    when = max((s for s in stamps if s is not None), default=None)
+    if when is None:
+        raise SourceError(f"kalshi {path.name}", "the saved events carry no updated_time to date them")
+    rejects = Rejects(f"kalshi {path.name}")
+    rows = parse_events(payload, when, rejects, stamp=minute(when))
+    rejects.log(log)
+    return rows, f"snapshot of {when:%Y-%m-%d %H:%M} UTC"
+
+
+async def _backfill(ctx: BackfillContext) -> str:
+    if ctx.file:
+        rows, note = parse_file(ctx.file, ctx.now, ctx.since)
+        res = obs_repo.upsert(ctx.db, rows)
+        ctx.progress(1)
+        return (
+            f"kalshi: {len(rows)} observations from {ctx.file.name}, {describe_rows(rows)}; {note} "
+            f"({res.new} new, {res.updated} updated)"
+        )
+    rows = await fetch_history(ctx)
+    res = obs_repo.upsert(ctx.db, rows)
+    return (
+        f"kalshi: {len(rows)} observations from hourly candlesticks, {describe_rows(rows)} "
+        f"({res.new} new, {res.updated} updated)"
+    )
+
+
+BACKFILL = Backfill(
+    name="kalshi",
+    help=(
+        "Kalshi Fed-decision odds: hourly candlesticks of the open meetings (live), or --file F of a "
+        "saved /events body or the recorded no-change CSV"
+    ),
+    run=_backfill,
+)
