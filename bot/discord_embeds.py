@@ -158,9 +158,12 @@ def status_value(ks: KeyStatus) -> str:
     r = ks.reading
     if r is None:
         return "no data yet"
-    parts = [f"**{r.value:.3f}{r.unit}** ({ks.level.label})", f"as of {ts_tag(r.ts)}", ks.distance()]
-    if ks.change_1d is not None:
-        parts.append(f"{ks.change_1d:+.3f} vs yesterday")
+    if r.headline:  # the signal's own one-line form
+        parts = [f"{r.headline} ({ks.level.label})", f"as of {ts_tag(r.ts)}"]
+    else:
+        parts = [f"**{r.value:.3f}{r.unit}** ({ks.level.label})", f"as of {ts_tag(r.ts)}", ks.distance()]
+        if ks.change_1d is not None:
+            parts.append(f"{ks.change_1d:+.3f} vs yesterday")
     text = " · ".join(parts)
     if ks.stale:
         text += f"\n⚠️ stale: {ks.stale}"

@@ -15,7 +15,8 @@ import pytest
 
 from bot.clock import SimClock
 from storage import alerts as alert_repo
-from storage import guild_settings, subscriptions
+from storage import guild_settings, meta, subscriptions
+from storage.db import open_db
 from storage.timeutil import to_epoch
 from tests.bot.discord_harness import (
     ALERT_RATIO,
@@ -84,6 +85,20 @@ async def test_alert_fires_and_the_channel_gets_embed_and_chart(
     assert custom_ids == ["fw:ack:1", "fw:s1h:1", "fw:s24h:1", "fw:c30:1"]
     assert msg.content == "" and msg.allowed_mentions == {"parse": []}
     assert [(d.status, d.external_id) for d in sent] == [("sent", str(msg.id))]
+    # a clean shutdown: the App stopped and said so
+    db = open_db(tmp_path / "bot.db")
+    assert meta.get(db, "heartbeat")["stopped"] is True
+    db.close()
+
+
+async def test_run_discord_with_a_rejected_token(fake_discord: FakeDiscord, tmp_path: Path) -> None:
+    from bot.cli import CliError
+    from bot.discord_client import run_discord
+
+    settings = bot_settings(tmp_path, DISCORD_TOKEN="x" * 30)
+    with pytest.raises(CliError) as exc:
+        await asyncio.to_thread(run_discord, settings, False)
+    assert exc.value.code == 2 and "rejected DISCORD_TOKEN" in str(exc.value)
 
 
 async def test_severe_pings_only_the_role_and_resolve_never_pings(
@@ -431,16 +446,29 @@ async def test_webhook_mode_posts_embed_and_chart(fake_discord: FakeDiscord, tmp
             clock.set(after_close(d))
             await app.evaluate(["vix_term"])
         msg = await fake_discord.wait_for_message(ALERTS, timeout=10)
+        fired_title = (msg.embed or {}).get("title", "")
         await app.dispatcher.drain_once()
         sent = await app.store.call(alert_repo.deliveries_for, 1)
+        # an updated event of the same episode edits the webhook message in place
+        first = await app.store.call(alert_repo.get_alert, 1)
+        grown = event(2, ev="updated", ts=first.ts + 60)
+        grown.episode, grown.summary = first.episode, "grew"
+        await app.store.call(lambda db: alert_repo.insert_event(db, "live", grown, ["webhook"], now=first.ts))
+        app.dispatcher.kick()
+        await fake_discord.wait_for_edit(msg.id, timeout=10)
     finally:
         await app.stop()
     assert msg.source == "webhook" and msg.webhook_id == hook.id
-    assert msg.embed is not None and "FIRED (alert)" in msg.embed["title"]
+    assert "FIRED (alert)" in fired_title
     assert msg.attachment("vix_term-vix3m.png").data.startswith(PNG)
     assert msg.components == []
     assert sorted((d.destination, d.status) for d in sent) == [("console", "sent"), ("webhook", "sent")]
     assert next(d for d in sent if d.destination == "webhook").external_id == str(msg.id)
+    assert (
+        msg.embed is not None
+        and msg.embed["description"] == "grew"
+        and len(fake_discord.messages(ALERTS)) == 1
+    )
 
 
 async def fake_chart(alert: Any) -> bytes:
