@@ -240,8 +240,9 @@ class FlowwatchBot(discord.Client):
         embed, file = await self.summary_message(guild_id)
         day = self.now().astimezone(sched.tz).date().toordinal()
         channel = self.get_partial_messageable(sched.channel_id, type=discord.ChannelType.text)
+        await self.sink.pacer.acquire(f"discord:{sched.channel_id}")  # a scheduled job may wait its turn
         try:
-            msg = await self.sink._guard(
+            msg = await self.sink.guard(
                 channel.send(embed=embed, file=file, nonce=batch_nonce("sum", [guild_id, day]))
             )
         except DiscordDeliveryError as exc:

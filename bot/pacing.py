@@ -8,9 +8,10 @@ of sleeping, so other channels keep flowing.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 DISCORD_CHANNEL_LIMIT = (5, 5.0)
 
@@ -49,3 +50,12 @@ class ChannelPacer:
             return wait
         self._sent.setdefault(key, deque()).append(self.clock())
         return 0.0
+
+    async def acquire(self, key: str, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        """Wait until ``key`` has room, then take the slot (for jobs that may wait)."""
+        for _ in range(self.limit + 2):
+            wait = self.reserve(key)
+            if wait <= 0:
+                return
+            await sleep(wait)
+        self._sent.setdefault(key, deque()).append(self.clock())  # the window has certainly moved on

@@ -11,6 +11,7 @@ from discord import app_commands
 
 from bot import guild_config
 from bot.commands._common import (
+    bot_of,
     check_text,
     db_call,
     parse_or_refuse,
@@ -66,7 +67,8 @@ class QuietGroup(app_commands.Group):
     async def off(self, interaction: discord.Interaction) -> None:
         gid = require_manage_guild(interaction)
         await db_call(interaction, guild_config.set_quiet_hours, gid, None)
-        await reply(interaction, "Quiet hours are off.", ephemeral=True)
+        await reply(interaction, "Quiet hours are off; anything held is posted now.", ephemeral=True)
+        await bot_of(interaction).release_quiet()
 
     @app_commands.command(name="show", description="This server's quiet hours")
     async def show(self, interaction: discord.Interaction) -> None:

@@ -190,7 +190,7 @@ class DiscordSinkBase:
 
     async def _send_notice(self, alert: StoredAlert, delivery: Delivery) -> str | None:
         self._pace(delivery.destination)
-        return await self._guard(
+        return await self.guard(
             self._post(delivery.destination, embed=notice_embed(alert), nonce=delivery_nonce(delivery, alert))
         )
 
@@ -215,7 +215,7 @@ class DiscordSinkBase:
                 embed = alert_embed(alert, image=filename, grade=the_plan.level, ack=ack)
                 self._pace(dest)
                 try:
-                    await self._guard(
+                    await self.guard(
                         self._edit(
                             dest, earlier, embed=embed, png=png, filename=filename, view=self._view(alert)
                         )
@@ -230,7 +230,7 @@ class DiscordSinkBase:
         if the_plan.role_id is not None:
             content = f"<@&{the_plan.role_id}> {LEVEL_EMOJI['severe']} {embed.title}"
         self._pace(dest)
-        return await self._guard(
+        return await self.guard(
             self._post(
                 dest,
                 embed=embed,
@@ -273,13 +273,13 @@ class DiscordSinkBase:
         self._pace(dest)
         if msg is not None:
             try:
-                await self._guard(self._edit(dest, msg, embed=embed))
+                await self.guard(self._edit(dest, msg, embed=embed))
             except DiscordDeliveryError as exc:
                 if exc.status != 404:
                     raise
                 msg = None
         if msg is None:
-            msg = await self._guard(self._post(dest, embed=embed, nonce=delivery_nonce(delivery, alert)))
+            msg = await self.guard(self._post(dest, embed=embed, nonce=delivery_nonce(delivery, alert)))
         await self.store.call(guild_state.save_digest, msg, dest, "storm", now)
         self._shown[dest] = (msg, set(alerts))
         return msg
@@ -291,7 +291,7 @@ class DiscordSinkBase:
         if wait > 0:
             raise DeliveryDeferred(wait, f"{destination} paced")
 
-    async def _guard(self, coro: Awaitable[T]) -> T:
+    async def guard(self, coro: Awaitable[T]) -> T:
         try:
             async with asyncio.timeout(self.timeout):
                 return await coro

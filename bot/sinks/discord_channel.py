@@ -69,7 +69,7 @@ class ChannelSink(DiscordSinkBase):
             system_id = guild.system_channel.id if guild.system_channel is not None else None
         else:
             try:
-                data = await self._guard(self.client.http.get_guild(guild_id))
+                data = await self.guard(self.client.http.get_guild(guild_id))
             except DiscordDeliveryError:
                 return None
             raw = data.get("system_channel_id")
@@ -169,7 +169,7 @@ class ChannelSink(DiscordSinkBase):
                 log.warning("guild %s has no admin or system channel to tell about %s", guild_id, channel_id)
                 continue
             try:
-                await self._guard(
+                await self.guard(
                     self._messageable(target).send(
                         text,
                         allowed_mentions=discord.AllowedMentions.none(),
@@ -214,7 +214,7 @@ class ChannelSink(DiscordSinkBase):
             embed = digest_embed("quiet", [a for _, a in items], quiet.describe() if quiet else "")
             self.pacer.reserve(dest)
             try:
-                msg = await self._guard(self._post(dest, embed=embed, nonce=batch_nonce("q", ids)))
+                msg = await self.guard(self._post(dest, embed=embed, nonce=batch_nonce("q", ids)))
             except DiscordDeliveryError as exc:
                 if exc.transient:
                     log.warning("quiet-hours digest to %s failed (%s); will retry", dest, exc)

@@ -98,7 +98,7 @@ class WebhookSink(DiscordSinkBase):
         if filename:
             embed.set_image(url=f"attachment://{filename}")
         try:
-            await self._guard(self._post(WEBHOOK, embed=embed, png=png, filename=filename))
+            await self.guard(self._post(WEBHOOK, embed=embed, png=png, filename=filename))
         except Exception as exc:
             log.warning("daily summary to the webhook failed: %s", exc)
 

@@ -42,3 +42,17 @@ def test_any_interval_holds_at_most_limit_writes() -> None:
 def test_bad_limits() -> None:
     with pytest.raises(ValueError):
         ChannelPacer(0, 5.0)
+
+
+async def test_acquire_waits_for_room() -> None:
+    clock = Clock()
+    pacer = ChannelPacer(2, 1.0, margin=0.0, clock=clock)
+    slept: list[float] = []
+
+    async def sleep(s: float) -> None:
+        slept.append(s)
+        clock.t += s
+
+    for _ in range(3):
+        await pacer.acquire("x", sleep)
+    assert slept == [pytest.approx(1.0)]
