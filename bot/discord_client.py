@@ -240,7 +240,9 @@ class FlowwatchBot(discord.Client):
         embed, file = await self.summary_message(guild_id)
         day = self.now().astimezone(sched.tz).date().toordinal()
         channel = self.get_partial_messageable(sched.channel_id, type=discord.ChannelType.text)
-        await self.sink.pacer.acquire(f"discord:{sched.channel_id}")  # a scheduled job may wait its turn
+        slot = await self.sink.pacer.acquire(
+            f"discord:{sched.channel_id}"
+        )  # a scheduled job may wait its turn
         try:
             msg = await self.sink.guard(
                 channel.send(embed=embed, file=file, nonce=batch_nonce("sum", [guild_id, day]))
@@ -248,6 +250,8 @@ class FlowwatchBot(discord.Client):
         except DiscordDeliveryError as exc:
             log.warning("daily summary of guild %s to channel %s failed: %s", guild_id, sched.channel_id, exc)
             return None
+        finally:
+            self.sink.pacer.finish(slot)
         log.info("posted the daily summary of guild %s", guild_id)
         return str(msg.id)
 

@@ -20,11 +20,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import io
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TypeVar
 
 import aiohttp
@@ -33,7 +34,7 @@ import discord
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.discord_embeds import LEVEL_EMOJI, alert_embed, chart_filename, digest_embed, notice_embed
-from bot.pacing import ChannelPacer
+from bot.pacing import ChannelPacer, Paced
 from bot.routing import Plan, plan
 from bot.sinks import DeliveryDeferred, DeliveryError
 from storage import alerts as alert_repo
@@ -189,10 +190,12 @@ class DiscordSinkBase:
         return None
 
     async def _send_notice(self, alert: StoredAlert, delivery: Delivery) -> str | None:
-        self._pace(delivery.destination)
-        return await self.guard(
-            self._post(delivery.destination, embed=notice_embed(alert), nonce=delivery_nonce(delivery, alert))
-        )
+        with self._paced(delivery.destination):
+            return await self.guard(
+                self._post(
+                    delivery.destination, embed=notice_embed(alert), nonce=delivery_nonce(delivery, alert)
+                )
+            )
 
     # -- the Sink protocol ------------------------------------------------------------------
 
@@ -213,13 +216,13 @@ class DiscordSinkBase:
             if earlier is not None and not await self.store.call(guild_state.is_digest, earlier):
                 ack = await self.store.call(guild_state.get_ack, earlier)
                 embed = alert_embed(alert, image=filename, grade=the_plan.level, ack=ack)
-                self._pace(dest)
                 try:
-                    await self.guard(
-                        self._edit(
-                            dest, earlier, embed=embed, png=png, filename=filename, view=self._view(alert)
+                    with self._paced(dest):
+                        await self.guard(
+                            self._edit(
+                                dest, earlier, embed=embed, png=png, filename=filename, view=self._view(alert)
+                            )
                         )
-                    )
                     return earlier
                 except DiscordDeliveryError as exc:
                     if exc.status != 404:
@@ -229,19 +232,19 @@ class DiscordSinkBase:
         content = None
         if the_plan.role_id is not None:
             content = f"<@&{the_plan.role_id}> {LEVEL_EMOJI['severe']} {embed.title}"
-        self._pace(dest)
-        return await self.guard(
-            self._post(
-                dest,
-                embed=embed,
-                png=png,
-                filename=filename,
-                content=content,
-                role_id=the_plan.role_id,
-                view=self._view(alert),
-                nonce=delivery_nonce(delivery, alert),
+        with self._paced(dest):
+            return await self.guard(
+                self._post(
+                    dest,
+                    embed=embed,
+                    png=png,
+                    filename=filename,
+                    content=content,
+                    role_id=the_plan.role_id,
+                    view=self._view(alert),
+                    nonce=delivery_nonce(delivery, alert),
+                )
             )
-        )
 
     async def close(self) -> None:
         self._charts.clear()
@@ -270,26 +273,33 @@ class DiscordSinkBase:
         ordered = sorted(alerts.values(), key=lambda a: a.id)
         note = f"more than {self.storm_max} events within {self.storm_window // 60} min"
         embed = digest_embed("storm", ordered, note)
-        self._pace(dest)
-        if msg is not None:
-            try:
-                await self.guard(self._edit(dest, msg, embed=embed))
-            except DiscordDeliveryError as exc:
-                if exc.status != 404:
-                    raise
-                msg = None
-        if msg is None:
-            msg = await self.guard(self._post(dest, embed=embed, nonce=delivery_nonce(delivery, alert)))
+        with self._paced(dest):
+            if msg is not None:
+                try:
+                    await self.guard(self._edit(dest, msg, embed=embed))
+                except DiscordDeliveryError as exc:
+                    if exc.status != 404:
+                        raise
+                    msg = None
+            if msg is None:
+                msg = await self.guard(self._post(dest, embed=embed, nonce=delivery_nonce(delivery, alert)))
         await self.store.call(guild_state.save_digest, msg, dest, "storm", now)
         self._shown[dest] = (msg, set(alerts))
         return msg
 
     # -- helpers ----------------------------------------------------------------------------
 
-    def _pace(self, destination: str) -> None:
-        wait = self.pacer.reserve(destination)
-        if wait > 0:
-            raise DeliveryDeferred(wait, f"{destination} paced")
+    @contextlib.contextmanager
+    def _paced(self, destination: str) -> Iterator[None]:
+        """A slot in the destination's window for one write, or a deferral (before any request)."""
+        try:
+            slot = self.pacer.take(destination)
+        except Paced as exc:
+            raise DeliveryDeferred(exc.retry_after, f"{destination} paced") from None
+        try:
+            yield
+        finally:
+            self.pacer.finish(slot)
 
     async def guard(self, coro: Awaitable[T]) -> T:
         try:

@@ -16,6 +16,7 @@ import discord
 from bot import guild_config, routing
 from bot.config import Settings
 from bot.discord_embeds import digest_embed
+from bot.sinks import DeliveryDeferred
 from bot.sinks.discord_base import (
     DiscordDeliveryError,
     DiscordSinkBase,
@@ -209,12 +210,12 @@ class ChannelSink(DiscordSinkBase):
             quiet = await self.store.call(guild_config.quiet_hours, guild_id)
             if quiet is not None and quiet.active(now_dt):
                 continue
-            if self.pacer.wait_time(dest) > 0:
-                continue  # next run
             embed = digest_embed("quiet", [a for _, a in items], quiet.describe() if quiet else "")
-            self.pacer.reserve(dest)
             try:
-                msg = await self.guard(self._post(dest, embed=embed, nonce=batch_nonce("q", ids)))
+                with self._paced(dest):
+                    msg = await self.guard(self._post(dest, embed=embed, nonce=batch_nonce("q", ids)))
+            except DeliveryDeferred:
+                continue  # the channel's window is full: the next run posts it
             except DiscordDeliveryError as exc:
                 if exc.transient:
                     log.warning("quiet-hours digest to %s failed (%s); will retry", dest, exc)

@@ -365,3 +365,14 @@ async def test_scheduled_summary_posts_text_and_dashboard(fake_discord: FakeDisc
 
 def test_dates() -> None:
     assert datetime(2024, 3, 16, 8, 30, tzinfo=UTC).timestamp() == 1710577800
+
+
+async def test_a_signal_command_is_one_factory_call(fake_discord: FakeDiscord, bot: TestBot) -> None:
+    from bot.commands._charts import signal_chart_command
+
+    bot.tree.add_command(signal_chart_command("term", "vix_term", "The VIX term structure", default_days=90))
+    rec = await run(fake_discord, "term", user=DEFAULT_MEMBER)
+    followup = await fake_discord.wait_for_followup(rec, timeout=10)
+    assert followup.attachment("vix_term-90d.png").data.startswith(PNG)
+    bad = await run(fake_discord, "term", option("days", 1), user=DEFAULT_ADMIN)
+    assert "`days` must be from 7 to 3650 days" in answer(fake_discord, bad)[0]

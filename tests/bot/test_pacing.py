@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.pacing import ChannelPacer
+from bot.pacing import ChannelPacer, Paced
 
 
 class Clock:
@@ -56,3 +56,14 @@ async def test_acquire_waits_for_room() -> None:
     for _ in range(3):
         await pacer.acquire("x", sleep)
     assert slept == [pytest.approx(1.0)]
+
+
+def test_a_slow_write_holds_its_slot_from_when_it_finished() -> None:
+    clock = Clock()
+    pacer = ChannelPacer(1, 5.0, margin=0.0, clock=clock)
+    with pacer.slot("x"):
+        clock.t += 3.0  # the request took 3 s: Discord counted it somewhere in between
+    clock.t += 4.0  # 7 s after it started, 4 s after it finished
+    assert pacer.wait_time("x") == pytest.approx(1.0)
+    with pytest.raises(Paced):
+        pacer.take("x")
