@@ -173,7 +173,7 @@ def status_value(ks: KeyStatus) -> str:
 def status_embed(rows: Sequence[KeyStatus], title_text: str = "flowwatch status") -> discord.Embed:
     worst = max((ks.level for ks in rows), default=Level.OK)
     embed = discord.Embed(title=title_text, colour=level_colour(worst.label))
-    for ks in rows:
+    for ks in sorted(rows, key=lambda k: -k.level):  # the most urgent first, if not all fit
         _add_field(
             embed,
             f"{LEVEL_EMOJI[ks.level.label]} {signal_title(ks.signal)} · {ks.name}",
@@ -182,6 +182,10 @@ def status_embed(rows: Sequence[KeyStatus], title_text: str = "flowwatch status"
         )
     if not rows:
         embed.description = "No signals are registered."
+    elif len(embed.fields) < len(rows):
+        embed.set_footer(
+            text=f"{len(rows) - len(embed.fields)} more reading(s) not shown: /chart shows each signal"
+        )
     return embed
 
 

@@ -70,11 +70,12 @@ def build_summary(
     alerts = recent_alerts(db, now, 24)
     snoozes = guild_state.active_snoozes(db, guild_id, to_epoch(now)) if guild_id is not None else {}
     stale = [f"{ks.signal}/{ks.key}: {ks.stale}" for ks in rows if ks.stale]
-    for key, (value, at) in sorted(meta.items(db, "source:").items()):
+    for key, (value, _at) in sorted(meta.items(db, "source:").items()):
         if isinstance(value, dict) and value.get("ok") is False:
-            stale.append(
-                f"source {key.removeprefix('source:')} failing since <t:{at}:R>: {value.get('error', '')}"
-            )
+            last_ok = value.get("last_ok")
+            since = f"last success <t:{int(last_ok)}:R>" if last_ok else "no success yet"
+            name = key.removeprefix("source:")
+            stale.append(f"source {name} failing ({since}): {value.get('error', '')}"[:300])
     panels = []
     for sig_id in registry():
         try:

@@ -59,3 +59,22 @@ def test_digest_of_hundreds_of_events_keeps_the_newest() -> None:
     lines = (e.description or "").splitlines()
     assert lines[0].startswith("… and ") and lines[-1].startswith(f"<t:{1_710_447_300 + 299}:f>")
     assert (e.title or "").startswith("Alert storm: 300 event(s)")
+
+
+def test_status_embed_shows_the_most_urgent_first_when_not_all_fit() -> None:
+    from datetime import UTC, datetime
+
+    from bot.discord_embeds import status_embed
+    from bot.queries import KeyStatus
+    from signals.base import Reading
+
+    def ks(i: int, level: Level) -> KeyStatus:
+        r = Reading(
+            "vix_term", f"k{i}", datetime(2024, 1, 1, tzinfo=UTC), 1.0, level, level, "s" * 900, "src"
+        )
+        return KeyStatus("vix_term", f"k{i}", f"key {i}", r, None, None, None)
+
+    rows = [ks(i, Level.OK) for i in range(30)] + [ks(99, Level.SEVERE)]
+    e = status_embed(rows)
+    assert len(e.fields) == 25 and (e.fields[0].name or "").startswith("🔴")
+    assert (e.footer.text or "").startswith("6 more reading(s) not shown")
