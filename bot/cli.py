@@ -463,10 +463,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     sig = get_signal(args.signal)
     params = _params_with_overrides(sig.id, settings, args.overrides)
     db = _open(settings)
-    if not db.execute(
-        "SELECT 1 FROM observations WHERE " + _inputs_where(sig.inputs)[0] + " LIMIT 1",
-        _inputs_where(sig.inputs)[1],
-    ).fetchone():
+    if not _has_data(db, sig):
         db.close()
         raise CliError(f"no stored data for {sig.id}; load history first (flowwatch backfill ... or import)")
     out = sys.stdout
@@ -516,6 +513,14 @@ def cmd_replay(args: argparse.Namespace) -> int:
         print(f"chart written to {args.chart}", file=sys.stderr)
     db.close()
     return 0
+
+
+def _has_data(db: Any, sig: Any) -> bool:
+    """Whether anything a signal reads is stored (its series, or rows in its table inputs)."""
+    where, params = _inputs_where(sig.inputs)
+    if db.execute(f"SELECT 1 FROM observations WHERE {where} LIMIT 1", params).fetchone():
+        return True
+    return any(len(load(db, None)) for load in sig.tables.values())
 
 
 def _inputs_where(patterns: Sequence[str]) -> tuple[str, list[str]]:
@@ -587,8 +592,9 @@ def cmd_chart(args: argparse.Namespace) -> int:
     settings = _settings(args)
     db = _open(settings)
     try:
-        sig_inputs = __import__("signals", fromlist=["get_signal"]).get_signal(args.signal).inputs
-        at = args.at or _last_ts(db, sig_inputs) + timedelta(days=1)
+        sig = __import__("signals", fromlist=["get_signal"]).get_signal(args.signal)
+        # series: as of the day after the last stored value; table-only signals: now
+        at = args.at or (_last_ts(db, sig.inputs) + timedelta(days=1) if sig.inputs else _now())
         data = chart_data(db, settings, args.signal, at, args.days)
         if len(data.get("x", [])) == 0:
             raise CliError(f"no stored data for {args.signal} in those {args.days} days; backfill first")
@@ -725,7 +731,9 @@ def _early_logging(args: argparse.Namespace) -> None:
         level = "INFO"
     if getattr(args, "format", None) == "jsonl":
         level = "WARNING"  # nothing but events on stdout, and little on stderr
-    secrets = [os.environ.get(k, "") for k in ("DISCORD_TOKEN", "DISCORD_WEBHOOK_URL")]
+    secrets = [
+        os.environ.get(k, "") for k in ("DISCORD_TOKEN", "DISCORD_WEBHOOK_URL", "ALPHAVANTAGE_API_KEY")
+    ]
     setup_logging(level, secrets)
 
 

@@ -105,14 +105,23 @@ def _token(text: str) -> Secret:
     return Secret(t)
 
 
+def _api_key(text: str) -> Secret:
+    t = text.strip()
+    if not t.isalnum() or len(t) < 8:
+        raise ValueError(
+            "does not look like an Alpha Vantage key (letters and digits, e.g. from alphavantage.co)"
+        )
+    return Secret(t)
+
+
 def _int_range(lo: int, hi: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
             v = int(text.strip())
         except ValueError:
-            raise ValueError(f"{text!r} is not a whole number (allowed {lo} to {hi})") from None
+            raise ValueError(f"{text!r} is not a whole number ({lo} to {hi})") from None
         if not lo <= v <= hi:
-            raise ValueError(f"{v} is out of range (allowed {lo} to {hi})")
+            raise ValueError(f"{v} is out of range ({lo} to {hi})")
         return v
 
     return parse
@@ -123,9 +132,9 @@ def _float_range(lo: float, hi: float) -> Callable[[str], float]:
         try:
             v = float(text.strip())
         except ValueError:
-            raise ValueError(f"{text!r} is not a number (allowed {lo:g} to {hi:g})") from None
+            raise ValueError(f"{text!r} is not a number ({lo:g} to {hi:g})") from None
         if not lo <= v <= hi:
-            raise ValueError(f"{v:g} is out of range (allowed {lo:g} to {hi:g})")
+            raise ValueError(f"{v:g} is out of range ({lo:g} to {hi:g})")
         return v
 
     return parse
@@ -217,6 +226,28 @@ SETTINGS: list[SettingSpec] = [
         _positive_float,
     ),
     SettingSpec(
+        "ALPHAVANTAGE_API_KEY",
+        "alphavantage_key",
+        "",
+        "Alpha Vantage API key (free at alphavantage.co): the earnings-calendar fallback when Nasdaq fails.",
+        _api_key,
+        secret=True,
+    ),
+    SettingSpec(
+        "FLOWWATCH_EARNINGS_SCAN_DAYS",
+        "earnings_scan_days",
+        "90",
+        "Calendar days ahead the daily Nasdaq earnings scan covers (one request per trading day), 7 to 180.",
+        _int_range(7, 180),
+    ),
+    SettingSpec(
+        "FLOWWATCH_EARNINGS_SPACING",
+        "earnings_spacing",
+        "2",
+        "Seconds between two requests of the Nasdaq earnings scan, 0.5 to 60.",
+        _float_range(0.5, 60),
+    ),
+    SettingSpec(
         "FLOWWATCH_STORM_MAX",
         "storm_max",
         "5",
@@ -254,13 +285,20 @@ class Settings:
     deadman_url: Secret | None = None
     deadman_minutes: float = 5.0
     alert_retention_days: float = 400.0
+    alphavantage_key: Secret | None = None
+    earnings_scan_days: int = 90
+    earnings_spacing: float = 2.0
     storm_max: int = 5
     storm_minutes: float = 10.0
     chart_cooldown: float = 10.0
     params: dict[str, Params] = field(default_factory=dict)
 
     def secrets(self) -> list[str]:
-        return [s.get() for s in (self.discord_token, self.webhook_url, self.deadman_url) if s]
+        return [
+            s.get()
+            for s in (self.discord_token, self.webhook_url, self.deadman_url, self.alphavantage_key)
+            if s
+        ]
 
     def signal_params(self, signal_id: str) -> Params:
         if signal_id in self.params:

@@ -1,7 +1,8 @@
 """``flowwatch demo``: a built-in scenario driven through the whole pipeline, offline.
 
-Each signal contributes its own synthetic scenario (``Signal.demo``): for vix_term a vol
-shock that inverts the curve deeply and recovers. The observations go into a fresh SQLite
+Each signal contributes its own synthetic scenario (``Signal.demo``, and ``demo_tables``
+for table inputs): for vix_term a vol shock that inverts the curve deeply and recovers, for
+buyback an earnings calendar with two seasons. The observations go into a fresh SQLite
 file in the output folder, the replay engine drives every signal over them with a simulated
 clock, alerts go to the console (text or JSON lines), and the charts and the summary are
 written to the output folder.
@@ -38,6 +39,8 @@ def run_demo(settings: Settings, out: Path, fmt: str = "text") -> int:
     sigs = list(registry().values())
     for sig in sigs:
         obs_repo.upsert(db, sig.demo(START))
+        for write in sig.demo_tables(START).values():
+            write(db)
     tz = settings.timezone
     fired: list[AlertEvent] = []
 

@@ -66,10 +66,20 @@ def event_line(ev: AlertEvent, tz: ZoneInfo | None = None) -> str:
     return f"{when(ev.ts, tz)}  {ev.signal}/{ev.key}  {EVENT_WORDS.get(ev.event, ev.event)} [{level}]  {ev.summary}"
 
 
+def fmt_value(signal: str, value: float, signed: bool = False) -> str:
+    """A value in its signal's ``value_format`` (``{:.3f}`` unless the signal says otherwise)."""
+    sig = registry().get(signal)
+    spec = sig.value_format if sig else "{:.3f}"
+    return (spec.replace("{:", "{:+", 1) if signed else spec).format(value)
+
+
 def reading_line(r: Reading, tz: ZoneInfo | None = None, stale: str | None = None) -> str:
     nxt = ""
     if r.next_threshold is not None:
         gap = r.next_threshold.value - r.value
-        nxt = f"; {abs(gap):.3f} {'below' if gap > 0 else 'past'} {r.next_threshold.level.label}"
+        nxt = (
+            f"; {fmt_value(r.signal, abs(gap))}{r.unit} {'below' if gap > 0 else 'past'} "
+            f"{r.next_threshold.level.label}"
+        )
     st = f"  STALE: {stale}" if stale else ""
     return f"{r.signal}/{r.key}  {r.level.label:<6}  as of {when(r.ts, tz)}  {r.summary}{nxt}{st}"

@@ -10,6 +10,8 @@ from typing import TextIO
 
 _WEBHOOK_RE = re.compile(r"(/webhooks/\d+/)[A-Za-z0-9._\-]+")
 _TOKEN_RE = re.compile(r"[A-Za-z0-9_\-]{23,28}\.[A-Za-z0-9_\-]{6,7}\.[A-Za-z0-9_\-]{27,}")
+#: keys passed in query strings (e.g. Alpha Vantage's apikey=) in URLs that reach a log line
+_QUERY_KEY_RE = re.compile(r"([?&](?:api_?key|apikey|token|key)=)[^&\s\"']+", re.IGNORECASE)
 
 
 class RedactingFilter(logging.Filter):
@@ -23,6 +25,7 @@ class RedactingFilter(logging.Filter):
         for s in self.secrets:
             text = text.replace(s, "***")
         text = _WEBHOOK_RE.sub(r"\1***", text)
+        text = _QUERY_KEY_RE.sub(r"\1***", text)
         return _TOKEN_RE.sub("***", text)
 
     def filter(self, record: logging.LogRecord) -> bool:

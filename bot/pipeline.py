@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlite_utils import Database
@@ -35,6 +35,7 @@ def rules_for(sig: Signal, settings: Settings) -> Rules:
         cooldown_s=sig.cooldown_seconds(params),
         update_growth=sig.update_growth,
         update_min_level=sig.update_min_level,
+        value_format=sig.value_format,
     )
 
 
@@ -43,7 +44,14 @@ def load_signal_inputs(db: Database, sig: Signal, now: datetime | None = None) -
     if sig.lookback is not None and now is not None:
         start = to_epoch(now - sig.lookback)
     end = to_epoch(now) if now is not None else None
-    return obs_repo.load_inputs(db, sig.inputs, start=start, end=end)
+    return with_tables(db, sig, obs_repo.load_inputs(db, sig.inputs, start=start, end=end), end)
+
+
+def with_tables(db: Database, sig: Signal, inputs: obs_repo.Inputs, end: int | None) -> obs_repo.Inputs:
+    """``inputs`` plus the signal's declared table inputs, as known by ``end``."""
+    if not sig.tables:
+        return inputs
+    return replace(inputs, tables={name: load(db, end) for name, load in sig.tables.items()})
 
 
 @dataclass

@@ -9,7 +9,8 @@ from typing import Any
 from sqlite_utils import Database
 
 from bot.config import Settings
-from bot.pipeline import load_signal_inputs
+from bot.formatting import fmt_value
+from bot.pipeline import load_signal_inputs, with_tables
 from signals import get_signal, registry
 from signals.base import Level, Params, Reading
 from storage import alerts as alert_repo
@@ -42,7 +43,7 @@ class KeyStatus:
         if r is None or r.next_threshold is None:
             return "at its highest level" if r is not None else "no data"
         gap = r.next_threshold.value - r.value
-        return f"{abs(gap):.3f}{r.unit} {'to' if gap > 0 else 'past'} {r.next_threshold.level.label}"
+        return f"{fmt_value(r.signal, abs(gap))}{r.unit} {'to' if gap > 0 else 'past'} {r.next_threshold.level.label}"
 
 
 def status(
@@ -104,7 +105,9 @@ def chart_data(
     since = to_epoch(now - timedelta(days=days))
     # the chart's whole range, plus what the signal needs before it for its baselines
     start = None if sig.lookback is None else to_epoch(now - timedelta(days=days) - sig.lookback)
-    inputs = obs_repo.load_inputs(db, sig.inputs, start=start, end=to_epoch(now))
+    inputs = with_tables(
+        db, sig, obs_repo.load_inputs(db, sig.inputs, start=start, end=to_epoch(now)), to_epoch(now)
+    )
     marks = [
         (a.ts, a.level, a.key)
         for a in alert_repo.list_alerts(

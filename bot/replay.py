@@ -23,6 +23,7 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from bot.engine import Engine, Rules, console_router, persist
+from bot.pipeline import with_tables
 from signals.base import Level, Params, Reading, Signal
 from storage import alerts as alert_repo
 from storage import observations as obs_repo
@@ -72,7 +73,8 @@ def _mark_console_sent(db: Database, alert_id: int) -> None:
 
 
 def compute_readings(db: Database, sig: Signal, params: Params, end: datetime | None) -> list[Reading]:
-    inputs = obs_repo.load_inputs(db, sig.inputs, end=to_epoch(end) if end else None)
+    end_ts = to_epoch(end) if end else None
+    inputs = with_tables(db, sig, obs_repo.load_inputs(db, sig.inputs, end=end_ts), end_ts)
     return sig.history(inputs, params)
 
 
@@ -126,6 +128,7 @@ def run_replay(
             cooldown_s=sig.cooldown_seconds(p),
             update_growth=sig.update_growth,
             update_min_level=sig.update_min_level,
+            value_format=sig.value_format,
         )
         hist = readings[sig.id] if readings and sig.id in readings else compute_readings(db, sig, p, end)
         pre: list[Reading] = []

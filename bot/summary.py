@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlite_utils import Database
 
 from bot.config import Settings
-from bot.formatting import EVENT_WORDS, when
+from bot.formatting import EVENT_WORDS, fmt_value, when
 from bot.queries import KeyStatus, recent_alerts, status
 
 
@@ -16,9 +16,13 @@ def status_line(ks: KeyStatus, tz: ZoneInfo | None = None) -> str:
     r = ks.reading
     if r is None:
         return f"{ks.signal} · {ks.name}: no data yet"
-    chg = f" ({ks.change_1d:+.3f} vs yesterday)" if ks.change_1d is not None else ""
+    chg = (
+        f" ({fmt_value(ks.signal, ks.change_1d, signed=True)} vs yesterday)"
+        if ks.change_1d is not None
+        else ""
+    )
     stale = f" — STALE: {ks.stale}" if ks.stale else ""
-    body = r.headline or f"{r.value:.3f}{chg}; {ks.distance()}"
+    body = r.headline or f"{fmt_value(ks.signal, r.value)}{r.unit}{chg}; {ks.distance()}"
     return f"[{ks.level.label.upper():>6}] {ks.signal} · {ks.name}: {body}; as of {when(r.ts, tz)}{stale}"
 
 

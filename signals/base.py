@@ -10,12 +10,19 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from storage.observations import Inputs, Observation
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from sqlite_utils import Database
+
+#: a table input's loader: (db, end epoch s or None) -> the rows known by ``end``
+TableLoader = Callable[["Database", int | None], "pd.DataFrame"]
 
 
 class Level(enum.IntEnum):
@@ -144,6 +151,9 @@ class Signal:
     description: ClassVar[str]
     #: exact series ids or SQL LIKE patterns (with ``%``) the signal reads
     inputs: ClassVar[tuple[str, ...]]
+    #: tables the signal reads besides observations: name -> storage loader. The pipeline,
+    #: replay and queries load them into ``Inputs.tables``; the signal stays pure.
+    tables: ClassVar[Mapping[str, TableLoader]] = {}
     params: ClassVar[tuple[Param, ...]]
     #: keys in display order, with a human name
     keys: ClassVar[dict[str, str]]
@@ -155,6 +165,8 @@ class Signal:
     update_growth: ClassVar[float | None] = None
     #: 'updated' events only at or above this level
     update_min_level: ClassVar[Level] = Level.WATCH
+    #: how values print in status lines and engine texts (the unit is appended after it)
+    value_format: ClassVar[str] = "{:.3f}"
 
     def default_params(self) -> Params:
         return Params(self.params)
@@ -241,3 +253,7 @@ class Signal:
     def demo(self, start: datetime) -> list[Observation]:
         """A built-in synthetic scenario for ``flowwatch demo``."""
         return []
+
+    def demo_tables(self, start: datetime) -> Mapping[str, Callable[[Database], object]]:
+        """Writers of the demo scenario's table rows (name -> fn(db)), for table-input signals."""
+        return {}

@@ -148,8 +148,46 @@ def m0001_initial(db: Database) -> None:
     )
 
 
-@MIGRATIONS(name="0002_discord_guild_state")
-def m0002_discord_guild_state(db: Database) -> None:
+@MIGRATIONS(name="0002_earnings_calendar")
+def m0002_earnings_calendar(db: Database) -> None:
+    run_sql(
+        db,
+        """
+        -- Earnings report dates (the buyback signal's input), not a time series. Dates are
+        -- stored as 00:00 UTC of the report day. Nothing is deleted: a report that moves
+        -- (or leaves a provider's calendar) gets superseded_at, and the new date a new row,
+        -- so a replay can see the calendar as it was known on any day.
+        CREATE TABLE earnings (
+            id INTEGER PRIMARY KEY,
+            ticker TEXT NOT NULL,
+            date_ts INTEGER NOT NULL,                 -- report date, 00:00 UTC
+            time_of_day TEXT NOT NULL DEFAULT 'unknown',  -- bmo | amc | unknown
+            fiscal_quarter_end INTEGER,               -- 00:00 UTC of the quarter's last day
+            market_cap REAL,                          -- USD
+            estimated INTEGER NOT NULL DEFAULT 0,     -- 1: the source marks the date as an estimate
+            source TEXT NOT NULL,                     -- nasdaq | alphavantage | file | demo
+            seen_at INTEGER,                          -- first listed by a provider (NULL: a dated file)
+            superseded_at INTEGER,                    -- replaced by a newer listing (moved or dropped)
+            updated_at INTEGER NOT NULL               -- last written by a refresh or import
+        );
+        CREATE UNIQUE INDEX earnings_current ON earnings (ticker, date_ts) WHERE superseded_at IS NULL;
+        CREATE INDEX earnings_by_date ON earnings (date_ts);
+
+        -- Index membership lists (the buyback universe), replaced as a whole on refresh.
+        CREATE TABLE index_members (
+            index_id TEXT NOT NULL,                   -- sp500
+            ticker TEXT NOT NULL,
+            name TEXT,
+            sector TEXT,
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (index_id, ticker)
+        ) WITHOUT ROWID;
+        """,
+    )
+
+
+@MIGRATIONS(name="0003_discord_guild_state")
+def m0003_discord_guild_state(db: Database) -> None:
     run_sql(
         db,
         """

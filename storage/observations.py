@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -111,15 +111,24 @@ def load_long(
 
 @dataclass(frozen=True)
 class Inputs:
-    """What a signal evaluates: a wide frame (UTC DatetimeIndex x series) and provenance."""
+    """What a signal evaluates: a wide frame (UTC DatetimeIndex x series) and provenance.
+
+    ``tables`` holds the non-series inputs a signal declares in ``Signal.tables`` (e.g. the
+    earnings calendar), each loaded by its storage function as a plain DataFrame.
+    """
 
     values: pd.DataFrame
     last_source: dict[str, str]
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def series(self, name: str) -> pd.Series:
         if name in self.values.columns:
             return self.values[name].dropna()
         return pd.Series(dtype=float, index=pd.DatetimeIndex([], tz="UTC"))
+
+    def table(self, name: str) -> pd.DataFrame:
+        """A declared table input (an empty frame when it was not loaded)."""
+        return self.tables.get(name, pd.DataFrame())
 
 
 def load_inputs(

@@ -55,15 +55,22 @@ async def get(
     max_delay: float = 60.0,
     sleep: Callable[[float], Awaitable[None]] | None = None,
     rng: random.Random | None = None,
+    request_timeout: float | None = None,
 ) -> httpx.Response:
-    """GET ``url``; return the 2xx response or raise :class:`SourceError` with one clear line."""
+    """GET ``url``; return the 2xx response or raise :class:`SourceError` with one clear line.
+
+    ``request_timeout`` (seconds) overrides the client's timeout for this request.
+    """
     sleep = sleep or asyncio.sleep
     rng = rng or random.Random()
     last = ""
     for attempt in range(1, attempts + 1):
         wait: float | None = None
         try:
-            resp = await client.get(url, params=params, headers=headers)
+            if request_timeout is None:
+                resp = await client.get(url, params=params, headers=headers)
+            else:
+                resp = await client.get(url, params=params, headers=headers, timeout=request_timeout)
         except httpx.TimeoutException as exc:
             last = f"timed out ({type(exc).__name__})"
         except httpx.TransportError as exc:

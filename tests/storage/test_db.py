@@ -25,7 +25,7 @@ from storage.state import KeyState
 def test_open_applies_migrations_and_wal(tmp_path: Path) -> None:
     db = open_db(tmp_path / "a.db")
     applied = applied_migrations(db)
-    assert applied[0] == "0001_initial" and len(applied) == len(set(applied))
+    assert applied[0] == "0001_initial" and len(set(applied)) == len(applied)
     assert pending_migrations(db) == []
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert {"observations", "alerts", "deliveries", "signal_state", "subscriptions", "guild_settings"} <= set(

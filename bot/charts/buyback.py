@@ -1,0 +1,104 @@
+"""Share in blackout (history solid, projection dashed, today marked, crossings and alerts),
+and below it the earnings reports per week (known dates solid, estimated dates light)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from bot.charts import LEVEL_COLOURS
+
+LINE, CAP, EST = "#212121", "#1565c0", "#b0bec5"
+
+
+def draw(fig: Figure, data: dict[str, Any]) -> None:
+    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1.1], "hspace": 0.08})
+    fig.subplots_adjust(left=0.07, right=0.91, top=0.93, bottom=0.1)
+    fig.suptitle(data.get("title", "Buyback blackout"), x=0.07, ha="left", fontsize=12)
+    x, share = data["x"], data["share"]
+    px, pshare = data.get("px", x[:0]), data.get("pshare", share[:0])
+    th = data.get("thresholds", {})
+
+    top.plot(x, share, color=LINE, linewidth=1.4, label="count-weighted")
+    cap = data.get("share_cap")
+    if cap is not None and len(cap) and np.isfinite(cap).any():
+        top.plot(x, cap, color=CAP, linewidth=0.9, alpha=0.8, label="cap-weighted")
+    if len(px):
+        top.plot(px, pshare, color=LINE, linewidth=1.4, linestyle="--", label="projected")
+        pcap = data.get("pshare_cap")
+        if pcap is not None and np.isfinite(pcap).any():
+            top.plot(px, pcap, color=CAP, linewidth=0.9, linestyle="--", alpha=0.8)
+    if len(x) and "alert" in th:
+        top.fill_between(
+            x, th["alert"], share, where=share >= th["alert"], color=LEVEL_COLOURS["alert"], alpha=0.18
+        )
+    for name, value in th.items():
+        top.axhline(value, color=LEVEL_COLOURS[name], linewidth=0.9, linestyle=":")
+        top.text(
+            1.0,
+            value,
+            f" {name} {value:g}%",
+            transform=top.get_yaxis_transform(),
+            va="center",
+            ha="left",
+            fontsize=7,
+            color=LEVEL_COLOURS[name],
+            clip_on=False,
+        )
+    today = data.get("today")
+    if today is not None:
+        for ax in (top, bottom):
+            ax.axvline(today, color="#616161", linewidth=1.0)
+        top.text(today, 101, " today", fontsize=7, color="#616161", va="bottom")
+    crossings = data.get("crossings") or []
+    if crossings:
+        cx = np.array([c[0] for c in crossings], dtype="datetime64[ns]")
+        up = np.array([c[1] == "close" for c in crossings])
+        proj = np.array([bool(c[2]) for c in crossings])
+        ys = np.where(up, th.get("alert", 50), data.get("alert_exit", th.get("alert", 50)))
+        for sel, face in ((~proj, None), (proj, "white")):
+            for kind, marker in ((True, "^"), (False, "v")):
+                m = sel & (up == kind)
+                if m.any():
+                    top.scatter(
+                        cx[m],
+                        ys[m],
+                        marker=marker,
+                        s=34,
+                        zorder=5,
+                        edgecolors=LINE,
+                        facecolors=face or LINE,
+                        linewidths=0.8,
+                    )
+    marks = data.get("marks") or []
+    if marks and len(x):
+        mx = np.array([m[0] for m in marks], dtype="datetime64[ns]")
+        idx = np.clip(np.searchsorted(x, mx), 0, len(x) - 1)
+        top.scatter(
+            x[idx],
+            share[idx],
+            s=30,
+            c=[LEVEL_COLOURS.get(m[1], "#000000") for m in marks],
+            zorder=6,
+            edgecolors="white",
+            linewidths=0.8,
+        )
+    top.set_ylim(0, 100)
+    top.set_ylabel("% in blackout")
+    top.legend(loc="upper left", frameon=False, ncol=3, fontsize=8)
+    top.grid(alpha=0.25)
+
+    weeks = data.get("weeks")
+    if weeks is not None and len(weeks):
+        known, est = data["reports"], data["reports_est"]
+        width = np.timedelta64(6, "D")
+        bottom.bar(weeks, known, width=width, align="edge", color="#546e7a", label="reports (known dates)")
+        if np.any(est):
+            bottom.bar(
+                weeks, est, width=width, align="edge", bottom=known, color=EST, label="estimated dates"
+            )
+        bottom.legend(loc="upper left", frameon=False, ncol=2, fontsize=7)
+    bottom.set_ylabel("reports / week", fontsize=8)
+    bottom.grid(alpha=0.25)

@@ -1,0 +1,265 @@
+"""The earnings calendar: the daily refresh (Nasdaq, Alpha Vantage as fallback) and files.
+
+- Poll ``earnings_calendar`` (every weekday morning, before the open): the Nasdaq scan of the
+  next ``FLOWWATCH_EARNINGS_SCAN_DAYS`` days (:mod:`signals.sources.nasdaq`: one request per
+  trading day, spaced, cached for the day); when most days fail, one Alpha Vantage call
+  (``ALPHAVANTAGE_API_KEY``) for the next three months. Rows go to the ``earnings`` table;
+  moved and dropped reports are superseded there (:mod:`storage.earnings`).
+- ``flowwatch backfill earnings --file F``: a CSV with header ``ticker,earnings_date`` and
+  optional ``time`` (before/after market: ``bmo``/``amc``, ``pre-market``/``post-market``,
+  ...), ``market_cap`` (USD, ``$1,234`` allowed), ``fiscal_quarter_end`` (``YYYY-MM-DD`` or
+  ``Sep/2026``) and ``estimated`` (1/0). Its dates count as dated reports (known a horizon
+  before the report in replay). Without ``--file`` it runs the refresh once.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from signals.sources import alphavantage, nasdaq
+from signals.sources.base import Backfill, BackfillContext, Poll, Rejects, SourceContext, SourceError
+from storage import earnings as earnings_repo
+from storage import meta
+from storage.earnings import CalendarWrite, Report, normalise_ticker, parse_time_of_day
+from storage.observations import Observation
+from storage.timeutil import NEW_YORK, to_epoch
+
+log = logging.getLogger("flowwatch.sources.earnings")
+
+CACHE_KEY = "earnings.nasdaq.fetched"
+REQUIRED = ("ticker", "earnings_date")
+OPTIONAL = ("time", "market_cap", "fiscal_quarter_end", "estimated")
+#: dates further ahead than this are refused (no calendar lists them)
+MAX_AHEAD = timedelta(days=400)
+_TRUE = {"1", "true", "yes", "y", "estimated"}
+_FALSE = {"", "0", "false", "no", "n"}
+
+DbCall = Callable[..., Awaitable[Any]]
+
+
+def _date(text: str) -> date:
+    t = text.strip()
+    try:
+        return date.fromisoformat(t)
+    except ValueError:
+        pass
+    try:
+        m, d, y = t.split("/")
+        return date(int(y), int(m), int(d))
+    except ValueError:
+        raise ValueError(f"date {t[:20]!r} is not YYYY-MM-DD (or M/D/YYYY)") from None
+
+
+def _cap(text: str) -> float | None:
+    """``3.1e12``, ``3100000000000`` or Nasdaq's ``$3,100,000,000,000``; empty -> None."""
+    try:
+        return float(text) if text.strip() else None
+    except ValueError:
+        return nasdaq.parse_money(text)
+
+
+def parse_csv(
+    text: str, *, now: datetime | None = None, since: date | None = None, name: str = "earnings file"
+) -> list[Report]:
+    """The generic earnings CSV -> reports. Bad rows are skipped with one summary log line;
+    a file without the required columns raises ValueError saying what is allowed."""
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    raw_header = next(reader, None)
+    header = [h.strip().lower() for h in (raw_header or [])]
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise ValueError(
+            f"{name}: the header must hold {','.join(REQUIRED)} (optional: {', '.join(OPTIONAL)}); "
+            f"got {','.join(raw_header or [])!r}"
+        )
+    col = {h: i for i, h in enumerate(header)}
+    unknown = [h for h in header if h not in REQUIRED + OPTIONAL]
+    if unknown:
+        log.info("%s: ignoring column(s) %s", name, ", ".join(unknown))
+    rejects = Rejects(name)
+    out: list[Report] = []
+    limit = (now.date() + MAX_AHEAD) if now else None
+    for n, row in enumerate(reader, start=2):
+        if not row or not "".join(row).strip():
+            continue
+
+        def cell(c: str, row: list[str] = row) -> str:
+            i = col.get(c)
+            return row[i].strip() if i is not None and i < len(row) else ""
+
+        ticker = normalise_ticker(cell("ticker"))
+        if ticker is None:
+            rejects.add(f"line {n}", f"ticker {cell('ticker')[:12]!r} is not a ticker")
+            continue
+        try:
+            d = _date(cell("earnings_date"))
+            fqe_raw = cell("fiscal_quarter_end")
+            fqe = (
+                None if not fqe_raw else (_date(fqe_raw) if "-" in fqe_raw else nasdaq.parse_quarter(fqe_raw))
+            )
+            cap = _cap(cell("market_cap"))
+        except ValueError as exc:
+            rejects.add(f"line {n} ({ticker})", str(exc))
+            continue
+        if cap is not None and cap <= 0:
+            rejects.add(f"line {n} ({ticker})", f"market cap {cap:g} is not positive")
+            continue
+        t_raw = cell("time")
+        tod = parse_time_of_day(t_raw)
+        if tod == "unknown" and t_raw.lower() not in ("", "unknown", "n/a", "time-not-supplied", "tns", "--"):
+            rejects.add(
+                f"line {n} ({ticker})", f"time {t_raw[:20]!r}: use bmo/before or amc/after (or leave empty)"
+            )
+            continue
+        e_raw = cell("estimated").lower()
+        if e_raw not in _TRUE | _FALSE:
+            rejects.add(f"line {n} ({ticker})", f"estimated {e_raw[:10]!r}: use 1 or 0")
+            continue
+        if since and d < since:
+            continue
+        if limit and d > limit:
+            rejects.add(
+                f"line {n} ({ticker})", f"date {d.isoformat()} is more than {MAX_AHEAD.days} days ahead"
+            )
+            continue
+        out.append(Report(ticker, d, tod, fqe, cap, e_raw in _TRUE))
+    rejects.log(log)
+    return out
+
+
+# -- the refresh ------------------------------------------------------------------------
+
+
+def _store_scan(db: Any, scan: nasdaq.ScanResult, now: int, today: date) -> CalendarWrite:
+    """The scan's rows and the day cache, in one transaction."""
+    with db.atomic():
+        res = earnings_repo.write_reports(db, scan.reports, source="nasdaq", now=now, covered=scan.ok_days)
+        cache = {k: v for k, v in (meta.get(db, CACHE_KEY, {}) or {}).items() if k >= today.isoformat()}
+        cache.update({d.isoformat(): today.isoformat() for d in scan.ok_days})
+        meta.put(db, CACHE_KEY, cache, now)
+    return res
+
+
+async def refresh(
+    client: httpx.AsyncClient,
+    db_call: DbCall,
+    settings: Any,
+    now: datetime,
+    *,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> str:
+    """Nasdaq scan, Alpha Vantage when most of it failed; returns what was done (one line each).
+
+    Raises :class:`SourceError` only when no provider gave anything."""
+    today = now.astimezone(NEW_YORK).date()
+    ts = to_epoch(now)
+    cache = await db_call(meta.get, CACHE_KEY, {}) or {}
+    scan = await nasdaq.scan(
+        client,
+        today,
+        days=int(getattr(settings, "earnings_scan_days", 90)),
+        spacing=float(getattr(settings, "earnings_spacing", 2.0)),
+        fetched=cache,
+        sleep=sleep,
+        progress=progress,
+    )
+    lines = []
+    if scan.ok_days:
+        res = await db_call(_store_scan, scan, ts, today)
+        lines.append(f"nasdaq: {scan.describe()}; {res.describe()}")
+    else:
+        lines.append(f"nasdaq: {scan.describe()}")
+    if scan.failed:
+        log.warning("nasdaq: %s", scan.describe())
+    if not scan.failed_badly:
+        return "\n".join(lines)
+    key = getattr(settings, "alphavantage_key", None)
+    if not key:
+        lines.append("alphavantage: no fallback (ALPHAVANTAGE_API_KEY is not set)")
+    else:
+        try:
+            rows = await alphavantage.fetch(client, key.get(), sleep=sleep)
+        except SourceError as exc:
+            lines.append(str(exc))
+        else:
+            res = await db_call(
+                earnings_repo.write_reports,
+                rows,
+                source="alphavantage",
+                now=ts,
+                covered=alphavantage.covered_days(today),
+            )
+            lines.append(f"alphavantage (fallback): {res.describe()}")
+            return "\n".join(lines)
+    if not scan.ok_days:
+        raise SourceError("earnings calendar", " / ".join(lines))
+    return "\n".join(lines)
+
+
+async def poll_calendar(ctx: SourceContext) -> list[Observation]:
+    text = await refresh(ctx.client, ctx.store.call, ctx.settings, ctx.now(), sleep=ctx.sleep)
+    for line in text.splitlines():
+        log.info("%s", line)
+    return []
+
+
+POLLS = [
+    Poll(
+        name="earnings_calendar",
+        # before the open, so the day's reading uses the fresh calendar
+        trigger={
+            "trigger": "cron",
+            "day_of_week": "mon-fri",
+            "hour": 6,
+            "minute": 10,
+            "timezone": "America/New_York",
+        },
+        run=poll_calendar,
+        signals=("buyback",),
+        description="earnings calendar for the buyback blackout (Nasdaq scan, Alpha Vantage fallback)",
+    )
+]
+
+
+def sync_call(db: Any) -> DbCall:
+    """A :data:`DbCall` over a database used on this thread (command-line tools)."""
+
+    async def call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return fn(db, *args, **kwargs)
+
+    return call
+
+
+async def _backfill(ctx: BackfillContext) -> str:
+    if ctx.file is None:
+        return await refresh(ctx.client, sync_call(ctx.db), ctx.settings, ctx.now, progress=ctx.progress)
+    text = ctx.file.read_text(encoding="utf-8", errors="replace")
+    since = ctx.since.date() if ctx.since else None
+    rows = parse_csv(text, now=ctx.now, since=since, name=f"earnings {ctx.file.name}")
+    if not rows:
+        raise ValueError(
+            f"{ctx.file.name}: no usable rows (header ticker,earnings_date[,time,market_cap,...])"
+        )
+    res = earnings_repo.write_reports(ctx.db, rows, source="file", now=to_epoch(ctx.now), dated=True)
+    ctx.progress(1)
+    first, last = min(r.date for r in rows), max(r.date for r in rows)
+    tickers = len({r.ticker for r in rows})
+    return f"earnings: {len(rows)} rows for {tickers} tickers from {ctx.file.name}, {first} to {last}; {res.describe()}"
+
+
+BACKFILL = Backfill(
+    name="earnings",
+    help=(
+        "earnings dates for the buyback blackout: --file F (CSV ticker,earnings_date[,time,market_cap,"
+        "fiscal_quarter_end,estimated]) or, without a file, one calendar refresh (Nasdaq, Alpha Vantage fallback)"
+    ),
+    run=_backfill,
+)

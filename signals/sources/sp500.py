@@ -1,0 +1,134 @@
+"""The S&P 500 constituent list: the buyback signal's universe.
+
+``GET https://raw.githubusercontent.com/datasets/s-and-p-500-companies/main/data/constituents.csv``
+(no key; the dataset's maintainers refresh it from Wikipedia's list). Header
+``Symbol,Security,GICS Sector,GICS Sub-Industry,Headquarters Location,Date added,CIK,Founded``
+(older versions: ``Symbol,Name,Sector``); quoted fields hold commas; share classes use a
+dot (``BRK.B``). A refresh replaces the stored list as a whole. Without a list, the
+buyback universe is every company in the loaded calendar.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+
+from signals.sources import http
+from signals.sources.base import (
+    Backfill,
+    BackfillContext,
+    Poll,
+    Rejects,
+    SourceContext,
+    SourceError,
+    describe_body,
+    looks_like_html,
+)
+from storage import earnings as earnings_repo
+from storage.earnings import Member, normalise_ticker
+from storage.observations import Observation
+from storage.timeutil import to_epoch
+
+log = logging.getLogger("flowwatch.sources.sp500")
+
+URL = "https://raw.githubusercontent.com/datasets/s-and-p-500-companies/main/data/constituents.csv"
+INDEX_ID = "sp500"
+#: a live answer with fewer members is cut off or wrong; the stored list is kept
+MIN_LIVE_MEMBERS = 400
+
+
+def parse_csv(text: str, *, name: str = "sp500") -> list[Member]:
+    body = text.lstrip("\ufeff")
+    if not body.strip() or looks_like_html(body) or body.lstrip()[:1] in "{[":
+        raise SourceError(name, f"expected the constituents CSV, got {describe_body(text)}")
+    reader = csv.reader(io.StringIO(body))
+    header = [h.strip().lower() for h in next(reader, [])]
+    if not header or header[0] != "symbol":
+        raise SourceError(
+            name,
+            f"unexpected header {','.join(header)[:80]!r} (expected Symbol,Security,GICS Sector,... "
+            "or Symbol,Name,Sector)",
+        )
+    name_col = next((header.index(h) for h in ("security", "name") if h in header), None)
+    sector_col = next((header.index(h) for h in ("gics sector", "sector") if h in header), None)
+    rejects = Rejects(name)
+    out: dict[str, Member] = {}
+    for n, row in enumerate(reader, start=2):
+        if not row or not "".join(row).strip():
+            continue
+        ticker = normalise_ticker(row[0])
+        if ticker is None:
+            rejects.add(f"line {n}", f"symbol {row[0][:12]!r} is not a ticker")
+            continue
+        out[ticker] = Member(
+            ticker,
+            row[name_col].strip() if name_col is not None and len(row) > name_col else "",
+            row[sector_col].strip() if sector_col is not None and len(row) > sector_col else "",
+        )
+    rejects.log(log)
+    if not out:
+        raise SourceError(name, "the list holds no constituents")
+    return list(out.values())
+
+
+async def fetch(ctx: SourceContext) -> list[Member]:
+    resp = await http.get(ctx.client, URL, source="sp500", sleep=ctx.sleep, attempts=3)
+    members = parse_csv(resp.text)
+    if len(members) < MIN_LIVE_MEMBERS:
+        raise SourceError(
+            "sp500",
+            f"the list has only {len(members)} constituents (expected about 500); keeping the stored list",
+        )
+    return members
+
+
+async def poll_list(ctx: SourceContext) -> list[Observation]:
+    members = await fetch(ctx)
+    added, removed, kept = await ctx.store.call(
+        earnings_repo.replace_members, INDEX_ID, members, to_epoch(ctx.now())
+    )
+    log.info("sp500: %d constituents (%d added, %d removed)", added + kept, added, removed)
+    return []
+
+
+POLLS = [
+    Poll(
+        name="sp500_list",
+        trigger={
+            "trigger": "cron",
+            "day_of_week": "sun",
+            "hour": 6,
+            "minute": 40,
+            "timezone": "America/New_York",
+        },
+        run=poll_list,
+        signals=("buyback",),
+        description="S&P 500 constituent list (the buyback universe), weekly",
+    )
+]
+
+
+async def _backfill(ctx: BackfillContext) -> str:
+    if ctx.file:
+        members = parse_csv(
+            ctx.file.read_text(encoding="utf-8", errors="replace"), name=f"sp500 {ctx.file.name}"
+        )
+        where = ctx.file.name
+    else:
+        sctx = SourceContext(client=ctx.client, now=lambda: ctx.now, settings=ctx.settings)
+        members = await fetch(sctx)
+        where = "the public constituents CSV"
+    added, removed, kept = earnings_repo.replace_members(ctx.db, INDEX_ID, members, to_epoch(ctx.now))
+    ctx.progress(1)
+    return (
+        f"sp500: {len(members)} constituents from {where} ({added} added, {removed} removed, {kept} unchanged); "
+        "the buyback universe is now this list"
+    )
+
+
+BACKFILL = Backfill(
+    name="sp500",
+    help="S&P 500 constituent list, the buyback universe (live download, or --file F constituents.csv)",
+    run=_backfill,
+)

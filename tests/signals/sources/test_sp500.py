@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlite_utils import Database
+
+from signals.sources import sp500
+from signals.sources.base import BackfillContext, SourceContext, SourceError
+from storage import earnings as repo
+from tests.conftest import fixture_text
+
+NOW = datetime(2026, 11, 20, tzinfo=UTC)
+
+
+def test_parse_recorded_list() -> None:
+    members = sp500.parse_csv(fixture_text("sp500/constituents.csv"))
+    assert [m.ticker for m in members][:6] == ["MMM", "AOS", "ABT", "ABBV", "AAPL", "BRK.B"]
+    assert len(members) == 10
+    apple = next(m for m in members if m.ticker == "AAPL")
+    assert apple.name == "Apple Inc." and apple.sector == "Information Technology"
+
+
+def test_older_header_and_bad_answers() -> None:
+    members = sp500.parse_csv("Symbol,Name,Sector\nMMM,3M,Industrials\nBRK-B,Berkshire,Financials\n")
+    assert [(m.ticker, m.sector) for m in members] == [("MMM", "Industrials"), ("BRK.B", "Financials")]
+    with pytest.raises(SourceError, match="HTML page"):
+        sp500.parse_csv("<!doctype html><html></html>")
+    with pytest.raises(SourceError, match="unexpected header"):
+        sp500.parse_csv("ticker,earnings_date\nAAPL,2025-01-30\n")
+
+
+async def test_a_short_live_list_keeps_the_stored_one(db: Database) -> None:
+    repo.replace_members(db, "sp500", sp500.parse_csv(fixture_text("sp500/constituents.csv")))
+    transport = httpx.MockTransport(
+        lambda r: httpx.Response(200, text=fixture_text("sp500/constituents.csv"))
+    )
+    async with httpx.AsyncClient(transport=transport) as c:
+        with pytest.raises(SourceError, match="only 10 constituents"):
+            await sp500.fetch(SourceContext(client=c, now=lambda: NOW, settings=None))
+    assert len(repo.load_members_frame(db)) == 10
+
+
+async def test_backfill_file_replaces_the_list(db: Database, fixtures_dir: Path) -> None:
+    repo.replace_members(db, "sp500", [repo.Member("OLD")])
+    ctx = BackfillContext(
+        db=db, client=httpx.AsyncClient(), now=NOW, file=fixtures_dir / "sp500" / "constituents.csv"
+    )
+    msg = await sp500.BACKFILL.run(ctx)
+    assert "10 constituents from constituents.csv (10 added, 1 removed, 0 unchanged)" in msg
+    assert "OLD" not in set(repo.load_members_frame(db)["ticker"])
