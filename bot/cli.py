@@ -732,7 +732,13 @@ def _early_logging(args: argparse.Namespace) -> None:
     if getattr(args, "format", None) == "jsonl":
         level = "WARNING"  # nothing but events on stdout, and little on stderr
     secrets = [
-        os.environ.get(k, "") for k in ("DISCORD_TOKEN", "DISCORD_WEBHOOK_URL", "ALPHAVANTAGE_API_KEY")
+        os.environ.get(k, "")
+        for k in (
+            "DISCORD_TOKEN",
+            "DISCORD_WEBHOOK_URL",
+            "ALPHAVANTAGE_API_KEY",
+            "FLOWWATCH_COINGLASS_API_KEY",
+        )
     ]
     setup_logging(level, secrets)
 

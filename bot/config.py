@@ -75,6 +75,32 @@ def _positive_float(text: str) -> float:
     return v
 
 
+def _venues(text: str) -> tuple[str, ...]:
+    from signals.liquidations import VENUES
+
+    names = tuple(dict.fromkeys(v.strip().lower() for v in text.split(",") if v.strip()))
+    bad = [v for v in names if v not in VENUES]
+    if bad:
+        raise ValueError(
+            f"unknown venue {bad[0]!r}: use a comma-separated list of {', '.join(VENUES)} (or none)"
+        )
+    return names
+
+
+def _days(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number of days") from None
+    if not 0 <= v <= 3650:
+        raise ValueError(f"{text!r} is out of range (0 to 3650 days; 0 = do not keep them)")
+    return v
+
+
+def _secret(text: str) -> Secret:
+    return Secret(text.strip())
+
+
 def _level(text: str) -> str:
     v = text.strip().upper()
     if v not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -248,6 +274,28 @@ SETTINGS: list[SettingSpec] = [
         _float_range(0.5, 60),
     ),
     SettingSpec(
+        "FLOWWATCH_LIQ_VENUES",
+        "liq_venues",
+        "bybit,binance,okx",
+        "Liquidation streams flowwatch run opens (comma-separated: bybit, binance, okx); 'none' = no streams.",
+        lambda t: () if t.strip().lower() == "none" else _venues(t),
+    ),
+    SettingSpec(
+        "FLOWWATCH_LIQ_RETENTION_DAYS",
+        "liq_retention_days",
+        "7",
+        "Days to keep raw liquidation events (the 1-minute buckets are kept); 0 = do not store raw events.",
+        _days,
+    ),
+    SettingSpec(
+        "FLOWWATCH_COINGLASS_API_KEY",
+        "coinglass_api_key",
+        "",
+        "Coinglass API key, only for 'flowwatch backfill coinglass' without --file (paid plans).",
+        _secret,
+        secret=True,
+    ),
+    SettingSpec(
         "FLOWWATCH_STORM_MAX",
         "storm_max",
         "5",
@@ -288,17 +336,17 @@ class Settings:
     alphavantage_key: Secret | None = None
     earnings_scan_days: int = 90
     earnings_spacing: float = 2.0
+    liq_venues: tuple[str, ...] = ("bybit", "binance", "okx")
+    liq_retention_days: float = 7.0
+    coinglass_api_key: Secret | None = None
     storm_max: int = 5
     storm_minutes: float = 10.0
     chart_cooldown: float = 10.0
     params: dict[str, Params] = field(default_factory=dict)
 
     def secrets(self) -> list[str]:
-        return [
-            s.get()
-            for s in (self.discord_token, self.webhook_url, self.deadman_url, self.alphavantage_key)
-            if s
-        ]
+        """Every secret value, for the log redactor."""
+        return [v.get() for v in vars(self).values() if isinstance(v, Secret) and v]
 
     def signal_params(self, signal_id: str) -> Params:
         if signal_id in self.params:

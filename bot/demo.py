@@ -61,7 +61,8 @@ def run_demo(settings: Settings, out: Path, fmt: str = "text") -> int:
     for n, ev in enumerate([e for e in fired if e.event in ("fired", "escalated")], start=1):
         at = from_epoch(ev.ts) + timedelta(seconds=1)
         path = out / f"alert-{n:02d}-{ev.signal}-{ev.key}-{ev.event}.png"
-        path.write_bytes(render_png(chart_data(db, settings, ev.signal, at, 120)))
+        days = min(120, registry()[ev.signal].alert_chart_days)
+        path.write_bytes(render_png(chart_data(db, settings, ev.signal, at, days)))
         written.append(path)
     for sig in sigs:
         last = db.execute("SELECT MAX(ts) FROM observations").fetchone()[0]

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from signals.base import Level, Reading
+from signals.base import Level, Params, Reading, Signal
 from storage import alerts as alert_repo
 from storage import state as state_repo
 from storage.alerts import AlertEvent
@@ -44,6 +44,19 @@ class Rules:
     #: 'updated' events only at or above this level (e.g. severe: new figures inside an extreme)
     update_min_level: Level = Level.WATCH
     value_format: str = "{:.3f}"
+    #: the peak as resolve messages state it, or None to leave it out (default: value_format)
+    describe_peak: Callable[[str, float], str | None] | None = None
+
+
+def rules_for(sig: Signal, params: Params) -> Rules:
+    """The engine rules a signal asks for under ``params`` (live and replay alike)."""
+    return Rules(
+        cooldown_s=sig.cooldown_seconds(params),
+        update_growth=sig.update_growth,
+        update_min_level=sig.update_min_level,
+        value_format=sig.value_format,
+        describe_peak=sig.describe_peak,
+    )
 
 
 class Engine:
@@ -108,7 +121,9 @@ class Engine:
                     duration = t - (st.since or t)
                     peak_txt = ""
                     if st.peak is not None and st.peak_ts is not None:
-                        peak_txt = f" Peak {fmt(st.peak)} on {iso(st.peak_ts)[:10]} ({st.peak_level})."
+                        shown = rules.describe_peak(r.key, st.peak) if rules.describe_peak else fmt(st.peak)
+                        if shown:
+                            peak_txt = f" Peak {shown} on {iso(st.peak_ts)[:10]} ({st.peak_level})."
                     summary = f"Resolved after {human_duration(duration)}: {r.summary}.{peak_txt}"
                     ev = self._event(r, "resolved", Level.OK, cur, st, summary, kind)
                     ev.duration_s = duration

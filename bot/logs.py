@@ -63,6 +63,7 @@ def setup_logging(
     root.addHandler(handler)
     root.setLevel(level)
     for noisy in (
+        "apscheduler",
         "discord.http",
         "discord.gateway",
         "httpx",

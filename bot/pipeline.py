@@ -16,12 +16,14 @@ from sqlite_utils import Database
 
 from bot.config import Settings
 from bot.engine import Engine, Router, Rules, console_router, persist
+from bot.engine import rules_for as engine_rules
 from signals import registry
 from signals.base import Level, Reading, Signal
 from storage import observations as obs_repo
 from storage import state as state_repo
 from storage.alerts import AlertEvent
 from storage.observations import Observation, UpsertResult
+from storage.state import KeyState
 from storage.timeutil import from_epoch, to_epoch
 
 log = logging.getLogger("flowwatch.pipeline")
@@ -30,13 +32,7 @@ NOTICE_PREFIX = "stale:"
 
 
 def rules_for(sig: Signal, settings: Settings) -> Rules:
-    params = settings.signal_params(sig.id)
-    return Rules(
-        cooldown_s=sig.cooldown_seconds(params),
-        update_growth=sig.update_growth,
-        update_min_level=sig.update_min_level,
-        value_format=sig.value_format,
-    )
+    return engine_rules(sig, settings.signal_params(sig.id))
 
 
 def load_signal_inputs(db: Database, sig: Signal, now: datetime | None = None) -> obs_repo.Inputs:
@@ -55,6 +51,14 @@ def with_tables(db: Database, sig: Signal, inputs: obs_repo.Inputs, end: int | N
 
 
 @dataclass
+class Applied:
+    """What :meth:`Pipeline.apply` wrote, and the engine state of the keys it stepped."""
+
+    events: list[tuple[int, AlertEvent]]
+    states: dict[str, KeyState]
+
+
+@dataclass
 class Evaluation:
     readings: list[Reading]
     stale: dict[str, str]  # key -> reason
@@ -69,6 +73,8 @@ class Pipeline:
         self.router = router
         self.scope = scope
         self.engine: Engine | None = None
+        #: signals a running service evaluates in memory (streams); evaluate() leaves them alone
+        self.owned: set[str] = set()
 
     def load(self, db: Database) -> None:
         self.engine = Engine(state_repo.load_states(db, self.scope))
@@ -83,7 +89,7 @@ class Pipeline:
         out = {}
         for sid in signal_ids:
             sig = registry().get(sid)
-            if sig is None:
+            if sig is None or sid in self.owned:
                 continue
             out[sid] = self._evaluate_one(db, sig, now)
         return out
@@ -145,6 +151,42 @@ class Pipeline:
         for _id, ev in written:
             log.info("%s %s/%s %s: %s", ev.kind, ev.signal, ev.key, ev.event, ev.summary)
         return Evaluation(latest, stale, written)
+
+    def apply(
+        self,
+        db: Database,
+        signal_id: str,
+        readings: Iterable[Reading],
+        now: datetime,
+        notices: Iterable[Reading] = (),
+    ) -> Applied:
+        """Step readings computed elsewhere (a stream evaluated in memory) through the engine.
+
+        ``notices`` go through the same engine with ``kind='notice'``. States, events and
+        deliveries are written in one transaction, as in :meth:`evaluate`.
+        """
+        if self.engine is None:
+            self.load(db)
+        engine = self.engine
+        assert engine is not None
+        rules = rules_for(registry()[signal_id], self.settings)
+        snapshot = engine.snapshot()
+        events: list[AlertEvent] = []
+        stepped: set[str] = set()
+        for n in notices:
+            events += engine.step(n, Rules(), kind="notice")
+            stepped.add(n.key)
+        for r in readings:
+            events += engine.step(r, rules)
+            stepped.add(r.key)
+        try:
+            written = persist(db, self.scope, engine.take_dirty(), events, self.router, now=to_epoch(now))
+        except Exception:
+            engine.restore(snapshot)
+            raise
+        for _id, ev in written:
+            log.info("%s %s/%s %s: %s", ev.kind, ev.signal, ev.key, ev.event, ev.summary)
+        return Applied(written, {k: engine.state(signal_id, k).copy() for k in stepped})
 
     @staticmethod
     @staticmethod

@@ -22,7 +22,7 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from bot.engine import Engine, Rules, console_router, persist
+from bot.engine import Engine, Rules, console_router, persist, rules_for
 from bot.pipeline import with_tables
 from signals.base import Level, Params, Reading, Signal
 from storage import alerts as alert_repo
@@ -124,12 +124,7 @@ def run_replay(
     rules: dict[str, Rules] = {}
     for sig in signals:
         p = params[sig.id]
-        rules[sig.id] = Rules(
-            cooldown_s=sig.cooldown_seconds(p),
-            update_growth=sig.update_growth,
-            update_min_level=sig.update_min_level,
-            value_format=sig.value_format,
-        )
+        rules[sig.id] = rules_for(sig, p)
         hist = readings[sig.id] if readings and sig.id in readings else compute_readings(db, sig, p, end)
         pre: list[Reading] = []
         run: list[Reading] = []

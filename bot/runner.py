@@ -106,10 +106,17 @@ class App:
             self._tasks.append(asyncio.create_task(self._initial_polls(), name="initial-polls"))
 
     async def _initial_polls(self) -> None:
+        """Poll every source once at start-up, concurrently (a slow provider delays no other);
+        polls that share a fetch function (a retry schedule of the same job) run once."""
         now = self.clock.now()
+        seen: set[object] = set()
+        due = []
         for poll in sources.polls():
-            if poll.active is None or poll.active(now):
-                await self.run_poll(poll)
+            if poll.run in seen or (poll.active is not None and not poll.active(now)):
+                continue
+            seen.add(poll.run)
+            due.append(self.run_poll(poll))
+        await asyncio.gather(*due)
         await self.evaluate_all()
 
     async def stop(self) -> None:
@@ -220,10 +227,13 @@ class App:
             if asyncio.iscoroutine(res):
                 await res
 
-    async def chart_for_alert(self, alert: StoredAlert, days: int = 180) -> bytes | None:
+    async def chart_for_alert(self, alert: StoredAlert, days: int | None = None) -> bytes | None:
         """The chart of an alert as of its market time, with the alert point marked."""
         if alert.kind != "alert":
             return None
+        if days is None:
+            sig = registry().get(alert.signal)
+            days = sig.alert_chart_days if sig else 180
         at = from_epoch(alert.ts) + timedelta(seconds=1)
         data = await self.store.call(chart_data, self.settings, alert.signal, at, days)
         return await self.renderer.render(data)

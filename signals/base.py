@@ -168,6 +168,13 @@ class Signal:
     #: how values print in status lines and engine texts (the unit is appended after it)
     value_format: ClassVar[str] = "{:.3f}"
 
+    def describe_peak(self, key: str, value: float) -> str | None:
+        """How a resolve message states a lifecycle's peak value (None: leave it out)."""
+        return self.value_format.format(value)
+
+    #: days of history an alert's chart shows
+    alert_chart_days: ClassVar[int] = 180
+
     def default_params(self) -> Params:
         return Params(self.params)
 

@@ -204,6 +204,15 @@ class RateCut(Signal):
     #: 'updated' within a severe episode when the value grows 1.5x: a whipsaw inside a swing that
     #: was already severe (its value is the whipsaw's total travel), a third flip in a row
     update_growth = 1.5
+
+    def describe_peak(self, key: str, value: float) -> str | None:
+        kind = key.rsplit(".", 1)[-1]
+        if kind == "swing":
+            return f"{value:.1f}× the swing size"
+        if kind == "divergence":
+            return f"{value:.0f} pp apart"
+        return None  # a flip has no size
+
     update_min_level = Level.SEVERE
 
     # -- parameters ------------------------------------------------------------------------

@@ -186,8 +186,30 @@ def m0002_earnings_calendar(db: Database) -> None:
     )
 
 
-@MIGRATIONS(name="0003_discord_guild_state")
-def m0003_discord_guild_state(db: Database) -> None:
+@MIGRATIONS(name="0003_btc_liq_raw")
+def m0003_btc_liq_raw(db: Database) -> None:
+    run_sql(
+        db,
+        """
+        -- Raw frames of the live liquidation streams (btc_liq) that carried BTC liquidations,
+        -- exactly as the venue sent them, one row per venue and written batch, kept
+        -- FLOWWATCH_LIQ_RETENTION_DAYS (the 1-minute buckets in observations stay). frames is
+        -- newline-separated (a JSON frame holds no raw newline). first_ms/last_ms bound the
+        -- liquidation times inside. storage/liq_raw.py reads and writes them.
+        CREATE TABLE liq_raw (
+            venue TEXT NOT NULL,
+            first_ms INTEGER NOT NULL,
+            last_ms INTEGER NOT NULL,
+            n INTEGER NOT NULL,
+            frames TEXT NOT NULL
+        );
+        CREATE INDEX liq_raw_by_time ON liq_raw (last_ms)
+        """,
+    )
+
+
+@MIGRATIONS(name="0004_discord_guild_state")
+def m0004_discord_guild_state(db: Database) -> None:
     run_sql(
         db,
         """

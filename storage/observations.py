@@ -74,6 +74,17 @@ def upsert(db: Database, observations: Iterable[Observation]) -> UpsertResult:
     return UpsertResult(new=new, updated=updated, unchanged=len(rows) - new - updated)
 
 
+def write_many(db: Database, rows: Sequence[tuple[str, int, float, str]]) -> None:
+    """Upsert ``(series, ts, value, source)`` rows without counting them (stream batches).
+
+    The caller has validated the values; this is :func:`upsert` minus the bookkeeping that
+    makes it report new/updated counts.
+    """
+    if rows:
+        with db.atomic():
+            db.conn.executemany(_UPSERT, rows)
+
+
 def _count(db: Database, series: Sequence[str]) -> int:
     marks = ",".join("?" * len(series))
     row = db.execute(f"SELECT COUNT(*) FROM observations WHERE series IN ({marks})", list(series)).fetchone()

@@ -1,0 +1,163 @@
+"""BTC price from Coinbase Exchange public candles (Binance klines as the fallback).
+
+``GET https://api.exchange.coinbase.com/products/BTC-USD/candles?granularity=60&start=<ISO>&end=<ISO>``
+(granularity 60, 300, 900, 3600, 21600 or 86400 s; at most 300 candles a call; no key). Rows are
+``[time (unix s), low, high, open, close, volume]`` as bare numbers, **newest first** (the column
+order differs from Binance). Closes of complete candles go to ``btc.usd.close.<bucket>``, stamped
+at the candle start; ``btc_liq`` shows the price beside the liquidations and the move during a
+cascade.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+from signals.liquidations import BUCKET_NAMES, price_series
+from signals.sources import binance, http
+from signals.sources._wsclient import loads
+from signals.sources.base import (
+    Backfill,
+    BackfillContext,
+    Poll,
+    Rejects,
+    SourceContext,
+    SourceError,
+    bad_value_reason,
+    describe_body,
+    looks_like_html,
+)
+from storage import observations as obs_repo
+from storage.observations import Observation
+from storage.timeutil import iso, to_epoch
+
+log = logging.getLogger("flowwatch.sources.coinbase")
+
+URL = "https://api.exchange.coinbase.com/products/BTC-USD/candles"
+GRANULARITIES = {60: "1m", 300: "5m", 900: "15m", 3600: "1h", 86400: "1d"}
+
+
+def parse_candles(
+    text: str, granularity: int, *, now: datetime, label: str = "coinbase candles"
+) -> list[Observation]:
+    if looks_like_html(text) or not text.strip():
+        raise SourceError(label, f"expected candles JSON, got {describe_body(text)}")
+    try:
+        rows = loads(text)
+    except ValueError:
+        raise SourceError(label, f"expected candles JSON, got {describe_body(text)}") from None
+    if isinstance(rows, dict):
+        raise SourceError(label, f"Coinbase error: {str(rows.get('message', rows))[:160]}")
+    if not isinstance(rows, list):
+        raise SourceError(label, f"expected a list of candles, got {describe_body(text)}")
+    bucket = GRANULARITIES.get(granularity)
+    if bucket is None:
+        raise SourceError(
+            label, f"granularity {granularity} s is not stored; use 60, 300, 900, 3600 or 86400"
+        )
+    rejects = Rejects(label)
+    out = []
+    cut = to_epoch(now)
+    for row in rows:
+        try:
+            ts, close = int(row[0]), float(row[4])
+        except (TypeError, ValueError, IndexError):
+            rejects.add(str(row)[:40], "not a candle row [time, low, high, open, close, volume]")
+            continue
+        reason = bad_value_reason(close, now=now, ts=ts)
+        if reason:
+            rejects.add(iso(ts), reason)
+            continue
+        if ts + granularity > cut:
+            continue  # still open
+        out.append(Observation(price_series(bucket), ts, close, "coinbase"))
+    rejects.log(log)
+    out.sort(key=lambda o: o.ts)
+    return out
+
+
+async def fetch_candles(
+    client: httpx.AsyncClient,
+    start: datetime,
+    end: datetime,
+    granularity: int,
+    now: datetime,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
+) -> list[Observation]:
+    resp = await http.get(
+        client,
+        URL,
+        source="coinbase candles",
+        params={"granularity": granularity, "start": iso(start), "end": iso(end)},
+        sleep=sleep,
+    )
+    return parse_candles(resp.text, granularity, now=now)
+
+
+async def poll_price(ctx: SourceContext) -> list[Observation]:
+    """The last two hours of 1-minute closes; Binance klines when Coinbase fails."""
+    now = ctx.now()
+    try:
+        return await fetch_candles(ctx.client, now - timedelta(hours=2), now, 60, now, ctx.sleep)
+    except SourceError as exc:
+        log.warning("%s; using Binance klines", exc)
+        return await binance.fetch_closes(ctx, "1m", 120)
+
+
+POLLS = [
+    Poll(
+        name="btc_price",
+        trigger={"trigger": "interval", "minutes": 5},
+        run=poll_price,
+        signals=(),
+        description="BTC-USD 1-minute closes (Coinbase; Binance klines as fallback)",
+    )
+]
+
+
+def _granularity_from(path: Path) -> int:
+    for g in sorted(GRANULARITIES, reverse=True):
+        if f"_{g}" in path.stem:
+            return g
+    raise ValueError(
+        f"cannot tell the candle size of {path.name}: put it in the name, e.g. candles_BTC-USD_86400.json"
+    )
+
+
+async def _backfill(ctx: BackfillContext) -> str:
+    if ctx.file is not None:
+        g = _granularity_from(ctx.file)
+        rows = parse_candles(
+            ctx.file.read_text(encoding="utf-8"), g, now=ctx.now, label=f"coinbase {ctx.file.name}"
+        )
+        if ctx.since is not None:
+            rows = [r for r in rows if r.ts >= to_epoch(ctx.since)]
+        where = ctx.file.name
+    else:
+        g = 3600
+        start = ctx.since or ctx.now - timedelta(days=30)
+        rows = []
+        t = start
+        while t < ctx.now:
+            t2 = min(t + timedelta(seconds=g * 300), ctx.now)
+            rows += await fetch_candles(ctx.client, t, t2, g, ctx.now)
+            ctx.progress(1)
+            t = t2
+        where = "Coinbase"
+    res = obs_repo.upsert(ctx.db, rows)
+    name = price_series(BUCKET_NAMES.get(g, GRANULARITIES[g]))
+    return f"{name}: {len(rows)} closes from {where} ({res.new} new, {res.updated} updated)"
+
+
+BACKFILL = Backfill(
+    name="coinbase",
+    help="BTC-USD hourly closes from Coinbase (live, --since DATE; default 30 days) or --file with a saved candles body",
+    run=_backfill,
+    file=True,
+    dir=False,
+    live=True,
+)

@@ -1,0 +1,227 @@
+"""btc_liq through the command line: backfills, replay over the real history, chart, check, demo."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.cli import main
+from bot.config import load_settings
+from bot.liquidations import liquidations_chart, liquidations_report, liquidations_text, validate_hours
+from bot.queries import status
+from bot.summary import status_line, summary_text
+from signals.sources import coinbase, coinglass, okx
+from signals.sources.base import BackfillContext, SourceContext, SourceError
+from storage import observations as obs_repo
+from storage.db import open_db
+from storage.timeutil import from_epoch
+from tests.conftest import fixture_text
+from tests.signals.test_liquidations import LOW, T0, minute_history
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def dbfile(tmp_path: Path) -> str:
+    return str(tmp_path / "fw.db")
+
+
+def test_backfill_and_replay_the_real_history(
+    data_dir: Path, dbfile: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("btc_liquidations_binance_daily_coinglass.csv", "btc_liquidations_binance_4h_coinglass.csv"):
+        code, out, _ = run(capsys, "backfill", "coinglass", "--file", str(data_dir / name), "--db", dbfile)
+        assert code == 0 and "liq.btc.coinglass" in out
+    code, out, _ = run(
+        capsys, "backfill", "binance", "--file", str(data_dir / "btc_usdt_binance_4h.csv"), "--db", dbfile
+    )
+    assert code == 0 and "btc.usd.close.4h: 18370 closes" in out
+    code, out, _ = run(capsys, "replay", "btc_liq", "--format", "jsonl", "--db", dbfile)
+    assert code == 0
+    events = [json.loads(line) for line in out.splitlines()]
+    assert {e["signal"] for e in events} == {"btc_liq"} and set(events[0]) == {
+        "signal",
+        "key",
+        "event",
+        "ts",
+        "level",
+        "value",
+        "summary",
+    }
+    oct10 = [e for e in events if e["ts"] == "2025-10-11T00:00:00Z"]
+    assert oct10 and oct10[0]["event"] == "fired" and oct10[0]["level"] == "severe"
+    assert "BTC -" in oct10[0]["summary"]  # the price move from the kline history
+    assert [e for e in events if e["event"] == "resolved"]
+    # replay --set: a floor fit for a one-venue history shows more
+    code, out2, _ = run(
+        capsys, "replay", "btc_liq", "--format", "jsonl", "--set", "floor_24h=50", "--restart", "--db", dbfile
+    )
+    assert code == 0 and len(out2.splitlines()) > len(events)
+    code, out, _ = run(
+        capsys,
+        "chart",
+        "btc_liq",
+        "--days",
+        "365",
+        "-o",
+        str(Path(dbfile).with_suffix(".png")),
+        "--db",
+        dbfile,
+    )
+    assert code == 0 and "btc_liq over 365 days" in out
+    code, out, _ = run(capsys, "check", "btc_liq", "--no-fetch", "--db", dbfile)
+    assert code == 0 and out.startswith("btc_liq/cascade")
+
+
+def test_bad_input_is_refused_clearly(
+    tmp_path: Path, dbfile: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "liq_4h.csv"
+    bad.write_text("when,amount\n1,2\n")
+    code, _, err = run(capsys, "backfill", "coinglass", "--file", str(bad), "--db", dbfile)
+    assert code == 1 and "need time_ms (or date_utc)" in err
+    code, _, err = run(capsys, "replay", "btc_liq", "--set", "k_alert=0", "--db", dbfile)
+    assert code == 2 and "k_alert" in err and "allowed 2 to 100" in err
+    code, _, err = run(capsys, "backfill", "binance", "--db", dbfile)
+    assert code == 2 and "needs --file" in err
+
+
+def test_backfill_coinbase_and_okx_files(
+    tmp_path: Path, dbfile: str, capsys: pytest.CaptureFixture[str], fixtures_dir: Path
+) -> None:
+    code, out, _ = run(
+        capsys,
+        "backfill",
+        "coinbase",
+        "--file",
+        str(fixtures_dir / "coinbase/candles_BTC-USD_86400.json"),
+        "--db",
+        dbfile,
+    )
+    assert code == 0 and "btc.usd.close.1d" in out
+    code, out, _ = run(
+        capsys,
+        "backfill",
+        "okx",
+        "--file",
+        str(fixtures_dir / "okx/liquidation_orders.json"),
+        "--since",
+        "2026-11-20",
+        "--db",
+        dbfile,
+    )
+    assert code == 0 and "okx:" in out
+
+
+# -- live backfills and polls through httpx.MockTransport ------------------------------------
+
+
+async def test_coinglass_live_needs_the_key_and_sends_it(db: object) -> None:
+    now = datetime(2023, 2, 5, tzinfo=UTC)
+    seen: list[httpx.Request] = []
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        seen.append(req)
+        return httpx.Response(200, text=fixture_text("coinglass/liquidation_history.json"))
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        ctx = BackfillContext(db=db, client=client, now=now, settings=load_settings(env={}, dotenv=None))  # type: ignore[arg-type]
+        with pytest.raises(SourceError, match="FLOWWATCH_COINGLASS_API_KEY"):
+            await coinglass.fetch(ctx)
+        settings = load_settings(env={"FLOWWATCH_COINGLASS_API_KEY": "k-123"}, dotenv=None)
+        ctx = BackfillContext(
+            db=db, client=client, now=now, settings=settings, since=datetime(2023, 1, 1, tzinfo=UTC)
+        )  # type: ignore[arg-type]
+        bucket, rows = await coinglass.fetch(ctx, interval="1d")
+    assert (
+        seen[0].headers["CG-API-KEY"] == "k-123"
+        and seen[0].url.params["exchange_list"] == "Binance,OKX,Bybit"
+    )
+    assert bucket == "1d" and len(rows) == 4 and rows[0].source == "coinglass:binance,okx,bybit"
+
+
+async def test_price_poll_falls_back_to_binance() -> None:
+    now = datetime(2026, 11, 20, 0, 30, tzinfo=UTC)
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        if req.url.host == "api.exchange.coinbase.com":
+            return httpx.Response(404, text='{"message":"NotFound"}')
+        assert req.url.params["symbol"] == "BTCUSDT"
+        return httpx.Response(200, text=fixture_text("binance/klines_BTCUSDT_1d.json"))
+
+    async def nosleep(_s: float) -> None:
+        return None
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        ctx = SourceContext(client=client, now=lambda: now, settings=None, sleep=nosleep)
+        rows = await coinbase.poll_price(ctx)
+    assert rows and rows[0].source == "binance" and rows[0].series == "btc.usd.close.1m"
+
+
+async def test_okx_live_backfill_pages_back_and_fills_gaps(db: object) -> None:
+    now = datetime.fromtimestamp(1795185070, tz=UTC)
+    pages: list[dict[str, str]] = []
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        pages.append(dict(req.url.params))
+        if "after" in req.url.params or req.url.params["uly"] != "BTC-USDT":
+            return httpx.Response(200, json={"code": "0", "data": [], "msg": ""})
+        return httpx.Response(200, text=fixture_text("okx/liquidation_orders.json"))
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        ctx = BackfillContext(db=db, client=client, now=now, since=datetime.fromtimestamp(1795184000, tz=UTC))  # type: ignore[arg-type]
+        msg = await okx._backfill(ctx)
+    assert pages[1]["after"] == "1795184152598" and "3 BTC liquidations" in msg
+    n = db.execute("SELECT COUNT(*) FROM observations WHERE series = 'liq.btc.okx.long_usd.1m'").fetchone()[0]  # type: ignore[attr-defined]
+    assert n > 10
+
+
+# -- /liquidations and /status ------------------------------------------------------------------
+
+
+def test_liquidations_view_and_status_line(tmp_path: Path) -> None:
+    db = open_db(tmp_path / "v.db")
+    surge = {600 + k: 0.4e6 for k in range(30)}
+    obs = minute_history(surge, 900, gaps=range(700, 703))
+    obs_repo.upsert(db, obs)
+    db.execute(
+        "INSERT INTO meta (key, value, updated_at) VALUES ('source:okx', ?, 0)",
+        [json.dumps({"venue": "okx", "connected": True, "unavailable": None})],
+    )
+    settings = load_settings(env=LOW_ENV, dotenv=None)
+    now = from_epoch(T0 + 900 * 60)
+    rep = liquidations_report(db, settings, now, 24)
+    usd = sum(o.value for o in obs if "_usd." in o.series)
+    assert rep.venues == ["okx"] and rep.total == pytest.approx(usd)
+    assert rep.largest and rep.largest[0].total == pytest.approx(0.4e6) and rep.gaps_s == {"okx": 180.0}
+    text = liquidations_text(rep)
+    assert (
+        "Total $12." in text
+        and "OKX: $12." in text
+        and "Stream gaps: OKX 3 min" in text
+        and "okx live" in text
+    )
+    assert "Data covers" in text  # 15 hours of data in a 24-hour range
+    data = liquidations_chart(db, settings, now, 6)
+    assert len(data["x"]) == 360 and data["cascades"]
+    with pytest.raises(ValueError, match="1 to 720"):
+        validate_hours(0)
+    with pytest.raises(ValueError, match="whole number"):
+        validate_hours("1.5")
+    assert validate_hours("48") == 48
+    (ks,) = status(db, settings, now, "btc_liq")
+    line = status_line(ks)
+    assert line.startswith("[    OK] btc_liq · liquidation cascade (all venues):") and "M USD to" in line
+    assert "btc_liq" in summary_text(db, settings, now)
+    db.close()
+
+
+LOW_ENV = {f"FLOWWATCH_BTC_LIQ_{k.upper()}": str(v) for k, v in LOW.items()}

@@ -1,0 +1,347 @@
+"""The live btc_liq service: frames → in-memory windows → engine → outbox; batching; health."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.clock import SimClock
+from bot.config import load_settings
+from bot.liqlive import LiveLiquidations
+from bot.runner import App
+from bot.sinks.console import ConsoleSink
+from signals.sources import bybit, okx
+from signals.sources._wsclient import ParseStats, StreamClient
+from storage import alerts as alert_repo
+from storage import liq_raw, meta
+from tests.conftest import fixture_text
+from tests.signals.sources.wsfake import FakeVenue, recorded
+
+T0 = 1795185000.0  # 2026-11-20 08:30 UTC, the minute of the recorded frames
+LOW = {
+    "FLOWWATCH_BTC_LIQ_FLOOR_5M": "1",
+    "FLOWWATCH_BTC_LIQ_FLOOR_1H": "2",
+    "FLOWWATCH_BTC_LIQ_FLOOR_4H": "4",
+    "FLOWWATCH_BTC_LIQ_FLOOR_24H": "8",
+}
+
+
+def bybit_frame(ts_ms: int, *items: tuple[str, float]) -> str:
+    """A frame shaped exactly like the recorded Bybit stream, with our sides and sizes."""
+    template = json.loads(recorded(fixture_text("bybit/allLiquidation_stream.jsonl"))[0])
+    template["ts"] = ts_ms + 300
+    template["data"] = [
+        {"T": ts_ms + i, "s": "BTCUSDT", "S": side, "v": f"{size:.3f}", "p": "85000.00"}
+        for i, (side, size) in enumerate(items)
+    ]
+    return json.dumps(template, separators=(",", ":"))
+
+
+class Clock:
+    def __init__(self, t: float) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture
+async def app(tmp_path: Path) -> AsyncIterator[App]:
+    settings = load_settings(
+        env={"FLOWWATCH_DB": str(tmp_path / "live.db"), "FLOWWATCH_LIQ_RETENTION_DAYS": "1", **LOW},
+        dotenv=None,
+    )
+    out = io.StringIO()
+    a = App(
+        settings,
+        clock=SimClock(datetime.fromtimestamp(T0, tz=UTC)),
+        sinks=[ConsoleSink(stream=out, fmt="jsonl")],
+    )
+    await a.start(schedule=False, initial_poll=False)  # a simulated clock: the stream service stays off
+    a.console_out = out  # type: ignore[attr-defined]
+    yield a
+    await a.stop()
+
+
+def feed(svc: LiveLiquidations, client: StreamClient, frame: str) -> None:
+    p = client.parse(frame)
+    svc.on_events(p.events, 0.0, frame)
+
+
+async def alerts(app: App, kind: str | None = "alert") -> list[alert_repo.StoredAlert]:
+    return await app.store.call(alert_repo.list_alerts, "live", "btc_liq", None, None, kind)
+
+
+async def service(app: App, clock: Clock, **kw: Any) -> tuple[LiveLiquidations, StreamClient]:
+    client = bybit.BybitStream("ws://unused", lambda *a: None, clock=clock)
+    svc = LiveLiquidations(app, streams=[client], clock=clock, **kw)
+    svc.start_clock()
+    await svc.warm()
+    client.health.mark_up(clock())
+    return svc, client
+
+
+async def test_a_cascade_fires_grows_in_place_and_resolves(app: App) -> None:
+    clock = Clock(T0 + 5)
+    svc, c = await service(app, clock)
+    feed(svc, c, bybit_frame(int(T0 * 1000) + 1000, ("Buy", 0.5)))
+    await svc.evaluate()
+    assert await alerts(app) == []
+    clock.t = T0 + 65
+    feed(svc, c, bybit_frame(int(T0 * 1000) + 61000, ("Buy", 8.0), ("Sell", 1.0)))  # $0.8M: watch
+    await svc.evaluate()
+    clock.t = T0 + 70
+    feed(svc, c, bybit_frame(int(T0 * 1000) + 66000, ("Buy", 20.0)))  # $2.5M in 5 min: severe
+    await svc.evaluate()
+    clock.t = T0 + 72
+    feed(svc, c, bybit_frame(int(T0 * 1000) + 71000, ("Buy", 0.1)))  # a little more: no event
+    await svc.evaluate()
+    clock.t = T0 + 80
+    feed(svc, c, bybit_frame(int(T0 * 1000) + 79000, ("Buy", 25.0)))  # the total grows past 1.5x
+    await svc.evaluate()
+    clock.t = T0 + 80 + 20 * 60  # twenty quiet minutes (the tick evaluates without frames)
+    await svc.evaluate()
+    evs = await alerts(app)
+    assert [e.event for e in evs] == ["fired", "escalated", "updated", "resolved"]
+    assert [e.level for e in evs] == ["watch", "severe", "severe", "ok"]
+    assert len({e.episode for e in evs}) == 1
+    # 9.5 BTC, then 29.5, then 54.6 at $85,000
+    assert [round(e.value or 0, 4) for e in evs] == [0.8075, 2.5075, 4.641, 4.641]
+    assert evs[2].fields["Cascade total"].startswith("$4.6M") and evs[2].data["total_usd"] == pytest.approx(
+        4.641e6
+    )
+    assert "Cascade over: $4.6M" in evs[3].summary and evs[3].duration_s == 20 * 60 + 15
+    assert "venues: Bybit" in evs[0].summary
+    assert svc.sends < svc.evaluations  # readings that change nothing stay in memory
+
+
+async def test_batches_write_buckets_zeros_raw_events_and_health(app: App) -> None:
+    clock = Clock(T0 + 5)
+    svc, c = await service(app, clock)
+    feed(svc, c, bybit_frame(int(T0 * 1000) + 1000, ("Buy", 1.0), ("Sell", 2.0)))
+    clock.t = T0 + 185  # three minutes later, quiet since
+    await svc.evaluate()
+    rows = await svc.flush()
+    got = await app.store.call(
+        lambda db: db.execute(
+            "SELECT series, ts, value FROM observations WHERE series LIKE 'liq.btc.%' ORDER BY ts, series"
+        ).fetchall()
+    )
+    assert ("liq.btc.bybit.long_usd.1m", int(T0), 85000.0) in got
+    assert ("liq.btc.bybit.short_usd.1m", int(T0), 170000.0) in got
+    assert ("liq.btc.bybit.long_usd.1m", int(T0) + 60, 0.0) in got  # a quiet minute is data
+    assert rows == len(got) == 8
+    raw = await app.store.call(liq_raw.read, 0, 2**62)
+    assert raw == [("bybit", bybit_frame(int(T0 * 1000) + 1000, ("Buy", 1.0), ("Sell", 2.0)))]
+    again = c.parse(raw[0][1]).events  # the kept frames rebuild the liquidations
+    assert [(e[3], e[4], e[6]) for e in again] == [(0, 1.0, 85000.0), (1, 2.0, 170000.0)]
+    health = await app.store.call(meta.get, "source:bybit")
+    assert health["connected"] is True and health["venue"] == "bybit"
+    # a late event for a written minute rewrites that minute
+    feed(svc, c, bybit_frame(int(T0 * 1000) + 2000, ("Buy", 1.0)))
+    await svc.flush()
+    v = await app.store.call(
+        lambda db: db.execute(
+            "SELECT value FROM observations WHERE series = 'liq.btc.bybit.long_usd.1m' AND ts = ?", [int(T0)]
+        ).fetchone()[0]
+    )
+    assert v == 170000.0
+    # retention: a day
+    clock.t = T0 + 2 * 86400
+    assert await svc.prune() == 2  # frames
+
+
+async def test_a_stream_down_too_long_raises_a_stale_notice_and_a_recovery(app: App) -> None:
+    clock = Clock(T0 + 5)
+    svc, c = await service(app, clock, stale_after=300)
+    c.health.mark_down(T0 + 10, "closed by the venue (code 1011)")
+    clock.t = T0 + 200
+    await svc.evaluate()
+    assert await alerts(app, "notice") == []
+    clock.t = T0 + 320
+    await svc.evaluate()
+    (down,) = await alerts(app, "notice")
+    assert (
+        down.key == "stale:bybit"
+        and down.event == "fired"
+        and "Bybit liquidation stream down for 5 min" in down.summary
+    )
+    c.health.mark_up(T0 + 400)
+    clock.t = T0 + 401
+    await svc.evaluate()
+    notes = await alerts(app, "notice")
+    assert [n.event for n in notes] == ["fired", "resolved"]
+    # the gap is data: seconds down in each minute while flowwatch ran
+    clock.t = T0 + 500
+    await svc.flush()
+    gaps = await app.store.call(
+        lambda db: db.execute(
+            "SELECT ts, value FROM observations WHERE series = 'liq.btc.bybit.gap_s.1m' ORDER BY ts"
+        ).fetchall()
+    )
+    assert gaps[0] == (int(T0), 50.0) and (int(T0) + 300, 60.0) in gaps and gaps[-1] == (int(T0) + 360, 40.0)
+
+
+async def test_an_unavailable_venue_raises_no_notice(app: App) -> None:
+    clock = Clock(T0 + 5)
+    svc, c = await service(app, clock, stale_after=60)
+    c.health.mark_down(T0 + 5, None)
+    c.health.unavailable = "HTTP 451 at the handshake"
+    clock.t = T0 + 3600
+    await svc.evaluate()
+    assert await alerts(app, "notice") == []
+
+
+async def test_a_restart_continues_the_cascade(app: App) -> None:
+    clock = Clock(T0 + 65)
+    svc, c = await service(app, clock)
+    feed(svc, c, bybit_frame(int(T0 * 1000) + 61000, ("Buy", 30.0)))
+    await svc.evaluate()
+    await svc.flush()
+    assert [e.event for e in await alerts(app)] == ["fired"]
+    clock.t = T0 + 90
+    svc2, c2 = await service(app, clock)
+    assert svc2.tracker.run is not None
+    assert svc2.book.sides(int(T0), int(T0) + 120) == pytest.approx((30 * 85000.0, 0.0))
+    feed(svc2, c2, bybit_frame(int(T0 * 1000) + 89000, ("Buy", 1.0)))
+    await svc2.evaluate()
+    clock.t = T0 + 100
+    feed(svc2, c2, bybit_frame(int(T0 * 1000) + 99000, ("Buy", 20.0)))
+    await svc2.evaluate()
+    assert [e.event for e in await alerts(app)] == ["fired", "updated"]
+
+
+async def test_owned_signals_are_left_to_the_service(app: App) -> None:
+    app.pipeline.owned.add("btc_liq")
+    evals = await app.store.call(
+        app.pipeline.evaluate, ["btc_liq", "vix_term"], datetime.fromtimestamp(T0, tz=UTC)
+    )
+    assert "btc_liq" not in evals and "vix_term" in evals
+
+
+async def test_the_real_clients_end_to_end(app: App) -> None:
+    """Local venues: Bybit replays a cascade, OKX acks and stays quiet, Binance is geo-blocked."""
+    t_ms = int(T0 * 1000) + 20000
+    frames = [bybit_frame(t_ms + k * 100, ("Buy", 0.4), ("Sell", 0.02)) for k in range(200)]  # $70M a minute
+    clock = Clock(T0 + 40)
+    sleeps: list[float] = []
+
+    async def no_wait(d: float) -> None:
+        sleeps.append(d)
+        await asyncio.sleep(0)
+
+    async with (
+        FakeVenue(frames, style="bybit") as by,
+        FakeVenue([], style="bybit") as by_inv,
+        FakeVenue([], style="okx") as ok,
+        FakeVenue([], style="binance", status=451) as bn,
+    ):
+        svc = LiveLiquidations(
+            app,
+            venues=["bybit", "binance", "okx"],
+            urls={"bybit": by.url, "bybit_inverse": by_inv.url, "okx": ok.url, "binance": bn.url},
+            clock=clock,
+            stream_kwargs={"proxy": None, "sleep": no_wait, "poll": 0.01},
+            tick=0.05,
+            flush_every=0.05,
+        )
+        task = asyncio.create_task(svc.run())
+        await until(lambda: svc.streams[0].stats.events >= 400)
+        await until_async(lambda: _has_severe(app))
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    evs = await alerts(app)
+    assert evs[0].event == "fired" and "severe" in {e.level for e in evs}
+    assert svc.latencies and max(svc.latencies) < 5
+    binance = await app.store.call(meta.get, "source:binance")
+    assert (binance["unavailable"].startswith("HTTP 451") and sleeps == []) or all(s >= 0 for s in sleeps)
+    okx_rows = await app.store.call(
+        lambda db: db.execute(
+            "SELECT COUNT(*) FROM observations WHERE series = 'liq.btc.okx.long_usd.1m'"
+        ).fetchone()[0]
+    )
+    assert okx_rows >= 1  # the quiet venue still covers its minutes
+    assert await alerts(app, "notice") == []  # quiet is not down
+    total = await app.store.call(
+        lambda db: db.execute(
+            "SELECT SUM(value) FROM observations WHERE series LIKE 'liq.btc.bybit.%_usd.1m'"
+        ).fetchone()[0]
+    )
+    assert total == pytest.approx(200 * 0.42 * 85000.0)
+    assert "btc_liq" not in app.pipeline.owned  # released on shutdown
+    app.clock.set(datetime.fromtimestamp(clock.t + 1, tz=UTC))  # type: ignore[attr-defined]
+    await app.dispatcher.drain_once()
+    assert '"signal": "btc_liq"' in app.console_out.getvalue()  # type: ignore[attr-defined]
+
+
+async def _has_severe(app: App) -> bool:
+    return any(e.level == "severe" for e in await alerts(app))
+
+
+async def until(cond: Callable[[], bool], limit: float = 10.0) -> None:
+    async with asyncio.timeout(limit):
+        while not cond():  # noqa: ASYNC110 - a condition other tasks make true
+            await asyncio.sleep(0.005)
+
+
+async def until_async(cond: Callable[[], Any], limit: float = 10.0) -> None:
+    async with asyncio.timeout(limit):
+        while not await cond():  # noqa: ASYNC110 - polling the outbox the service writes
+            await asyncio.sleep(0.005)
+
+
+def test_parse_stats_are_per_stream() -> None:
+    a, b = bybit.BybitStream("ws://x", lambda *a: None), bybit.BybitStream("ws://y", lambda *a: None)
+    a.parse("{oops")
+    assert a.stats.malformed == 1 and b.stats == ParseStats()
+
+
+async def test_okx_downtime_is_filled_from_rest_at_start(tmp_path: Path) -> None:
+    def handler(req: httpx.Request) -> httpx.Response:
+        if "after" in req.url.params or req.url.params["uly"] != "BTC-USDT":
+            return httpx.Response(200, json={"code": "0", "data": [], "msg": ""})
+        return httpx.Response(200, text=fixture_text("okx/liquidation_orders.json"))
+
+    settings = load_settings(env={"FLOWWATCH_DB": str(tmp_path / "f.db")}, dotenv=None)
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    a = App(settings, clock=SimClock(datetime.fromtimestamp(T0, tz=UTC)), client=client, sinks=[])
+    await a.start(schedule=False, initial_poll=False)
+    try:
+        # the stream was live for one minute before this start: that minute keeps its live value
+        await a.store.call(
+            lambda db: db.execute(
+                "INSERT INTO observations VALUES ('liq.btc.okx.long_usd.1m', 1795185000, 5.0, 'okx'), "
+                "('liq.btc.okx.short_usd.1m', 1795185000, 0.0, 'okx')"
+            )
+        )
+        clock = Clock(1795185130.0)
+        okx_client = okx.OkxStream("ws://unused", lambda *x: None, clock=clock)
+        svc = LiveLiquidations(a, streams=[okx_client], clock=clock)
+        svc.start_clock()
+        await svc.warm()
+        assert await svc.fill_okx() > 10
+        rows = await a.store.call(
+            lambda db: dict(
+                db.execute(
+                    "SELECT ts, value FROM observations WHERE series = 'liq.btc.okx.long_usd.1m'"
+                ).fetchall()
+            )
+        )
+        assert rows[1795185000] == 5.0  # live kept
+        assert rows[1795185060] == pytest.approx(1.52 * 85702.4, abs=0.01)  # filled
+        assert 1795185120 not in rows  # from the start on, the stream covers
+        assert svc.book.sides(int(T0) - 3600, int(T0) + 120)[0] == pytest.approx(
+            1.52 * 85702.4 + 5.0, abs=0.01
+        )
+    finally:
+        await a.stop()
+        await client.aclose()

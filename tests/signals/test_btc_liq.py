@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+import itertools
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.charts import render_png
+from bot.replay import run_replay
+from signals.base import Level
+from signals.btc_liq import SIGNAL
+from signals.sources import coinglass
+from storage import observations as obs_repo
+from storage.observations import Observation
+from storage.timeutil import from_epoch, iso
+from tests.signals.test_liquidations import LOW, T0, inputs_of, minute_history, params
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def coinglass_history(data_dir: Path, names: tuple[str, ...]) -> list[Observation]:
+    out: list[Observation] = []
+    for name in names:
+        p = data_dir / name
+        _, rows = coinglass.parse(
+            p.read_text(),
+            now=NOW,
+            bucket=coinglass.bucket_from_name(p),
+            exchanges=coinglass.exchanges_from_name(p),
+        )
+        out += rows
+    return out
+
+
+REAL = ("btc_liquidations_binance_daily_coinglass.csv", "btc_liquidations_binance_4h_coinglass.csv")
+
+
+def test_real_coinglass_history_finds_the_big_cascades(data_dir: Path) -> None:
+    rs = SIGNAL.history(inputs_of(coinglass_history(data_dir, REAL)), SIGNAL.default_params())
+    severe = {iso(r.ts): r for r in rs if r.level == Level.SEVERE}
+    oct10 = severe["2025-10-11T00:00:00Z"]  # the 20:00 bar of 2025-10-10, stamped when complete
+    assert oct10.value == pytest.approx(343.06, abs=0.01) and oct10.data["record"]
+    assert (
+        "largest 4h in the stored history" in oct10.summary and "Binance only, lower bound" in oct10.summary
+    )
+    assert "2021-04-19T00:00:00Z" in severe and severe["2021-04-19T00:00:00Z"].value == pytest.approx(
+        1571.0, abs=0.1
+    )
+    assert "2025-06-13T00:00:00Z" in severe
+    # the one-venue history rarely clears the all-venue floors: cascades are rare
+    starts = [r for prev, r in itertools.pairwise(rs) if r.data["in_cascade"] and not prev.data["in_cascade"]]
+    assert 8 <= len(starts) <= 25
+
+
+def test_no_look_ahead(data_dir: Path) -> None:
+    obs = coinglass_history(data_dir, REAL[1:])
+    cut = int(datetime(2025, 10, 11, tzinfo=UTC).timestamp())
+    full = SIGNAL.history(inputs_of(obs), SIGNAL.default_params())
+    part = SIGNAL.history(inputs_of([o for o in obs if o.ts < cut]), SIGNAL.default_params())
+    a = [(r.ts, r.level, r.hold, round(r.value, 6), r.summary) for r in full[: len(part)]]
+    b = [(r.ts, r.level, r.hold, round(r.value, 6), r.summary) for r in part]
+    assert a == b
+
+
+def test_latest_evaluates_now_and_live_staleness() -> None:
+    obs = minute_history({}, 300)
+    last_end = T0 + 300 * 60
+    r = SIGNAL.latest(inputs_of(obs), params(**LOW), from_epoch(last_end + 120))[0]
+    assert int(r.ts.timestamp()) == last_end + 120 and r.data["live"]
+    assert SIGNAL.stale_reason(r, from_epoch(last_end + 120)) is None
+    reason = SIGNAL.stale_reason(r, from_epoch(last_end + 20 * 60))
+    assert reason is not None and "no live liquidation buckets for 20 min" in reason
+    # an import is history: never stale; a reading days later reports as of its last data
+    imp = [Observation("liq.btc.coinglass.long_usd.4h", T0 + 14400 * k, 1e6, "coinglass") for k in range(10)]
+    r = SIGNAL.latest(inputs_of(imp), params(), from_epoch(T0 + 30 * 86400))[0]
+    assert int(r.ts.timestamp()) == T0 + 10 * 14400
+    assert SIGNAL.stale_reason(r, from_epoch(T0 + 30 * 86400)) is None
+
+
+def test_chart_data_marks_cascades_and_gaps() -> None:
+    surge = {600 + k: 0.4e6 for k in range(30)}
+    obs = minute_history(surge, 1200, gaps=range(610, 614))
+    obs += [Observation("btc.usd.close.1m", T0 + 60 * m, 90000 - m, "coinbase") for m in range(1200)]
+    mark = (from_epoch(T0 + 601 * 60), "severe", "cascade")
+    data = SIGNAL.chart_data(inputs_of(obs), params(**LOW), from_epoch(T0 + 1200 * 60), 1, [mark])
+    assert data["res"] == 60 and len(data["x"]) == 1200
+    longs = sum(o.value for o in obs if ".long_usd." in o.series)
+    assert data["long"].sum() == pytest.approx(longs / 1e6)
+    (cascade,) = data["cascades"]
+    assert cascade[2] == "severe" and cascade[0] <= cascade[1]
+    assert data["gaps"] == [(data["x"][610], data["x"][614], "OKX down")]
+    assert len(data["price"]) == 1200 and data["marks"][0][1] == "severe"
+    png = render_png(data)
+    assert png[:4] == b"\x89PNG" and "matplotlib.pyplot" not in sys.modules
+    # a year of 4h bars is drawn as 4h bars; ten years of days as days
+    imp = [
+        Observation("liq.btc.coinglass.long_usd.4h", T0 + 14400 * k, 1e6, "coinglass") for k in range(2190)
+    ]
+    d = SIGNAL.chart_data(inputs_of(imp), params(), from_epoch(T0 + 2190 * 14400), 365)
+    assert d["res"] == 14400 and len(d["x"]) == 2190
+
+
+def test_chart_with_no_data() -> None:
+    d = SIGNAL.chart_data(inputs_of([]), params(), NOW, 30)
+    assert len(d["x"]) == 0
+
+
+def test_demo_is_one_cascade_that_grows_in_place(db: object) -> None:
+    start = datetime(2026, 1, 5, tzinfo=UTC)
+    obs_repo.upsert(db, SIGNAL.demo(start))  # type: ignore[arg-type]
+    res = run_replay(db, [SIGNAL], {SIGNAL.id: SIGNAL.default_params()}, start, None, resume=False)  # type: ignore[arg-type]
+    events = [ev for ev in res.events if ev.kind == "alert"]
+    kinds = [ev.event for ev in events]
+    assert kinds[0] == "fired" and kinds[-1] == "resolved" and "escalated" in kinds
+    assert 3 <= kinds.count("updated") <= 12  # growth-limited, never one per minute
+    assert len({ev.episode for ev in events}) == 1
+    values = [ev.value for ev in events if ev.event != "resolved"]
+    assert values == sorted(values)
+    resolved = events[-1]
+    assert (
+        "Cascade over" in resolved.summary
+        and "$1.4" in resolved.summary
+        and "OKX down 4 min" in resolved.summary
+    )
+    assert resolved.duration_s is not None and timedelta(hours=2) < timedelta(
+        seconds=resolved.duration_s
+    ) < timedelta(hours=6)
+    assert resolved.data["price_change"] < -0.05
+
+
+def test_params_validate_and_classify() -> None:
+    assert SIGNAL.validate(SIGNAL.default_params()) == []
+    assert (
+        SIGNAL.validate(params(k_alert=12))
+        and "multiples must rise" in SIGNAL.validate(params(k_alert=12))[0]
+    )
+    p = SIGNAL.default_params()
+    assert SIGNAL.classify("cascade", 10, p) == Level.OK
+    assert SIGNAL.classify("cascade", 50, p) == Level.WATCH
+    assert SIGNAL.classify("cascade", 80, p) == Level.ALERT
+    assert SIGNAL.classify("cascade", 200, p) == Level.SEVERE
+    assert SIGNAL.cooldown_seconds(p) == 3600
