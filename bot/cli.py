@@ -62,6 +62,16 @@ def _positive_int(lo: int, hi: int) -> Callable[[str], int]:
     return parse
 
 
+def _snowflake(text: str) -> int:
+    t = text.strip()
+    if not t.isdigit() or not 15 <= len(t) <= 21:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a Discord server id (a number of 17 to 20 digits; Developer Mode, right-click the "
+            "server, Copy Server ID)"
+        )
+    return int(t)
+
+
 def _set_arg(text: str) -> tuple[str, str]:
     if "=" not in text:
         raise argparse.ArgumentTypeError(f"{text!r}: use KEY=VALUE, e.g. --set alert=1.05")
@@ -169,6 +179,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--at", type=_date_arg, help="draw as of this date instead of now")
     _add_db(p)
 
+    p = sub.add_parser(
+        "sync-commands",
+        help="register the slash commands with Discord (one server for testing, global otherwise)",
+    )
+    p.add_argument(
+        "--guild", type=_snowflake, metavar="ID", help="register in this server only (instant; for testing)"
+    )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the exact JSON list that would be sent to Discord; needs no token and no network",
+    )
+    _add_db(p)
+
     p = sub.add_parser("db", help="database upkeep: migrate, stats, prune, backup")
     dbsub = p.add_subparsers(dest="db_command", metavar="ACTION")
     dbsub.required = True
@@ -254,8 +278,45 @@ def cmd_run(args: argparse.Namespace) -> int:
         "Ctrl-C to stop",
         file=sys.stderr,
     )
-    app = App(settings, mode="console")
+    if settings.webhook_url:
+        from bot.sinks.webhook import webhook_app
+
+        app = webhook_app(settings)
+    else:
+        app = App(settings, mode="console")
     asyncio.run(run_until_stopped(app, initial_poll=not args.no_initial_poll))
+    return 0
+
+
+def cmd_sync_commands(args: argparse.Namespace) -> int:
+    import json
+
+    if args.dry_run:
+        from bot.discord_client import command_payload
+
+        payload = command_payload()
+        where = f"guild {args.guild}" if args.guild else "global"
+        print(json.dumps(payload, indent=2, ensure_ascii=False))
+        print(
+            f"dry run: {len(payload)} commands would be PUT to Discord ({where}); nothing sent",
+            file=sys.stderr,
+        )
+        return 0
+    import discord
+
+    from bot.discord_client import sync_commands
+
+    settings = _settings(args, check_db=False)
+    if not settings.discord_token:
+        raise CliError("sync-commands needs DISCORD_TOKEN (see .env.example), or use --dry-run", code=2)
+    try:
+        names = asyncio.run(sync_commands(settings, args.guild))
+    except discord.LoginFailure:
+        raise CliError("Discord rejected DISCORD_TOKEN (401 Unauthorized)", code=2) from None
+    except discord.HTTPException as exc:
+        raise CliError(f"Discord refused the commands: {exc}") from None
+    where = f"in server {args.guild} (available now)" if args.guild else "globally"
+    print(f"registered {len(names)} commands {where}: " + ", ".join(f"/{n}" for n in names))
     return 0
 
 
@@ -658,6 +719,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "chart": cmd_chart,
     "db": cmd_db,
     "health": cmd_health,
+    "sync-commands": cmd_sync_commands,
 }
 
 

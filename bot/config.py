@@ -295,6 +295,28 @@ SETTINGS: list[SettingSpec] = [
         _secret,
         secret=True,
     ),
+    SettingSpec(
+        "FLOWWATCH_STORM_MAX",
+        "storm_max",
+        "5",
+        "Storm cap: after this many alert events to one channel within FLOWWATCH_STORM_MINUTES, "
+        "further events fold into one digest message edited in place (0 = never fold).",
+        _int_range(0, 100),
+    ),
+    SettingSpec(
+        "FLOWWATCH_STORM_MINUTES",
+        "storm_minutes",
+        "10",
+        "Storm cap window in minutes.",
+        _float_range(1, 1440),
+    ),
+    SettingSpec(
+        "FLOWWATCH_CHART_COOLDOWN",
+        "chart_cooldown",
+        "10",
+        "Seconds a Discord user waits between chart commands (/vix, /chart, chart buttons); 0 = no cooldown.",
+        _float_range(0, 3600),
+    ),
 ]
 
 
@@ -317,6 +339,9 @@ class Settings:
     liq_venues: tuple[str, ...] = ("bybit", "binance", "okx")
     liq_retention_days: float = 7.0
     coinglass_api_key: Secret | None = None
+    storm_max: int = 5
+    storm_minutes: float = 10.0
+    chart_cooldown: float = 10.0
     params: dict[str, Params] = field(default_factory=dict)
 
     def secrets(self) -> list[str]:

@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import Sequence
 
 from bot.clock import Clock, SystemClock
-from bot.sinks import DeliveryError, Sink
+from bot.sinks import DeliveryDeferred, DeliveryError, Sink
 from storage import alerts as alert_repo
 from storage.db import AsyncStore
 from storage.timeutil import to_epoch
@@ -78,14 +79,26 @@ class Dispatcher:
                 return done
             for delivery, alert in due:
                 done += 1
-                await self._deliver(delivery, alert, now)
+                if await self._deliver(delivery, alert, now):
+                    break  # a permanent failure may have skipped others in this batch: re-read
 
-    async def _deliver(self, delivery: alert_repo.Delivery, alert: alert_repo.StoredAlert, now: int) -> None:
+    async def _deliver(self, delivery: alert_repo.Delivery, alert: alert_repo.StoredAlert, now: int) -> bool:
+        """Send one delivery; True after a permanent failure (the sink may have changed others)."""
         sink = self._sink_for(delivery.destination)
         if sink is None:
-            return
+            return False
         try:
             external = await sink.send(alert, delivery)
+        except DeliveryDeferred as exc:
+            later = math.ceil(self.clock.now().timestamp() + max(exc.retry_after, 0.0))
+            log.debug(
+                "delivery %d to %s deferred %.2f s (%s)",
+                delivery.id,
+                delivery.destination,
+                exc.retry_after,
+                exc,
+            )
+            await self.store.call(alert_repo.defer, delivery.id, max(later, now + 1), now)
         except DeliveryError as exc:
             too_old = now - alert.created_at > MAX_AGE_S
             if exc.transient and delivery.attempts + 1 < MAX_ATTEMPTS and not too_old:
@@ -113,8 +126,11 @@ class Dispatcher:
                 self.failed += 1
                 hook = getattr(sink, "on_permanent_failure", None)
                 if hook is not None and not exc.transient:
-                    with contextlib.suppress(Exception):
+                    try:
                         await hook(delivery, alert, exc)
+                    except Exception:
+                        log.exception("the failure hook of %s crashed", delivery.destination)
+                    return True
         except Exception as exc:  # a bug in a sink must not stop the dispatcher
             log.exception("delivery %d to %s crashed; will retry", delivery.id, delivery.destination)
             await self.store.call(
@@ -127,6 +143,7 @@ class Dispatcher:
         else:
             await self.store.call(alert_repo.mark_sent, delivery.id, external, now)
             self.sent += 1
+        return False
 
     async def run(self) -> None:
         """Drain, then sleep until kicked or the next retry is due."""

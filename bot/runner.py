@@ -74,6 +74,11 @@ class App:
         self.on_summary: list[Callable[[str], Any]] = []
         self.started = False
 
+    def add_sink(self, sink: Sink) -> None:
+        """Add a sink built after the app (one that needs ``app.store`` or ``app.chart_for_alert``)."""
+        self.sinks.append(sink)
+        self.dispatcher.sinks.append(sink)
+
     # -- lifecycle ------------------------------------------------------------------
 
     async def start(self, *, schedule: bool = True, initial_poll: bool = True) -> None:

@@ -288,3 +288,112 @@ def deliveries_for(db: Database, alert_id: int) -> list[Delivery]:
 
 def delivery_counts(db: Database) -> dict[str, int]:
     return {s: n for s, n in db.execute("SELECT status, COUNT(*) FROM deliveries GROUP BY status").fetchall()}
+
+
+# --- per-destination queries (edit in place, digests, storm cap) ------------------------
+
+
+def defer(db: Database, delivery_id: int, next_attempt_at: int, now: int | None = None) -> None:
+    """Postpone a pending delivery without counting an attempt (pacing, not a failure)."""
+    now = int(time.time()) if now is None else now
+    db.execute(
+        "UPDATE deliveries SET next_attempt_at = ?, updated_at = ? WHERE id = ? AND status = 'pending'",
+        [next_attempt_at, now, delivery_id],
+    )
+
+
+def episode_message(db: Database, episode: str, destination: str, before_alert_id: int) -> str | None:
+    """The external id (message id) of the latest earlier event of ``episode`` sent to ``destination``.
+
+    Sinks use it to edit an earlier message in place (a cascade that grows).
+    """
+    row = db.execute(
+        "SELECT d.external_id FROM deliveries d JOIN alerts a ON a.id = d.alert_id "
+        "WHERE a.episode = ? AND d.destination = ? AND d.status = 'sent' AND d.external_id IS NOT NULL "
+        "AND a.id < ? ORDER BY a.id DESC LIMIT 1",
+        [episode, destination, before_alert_id],
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def episode_seen(db: Database, episode: str, destination: str) -> bool:
+    """Whether an event of ``episode`` was (or is about to be) delivered to ``destination``."""
+    row = db.execute(
+        "SELECT 1 FROM deliveries d JOIN alerts a ON a.id = d.alert_id WHERE a.episode = ? "
+        "AND d.destination = ? AND d.status IN ('pending', 'sent', 'held') LIMIT 1",
+        [episode, destination],
+    ).fetchone()
+    return row is not None
+
+
+def sent_since(db: Database, destination: str, since: int) -> int:
+    """How many deliveries to ``destination`` were sent at or after ``since``."""
+    row = db.execute(
+        "SELECT COUNT(*) FROM deliveries WHERE destination = ? AND status = 'sent' AND updated_at >= ?",
+        [destination, since],
+    ).fetchone()
+    return int(row[0])
+
+
+def deliveries_with_status(
+    db: Database,
+    status: str,
+    destinations_like: Sequence[str],
+    scope: str = "live",
+    destination: str | None = None,
+) -> list[tuple[Delivery, StoredAlert]]:
+    """Deliveries in ``status`` (e.g. ``held``) for matching destinations, oldest alert first."""
+    likes = " OR ".join("d.destination LIKE ?" for _ in destinations_like) or "0"
+    params: list[Any] = [status, scope, *destinations_like]
+    extra = ""
+    if destination is not None:
+        extra = " AND d.destination = ?"
+        params.append(destination)
+    sql = (
+        f"SELECT {', '.join('d.' + c.strip() for c in _DELIVERY_COLS.split(','))}, "
+        f"{', '.join('a.' + c.strip() for c in _ALERT_COLS.split(','))} "
+        "FROM deliveries d JOIN alerts a ON a.id = d.alert_id "
+        f"WHERE d.status = ? AND a.scope = ? AND ({likes}){extra} ORDER BY a.id, d.id"
+    )
+    return [(Delivery(*row[:8]), _row_to_alert(row[8:])) for row in db.execute(sql, params).fetchall()]
+
+
+def alerts_with_external_id(db: Database, destination: str, external_id: str) -> list[StoredAlert]:
+    """The events whose delivery to ``destination`` landed in message ``external_id`` (a digest)."""
+    return [
+        _row_to_alert(r)
+        for r in db.execute(
+            f"SELECT {', '.join('a.' + c.strip() for c in _ALERT_COLS.split(','))} FROM deliveries d "
+            "JOIN alerts a ON a.id = d.alert_id WHERE d.destination = ? AND d.external_id = ? "
+            "AND d.status = 'sent' ORDER BY a.id",
+            [destination, external_id],
+        )
+    ]
+
+
+def set_status(
+    db: Database,
+    delivery_ids: Iterable[int],
+    status: str,
+    external_id: str | None = None,
+    error: str | None = None,
+    now: int | None = None,
+) -> None:
+    """Move several deliveries at once (a digest sent, held ones skipped, ...)."""
+    now = int(time.time()) if now is None else now
+    db.conn.executemany(
+        "UPDATE deliveries SET status = ?, external_id = COALESCE(?, external_id), last_error = ?, "
+        "updated_at = ? WHERE id = ?",
+        [(status, external_id, error, now, i) for i in delivery_ids],
+    )
+
+
+def skip_pending(db: Database, destination: str, reason: str, now: int | None = None) -> int:
+    """Mark every pending or held delivery to ``destination`` skipped (the channel is gone)."""
+    now = int(time.time()) if now is None else now
+    cur = db.execute(
+        "UPDATE deliveries SET status = 'skipped', last_error = ?, updated_at = ? "
+        "WHERE destination = ? AND status IN ('pending', 'held')",
+        [reason[:500], now, destination],
+    )
+    return int(cur.rowcount or 0)

@@ -206,3 +206,43 @@ def m0003_btc_liq_raw(db: Database) -> None:
         CREATE INDEX liq_raw_by_time ON liq_raw (last_ms)
         """,
     )
+
+
+@MIGRATIONS(name="0004_discord_guild_state")
+def m0004_discord_guild_state(db: Database) -> None:
+    run_sql(
+        db,
+        """
+        -- Per-guild snoozes of a signal (the global signal_state snooze is separate).
+        CREATE TABLE guild_snoozes (
+            guild_id INTEGER NOT NULL,
+            signal TEXT NOT NULL,
+            until INTEGER NOT NULL,              -- UTC epoch seconds
+            created_by INTEGER,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (guild_id, signal)
+        ) WITHOUT ROWID;
+
+        -- Who acknowledged an alert message, and when (shown on the message).
+        CREATE TABLE alert_acks (
+            message_id TEXT PRIMARY KEY,
+            guild_id INTEGER NOT NULL,
+            alert_id INTEGER NOT NULL,
+            user_id INTEGER NOT NULL,
+            acked_at INTEGER NOT NULL
+        );
+
+        -- Digest messages (storm folds, quiet-hours digests) by destination.
+        CREATE TABLE digests (
+            message_id TEXT PRIMARY KEY,
+            destination TEXT NOT NULL,
+            kind TEXT NOT NULL,                  -- storm | quiet
+            opened_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        );
+        CREATE INDEX digests_by_destination ON digests (destination, kind, updated_at);
+
+        -- Recent deliveries per destination (storm cap, episode messages).
+        CREATE INDEX deliveries_by_destination ON deliveries (destination, status, updated_at)
+        """,
+    )

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# The local Discord-compatible fake: ``fake_discord`` / ``fake_discord_options`` in every test.
+pytest_plugins = ("tests.fakediscord.fixtures",)
+
 os.environ.setdefault("MPLCONFIGDIR", "/tmp/flowwatch-test-mpl")
 
 REPO = Path(__file__).resolve().parents[1]

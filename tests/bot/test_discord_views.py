@@ -1,0 +1,137 @@
+"""Alert buttons as persistent dynamic items: clicks on a message from a previous run still work."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from bot.clock import SimClock
+from bot.discord_embeds import alert_embed
+from bot.discord_views import alert_view
+from storage import alerts as alert_repo
+from storage import guild_state
+from storage.timeutil import to_epoch
+from tests.bot.discord_harness import (
+    ALERT_RATIO,
+    TestBot,
+    after_close,
+    bot_settings,
+    event,
+    running_bot,
+    sessions,
+    vix_history,
+)
+from tests.fakediscord import DEFAULT_ADMIN, DEFAULT_MEMBER, Defaults, FakeDiscord, StoredMessage
+
+pytestmark = pytest.mark.e2e
+
+END = date(2024, 3, 15)
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest_asyncio.fixture
+async def bot(fake_discord: FakeDiscord, tmp_path: Path) -> AsyncIterator[TestBot]:
+    clock = SimClock(after_close(END))
+    async with running_bot(fake_discord, bot_settings(tmp_path), clock=clock) as b:
+        assert b.app is not None
+        await b.app.ingest(vix_history(sessions(END, 200), [ALERT_RATIO] * 3))
+        yield b
+
+
+async def old_alert_message(fake: FakeDiscord, bot: TestBot) -> tuple[int, StoredMessage]:
+    """An alert and its message as a previous run of the bot left them (no view in memory)."""
+    assert bot.app is not None
+    ev = event(1)
+    alert_id = await bot.app.store.call(lambda db: alert_repo.insert_event(db, "live", ev, [], now=ev.ts))
+    stored = await bot.app.store.call(alert_repo.get_alert, alert_id)
+    msg = await fake.seed_bot_message(
+        Defaults.ALERTS_CHANNEL_ID,
+        embeds=[alert_embed(stored).to_dict()],
+        components=alert_view(alert_id).to_components(),
+    )
+    return alert_id, msg
+
+
+async def click(fake: FakeDiscord, msg: StoredMessage, custom_id: str, user: Any) -> Any:
+    rec = await fake.click_button(msg, custom_id, user=user)
+    await fake.wait_for_interaction_response(rec, timeout=10)
+    return rec
+
+
+async def test_acknowledge_records_who_and_when_and_shows_it(fake_discord: FakeDiscord, bot: TestBot) -> None:
+    alert_id, msg = await old_alert_message(fake_discord, bot)
+    rec = await click(fake_discord, msg, f"fw:ack:{alert_id}", DEFAULT_MEMBER)
+    assert rec.response_type == 7  # the clicked message itself is updated
+    assert msg.embed is not None
+    field = msg.embed["fields"][-1]
+    now = to_epoch(bot.now())
+    assert field == {
+        "name": "Acknowledged",
+        "value": f"by <@{DEFAULT_MEMBER.id}> <t:{now}:R>",
+        "inline": False,
+    }
+    assert msg.components and len(msg.edits) == 1  # buttons kept
+    assert bot.app is not None
+    ack = await bot.app.store.call(guild_state.get_ack, str(msg.id))
+    assert ack is not None and (ack.user_id, ack.alert_id, ack.guild_id) == (
+        DEFAULT_MEMBER.id,
+        alert_id,
+        Defaults.GUILD_ID,
+    )
+    again = await click(fake_discord, msg, f"fw:ack:{alert_id}", DEFAULT_ADMIN)
+    reply = fake_discord.original_response(again)
+    assert (
+        reply is not None
+        and reply.ephemeral
+        and reply.content.startswith(f"Already acknowledged by <@{DEFAULT_MEMBER.id}>")
+    )
+    assert len(msg.edits) == 1
+
+
+async def test_snooze_button_needs_manage_server(fake_discord: FakeDiscord, bot: TestBot) -> None:
+    alert_id, msg = await old_alert_message(fake_discord, bot)
+    assert bot.app is not None
+    refused = await click(fake_discord, msg, f"fw:s1h:{alert_id}", DEFAULT_MEMBER)
+    reply = fake_discord.original_response(refused)
+    assert reply is not None and reply.ephemeral and "Manage Server" in reply.content
+    now = to_epoch(bot.now())
+    assert await bot.app.store.call(guild_state.active_snoozes, Defaults.GUILD_ID, now) == {}
+    ok = await click(fake_discord, msg, f"fw:s24h:{alert_id}", DEFAULT_ADMIN)
+    reply = fake_discord.original_response(ok)
+    assert reply is not None and not reply.ephemeral and "snoozed in this server for 24 h" in reply.content
+    assert reply.allowed_mentions == {"parse": []}
+    assert await bot.app.store.call(guild_state.active_snoozes, Defaults.GUILD_ID, now) == {
+        "vix_term": now + 86400
+    }
+
+
+async def test_chart_button_is_ephemeral_with_30_days(fake_discord: FakeDiscord, bot: TestBot) -> None:
+    alert_id, msg = await old_alert_message(fake_discord, bot)
+    rec = await click(fake_discord, msg, f"fw:c30:{alert_id}", DEFAULT_MEMBER)
+    followup = await fake_discord.wait_for_followup(rec, timeout=10)
+    assert rec.response_type == 5 and followup.ephemeral
+    assert followup.attachment("vix_term-30d.png").data.startswith(PNG)
+
+
+async def test_click_on_an_alert_no_longer_stored(fake_discord: FakeDiscord, bot: TestBot) -> None:
+    msg = await fake_discord.seed_bot_message(
+        Defaults.ALERTS_CHANNEL_ID, "old", components=alert_view(999).to_components()
+    )
+    rec = await click(fake_discord, msg, "fw:ack:999", DEFAULT_MEMBER)
+    reply = fake_discord.original_response(rec)
+    assert reply is not None and reply.ephemeral and "no longer" in reply.content
+
+
+def test_custom_ids_fit_discord_limits() -> None:
+    view = alert_view(10**15)
+    ids = [c["custom_id"] for row in view.to_components() for c in row["components"]]
+    assert all(len(i) <= 100 for i in ids) and len(set(ids)) == 4
+
+
+def test_when_is_utc() -> None:
+    assert after_close(END) == datetime(2024, 3, 15, 21, 30, tzinfo=UTC)
