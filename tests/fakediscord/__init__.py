@@ -82,6 +82,8 @@ Main API (``FakeDiscord``)
   original/followup message ids, autocomplete choices, modal), ``commands`` /
   ``command_syncs`` (:class:`CommandSync`), ``gateway`` (``identify_count``, ``resume_count``,
   ``heartbeat_count``, ``connections``, ``identify_payloads``), ``rate_limited``.
+  ``response_hooks``: callables run with each :class:`RecordedRequest` after its route ran (a
+  message is stored) and before the answer is sent (a crash test kills the bot there).
 * Waiting (event-driven, no polling; ``TimeoutError`` shows what was recorded):
   ``wait_until(predicate, timeout=)``, ``wait_for_message``, ``wait_for_edit``,
   ``wait_for_request``, ``wait_for_interaction_response``, ``wait_for_followup``,

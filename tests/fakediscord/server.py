@@ -148,6 +148,9 @@ class FakeDiscord:
         #: Requests answered 429 by the enforced (real) rate limiter.
         self.rate_limited: list[RecordedRequest] = []
         self.cdn_requests: list[str] = []
+        #: Called with each recorded request once its route has run (a message is stored) and
+        #: its status is set, right before the answer goes back to the client.
+        self.response_hooks: list[Callable[[RecordedRequest], None]] = []
         self.interactions: dict[int, InteractionRecord] = {}
         self.interactions_by_token: dict[str, InteractionRecord] = {}
         #: Application commands by scope: ``None`` = global, else guild id.
@@ -769,6 +772,8 @@ class FakeDiscord:
     def _finish(self, rec: RecordedRequest, reply: Reply, *, via: bool = True) -> web.Response:
         rec.status = reply.status
         rec.response = reply.body
+        for hook in self.response_hooks:
+            hook(rec)
         headers = dict(reply.headers)
         if via:
             headers.setdefault("Via", "1.1 google")
