@@ -12,7 +12,7 @@ Only a reading that can change the lifecycle (a level or hold change, growth pas
 :meth:`bot.pipeline.Pipeline.apply` steps the engine and writes state, events and deliveries in
 one transaction: that outbox write is the only SQLite work between a frame and its alert.
 Buckets, stream gaps, raw events and venue health are written in batches every few seconds
-(and on shutdown), off that path. Baselines come from stored history through a separate
+(and on shutdown), off that path, one transaction per batch. Baselines come from stored history through a separate
 read-only connection and are refreshed hourly.
 
 A venue whose stream stays down raises a stale notice (kind ``notice``, key ``stale:<venue>``)
@@ -314,11 +314,20 @@ class LiveLiquidations:
 
     @staticmethod
     def _write(
-        db: Database, rows: list[tuple[str, int, float, str]], health: dict[str, Any], now: int
+        db: Database,
+        rows: list[tuple[str, int, float, str]],
+        health: dict[str, Any],
+        now: int,
+        raw: liq_raw.RawBatch | None = None,
     ) -> None:
-        obs_repo.write_many(db, rows)
-        for name, h in health.items():
-            meta.put(db, f"source:{name}", h, now)
+        """Buckets, venue health and the batch's raw frames in one transaction: a crash keeps
+        all of a batch or none of it (never buckets whose frames are missing from the audit)."""
+        with db.atomic():
+            obs_repo.write_many(db, rows)
+            for name, h in health.items():
+                meta.put(db, f"source:{name}", h, now)
+            if raw is not None:
+                liq_raw.insert_batch(db, raw)
 
     async def flush(self, final: bool = False) -> int:
         """Write the buckets of every minute since the last flush (and late ones); returns rows."""
@@ -326,8 +335,7 @@ class LiveLiquidations:
         rows, cur = self._batch(now, final)
         raw, self._raw = self._raw, liq_raw.RawBatch()
         health = {s.name: s.health.as_dict(s.stats) for s in self.streams}
-        await self.app.store.call(self._write, rows, health, int(now))
-        await self.app.store.call(liq_raw.insert_batch, raw)  # its own transaction
+        await self.app.store.call(self._write, rows, health, int(now), raw)
         self._flushed_until = cur
         self._open_minute = cur
         if now - self._last_summary >= 60 or final:

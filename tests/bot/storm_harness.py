@@ -136,9 +136,9 @@ async def run(args: argparse.Namespace) -> None:
             self.step = -1
             self.written: list[tuple[str, int, float, str]] = []  # the rows of the last commit
 
-        def _write(self, db: Any, rows: Any, health: Any, now: int) -> None:  # type: ignore[override]
+        def _write(self, db: Any, rows: Any, health: Any, now: int, raw: Any = None) -> None:  # type: ignore[override]
             with db.atomic():
-                LiveLiquidations._write(db, rows, health, now)
+                LiveLiquidations._write(db, rows, health, now, raw)
                 meta.put(db, CHECKPOINT, self.step, now)
             self.written = rows
 

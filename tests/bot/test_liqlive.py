@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -157,6 +158,37 @@ async def test_batches_write_buckets_zeros_raw_events_and_health(app: App) -> No
     # retention: a day
     clock.t = T0 + 2 * 86400
     assert await svc.prune() == 2  # frames
+
+
+async def test_a_batch_commits_its_buckets_and_raw_frames_together(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write that dies before the raw frames are in leaves no buckets either (and the next
+    flush writes them): never committed buckets whose frames are missing from the audit."""
+    clock = Clock(T0 + 5)
+    svc, c = await service(app, clock)
+    feed(svc, c, bybit_frame(int(T0 * 1000) + 1000, ("Buy", 1.0)))
+    clock.t = T0 + 65
+
+    def dies(db: Any, batch: liq_raw.RawBatch) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(liq_raw, "insert_batch", dies)
+    with pytest.raises(sqlite3.OperationalError):
+        await svc.flush()
+
+    def stored(db: Any) -> tuple[int, int]:
+        buckets = db.execute("SELECT COUNT(*) FROM observations WHERE series LIKE 'liq.btc.%'").fetchone()[0]
+        frames = db.execute("SELECT COUNT(*) FROM liq_raw").fetchone()[0]
+        return buckets, frames
+
+    assert await app.store.call(stored) == (0, 0)
+    monkeypatch.undo()
+    feed(svc, c, bybit_frame(int(T0 * 1000) + 61000, ("Sell", 1.0)))
+    clock.t = T0 + 125
+    await svc.flush()
+    buckets, frames = await app.store.call(stored)
+    assert buckets == 6 and frames == 1  # minutes T0 .. T0+120, long and short; this batch's frame
 
 
 async def test_a_stream_down_too_long_raises_a_stale_notice_and_a_recovery(app: App) -> None:

@@ -16,8 +16,8 @@ At the end, against an uninterrupted reference run of the same storm:
   same state again and is not a new message);
 * ``PRAGMA integrity_check`` is ok;
 * no observation of a flushed batch is lost: every bucket the child reported committed is in
-  the database with the total of the liquidations fed for it, and every bucket equals the
-  reference run's.
+  the database with the total of the liquidations fed for it, every bucket equals the
+  reference run's, and the raw frames kept for an audit are the reference run's, each once.
 
 The default suite kills the small storm four times; ``-m slow`` runs the full storm with 110
 kills (README, "Crash safety").
@@ -336,6 +336,7 @@ class Outcome:
     alerts: list[tuple[Any, ...]]
     deliveries: list[tuple[int, str, str, tuple[int, int] | None]]  # alert #, destination, status, message
     liq: dict[tuple[str, int], float]
+    frames: list[str]  # the raw frames kept for an audit (liq_raw)
     channels: dict[int, list[list[tuple[str, str | None, str | None]]]]
     nonce_duplicates: int
     edits: int
@@ -371,6 +372,7 @@ def outcome(db_path: Path, fake: FakeDiscord) -> Outcome:
                 "SELECT series, ts, value FROM observations WHERE series LIKE 'liq.btc.%'"
             )
         }
+        frames = sorted(f for (batch,) in db.execute("SELECT frames FROM liq_raw") for f in batch.split("\n"))
     finally:
         db.close()
     channels = {cid: fake.messages(cid) for cid in (ALERTS, GENERAL, ADMIN)}
@@ -385,6 +387,7 @@ def outcome(db_path: Path, fake: FakeDiscord) -> Outcome:
         alerts,
         deliveries,
         liq,
+        frames,
         {cid: [versions(m) for m in msgs] for cid, msgs in channels.items()},
         sum(m.nonce_duplicates for m in every),
         sum(len(m.edits) for m in every),
@@ -446,6 +449,9 @@ async def storm_with_kills(zygote: Zygote, tmp_path: Path, size: str, kills: int
     assert all(result.liq[k] == pytest.approx(v, abs=0.02) for k, v in expected.liq.items())
     for (series, ts), fed in storm.buckets.items():
         assert result.liq.get((series, ts)) == pytest.approx(fed, abs=0.02), (series, ts)
+    # and the raw frames of every committed batch, each once
+    assert len(set(result.frames)) == len(result.frames)
+    assert result.frames == expected.frames, f"{len(expected.frames) - len(result.frames)} raw frames lost"
 
 
 async def test_storm_killed_a_few_times(zygote: Zygote, tmp_path: Path) -> None:
