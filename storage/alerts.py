@@ -120,7 +120,22 @@ def insert_event(
     now: int | None = None,
     held: Iterable[str] = (),
 ) -> int | None:
-    """Insert one event and its deliveries; ``None`` when the same event already exists."""
+    """Insert one event and its deliveries; ``None`` when the same event already exists.
+
+    One write: inside the caller's transaction (the engine's) it joins it, alone it commits.
+    """
+    with db.atomic():
+        return _insert_event(db, scope, ev, destinations, now, held)
+
+
+def _insert_event(
+    db: Database,
+    scope: str,
+    ev: AlertEvent,
+    destinations: Iterable[str],
+    now: int | None,
+    held: Iterable[str],
+) -> int | None:
     now = int(time.time()) if now is None else now
     cur = db.execute(
         "INSERT OR IGNORE INTO alerts (scope, kind, signal, key, event, level, prev_level, ts, value, "
@@ -379,13 +394,18 @@ def set_status(
     error: str | None = None,
     now: int | None = None,
 ) -> None:
-    """Move several deliveries at once (a digest sent, held ones skipped, ...)."""
+    """Move several deliveries at once (a digest sent, held ones skipped, ...), in one transaction.
+
+    (A bare ``executemany`` outside a transaction opens an implicit one that nothing commits:
+    every later write of the bot would join it and be lost when the process ends.)
+    """
     now = int(time.time()) if now is None else now
-    db.conn.executemany(
-        "UPDATE deliveries SET status = ?, external_id = COALESCE(?, external_id), last_error = ?, "
-        "updated_at = ? WHERE id = ?",
-        [(status, external_id, error, now, i) for i in delivery_ids],
-    )
+    with db.atomic():
+        db.conn.executemany(
+            "UPDATE deliveries SET status = ?, external_id = COALESCE(?, external_id), last_error = ?, "
+            "updated_at = ? WHERE id = ?",
+            [(status, external_id, error, now, i) for i in delivery_ids],
+        )
 
 
 def skip_pending(db: Database, destination: str, reason: str, now: int | None = None) -> int:

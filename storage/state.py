@@ -49,7 +49,8 @@ def load_states(db: Database, scope: str, signal: str | None = None) -> dict[tup
 
 
 def save_states(db: Database, scope: str, states: list[KeyState], now: int | None = None) -> None:
-    """Upsert states; call inside the caller's transaction so state and events commit together."""
+    """Upsert states; call inside the caller's transaction so state and events commit together
+    (alone, it commits by itself)."""
     if not states:
         return
     now = int(time.time()) if now is None else now
@@ -58,7 +59,8 @@ def save_states(db: Database, scope: str, states: list[KeyState], now: int | Non
         f"INSERT INTO signal_state ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
         "ON CONFLICT (scope, signal, key) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in cols[3:])
     )
-    db.conn.executemany(sql, [(scope, *(getattr(s, c) for c in _COLUMNS), now) for s in states])
+    with db.atomic():
+        db.conn.executemany(sql, [(scope, *(getattr(s, c) for c in _COLUMNS), now) for s in states])
 
 
 def delete_scope(db: Database, scope: str, signal: str | None = None) -> None:
