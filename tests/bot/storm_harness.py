@@ -4,24 +4,27 @@ One run (:func:`run`) is :class:`bot.discord_client.FlowwatchBot` (the App, the 
 router, the channel sink, the real discord.py client) pointed at a local fake Discord that lives
 in the *test* process (``Route.BASE`` / ``DEFAULT_GATEWAY``, set here only), with a
 :class:`~bot.clock.SimClock` stepping through a :class:`~tests.bot.storm_plan.Storm`. Every step
-ingests, evaluates and drains the outbox; inside a BTC window it feeds one minute of
-liquidations to :class:`bot.liqlive.LiveLiquidations` (its real ``on_events``, ``evaluate`` and
-``flush``; the streams' health is set by the plan instead of sockets).
+ingests, evaluates, drains the outbox and releases quiet-hours digests (a job every minute in
+``flowwatch run``); inside a BTC window it feeds one minute of liquidations to
+:class:`bot.liqlive.LiveLiquidations` (its real ``on_events``, ``evaluate`` and ``flush``; the
+streams' health is set by the plan instead of sockets).
 
-Progress goes to a TCP port of the test as lines ``<step> <phase> [detail]``; phases in order:
-``start``, ``evaluated``, ``fed`` (BTC), ``drained <deliveries sent by this run>``,
-``flushed <rows as JSON>`` (BTC, after the commit returned), ``step`` (the step is committed). A run also says ``resume <step>`` when it
-is up and ``finished`` after a clean shutdown.
+Progress goes to a TCP port of the test as lines ``<step> <phase> [detail]``, phases in order:
+``start``, ``evaluated``, ``fed`` (BTC), ``drained <messages this run has sent>``, ``flushed
+<rows as JSON>`` (BTC, after the commit returned), ``step`` (the step is committed). A run also
+says ``resume <step>`` when it is up and ``finished`` after a clean shutdown.
 
 Restart semantics (what makes an interrupted run comparable with an uninterrupted one):
 
-* The step counter ``storm_step`` in ``meta`` is committed at the end of each step; a run
-  starts at the step after it, with the clock at the previous step's time, and redoes a step
-  that was cut short (ingest is idempotent, the engine skips readings it has seen, pending
-  deliveries are sent by the dispatcher as soon as the App starts).
+* The step counter ``storm_step`` in ``meta`` is committed at the end of each step, and the run
+  checks that nothing is left uncommitted then (no transaction open on the connection). A run
+  starts at the step after it, with the clock at that step's time (never behind what the
+  killed run may have done), and redoes a step that was cut short: ingest is idempotent, the
+  engine skips readings it has seen, pending deliveries go out as soon as the App starts.
 * In a BTC window the counter is written in the *same transaction* as the flushed buckets
   (``StormLive._write``), so a step's liquidations are fed again exactly when its buckets did
-  not commit (a venue that replays from the last acknowledged point).
+  not commit (a venue that replays from the last acknowledged point). The service starts at
+  the minute's start, as the step's minute is fed after it, on its own clock.
 * ``btc_liq`` baselines are pinned to the history before the first window. An uninterrupted
   ``flowwatch run`` refreshes them every hour and a restart recomputes them at once; both are
   right, but a restart in a cascade would judge severity against baselines that already
@@ -121,7 +124,10 @@ async def run(args: argparse.Namespace) -> None:
     db.close()
     first = done + 1
     progress = Progress(args.progress)
-    clock = SimClock(from_epoch(storm.resume_time(min(first, len(storm.steps) - 1))))
+    # Time never runs backwards across a restart: the killed run may have acted at the time of
+    # the step it was in (routed events, held deliveries), so this one starts there.
+    clock = SimClock(from_epoch(storm.steps[min(first, len(storm.steps) - 1)].t))
+    live_t = 0.0  # the liquidation service's clock (see open_live)
     settings = load_settings(env={"FLOWWATCH_DB": args.db, **ENV, **SIGNAL_ENV}, dotenv=None)
     png = tiny_png()
 
@@ -170,11 +176,12 @@ async def run(args: argparse.Namespace) -> None:
                 s.health.mark_up(minute)
 
     async def open_live(window: int, minute: int) -> StormLive:
-        nonlocal live, live_window
+        """The service as ``flowwatch run`` starts it at the minute's start (a step then feeds the
+        minute and runs at its end): its own clock, as the App's may already be at the end."""
+        nonlocal live, live_window, live_t
         assert bot.app is not None
-        live_window = window
-        clock.set(from_epoch(minute))
-        live = StormLive(bot.app, venues=VENUES, clock=lambda: clock.now().timestamp())
+        live_window, live_t = window, float(minute)
+        live = StormLive(bot.app, venues=VENUES, clock=lambda: live_t)
         live.start_clock()
         await live.warm()
         bot.app.pipeline.owned.add("btc_liq")
@@ -198,6 +205,7 @@ async def run(args: argparse.Namespace) -> None:
             app = bot.app
             assert app is not None
             progress("resume", first)
+            digests = 0
             for i in range(first, len(storm.steps)):
                 step = storm.steps[i]
                 if live is not None and step.window != live_window:
@@ -206,6 +214,7 @@ async def run(args: argparse.Namespace) -> None:
                     assert step.minute is not None
                     await open_live(step.window, step.minute)
                 clock.set(from_epoch(step.t))
+                live_t = float(step.t)
                 progress(i, "start")
                 lo, hi = step.obs
                 if hi > lo:
@@ -222,7 +231,9 @@ async def run(args: argparse.Namespace) -> None:
                     await live.evaluate()
                     progress(i, "fed")
                 await app.dispatcher.drain_once()
-                progress(i, "drained", app.dispatcher.sent)
+                if await bot.release_quiet():  # (a job every minute in flowwatch run)
+                    digests += 1
+                progress(i, "drained", app.dispatcher.sent + digests)
                 if live is not None:
                     live.step = i
                     await live.flush()
@@ -230,6 +241,9 @@ async def run(args: argparse.Namespace) -> None:
                     progress(i, "flushed", json.dumps(rows, separators=(",", ":")))
                 else:
                     await app.store.call(meta.put, CHECKPOINT, i, step.t)
+                if await app.store.call(lambda db: db.conn.in_transaction):
+                    # everything of a step is committed at its end, or a kill would lose it
+                    raise RuntimeError(f"step {i}: the database connection is left inside a transaction")
                 progress(i, "step")
             if live is not None:
                 close_live()
@@ -245,7 +259,7 @@ def child_main(argv: list[str]) -> int:
     """One run in this process: returns the exit code."""
     args = parse_args(argv)
     logging.basicConfig(
-        level=logging.WARNING,
+        level=logging.INFO,
         format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s",
         stream=sys.stderr,
     )

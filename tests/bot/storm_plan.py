@@ -85,13 +85,6 @@ class Storm:
     down: dict[int, frozenset[str]]  # BTC minute -> venues whose stream is down
     buckets: dict[tuple[str, int], float] = field(default_factory=dict)  # fed USD per bucket
 
-    def resume_time(self, i: int) -> int:
-        """The clock a run that starts at step ``i`` starts at (the previous step's time)."""
-        step = self.steps[i]
-        if step.minute is not None:
-            return step.minute
-        return self.steps[i - 1].t if i > 0 else step.t - 60
-
     def frame_text(self, venue: str, events: list[Event]) -> str:
         """The raw frame kept for an audit (``liq_raw``): the venue's liquidations as JSON."""
         return json.dumps({"venue": venue, "data": events}, separators=(",", ":"))
@@ -182,6 +175,9 @@ def build_storm(size: str = "full") -> Storm:
     for d in vix_days:
         plan[day(d)].add("vix_term")
     plan[day(136, 12 * 3600 + 300)].add("vix_term")
+    # the next morning: quiet hours are over, the last digest goes out
+    last_day = max((t - T0) // DAY for t in plan)
+    plan[day(last_day + 1, 7 * 3600 + 300)] = set()
 
     windows = 1 if small else 3
     btc_steps: list[tuple[int, int, int, list[Observation]]] = []  # (t, window, minute, price obs)

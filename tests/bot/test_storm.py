@@ -11,7 +11,8 @@ At the end, against an uninterrupted reference run of the same storm:
 
 * every alert event exists once (the outbox, in order) and every delivery is sent;
 * every delivery landed exactly once: per channel the same messages in the same order (a
-  resend after a kill is absorbed by its nonce), each going through the same states
+  resend after a kill is absorbed by its nonce; a quiet-hours digest, a job of its own, may
+  come before or after deliveries left pending by a kill), each going through the same states
   (``updated`` events edit the episode's message; an edit repeated after a kill shows the
   same state again and is not a new message);
 * ``PRAGMA integrity_check`` is ok;
@@ -51,13 +52,30 @@ from storage import observations as obs_repo
 from storage import subscriptions
 from storage.db import open_db
 from tests.bot.storm_plan import Storm, build_storm, describe
-from tests.fakediscord import Defaults, FakeDiscord, RecordedRequest, StoredMessage
+from tests.fakediscord import (
+    DEFAULT_BOT,
+    Defaults,
+    FakeChannel,
+    FakeDiscord,
+    FakeGuild,
+    FakeMember,
+    FakeRole,
+    RecordedRequest,
+    StoredMessage,
+    default_guild,
+)
+from tests.fakediscord import permissions as perms
+from tests.fakediscord.snowflake import fixed_snowflake
 
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
 GUILD = Defaults.GUILD_ID
 ALERTS, GENERAL, ADMIN = Defaults.ALERTS_CHANNEL_ID, Defaults.GENERAL_CHANNEL_ID, Defaults.ADMIN_CHANNEL_ID
+#: a second guild with quiet hours (22:00-07:00 UTC): its alerts wait and come as one digest
+NIGHT_GUILD, NIGHT = fixed_snowflake(2024, 2, 2, 1), fixed_snowflake(2024, 2, 2, 2)
+CHANNELS = (ALERTS, GENERAL, ADMIN, NIGHT)
+QUIET_DIGEST = "While quiet hours were on"
 PHASES = ("start", "evaluated", "drained", "step")
 BTC_PHASES = ("start", "evaluated", "fed", "drained", "flushed", "step")
 MESSAGE_WRITES = {
@@ -138,13 +156,34 @@ def sigkill(pid: int) -> None:
         os.close(fd)
 
 
-# -- the storm's database ---------------------------------------------------------------------
+# -- the storm's world and database -----------------------------------------------------------
+
+
+def night_guild() -> FakeGuild:
+    bot_role = fixed_snowflake(2024, 2, 2, 3)
+    return FakeGuild(
+        id=NIGHT_GUILD,
+        name="Night Desk",
+        owner_id=Defaults.ADMIN_USER_ID,
+        roles=[
+            FakeRole(NIGHT_GUILD, "@everyone", perms.EVERYONE_DEFAULT),
+            FakeRole(bot_role, DEFAULT_BOT.username, perms.BOT_DEFAULT, position=1, managed=True),
+        ],
+        channels=[FakeChannel(NIGHT, "night-alerts")],
+        members=[FakeMember(DEFAULT_BOT, [bot_role])],
+        system_channel_id=NIGHT,
+    )
+
+
+def storm_fake() -> FakeDiscord:
+    return FakeDiscord(guilds=[default_guild(), night_guild()], patch_client=False)
 
 
 def prepare(path: Path, storm: Storm) -> None:
-    """What earlier runs and the guild's admins left: BTC history, the earnings calendar,
+    """What earlier runs and the guilds' admins left: BTC history, the earnings calendar,
     subscriptions for every signal (#alerts from watch; #general from alert, pinging the Trader
-    role on severe) and #admin as the guild's admin channel (stale-data notices go there)."""
+    role on severe; the night guild's channel from watch), #admin as the first guild's admin
+    channel (stale-data notices go there) and the night guild's quiet hours."""
     db = open_db(path)
     obs_repo.upsert(db, storm.pre)
     for write in registry()["buyback"].demo_tables(START).values():
@@ -153,7 +192,9 @@ def prepare(path: Path, storm: Storm) -> None:
         for sid in registry():
             subscriptions.subscribe(db, GUILD, ALERTS, sid, "watch")
             subscriptions.subscribe(db, GUILD, GENERAL, sid, "alert", Defaults.TRADER_ROLE_ID)
+            subscriptions.subscribe(db, NIGHT_GUILD, NIGHT, sid, "watch")
         guild_config.set_admin_channel(db, GUILD, ADMIN)
+        guild_config.set_quiet_hours(db, NIGHT_GUILD, guild_config.QuietHours.parse("22:00", "07:00", "UTC"))
     db.close()
 
 
@@ -281,9 +322,10 @@ class StormDriver:
                 self.storm.size,
             ]
             while True:
+                self.trigger, self.writes = None, 0
                 spawned = time.perf_counter()
                 pid = await asyncio.to_thread(self.zygote.spawn, argv, self.log)
-                self.pid, self.trigger, self.writes = pid, None, 0
+                self.pid = pid
                 run.runs += 1
                 kills_before, finished, last_step, sent = len(run.kills), False, -1, 0
                 while True:
@@ -334,7 +376,7 @@ class StormDriver:
 @dataclass
 class Outcome:
     alerts: list[tuple[Any, ...]]
-    deliveries: list[tuple[int, str, str, tuple[int, int] | None]]  # alert #, destination, status, message
+    deliveries: list[tuple[int, str, str, Any]]  # alert #, destination, status, (channel, message states)
     liq: dict[tuple[str, int], float]
     frames: list[str]  # the raw frames kept for an audit (liq_raw)
     channels: dict[int, list[list[tuple[str, str | None, str | None]]]]
@@ -375,11 +417,11 @@ def outcome(db_path: Path, fake: FakeDiscord) -> Outcome:
         frames = sorted(f for (batch,) in db.execute("SELECT frames FROM liq_raw") for f in batch.split("\n"))
     finally:
         db.close()
-    channels = {cid: fake.messages(cid) for cid in (ALERTS, GENERAL, ADMIN)}
-    position = {m.id: (cid, n) for cid, msgs in channels.items() for n, m in enumerate(msgs)}
+    channels = {cid: fake.messages(cid) for cid in CHANNELS}
+    landed = {m.id: (cid, tuple(versions(m))) for cid, msgs in channels.items() for m in msgs}
     deliveries = []
     for alert_id, dest, status, external in rows:
-        where = position.get(int(external)) if external else None
+        where = landed.get(int(external)) if external else None
         deliveries.append((order[alert_id], dest, status, where))
     every = fake.messages()
     assert {m.channel_id for m in every} <= set(channels), "a message outside the subscribed channels"
@@ -394,6 +436,29 @@ def outcome(db_path: Path, fake: FakeDiscord) -> Outcome:
     )
 
 
+def undigested(channels: dict[int, list[Any]]) -> dict[int, list[Any]]:
+    return {
+        c: [m for m in msgs if not (m[0][1] or "").startswith(QUIET_DIGEST)] for c, msgs in channels.items()
+    }
+
+
+def channel_diff(expected: dict[int, list[Any]], got: dict[int, list[Any]]) -> str:
+    """Where the messages of a channel first differ from the uninterrupted run's."""
+    out = []
+    for cid, want in expected.items():
+        have = got.get(cid, [])
+        if have == want:
+            continue
+        n = next(
+            (k for k, (a, b) in enumerate(zip(want, have, strict=False)) if a != b), min(len(want), len(have))
+        )
+        out.append(
+            f"channel {cid}: {len(want)} messages expected, {len(have)} found; first difference at #{n}:\n"
+            f"  expected {want[n] if n < len(want) else None}\n  found    {have[n] if n < len(have) else None}"
+        )
+    return "\n".join(out)
+
+
 # -- the tests --------------------------------------------------------------------------------
 
 
@@ -405,13 +470,13 @@ async def storm_with_kills(zygote: Zygote, tmp_path: Path, size: str, kills: int
 
     ref_db = tmp_path / "ref.db"
     shutil.copy(base, ref_db)
-    async with FakeDiscord(patch_client=False) as ref_fake:
+    async with storm_fake() as ref_fake:
         ref = await StormDriver(zygote, storm, ref_db, ref_fake, tmp_path / "ref.log").go(0, rng, None)
         expected = outcome(ref_db, ref_fake)
 
     db = tmp_path / "storm.db"
     shutil.copy(base, db)
-    async with FakeDiscord(patch_client=False) as fake:
+    async with storm_fake() as fake:
         got = await StormDriver(zygote, storm, db, fake, tmp_path / "storm.log").go(kills, rng, ref)
         result = outcome(db, fake)
 
@@ -426,16 +491,26 @@ async def storm_with_kills(zygote: Zygote, tmp_path: Path, size: str, kills: int
         print("  kill:", k)
 
     assert len(got.kills) == kills
-    # the storm is one: every signal alerted, deliveries to every channel, cascades that grew
-    assert {a[1] for a in expected.alerts if a[0] == "alert"} == set(registry())
+    # the storm is one: every signal alerted and resolved, notices, deliveries to every channel,
+    # cascades that grew in place, a quiet-hours digest
+    lifecycle = {sid: {a[3] for a in expected.alerts if a[:2] == ("alert", sid)} for sid in registry()}
+    assert all("fired" in evs for evs in lifecycle.values()), lifecycle
+    assert sum("resolved" in evs for evs in lifecycle.values()) >= (4 if size == "full" else 3), lifecycle
+    assert [a[3] for a in expected.alerts if a[0] == "notice"].count("resolved") >= 2
     assert all(expected.channels.values()) and expected.edits > 0
+    assert any((v[0][1] or "").startswith(QUIET_DIGEST) for v in expected.channels[NIGHT])
     assert any(k.startswith("step") and "in the fake" in k for k in got.kills) or kills < 2
 
     # every alert event exists once, every delivery sent
     assert result.alerts == expected.alerts
     assert {d[2] for d in result.deliveries} == {"sent"}
     # every delivery landed once: the same messages, states and message of each delivery
-    assert result.channels == expected.channels
+    # (a quiet-hours digest is a job of its own: after a restart it may go out before or after
+    # the deliveries that were pending, so only the deliveries' own order is compared)
+    assert {c: sorted(m) for c, m in result.channels.items()} == {
+        c: sorted(m) for c, m in expected.channels.items()
+    }, channel_diff(expected.channels, result.channels)
+    assert undigested(result.channels) == undigested(expected.channels)
     assert result.deliveries == expected.deliveries
     # no observation of a flushed batch lost
     assert got.flushed and ref.flushed
