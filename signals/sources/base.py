@@ -30,6 +30,18 @@ log = logging.getLogger("flowwatch.sources")
 
 #: timestamps further in the future than this are refused (clock skew allowance)
 FUTURE_SKEW = timedelta(minutes=10)
+#: 2100-01-01: a provider's epoch-seconds stamp beyond this (or at or before 1970) is garbage
+MAX_EPOCH = 4_102_444_800
+
+
+def epoch_seconds(value: Any) -> int | None:
+    """A provider's epoch-seconds field as an int, or None when it is not a plausible stamp
+    (not a number, a bool, NaN, infinite, before 1970 or after 2100)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if not (isinstance(value, int) or math.isfinite(value)) or not 0 < value < MAX_EPOCH:
+        return None
+    return int(value)
 
 
 class SourceError(Exception):

@@ -204,7 +204,7 @@ def parse_zq_csv(
     text = text.lstrip("\ufeff")
     if looks_like_html(text) or not text.strip():
         raise SourceError(label, f"expected a ZQ settlements CSV, got {describe_body(text)}")
-    reader = csv.reader(io.StringIO(text))
+    reader = csv.reader(io.StringIO(text, newline=""))
     header = [h.strip().lower() for h in next(reader, [])]
     if header[:4] != ZQ_HEADER:
         raise SourceError(
@@ -273,7 +273,7 @@ def parse_cme_export(
     """
     label = f"fedwatch {name}"
     text = text.lstrip("\ufeff")
-    rows = list(csv.reader(io.StringIO(text)))
+    rows = list(csv.reader(io.StringIO(text, newline="")))
     header = [c.strip() for c in rows[0]]
     ranges: list[tuple[int, int] | None] = []
     for c in header[1:]:
@@ -287,7 +287,7 @@ def parse_cme_export(
         try:
             mm, dd, yy = row[0].strip().split("/")
             d = date(int(yy), int(mm), int(dd))
-        except ValueError:
+        except (ValueError, OverflowError):
             rejects.add(f"line {n}", f"bad date {row[0][:12]!r} (expected MM/DD/YYYY)")
             continue
         nxt = fomc.meeting_after(datetime.combine(d, datetime.min.time(), tzinfo=UTC))
@@ -430,7 +430,7 @@ async def _import_export(ctx: BackfillContext, text: str, notes: list[str]) -> s
         try:
             mm, dd, yy = line.split(",", 1)[0].strip().split("/")
             dates.append(date(int(yy), int(mm), int(dd)))
-        except ValueError:
+        except (ValueError, OverflowError):
             continue
     if not dates:
         raise SourceError(f"fedwatch {ctx.file.name}", "no dated rows")
