@@ -69,15 +69,19 @@ def parse_chart(
         code = err.get("code") if isinstance(err, dict) else ""
         raise SourceError(label, f"Yahoo error {code}: {desc}")
     results = chart.get("result") or []
-    if not results or not isinstance(results[0], dict):
+    if not isinstance(results, list) or not results or not isinstance(results[0], dict):
         raise SourceError(label, "chart.result is empty")
     res = results[0]
     meta = res.get("meta") or {}
     stamps = res.get("timestamp") or []
+    if not isinstance(stamps, list):
+        raise SourceError(label, "chart.result[0].timestamp is not an array")
     try:
         closes = res["indicators"]["quote"][0]["close"]
     except (KeyError, IndexError, TypeError):
         raise SourceError(label, "no indicators.quote[0].close array") from None
+    if not isinstance(closes, list):
+        raise SourceError(label, "indicators.quote[0].close is not an array")
     if len(closes) != len(stamps):
         raise SourceError(label, f"{len(stamps)} timestamps but {len(closes)} closes")
     tz_name = meta.get("exchangeTimezoneName") if isinstance(meta, dict) else None
@@ -91,23 +95,29 @@ def parse_chart(
     for t, c in zip(stamps, closes, strict=True):
         if c is None:
             continue  # Yahoo's marker for a missing bar
-        if not isinstance(t, int | float) or not isinstance(c, int | float):
+        if (
+            not isinstance(t, int | float)
+            or not isinstance(c, int | float)
+            or isinstance(t, bool)
+            or isinstance(c, bool)
+        ):
             rejects.add(str(t)[:20], "non-numeric bar")
             continue
         if not 0 < t < MAX_EPOCH:
             rejects.add(str(t)[:20], "timestamp out of range")
             continue
         value = round(float(c), 2)
+        # judged before the forming bar is dropped: a bar from the future is an error, not a bar in progress
+        reason = bad_value_reason(value, now=now, ts=int(t))
+        if reason:
+            rejects.add(datetime.fromtimestamp(t, tz=tz).isoformat(), reason)
+            continue
         if interval == "1d":
             ts = day_epoch(datetime.fromtimestamp(t, tz=tz).date())
         else:
             ts = int(t)
             if drop_forming and now is not None and ts + step > now.timestamp():
                 continue
-        reason = bad_value_reason(value, now=now, ts=int(t))
-        if reason:
-            rejects.add(datetime.fromtimestamp(t, tz=tz).isoformat(), reason)
-            continue
         out.append(Observation(series, ts, value, "yahoo"))
     rejects.log(log)
     return out
