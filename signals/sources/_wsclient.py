@@ -41,6 +41,8 @@ OnEvents = Callable[[Sequence[Event], float, "str | bytes"], None]
 DATA, ACK, PONG, ERROR, IGNORED, MALFORMED = "data", "ack", "pong", "error", "ignored", "malformed"
 #: timestamps further ahead of our clock than this are refused
 FUTURE_SKEW_MS = 10 * 60 * 1000
+#: liquidation timestamps before 2000-01-01 are garbage (a zero, a negative, seconds for ms)
+MIN_EVENT_MS = 946_684_800_000
 GEO_BLOCKED = (451, 403)
 
 loads = json.loads

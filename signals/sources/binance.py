@@ -36,6 +36,7 @@ from signals.sources._wsclient import (
     DATA,
     FUTURE_SKEW_MS,
     IGNORED,
+    MIN_EVENT_MS,
     Event,
     Parsed,
     ParseStats,
@@ -50,6 +51,7 @@ from signals.sources.base import (
     SourceError,
     bad_value_reason,
     describe_body,
+    epoch_seconds,
     looks_like_html,
 )
 from storage import observations as obs_repo
@@ -111,16 +113,21 @@ def parse_frame(text: str | bytes, stats: ParseStats, now_ms: int | None = None)
         qty = float(o.get("z") or o["q"])
         price = float(o.get("ap") or 0) or float(o["p"])
         ts = int(o.get("T") or d["E"])
-    except (KeyError, TypeError, ValueError, AttributeError):
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
         stats.reject(f"unreadable liquidation {str(text)[:60]!r}")
         return Parsed(DATA)
-    if not (0.0 < qty < INF and 0.0 < price < INF):  # NaN fails both
-        stats.reject(f"{sym} quantity {qty} / price {price} not positive")
+    usd = qty * price
+    # NaN fails every comparison; the product can overflow to inf or underflow to 0
+    if not (0.0 < qty < INF and 0.0 < price < INF and 0.0 < usd < INF):
+        stats.reject(f"{sym} quantity {qty} / price {price} not positive and finite")
         return Parsed(DATA)
     if ts > (now_ms if now_ms is not None else int(time.time() * 1000)) + FUTURE_SKEW_MS:
         stats.reject(f"{sym} timestamp {ts} is in the future")
         return Parsed(DATA)
-    ev: Event = (ts, "binance", sym, side, qty, price, qty * price)
+    if ts < MIN_EVENT_MS:
+        stats.reject(f"{sym} timestamp {ts} is not a time in milliseconds")
+        return Parsed(DATA)
+    ev: Event = (ts, "binance", str(sym), side, qty, price, usd)
     return Parsed(DATA, [ev])
 
 
@@ -168,11 +175,15 @@ def parse_klines(
     out = []
     cut = to_epoch(now)
     for row in rows:
+        ts: int | None = None
         try:
-            ts = int(row[0]) // 1000
-            close = float(row[4])
-        except (TypeError, ValueError, IndexError):
-            rejects.add(str(row)[:40], "not a kline row")
+            if isinstance(row, list):
+                close = float(row[4])
+                ts = epoch_seconds(int(row[0]) // 1000)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            ts = None
+        if ts is None:
+            rejects.add(str(row)[:40], "not a kline row [openTime ms, open, high, low, close, ...]")
             continue
         reason = bad_value_reason(close, now=now, ts=ts)
         if reason:
@@ -187,7 +198,7 @@ def parse_klines(
 
 def parse_kline_csv(text: str, *, now: datetime, label: str = "binance csv") -> tuple[str, list[Observation]]:
     """A CSV export with header ``timestamp,open,high,low,close,...`` (bar open time, UTC)."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
     cols = [c.strip().lower() for c in reader.fieldnames or []]
     if "close" not in cols or not ({"timestamp", "open_time", "date"} & set(cols)):
         raise SourceError(label, f"unexpected CSV header {','.join(cols)[:80]!r} (need timestamp and close)")
@@ -212,6 +223,8 @@ def parse_kline_csv(text: str, *, now: datetime, label: str = "binance csv") -> 
     if len(rows) < 2:
         raise SourceError(label, "need at least two rows to tell the bar size")
     diffs = sorted(b[0] - a[0] for a, b in itertools.pairwise(rows) if b[0] > a[0])
+    if not diffs:
+        raise SourceError(label, "every row has the same timestamp; cannot tell the bar size")
     step = diffs[len(diffs) // 2]
     bucket = next((k for k, v in BUCKETS.items() if v == step), None)
     if bucket is None or bucket not in _INTERVALS:

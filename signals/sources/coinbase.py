@@ -29,6 +29,7 @@ from signals.sources.base import (
     SourceError,
     bad_value_reason,
     describe_body,
+    epoch_seconds,
     looks_like_html,
 )
 from storage import observations as obs_repo
@@ -63,9 +64,14 @@ def parse_candles(
     out = []
     cut = to_epoch(now)
     for row in rows:
+        ts: int | None = None
         try:
-            ts, close = int(row[0]), float(row[4])
-        except (TypeError, ValueError, IndexError):
+            if isinstance(row, list):
+                close = float(row[4])
+                ts = epoch_seconds(row[0])
+        except (TypeError, ValueError, IndexError, OverflowError):
+            ts = None
+        if ts is None:
             rejects.add(str(row)[:40], "not a candle row [time, low, high, open, close, volume]")
             continue
         reason = bad_value_reason(close, now=now, ts=ts)
