@@ -51,7 +51,7 @@ def parse_csv(text: str, *, name: str = "alphavantage") -> list[Report]:
         raise SourceError(name, f"expected the earnings calendar CSV, got {describe_body(text)}")
     if stripped[:1] == "{":
         raise SourceError(name, _notice(stripped))
-    reader = csv.reader(io.StringIO(body))
+    reader = csv.reader(io.StringIO(body, newline=""))
     header = [h.strip() for h in next(reader, [])]
     if header[:4] != HEADER[:4]:
         raise SourceError(name, f"unexpected header {','.join(header)[:80]!r} (expected {','.join(HEADER)})")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -60,9 +61,12 @@ def _date(text: str) -> date:
 def _cap(text: str) -> float | None:
     """``3.1e12``, ``3100000000000`` or Nasdaq's ``$3,100,000,000,000``; empty -> None."""
     try:
-        return float(text) if text.strip() else None
+        v = float(text) if text.strip() else None
     except ValueError:
-        return nasdaq.parse_money(text)
+        v = nasdaq.parse_money(text)
+    if v is not None and not math.isfinite(v):
+        raise ValueError(f"market cap {text[:20]!r} is not a number")
+    return v
 
 
 def parse_csv(
@@ -70,7 +74,7 @@ def parse_csv(
 ) -> list[Report]:
     """The generic earnings CSV -> reports. Bad rows are skipped with one summary log line;
     a file without the required columns raises ValueError saying what is allowed."""
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
     raw_header = next(reader, None)
     header = [h.strip().lower() for h in (raw_header or [])]
     missing = [c for c in REQUIRED if c not in header]

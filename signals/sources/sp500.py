@@ -42,7 +42,7 @@ def parse_csv(text: str, *, name: str = "sp500") -> list[Member]:
     body = text.lstrip("\ufeff")
     if not body.strip() or looks_like_html(body) or body.lstrip()[:1] in "{[":
         raise SourceError(name, f"expected the constituents CSV, got {describe_body(text)}")
-    reader = csv.reader(io.StringIO(body))
+    reader = csv.reader(io.StringIO(body, newline=""))
     header = [h.strip().lower() for h in next(reader, [])]
     if not header or header[0] != "symbol":
         raise SourceError(
