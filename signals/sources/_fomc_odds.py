@@ -13,8 +13,6 @@ Series written: ``<venue>.fomc.<decision-date>.cut|hold|hike`` (DESIGN.md).
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import re
 from dataclasses import dataclass
@@ -22,7 +20,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from signals import fomc
-from signals.sources.base import Rejects, SourceError, bad_value_reason, epoch_seconds
+from signals.sources.base import Rejects, SourceError, bad_value_reason, epoch_seconds, read_csv_dicts
 from storage.observations import Observation
 
 #: a bid/ask spread wider than this (in probability) is not a usable quote
@@ -162,7 +160,7 @@ def parse_nochange_csv(
     bid_col, bid_no_col = NOCHANGE_COLUMNS[venue]
     rejects = Rejects(label)
     rows: list[tuple[int, float]] = []
-    for n, row in enumerate(csv.DictReader(io.StringIO(text, newline="")), start=2):
+    for n, row in enumerate(read_csv_dicts(text, label)[1], start=2):
         try:
             ts_raw: int | None = int(float(row["timestamp_ms"])) // 1000
         except (TypeError, ValueError, OverflowError):

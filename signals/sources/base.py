@@ -11,6 +11,8 @@ Sources know nothing of signals beyond the ids they ask the scheduler to re-eval
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 import math
 from collections.abc import Awaitable, Callable
@@ -90,6 +92,25 @@ def bad_value_reason(
     if now is not None and ts is not None and ts > int((now + FUTURE_SKEW).timestamp()):
         return "timestamp in the future"
     return None
+
+
+def read_csv(text: str, label: str) -> list[list[str]]:
+    """Every row of a CSV body. A body the csv module cannot read (an unterminated quote that
+    runs past its field limit) raises :class:`SourceError`, like any unusable body."""
+    try:
+        return list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise SourceError(label, f"unreadable CSV ({exc})") from None
+
+
+def read_csv_dicts(text: str, label: str) -> tuple[list[str], list[dict[str | None, Any]]]:
+    """The header and the rows (as ``csv.DictReader`` gives them) of a CSV body; see :func:`read_csv`."""
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        rows = list(reader)
+        return list(reader.fieldnames or []), rows
+    except csv.Error as exc:
+        raise SourceError(label, f"unreadable CSV ({exc})") from None
 
 
 @dataclass

@@ -18,8 +18,6 @@ JSON body or a CSV ``timestamp,open,high,low,close,...`` export into ``btc.usd.c
 
 from __future__ import annotations
 
-import csv
-import io
 import itertools
 import logging
 import time
@@ -53,6 +51,7 @@ from signals.sources.base import (
     describe_body,
     epoch_seconds,
     looks_like_html,
+    read_csv_dicts,
 )
 from storage import observations as obs_repo
 from storage.observations import Observation
@@ -198,8 +197,8 @@ def parse_klines(
 
 def parse_kline_csv(text: str, *, now: datetime, label: str = "binance csv") -> tuple[str, list[Observation]]:
     """A CSV export with header ``timestamp,open,high,low,close,...`` (bar open time, UTC)."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
-    cols = [c.strip().lower() for c in reader.fieldnames or []]
+    fields, reader = read_csv_dicts(text.lstrip("\ufeff"), label)
+    cols = [c.strip().lower() for c in fields]
     if "close" not in cols or not ({"timestamp", "open_time", "date"} & set(cols)):
         raise SourceError(label, f"unexpected CSV header {','.join(cols)[:80]!r} (need timestamp and close)")
     tcol = next(c for c in ("timestamp", "open_time", "date") if c in cols)

@@ -8,7 +8,6 @@ history; it is refreshed once a day after the close. Each close becomes one obse
 
 from __future__ import annotations
 
-import csv
 import logging
 import re
 from datetime import date, datetime, timedelta
@@ -25,6 +24,7 @@ from signals.sources.base import (
     bad_value_reason,
     describe_body,
     looks_like_html,
+    read_csv,
 )
 from storage import observations as obs_repo
 from storage.observations import Observation
@@ -72,7 +72,7 @@ def parse_csv(
         body = body[:-1]
     out: list[Observation] = []
     series = series_for(index)
-    for n, row in enumerate(csv.reader(body), start=2):
+    for n, row in enumerate(read_csv("\n".join(body), label), start=2):
         if not row or not "".join(row).strip():
             continue
         if len(row) <= close_col:

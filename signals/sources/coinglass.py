@@ -16,8 +16,6 @@ exchange is not an aggregate of three, and Binance's figures are a lower bound.
 
 from __future__ import annotations
 
-import csv
-import io
 import itertools
 import json
 import logging
@@ -38,6 +36,7 @@ from signals.sources.base import (
     describe_body,
     epoch_seconds,
     looks_like_html,
+    read_csv_dicts,
 )
 from storage import observations as obs_repo
 from storage.observations import Observation
@@ -112,8 +111,8 @@ def _rows_from_json(text: str, label: str) -> list[tuple[Any, Any, Any]]:
 
 
 def _rows_from_csv(text: str, label: str) -> list[tuple[Any, Any, Any]]:
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
-    cols = [c.strip().lower() for c in reader.fieldnames or []]
+    fields, reader = read_csv_dicts(text.lstrip("\ufeff"), label)
+    cols = [c.strip().lower() for c in fields]
     time_col = next((c for c in ("time_ms", "time", "date_utc", "datetime_utc", "date") if c in cols), None)
     long_col = next((c for c in (*_KEYS_LONG, "long_usd") if c in cols), None)
     short_col = next((c for c in (*_KEYS_SHORT, "short_usd") if c in cols), None)

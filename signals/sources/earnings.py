@@ -14,8 +14,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import math
 from collections.abc import Awaitable, Callable
@@ -25,7 +23,15 @@ from typing import Any
 import httpx
 
 from signals.sources import alphavantage, nasdaq
-from signals.sources.base import Backfill, BackfillContext, Poll, Rejects, SourceContext, SourceError
+from signals.sources.base import (
+    Backfill,
+    BackfillContext,
+    Poll,
+    Rejects,
+    SourceContext,
+    SourceError,
+    read_csv,
+)
 from storage import earnings as earnings_repo
 from storage import meta
 from storage.earnings import CalendarWrite, Report, normalise_ticker, parse_time_of_day
@@ -74,7 +80,7 @@ def parse_csv(
 ) -> list[Report]:
     """The generic earnings CSV -> reports. Bad rows are skipped with one summary log line;
     a file without the required columns raises ValueError saying what is allowed."""
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    reader = iter(read_csv(text.lstrip("\ufeff"), name))
     raw_header = next(reader, None)
     header = [h.strip().lower() for h in (raw_header or [])]
     missing = [c for c in REQUIRED if c not in header]

@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import bisect
 import calendar
-import csv
-import io
 import logging
 import math
 import re
@@ -53,6 +51,7 @@ from signals.sources.base import (
     bad_value_reason,
     describe_body,
     looks_like_html,
+    read_csv,
 )
 from storage import observations as obs_repo
 from storage.observations import Observation
@@ -204,7 +203,7 @@ def parse_zq_csv(
     text = text.lstrip("\ufeff")
     if looks_like_html(text) or not text.strip():
         raise SourceError(label, f"expected a ZQ settlements CSV, got {describe_body(text)}")
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = iter(read_csv(text, label))
     header = [h.strip().lower() for h in next(reader, [])]
     if header[:4] != ZQ_HEADER:
         raise SourceError(
@@ -273,7 +272,7 @@ def parse_cme_export(
     """
     label = f"fedwatch {name}"
     text = text.lstrip("\ufeff")
-    rows = list(csv.reader(io.StringIO(text, newline="")))
+    rows = read_csv(text, label) or [[]]
     header = [c.strip() for c in rows[0]]
     ranges: list[tuple[int, int] | None] = []
     for c in header[1:]:
