@@ -52,6 +52,23 @@ def as_float(value: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
+def bad_price(*raw: Any) -> str | None:
+    """Why quoted prices are unusable: the first one present that is not a number or lies
+    outside [0, 1]; None when every present price is fine (the book may still be unusable)."""
+    for v in raw:
+        if v is None or (isinstance(v, str) and not v.strip()):
+            continue
+        try:
+            f = float(v) if not isinstance(v, bool) else math.nan
+        except (TypeError, ValueError, OverflowError):
+            return f"price {str(v)[:20]!r} is not a number"
+        if not math.isfinite(f):
+            return f"price {str(v)[:20]!r} is not a number"
+        if not 0.0 <= f <= 1.0:
+            return f"price {f:g} outside [0, 1]"
+    return None
+
+
 @dataclass(frozen=True)
 class BucketPrice:
     prob: float | None

@@ -27,6 +27,7 @@ from signals.sources.base import (
     BackfillContext,
     Rejects,
     SourceError,
+    check_complete,
     describe_body,
     looks_like_html,
     read_csv,
@@ -126,6 +127,7 @@ async def fetch(
         sleep=sleep,
         request_timeout=TIMEOUT,
     )
+    check_complete(resp.text, "alphavantage")
     return parse_csv(resp.text)
 
 

@@ -44,6 +44,7 @@ from signals.sources._wsclient import (
 from signals.sources.base import (
     Backfill,
     BackfillContext,
+    PollReport,
     Rejects,
     SourceContext,
     SourceError,
@@ -52,6 +53,7 @@ from signals.sources.base import (
     epoch_seconds,
     looks_like_html,
     read_csv_dicts,
+    undecodable,
 )
 from storage import observations as obs_repo
 from storage.observations import Observation
@@ -156,21 +158,27 @@ class BinanceStream(StreamClient):
 
 
 def parse_klines(
-    text: str, interval: str, *, now: datetime, label: str = "binance klines"
+    text: str,
+    interval: str,
+    *,
+    now: datetime,
+    label: str = "binance klines",
+    rejects: Rejects | None = None,
 ) -> list[Observation]:
     """A klines JSON body (``[[openTime, "open", "high", "low", "close", ...], ...]``)."""
     if looks_like_html(text) or not text.strip():
         raise SourceError(label, f"expected klines JSON, got {describe_body(text)}")
     try:
         rows = loads(text)
-    except ValueError:
-        raise SourceError(label, f"expected klines JSON, got {describe_body(text)}") from None
+    except ValueError as exc:
+        raise SourceError(label, undecodable("klines", text, exc)) from None
     if isinstance(rows, dict):
         raise SourceError(label, f"Binance error {rows.get('code', '?')}: {str(rows.get('msg', ''))[:120]}")
     if not isinstance(rows, list):
         raise SourceError(label, f"expected a list of klines, got {describe_body(text)}")
     length = _INTERVALS[interval]
-    rejects = Rejects(label)
+    own = rejects is None
+    rejects = Rejects(label) if rejects is None else rejects
     out = []
     cut = to_epoch(now)
     for row in rows:
@@ -191,7 +199,8 @@ def parse_klines(
         if ts + length > cut:
             continue  # the candle is still open
         out.append(Observation(price_series(interval), ts, close, "binance"))
-    rejects.log(log)
+    if own:
+        rejects.log(log)
     return out
 
 
@@ -235,15 +244,20 @@ def parse_kline_csv(text: str, *, now: datetime, label: str = "binance csv") -> 
     return bucket, out
 
 
-async def fetch_closes(ctx: SourceContext, interval: str = "1m", limit: int = 120) -> list[Observation]:
+async def fetch_closes(
+    ctx: SourceContext, interval: str = "1m", limit: int = 120, report: PollReport | None = None
+) -> list[Observation]:
+    label = "binance klines"
     resp = await http.get(
         ctx.client,
         KLINES_URL,
-        source="binance klines",
+        source=label,
         params={"symbol": "BTCUSDT", "interval": interval, "limit": limit},
         sleep=ctx.sleep,
     )
-    return parse_klines(resp.text, interval, now=ctx.now())
+    if report is None:
+        return parse_klines(resp.text, interval, now=ctx.now())
+    return report.rows(label, lambda rj: parse_klines(resp.text, interval, now=ctx.now(), rejects=rj))
 
 
 async def _backfill(ctx: BackfillContext) -> str:

@@ -187,10 +187,14 @@ async def refresh(
         lines.append(f"nasdaq: {scan.describe()}; {res.describe()}")
     else:
         lines.append(f"nasdaq: {scan.describe()}")
-    if scan.failed:
-        log.warning("nasdaq: %s", scan.describe())
-    if not scan.failed_badly:
+
+    def done() -> str:
+        if scan.failed:  # one line for the refresh: what failed, and what came instead
+            log.warning("%s", " / ".join(lines))
         return "\n".join(lines)
+
+    if not scan.failed_badly:
+        return done()
     key = getattr(settings, "alphavantage_key", None)
     if not key:
         lines.append("alphavantage: no fallback (ALPHAVANTAGE_API_KEY is not set)")
@@ -208,10 +212,10 @@ async def refresh(
                 covered=alphavantage.covered_days(today),
             )
             lines.append(f"alphavantage (fallback): {res.describe()}")
-            return "\n".join(lines)
+            return done()
     if not scan.ok_days:
         raise SourceError("earnings calendar", " / ".join(lines))
-    return "\n".join(lines)
+    return done()
 
 
 async def poll_calendar(ctx: SourceContext) -> list[Observation]:

@@ -24,6 +24,7 @@ from signals import fomc
 from signals.sources import http
 from signals.sources._fomc_odds import (
     as_float,
+    bad_price,
     bucket_price,
     combine,
     describe_rows,
@@ -38,6 +39,7 @@ from signals.sources.base import (
     Backfill,
     BackfillContext,
     Poll,
+    PollReport,
     Rejects,
     SourceContext,
     SourceError,
@@ -78,7 +80,7 @@ def _json(text: str, label: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise SourceError(label, f"response is not valid JSON ({exc.msg} at char {exc.pos})") from None
+        raise SourceError(label, f"malformed JSON ({exc})") from None
 
 
 def _obj(value: Any) -> dict[str, Any]:
@@ -133,13 +135,10 @@ def parse_events(
             if outcome is None:
                 rejects.add(mt, "unknown bucket suffix")
                 continue
-            price = bucket_price(
-                as_float(m.get("yes_bid_dollars")),
-                as_float(m.get("yes_ask_dollars")),
-                as_float(m.get("last_price_dollars")),
-            )
+            raw = (m.get("yes_bid_dollars"), m.get("yes_ask_dollars"), m.get("last_price_dollars"))
+            price = bucket_price(as_float(raw[0]), as_float(raw[1]), as_float(raw[2]))
             if price.prob is None:
-                rejects.add(mt, price.method)
+                rejects.add(mt, bad_price(*raw) or price.method)
                 continue
             buckets.append((outcome, price.prob))
         if open_markets == 0:
@@ -184,10 +183,8 @@ async def fetch_events(ctx: SourceContext, status: str = "open") -> list[dict[st
 async def poll(ctx: SourceContext) -> list[Observation]:
     now = ctx.now()
     events = await fetch_events(ctx)
-    rejects = Rejects("kalshi")
-    out = parse_events({"events": events}, now, rejects)
-    rejects.log(log)
-    return out
+    report = PollReport("kalshi", log)
+    return report.finish(report.rows("kalshi", lambda rj: parse_events({"events": events}, now, rj)))
 
 
 POLLS = [

@@ -123,7 +123,7 @@ def parse_day(
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise SourceError(label, f"the answer is not valid JSON ({exc.msg} at {exc.pos})") from None
+        raise SourceError(label, f"malformed JSON ({exc})") from None
     if not isinstance(obj, dict) or "data" not in obj:
         raise SourceError(label, f"unexpected answer {describe_body(text)}")
     status = obj.get("status") or {}

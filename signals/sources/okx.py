@@ -45,7 +45,14 @@ from signals.sources._wsclient import (
     StreamClient,
     loads,
 )
-from signals.sources.base import Backfill, BackfillContext, SourceError, describe_body, looks_like_html
+from signals.sources.base import (
+    Backfill,
+    BackfillContext,
+    SourceError,
+    describe_body,
+    looks_like_html,
+    undecodable,
+)
 from storage import observations as obs_repo
 from storage.observations import Observation
 from storage.timeutil import to_epoch
@@ -185,8 +192,8 @@ def parse_rest(text: str, *, now: datetime, label: str = "okx liquidation-orders
         raise SourceError(label, f"expected JSON, got {describe_body(text)}")
     try:
         body = loads(text)
-    except ValueError:
-        raise SourceError(label, f"expected JSON, got {describe_body(text)}") from None
+    except ValueError as exc:
+        raise SourceError(label, undecodable("liquidation-orders", text, exc)) from None
     if not isinstance(body, dict) or str(body.get("code")) != "0":
         code = body.get("code", "?") if isinstance(body, dict) else "?"
         msg = body.get("msg", "") if isinstance(body, dict) else describe_body(text)

@@ -29,6 +29,7 @@ from signals import fomc
 from signals.sources import http
 from signals.sources._fomc_odds import (
     as_float,
+    bad_price,
     bucket_price,
     combine,
     describe_rows,
@@ -43,6 +44,7 @@ from signals.sources.base import (
     Backfill,
     BackfillContext,
     Poll,
+    PollReport,
     Rejects,
     SourceContext,
     SourceError,
@@ -137,7 +139,10 @@ def market_prob(market: dict[str, Any]) -> float:
         p = as_float(prices[idx])
         if p is not None and 0.0 <= p <= 1.0:
             return p
-    raise ValueError(f"{price.method}; outcomePrices gives nothing usable either")
+    why = bad_price(
+        market.get("bestBid"), market.get("bestAsk"), market.get("lastTradePrice"), *prices[idx : idx + 1]
+    )
+    raise ValueError(why or f"{price.method}; outcomePrices gives nothing usable either")
 
 
 def parse_events(
@@ -189,7 +194,7 @@ def _json(text: str, label: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise SourceError(label, f"response is not valid JSON ({exc.msg} at char {exc.pos})") from None
+        raise SourceError(label, f"malformed JSON ({exc})") from None
 
 
 async def fetch_events(ctx: SourceContext) -> list[dict[str, Any]]:
@@ -222,10 +227,8 @@ async def fetch_events(ctx: SourceContext) -> list[dict[str, Any]]:
 async def poll(ctx: SourceContext) -> list[Observation]:
     now = ctx.now()
     events = await fetch_events(ctx)
-    rejects = Rejects("polymarket")
-    out = parse_events(events, now, rejects)
-    rejects.log(log)
-    return out
+    report = PollReport("polymarket", log)
+    return report.finish(report.rows("polymarket", lambda rj: parse_events(events, now, rj)))
 
 
 POLLS = [

@@ -20,6 +20,7 @@ from signals.sources.base import (
     Rejects,
     SourceContext,
     SourceError,
+    check_complete,
     describe_body,
     looks_like_html,
     read_csv,
@@ -73,6 +74,7 @@ def parse_csv(text: str, *, name: str = "sp500") -> list[Member]:
 
 async def fetch(ctx: SourceContext) -> list[Member]:
     resp = await http.get(ctx.client, URL, source="sp500", sleep=ctx.sleep, attempts=3)
+    check_complete(resp.text, "sp500")
     members = parse_csv(resp.text)
     if len(members) < MIN_LIVE_MEMBERS:
         raise SourceError(
