@@ -92,6 +92,8 @@ class World:
     clock: SimClock
     routes: dict[str, Route] = field(default_factory=dict)
     fault: Fault | None = None
+    #: the hosts the fault hits (None: every host)
+    fault_hosts: set[str] | None = None
     frozen_at: datetime | None = None
     requests: list[httpx.Request] = field(default_factory=list)
     sleeps: list[float] = field(default_factory=list)
@@ -106,9 +108,12 @@ class World:
         route = self.routes.get(request.url.host)
         if route is None:
             return httpx.Response(404, text=f"no such host in the simulated world: {request.url.host}")
-        if self.fault is not None and self.fault.respond is not None:
-            return self.fault.respond(request, self, route)
-        return route(request, self, self.fault.values if self.fault else None)
+        fault = self.fault
+        if fault is not None and self.fault_hosts is not None and request.url.host not in self.fault_hosts:
+            fault = None
+        if fault is not None and fault.respond is not None:
+            return fault.respond(request, self, route)
+        return route(request, self, fault.values if fault else None)
 
     async def sleep(self, delay: float) -> None:
         self.sleeps.append(delay)

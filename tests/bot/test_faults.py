@@ -325,3 +325,107 @@ async def test_stale_data(poll_name: str, make_app: Any) -> None:
     resolved = [n.key for n in after if n.event == "resolved"]
     assert sorted(resolved) == sorted(keys), after
     assert len(after) == 2 * len(keys), after
+
+
+@pytest.mark.parametrize(
+    ("poll_name", "host", "fallback"),
+    [
+        ("cboe_daily", "cdn.cboe.com", "FRED fallback"),
+        ("btc_price", "api.exchange.coinbase.com", "Binance klines fallback"),
+        ("earnings_calendar", "api.nasdaq.com", "alphavantage (fallback)"),
+    ],
+)
+async def test_primary_down_the_fallback_answers(
+    poll_name: str, host: str, fallback: str, make_app: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One provider of a poll fails, its fallback answers: data, healthy, one line saying both."""
+    sc = SCENARIOS[poll_name]
+    app, world = await make_app(sc)
+    poll = _poll(poll_name)
+    await app.run_poll(poll)
+    rows_before = await _rows(app, sc)
+    world.clock.advance(sc.step)
+    world.fault, world.fault_hosts = FAULTS["http_503"], {host}
+    caplog.clear()
+    caplog.set_level(logging.INFO)
+    await app.run_poll(poll)
+    loud = _loud(caplog)
+    assert len(loud) == 1 and "HTTP 503" in loud[0] and fallback in loud[0], loud
+    health = await _health(app, poll)
+    assert health["ok"] is True, health
+    assert sc.series is None or await _rows(app, sc) != rows_before
+
+
+# -- the console sink ---------------------------------------------------------------------------
+
+
+class BrokenOutput(io.StringIO):
+    """stdout that fails ``failures`` times (a closed pipe, a full disk, a closed file), then works."""
+
+    def __init__(self, exc: BaseException, failures: int) -> None:
+        super().__init__()
+        self.exc = exc
+        self.failures = failures
+
+    def write(self, text: str) -> int:
+        if self.failures > 0:
+            self.failures -= 1
+            raise self.exc
+        return super().write(text)
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        BrokenPipeError(32, "Broken pipe"),
+        OSError(28, "No space left on device"),
+        ValueError("I/O operation on closed file."),
+    ],
+    ids=["broken_pipe", "disk_full", "closed_file"],
+)
+async def test_console_output_failing_is_retried(
+    exc: BaseException, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot.clock import SimClock
+    from storage.observations import Observation
+    from storage.timeutil import day_epoch
+
+    clock = SimClock(datetime(2024, 8, 6, 12, 0, tzinfo=UTC))
+    out = BrokenOutput(exc, failures=2)
+    settings = load_settings(env={"FLOWWATCH_DB": str(tmp_path / "sink.db")}, dotenv=None)
+    app = App(
+        settings,
+        clock=clock,
+        client=httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(503))),
+        sinks=[ConsoleSink(stream=out, fmt="jsonl")],
+    )
+    await app.start(schedule=False, initial_poll=False)
+    try:
+        obs = []
+        for day, vix, vix3m in (
+            ("2024-08-01", 16.0, 18.0),
+            ("2024-08-02", 21.5, 21.0),
+            ("2024-08-05", 38.6, 29.0),
+        ):
+            ts = day_epoch(datetime.fromisoformat(day).date())
+            obs += [
+                Observation("cboe.vix.close", ts, vix, "cboe"),
+                Observation("cboe.vix3m.close", ts, vix3m, "cboe"),
+            ]
+        caplog.set_level(logging.INFO)
+        await app.ingest(obs, ["vix_term"])
+        for _ in range(3):  # two failed attempts, each retried after its backoff, then delivered
+            await app.dispatcher.drain_once()
+            clock.advance(timedelta(minutes=1))
+        assert not app._tasks[0].done(), "the dispatcher stopped"
+        lines = out.getvalue().splitlines()
+        assert len(lines) == 1 and '"event": "fired"' in lines[0].replace('":"', '": "'), lines
+        loud = _loud(caplog)
+        assert len(loud) == 2 and all("console" in m and str(exc.args[-1]) in m for m in loud), loud
+        assert all("Traceback" not in (r.exc_text or "") and r.exc_info is None for r in caplog.records), (
+            "a traceback"
+        )
+        counts = await app.store.call(alert_repo.delivery_counts)
+        assert counts == {"sent": 1}, counts
+    finally:
+        await app.stop()
