@@ -288,3 +288,65 @@ async def test_a_venue_down_past_the_stale_limit_notices_once_and_recovers(
     loud = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(loud) == 2 and "1011" in loud[0] and "HTTP 503" in loud[1], loud  # the drop, the outage
     assert client.stats.events == len(frames)
+
+
+def hostile(venue_name: str, i: int, ts_ms: int) -> str:
+    """Bad frames of each kind the venues could send: not JSON, NaN size, negative price, a
+    time an hour ahead, a size whose USD value overflows."""
+    good = VENUES[venue_name].frame(ts_ms, 0.01)
+    kind = i % 5
+    if kind == 0:
+        return good[:-2]  # not JSON (a frame is atomic on the wire, but a venue can send garbage)
+    field = {
+        "bybit": ('"v":"0.010"', '"p":"85000.00"', '"T":'),
+        "binance": ('"z":"0.010"', '"p":"85000.00"', '"T":'),
+        "okx": ('"sz":"1"', '"bkPx":"85000.0"', '"ts":"'),
+    }[venue_name]
+    if kind == 1:
+        return good.replace(field[0], field[0].split(":")[0] + ':"NaN"').replace('"q":"0.010"', '"q":"NaN"')
+    if kind == 2:
+        return good.replace(field[1], field[1].split(":")[0] + ':"-85000"').replace(
+            '"ap":"85000.00"', '"ap":"-85000"'
+        )
+    if kind == 3:
+        return good.replace(str(ts_ms), str(ts_ms + 3_600_000))
+    return good.replace(field[0], field[0].split(":")[0] + ':"1e308"').replace('"q":"0.010"', '"q":"1e308"')
+
+
+@pytest.mark.parametrize("venue_name", sorted(VENUES))
+async def test_hostile_frames_on_the_wire_count_for_nothing(
+    venue_name: str, app: App, caplog: pytest.LogCaptureFixture
+) -> None:
+    venue = VENUES[venue_name]
+    frames = []
+    for i in range(100):  # good and bad frames interleaved, one simulated second apart
+        ts_ms = int((T0 + i) * 1000)
+        frames.append(
+            (T0 + i + 0.5, venue.frame(ts_ms, 0.01) if i % 2 else hostile(venue_name, i // 2, ts_ms))
+        )
+    clock = Clock(T0)
+    caplog.set_level(logging.INFO)
+    async with FlappingVenue(frames, venue.style, clock, lambda n: None) as server:
+        url = server.url if venue_name == "binance" else server.url.replace("/market/ws/!forceOrder@arr", "/")
+        client = venue.client(url, lambda *a: None, clock=clock, rng=random.Random(7), proxy=None, poll=0.01)
+        svc = LiveLiquidations(app, streams=[client], clock=clock)
+        svc.start_clock()
+        await svc.warm()
+        client.on_events = svc.on_events
+        task = asyncio.create_task(client.run())
+        try:
+            await until(lambda: server.finished.is_set() and client.stats.events >= 50)
+            await svc.evaluate()
+            clock.t += 60
+            await svc.flush()
+        finally:
+            client.stop()
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    assert client.stats.events == 50 and client.stats.malformed + client.stats.rejected == 50, client.stats
+    long_usd, short_usd = svc.book.sides(int(T0) - 60, int(T0) + 300)
+    assert long_usd + short_usd == pytest.approx(50 * 0.01 * PRICE)
+    assert await app.store.call(alert_repo.list_alerts, "live", None, None, None, None) == []
+    loud = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(loud) == 1 and "skipped 10 malformed frame(s) and 40 bad liquidation(s)" in loud[0], loud
