@@ -12,7 +12,10 @@ flags, slash-command options):
 - :func:`csv_mutated`: a recorded CSV with cells, rows and header names replaced or shuffled;
 - :func:`hostile_text`, :func:`numberish`, :func:`dateish`, :func:`durationish`: option values
   that look almost right (``1e309``, ``-0``, ``2026-02-30``, ``  15m``, control characters …)
-  next to plain random text; ``option_value(kind)`` picks the one for a kind of option.
+  next to plain random text; ``option_value(kind)`` picks the one for a kind of option;
+- :class:`Opt` and :func:`option_sets`: a command's options (CLI flags or slash-command options)
+  and which of them one generated call sets, with what (``tests/bot/test_cli_fuzz.py`` turns them
+  into argv; an interaction payload can be built the same way).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import json
 import math
 import os
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from hypothesis import HealthCheck, settings
@@ -339,6 +343,45 @@ def option_value(kind: str, valid: Sequence[str] = ()) -> st.SearchStrategy[str]
     (``valid``), mostly hostile."""
     strat = OPTION_KINDS[kind]()
     return st.one_of(st.sampled_from(list(valid)), strat) if valid else strat
+
+
+@dataclass(frozen=True)
+class Opt:
+    """An option of a command (a CLI flag, a slash-command option): its ``name`` (None: a CLI
+    positional), the values it may get (None: a switch without a value), and whether it may be
+    given more than once."""
+
+    name: str | None
+    values: st.SearchStrategy[Any] | None = None
+    repeat: bool = False
+
+
+#: the value of an option given without one (``--days`` at the end of a command line)
+NO_VALUE = object()
+
+
+@st.composite
+def option_sets(draw: st.DrawFn, opts: Sequence[Opt]) -> list[tuple[Opt, Any]]:
+    """The options one generated call sets, as ``(opt, value)``: positionals first in their order
+    (now and then one left out), then a random subset of the named ones in a random order, some
+    repeated, now and then one without its value (:data:`NO_VALUE`; ``None`` for a switch)."""
+    positionals: list[tuple[Opt, Any]] = []
+    named: list[tuple[Opt, Any]] = []
+    for opt in opts:
+        if opt.name is None:
+            assert opt.values is not None
+            if draw(st.integers(0, 9)):
+                positionals.append((opt, draw(opt.values)))
+            continue
+        for _ in range(draw(st.integers(0, 3 if opt.repeat else 1))):
+            if opt.values is None:
+                named.append((opt, None))
+            elif draw(st.integers(0, 14)):
+                named.append((opt, draw(opt.values)))
+            else:
+                named.append((opt, NO_VALUE))
+    order = draw(st.permutations(range(len(named))))
+    return positionals + [named[i] for i in order]
 
 
 # -- checks -------------------------------------------------------------------------------

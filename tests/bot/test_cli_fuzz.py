@@ -32,7 +32,16 @@ from hypothesis import strategies as st
 from bot import cli
 from signals import registry
 from signals.sources import backfills
-from tests.fuzzing import csv_mutated, hostile_text, option_value, payloads, scaled
+from tests.fuzzing import (
+    NO_VALUE,
+    Opt,
+    csv_mutated,
+    hostile_text,
+    option_sets,
+    option_value,
+    payloads,
+    scaled,
+)
 from tests.signals.sources import seeds as S
 
 
@@ -126,15 +135,6 @@ params = st.sampled_from(
 )
 
 
-@dataclass(frozen=True)
-class Opt:
-    """One flag (or positional when ``flag`` is None) and the values it may get."""
-
-    flag: str | None
-    values: st.SearchStrategy[Arg] | None = None  # None: a switch without a value
-    repeat: bool = False
-
-
 def pngs() -> st.SearchStrategy[Arg]:
     return st.one_of(
         st.builds(File, st.sampled_from(["c.png", "C.PNG", "c.txt", "c"]), st.none()),
@@ -208,29 +208,15 @@ def argvs(draw: st.DrawFn) -> list[Arg]:
             )
         )
     words = draw(st.sampled_from(sorted(GRAMMAR)))
-    parts: list[list[Arg]] = []
-    positionals: list[Arg] = []
-    for opt in GRAMMAR[words]:
-        if opt.flag is None:
-            assert opt.values is not None
-            if draw(st.integers(0, 9)):  # now and then a positional is missing
-                positionals.append(draw(opt.values))
-            continue
-        for _ in range(draw(st.integers(0, 3 if opt.repeat else 1))):
-            if opt.values is None:
-                parts.append([opt.flag])
-            elif draw(st.integers(0, 14)):
-                parts.append([opt.flag, draw(opt.values)])
-            else:
-                parts.append([opt.flag])  # a flag without its value
-    if draw(st.integers(0, 7)):
-        parts.append(["--db", draw(dbs)])
-    if not draw(st.integers(0, 9)):
-        parts.append([draw(st.sampled_from(["--bogus", "-x", "--db", "--", "extra"]) | hostile_text(6))])
-    order = draw(st.permutations(range(len(parts))))
-    out: list[Arg] = [*words, *positionals]
-    for i in order:
-        out += parts[i]
+    out: list[Arg] = [*words]
+    for opt, value in draw(option_sets([*GRAMMAR[words], Opt("--db", dbs)])):
+        if opt.name is None:
+            out.append(value)
+        else:
+            out += [opt.name] if value is None or value is NO_VALUE else [opt.name, value]
+    if not draw(st.integers(0, 9)):  # a stray word or flag somewhere
+        i = draw(st.integers(len(words), len(out)))
+        out.insert(i, draw(st.sampled_from(["--bogus", "-x", "--db", "--", "extra"]) | hostile_text(6)))
     return out
 
 
@@ -396,5 +382,5 @@ def test_the_grammar_covers_every_command() -> None:
                 "--db",
             }
     for words, opts in GRAMMAR.items():
-        named = {o.flag for o in opts if o.flag}
+        named = {o.name for o in opts if o.name}
         assert named <= flags[words] and flags[words] <= named | {"--output"}, (words, named, flags[words])
