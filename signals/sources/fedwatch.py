@@ -63,6 +63,8 @@ VENUE = "fedwatch"
 STEP_BP = 25.0
 MONTH_CODES = "FGHJKMNQUVXZ"
 ZQ_HEADER = ["trade_date", "symbol", "contract_month", "settle"]
+#: ZQ contracts are listed about three years out; a settlement further ahead is a typo
+MAX_MONTHS_AHEAD = 60
 FRED_IDS = {"EFFR": "fred.effr", "DFEDTARL": "fred.target_lower", "DFEDTARU": "fred.target_upper"}
 
 Month = tuple[int, int]
@@ -227,6 +229,14 @@ def parse_zq_csv(
             rejects.add(f"line {n}", f"bad trade_date or contract_month ({row[0][:12]!r}, {row[2][:10]!r})")
             continue
         if since and td < since:
+            continue
+        ahead = (y - td.year) * 12 + (mo - td.month)
+        if not -1 <= ahead <= MAX_MONTHS_AHEAD:
+            rejects.add(
+                f"line {n}",
+                f"contract_month {row[2].strip()[:10]!r} is not a contract traded on {td.isoformat()} "
+                f"(the month before to {MAX_MONTHS_AHEAD} months ahead)",
+            )
             continue
         bad = _check_symbol(row[1], month)
         if bad:

@@ -189,6 +189,7 @@ def test_saved_odds_files(venue: str, text: str) -> None:
 
 @fuzz_settings
 @given(payloads(ZQ, "csv"))
+@example("trade_date,symbol,contract_month,settle\n2022-09-12,ZQV2,99992-10,96\n")  # found: year 99992 kept
 def test_fedwatch_zq_settlements(text: str) -> None:
     now = datetime(2022, 9, 13, tzinfo=UTC)
     by_day = expect_clear_error(lambda: fedwatch.parse_zq_csv(text, now=now), (SourceError,))
