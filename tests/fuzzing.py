@@ -33,7 +33,7 @@ from typing import Any
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-EXAMPLES = int(os.environ.get("FLOWWATCH_FUZZ_EXAMPLES", "150"))
+EXAMPLES = int(os.environ.get("FLOWWATCH_FUZZ_EXAMPLES", "200"))
 
 fuzz_settings = settings(
     max_examples=EXAMPLES,
