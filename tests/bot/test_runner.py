@@ -113,8 +113,12 @@ async def test_poll_with_provider_down_keeps_running(
     finally:
         await app.stop()
     assert health["ok"] is False and health["last_ok"] is None
-    assert health["error"] == "cboe: no data from Cboe (VIX, VIX9D, VIX3M, VIX6M) nor the FRED fallback"
-    assert any("got an HTML page" in r.getMessage() for r in caplog.records)
+    assert health["error"] == (
+        "cboe: no usable data: cboe VIX, cboe VIX9D, cboe VIX3M, cboe VIX6M: expected the index history CSV, "
+        "got an HTML page; fred VIXCLS, fred VXVCLS: expected a FRED graph CSV, got an HTML page"
+    )
+    warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warned == [health["error"]]  # one line for the run
     assert out.getvalue() == ""
 
 
