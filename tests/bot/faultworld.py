@@ -333,8 +333,20 @@ def nasdaq_route(request: httpx.Request, world: World, values: str | None) -> ht
     doc = json.loads(_fixture("nasdaq/earnings.json"))
     doc["data"]["asOf"] = f"{day:%a, %b} {day.day}, {day.year}"
     first = tradingcal.sessions_between(world.data_now.astimezone(NEW_YORK).date(), day)[:1]
-    if first != [day]:
-        doc["data"]["rows"] = []  # the recorded rows on the first day of the scan only
+    recorded = doc["data"]["rows"]
+    template = recorded[0]
+    # the recorded rows on the first day of the scan; every listed member reports on one weekday
+    # of the week, so a week's scan covers the whole index list (as a season's calendar does)
+    rows = list(recorded) if first == [day] else []
+    if day.weekday() < 5:
+        known = {r["symbol"] for r in rows}
+        for i, t in enumerate(sp500_tickers()):
+            if i % 5 == day.weekday() and t not in known:
+                rows.append(
+                    template
+                    | {"symbol": t, "name": f"{t} Inc.", "marketCap": f"${(i + 1) * 1_000_000_000:,}"}
+                )
+    doc["data"]["rows"] = rows
     return httpx.Response(200, text=json.dumps(doc), headers={"Content-Type": "application/json"})
 
 
