@@ -15,12 +15,22 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from signals import fomc
-from signals.sources.base import Rejects, SourceError, bad_value_reason, epoch_seconds, read_csv_dicts
+from signals.sources.base import (
+    BackfillContext,
+    Rejects,
+    SourceError,
+    bad_value_reason,
+    epoch_seconds,
+    read_csv_dicts,
+)
+from storage import observations as obs_repo
 from storage.observations import Observation
 
 #: a bid/ask spread wider than this (in probability) is not a usable quote
@@ -219,6 +229,45 @@ def parse_nochange_csv(
         out.append(Observation(series_id(venue, meeting.id, "hold"), ts, round(hold, 6), src))
         out.append(Observation(series_id(venue, meeting.id, "cut"), ts, round(1.0 - hold, 6), src))
     return meeting, out
+
+
+def read_nochange_file(
+    text: str, venue: str, now: datetime, since: datetime | None, name: str
+) -> tuple[list[Observation], str] | None:
+    """The no-change CSV saved from either venue, with the note the backfill prints; ``None``
+    when ``text`` is some other format (the venue's own saved body)."""
+    if not is_nochange_csv(text):
+        return None
+    meeting, rows = parse_nochange_csv(text, venue, now=now, since=since.date() if since else None, name=name)
+    note = (
+        f"meeting {meeting.id} (the FOMC decision after the last row); only the no-change outcome "
+        "was recorded, so P(cut) = 1 - P(hold)"
+    )
+    return rows, note
+
+
+async def run_venue_backfill(
+    ctx: BackfillContext,
+    venue: str,
+    parse_file: Callable[[Path, datetime, datetime | None], tuple[list[Observation], str]],
+    fetch_history: Callable[[BackfillContext], Awaitable[list[Observation]]],
+    live_what: str,
+) -> str:
+    """``flowwatch backfill <venue>``: the saved ``--file``, or the venue's own history live."""
+    if ctx.file:
+        rows, note = parse_file(ctx.file, ctx.now, ctx.since)
+        res = obs_repo.upsert(ctx.db, rows)
+        ctx.progress(1)
+        return (
+            f"{venue}: {len(rows)} observations from {ctx.file.name}, {describe_rows(rows)}; {note} "
+            f"({res.new} new, {res.updated} updated)"
+        )
+    rows = await fetch_history(ctx)
+    res = obs_repo.upsert(ctx.db, rows)
+    return (
+        f"{venue}: {len(rows)} observations from {live_what}, {describe_rows(rows)} "
+        f"({res.new} new, {res.updated} updated)"
+    )
 
 
 def describe_rows(observations_: list[Observation]) -> str:

@@ -27,13 +27,12 @@ from signals.sources._fomc_odds import (
     bad_price,
     bucket_price,
     combine,
-    describe_rows,
-    is_nochange_csv,
     markets_of,
     minute,
     observations,
     parse_iso,
-    parse_nochange_csv,
+    read_nochange_file,
+    run_venue_backfill,
 )
 from signals.sources.base import (
     Backfill,
@@ -47,7 +46,6 @@ from signals.sources.base import (
     epoch_seconds,
     looks_like_html,
 )
-from storage import observations as obs_repo
 from storage.observations import Observation
 from storage.timeutil import iso
 
@@ -297,15 +295,9 @@ async def fetch_history(ctx: BackfillContext) -> list[Observation]:
 
 def parse_file(path: Path, now: datetime, since: datetime | None) -> tuple[list[Observation], str]:
     text = path.read_text(encoding="utf-8", errors="replace")
-    if is_nochange_csv(text):
-        meeting, rows = parse_nochange_csv(
-            text, VENUE, now=now, since=since.date() if since else None, name=path.name
-        )
-        note = (
-            f"meeting {meeting.id} (the FOMC decision after the last row); only the no-change outcome "
-            "was recorded, so P(cut) = 1 - P(hold)"
-        )
-        return rows, note
+    saved = read_nochange_file(text, VENUE, now, since, path.name)
+    if saved is not None:
+        return saved
     payload = _json(text, f"kalshi {path.name}")
     events = payload.get("events") if isinstance(payload, dict) else None
     if not isinstance(events, list):
@@ -321,20 +313,7 @@ def parse_file(path: Path, now: datetime, since: datetime | None) -> tuple[list[
 
 
 async def _backfill(ctx: BackfillContext) -> str:
-    if ctx.file:
-        rows, note = parse_file(ctx.file, ctx.now, ctx.since)
-        res = obs_repo.upsert(ctx.db, rows)
-        ctx.progress(1)
-        return (
-            f"kalshi: {len(rows)} observations from {ctx.file.name}, {describe_rows(rows)}; {note} "
-            f"({res.new} new, {res.updated} updated)"
-        )
-    rows = await fetch_history(ctx)
-    res = obs_repo.upsert(ctx.db, rows)
-    return (
-        f"kalshi: {len(rows)} observations from hourly candlesticks, {describe_rows(rows)} "
-        f"({res.new} new, {res.updated} updated)"
-    )
+    return await run_venue_backfill(ctx, VENUE, parse_file, fetch_history, "hourly candlesticks")
 
 
 BACKFILL = Backfill(

@@ -32,13 +32,12 @@ from signals.sources._fomc_odds import (
     bad_price,
     bucket_price,
     combine,
-    describe_rows,
-    is_nochange_csv,
     markets_of,
     minute,
     observations,
     parse_iso,
-    parse_nochange_csv,
+    read_nochange_file,
+    run_venue_backfill,
 )
 from signals.sources.base import (
     Backfill,
@@ -52,7 +51,6 @@ from signals.sources.base import (
     epoch_seconds,
     looks_like_html,
 )
-from storage import observations as obs_repo
 from storage.observations import Observation
 from storage.timeutil import iso
 
@@ -353,15 +351,9 @@ async def fetch_history(ctx: BackfillContext) -> list[Observation]:
 
 def parse_file(path: Path, now: datetime, since: datetime | None) -> tuple[list[Observation], str]:
     text = path.read_text(encoding="utf-8", errors="replace")
-    if is_nochange_csv(text):
-        meeting, rows = parse_nochange_csv(
-            text, VENUE, now=now, since=since.date() if since else None, name=path.name
-        )
-        note = (
-            f"meeting {meeting.id} (the FOMC decision after the last row); only the no-change outcome "
-            "was recorded, so P(cut) = 1 - P(hold)"
-        )
-        return rows, note
+    saved = read_nochange_file(text, VENUE, now, since, path.name)
+    if saved is not None:
+        return saved
     payload = _json(text, f"polymarket {path.name}")
     events = payload if isinstance(payload, list) else [payload]
     stamps = [parse_iso(e.get("updatedAt")) for e in events if isinstance(e, dict)]
@@ -377,20 +369,7 @@ def parse_file(path: Path, now: datetime, since: datetime | None) -> tuple[list[
 
 
 async def _backfill(ctx: BackfillContext) -> str:
-    if ctx.file:
-        rows, note = parse_file(ctx.file, ctx.now, ctx.since)
-        res = obs_repo.upsert(ctx.db, rows)
-        ctx.progress(1)
-        return (
-            f"polymarket: {len(rows)} observations from {ctx.file.name}, {describe_rows(rows)}; {note} "
-            f"({res.new} new, {res.updated} updated)"
-        )
-    rows = await fetch_history(ctx)
-    res = obs_repo.upsert(ctx.db, rows)
-    return (
-        f"polymarket: {len(rows)} observations from hourly price history, {describe_rows(rows)} "
-        f"({res.new} new, {res.updated} updated)"
-    )
+    return await run_venue_backfill(ctx, VENUE, parse_file, fetch_history, "hourly price history")
 
 
 BACKFILL = Backfill(
