@@ -21,6 +21,7 @@ from __future__ import annotations
 import itertools
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime
 from math import inf as INF
 from pathlib import Path
@@ -157,6 +158,23 @@ class BinanceStream(StreamClient):
 # -- klines: the fallback price, and history files ----------------------------------------
 
 
+def candle_rows(text: str, label: str, what: str, error: Callable[[dict[str, Any]], str]) -> list[Any]:
+    """The JSON list of an exchange's candles (Binance klines, Coinbase candles), or a
+    :class:`SourceError` saying what came instead (an HTML page, junk, the venue's error object
+    rendered by ``error``)."""
+    if looks_like_html(text) or not text.strip():
+        raise SourceError(label, f"expected {what} JSON, got {describe_body(text)}")
+    try:
+        rows = loads(text)
+    except ValueError as exc:
+        raise SourceError(label, undecodable(what, text, exc)) from None
+    if isinstance(rows, dict):
+        raise SourceError(label, error(rows))
+    if not isinstance(rows, list):
+        raise SourceError(label, f"expected a list of {what}, got {describe_body(text)}")
+    return rows
+
+
 def parse_klines(
     text: str,
     interval: str,
@@ -166,16 +184,12 @@ def parse_klines(
     rejects: Rejects | None = None,
 ) -> list[Observation]:
     """A klines JSON body (``[[openTime, "open", "high", "low", "close", ...], ...]``)."""
-    if looks_like_html(text) or not text.strip():
-        raise SourceError(label, f"expected klines JSON, got {describe_body(text)}")
-    try:
-        rows = loads(text)
-    except ValueError as exc:
-        raise SourceError(label, undecodable("klines", text, exc)) from None
-    if isinstance(rows, dict):
-        raise SourceError(label, f"Binance error {rows.get('code', '?')}: {str(rows.get('msg', ''))[:120]}")
-    if not isinstance(rows, list):
-        raise SourceError(label, f"expected a list of klines, got {describe_body(text)}")
+    rows = candle_rows(
+        text,
+        label,
+        "klines",
+        lambda err: f"Binance error {err.get('code', '?')}: {str(err.get('msg', ''))[:120]}",
+    )
     length = _INTERVALS[interval]
     own = rejects is None
     rejects = Rejects(label) if rejects is None else rejects

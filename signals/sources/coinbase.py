@@ -19,7 +19,6 @@ import httpx
 
 from signals.liquidations import BUCKET_NAMES, price_series
 from signals.sources import binance, http
-from signals.sources._wsclient import loads
 from signals.sources.base import (
     Backfill,
     BackfillContext,
@@ -29,10 +28,7 @@ from signals.sources.base import (
     SourceContext,
     SourceError,
     bad_value_reason,
-    describe_body,
     epoch_seconds,
-    looks_like_html,
-    undecodable,
 )
 from storage import observations as obs_repo
 from storage.observations import Observation
@@ -52,16 +48,9 @@ def parse_candles(
     label: str = "coinbase candles",
     rejects: Rejects | None = None,
 ) -> list[Observation]:
-    if looks_like_html(text) or not text.strip():
-        raise SourceError(label, f"expected candles JSON, got {describe_body(text)}")
-    try:
-        rows = loads(text)
-    except ValueError as exc:
-        raise SourceError(label, undecodable("candles", text, exc)) from None
-    if isinstance(rows, dict):
-        raise SourceError(label, f"Coinbase error: {str(rows.get('message', rows))[:160]}")
-    if not isinstance(rows, list):
-        raise SourceError(label, f"expected a list of candles, got {describe_body(text)}")
+    rows = binance.candle_rows(
+        text, label, "candles", lambda err: f"Coinbase error: {str(err.get('message', err))[:160]}"
+    )
     bucket = GRANULARITIES.get(granularity)
     if bucket is None:
         raise SourceError(
