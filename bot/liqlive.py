@@ -27,7 +27,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -101,8 +101,10 @@ class LiveLiquidations:
         stale_after: float = 300.0,
         retention_days: float | None = None,
         fill_from_rest: bool = False,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.app = app
+        self.sleep = sleep  # the periodic helpers wait with it (tests pass a simulated one)
         sig = registry()[SIGNAL_ID]
         self.growth = sig.update_growth or 0.0
         self.lookback_s = (sig.lookback.total_seconds() if sig.lookback else 400 * 86400) + 86400
@@ -267,14 +269,19 @@ class LiveLiquidations:
 
     async def _evaluator(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._kick.wait(), timeout=self.tick)
+            await self._kick.wait()
             self._kick.clear()
             try:
                 await self.evaluate()
             except Exception:
                 log.exception("btc_liq live evaluation failed")
-                await asyncio.sleep(1.0)
+                await self.sleep(1.0)
+
+    async def _ticker(self) -> None:
+        """Evaluate every ``tick`` seconds without frames too: windows roll, quiet cascades resolve."""
+        while True:
+            await self.sleep(self.tick)
+            self._kick.set()
 
     # -- persistence, batched ---------------------------------------------------------------
 
@@ -338,7 +345,7 @@ class LiveLiquidations:
 
     async def _flusher(self) -> None:
         while True:
-            await asyncio.sleep(self.flush_every)
+            await self.sleep(self.flush_every)
             try:
                 await self.flush()
             except Exception:
@@ -376,7 +383,7 @@ class LiveLiquidations:
 
     async def _refresher(self) -> None:
         while True:
-            await asyncio.sleep(self.refresh_every)
+            await self.sleep(self.refresh_every)
             try:
                 await self.refresh()
                 n = await self.prune()
@@ -435,6 +442,7 @@ class LiveLiquidations:
         stream_tasks = [asyncio.create_task(s.run(), name=f"stream:{s.name}") for s in self.streams]
         helpers: list[asyncio.Task[Any]] = [
             asyncio.create_task(self._evaluator(), name="btc_liq:evaluate"),
+            asyncio.create_task(self._ticker(), name="btc_liq:tick"),
             asyncio.create_task(self._flusher(), name="btc_liq:flush"),
             asyncio.create_task(self._refresher(), name="btc_liq:refresh"),
         ]
