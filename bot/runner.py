@@ -12,7 +12,7 @@ import contextlib
 import logging
 import os
 import signal as os_signal
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -51,9 +51,12 @@ class App:
         sinks: Sequence[Sink] | None = None,
         router: Router = console_router,
         mode: str = "console",
+        sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
+        #: how sources wait (retry backoff, request spacing); None = asyncio.sleep
+        self.sleep = sleep
         self.store = AsyncStore(settings.db_path)
         self.renderer = Renderer()
         self._own_client = client is None
@@ -146,7 +149,9 @@ class App:
     # -- jobs -----------------------------------------------------------------------
 
     def source_context(self) -> SourceContext:
-        return SourceContext(client=self.client, now=self.clock.now, settings=self.settings, store=self.store)
+        return SourceContext(
+            client=self.client, now=self.clock.now, settings=self.settings, sleep=self.sleep, store=self.store
+        )
 
     async def run_poll(self, poll: Poll) -> None:
         now = self.clock.now()

@@ -202,3 +202,38 @@ def test_yahoo_poll_only_in_market_hours() -> None:
     assert not poll.active(
         datetime(2025, 11, 21, 13, 0, tzinfo=UTC) - timedelta(minutes=1)
     )  # before the open
+
+
+async def test_polls_wait_with_the_apps_injected_sleep(tmp_path: Path) -> None:
+    """Retry-After and request spacing pass on the App's sleep (a simulated clock never waits)."""
+    files = {n: fixture_text(f"cboe/{n}_History.csv") for n in ("VIX", "VIX3M", "VIX9D", "VIX6M")}
+    seen: set[str] = set()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        name = request.url.path.rsplit("/", 1)[-1].removesuffix("_History.csv")
+        if name not in seen:
+            seen.add(name)
+            return httpx.Response(429, headers={"Retry-After": "7"})
+        return httpx.Response(200, text=files[name])
+
+    waits: list[float] = []
+
+    async def sim_sleep(d: float) -> None:
+        waits.append(d)
+
+    settings = load_settings(env={"FLOWWATCH_DB": str(tmp_path / "run.db")}, dotenv=None)
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    app = App(
+        settings,
+        clock=SimClock(datetime(2026, 5, 27, 22, 0, tzinfo=UTC)),
+        client=client,
+        sinks=[],
+        sleep=sim_sleep,
+    )
+    await app.start(schedule=False, initial_poll=False)
+    try:
+        await app.run_poll(next(p for p in cboe.POLLS if p.name == "cboe_daily"))
+        health = await app.store.call(meta.get, "source:cboe_daily")
+    finally:
+        await app.stop()
+    assert health["ok"] is True and waits == [7.0] * 4
