@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -68,6 +69,7 @@ SIGNAL_ID = "btc_liq"
 KEY = "cascade"
 _COL = {v: 2 * i for v, i in VENUE_INDEX.items()}
 _PRICE_SYMBOLS = {"BTCUSDT", "BTC-USDT-SWAP"}
+LATENCY_SAMPLES = 10_000
 
 
 def load_timeline(path: Path, now: float, lookback_s: float) -> Timeline:
@@ -144,7 +146,8 @@ class LiveLiquidations:
         self._last_summary = 0.0
         self._price: float | None = None
         self.latest_event_ms = 0
-        self.latencies: list[float] = []
+        #: frame-to-outbox seconds of the latest alert writes (a bounded sample)
+        self.latencies: deque[float] = deque(maxlen=LATENCY_SAMPLES)
         self.evaluations = 0
         self.sends = 0
 

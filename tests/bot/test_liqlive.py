@@ -347,6 +347,21 @@ async def test_okx_downtime_is_filled_from_rest_at_start(tmp_path: Path) -> None
         await client.aclose()
 
 
+async def test_latency_samples_are_bounded(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bot that runs for months keeps the latest samples, not one per alert ever written."""
+    import bot.liqlive
+
+    monkeypatch.setattr(bot.liqlive, "LATENCY_SAMPLES", 2)
+    clock = Clock(T0 + 65)
+    svc, c = await service(app, clock)
+    for k, size in enumerate((8.0, 20.0, 45.0)):  # fired, escalated, updated: an alert write each
+        clock.t = T0 + 65 + 5 * k
+        feed(svc, c, bybit_frame(int(clock.t * 1000) - 1000, ("Buy", size)))
+        await svc.evaluate()
+    assert [e.event for e in await alerts(app)] == ["fired", "escalated", "updated"]
+    assert len(svc.latencies) == 2
+
+
 async def test_the_periodic_helpers_wait_with_the_injected_sleep(app: App) -> None:
     """Ticks, flushes and refreshes pass on the service's own sleep (a simulated clock in tests)."""
     clock = Clock(T0 + 5)
