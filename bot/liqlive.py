@@ -42,6 +42,7 @@ from signals.liquidations import (
     NAMES,
     VENUE_INDEX,
     VENUES,
+    WARMUP_S,
     LiveBook,
     Timeline,
     Tracker,
@@ -73,14 +74,18 @@ LATENCY_SAMPLES = 10_000
 
 
 def load_timeline(path: Path, now: float, lookback_s: float) -> Timeline:
-    """Stored liquidation history through a separate read-only use of the database file."""
+    """Stored liquidation history through a separate read-only use of the database file.
+
+    Only the last days keep 1-minute resolution (the ring, the tracker's warm-up); older
+    complete 5-minute periods are merged, which leaves every baseline and rank as it was.
+    """
     sig = registry()[SIGNAL_ID]
     db = open_db(path, migrate=False)
     try:
         inputs = obs_repo.load_inputs(db, sig.inputs, start=int(now - lookback_s), end=int(now) + 60)
     finally:
         db.close()
-    return build_timeline(inputs)
+    return build_timeline(inputs, fine_from=int(now) - WARMUP_S - 86400)
 
 
 def _dt(t: float) -> datetime:
