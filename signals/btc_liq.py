@@ -179,6 +179,26 @@ class BtcLiq(Signal):
         r.data["live"] = bool(tl.length[-1] == 60)
         return [r]
 
+    def readings_since(
+        self, inputs: Inputs, params: Params, after: datetime | None, now: datetime, warmup: int = 30
+    ) -> list[Reading]:
+        """Live catch-up from the tail only: the tracker warmed up over the two days before
+        ``after`` (as :meth:`latest` and the stream service do), then stepped to ``now``. The
+        whole history would be one reading per stored bucket: a year of live 1-minute buckets
+        is half a million readings (minutes and gigabytes)."""
+        t_now = to_epoch(now)
+        t_after = to_epoch(after) if after is not None else None
+        tl = build_timeline(inputs, end=t_now, fine_from=fine_from(inputs, t_after or t_now))
+        ends = tl.end[tl.end <= t_now]
+        tail = ends[ends > t_after] if t_after is not None else ends[-warmup:]
+        if not len(tail):
+            return []
+        hists = window_histories(tl, params)
+        first = int(tail[0])
+        tracker, _ = warm_tracker(params, tl, hists, ends[ends < first], first - 1)
+        tracker.signal = self.id
+        return [tracker.step(int(t), tl, hists) for t in tail.tolist()]
+
     def stale_reason(self, reading: Reading, now: datetime) -> str | None:
         """Live buckets are written every minute a stream is up, quiet or not: judge by those."""
         if not reading.data.get("live"):
