@@ -97,6 +97,25 @@ class AsyncStore:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, functools.partial(fn, self._db, *args, **kwargs))
 
+    async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``fn(db, *args, **kwargs)`` on a connection of its own in a worker thread.
+
+        For long reads (a chart over a year of 1-minute buckets takes seconds): WAL lets them
+        run beside the owner thread, whose writes (an alert between a frame and the outbox) do
+        not wait behind them. An in-memory database has no second connection: the owner reads.
+        """
+        if str(self.path) == ":memory:":
+            return await self.call(fn, *args, **kwargs)
+
+        def run() -> T:
+            db = open_db(self.path, migrate=False)
+            try:
+                return fn(db, *args, **kwargs)
+            finally:
+                db.close()
+
+        return await asyncio.to_thread(run)
+
     def call_sync(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run on the owner thread from outside the event loop (threads, shutdown)."""
         if self._db is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -237,3 +238,40 @@ async def test_polls_wait_with_the_apps_injected_sleep(tmp_path: Path) -> None:
     finally:
         await app.stop()
     assert health["ok"] is True and waits == [7.0] * 4
+
+
+async def test_an_alerts_chart_is_read_beside_the_database_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chart over a long history takes seconds; writes on the database thread go on meanwhile."""
+    import threading
+
+    import bot.runner
+
+    clock = SimClock(datetime(2024, 8, 6, 12, 0, tzinfo=UTC))
+    app, _out = await _app(tmp_path, clock)
+    release = threading.Event()
+    threads: list[str] = []
+
+    def slow_chart_data(db, settings, signal, at, days):  # type: ignore[no-untyped-def]
+        threads.append(threading.current_thread().name)
+        assert release.wait(10), "the database thread waited behind the chart"
+        return {"signal": "vix_term", "x": []}
+
+    monkeypatch.setattr(bot.runner, "chart_data", slow_chart_data)
+    monkeypatch.setattr(app.renderer, "render", lambda data: _png())
+    try:
+        await app.ingest(_obs("2024-08-02", 21.5, 21.0) + _obs("2024-08-05", 38.6, 29.0), ["vix_term"])
+        (alert,) = await app.store.call(alert_repo.list_alerts, "live")
+        chart = asyncio.create_task(app.chart_for_alert(alert))
+        await asyncio.sleep(0.05)
+        await app.store.call(meta.put, "written", {"while": "charting"})  # not behind the chart
+        release.set()
+        assert await chart == b"png"
+    finally:
+        await app.stop()
+    assert threads and not threads[0].startswith("sqlite-owner")
+
+
+async def _png() -> bytes:
+    return b"png"
