@@ -59,6 +59,7 @@ from signals.sources.liquidations import make_streams
 from storage import liq_raw, meta
 from storage import observations as obs_repo
 from storage.db import open_db
+from storage.memory import release_free_memory
 from storage.state import KeyState
 
 if TYPE_CHECKING:
@@ -388,6 +389,8 @@ class LiveLiquidations:
         """Baselines from stored history (a separate connection, off the store thread)."""
         tl = await asyncio.to_thread(load_timeline, self.app.store.path, self.clock(), self.lookback_s)
         self.hists = window_histories(tl, self.params)
+        del tl
+        release_free_memory()  # the year of buckets just read is garbage now
 
     async def _refresher(self) -> None:
         while True:
@@ -411,6 +414,8 @@ class LiveLiquidations:
         self.tracker, _ = warm_tracker(self.params, tl, self.hists, tl.end, int(now))
         self.tracker.signal, self.tracker.key = SIGNAL_ID, KEY
         self.tracker.advance(int(now), self.book, self.hists)  # the minute in progress, too
+        del tl
+        release_free_memory()
 
         def states(db: Database) -> dict[str, KeyState]:
             pipe = self.app.pipeline

@@ -19,6 +19,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from sqlite_utils import Database
 
+from storage.memory import release_free_memory
 from storage.migrations import MIGRATIONS
 
 P = ParamSpec("P")
@@ -113,6 +114,7 @@ class AsyncStore:
                 return fn(db, *args, **kwargs)
             finally:
                 db.close()
+                release_free_memory()
 
         return await asyncio.to_thread(run)
 
