@@ -243,18 +243,26 @@ async def test_polls_wait_with_the_apps_injected_sleep(tmp_path: Path) -> None:
 async def test_an_alerts_chart_is_read_beside_the_database_thread(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A chart over a long history takes seconds; writes on the database thread go on meanwhile."""
+    """A chart over a long history takes seconds; writes on the database thread go on meanwhile,
+    and the chart's own connection cannot write."""
+    import sqlite3
     import threading
 
     import bot.runner
 
     clock = SimClock(datetime(2024, 8, 6, 12, 0, tzinfo=UTC))
     app, _out = await _app(tmp_path, clock)
-    release = threading.Event()
+    entered, release = threading.Event(), threading.Event()
     threads: list[str] = []
+    refused: list[str] = []
 
     def slow_chart_data(db, settings, signal, at, days):  # type: ignore[no-untyped-def]
         threads.append(threading.current_thread().name)
+        try:
+            meta.put(db, "from the chart", {"no": "writes"})
+        except sqlite3.OperationalError as exc:
+            refused.append(str(exc))
+        entered.set()
         assert release.wait(10), "the database thread waited behind the chart"
         return {"signal": "vix_term", "x": []}
 
@@ -264,13 +272,17 @@ async def test_an_alerts_chart_is_read_beside_the_database_thread(
         await app.ingest(_obs("2024-08-02", 21.5, 21.0) + _obs("2024-08-05", 38.6, 29.0), ["vix_term"])
         (alert,) = await app.store.call(alert_repo.list_alerts, "live")
         chart = asyncio.create_task(app.chart_for_alert(alert))
-        await asyncio.sleep(0.05)
+        assert await asyncio.to_thread(entered.wait, 10)  # the chart's read is under way
         await app.store.call(meta.put, "written", {"while": "charting"})  # not behind the chart
         release.set()
         assert await chart == b"png"
+        assert await app.store.call(meta.get, "written") == {"while": "charting"}
+        assert await app.store.call(meta.get, "from the chart") is None
     finally:
+        release.set()
         await app.stop()
     assert threads and not threads[0].startswith("sqlite-owner")
+    assert refused and "readonly" in refused[0]
 
 
 async def _png() -> bytes:
