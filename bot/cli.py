@@ -336,7 +336,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     rows: list[Observation] = []
     errors: list[str] = []
     with path.open(newline="", encoding="utf-8-sig", errors="replace") as fh:
-        reader = csv.reader(fh)
+        try:
+            reader = iter(list(csv.reader(fh)))
+        except csv.Error as exc:  # e.g. an unterminated quote running past the field limit
+            raise CliError(f"{path}: unreadable CSV ({exc})") from None
         header = next(reader, None)
         if header is None or [h.strip().lower() for h in header[:2]] != ["ts", "value"]:
             raise CliError(
@@ -359,7 +362,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                 errors.append(f"line {n}: value {row[1][:30]!r} is not a number")
                 continue
             if not math.isfinite(value):
-                errors.append(f"line {n}: value {row[1]!r} is not finite")
+                errors.append(f"line {n}: value {row[1][:30]!r} is not finite")
                 continue
             if ts > now.timestamp() + 600:
                 errors.append(f"line {n}: timestamp {row[0]!r} is in the future")
@@ -547,6 +550,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from signals import registry
 
     settings = _settings(args)
+    _open(settings).close()  # migrate and fail early with a readable error
     ids = [args.signal] if args.signal else list(registry())
     if not args.no_fetch:
         app = App(settings, mode="check")
@@ -705,8 +709,15 @@ def cmd_db(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
+    out: Path = args.out
+    if out.exists() and not out.is_dir():
+        raise CliError(f"--out {out}: is a file; give a folder for the charts and the summary", code=2)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(f"--out {out}: cannot create the folder ({exc.strerror or exc})", code=2) from None
     settings = _settings(args, check_db=False)
-    return run_demo(settings, args.out, args.format)
+    return run_demo(settings, out, args.format)
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
@@ -760,6 +771,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # a path the file system refuses (name too long, permissions, disk full)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"flowwatch: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -71,7 +71,7 @@ def run_demo(settings: Settings, out: Path, fmt: str = "text") -> int:
         path.write_bytes(render_png(chart_data(db, settings, sig.id, at, 200)))
         written.append(path)
     last = db.execute("SELECT MAX(ts) FROM observations").fetchone()[0]
-    summary_at = from_epoch(last) + timedelta(hours=23) if last else end
+    summary_at = from_epoch(last) + timedelta(minutes=1) if last else end  # as the last data arrives
     (out / "summary.txt").write_text(summary_text(db, settings, summary_at) + "\n", encoding="utf-8")
     db.close()
     print(

@@ -77,7 +77,9 @@ def check(db: Database, now: datetime, *, require_heartbeat: bool = True) -> Hea
         "AND state = 'firing'"
     ).fetchall()
     for signal, key, since in stale:
-        rep.problems.append(f"stale data for {signal}/{key.removeprefix('stale:')} since {iso(since)}")
+        name = key.removeprefix("stale:")
+        what = signal if name == "data" else f"{signal}/{name}"
+        rep.problems.append(f"stale data for {what} since {iso(since)}")
 
     overdue = db.execute(
         "SELECT COUNT(*), MIN(d.created_at), MAX(d.last_error) FROM deliveries d JOIN alerts a ON a.id = d.alert_id "

@@ -12,6 +12,7 @@ Pure read-only queries and text, shared by the Discord command and the CLI-style
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -54,7 +55,7 @@ def validate_hours(value: Any) -> int:
         raise ValueError(
             f"hours must be a whole number from {MIN_HOURS} to {MAX_HOURS}, not {value!r}"
         ) from None
-    if v != int(v) or not MIN_HOURS <= v <= MAX_HOURS:
+    if not math.isfinite(v) or v != int(v) or not MIN_HOURS <= v <= MAX_HOURS:
         raise ValueError(f"hours must be a whole number from {MIN_HOURS} to {MAX_HOURS} (got {value!r})")
     return int(v)
 

@@ -29,6 +29,8 @@ from storage.timeutil import from_epoch, to_epoch
 log = logging.getLogger("flowwatch.pipeline")
 
 NOTICE_PREFIX = "stale:"
+#: the notice key of a signal's own readings going stale (``stale:data``)
+DATA_NOTICE = "data"
 
 
 def rules_for(sig: Signal, settings: Settings) -> Rules:
@@ -130,18 +132,27 @@ class Pipeline:
             for r in rs:
                 if sig.stale_reason(r, now) is None:
                     events += engine.step(r, rules)
-        # staleness is judged on each key's current reading, new or not (silence is the fault)
+        # staleness is judged on each key's current reading, new or not (silence is the fault);
+        # one notice per signal (its keys usually go stale together), one per feed of a multi-feed
+        # signal (Signal.source_notices)
         latest = sig.latest(inputs, params, now)
         for r in latest:
             reason = sig.stale_reason(r, now)
             if reason:
                 stale[r.key] = reason
-            events += engine.step(self._notice(r, now, reason, engine), Rules(), kind="notice")
+        if latest:
+            reasons = list(dict.fromkeys(stale[r.key] for r in latest if r.key in stale))
+            as_of = max(r.ts for r in latest)
+            events += engine.step(
+                self._notice(sig.id, DATA_NOTICE, "; ".join(reasons) or None, now, as_of, engine),
+                Rules(),
+                kind="notice",
+            )
         for name, reason in sig.source_notices(latest, now).items():
             if reason:
                 stale[name] = reason
             events += engine.step(
-                self._source_notice(sig.id, name, now, reason, engine), Rules(), kind="notice"
+                self._notice(sig.id, name, reason, now, now, engine), Rules(), kind="notice"
             )
         try:
             written = persist(db, self.scope, engine.take_dirty(), events, self.router, now=to_epoch(now))
@@ -189,52 +200,31 @@ class Pipeline:
         return Applied(written, {k: engine.state(signal_id, k).copy() for k in stepped})
 
     @staticmethod
-    @staticmethod
-    def _notice_ts(engine: Engine, signal: str, key: str, now: datetime) -> datetime:
-        """Notices are judged at wall time; keep their clock strictly increasing per key."""
-        prev = engine.state(signal, key).last_ts
-        return now if prev is None or to_epoch(now) > prev else from_epoch(prev + 1)
-
-    @classmethod
-    def _source_notice(
-        cls, signal: str, name: str, now: datetime, reason: str | None, engine: Engine
+    def _notice(
+        signal: str, name: str, reason: str | None, now: datetime, as_of: datetime, engine: Engine
     ) -> Reading:
-        """A feed of a multi-feed signal went stale (or recovered); see Signal.source_notices."""
+        """A stale-data notice (or its recovery) as a reading for the engine, ``kind='notice'``.
+
+        ``name`` is :data:`DATA_NOTICE` for the signal's own readings, or a feed's name.
+        Notices are judged at wall time; their clock is kept strictly increasing per key.
+        """
+        key = NOTICE_PREFIX + name
+        what = signal if name == DATA_NOTICE else f"{signal}/{name}"
         if reason:
-            summary = f"Stale data for {signal}/{name}: {reason}; no alerts from it until fresh data arrives"
+            summary = f"Stale data for {what}: {reason}; no alerts from it until fresh data arrives"
         else:
-            summary = f"Fresh data for {signal}/{name} again (as of {now:%Y-%m-%d %H:%M} UTC)"
+            summary = f"Fresh data for {what} again (as of {as_of:%Y-%m-%d %H:%M} UTC)"
         lvl = Level.WATCH if reason else Level.OK
+        prev = engine.state(signal, key).last_ts
+        ts = now if prev is None or to_epoch(now) > prev else from_epoch(prev + 1)
         return Reading(
             signal=signal,
-            key=NOTICE_PREFIX + name,
-            ts=cls._notice_ts(engine, signal, NOTICE_PREFIX + name, now),
-            value=0.0,
+            key=key,
+            ts=ts,
+            value=max((now - as_of).total_seconds() / 3600.0, 0.0),
             level=lvl,
             hold=lvl,
             summary=summary,
             source=name,
-            confirm=1,
-        )
-
-    @classmethod
-    def _notice(cls, r: Reading, now: datetime, reason: str | None, engine: Engine) -> Reading:
-        if reason:
-            summary = (
-                f"Stale data for {r.signal}/{r.key}: {reason}; no alerts from it until fresh data arrives"
-            )
-        else:
-            summary = f"Fresh data for {r.signal}/{r.key} again (as of {r.ts:%Y-%m-%d %H:%M} UTC)"
-        lvl = Level.WATCH if reason else Level.OK
-        ts = cls._notice_ts(engine, r.signal, NOTICE_PREFIX + r.key, now)
-        return Reading(
-            signal=r.signal,
-            key=NOTICE_PREFIX + r.key,
-            ts=ts,
-            value=(now - r.ts).total_seconds() / 3600.0,
-            level=lvl,
-            hold=lvl,
-            summary=summary,
-            source=r.source,
             confirm=1,
         )

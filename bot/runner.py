@@ -55,7 +55,7 @@ class App:
     ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
-        #: how sources wait (retry backoff, request spacing); None = asyncio.sleep
+        #: the sources' backoff sleep (None: asyncio.sleep); tests inject one that returns at once
         self.sleep = sleep
         self.store = AsyncStore(settings.db_path)
         self.renderer = Renderer()

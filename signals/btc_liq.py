@@ -82,7 +82,11 @@ class BtcLiq(Signal):
     keys: ClassVar[dict[str, str]] = {"cascade": "liquidation cascade (all venues)"}
     cooldown_param = "cooldown_hours"
     update_growth = 1.5
-    value_format = "{:,.1f}M USD"
+    value_format = "{:,.1f}"  # readings carry unit "M USD"
+
+    def describe_peak(self, key: str, value: float) -> str | None:
+        return f"{value:,.1f}M USD"
+
     alert_chart_days = 2
     lookback = timedelta(days=400)
     params = (

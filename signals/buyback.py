@@ -237,6 +237,10 @@ def evaluate(m: Model, know: float, days: np.ndarray) -> DayStats:
     covered = np.zeros(n_c, dtype=bool)
     covered[comp[(day >= td - COVERAGE_BACK_DAYS) & ~est]] = True
     coverage = float((covered & universe).sum() / n_u) if n_u else 0.0
+    if m.has_list and m.list_size:
+        # with an index list the whole list is the universe the estimate speaks for: a calendar
+        # that knows only a few of its members must not produce a share (or an alert)
+        coverage = float((covered & universe).sum() / m.list_size)
 
     actual = np.zeros((n_c, n_days), dtype=bool)
     guessed = np.zeros((n_c, n_days), dtype=bool)

@@ -34,6 +34,15 @@ def check_writable(path: Path) -> None:
     """Raise StorageError with a readable reason when ``path`` cannot hold a database."""
     if str(path) == ":memory:":
         return
+    if "\x00" in str(path):
+        raise StorageError(f"database path {str(path)[:120]!r} contains a NUL character")
+    try:
+        _check_writable(path)
+    except OSError as exc:  # the path itself is unusable (a name too long, a loop of links)
+        raise StorageError(f"database path {str(path)[:120]!r}: {exc.strerror or exc}") from None
+
+
+def _check_writable(path: Path) -> None:
     parent = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
         raise StorageError(

@@ -48,7 +48,9 @@ def normalise_ticker(text: str) -> str | None:
 
 def parse_time_of_day(text: str | None) -> str:
     """Provider and file spellings of before/after market; anything else is ``unknown``."""
-    t = (text or "").strip().lower().replace("_", "-")
+    if not isinstance(text, str):
+        return "unknown"
+    t = text.strip().lower().replace("_", "-")
     if t in ("bmo", "before", "before-market", "pre-market", "time-pre-market", "premarket", "before open"):
         return "bmo"
     if t in (

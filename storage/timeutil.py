@@ -59,14 +59,19 @@ def parse_ts(text: str) -> int:
         return int(x)
     try:
         if len(s) == 10:
-            return day_epoch(date.fromisoformat(s))
-        dt = datetime.fromisoformat(s.replace("Z", "+00:00"))
-    except ValueError:
+            ts = day_epoch(date.fromisoformat(s))
+        else:
+            ts = to_epoch(datetime.fromisoformat(s.replace("Z", "+00:00")))
+    except (ValueError, OverflowError):
         raise ValueError(
             f"cannot read timestamp {text!r}: use an ISO-8601 date (2024-08-05), "
             "an ISO-8601 datetime (2024-08-05T14:30:00Z; naive = UTC) or epoch seconds/milliseconds"
         ) from None
-    return to_epoch(dt)
+    try:
+        from_epoch(ts)  # 9999-12-31 at -14:00 is a valid ISO string but no instant we can hold
+    except (ValueError, OverflowError, OSError):
+        raise ValueError(f"timestamp {text!r} is out of range (years 1 to 9999 in UTC)") from None
+    return ts
 
 
 def parse_date_arg(text: str) -> datetime:

@@ -231,6 +231,8 @@ def user_message(error: BaseException) -> tuple[str, bool]:
     if isinstance(error, app_commands.TransformerError):
         kind = getattr(error.type, "name", "value")
         return f"`{error.value}` is not a valid {kind} here.", False
+    if isinstance(error, MalformedOptions):
+        return "Some option values could not be read; check them and try again. Nothing was changed.", False
     if isinstance(error, app_commands.CommandNotFound | app_commands.CommandSignatureMismatch):
         return "This command is out of date; ask the bot's operator to run `flowwatch sync-commands`.", True
     return "Something went wrong on our side; the error is in the bot's log. Nothing was changed.", True
@@ -252,6 +254,19 @@ async def handle_error(interaction: discord.Interaction, error: BaseException) -
         log.warning("could not tell user about the error in %s: %s", name, exc)
 
 
+class MalformedOptions(app_commands.AppCommandError):
+    """The interaction's options could not even be read (a value of the wrong type)."""
+
+
 class FlowwatchTree(app_commands.CommandTree):
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         await handle_error(interaction, error)
+
+    async def _call(self, interaction: discord.Interaction) -> None:
+        # discord.py reads the options (e.g. float() of a NUMBER) before any check or handler
+        # runs, and an error there is not an AppCommandError: the user would get no answer.
+        # Discord itself sends well-typed values; a malformed payload still gets a clear reply.
+        try:
+            await super()._call(interaction)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise MalformedOptions(f"malformed option values: {exc}") from exc

@@ -96,6 +96,8 @@ class AlertsGroup(app_commands.Group):
         chan = check_channel(interaction, channel)
         note = ""
         if role is not None:
+            if not isinstance(role, discord.Role) or role.guild.id != interaction.guild_id:
+                raise UserInputError("That role is not a role of this server.")
             if role.is_default():
                 raise UserInputError("Pick a role to ping, not @everyone.")
             me = role.guild.me

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from collections.abc import Awaitable, Callable
@@ -10,6 +11,7 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from bot.formatting import event_jsonl, event_line
+from bot.sinks import DeliveryError
 from storage.alerts import Delivery, StoredAlert
 
 log = logging.getLogger("flowwatch.console")
@@ -48,9 +50,13 @@ class ConsoleSink:
                     suffix = f"  [chart: {path}]"
             except Exception as exc:  # a chart must never block the alert itself
                 log.warning("chart for alert %d failed: %s", alert.id, exc)
-        self.stream.write(self.line(alert) + (suffix if self.fmt == "text" else "") + "\n")
-        self.stream.flush()
+        try:
+            self.stream.write(self.line(alert) + (suffix if self.fmt == "text" else "") + "\n")
+            self.stream.flush()
+        except (OSError, ValueError) as exc:  # a closed pipe, a full disk, a closed stream: retry later
+            raise DeliveryError(f"console output failed: {exc}", transient=True) from None
         return None
 
     async def close(self) -> None:
-        self.stream.flush()
+        with contextlib.suppress(OSError, ValueError):
+            self.stream.flush()

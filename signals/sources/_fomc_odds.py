@@ -13,16 +13,24 @@ Series written: ``<venue>.fomc.<decision-date>.cut|hold|hike`` (DESIGN.md).
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from signals import fomc
-from signals.sources.base import Rejects, SourceError, bad_value_reason
+from signals.sources.base import (
+    BackfillContext,
+    Rejects,
+    SourceError,
+    bad_value_reason,
+    epoch_seconds,
+    read_csv_dicts,
+)
+from storage import observations as obs_repo
 from storage.observations import Observation
 
 #: a bid/ask spread wider than this (in probability) is not a usable quote
@@ -52,6 +60,23 @@ def as_float(value: Any) -> float | None:
     else:
         return None
     return v if math.isfinite(v) else None
+
+
+def bad_price(*raw: Any) -> str | None:
+    """Why quoted prices are unusable: the first one present that is not a number or lies
+    outside [0, 1]; None when every present price is fine (the book may still be unusable)."""
+    for v in raw:
+        if v is None or (isinstance(v, str) and not v.strip()):
+            continue
+        try:
+            f = float(v) if not isinstance(v, bool) else math.nan
+        except (TypeError, ValueError, OverflowError):
+            return f"price {str(v)[:20]!r} is not a number"
+        if not math.isfinite(f):
+            return f"price {str(v)[:20]!r} is not a number"
+        if not 0.0 <= f <= 1.0:
+            return f"price {f:g} outside [0, 1]"
+    return None
 
 
 @dataclass(frozen=True)
@@ -117,6 +142,12 @@ def observations(
     ]
 
 
+def markets_of(event: dict[str, Any]) -> list[dict[str, Any]]:
+    """An event's nested markets (entries that are not objects are not markets)."""
+    markets = event.get("markets")
+    return [m for m in markets if isinstance(m, dict)] if isinstance(markets, list) else []
+
+
 def minute(dt: datetime) -> int:
     """Polls are stamped at the start of their minute, so venues polled together line up."""
     return int(dt.timestamp()) // 60 * 60
@@ -156,13 +187,15 @@ def parse_nochange_csv(
     bid_col, bid_no_col = NOCHANGE_COLUMNS[venue]
     rejects = Rejects(label)
     rows: list[tuple[int, float]] = []
-    for n, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
+    for n, row in enumerate(read_csv_dicts(text, label)[1], start=2):
         try:
-            ts_ms = int(float(row["timestamp_ms"]))
-        except (TypeError, ValueError):
+            ts_raw: int | None = int(float(row["timestamp_ms"])) // 1000
+        except (TypeError, ValueError, OverflowError):
+            ts_raw = None
+        ts = epoch_seconds(ts_raw)
+        if ts is None:
             rejects.add(f"line {n}", f"bad timestamp_ms {str(row.get('timestamp_ms'))[:20]!r}")
             continue
-        ts = ts_ms // 1000
         if since and datetime.fromtimestamp(ts, UTC).date() < since:
             continue
         bid, bid_no = as_float(row.get(bid_col)), as_float(row.get(bid_no_col))
@@ -198,6 +231,45 @@ def parse_nochange_csv(
     return meeting, out
 
 
+def read_nochange_file(
+    text: str, venue: str, now: datetime, since: datetime | None, name: str
+) -> tuple[list[Observation], str] | None:
+    """The no-change CSV saved from either venue, with the note the backfill prints; ``None``
+    when ``text`` is some other format (the venue's own saved body)."""
+    if not is_nochange_csv(text):
+        return None
+    meeting, rows = parse_nochange_csv(text, venue, now=now, since=since.date() if since else None, name=name)
+    note = (
+        f"meeting {meeting.id} (the FOMC decision after the last row); only the no-change outcome "
+        "was recorded, so P(cut) = 1 - P(hold)"
+    )
+    return rows, note
+
+
+async def run_venue_backfill(
+    ctx: BackfillContext,
+    venue: str,
+    parse_file: Callable[[Path, datetime, datetime | None], tuple[list[Observation], str]],
+    fetch_history: Callable[[BackfillContext], Awaitable[list[Observation]]],
+    live_what: str,
+) -> str:
+    """``flowwatch backfill <venue>``: the saved ``--file``, or the venue's own history live."""
+    if ctx.file:
+        rows, note = parse_file(ctx.file, ctx.now, ctx.since)
+        res = obs_repo.upsert(ctx.db, rows)
+        ctx.progress(1)
+        return (
+            f"{venue}: {len(rows)} observations from {ctx.file.name}, {describe_rows(rows)}; {note} "
+            f"({res.new} new, {res.updated} updated)"
+        )
+    rows = await fetch_history(ctx)
+    res = obs_repo.upsert(ctx.db, rows)
+    return (
+        f"{venue}: {len(rows)} observations from {live_what}, {describe_rows(rows)} "
+        f"({res.new} new, {res.updated} updated)"
+    )
+
+
 def describe_rows(observations_: list[Observation]) -> str:
     """``3 meetings, 2026-12-09..2027-03-17``."""
     ids = sorted({o.series.split(".")[2] for o in observations_})
@@ -215,6 +287,8 @@ def parse_iso(text: Any) -> datetime | None:
         return None
     try:
         dt = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
+        dt = dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+        dt.astimezone(UTC)  # year 1 at +14:00 or 9999-12-31 at -14:00 fall off the calendar
+    except (ValueError, OverflowError):
         return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+    return dt

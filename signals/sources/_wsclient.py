@@ -41,7 +41,11 @@ OnEvents = Callable[[Sequence[Event], float, "str | bytes"], None]
 DATA, ACK, PONG, ERROR, IGNORED, MALFORMED = "data", "ack", "pong", "error", "ignored", "malformed"
 #: timestamps further ahead of our clock than this are refused
 FUTURE_SKEW_MS = 10 * 60 * 1000
+#: liquidation timestamps before 2000-01-01 are garbage (a zero, a negative, seconds for ms)
+MIN_EVENT_MS = 946_684_800_000
 GEO_BLOCKED = (451, 403)
+#: a stream that drops and reconnects within this many seconds of its last warning is summarised
+FLAP_WINDOW = 600.0
 
 loads = json.loads
 
@@ -207,6 +211,9 @@ class StreamClient:
         self._ws: Any = None
         self._was_up = False
         self._closing: asyncio.Future[None] | None = None
+        self._outage_warned = False
+        self._last_drop_warning: float | None = None
+        self._quiet_drops = 0
         self.sessions = 0  # connections that opened (for tests and health)
 
     # -- hooks ------------------------------------------------------------------------
@@ -278,20 +285,30 @@ class StreamClient:
                 continue
             attempt += 1
             delay = self.backoff(attempt)
-            if attempt == 1 or attempt % 20 == 0:  # not a line per retry during a long outage
-                more = f" (attempt {attempt})" if attempt > 1 else ""
-                log.warning(
-                    "%s: stream down (%s)%s; reconnecting in %.1f s",
-                    self.name,
-                    reason or "closed",
-                    more,
-                    delay,
-                )
-            else:
-                log.debug(
-                    "%s: still down (%s); retry %d in %.1f s", self.name, reason or "closed", attempt, delay
-                )
+            self._log_down(reason or "closed", attempt, delay)
             await self.sleep(delay)
+
+    def _log_down(self, reason: str, attempt: int, delay: float) -> None:
+        """One warning per outage (again every 20 failed attempts), and one per ``FLAP_WINDOW``
+        for a stream that keeps dropping and reconnecting; the rest at INFO/DEBUG."""
+        now = self.clock()
+        if self._was_up:  # a live connection dropped: it reconnects at once
+            self._outage_warned = False
+            if self._last_drop_warning is not None and now - self._last_drop_warning < FLAP_WINDOW:
+                self._quiet_drops += 1
+                log.info("%s: stream dropped again (%s); reconnecting in %.1f s", self.name, reason, delay)
+                return
+            more = ""
+            if self._quiet_drops:
+                more = f" (it dropped {self._quiet_drops} more time(s) since the last warning, reconnecting each time)"
+            log.warning("%s: stream down (%s); reconnecting in %.1f s%s", self.name, reason, delay, more)
+            self._last_drop_warning, self._quiet_drops = now, 0
+        elif not self._outage_warned or attempt % 20 == 0:  # cannot connect: once, then now and then
+            self._outage_warned = True
+            more = f" (attempt {attempt})" if attempt > 1 else ""
+            log.warning("%s: stream down (%s)%s; reconnecting in %.1f s", self.name, reason, more, delay)
+        else:
+            log.debug("%s: still down (%s); retry %d in %.1f s", self.name, reason, attempt, delay)
 
     def _unavailable(self, why: str) -> None:
         self.health.unavailable = why

@@ -14,8 +14,6 @@ messages (they show the URL without its query).
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -29,8 +27,10 @@ from signals.sources.base import (
     BackfillContext,
     Rejects,
     SourceError,
+    check_complete,
     describe_body,
     looks_like_html,
+    read_csv,
 )
 from storage.earnings import Report, normalise_ticker, parse_time_of_day, write_reports
 from storage.timeutil import NEW_YORK, to_epoch
@@ -51,7 +51,7 @@ def parse_csv(text: str, *, name: str = "alphavantage") -> list[Report]:
         raise SourceError(name, f"expected the earnings calendar CSV, got {describe_body(text)}")
     if stripped[:1] == "{":
         raise SourceError(name, _notice(stripped))
-    reader = csv.reader(io.StringIO(body))
+    reader = iter(read_csv(body, name))
     header = [h.strip() for h in next(reader, [])]
     if header[:4] != HEADER[:4]:
         raise SourceError(name, f"unexpected header {','.join(header)[:80]!r} (expected {','.join(HEADER)})")
@@ -127,6 +127,7 @@ async def fetch(
         sleep=sleep,
         request_timeout=TIMEOUT,
     )
+    check_complete(resp.text, "alphavantage")
     return parse_csv(resp.text)
 
 

@@ -11,13 +11,17 @@ Sources know nothing of signals beyond the ids they ask the scheduler to re-eval
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import logging
 import math
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
@@ -27,9 +31,22 @@ if TYPE_CHECKING:
     from sqlite_utils import Database
 
 log = logging.getLogger("flowwatch.sources")
+T = TypeVar("T")
 
 #: timestamps further in the future than this are refused (clock skew allowance)
 FUTURE_SKEW = timedelta(minutes=10)
+#: 2100-01-01: a provider's epoch-seconds stamp beyond this (or at or before 1970) is garbage
+MAX_EPOCH = 4_102_444_800
+
+
+def epoch_seconds(value: Any) -> int | None:
+    """A provider's epoch-seconds field as an int, or None when it is not a plausible stamp
+    (not a number, a bool, NaN, infinite, before 1970 or after 2100)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if not (isinstance(value, int) or math.isfinite(value)) or not 0 < value < MAX_EPOCH:
+        return None
+    return int(value)
 
 
 class SourceError(Exception):
@@ -40,6 +57,13 @@ class SourceError(Exception):
         self.source = source
         self.message = message
         self.retry_after = retry_after
+
+
+def undecodable(what: str, text: str, exc: ValueError) -> str:
+    """Why ``json.loads`` refused a body: its position for malformed (often cut off) JSON."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"malformed JSON in the {what} answer ({exc})"
+    return f"expected {what} JSON, got {describe_body(text)} ({str(exc)[:80]})"
 
 
 def looks_like_html(text: str) -> bool:
@@ -80,21 +104,120 @@ def bad_value_reason(
     return None
 
 
+def read_csv(text: str, label: str) -> list[list[str]]:
+    """Every row of a CSV body. A body the csv module cannot read (an unterminated quote that
+    runs past its field limit) raises :class:`SourceError`, like any unusable body."""
+    try:
+        return list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise SourceError(label, f"unreadable CSV ({exc})") from None
+
+
+def read_csv_dicts(text: str, label: str) -> tuple[list[str], list[dict[str | None, Any]]]:
+    """The header and the rows (as ``csv.DictReader`` gives them) of a CSV body; see :func:`read_csv`."""
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        rows = list(reader)
+        return list(reader.fieldnames or []), rows
+    except csv.Error as exc:
+        raise SourceError(label, f"unreadable CSV ({exc})") from None
+
+
+def check_complete(text: str, label: str) -> None:
+    """A live CSV download always ends with a line break; one that does not was cut off in
+    transfer (what arrived may look fine but lacks the newest rows): :class:`SourceError`."""
+    t = text.strip()
+    if t and t[:1] not in "{[" and not looks_like_html(t) and not text.endswith(("\n", "\r")):
+        tail = text[-40:].rsplit("\n", 1)[-1]
+        raise SourceError(
+            label, f"the file was cut off (no line break after {tail!r}); trying again at the next poll"
+        )
+
+
 @dataclass
 class Rejects:
-    """Collects rejected rows so a whole file yields one clear log line, not one per row."""
+    """Collects rejected rows so a whole file yields one clear log line, not one per row.
+
+    ``child(prefix)`` shares the list, prefixing each entry: several bodies of one poll run
+    (four index files, three symbols) collect into one summary.
+    """
 
     source: str
     items: list[str] = field(default_factory=list)
+    prefix: str = ""
 
     def add(self, where: str, reason: str) -> None:
-        self.items.append(f"{where}: {reason}")
+        self.items.append(f"{self.prefix}{where}: {reason}")
+
+    def child(self, prefix: str) -> Rejects:
+        return Rejects(self.source, self.items, f"{prefix} " if prefix else "")
+
+    def summary(self) -> str:
+        shown = "; ".join(self.items[:5])
+        more = f" (and {len(self.items) - 5} more)" if len(self.items) > 5 else ""
+        return f"skipped {len(self.items)} row(s): {shown}{more}"
 
     def log(self, logger: logging.Logger = log) -> None:
         if self.items:
-            shown = "; ".join(self.items[:5])
-            more = f" (and {len(self.items) - 5} more)" if len(self.items) > 5 else ""
-            logger.warning("%s: skipped %d row(s): %s%s", self.source, len(self.items), shown, more)
+            logger.warning("%s: %s", self.source, self.summary())
+
+
+_URL_RE = re.compile(r" from https?://\S+")
+_SHAPE_RE = re.compile(r"'[^']*'|\d+")
+
+
+class PollReport:
+    """What one run of a poll met across its fetches, told in ONE line.
+
+    A failed fetch is logged at INFO when it happens (the run may still succeed through the
+    other fetches or a fallback) and rejected rows are collected (:meth:`rows`). :meth:`finish`
+    then returns the rows, with one WARNING naming what failed or was skipped when anything
+    was; or, when nothing usable came back, raises :class:`SourceError` naming it all, which
+    the runner logs once and records as the source's failing health.
+    """
+
+    def __init__(self, source: str, logger: logging.Logger = log) -> None:
+        self.source = source
+        self.logger = logger
+        self.failures: list[tuple[str, str]] = []
+        self.rejects = Rejects(source)
+        self.notes: list[str] = []
+
+    def failed(self, what: str, exc: SourceError) -> None:
+        self.failures.append((what, exc.message))
+        self.logger.info("%s", exc)
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+    def rows(self, what: str, parse: Callable[[Rejects], list[T]]) -> list[T]:
+        """``parse(rejects)`` one body, its bad rows collected here; a body whose every row was
+        refused is a failed fetch (:class:`SourceError`), not an empty answer."""
+        n0 = len(self.rejects.items)
+        child = self.rejects.child(what)
+        out = parse(child)
+        if not out and len(self.rejects.items) > n0:
+            bad = Rejects(what, [i.removeprefix(child.prefix) for i in self.rejects.items[n0:]])
+            del self.rejects.items[n0:]
+            raise SourceError(what, f"no usable rows, {bad.summary()}")
+        return out
+
+    def summary(self) -> str:
+        groups: dict[str, tuple[list[str], str]] = {}
+        for what, msg in self.failures:
+            key = _SHAPE_RE.sub("#", _URL_RE.sub("", msg))
+            groups.setdefault(key, ([], msg))[0].append(what)
+        parts = [f"{', '.join(w)}: {m if len(w) == 1 else _URL_RE.sub('', m)}" for w, m in groups.values()]
+        if self.rejects.items:
+            parts.append(self.rejects.summary())
+        return "; ".join(parts + self.notes)
+
+    def finish(self, rows: list[T]) -> list[T]:
+        if not rows and (self.failures or self.rejects.items):
+            raise SourceError(self.source, f"no usable data: {self.summary()}")
+        if self.failures or self.rejects.items:
+            self.logger.warning("%s: %s", self.source, self.summary())
+        return rows
 
 
 @dataclass

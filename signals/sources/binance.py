@@ -18,11 +18,10 @@ JSON body or a CSV ``timestamp,open,high,low,close,...`` export into ``btc.usd.c
 
 from __future__ import annotations
 
-import csv
-import io
 import itertools
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime
 from math import inf as INF
 from pathlib import Path
@@ -36,6 +35,7 @@ from signals.sources._wsclient import (
     DATA,
     FUTURE_SKEW_MS,
     IGNORED,
+    MIN_EVENT_MS,
     Event,
     Parsed,
     ParseStats,
@@ -45,12 +45,16 @@ from signals.sources._wsclient import (
 from signals.sources.base import (
     Backfill,
     BackfillContext,
+    PollReport,
     Rejects,
     SourceContext,
     SourceError,
     bad_value_reason,
     describe_body,
+    epoch_seconds,
     looks_like_html,
+    read_csv_dicts,
+    undecodable,
 )
 from storage import observations as obs_repo
 from storage.observations import Observation
@@ -111,16 +115,21 @@ def parse_frame(text: str | bytes, stats: ParseStats, now_ms: int | None = None)
         qty = float(o.get("z") or o["q"])
         price = float(o.get("ap") or 0) or float(o["p"])
         ts = int(o.get("T") or d["E"])
-    except (KeyError, TypeError, ValueError, AttributeError):
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
         stats.reject(f"unreadable liquidation {str(text)[:60]!r}")
         return Parsed(DATA)
-    if not (0.0 < qty < INF and 0.0 < price < INF):  # NaN fails both
-        stats.reject(f"{sym} quantity {qty} / price {price} not positive")
+    usd = qty * price
+    # NaN fails every comparison; the product can overflow to inf or underflow to 0
+    if not (0.0 < qty < INF and 0.0 < price < INF and 0.0 < usd < INF):
+        stats.reject(f"{sym} quantity {qty} / price {price} not positive and finite")
         return Parsed(DATA)
     if ts > (now_ms if now_ms is not None else int(time.time() * 1000)) + FUTURE_SKEW_MS:
         stats.reject(f"{sym} timestamp {ts} is in the future")
         return Parsed(DATA)
-    ev: Event = (ts, "binance", sym, side, qty, price, qty * price)
+    if ts < MIN_EVENT_MS:
+        stats.reject(f"{sym} timestamp {ts} is not a time in milliseconds")
+        return Parsed(DATA)
+    ev: Event = (ts, "binance", str(sym), side, qty, price, usd)
     return Parsed(DATA, [ev])
 
 
@@ -149,30 +158,53 @@ class BinanceStream(StreamClient):
 # -- klines: the fallback price, and history files ----------------------------------------
 
 
-def parse_klines(
-    text: str, interval: str, *, now: datetime, label: str = "binance klines"
-) -> list[Observation]:
-    """A klines JSON body (``[[openTime, "open", "high", "low", "close", ...], ...]``)."""
+def candle_rows(text: str, label: str, what: str, error: Callable[[dict[str, Any]], str]) -> list[Any]:
+    """The JSON list of an exchange's candles (Binance klines, Coinbase candles), or a
+    :class:`SourceError` saying what came instead (an HTML page, junk, the venue's error object
+    rendered by ``error``)."""
     if looks_like_html(text) or not text.strip():
-        raise SourceError(label, f"expected klines JSON, got {describe_body(text)}")
+        raise SourceError(label, f"expected {what} JSON, got {describe_body(text)}")
     try:
         rows = loads(text)
-    except ValueError:
-        raise SourceError(label, f"expected klines JSON, got {describe_body(text)}") from None
+    except ValueError as exc:
+        raise SourceError(label, undecodable(what, text, exc)) from None
     if isinstance(rows, dict):
-        raise SourceError(label, f"Binance error {rows.get('code', '?')}: {str(rows.get('msg', ''))[:120]}")
+        raise SourceError(label, error(rows))
     if not isinstance(rows, list):
-        raise SourceError(label, f"expected a list of klines, got {describe_body(text)}")
+        raise SourceError(label, f"expected a list of {what}, got {describe_body(text)}")
+    return rows
+
+
+def parse_klines(
+    text: str,
+    interval: str,
+    *,
+    now: datetime,
+    label: str = "binance klines",
+    rejects: Rejects | None = None,
+) -> list[Observation]:
+    """A klines JSON body (``[[openTime, "open", "high", "low", "close", ...], ...]``)."""
+    rows = candle_rows(
+        text,
+        label,
+        "klines",
+        lambda err: f"Binance error {err.get('code', '?')}: {str(err.get('msg', ''))[:120]}",
+    )
     length = _INTERVALS[interval]
-    rejects = Rejects(label)
+    own = rejects is None
+    rejects = Rejects(label) if rejects is None else rejects
     out = []
     cut = to_epoch(now)
     for row in rows:
+        ts: int | None = None
         try:
-            ts = int(row[0]) // 1000
-            close = float(row[4])
-        except (TypeError, ValueError, IndexError):
-            rejects.add(str(row)[:40], "not a kline row")
+            if isinstance(row, list):
+                close = float(row[4])
+                ts = epoch_seconds(int(row[0]) // 1000)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            ts = None
+        if ts is None:
+            rejects.add(str(row)[:40], "not a kline row [openTime ms, open, high, low, close, ...]")
             continue
         reason = bad_value_reason(close, now=now, ts=ts)
         if reason:
@@ -181,14 +213,15 @@ def parse_klines(
         if ts + length > cut:
             continue  # the candle is still open
         out.append(Observation(price_series(interval), ts, close, "binance"))
-    rejects.log(log)
+    if own:
+        rejects.log(log)
     return out
 
 
 def parse_kline_csv(text: str, *, now: datetime, label: str = "binance csv") -> tuple[str, list[Observation]]:
     """A CSV export with header ``timestamp,open,high,low,close,...`` (bar open time, UTC)."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    cols = [c.strip().lower() for c in reader.fieldnames or []]
+    fields, reader = read_csv_dicts(text.lstrip("\ufeff"), label)
+    cols = [c.strip().lower() for c in fields]
     if "close" not in cols or not ({"timestamp", "open_time", "date"} & set(cols)):
         raise SourceError(label, f"unexpected CSV header {','.join(cols)[:80]!r} (need timestamp and close)")
     tcol = next(c for c in ("timestamp", "open_time", "date") if c in cols)
@@ -212,6 +245,8 @@ def parse_kline_csv(text: str, *, now: datetime, label: str = "binance csv") -> 
     if len(rows) < 2:
         raise SourceError(label, "need at least two rows to tell the bar size")
     diffs = sorted(b[0] - a[0] for a, b in itertools.pairwise(rows) if b[0] > a[0])
+    if not diffs:
+        raise SourceError(label, "every row has the same timestamp; cannot tell the bar size")
     step = diffs[len(diffs) // 2]
     bucket = next((k for k, v in BUCKETS.items() if v == step), None)
     if bucket is None or bucket not in _INTERVALS:
@@ -223,15 +258,20 @@ def parse_kline_csv(text: str, *, now: datetime, label: str = "binance csv") -> 
     return bucket, out
 
 
-async def fetch_closes(ctx: SourceContext, interval: str = "1m", limit: int = 120) -> list[Observation]:
+async def fetch_closes(
+    ctx: SourceContext, interval: str = "1m", limit: int = 120, report: PollReport | None = None
+) -> list[Observation]:
+    label = "binance klines"
     resp = await http.get(
         ctx.client,
         KLINES_URL,
-        source="binance klines",
+        source=label,
         params={"symbol": "BTCUSDT", "interval": interval, "limit": limit},
         sleep=ctx.sleep,
     )
-    return parse_klines(resp.text, interval, now=ctx.now())
+    if report is None:
+        return parse_klines(resp.text, interval, now=ctx.now())
+    return report.rows(label, lambda rj: parse_klines(resp.text, interval, now=ctx.now(), rejects=rj))
 
 
 async def _backfill(ctx: BackfillContext) -> str:

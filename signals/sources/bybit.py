@@ -25,6 +25,7 @@ from signals.sources._wsclient import (
     ERROR,
     FUTURE_SKEW_MS,
     IGNORED,
+    MIN_EVENT_MS,
     PONG,
     Event,
     Parsed,
@@ -81,19 +82,21 @@ def parse_frame(text: str | bytes, stats: ParseStats, now_ms: int | None = None)
             v = float(item["v"])
             p = float(item["p"])
             ts = int(item["T"])
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError):
             stats.reject(f"unreadable liquidation {str(item)[:60]!r}")
             continue
-        if not (0.0 < v < INF and 0.0 < p < INF):  # NaN fails both
-            stats.reject(f"{sym} size {v} / price {p} not positive")
+        qty, usd = (v / p, v) if inverse else (v, v * p)
+        # NaN fails every comparison; a product can overflow to inf or underflow to 0
+        if not (0.0 < qty < INF and 0.0 < p < INF and 0.0 < usd < INF):
+            stats.reject(f"{sym} size {v} / price {p} not positive and finite")
             continue
         if ts > limit:
             stats.reject(f"{sym} timestamp {ts} is in the future")
             continue
-        if inverse:
-            push((ts, "bybit", sym, side, v / p, p, v))
-        else:
-            push((ts, "bybit", sym, side, v, p, v * p))
+        if ts < MIN_EVENT_MS:
+            stats.reject(f"{sym} timestamp {ts} is not a time in milliseconds")
+            continue
+        push((ts, "bybit", sym, side, qty, p, usd))
     return Parsed(DATA, out)
 
 

@@ -8,7 +8,6 @@ history; it is refreshed once a day after the close. Each close becomes one obse
 
 from __future__ import annotations
 
-import csv
 import logging
 import re
 from datetime import date, datetime, timedelta
@@ -19,12 +18,15 @@ from signals.sources.base import (
     Backfill,
     BackfillContext,
     Poll,
+    PollReport,
     Rejects,
     SourceContext,
     SourceError,
     bad_value_reason,
+    check_complete,
     describe_body,
     looks_like_html,
+    read_csv,
 )
 from storage import observations as obs_repo
 from storage.observations import Observation
@@ -48,6 +50,7 @@ def parse_csv(
     now: datetime | None = None,
     since: date | None = None,
     name: str | None = None,
+    rejects: Rejects | None = None,
 ) -> list[Observation]:
     """Parse one ``*_History.csv``. Bad rows are skipped with one summary log line.
 
@@ -63,7 +66,8 @@ def parse_csv(
     if header[:1] != ["DATE"] or "CLOSE" not in header:
         raise SourceError(label, f"unexpected header {lines[0][:80]!r} (expected {','.join(HEADER)})")
     close_col = header.index("CLOSE")
-    rejects = Rejects(label)
+    own = rejects is None
+    rejects = Rejects(label) if rejects is None else rejects
     truncated = not text.endswith(("\n", "\r"))
     body = lines[1:]
     if truncated and body:
@@ -72,7 +76,7 @@ def parse_csv(
         body = body[:-1]
     out: list[Observation] = []
     series = series_for(index)
-    for n, row in enumerate(csv.reader(body), start=2):
+    for n, row in enumerate(read_csv("\n".join(body), label), start=2):
         if not row or not "".join(row).strip():
             continue
         if len(row) <= close_col:
@@ -98,7 +102,8 @@ def parse_csv(
             rejects.add(d.isoformat(), reason)
             continue
         out.append(Observation(series, ts, round(value, 6), "cboe"))
-    rejects.log(log)
+    if own:
+        rejects.log(log)
     return out
 
 
@@ -122,38 +127,42 @@ def index_from_filename(path: Path) -> str:
     return m.group(1).lower()
 
 
-async def fetch_index(ctx: SourceContext, index: str, since: date | None = None) -> list[Observation]:
+async def fetch_index(
+    ctx: SourceContext, index: str, since: date | None = None, report: PollReport | None = None
+) -> list[Observation]:
     url = URL.format(symbol=INDICES[index])
-    resp = await http.get(ctx.client, url, source=f"cboe {INDICES[index]}", sleep=ctx.sleep)
-    return parse_csv(resp.text, index, now=ctx.now(), since=since)
+    label = f"cboe {INDICES[index]}"
+    resp = await http.get(ctx.client, url, source=label, sleep=ctx.sleep)
+    check_complete(resp.text, label)
+    if report is None:
+        return parse_csv(resp.text, index, now=ctx.now(), since=since)
+    return report.rows(label, lambda rj: parse_csv(resp.text, index, now=ctx.now(), since=since, rejects=rj))
 
 
 async def poll_daily(ctx: SourceContext) -> list[Observation]:
-    """All four indices; VIX and VIX3M fall back to FRED when Cboe fails."""
+    """All four indices; VIX and VIX3M fall back to FRED when Cboe fails. One line for the run."""
     from signals.sources import fred
 
     since = ctx.now().date().replace(year=ctx.now().year - 1)
     out: list[Observation] = []
-    errors: list[str] = []
-    for index in INDICES:
+    report = PollReport("cboe", log)
+    for index, symbol in INDICES.items():
         try:
-            out += await fetch_index(ctx, index, since=since)
+            out += await fetch_index(ctx, index, since=since, report=report)
+            continue
         except SourceError as exc:
-            log.warning("%s", exc)
-            errors.append(INDICES[index])
-            if index in fred.FALLBACK:
-                try:
-                    out += await fred.fetch_series(ctx, fred.FALLBACK[index], since=since)
-                    log.info(
-                        "cboe %s: used FRED %s as the fallback",
-                        INDICES[index],
-                        fred.FALLBACK[index],
-                    )
-                except SourceError as exc2:
-                    log.warning("%s", exc2)
-    if not out and errors:
-        raise SourceError("cboe", f"no data from Cboe ({', '.join(errors)}) nor the FRED fallback")
-    return out
+            report.failed(f"cboe {symbol}", exc)
+        fid = fred.FALLBACK.get(index)
+        if fid is None:
+            continue
+        try:
+            rows = await fred.fetch_series(ctx, fid, since=since, report=report)
+        except SourceError as exc:
+            report.failed(f"fred {fid}", exc)
+        else:
+            out += rows
+            report.note(f"{symbol} from the FRED fallback ({fid})")
+    return report.finish(out)
 
 
 POLLS = [

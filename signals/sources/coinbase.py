@@ -19,17 +19,16 @@ import httpx
 
 from signals.liquidations import BUCKET_NAMES, price_series
 from signals.sources import binance, http
-from signals.sources._wsclient import loads
 from signals.sources.base import (
     Backfill,
     BackfillContext,
     Poll,
+    PollReport,
     Rejects,
     SourceContext,
     SourceError,
     bad_value_reason,
-    describe_body,
-    looks_like_html,
+    epoch_seconds,
 )
 from storage import observations as obs_repo
 from storage.observations import Observation
@@ -42,30 +41,34 @@ GRANULARITIES = {60: "1m", 300: "5m", 900: "15m", 3600: "1h", 86400: "1d"}
 
 
 def parse_candles(
-    text: str, granularity: int, *, now: datetime, label: str = "coinbase candles"
+    text: str,
+    granularity: int,
+    *,
+    now: datetime,
+    label: str = "coinbase candles",
+    rejects: Rejects | None = None,
 ) -> list[Observation]:
-    if looks_like_html(text) or not text.strip():
-        raise SourceError(label, f"expected candles JSON, got {describe_body(text)}")
-    try:
-        rows = loads(text)
-    except ValueError:
-        raise SourceError(label, f"expected candles JSON, got {describe_body(text)}") from None
-    if isinstance(rows, dict):
-        raise SourceError(label, f"Coinbase error: {str(rows.get('message', rows))[:160]}")
-    if not isinstance(rows, list):
-        raise SourceError(label, f"expected a list of candles, got {describe_body(text)}")
+    rows = binance.candle_rows(
+        text, label, "candles", lambda err: f"Coinbase error: {str(err.get('message', err))[:160]}"
+    )
     bucket = GRANULARITIES.get(granularity)
     if bucket is None:
         raise SourceError(
             label, f"granularity {granularity} s is not stored; use 60, 300, 900, 3600 or 86400"
         )
-    rejects = Rejects(label)
+    own = rejects is None
+    rejects = Rejects(label) if rejects is None else rejects
     out = []
     cut = to_epoch(now)
     for row in rows:
+        ts: int | None = None
         try:
-            ts, close = int(row[0]), float(row[4])
-        except (TypeError, ValueError, IndexError):
+            if isinstance(row, list):
+                close = float(row[4])
+                ts = epoch_seconds(row[0])
+        except (TypeError, ValueError, IndexError, OverflowError):
+            ts = None
+        if ts is None:
             rejects.add(str(row)[:40], "not a candle row [time, low, high, open, close, volume]")
             continue
         reason = bad_value_reason(close, now=now, ts=ts)
@@ -75,7 +78,8 @@ def parse_candles(
         if ts + granularity > cut:
             continue  # still open
         out.append(Observation(price_series(bucket), ts, close, "coinbase"))
-    rejects.log(log)
+    if own:
+        rejects.log(log)
     out.sort(key=lambda o: o.ts)
     return out
 
@@ -87,25 +91,37 @@ async def fetch_candles(
     granularity: int,
     now: datetime,
     sleep: Callable[[float], Awaitable[None]] | None = None,
+    report: PollReport | None = None,
 ) -> list[Observation]:
+    label = "coinbase candles"
     resp = await http.get(
         client,
         URL,
-        source="coinbase candles",
+        source=label,
         params={"granularity": granularity, "start": iso(start), "end": iso(end)},
         sleep=sleep,
     )
-    return parse_candles(resp.text, granularity, now=now)
+    if report is None:
+        return parse_candles(resp.text, granularity, now=now)
+    return report.rows(label, lambda rj: parse_candles(resp.text, granularity, now=now, rejects=rj))
 
 
 async def poll_price(ctx: SourceContext) -> list[Observation]:
-    """The last two hours of 1-minute closes; Binance klines when Coinbase fails."""
+    """The last two hours of 1-minute closes; Binance klines when Coinbase fails. One line for the run."""
     now = ctx.now()
+    report = PollReport("coinbase", log)
     try:
-        return await fetch_candles(ctx.client, now - timedelta(hours=2), now, 60, now, ctx.sleep)
+        rows = await fetch_candles(ctx.client, now - timedelta(hours=2), now, 60, now, ctx.sleep, report)
     except SourceError as exc:
-        log.warning("%s; using Binance klines", exc)
-        return await binance.fetch_closes(ctx, "1m", 120)
+        report.failed("coinbase candles", exc)
+        try:
+            rows = await binance.fetch_closes(ctx, "1m", 120, report)
+        except SourceError as exc2:
+            report.failed("binance klines (the fallback)", exc2)
+            rows = []
+        else:
+            report.note("used the Binance klines fallback")
+    return report.finish(rows)
 
 
 POLLS = [

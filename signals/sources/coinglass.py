@@ -16,8 +16,6 @@ exchange is not an aggregate of three, and Binance's figures are a lower bound.
 
 from __future__ import annotations
 
-import csv
-import io
 import itertools
 import json
 import logging
@@ -36,7 +34,9 @@ from signals.sources.base import (
     SourceError,
     bad_value_reason,
     describe_body,
+    epoch_seconds,
     looks_like_html,
+    read_csv_dicts,
 )
 from storage import observations as obs_repo
 from storage.observations import Observation
@@ -111,8 +111,8 @@ def _rows_from_json(text: str, label: str) -> list[tuple[Any, Any, Any]]:
 
 
 def _rows_from_csv(text: str, label: str) -> list[tuple[Any, Any, Any]]:
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    cols = [c.strip().lower() for c in reader.fieldnames or []]
+    fields, reader = read_csv_dicts(text.lstrip("\ufeff"), label)
+    cols = [c.strip().lower() for c in fields]
     time_col = next((c for c in ("time_ms", "time", "date_utc", "datetime_utc", "date") if c in cols), None)
     long_col = next((c for c in (*_KEYS_LONG, "long_usd") if c in cols), None)
     short_col = next((c for c in (*_KEYS_SHORT, "short_usd") if c in cols), None)
@@ -153,13 +153,16 @@ def parse(
     parsed: list[tuple[int, float, float]] = []
     for t, lo, sh in rows:
         try:
-            ts = int(float(t)) // 1000
-        except (TypeError, ValueError):
+            ts_s: int | None = int(float(t)) // 1000
+        except (TypeError, ValueError, OverflowError):
+            ts_s = None
+        ts = epoch_seconds(ts_s)
+        if ts is None:
             rejects.add(f"time {str(t)[:20]!r}", "not a millisecond timestamp")
             continue
         try:
             long, short = float(lo), float(sh)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             rejects.add(iso(ts), f"USD values {str(lo)[:15]!r}/{str(sh)[:15]!r} are not numbers")
             continue
         reason = bad_value_reason(long, now=now, ts=ts, allow_zero=True) or bad_value_reason(

@@ -14,9 +14,8 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -24,7 +23,15 @@ from typing import Any
 import httpx
 
 from signals.sources import alphavantage, nasdaq
-from signals.sources.base import Backfill, BackfillContext, Poll, Rejects, SourceContext, SourceError
+from signals.sources.base import (
+    Backfill,
+    BackfillContext,
+    Poll,
+    Rejects,
+    SourceContext,
+    SourceError,
+    read_csv,
+)
 from storage import earnings as earnings_repo
 from storage import meta
 from storage.earnings import CalendarWrite, Report, normalise_ticker, parse_time_of_day
@@ -60,9 +67,12 @@ def _date(text: str) -> date:
 def _cap(text: str) -> float | None:
     """``3.1e12``, ``3100000000000`` or Nasdaq's ``$3,100,000,000,000``; empty -> None."""
     try:
-        return float(text) if text.strip() else None
+        v = float(text) if text.strip() else None
     except ValueError:
-        return nasdaq.parse_money(text)
+        v = nasdaq.parse_money(text)
+    if v is not None and not math.isfinite(v):
+        raise ValueError(f"market cap {text[:20]!r} is not a number")
+    return v
 
 
 def parse_csv(
@@ -70,7 +80,7 @@ def parse_csv(
 ) -> list[Report]:
     """The generic earnings CSV -> reports. Bad rows are skipped with one summary log line;
     a file without the required columns raises ValueError saying what is allowed."""
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    reader = iter(read_csv(text.lstrip("\ufeff"), name))
     raw_header = next(reader, None)
     header = [h.strip().lower() for h in (raw_header or [])]
     missing = [c for c in REQUIRED if c not in header]
@@ -177,10 +187,14 @@ async def refresh(
         lines.append(f"nasdaq: {scan.describe()}; {res.describe()}")
     else:
         lines.append(f"nasdaq: {scan.describe()}")
-    if scan.failed:
-        log.warning("nasdaq: %s", scan.describe())
-    if not scan.failed_badly:
+
+    def done() -> str:
+        if scan.failed:  # one line for the refresh: what failed, and what came instead
+            log.warning("%s", " / ".join(lines))
         return "\n".join(lines)
+
+    if not scan.failed_badly:
+        return done()
     key = getattr(settings, "alphavantage_key", None)
     if not key:
         lines.append("alphavantage: no fallback (ALPHAVANTAGE_API_KEY is not set)")
@@ -198,10 +212,10 @@ async def refresh(
                 covered=alphavantage.covered_days(today),
             )
             lines.append(f"alphavantage (fallback): {res.describe()}")
-            return "\n".join(lines)
+            return done()
     if not scan.ok_days:
         raise SourceError("earnings calendar", " / ".join(lines))
-    return "\n".join(lines)
+    return done()
 
 
 async def poll_calendar(ctx: SourceContext) -> list[Observation]:

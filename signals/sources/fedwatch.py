@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import bisect
 import calendar
-import csv
-import io
 import logging
 import math
 import re
@@ -53,6 +51,7 @@ from signals.sources.base import (
     bad_value_reason,
     describe_body,
     looks_like_html,
+    read_csv,
 )
 from storage import observations as obs_repo
 from storage.observations import Observation
@@ -64,6 +63,8 @@ VENUE = "fedwatch"
 STEP_BP = 25.0
 MONTH_CODES = "FGHJKMNQUVXZ"
 ZQ_HEADER = ["trade_date", "symbol", "contract_month", "settle"]
+#: ZQ contracts are listed about three years out; a settlement further ahead is a typo
+MAX_MONTHS_AHEAD = 60
 FRED_IDS = {"EFFR": "fred.effr", "DFEDTARL": "fred.target_lower", "DFEDTARU": "fred.target_upper"}
 
 Month = tuple[int, int]
@@ -204,7 +205,7 @@ def parse_zq_csv(
     text = text.lstrip("\ufeff")
     if looks_like_html(text) or not text.strip():
         raise SourceError(label, f"expected a ZQ settlements CSV, got {describe_body(text)}")
-    reader = csv.reader(io.StringIO(text))
+    reader = iter(read_csv(text, label))
     header = [h.strip().lower() for h in next(reader, [])]
     if header[:4] != ZQ_HEADER:
         raise SourceError(
@@ -228,6 +229,14 @@ def parse_zq_csv(
             rejects.add(f"line {n}", f"bad trade_date or contract_month ({row[0][:12]!r}, {row[2][:10]!r})")
             continue
         if since and td < since:
+            continue
+        ahead = (y - td.year) * 12 + (mo - td.month)
+        if not -1 <= ahead <= MAX_MONTHS_AHEAD:
+            rejects.add(
+                f"line {n}",
+                f"contract_month {row[2].strip()[:10]!r} is not a contract traded on {td.isoformat()} "
+                f"(the month before to {MAX_MONTHS_AHEAD} months ahead)",
+            )
             continue
         bad = _check_symbol(row[1], month)
         if bad:
@@ -273,7 +282,7 @@ def parse_cme_export(
     """
     label = f"fedwatch {name}"
     text = text.lstrip("\ufeff")
-    rows = list(csv.reader(io.StringIO(text)))
+    rows = read_csv(text, label) or [[]]
     header = [c.strip() for c in rows[0]]
     ranges: list[tuple[int, int] | None] = []
     for c in header[1:]:
@@ -287,7 +296,7 @@ def parse_cme_export(
         try:
             mm, dd, yy = row[0].strip().split("/")
             d = date(int(yy), int(mm), int(dd))
-        except ValueError:
+        except (ValueError, OverflowError):
             rejects.add(f"line {n}", f"bad date {row[0][:12]!r} (expected MM/DD/YYYY)")
             continue
         nxt = fomc.meeting_after(datetime.combine(d, datetime.min.time(), tzinfo=UTC))
@@ -430,7 +439,7 @@ async def _import_export(ctx: BackfillContext, text: str, notes: list[str]) -> s
         try:
             mm, dd, yy = line.split(",", 1)[0].strip().split("/")
             dates.append(date(int(yy), int(mm), int(dd)))
-        except ValueError:
+        except (ValueError, OverflowError):
             continue
     if not dates:
         raise SourceError(f"fedwatch {ctx.file.name}", "no dated rows")

@@ -17,10 +17,12 @@ from signals.sources import http
 from signals.sources.base import (
     Backfill,
     BackfillContext,
+    PollReport,
     Rejects,
     SourceContext,
     SourceError,
     bad_value_reason,
+    check_complete,
     describe_body,
     looks_like_html,
 )
@@ -54,6 +56,7 @@ def parse_csv(
     now: datetime | None = None,
     since: date | None = None,
     series: str | None = None,
+    rejects: Rejects | None = None,
 ) -> list[Observation]:
     label = f"fred {fred_id or ''}".strip()
     if looks_like_html(text) or not text.strip() or text.lstrip()[:1] in "{[":
@@ -71,7 +74,8 @@ def parse_csv(
     target = series or SERIES.get(fid)
     if target is None:
         raise SourceError(label, f"no series is mapped for FRED id {fid}; known: {', '.join(SERIES)}")
-    rejects = Rejects(label)
+    own = rejects is None
+    rejects = Rejects(label) if rejects is None else rejects
     body = lines[1:]
     if not text.endswith(("\n", "\r")) and body:
         rejects.add(f"last line {body[-1][:40]!r}", "truncated file (no final newline)")
@@ -105,16 +109,25 @@ def parse_csv(
             rejects.add(d.isoformat(), reason)
             continue
         out.append(Observation(target, ts, value, "fred"))
-    rejects.log(log)
+    if own:
+        rejects.log(log)
     return out
 
 
-async def fetch_series(ctx: SourceContext, fred_id: str, since: date | None = None) -> list[Observation]:
+async def fetch_series(
+    ctx: SourceContext, fred_id: str, since: date | None = None, report: PollReport | None = None
+) -> list[Observation]:
     params = {"id": fred_id}
     if since:
         params["cosd"] = since.isoformat()
-    resp = await http.get(ctx.client, URL, source=f"fred {fred_id}", params=params, sleep=ctx.sleep)
-    return parse_csv(resp.text, fred_id, now=ctx.now(), since=since)
+    label = f"fred {fred_id}"
+    resp = await http.get(ctx.client, URL, source=label, params=params, sleep=ctx.sleep)
+    check_complete(resp.text, label)
+    if report is None:
+        return parse_csv(resp.text, fred_id, now=ctx.now(), since=since)
+    return report.rows(
+        label, lambda rj: parse_csv(resp.text, fred_id, now=ctx.now(), since=since, rejects=rj)
+    )
 
 
 async def _backfill(ctx: BackfillContext) -> str:

@@ -24,26 +24,28 @@ from signals import fomc
 from signals.sources import http
 from signals.sources._fomc_odds import (
     as_float,
+    bad_price,
     bucket_price,
     combine,
-    describe_rows,
-    is_nochange_csv,
+    markets_of,
     minute,
     observations,
     parse_iso,
-    parse_nochange_csv,
+    read_nochange_file,
+    run_venue_backfill,
 )
 from signals.sources.base import (
     Backfill,
     BackfillContext,
     Poll,
+    PollReport,
     Rejects,
     SourceContext,
     SourceError,
     describe_body,
+    epoch_seconds,
     looks_like_html,
 )
-from storage import observations as obs_repo
 from storage.observations import Observation
 from storage.timeutil import iso
 
@@ -76,14 +78,18 @@ def _json(text: str, label: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise SourceError(label, f"response is not valid JSON ({exc.msg} at char {exc.pos})") from None
+        raise SourceError(label, f"malformed JSON ({exc})") from None
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def event_meeting(event: dict[str, Any]) -> fomc.Meeting | None:
     """The calendar meeting of an event, from its strike date (or its markets' close time)."""
     when = parse_iso(event.get("strike_date"))
     if when is None:
-        closes = [parse_iso(m.get("close_time")) for m in event.get("markets") or []]
+        closes = [parse_iso(m.get("close_time")) for m in markets_of(event)]
         when = max((c for c in closes if c is not None), default=None)
     if when is None:
         return None
@@ -115,7 +121,7 @@ def parse_events(
             continue  # decided: its markets have closed, the next meeting is now the first
         buckets: list[tuple[str, float]] = []
         open_markets = 0
-        for m in event.get("markets") or []:
+        for m in markets_of(event):
             mt = str(m.get("ticker", "?"))
             if str(m.get("status", "")).lower() not in OPEN_STATUSES:
                 continue
@@ -127,13 +133,10 @@ def parse_events(
             if outcome is None:
                 rejects.add(mt, "unknown bucket suffix")
                 continue
-            price = bucket_price(
-                as_float(m.get("yes_bid_dollars")),
-                as_float(m.get("yes_ask_dollars")),
-                as_float(m.get("last_price_dollars")),
-            )
+            raw = (m.get("yes_bid_dollars"), m.get("yes_ask_dollars"), m.get("last_price_dollars"))
+            price = bucket_price(as_float(raw[0]), as_float(raw[1]), as_float(raw[2]))
             if price.prob is None:
-                rejects.add(mt, price.method)
+                rejects.add(mt, bad_price(*raw) or price.method)
                 continue
             buckets.append((outcome, price.prob))
         if open_markets == 0:
@@ -178,10 +181,8 @@ async def fetch_events(ctx: SourceContext, status: str = "open") -> list[dict[st
 async def poll(ctx: SourceContext) -> list[Observation]:
     now = ctx.now()
     events = await fetch_events(ctx)
-    rejects = Rejects("kalshi")
-    out = parse_events({"events": events}, now, rejects)
-    rejects.log(log)
-    return out
+    report = PollReport("kalshi", log)
+    return report.finish(report.rows("kalshi", lambda rj: parse_events({"events": events}, now, rj)))
 
 
 POLLS = [
@@ -200,9 +201,9 @@ POLLS = [
 
 def candle_prob(candle: dict[str, Any]) -> float | None:
     """Close of the period: mid of the book, else the traded close, else the previous price."""
-    bid = as_float((candle.get("yes_bid") or {}).get("close_dollars"))
-    ask = as_float((candle.get("yes_ask") or {}).get("close_dollars"))
-    price = candle.get("price") or {}
+    bid = as_float(_obj(candle.get("yes_bid")).get("close_dollars"))
+    ask = as_float(_obj(candle.get("yes_ask")).get("close_dollars"))
+    price = _obj(candle.get("price"))
     last = as_float(price.get("close_dollars"))
     if last is None:
         last = as_float(price.get("previous_dollars"))
@@ -218,9 +219,9 @@ def parse_candles(payload: Any, label: str) -> dict[int, float]:
     for c in payload["candlesticks"]:
         if not isinstance(c, dict):
             continue
-        ts = c.get("end_period_ts")
+        ts = epoch_seconds(c.get("end_period_ts"))
         p = candle_prob(c)
-        if isinstance(ts, int) and p is not None:
+        if ts is not None and p is not None:
             out[ts] = p
     return out
 
@@ -262,7 +263,7 @@ async def fetch_history(ctx: BackfillContext) -> list[Observation]:
         if meeting is None or not meeting.is_open(ctx.now):
             continue
         per_market: dict[str, dict[int, float]] = {}
-        for m in event.get("markets") or []:
+        for m in markets_of(event):
             ticker = str(m.get("ticker", ""))
             if bucket_of(ticker) is None:
                 continue
@@ -294,26 +295,14 @@ async def fetch_history(ctx: BackfillContext) -> list[Observation]:
 
 def parse_file(path: Path, now: datetime, since: datetime | None) -> tuple[list[Observation], str]:
     text = path.read_text(encoding="utf-8", errors="replace")
-    if is_nochange_csv(text):
-        meeting, rows = parse_nochange_csv(
-            text, VENUE, now=now, since=since.date() if since else None, name=path.name
-        )
-        note = (
-            f"meeting {meeting.id} (the FOMC decision after the last row); only the no-change outcome "
-            "was recorded, so P(cut) = 1 - P(hold)"
-        )
-        return rows, note
+    saved = read_nochange_file(text, VENUE, now, since, path.name)
+    if saved is not None:
+        return saved
     payload = _json(text, f"kalshi {path.name}")
     events = payload.get("events") if isinstance(payload, dict) else None
     if not isinstance(events, list):
         raise SourceError(f"kalshi {path.name}", "expected a saved /events body or the no-change CSV")
-    stamps = [
-        parse_iso(m.get("updated_time"))
-        for e in events
-        if isinstance(e, dict)
-        for m in e.get("markets") or []
-        if isinstance(m, dict)
-    ]
+    stamps = [parse_iso(m.get("updated_time")) for e in events if isinstance(e, dict) for m in markets_of(e)]
     when = max((s for s in stamps if s is not None), default=None)
     if when is None:
         raise SourceError(f"kalshi {path.name}", "the saved events carry no updated_time to date them")
@@ -324,20 +313,7 @@ def parse_file(path: Path, now: datetime, since: datetime | None) -> tuple[list[
 
 
 async def _backfill(ctx: BackfillContext) -> str:
-    if ctx.file:
-        rows, note = parse_file(ctx.file, ctx.now, ctx.since)
-        res = obs_repo.upsert(ctx.db, rows)
-        ctx.progress(1)
-        return (
-            f"kalshi: {len(rows)} observations from {ctx.file.name}, {describe_rows(rows)}; {note} "
-            f"({res.new} new, {res.updated} updated)"
-        )
-    rows = await fetch_history(ctx)
-    res = obs_repo.upsert(ctx.db, rows)
-    return (
-        f"kalshi: {len(rows)} observations from hourly candlesticks, {describe_rows(rows)} "
-        f"({res.new} new, {res.updated} updated)"
-    )
+    return await run_venue_backfill(ctx, VENUE, parse_file, fetch_history, "hourly candlesticks")
 
 
 BACKFILL = Backfill(

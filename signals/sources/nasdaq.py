@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -63,9 +64,18 @@ _MONEY_RE = re.compile(r"^\(?-?\$?-?[0-9][0-9,]*(\.[0-9]+)?\)?$")
 _MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_abbr) if m}
 
 
-def parse_money(text: str | None) -> float | None:
+def _text(value: Any, what: str) -> str:
+    """A row value that must be a string (or absent)."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValueError(f"{what} {str(value)[:20]!r} is not text")
+    return value.strip()
+
+
+def parse_money(text: Any) -> float | None:
     """``$1,234,567,890`` -> 1234567890.0; ``($0.05)`` -> -0.05; ``N/A``/empty -> None."""
-    t = (text or "").strip()
+    t = _text(text, "amount")
     if t.upper() in MISSING:
         return None
     if not _MONEY_RE.match(t):
@@ -75,9 +85,9 @@ def parse_money(text: str | None) -> float | None:
     return -v if neg else v
 
 
-def parse_quarter(text: str | None) -> date | None:
+def parse_quarter(text: Any) -> date | None:
     """``Sep/2026`` -> 2026-09-30 (the month's last day); ``N/A`` -> None."""
-    t = (text or "").strip()
+    t = _text(text, "fiscal quarter")
     if t.upper() in MISSING:
         return None
     try:
@@ -88,9 +98,9 @@ def parse_quarter(text: str | None) -> date | None:
     return date(y, m, calendar.monthrange(y, m)[1])
 
 
-def parse_as_of(text: str | None) -> date | None:
+def parse_as_of(text: Any) -> date | None:
     """``Thu, Nov 19, 2026`` (day padded or not) -> a date."""
-    t = (text or "").strip()
+    t = text.strip() if isinstance(text, str) else ""
     if not t:
         return None
     try:
@@ -113,7 +123,7 @@ def parse_day(
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise SourceError(label, f"the answer is not valid JSON ({exc.msg} at {exc.pos})") from None
+        raise SourceError(label, f"malformed JSON ({exc})") from None
     if not isinstance(obj, dict) or "data" not in obj:
         raise SourceError(label, f"unexpected answer {describe_body(text)}")
     status = obj.get("status") or {}

@@ -37,6 +37,7 @@ from signals.sources._wsclient import (
     ERROR,
     FUTURE_SKEW_MS,
     IGNORED,
+    MIN_EVENT_MS,
     PONG,
     Event,
     Parsed,
@@ -44,7 +45,14 @@ from signals.sources._wsclient import (
     StreamClient,
     loads,
 )
-from signals.sources.base import Backfill, BackfillContext, SourceError, describe_body, looks_like_html
+from signals.sources.base import (
+    Backfill,
+    BackfillContext,
+    SourceError,
+    describe_body,
+    looks_like_html,
+    undecodable,
+)
 from storage import observations as obs_repo
 from storage.observations import Observation
 from storage.timeutil import to_epoch
@@ -64,9 +72,13 @@ _SIDE = {"sell": 0, "buy": 1}
 def _details(
     inst: Mapping[str, Any], contracts: Mapping[str, tuple[float, str]], stats: ParseStats, limit: int
 ) -> list[Event]:
-    inst_id = inst.get("instId")
-    spec = contracts.get(inst_id)  # type: ignore[arg-type]
+    raw_id = inst.get("instId")
+    inst_id = raw_id if isinstance(raw_id, str) else str(raw_id)[:20]
+    spec = contracts.get(raw_id) if isinstance(raw_id, str) else None
     details = inst.get("details") or []
+    if not isinstance(details, list):
+        stats.reject(f"{inst_id} details {str(details)[:30]!r} is not a list")
+        return []
     if spec is None:
         stats.other_symbols += len(details)
         return []
@@ -78,21 +90,26 @@ def _details(
             sz = float(det["sz"])
             px = float(det["bkPx"])
             ts = int(det["ts"])
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError):
             stats.reject(f"unreadable liquidation {str(det)[:60]!r}")
             continue
-        if not (0.0 < sz < INF and 0.0 < px < INF):  # NaN fails both
-            stats.reject(f"{inst_id} size {sz} / price {px} not positive")
+        if ccy == "USD":
+            usd = sz * ct_val
+            qty = usd / px if px else 0.0
+        else:
+            qty = sz * ct_val
+            usd = qty * px
+        # NaN fails every comparison; a product can overflow to inf or underflow to 0
+        if not (0.0 < qty < INF and 0.0 < px < INF and 0.0 < usd < INF):
+            stats.reject(f"{inst_id} size {sz} / price {px} not positive and finite")
             continue
         if ts > limit:
             stats.reject(f"{inst_id} timestamp {ts} is in the future")
             continue
-        if ccy == "USD":
-            amount = sz * ct_val
-            out.append((ts, "okx", str(inst_id), side, amount / px, px, amount))
-        else:
-            qty = sz * ct_val
-            out.append((ts, "okx", str(inst_id), side, qty, px, qty * px))
+        if ts < MIN_EVENT_MS:
+            stats.reject(f"{inst_id} timestamp {ts} is not a time in milliseconds")
+            continue
+        out.append((ts, "okx", inst_id, side, qty, px, usd))
     return out
 
 
@@ -128,8 +145,8 @@ def parse_frame(
         if event == "error":
             return Parsed(ERROR, detail=f"{d.get('code', '?')}: {str(d.get('msg', ''))[:160]}")
         return Parsed(IGNORED)
-    arg = d.get("arg") or {}
-    if arg.get("channel") != "liquidation-orders":
+    arg = d.get("arg")
+    if type(arg) is not dict or arg.get("channel") != "liquidation-orders":
         return Parsed(IGNORED)
     data = d.get("data")
     if type(data) is not list:
@@ -175,8 +192,8 @@ def parse_rest(text: str, *, now: datetime, label: str = "okx liquidation-orders
         raise SourceError(label, f"expected JSON, got {describe_body(text)}")
     try:
         body = loads(text)
-    except ValueError:
-        raise SourceError(label, f"expected JSON, got {describe_body(text)}") from None
+    except ValueError as exc:
+        raise SourceError(label, undecodable("liquidation-orders", text, exc)) from None
     if not isinstance(body, dict) or str(body.get("code")) != "0":
         code = body.get("code", "?") if isinstance(body, dict) else "?"
         msg = body.get("msg", "") if isinstance(body, dict) else describe_body(text)
@@ -184,7 +201,10 @@ def parse_rest(text: str, *, now: datetime, label: str = "okx liquidation-orders
     stats = ParseStats()
     out: list[Event] = []
     limit = to_epoch(now) * 1000 + FUTURE_SKEW_MS
-    for inst in body.get("data") or []:
+    data = body.get("data") or []
+    if not isinstance(data, list):
+        raise SourceError(label, f"expected a data list, got {describe_body(json.dumps(data)[:200])}")
+    for inst in data:
         if isinstance(inst, dict):
             out += _details(inst, CONTRACTS, stats, limit)
     stats.log_summary(label)

@@ -29,26 +29,28 @@ from signals import fomc
 from signals.sources import http
 from signals.sources._fomc_odds import (
     as_float,
+    bad_price,
     bucket_price,
     combine,
-    describe_rows,
-    is_nochange_csv,
+    markets_of,
     minute,
     observations,
     parse_iso,
-    parse_nochange_csv,
+    read_nochange_file,
+    run_venue_backfill,
 )
 from signals.sources.base import (
     Backfill,
     BackfillContext,
     Poll,
+    PollReport,
     Rejects,
     SourceContext,
     SourceError,
     describe_body,
+    epoch_seconds,
     looks_like_html,
 )
-from storage import observations as obs_repo
 from storage.observations import Observation
 from storage.timeutil import iso
 
@@ -105,15 +107,15 @@ def yes_index(market: dict[str, Any]) -> int:
 
 
 def is_decision_event(event: dict[str, Any]) -> bool:
-    markets = event.get("markets") or []
-    labels = [bucket_of(m.get("groupItemTitle")) for m in markets if isinstance(m, dict)]
+    markets = markets_of(event)
+    labels = [bucket_of(m.get("groupItemTitle")) for m in markets]
     return bool(markets) and "hold" in labels and sum(1 for x in labels if x) >= 2
 
 
 def event_meeting(event: dict[str, Any]) -> fomc.Meeting | None:
     end = parse_iso(event.get("endDate"))
     if end is None:
-        ends = [parse_iso(m.get("endDate")) for m in event.get("markets") or [] if isinstance(m, dict)]
+        ends = [parse_iso(m.get("endDate")) for m in markets_of(event)]
         end = max((e for e in ends if e is not None), default=None)
     if end is None:
         return None
@@ -135,7 +137,10 @@ def market_prob(market: dict[str, Any]) -> float:
         p = as_float(prices[idx])
         if p is not None and 0.0 <= p <= 1.0:
             return p
-    raise ValueError(f"{price.method}; outcomePrices gives nothing usable either")
+    why = bad_price(
+        market.get("bestBid"), market.get("bestAsk"), market.get("lastTradePrice"), *prices[idx : idx + 1]
+    )
+    raise ValueError(why or f"{price.method}; outcomePrices gives nothing usable either")
 
 
 def parse_events(
@@ -158,8 +163,8 @@ def parse_events(
         if not meeting.is_open(now) or event.get("closed") is True:
             continue
         buckets: list[tuple[str, float]] = []
-        for m in event.get("markets") or []:
-            if not isinstance(m, dict) or m.get("closed") is True or m.get("active") is False:
+        for m in markets_of(event):
+            if m.get("closed") is True or m.get("active") is False:
                 continue
             outcome = bucket_of(m.get("groupItemTitle"))
             mid = f"market {m.get('id', '?')}"
@@ -187,7 +192,7 @@ def _json(text: str, label: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise SourceError(label, f"response is not valid JSON ({exc.msg} at char {exc.pos})") from None
+        raise SourceError(label, f"malformed JSON ({exc})") from None
 
 
 async def fetch_events(ctx: SourceContext) -> list[dict[str, Any]]:
@@ -220,10 +225,8 @@ async def fetch_events(ctx: SourceContext) -> list[dict[str, Any]]:
 async def poll(ctx: SourceContext) -> list[Observation]:
     now = ctx.now()
     events = await fetch_events(ctx)
-    rejects = Rejects("polymarket")
-    out = parse_events(events, now, rejects)
-    rejects.log(log)
-    return out
+    report = PollReport("polymarket", log)
+    return report.finish(report.rows("polymarket", lambda rj: parse_events(events, now, rj)))
 
 
 POLLS = [
@@ -248,9 +251,9 @@ def parse_history(payload: Any, label: str) -> list[tuple[int, float]]:
     for pt in payload["history"]:
         if not isinstance(pt, dict):
             continue
-        t, p = pt.get("t"), as_float(pt.get("p"))
-        if isinstance(t, int | float) and p is not None and 0.0 <= p <= 1.0:
-            out.append((int(t), p))
+        t, p = epoch_seconds(pt.get("t")), as_float(pt.get("p"))
+        if t is not None and p is not None and 0.0 <= p <= 1.0:
+            out.append((t, p))
     return out
 
 
@@ -310,7 +313,7 @@ async def fetch_history(ctx: BackfillContext) -> list[Observation]:
         if meeting is None or not meeting.is_open(ctx.now):
             continue
         per_bucket: list[tuple[str, list[tuple[int, float]]]] = []
-        for m in event.get("markets") or []:
+        for m in markets_of(event):
             outcome = bucket_of(m.get("groupItemTitle"))
             if outcome is None:
                 continue
@@ -348,15 +351,9 @@ async def fetch_history(ctx: BackfillContext) -> list[Observation]:
 
 def parse_file(path: Path, now: datetime, since: datetime | None) -> tuple[list[Observation], str]:
     text = path.read_text(encoding="utf-8", errors="replace")
-    if is_nochange_csv(text):
-        meeting, rows = parse_nochange_csv(
-            text, VENUE, now=now, since=since.date() if since else None, name=path.name
-        )
-        note = (
-            f"meeting {meeting.id} (the FOMC decision after the last row); only the no-change outcome "
-            "was recorded, so P(cut) = 1 - P(hold)"
-        )
-        return rows, note
+    saved = read_nochange_file(text, VENUE, now, since, path.name)
+    if saved is not None:
+        return saved
     payload = _json(text, f"polymarket {path.name}")
     events = payload if isinstance(payload, list) else [payload]
     stamps = [parse_iso(e.get("updatedAt")) for e in events if isinstance(e, dict)]
@@ -372,20 +369,7 @@ def parse_file(path: Path, now: datetime, since: datetime | None) -> tuple[list[
 
 
 async def _backfill(ctx: BackfillContext) -> str:
-    if ctx.file:
-        rows, note = parse_file(ctx.file, ctx.now, ctx.since)
-        res = obs_repo.upsert(ctx.db, rows)
-        ctx.progress(1)
-        return (
-            f"polymarket: {len(rows)} observations from {ctx.file.name}, {describe_rows(rows)}; {note} "
-            f"({res.new} new, {res.updated} updated)"
-        )
-    rows = await fetch_history(ctx)
-    res = obs_repo.upsert(ctx.db, rows)
-    return (
-        f"polymarket: {len(rows)} observations from hourly price history, {describe_rows(rows)} "
-        f"({res.new} new, {res.updated} updated)"
-    )
+    return await run_venue_backfill(ctx, VENUE, parse_file, fetch_history, "hourly price history")
 
 
 BACKFILL = Backfill(

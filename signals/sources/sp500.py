@@ -10,8 +10,6 @@ buyback universe is every company in the loaded calendar.
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 
 from signals.sources import http
@@ -22,8 +20,10 @@ from signals.sources.base import (
     Rejects,
     SourceContext,
     SourceError,
+    check_complete,
     describe_body,
     looks_like_html,
+    read_csv,
 )
 from storage import earnings as earnings_repo
 from storage.earnings import Member, normalise_ticker
@@ -42,7 +42,7 @@ def parse_csv(text: str, *, name: str = "sp500") -> list[Member]:
     body = text.lstrip("\ufeff")
     if not body.strip() or looks_like_html(body) or body.lstrip()[:1] in "{[":
         raise SourceError(name, f"expected the constituents CSV, got {describe_body(text)}")
-    reader = csv.reader(io.StringIO(body))
+    reader = iter(read_csv(body, name))
     header = [h.strip().lower() for h in next(reader, [])]
     if not header or header[0] != "symbol":
         raise SourceError(
@@ -74,6 +74,7 @@ def parse_csv(text: str, *, name: str = "sp500") -> list[Member]:
 
 async def fetch(ctx: SourceContext) -> list[Member]:
     resp = await http.get(ctx.client, URL, source="sp500", sleep=ctx.sleep, attempts=3)
+    check_complete(resp.text, "sp500")
     members = parse_csv(resp.text)
     if len(members) < MIN_LIVE_MEMBERS:
         raise SourceError(

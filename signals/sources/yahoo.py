@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from signals.sources import http
 from signals.sources.base import (
     Poll,
+    PollReport,
     Rejects,
     SourceContext,
     SourceError,
@@ -47,6 +48,7 @@ def parse_chart(
     interval: str = "5m",
     now: datetime | None = None,
     drop_forming: bool = True,
+    rejects: Rejects | None = None,
 ) -> list[Observation]:
     """Parse a chart v8 body into observations of ``series``.
 
@@ -59,7 +61,7 @@ def parse_chart(
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise SourceError(label, f"malformed JSON ({exc.msg} at char {exc.pos})") from None
+        raise SourceError(label, f"malformed JSON ({exc})") from None
     chart = doc.get("chart") if isinstance(doc, dict) else None
     if not isinstance(chart, dict):
         raise SourceError(label, f"no 'chart' object in {describe_body(text)}")
@@ -69,15 +71,19 @@ def parse_chart(
         code = err.get("code") if isinstance(err, dict) else ""
         raise SourceError(label, f"Yahoo error {code}: {desc}")
     results = chart.get("result") or []
-    if not results or not isinstance(results[0], dict):
+    if not isinstance(results, list) or not results or not isinstance(results[0], dict):
         raise SourceError(label, "chart.result is empty")
     res = results[0]
     meta = res.get("meta") or {}
     stamps = res.get("timestamp") or []
+    if not isinstance(stamps, list):
+        raise SourceError(label, "chart.result[0].timestamp is not an array")
     try:
         closes = res["indicators"]["quote"][0]["close"]
     except (KeyError, IndexError, TypeError):
         raise SourceError(label, "no indicators.quote[0].close array") from None
+    if not isinstance(closes, list):
+        raise SourceError(label, "indicators.quote[0].close is not an array")
     if len(closes) != len(stamps):
         raise SourceError(label, f"{len(stamps)} timestamps but {len(closes)} closes")
     tz_name = meta.get("exchangeTimezoneName") if isinstance(meta, dict) else None
@@ -86,30 +92,38 @@ def parse_chart(
     except Exception:  # ZoneInfo raises several kinds for a garbled key
         raise SourceError(label, f"unknown exchange timezone {str(tz_name)[:40]!r} in chart meta") from None
     step = _interval_seconds(interval)
-    rejects = Rejects(label)
+    own = rejects is None
+    rejects = Rejects(label) if rejects is None else rejects
     out = []
     for t, c in zip(stamps, closes, strict=True):
         if c is None:
             continue  # Yahoo's marker for a missing bar
-        if not isinstance(t, int | float) or not isinstance(c, int | float):
+        if (
+            not isinstance(t, int | float)
+            or not isinstance(c, int | float)
+            or isinstance(t, bool)
+            or isinstance(c, bool)
+        ):
             rejects.add(str(t)[:20], "non-numeric bar")
             continue
         if not 0 < t < MAX_EPOCH:
             rejects.add(str(t)[:20], "timestamp out of range")
             continue
         value = round(float(c), 2)
+        # judged before the forming bar is dropped: a bar from the future is an error, not a bar in progress
+        reason = bad_value_reason(value, now=now, ts=int(t))
+        if reason:
+            rejects.add(datetime.fromtimestamp(t, tz=tz).isoformat(), reason)
+            continue
         if interval == "1d":
             ts = day_epoch(datetime.fromtimestamp(t, tz=tz).date())
         else:
             ts = int(t)
             if drop_forming and now is not None and ts + step > now.timestamp():
                 continue
-        reason = bad_value_reason(value, now=now, ts=int(t))
-        if reason:
-            rejects.add(datetime.fromtimestamp(t, tz=tz).isoformat(), reason)
-            continue
         out.append(Observation(series, ts, value, "yahoo"))
-    rejects.log(log)
+    if own:
+        rejects.log(log)
     return out
 
 
@@ -121,7 +135,9 @@ def _interval_seconds(interval: str) -> int:
         return 300
 
 
-async def fetch_intraday(ctx: SourceContext, index: str) -> list[Observation]:
+async def fetch_intraday(
+    ctx: SourceContext, index: str, report: PollReport | None = None
+) -> list[Observation]:
     symbol = SYMBOLS[index]
     resp = await http.get(
         ctx.client,
@@ -131,17 +147,24 @@ async def fetch_intraday(ctx: SourceContext, index: str) -> list[Observation]:
         headers=BROWSER_HEADERS,
         sleep=ctx.sleep,
     )
-    return parse_chart(resp.text, f"yahoo.{index}.5m", interval="5m", now=ctx.now())
+    series = f"yahoo.{index}.5m"
+    if report is None:
+        return parse_chart(resp.text, series, interval="5m", now=ctx.now())
+    return report.rows(
+        f"yahoo {symbol}", lambda rj: parse_chart(resp.text, series, interval="5m", now=ctx.now(), rejects=rj)
+    )
 
 
 async def poll_intraday(ctx: SourceContext) -> list[Observation]:
+    """The three indices; what failed or was skipped in the run is one line."""
     out: list[Observation] = []
-    for index in SYMBOLS:
+    report = PollReport("yahoo", log)
+    for index, symbol in SYMBOLS.items():
         try:
-            out += await fetch_intraday(ctx, index)
+            out += await fetch_intraday(ctx, index, report)
         except SourceError as exc:
-            log.warning("%s", exc)
-    return out
+            report.failed(f"yahoo {symbol}", exc)
+    return report.finish(out)
 
 
 def _market_open(now: datetime) -> bool:

@@ -94,7 +94,7 @@ async def test_a_calendar_not_refreshed_goes_stale_and_never_alerts(tmp_path: Pa
         await app.dispatcher.drain_once()
         alerts = await app.store.call(alert_repo.list_alerts, "live", "buyback", None, None, None)
         kinds = [(a.kind, a.key, a.event) for a in alerts]
-        assert ("notice", "stale:share", "fired") in kinds
+        assert ("notice", "stale:data", "fired") in kinds
         assert not [
             a
             for a in alerts

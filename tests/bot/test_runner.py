@@ -78,18 +78,18 @@ async def test_stale_data_raises_one_notice_then_recovery(
         await app.evaluate(["vix_term"])
         # silence alone raises the notice (no new data is needed), once
         notices = await app.store.call(alert_repo.list_alerts, "live", None, None, None, "notice")
-        assert [(n.key, n.event) for n in notices] == [("stale:vix3m", "fired")]
+        assert [(n.key, n.event) for n in notices] == [("stale:data", "fired")]
         clock.set(datetime(2024, 8, 12, 16, 0, tzinfo=UTC))
         await app.ingest(_obs("2024-08-05", 38.6, 29.0), ["vix_term"])  # still stale (Aug 8/9 missing)
         await app.dispatcher.drain_once()
         notices = await app.store.call(alert_repo.list_alerts, "live", None, None, None, "notice")
         alerts = await app.store.call(alert_repo.list_alerts, "live")
-        assert [(n.key, n.event) for n in notices] == [("stale:vix3m", "fired")]
+        assert [(n.key, n.event) for n in notices] == [("stale:data", "fired")]
         assert alerts == []
         # fresh data again
         await app.ingest(_obs("2024-08-08", 16.0, 18.0) + _obs("2024-08-09", 15.0, 18.0), ["vix_term"])
         notices = await app.store.call(alert_repo.list_alerts, "live", None, None, None, "notice")
-        assert [(n.key, n.event) for n in notices] == [("stale:vix3m", "fired"), ("stale:vix3m", "resolved")]
+        assert [(n.key, n.event) for n in notices] == [("stale:data", "fired"), ("stale:data", "resolved")]
         assert "the latest Cboe close is 2024-08-02" in notices[0].summary
     finally:
         await app.stop()
@@ -114,8 +114,12 @@ async def test_poll_with_provider_down_keeps_running(
     finally:
         await app.stop()
     assert health["ok"] is False and health["last_ok"] is None
-    assert health["error"] == "cboe: no data from Cboe (VIX, VIX9D, VIX3M, VIX6M) nor the FRED fallback"
-    assert any("got an HTML page" in r.getMessage() for r in caplog.records)
+    assert health["error"] == (
+        "cboe: no usable data: cboe VIX, cboe VIX9D, cboe VIX3M, cboe VIX6M: expected the index history CSV, "
+        "got an HTML page; fred VIXCLS, fred VXVCLS: expected a FRED graph CSV, got an HTML page"
+    )
+    warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warned == [health["error"]]  # one line for the run
     assert out.getvalue() == ""
 
 

@@ -455,3 +455,15 @@ def test_share_series_is_pure_and_matches_the_readings(db: Database) -> None:
     assert len(df) == len(rs)
     assert df["share"].round(4).tolist() == [r.value for r in rs]
     assert share_series(inp.table("earnings"), None, P).equals(df)  # deterministic
+
+
+def test_a_calendar_that_knows_few_index_members_gives_no_share_and_no_alert(db: Database) -> None:
+    """A fresh install or a short scan: 4 of 500 members known must not read as 100% in blackout."""
+    dated(db, [Report(f"M{i:03d}", date(2024, 5, 2)) for i in range(4)])
+    repo.replace_members(db, "sp500", [Member(f"M{i:03d}") for i in range(500)])
+    m = model(db)
+    st = evaluate(m, FAR, np.array([to_day(date(2024, 4, 20))]))
+    assert int(st.in_blackout[0]) == 4 and st.coverage < 0.01 and not st.usable
+    engine = Engine()
+    events = [e for r in SIGNAL.history(inputs(db), P) for e in engine.step(r, Rules())]
+    assert events == []
