@@ -1,4 +1,10 @@
-"""Run every benchmark: ``python -m bench [--only NAME ...] [--list]``."""
+"""Run every benchmark: ``python -m bench [--only NAME ...] [--list]``.
+
+Every module ``bench/<name>.py`` with a ``run()`` that yields :class:`bench.common.Metric` is a
+benchmark. stdout carries one JSON line per metric and nothing else (DESIGN.md's contract);
+stderr carries each metric's note, whether its goal is met, and each module's time. The exit
+status is 1 when a module failed (the others still run), else 0.
+"""
 
 from __future__ import annotations
 
@@ -12,39 +18,51 @@ import time
 
 os.environ.setdefault("MPLCONFIGDIR", os.path.join(tempfile.gettempdir(), "flowwatch-mpl"))
 
+SKIP = {"common"}
 
-def modules() -> list[str]:
-    import bench
 
+def modules(package: str = "bench") -> list[str]:
+    pkg = importlib.import_module(package)
     return sorted(
         m.name
-        for m in pkgutil.iter_modules(bench.__path__)
-        if m.name not in ("common",) and not m.name.startswith("_")
+        for m in pkgutil.iter_modules(pkg.__path__)
+        if m.name not in SKIP and not m.name.startswith("_")
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    p.add_argument("--only", nargs="*", help="benchmark modules to run (default: all)", choices=modules())
+def main(argv: list[str] | None = None, package: str = "bench") -> int:
+    from bench.common import Metric
+
+    names = modules(package)
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    p.add_argument(
+        "--only", nargs="+", metavar="NAME", choices=names, help=f"modules to run: {', '.join(names)}"
+    )
     p.add_argument("--list", action="store_true", help="list the benchmark modules")
     args = p.parse_args(argv)
     if args.list:
-        print("\n".join(modules()))
+        print("\n".join(names))
         return 0
     failed = 0
-    for name in args.only or modules():
-        mod = importlib.import_module(f"bench.{name}")
-        run = getattr(mod, "run", None)
-        if run is None:
-            continue
+    for name in args.only or names:
         t0 = time.perf_counter()
         try:
+            run = getattr(importlib.import_module(f"{package}.{name}"), "run", None)
+            if run is None:
+                continue
             for m in run():
+                if not isinstance(m, Metric):
+                    raise TypeError(f"run() yielded {type(m).__name__}, not a bench.common.Metric")
                 print(m.line(), flush=True)
-        except Exception as exc:  # report and go on with the others
+                met = m.goal_met()
+                verdict = "goal met" if met else "goal MISSED" if met is False else "goal not checked"
+                print(f"bench {name}: {m.metric} {m.value:g} {m.unit} ({verdict}: {m.goal})", file=sys.stderr)
+                if m.note:
+                    print(f"bench {name}: {m.metric}: {m.note}", file=sys.stderr)
+        except Exception as exc:  # report it and go on with the others
             failed += 1
             print(f"bench {name}: failed: {exc!r}", file=sys.stderr)
-        print(f"bench {name}: {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+        print(f"bench {name}: {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
     return 1 if failed else 0
 
 

@@ -27,7 +27,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +42,7 @@ from signals.liquidations import (
     NAMES,
     VENUE_INDEX,
     VENUES,
+    WARMUP_S,
     LiveBook,
     Timeline,
     Tracker,
@@ -57,6 +59,7 @@ from signals.sources.liquidations import make_streams
 from storage import liq_raw, meta
 from storage import observations as obs_repo
 from storage.db import open_db
+from storage.memory import release_free_memory
 from storage.state import KeyState
 
 if TYPE_CHECKING:
@@ -68,17 +71,22 @@ SIGNAL_ID = "btc_liq"
 KEY = "cascade"
 _COL = {v: 2 * i for v, i in VENUE_INDEX.items()}
 _PRICE_SYMBOLS = {"BTCUSDT", "BTC-USDT-SWAP"}
+LATENCY_SAMPLES = 10_000
 
 
 def load_timeline(path: Path, now: float, lookback_s: float) -> Timeline:
-    """Stored liquidation history through a separate read-only use of the database file."""
+    """Stored liquidation history through a separate read-only use of the database file.
+
+    Only the last days keep 1-minute resolution (the ring, the tracker's warm-up); older
+    complete 5-minute periods are merged, which leaves every baseline and rank as it was.
+    """
     sig = registry()[SIGNAL_ID]
     db = open_db(path, migrate=False)
     try:
         inputs = obs_repo.load_inputs(db, sig.inputs, start=int(now - lookback_s), end=int(now) + 60)
     finally:
         db.close()
-    return build_timeline(inputs)
+    return build_timeline(inputs, fine_from=int(now) - WARMUP_S - 86400)
 
 
 def _dt(t: float) -> datetime:
@@ -101,8 +109,10 @@ class LiveLiquidations:
         stale_after: float = 300.0,
         retention_days: float | None = None,
         fill_from_rest: bool = False,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.app = app
+        self.sleep = sleep  # the periodic helpers wait with it (tests pass a simulated one)
         sig = registry()[SIGNAL_ID]
         self.growth = sig.update_growth or 0.0
         self.lookback_s = (sig.lookback.total_seconds() if sig.lookback else 400 * 86400) + 86400
@@ -142,7 +152,8 @@ class LiveLiquidations:
         self._last_summary = 0.0
         self._price: float | None = None
         self.latest_event_ms = 0
-        self.latencies: list[float] = []
+        #: frame-to-outbox seconds of the latest alert writes (a bounded sample)
+        self.latencies: deque[float] = deque(maxlen=LATENCY_SAMPLES)
         self.evaluations = 0
         self.sends = 0
 
@@ -267,14 +278,19 @@ class LiveLiquidations:
 
     async def _evaluator(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._kick.wait(), timeout=self.tick)
+            await self._kick.wait()
             self._kick.clear()
             try:
                 await self.evaluate()
             except Exception:
                 log.exception("btc_liq live evaluation failed")
-                await asyncio.sleep(1.0)
+                await self.sleep(1.0)
+
+    async def _ticker(self) -> None:
+        """Evaluate every ``tick`` seconds without frames too: windows roll, quiet cascades resolve."""
+        while True:
+            await self.sleep(self.tick)
+            self._kick.set()
 
     # -- persistence, batched ---------------------------------------------------------------
 
@@ -346,7 +362,7 @@ class LiveLiquidations:
 
     async def _flusher(self) -> None:
         while True:
-            await asyncio.sleep(self.flush_every)
+            await self.sleep(self.flush_every)
             try:
                 await self.flush()
             except Exception:
@@ -381,10 +397,12 @@ class LiveLiquidations:
         """Baselines from stored history (a separate connection, off the store thread)."""
         tl = await asyncio.to_thread(load_timeline, self.app.store.path, self.clock(), self.lookback_s)
         self.hists = window_histories(tl, self.params)
+        del tl
+        release_free_memory()  # the year of buckets just read is garbage now
 
     async def _refresher(self) -> None:
         while True:
-            await asyncio.sleep(self.refresh_every)
+            await self.sleep(self.refresh_every)
             try:
                 await self.refresh()
                 n = await self.prune()
@@ -404,6 +422,8 @@ class LiveLiquidations:
         self.tracker, _ = warm_tracker(self.params, tl, self.hists, tl.end, int(now))
         self.tracker.signal, self.tracker.key = SIGNAL_ID, KEY
         self.tracker.advance(int(now), self.book, self.hists)  # the minute in progress, too
+        del tl
+        release_free_memory()
 
         def states(db: Database) -> dict[str, KeyState]:
             pipe = self.app.pipeline
@@ -443,6 +463,7 @@ class LiveLiquidations:
         stream_tasks = [asyncio.create_task(s.run(), name=f"stream:{s.name}") for s in self.streams]
         helpers: list[asyncio.Task[Any]] = [
             asyncio.create_task(self._evaluator(), name="btc_liq:evaluate"),
+            asyncio.create_task(self._ticker(), name="btc_liq:tick"),
             asyncio.create_task(self._flusher(), name="btc_liq:flush"),
             asyncio.create_task(self._refresher(), name="btc_liq:refresh"),
         ]

@@ -240,7 +240,9 @@ class App:
             sig = registry().get(alert.signal)
             days = sig.alert_chart_days if sig else 180
         at = from_epoch(alert.ts) + timedelta(seconds=1)
-        data = await self.store.call(chart_data, self.settings, alert.signal, at, days)
+        # beside the database thread: a long history takes seconds, and the next alert's write
+        # (during a cascade, moments later) must not wait behind it
+        data = await self.store.read(chart_data, self.settings, alert.signal, at, days)
         return await self.renderer.render(data)
 
 

@@ -35,6 +35,7 @@ from signals.liquidations import (
     LONG_COLS,
     NAMES,
     SHORT_COLS,
+    WARMUP_S,
     Timeline,
     Tracker,
     build_timeline,
@@ -54,6 +55,16 @@ from storage.timeutil import to_epoch
 LIVE_STALE_S = 15 * 60
 CHART_RESOLUTIONS = (60, 300, 900, 3600, 14400, 86400)
 CHART_MAX_BARS = 2400
+#: 1-minute resolution is kept this long before the first time a tracker is stepped from
+FINE_MARGIN_S = WARMUP_S + 86400
+
+
+def fine_from(inputs: Inputs, before: int) -> int:
+    """Where full resolution must start for a tracker warmed up before ``before`` (or before
+    the last stored bucket, when that is earlier): older 1-minute buckets may be compacted."""
+    idx = inputs.values.index
+    last = int(pd.Timestamp(idx[-1]).timestamp()) if len(idx) else before
+    return min(before, last) - FINE_MARGIN_S
 
 
 def _param(name: str, default: float, lo: float, hi: float, text: str, **kw: Any) -> Param:
@@ -160,7 +171,7 @@ class BtcLiq(Signal):
 
     def latest(self, inputs: Inputs, params: Params, now: datetime) -> list[Reading]:
         t_now = to_epoch(now)
-        tl = build_timeline(inputs, end=t_now)
+        tl = build_timeline(inputs, end=t_now, fine_from=fine_from(inputs, t_now))
         if not len(tl):
             return []
         last_end = int(tl.end[-1])
@@ -171,6 +182,26 @@ class BtcLiq(Signal):
         r.data["last_data"] = min(last_end, t_now)
         r.data["live"] = bool(tl.length[-1] == 60)
         return [r]
+
+    def readings_since(
+        self, inputs: Inputs, params: Params, after: datetime | None, now: datetime, warmup: int = 30
+    ) -> list[Reading]:
+        """Live catch-up from the tail only: the tracker warmed up over the two days before
+        ``after`` (as :meth:`latest` and the stream service do), then stepped to ``now``. The
+        whole history would be one reading per stored bucket: a year of live 1-minute buckets
+        is half a million readings (minutes and gigabytes)."""
+        t_now = to_epoch(now)
+        t_after = to_epoch(after) if after is not None else None
+        tl = build_timeline(inputs, end=t_now, fine_from=fine_from(inputs, t_after or t_now))
+        ends = tl.end[tl.end <= t_now]
+        tail = ends[ends > t_after] if t_after is not None else ends[-warmup:]
+        if not len(tail):
+            return []
+        hists = window_histories(tl, params)
+        first = int(tail[0])
+        tracker, _ = warm_tracker(params, tl, hists, ends[ends < first], first - 1)
+        tracker.signal = self.id
+        return [tracker.step(int(t), tl, hists) for t in tail.tolist()]
 
     def stale_reason(self, reading: Reading, now: datetime) -> str | None:
         """Live buckets are written every minute a stream is up, quiet or not: judge by those."""
@@ -192,7 +223,7 @@ class BtcLiq(Signal):
         marks: Iterable[tuple[datetime, str, str]] = (),
     ) -> dict[str, Any]:
         end_s = to_epoch(end)
-        tl = build_timeline(inputs, end=end_s)
+        tl = build_timeline(inputs, end=end_s, fine_from=fine_from(inputs, end_s - int(days * 86400)))
         if not len(tl):
             return {"signal": self.id, "title": "BTC liquidations", "x": np.array([], dtype="datetime64[s]")}
         x_end = min(end_s, int(tl.end[-1]))

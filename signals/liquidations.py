@@ -255,8 +255,14 @@ def _parse_name(name: str) -> tuple[str, str, str] | None:
     return parts[2], parts[3], parts[4]
 
 
-def build_timeline(inputs: Inputs, end: int | None = None) -> Timeline:
-    """Every stored liquidation bucket (starting before ``end``), de-duplicated (module docstring)."""
+def build_timeline(inputs: Inputs, end: int | None = None, fine_from: int | None = None) -> Timeline:
+    """Every stored liquidation bucket (starting before ``end``), de-duplicated (module docstring).
+
+    ``fine_from``: live 1-minute buckets before it are merged into their aligned 5-minute
+    period wherever all five minutes are there (see :func:`compact`): the baselines and ranks
+    stay the same and the timeline is five times smaller. Evaluations "now" and charts step the
+    tracker only over the last days, so they pass a time a margin before those.
+    """
     wide = inputs.values
     ts_all = _epochs(wide.index)
     keep_rows = ts_all < end if end is not None else np.ones(len(ts_all), dtype=bool)
@@ -314,6 +320,8 @@ def build_timeline(inputs: Inputs, end: int | None = None) -> Timeline:
         return Timeline.empty()
     length, tl_start, tl_vals, tl_mask = layers[0]
     tl_len = np.full(len(tl_start), length, dtype=np.int64)
+    if fine_from is not None and length == 60:
+        tl_start, tl_len, tl_vals, tl_mask = compact(tl_start, tl_vals, tl_mask, fine_from)
     for length, starts, vals, mask in layers[1:]:
         tl_start, tl_len, tl_vals, tl_mask = _merge_layer(
             tl_start, tl_len, tl_vals, tl_mask, starts, length, vals, mask
@@ -324,6 +332,44 @@ def build_timeline(inputs: Inputs, end: int | None = None) -> Timeline:
 
 def _epochs(idx: pd.Index) -> np.ndarray:
     return np.asarray(pd.DatetimeIndex(idx).as_unit("s").asi8, dtype=np.int64)
+
+
+#: the shortest window: 1-minute buckets can be merged up to it without changing any window total
+COMPACT_S = min(length for _name, length in WINDOWS)
+
+
+def compact(
+    start: np.ndarray, vals: np.ndarray, mask: np.ndarray, before: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """1-minute buckets of aligned 5-minute periods that end by ``before`` and are complete (all
+    five minutes present) become one 5-minute bucket: (start, length, vals, mask), sorted.
+
+    Every window is at least 5 minutes long and its periods are aligned, so each period total
+    (the baselines, the ranks) and each coverage sum is unchanged; incomplete periods keep
+    their minutes, so the 80 % coverage rule sees exactly what it saw.
+    """
+    n = len(start)
+    period = start // COMPACT_S * COMPACT_S
+    old = period + COMPACT_S <= before
+    if not old.any():
+        return start, np.full(n, 60, dtype=np.int64), vals, mask
+    keys, inv, counts = np.unique(period[old], return_inverse=True, return_counts=True)
+    full = counts == COMPACT_S // 60
+    merge = np.zeros(n, dtype=bool)
+    merge[np.flatnonzero(old)[full[inv]]] = True
+    gvals = np.zeros((len(keys), vals.shape[1]))
+    np.add.at(gvals, inv, vals[old])
+    gmask = np.zeros(len(keys), dtype=np.int64)
+    np.bitwise_or.at(gmask, inv, mask[old])
+    keep = ~merge
+    out_start = np.concatenate([start[keep], keys[full]])
+    out_len = np.concatenate(
+        [np.full(int(keep.sum()), 60, dtype=np.int64), np.full(int(full.sum()), COMPACT_S, dtype=np.int64)]
+    )
+    out_vals = np.concatenate([vals[keep], gvals[full]])
+    out_mask = np.concatenate([mask[keep], gmask[full]])
+    order = np.argsort(out_start, kind="stable")
+    return out_start[order], out_len[order], out_vals[order], out_mask[order]
 
 
 def _merge_layer(

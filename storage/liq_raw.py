@@ -63,9 +63,13 @@ def read(db: Database, start_ms: int, end_ms: int) -> list[tuple[str, str]]:
     return [(venue, f) for venue, frames in rows for f in frames.split("\n")]
 
 
-def prune(db: Database, before_ms: int) -> int:
-    """Drop batches whose newest liquidation is older than ``before_ms``; returns frames dropped."""
+def prune(db: Database, before_ms: int, dry_run: bool = False) -> int:
+    """Drop batches whose newest liquidation is older than ``before_ms``; returns frames dropped
+    (or that would be, with ``dry_run``)."""
+    count = "SELECT COALESCE(SUM(n), 0) FROM liq_raw WHERE last_ms < ?"
+    if dry_run:
+        return int(db.execute(count, [before_ms]).fetchone()[0])
     with db.atomic():
-        n = db.execute("SELECT COALESCE(SUM(n), 0) FROM liq_raw WHERE last_ms < ?", [before_ms]).fetchone()[0]
+        n = db.execute(count, [before_ms]).fetchone()[0]
         db.execute("DELETE FROM liq_raw WHERE last_ms < ?", [before_ms])
     return int(n)

@@ -17,9 +17,20 @@ def draw(fig: Figure, data: dict[str, Any]) -> None:
     top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1.1], "hspace": 0.08})
     fig.subplots_adjust(left=0.07, right=0.91, top=0.93, bottom=0.1)
     fig.suptitle(data.get("title", "Buyback blackout"), x=0.07, ha="left", fontsize=12)
-    x, share = data["x"], data["share"]
+    x = data["x"]
+    share = data.get("share", np.zeros(len(x)))  # absent when no calendar was known at the chart's time
     px, pshare = data.get("px", x[:0]), data.get("pshare", share[:0])
     th = data.get("thresholds", {})
+    if not len(x) and not len(px):
+        top.text(
+            0.5,
+            0.5,
+            "no earnings calendar known at this time",
+            transform=top.transAxes,
+            ha="center",
+            va="center",
+            color="#616161",
+        )
 
     top.plot(x, share, color=LINE, linewidth=1.4, label="count-weighted")
     cap = data.get("share_cap")

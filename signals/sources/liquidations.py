@@ -15,8 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 from signals.sources import binance, bybit, okx
 from signals.sources._wsclient import OnEvents, StreamClient
+from storage import liq_raw
 
 if TYPE_CHECKING:
+    from sqlite_utils import Database
+
     from bot.runner import App
 
 log = logging.getLogger("flowwatch.sources.liquidations")
@@ -78,3 +81,14 @@ class LiquidationStreams:
 
 
 SERVICES = [LiquidationStreams()]
+
+
+def prune_raw(db: Database, now: int, settings: Any, dry_run: bool = False) -> dict[str, int]:
+    """Raw frames past ``FLOWWATCH_LIQ_RETENTION_DAYS``, in the daily prune and ``flowwatch db prune``
+    too: the running service prunes hourly, but only while its streams run."""
+    days = float(settings.liq_retention_days)
+    n = liq_raw.prune(db, int((now - days * 86400) * 1000), dry_run)
+    return {f"raw liquidation frames older than {days:g} days": n}
+
+
+PRUNERS = [prune_raw]

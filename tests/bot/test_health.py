@@ -15,7 +15,7 @@ from bot.engine import Engine, Rules, persist
 from bot.health import check
 from bot.upkeep import prune
 from signals.base import Level, Reading
-from storage import meta
+from storage import liq_raw, meta
 from storage import observations as obs_repo
 from storage.alerts import AlertEvent
 from storage.db import open_db
@@ -136,12 +136,18 @@ def test_prune_keeps_what_retention_says(db) -> None:  # type: ignore[no-untyped
         episode="vix_term:vix3m:2",
     )
     persist(db, "live", [], [old, recent])
+    raw = liq_raw.RawBatch()
+    raw.add("bybit", "{}", (T - 8 * day) * 1000, (T - 8 * day) * 1000 + 500)
+    raw.add("okx", "{}", (T - 6 * day) * 1000, (T - 6 * day) * 1000)
+    liq_raw.insert_batch(db, raw)
     dry = prune(db, settings, T, dry_run=True)
     assert dry["observations yahoo.%.5m older than 30 days"] == 2
     assert dry["alert events older than 400 days"] == 1
+    assert dry["raw liquidation frames older than 7 days"] == 1  # FLOWWATCH_LIQ_RETENTION_DAYS
     assert db.execute("SELECT COUNT(*) FROM observations").fetchone()[0] == 5
     prune(db, settings, T)
     left = [r[0] for r in db.execute("SELECT series FROM observations ORDER BY ts")]
     assert left == ["cboe.vix.close", "yahoo.vix.5m", "yahoo.vix.5m"]  # daily history is kept for ever
     assert db.execute("SELECT COUNT(*) FROM alerts").fetchone()[0] == 1
     assert db.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0] == 1  # cascade with the alert
+    assert db.execute("SELECT venue FROM liq_raw").fetchall() == [("okx",)]

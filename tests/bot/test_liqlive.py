@@ -377,3 +377,48 @@ async def test_okx_downtime_is_filled_from_rest_at_start(tmp_path: Path) -> None
     finally:
         await a.stop()
         await client.aclose()
+
+
+async def test_latency_samples_are_bounded(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bot that runs for months keeps the latest samples, not one per alert ever written."""
+    import bot.liqlive
+
+    monkeypatch.setattr(bot.liqlive, "LATENCY_SAMPLES", 2)
+    clock = Clock(T0 + 65)
+    svc, c = await service(app, clock)
+    for k, size in enumerate((8.0, 20.0, 45.0)):  # fired, escalated, updated: an alert write each
+        clock.t = T0 + 65 + 5 * k
+        feed(svc, c, bybit_frame(int(clock.t * 1000) - 1000, ("Buy", size)))
+        await svc.evaluate()
+    assert [e.event for e in await alerts(app)] == ["fired", "escalated", "updated"]
+    assert len(svc.latencies) == 2
+
+
+async def test_the_periodic_helpers_wait_with_the_injected_sleep(app: App) -> None:
+    """Ticks, flushes and refreshes pass on the service's own sleep (a simulated clock in tests)."""
+    clock = Clock(T0 + 5)
+    waits: list[float] = []
+    gate = asyncio.Event()
+
+    async def sim_sleep(d: float) -> None:
+        waits.append(d)
+        if len(waits) > 12:
+            await gate.wait()  # enough: park every helper
+        await asyncio.sleep(0)
+
+    client = bybit.BybitStream("ws://unused", lambda *a: None, clock=clock)
+    svc = LiveLiquidations(
+        app, streams=[client], clock=clock, sleep=sim_sleep, tick=7.0, flush_every=11.0, refresh_every=13.0
+    )
+    client.run = _forever  # type: ignore[method-assign]  # no venue: only the helpers run
+    task = asyncio.create_task(svc.run())
+    await until(lambda: len(waits) > 12)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert {7.0, 11.0, 13.0} <= set(waits)
+    assert svc.evaluations >= 1  # the ticks kicked evaluations without frames
+
+
+async def _forever() -> None:
+    await asyncio.Event().wait()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -206,3 +207,87 @@ def test_yahoo_poll_only_in_market_hours() -> None:
     assert not poll.active(
         datetime(2025, 11, 21, 13, 0, tzinfo=UTC) - timedelta(minutes=1)
     )  # before the open
+
+
+async def test_polls_wait_with_the_apps_injected_sleep(tmp_path: Path) -> None:
+    """Retry-After and request spacing pass on the App's sleep (a simulated clock never waits)."""
+    files = {n: fixture_text(f"cboe/{n}_History.csv") for n in ("VIX", "VIX3M", "VIX9D", "VIX6M")}
+    seen: set[str] = set()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        name = request.url.path.rsplit("/", 1)[-1].removesuffix("_History.csv")
+        if name not in seen:
+            seen.add(name)
+            return httpx.Response(429, headers={"Retry-After": "7"})
+        return httpx.Response(200, text=files[name])
+
+    waits: list[float] = []
+
+    async def sim_sleep(d: float) -> None:
+        waits.append(d)
+
+    settings = load_settings(env={"FLOWWATCH_DB": str(tmp_path / "run.db")}, dotenv=None)
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    app = App(
+        settings,
+        clock=SimClock(datetime(2026, 5, 27, 22, 0, tzinfo=UTC)),
+        client=client,
+        sinks=[],
+        sleep=sim_sleep,
+    )
+    await app.start(schedule=False, initial_poll=False)
+    try:
+        await app.run_poll(next(p for p in cboe.POLLS if p.name == "cboe_daily"))
+        health = await app.store.call(meta.get, "source:cboe_daily")
+    finally:
+        await app.stop()
+    assert health["ok"] is True and waits == [7.0] * 4
+
+
+async def test_an_alerts_chart_is_read_beside_the_database_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chart over a long history takes seconds; writes on the database thread go on meanwhile,
+    and the chart's own connection cannot write."""
+    import sqlite3
+    import threading
+
+    import bot.runner
+
+    clock = SimClock(datetime(2024, 8, 6, 12, 0, tzinfo=UTC))
+    app, _out = await _app(tmp_path, clock)
+    entered, release = threading.Event(), threading.Event()
+    threads: list[str] = []
+    refused: list[str] = []
+
+    def slow_chart_data(db, settings, signal, at, days):  # type: ignore[no-untyped-def]
+        threads.append(threading.current_thread().name)
+        try:
+            meta.put(db, "from the chart", {"no": "writes"})
+        except sqlite3.OperationalError as exc:
+            refused.append(str(exc))
+        entered.set()
+        assert release.wait(10), "the database thread waited behind the chart"
+        return {"signal": "vix_term", "x": []}
+
+    monkeypatch.setattr(bot.runner, "chart_data", slow_chart_data)
+    monkeypatch.setattr(app.renderer, "render", lambda data: _png())
+    try:
+        await app.ingest(_obs("2024-08-02", 21.5, 21.0) + _obs("2024-08-05", 38.6, 29.0), ["vix_term"])
+        (alert,) = await app.store.call(alert_repo.list_alerts, "live")
+        chart = asyncio.create_task(app.chart_for_alert(alert))
+        assert await asyncio.to_thread(entered.wait, 10)  # the chart's read is under way
+        await app.store.call(meta.put, "written", {"while": "charting"})  # not behind the chart
+        release.set()
+        assert await chart == b"png"
+        assert await app.store.call(meta.get, "written") == {"while": "charting"}
+        assert await app.store.call(meta.get, "from the chart") is None
+    finally:
+        release.set()
+        await app.stop()
+    assert threads and not threads[0].startswith("sqlite-owner")
+    assert refused and "readonly" in refused[0]
+
+
+async def _png() -> bytes:
+    return b"png"

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import functools
 import itertools
+import random
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.charts import render_png
@@ -142,3 +145,92 @@ def test_params_validate_and_classify() -> None:
     assert SIGNAL.classify("cascade", 80, p) == Level.ALERT
     assert SIGNAL.classify("cascade", 200, p) == Level.SEVERE
     assert SIGNAL.cooldown_seconds(p) == 3600
+
+
+# -- a long live history: what "now" evaluations and charts load ----------------------------------
+
+
+@functools.cache
+def long_live_history(days: int, seed: int = 5) -> list[Observation]:
+    """``days`` of 1-minute buckets from the three live venues (some minutes missing, so some
+    5-minute periods are incomplete), then the demo's eleven days (its cascade on 2026-01-06),
+    and a Coinglass daily import of the month before (overlapping the first live days)."""
+    start = datetime(2026, 1, 5, tzinfo=UTC)
+    demo = SIGNAL.demo(start)
+    first = min(o.ts for o in demo)
+    rng = random.Random(seed)
+    out = []
+    for m in range(first - days * 86400, first, 60):
+        if rng.random() < 0.01:
+            continue  # no venue up: this minute's 5-minute period is incomplete
+        for venue in ("bybit", "binance", "okx"):
+            if venue == "okx" and rng.random() < 0.02:
+                continue
+            out.append(
+                Observation(f"liq.btc.{venue}.long_usd.1m", m, round(rng.expovariate(1 / 4e4), 2), venue)
+            )
+            out.append(
+                Observation(f"liq.btc.{venue}.short_usd.1m", m, round(rng.expovariate(1 / 3e4), 2), venue)
+            )
+    daily = [
+        Observation(f"liq.btc.coinglass.{side}_usd.1d", d, 5e8, "coinglass:binance")
+        for d in range(first - (days + 30) * 86400, first - (days - 3) * 86400, 86400)
+        for side in ("long", "short")
+    ]
+    return out + demo + daily
+
+
+def test_compacted_minutes_leave_baselines_and_ranks_unchanged() -> None:
+    from signals.liquidations import build_timeline, window_histories
+
+    inputs = inputs_of(long_live_history(20))
+    p = SIGNAL.default_params()
+    full = build_timeline(inputs)
+    cut = int(full.end[-1]) - 3 * 86400
+    small = build_timeline(inputs, fine_from=cut)
+    assert len(small) < len(full) / 3
+    live = (small.start >= small.start[small.length == 60][0]) & (small.start < cut - 300)
+    assert set(small.length[live].tolist()) == {60, 300}  # incomplete periods stay minutes
+    assert (small.start[small.start >= cut] == full.start[full.start >= cut]).all()
+    for name, a in window_histories(full, p).items():
+        b = window_histories(small, p)[name]
+        assert a.first == b.first and (a.ends == b.ends).all(), name
+        assert a.totals == pytest.approx(b.totals, rel=1e-12)
+        assert np.allclose(a.medians, b.medians, rtol=1e-12, equal_nan=True)
+
+
+def test_evaluations_now_and_charts_read_the_same_from_a_compacted_history() -> None:
+    inputs = inputs_of(long_live_history(20))
+    p = SIGNAL.default_params()
+    end = datetime(2026, 1, 6, 15, 30, tzinfo=UTC)  # the demo's cascade is under way
+    from signals import btc_liq
+
+    saved = btc_liq.FINE_MARGIN_S
+    try:
+        got = (SIGNAL.latest(inputs, p, end)[0], SIGNAL.chart_data(inputs, p, end, 2))
+        btc_liq.FINE_MARGIN_S = 10**9  # nothing compacted
+        want = (SIGNAL.latest(inputs, p, end)[0], SIGNAL.chart_data(inputs, p, end, 2))
+    finally:
+        btc_liq.FINE_MARGIN_S = saved
+    assert (got[0].level, got[0].summary) == (want[0].level, want[0].summary)
+    assert got[0].value == pytest.approx(want[0].value)
+    assert got[1]["res"] == want[1]["res"] == 300 and len(got[1]["x"]) == len(want[1]["x"])
+    assert got[1]["long"] == pytest.approx(want[1]["long"]) and got[1]["cascades"] == want[1]["cascades"]
+
+
+def test_live_catch_up_steps_the_tail_not_the_whole_history(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pipeline's catch-up (a restart, the streams off) once built one reading per stored
+    bucket: half a million readings and gigabytes for a year of live minutes."""
+    inputs = inputs_of(long_live_history(20))
+    p = SIGNAL.default_params()
+    full = SIGNAL.history(inputs, p)
+    now = datetime(2026, 1, 6, 20, tzinfo=UTC)
+    after = datetime(2026, 1, 6, 10, tzinfo=UTC)  # down since before the cascade
+    want = [r for r in full if after < r.ts <= now]
+    monkeypatch.setattr(type(SIGNAL), "history", lambda *a: pytest.fail("the whole history was replayed"))
+    got = SIGNAL.readings_since(inputs, p, after, now)
+    assert [(r.ts, r.level, r.hold) for r in got] == [(r.ts, r.level, r.hold) for r in want]
+    assert [r.value for r in got] == pytest.approx([r.value for r in want])
+    assert any(r.level >= Level.ALERT for r in got)
+    fresh = SIGNAL.readings_since(inputs, p, None, now)  # never evaluated: the last readings only
+    assert [r.ts for r in fresh] == [r.ts for r in want[-30:]]

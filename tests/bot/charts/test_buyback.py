@@ -56,3 +56,6 @@ def test_empty_calendar(db: Database) -> None:
     now = datetime(2024, 1, 1, tzinfo=UTC)
     data = SIGNAL.chart_data(load_signal_inputs(db, SIGNAL, now), P, now, 100, [])
     assert len(data["x"]) == 0
+    # an alert's chart drawn as of a time before the calendar was first seen (a fresh install's
+    # first morning) is an empty chart that says so, not a failed render
+    assert render_png(data)[:8] == b"\x89PNG\r\n\x1a\n"
