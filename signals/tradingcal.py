@@ -28,11 +28,17 @@ def is_session(d: date) -> bool:
 
 
 def is_market_open(now: datetime) -> bool:
+    """Whether ``now`` falls in a regular session (the open's minute in, the close's out).
+
+    Read from the session's own open and close: the calendar's minute-by-minute index (every
+    trading minute since 2000, about 40 MiB) is never built.
+    """
     cal = _xnys()
     minute = pd.Timestamp(now).tz_convert("UTC").floor("min")
-    if not cal.first_minute <= minute <= cal.last_minute:
+    day = pd.Timestamp(minute.tz_convert(NEW_YORK).date())
+    if not (cal.first_session <= day <= cal.last_session and cal.is_session(day)):
         return False
-    return bool(cal.is_open_on_minute(minute, ignore_breaks=True))
+    return bool(cal.session_open(day) <= minute < cal.session_close(day))
 
 
 def sessions_between(start: date, end: date) -> list[date]:
