@@ -35,6 +35,7 @@ from signals.sources.base import Poll, SourceContext, SourceError
 from storage import meta
 from storage.alerts import StoredAlert
 from storage.db import AsyncStore
+from storage.memory import tune_allocator
 from storage.timeutil import from_epoch, to_epoch
 
 log = logging.getLogger("flowwatch.run")
@@ -53,6 +54,7 @@ class App:
         mode: str = "console",
         sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
+        tune_allocator()  # before the store, renderer and reader threads start (storage/memory.py)
         self.settings = settings
         self.clock = clock or SystemClock()
         #: the sources' backoff sleep (None: asyncio.sleep); tests inject one that returns at once
