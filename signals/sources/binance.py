@@ -175,6 +175,43 @@ def candle_rows(text: str, label: str, what: str, error: Callable[[dict[str, Any
     return rows
 
 
+def closed_candles(
+    rows: list[Any],
+    *,
+    now: datetime,
+    rejects: Rejects,
+    length: int,
+    series: str,
+    source: str,
+    millis: bool,
+    shape: str,
+) -> list[Observation]:
+    """The close of every finished candle in ``rows`` (each a list with the start time first and
+    the close fifth, as Binance klines and Coinbase candles both are); bad rows go to
+    ``rejects``, a candle still open at ``now`` is left out."""
+    out = []
+    cut = to_epoch(now)
+    for row in rows:
+        ts: int | None = None
+        try:
+            if isinstance(row, list):
+                close = float(row[4])
+                ts = epoch_seconds(int(row[0]) // 1000 if millis else row[0])
+        except (TypeError, ValueError, IndexError, OverflowError):
+            ts = None
+        if ts is None:
+            rejects.add(str(row)[:40], f"not a {shape}")
+            continue
+        reason = bad_value_reason(close, now=now, ts=ts)
+        if reason:
+            rejects.add(iso(ts), reason)
+            continue
+        if ts + length > cut:
+            continue  # the candle is still open
+        out.append(Observation(series, ts, close, source))
+    return out
+
+
 def parse_klines(
     text: str,
     interval: str,
@@ -193,26 +230,16 @@ def parse_klines(
     length = _INTERVALS[interval]
     own = rejects is None
     rejects = Rejects(label) if rejects is None else rejects
-    out = []
-    cut = to_epoch(now)
-    for row in rows:
-        ts: int | None = None
-        try:
-            if isinstance(row, list):
-                close = float(row[4])
-                ts = epoch_seconds(int(row[0]) // 1000)
-        except (TypeError, ValueError, IndexError, OverflowError):
-            ts = None
-        if ts is None:
-            rejects.add(str(row)[:40], "not a kline row [openTime ms, open, high, low, close, ...]")
-            continue
-        reason = bad_value_reason(close, now=now, ts=ts)
-        if reason:
-            rejects.add(iso(ts), reason)
-            continue
-        if ts + length > cut:
-            continue  # the candle is still open
-        out.append(Observation(price_series(interval), ts, close, "binance"))
+    out = closed_candles(
+        rows,
+        now=now,
+        rejects=rejects,
+        length=length,
+        series=price_series(interval),
+        source="binance",
+        millis=True,
+        shape="kline row [openTime ms, open, high, low, close, ...]",
+    )
     if own:
         rejects.log(log)
     return out

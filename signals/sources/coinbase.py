@@ -27,8 +27,6 @@ from signals.sources.base import (
     Rejects,
     SourceContext,
     SourceError,
-    bad_value_reason,
-    epoch_seconds,
 )
 from storage import observations as obs_repo
 from storage.observations import Observation
@@ -58,26 +56,16 @@ def parse_candles(
         )
     own = rejects is None
     rejects = Rejects(label) if rejects is None else rejects
-    out = []
-    cut = to_epoch(now)
-    for row in rows:
-        ts: int | None = None
-        try:
-            if isinstance(row, list):
-                close = float(row[4])
-                ts = epoch_seconds(row[0])
-        except (TypeError, ValueError, IndexError, OverflowError):
-            ts = None
-        if ts is None:
-            rejects.add(str(row)[:40], "not a candle row [time, low, high, open, close, volume]")
-            continue
-        reason = bad_value_reason(close, now=now, ts=ts)
-        if reason:
-            rejects.add(iso(ts), reason)
-            continue
-        if ts + granularity > cut:
-            continue  # still open
-        out.append(Observation(price_series(bucket), ts, close, "coinbase"))
+    out = binance.closed_candles(
+        rows,
+        now=now,
+        rejects=rejects,
+        length=granularity,
+        series=price_series(bucket),
+        source="coinbase",
+        millis=False,
+        shape="candle row [time, low, high, open, close, volume]",
+    )
     if own:
         rejects.log(log)
     out.sort(key=lambda o: o.ts)
