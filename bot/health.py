@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
+from bot.pipeline import stale_subject
 from signals import sources
 from storage import meta
 from storage.timeutil import human_duration, iso, to_epoch
@@ -77,9 +78,7 @@ def check(db: Database, now: datetime, *, require_heartbeat: bool = True) -> Hea
         "AND state = 'firing'"
     ).fetchall()
     for signal, key, since in stale:
-        name = key.removeprefix("stale:")
-        what = signal if name == "data" else f"{signal}/{name}"
-        rep.problems.append(f"stale data for {what} since {iso(since)}")
+        rep.problems.append(f"stale data for {stale_subject(signal, key)} since {iso(since)}")
 
     overdue = db.execute(
         "SELECT COUNT(*), MIN(d.created_at), MAX(d.last_error) FROM deliveries d JOIN alerts a ON a.id = d.alert_id "

@@ -33,6 +33,12 @@ NOTICE_PREFIX = "stale:"
 DATA_NOTICE = "data"
 
 
+def stale_subject(signal: str, key: str) -> str:
+    """What a notice key says went stale: ``vix_term`` for ``stale:data``, else ``signal/feed``."""
+    name = key.removeprefix(NOTICE_PREFIX)
+    return signal if name == DATA_NOTICE else f"{signal}/{name}"
+
+
 def rules_for(sig: Signal, settings: Settings) -> Rules:
     return engine_rules(sig, settings.signal_params(sig.id))
 
@@ -209,7 +215,7 @@ class Pipeline:
         Notices are judged at wall time; their clock is kept strictly increasing per key.
         """
         key = NOTICE_PREFIX + name
-        what = signal if name == DATA_NOTICE else f"{signal}/{name}"
+        what = stale_subject(signal, key)
         if reason:
             summary = f"Stale data for {what}: {reason}; no alerts from it until fresh data arrives"
         else:

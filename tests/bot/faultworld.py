@@ -12,6 +12,7 @@ records the backoff and returns at once.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import math
@@ -296,15 +297,16 @@ def binance_route(request: httpx.Request, world: World, values: str | None) -> h
 # -- the earnings calendar and the S&P 500 list --------------------------------------------------
 
 
-def sp500_tickers() -> list[str]:
+@functools.cache
+def sp500_tickers() -> tuple[str, ...]:
     """About 500 real tickers (the earnings history), or made-up ones without the data folder."""
     path = DATA / "sp500_earnings_dates_2015_2025.csv"
     if path.exists():
         with path.open(newline="") as fh:
             names = sorted({row["ticker"] for row in csv.DictReader(fh)})
         if len(names) >= 450:
-            return names[:503]
-    return [f"T{i:03d}" for i in range(503)]
+            return tuple(names[:503])
+    return tuple(f"T{i:03d}" for i in range(503))
 
 
 def sp500_route(request: httpx.Request, world: World, values: str | None) -> httpx.Response:
