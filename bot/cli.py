@@ -546,46 +546,89 @@ def _last_ts(db: Any, patterns: Sequence[str]) -> datetime:
 def cmd_check(args: argparse.Namespace) -> int:
     from bot.formatting import reading_line
     from bot.queries import status
-    from bot.runner import App
     from signals import registry
 
     settings = _settings(args)
     _open(settings).close()  # migrate and fail early with a readable error
     ids = [args.signal] if args.signal else list(registry())
     if not args.no_fetch:
-        app = App(settings, mode="check")
-        wanted = [
-            p for p in __import__("signals.sources", fromlist=["polls"]).polls() if set(p.signals) & set(ids)
-        ]
-
-        async def fetch() -> None:
-            await app.store.open()
-            try:
-                for poll in wanted:
-                    try:
-                        obs = await poll.run(app.source_context())
-                    except Exception as exc:
-                        print(f"{poll.name}: fetch failed ({exc}); using stored data", file=sys.stderr)
-                        continue
-                    if obs:
-                        res = await app.store.call(app.pipeline.ingest, obs)
-                        print(f"{poll.name}: {res.total} rows ({res.new} new)", file=sys.stderr)
-            finally:
-                await app.client.aclose()
-                await app.store.close()
-                app.renderer.close()
-
-        asyncio.run(fetch())
+        _check_fetch(settings, ids)
     db = _open(settings)
     now = _now()
     rows = [ks for sid in ids for ks in status(db, settings, now, sid)]
     db.close()
+    stale = 0
     for ks in rows:
         if ks.reading is None:
-            print(f"{ks.signal}/{ks.key}  no data yet (backfill first)")
+            print(f"{ks.signal}/{ks.key}  no data yet: {ks.why_empty or 'nothing stored'}")
         else:
+            stale += bool(ks.stale)
             print(reading_line(ks.reading, settings.timezone, ks.stale))
+    if stale:
+        print(
+            f"{stale} of {len(rows)} reading(s) are STALE: their data is older than the signal allows, so "
+            "they cannot alert until fresh data arrives",
+            file=sys.stderr,
+        )
     return 0
+
+
+def _check_fetch(settings: Settings, ids: Sequence[str]) -> None:
+    """Poll every source of ``ids`` once, concurrently and with one try each, then one summary."""
+    from bot.runner import App
+    from signals import sources
+    from signals.sources.http import single_try
+
+    app = App(settings, mode="check")
+    app.report_stream = None
+    seen: set[object] = set()
+    wanted = []
+    for p in sources.polls():
+        if set(p.signals) & set(ids) and p.run not in seen:
+            seen.add(p.run)
+            wanted.append(p)
+    results: dict[str, str | None] = {}
+
+    async def one(poll: Any) -> None:
+        try:
+            obs = await poll.run(app.source_context())
+        except Exception as exc:
+            results[poll.name] = str(exc).removeprefix(f"{poll.name}: ") or type(exc).__name__
+            return
+        results[poll.name] = None
+        if obs:
+            res = await app.store.call(app.pipeline.ingest, obs)
+            print(f"{poll.name}: {res.total} rows ({res.new} new)", file=sys.stderr)
+
+    async def fetch() -> None:
+        await app.store.open()
+        try:
+            with single_try():
+                await asyncio.gather(*(one(p) for p in wanted))
+        finally:
+            await app.client.aclose()
+            await app.store.close()
+            app.renderer.close()
+
+    previous = logging.getLogger("flowwatch").level
+    logging.getLogger("flowwatch").setLevel(max(previous, logging.ERROR))  # the summary says it all
+    try:
+        asyncio.run(fetch())
+    finally:
+        logging.getLogger("flowwatch").setLevel(previous)
+    failed = {k: v for k, v in results.items() if v is not None}
+    reached = len(results) - len(failed)
+    print(f"fetch: {reached} of {len(results)} sources reached (one try each)", file=sys.stderr)
+    for name, why in sorted(failed.items()):
+        print(f"  {name}: {why[:200]}", file=sys.stderr)
+    if results and not reached:
+        print(
+            "nothing is reachable: check this machine's network (DNS, proxy, firewall). Shown below is "
+            "the stored data; `flowwatch check --no-fetch` skips the fetch.",
+            file=sys.stderr,
+        )
+    elif failed:
+        print("the failed sources' signals are shown from stored data", file=sys.stderr)
 
 
 def cmd_chart(args: argparse.Namespace) -> int:

@@ -21,6 +21,15 @@ EVENT_WORDS = {
 }
 
 
+#: Levels in plain words, for messages people read (alerts, the console, the start-up report).
+#: Machine interfaces (``replay --format jsonl``, the database, settings) keep ok|watch|alert|severe.
+LEVEL_WORDS = {"ok": "OK", "watch": "Heads-up", "alert": "Alert", "severe": "Severe"}
+
+
+def level_word(level: str) -> str:
+    return LEVEL_WORDS.get(level, level)
+
+
 def key_name(signal: str, key: str) -> str:
     sig = registry().get(signal)
     if sig is None:
