@@ -232,9 +232,7 @@ class App:
             log.debug("%s (still failing)", error)
             return
         self.down_since[name] = now
-        log.warning(
-            "%s; retrying at each scheduled poll (further failures at DEBUG until it recovers)", error
-        )
+        log.warning("%s", error)  # the repeats of this outage go to DEBUG, the recovery to INFO
 
     def _poll_ok(self, name: str, rows: int, now: datetime) -> None:
         self.poll_outcomes.setdefault(name, PollOutcome(True, rows=rows))
