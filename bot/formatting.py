@@ -71,8 +71,16 @@ def when(ts: int | datetime, tz: ZoneInfo | None = None) -> str:
 
 
 def event_line(ev: AlertEvent, tz: ZoneInfo | None = None) -> str:
-    level = ev.level if ev.event != "resolved" else f"{ev.prev_level}→ok"
-    return f"{when(ev.ts, tz)}  {ev.signal}/{ev.key}  {EVENT_WORDS.get(ev.event, ev.event)} [{level}]  {ev.summary}"
+    """The console's line for one event: time, where it comes from, the headline with its level
+    in words, and the first line. Operational notices are marked as such, never as alerts."""
+    if ev.kind != "alert":
+        what = "stale data" if ev.level != "ok" else "fresh data again"
+        return f"{when(ev.ts, tz)}  NOTICE  {ev.signal}/{ev.key}  {what} (not a market alert): {ev.summary}"
+    from bot.alert_text import present
+
+    text = present(ev, lambda t: when(t, tz))
+    pending = f"  [{text.pending}]" if text.pending else ""
+    return f"{when(ev.ts, tz)}  {ev.signal}/{ev.key}  {text.title}. {text.first_line}{pending}"
 
 
 def fmt_value(signal: str, value: float, signed: bool = False) -> str:
