@@ -78,7 +78,7 @@ def _lead(ev: AlertEvent) -> str:
     """The level in words, with the event's direction."""
     word = level_word(ev.level)
     if ev.event == "resolved":
-        return "Over"
+        return f"Over (was {level_word(ev.prev_level or 'alert')})"
     if ev.event == "escalated":
         return f"{word} (up from {level_word(ev.prev_level or 'ok')})"
     if ev.event == "deescalated":
@@ -126,6 +126,8 @@ def _vix_term(ev: AlertEvent, stamp: Stamp) -> AlertText:
         return _resolved(ev, head, first, meaning, {}, "{:.3f}", stamp)
     vix, vix3m = _num(d, "vix"), _num(d, "vix3m")
     r = ratio or 0.0
+    if vix is None or vix3m is None:
+        d = {}
     state = (
         "curve inverted" if r >= 1 else ("curve flat, near inversion" if ev.level != "ok" else "in contango")
     )
@@ -162,7 +164,7 @@ def _btc_liq(ev: AlertEvent, stamp: Stamp) -> AlertText:
     d = ev.data
     total = _num(d, "total_usd")
     if total is None:
-        total = (ev.value or 0.0) * 1e6
+        return _generic(ev, stamp)
     long_usd, short_usd = _num(d, "long_usd") or 0.0, _num(d, "short_usd") or 0.0
     side = "longs" if long_usd >= short_usd else "shorts"
     share = max(long_usd, short_usd) / (long_usd + short_usd) * 100 if long_usd + short_usd > 0 else 0.0
@@ -354,6 +356,7 @@ def _resolved(
     duration_shown: bool = False,
 ) -> AlertText:
     """The common tail: resolve messages state duration and peak (one duration per message)."""
+    first = first or ev.summary  # an event without the signal's figures still says what it is
     if ev.event == "resolved":
         bits = []
         if ev.duration_s and not duration_shown:
