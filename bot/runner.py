@@ -28,6 +28,7 @@ from bot.engine import Router, console_router
 from bot.pipeline import Pipeline
 from bot.queries import chart_data
 from bot.scheduler import build_scheduler
+from bot.sink_filters import console_router_for
 from bot.sinks import Sink
 from bot.sinks.console import ConsoleSink
 from bot.startup_report import PollOutcome
@@ -69,6 +70,8 @@ class App:
             headers={"User-Agent": USER_AGENT},
             follow_redirects=True,
         )
+        if router is console_router:  # the console shows what FLOWWATCH_CONSOLE_* let through
+            router = console_router_for(settings.sink_filter("console"))
         self.pipeline = Pipeline(settings, router=router)
         default_sink: Sink = ConsoleSink(
             tz=settings.timezone, chart_dir=settings.chart_dir, charts=self.chart_for_alert
