@@ -410,3 +410,13 @@ def _ordinal(p: float) -> str:
     n = round(p)
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
+
+
+def chart_title(ev: AlertEvent) -> str:
+    """An alert chart's title: the alert's own headline and its date (UTC)."""
+    return _clip(f"{present(ev, utc_stamp).title} · {from_epoch(ev.ts):%Y-%m-%d}", 110)
+
+
+def alert_chart(data: dict[str, Any], alert: AlertEvent) -> dict[str, Any]:
+    """A signal's chart data made the alert's own: titled with the alert, focused on its key."""
+    return {**data, "title": chart_title(alert), "focus_key": alert.key}

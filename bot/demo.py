@@ -14,6 +14,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.alert_text import alert_chart
 from bot.charts import render_png
 from bot.config import Settings
 from bot.formatting import event_jsonl, event_line
@@ -62,7 +63,7 @@ def run_demo(settings: Settings, out: Path, fmt: str = "text") -> int:
         at = from_epoch(ev.ts) + timedelta(seconds=1)
         path = out / f"alert-{n:02d}-{ev.signal}-{ev.key}-{ev.event}.png"
         days = min(120, registry()[ev.signal].alert_chart_days)
-        path.write_bytes(render_png(chart_data(db, settings, ev.signal, at, days)))
+        path.write_bytes(render_png(alert_chart(chart_data(db, settings, ev.signal, at, days), ev)))
         written.append(path)
     for sig in sigs:
         last = db.execute("SELECT MAX(ts) FROM observations").fetchone()[0]

@@ -20,6 +20,7 @@ from typing import Any, TextIO
 import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.alert_text import alert_chart
 from bot.charts import Renderer
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
@@ -312,7 +313,7 @@ class App:
         # beside the database thread: a long history takes seconds, and the next alert's write
         # (during a cascade, moments later) must not wait behind it
         data = await self.store.read(chart_data, self.settings, alert.signal, at, days)
-        return await self.renderer.render(data)
+        return await self.renderer.render(alert_chart(data, alert))
 
 
 async def run_until_stopped(app: App, stop: asyncio.Event | None = None, initial_poll: bool = True) -> None:

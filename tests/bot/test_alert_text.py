@@ -127,3 +127,24 @@ def test_notices_never_look_like_market_alerts() -> None:
     assert (
         "Not a market alert" in (e.description or "") and e.colour is not None and e.colour.value == 0x607D8B
     )
+
+
+def test_alert_charts_are_titled_with_the_alert_and_vix9d_plots_vix9d(
+    events: list[AlertEvent], tmp_path: Path
+) -> None:
+    from bot.alert_text import alert_chart
+    from bot.charts import render_png
+    from bot.queries import chart_data
+    from storage.timeutil import from_epoch
+
+    db = open_db(tmp_path / "c.db")
+    obs_repo.upsert(db, registry()["vix_term"].demo(START))
+    settings = load_settings(env={}, dotenv=None, check_db=False)
+    ev = next(e for e in events if e.key == "vix9d" and e.event == "fired")
+    data = alert_chart(chart_data(db, settings, "vix_term", from_epoch(ev.ts + 1), 120), ev)
+    db.close()
+    assert data["title"] == "Heads-up: VIX9D/VIX 1.078: front end inverted · 2026-05-14"
+    assert data["focus_key"] == "vix9d"
+    front = data["front_ratio"]
+    assert abs(front[-1] - 1.078) < 0.001 and data["front_thresholds"] == {"watch": 1.0}
+    assert render_png(data).startswith(b"\x89PNG")
