@@ -105,15 +105,25 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db(p)
     p.add_argument("--no-initial-poll", action="store_true", help="do not poll every source once at start-up")
 
-    p = sub.add_parser("demo", help="offline demo: a built-in scenario through the whole pipeline")
+    p = sub.add_parser(
+        "demo",
+        help="offline demo: every signal's built-in scenario through the whole pipeline",
+        description="Offline, no token, no network: a vol shock that inverts the VIX curve, a Fed-odds "
+        "whipsaw, a BTC liquidation cascade and two earnings seasons, driven through the alert engine with "
+        "a simulated clock. Alerts print on stdout; charts, summary.txt and the demo's own database go to --out.",
+    )
     p.add_argument("--format", choices=["text", "jsonl"], default="text", help="alert output on stdout")
     p.add_argument(
         "--out",
         type=Path,
         default=Path("demo-out"),
-        help="folder for charts and the summary (default ./demo-out)",
+        help="folder for charts, the summary and the demo database (default ./demo-out)",
     )
-    _add_db(p)
+    p.add_argument(
+        "--db",
+        metavar="PATH",
+        help="the demo's own database, made anew (default: OUT/demo.db; never $FLOWWATCH_DB)",
+    )
 
     p = sub.add_parser("import", help="load a CSV with header ts,value into a series (idempotent)")
     p.add_argument("series", help="series id, e.g. cboe.vix.close")
@@ -718,7 +728,6 @@ def cmd_db(args: argparse.Namespace) -> int:
         db.close()
         return 0
     db = _open(settings)
-    from storage import alerts as alert_repo
     from storage.observations import series_stats
     from storage.timeutil import iso
 
@@ -734,9 +743,17 @@ def cmd_db(args: argparse.Namespace) -> int:
     ):
         n = db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
         print(f"  {table:<16} {n:>10} rows")
-    counts = alert_repo.delivery_counts(db)
+    counts = dict(
+        db.execute(
+            "SELECT d.status, COUNT(*) FROM deliveries d JOIN alerts a ON a.id = d.alert_id "
+            "WHERE a.scope = 'live' GROUP BY d.status"
+        ).fetchall()
+    )
     if counts:
-        print("  deliveries by status: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+        print("  live deliveries by status: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    replayed = db.execute("SELECT COUNT(*) FROM alerts WHERE scope != 'live'").fetchone()[0]
+    if replayed:
+        print(f"  replay events    {replayed:>10} (flowwatch replay and /backtest; never delivered)")
     stats = series_stats(db)
     if stats:
         print("series:")
@@ -760,7 +777,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise CliError(f"--out {out}: cannot create the folder ({exc.strerror or exc})", code=2) from None
     settings = _settings(args, check_db=False)
-    return run_demo(settings, out, args.format)
+    db_path = Path(args.db) if args.db else None
+    if db_path is not None and settings.db_path.exists() and db_path.resolve() == settings.db_path.resolve():
+        raise CliError(
+            f"--db {db_path}: that is FLOWWATCH_DB, the bot's database; the demo makes its own", code=2
+        )
+    return run_demo(settings, out, args.format, db_path=db_path)
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {

@@ -314,7 +314,7 @@ def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fixtures_dir: Path)
 
     monkeypatch.setattr(runner, "run_until_stopped", start_and_stop)
 
-    def demo_recorder(settings: Any, out: Path, fmt: str = "text") -> int:
+    def demo_recorder(settings: Any, out: Path, fmt: str = "text", db_path: Path | None = None) -> int:
         assert out.is_dir() and fmt in ("text", "jsonl")
         return 0
 

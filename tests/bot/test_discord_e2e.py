@@ -390,7 +390,9 @@ async def test_storm_folds_into_one_digest_and_pacing_never_hits_429(tmp_path: P
             sent = await deliveries(bot)
     assert fake.rate_limited == []
     msgs = fake.messages(ALERTS)
-    assert [m.embed["description"].splitlines()[0] for m in msgs[:6] if m.embed] == [f"test event {i}" for i in range(1, 7)]
+    assert [m.embed["description"].splitlines()[0] for m in msgs[:6] if m.embed] == [
+        f"test event {i}" for i in range(1, 7)
+    ]
     digest = msgs[6]
     assert digest.embed is not None and "test event" not in digest.embed["description"]
     assert digest.embed["description"].count("\n") == 8  # nine lines
@@ -427,7 +429,9 @@ async def test_stale_data_notice_goes_to_admin_channel_not_alert_channels(
         await bot.app.evaluate(["vix_term"])
         notice = await fake_discord.wait_for_message(Defaults.GENERAL_CHANNEL_ID, timeout=10)
         await settle(bot)
-    assert notice.embed is not None and notice.embed["title"].startswith("⚙️ Operational notice · stale data: vix_term")
+    assert notice.embed is not None and notice.embed["title"].startswith(
+        "⚙️ Operational notice · stale data: vix_term"
+    )
     assert "Stale data" in notice.embed["description"] and notice.components == []
     assert fake_discord.messages(ALERTS) == []
 
