@@ -11,6 +11,7 @@ as a subscribed channel does; operational notices reach it for the signals it fo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlite_utils import Database
@@ -34,7 +35,7 @@ class SinkFilter:
         if ev.kind != "alert":
             return True
         if ev.event in CLOSING_EVENTS:
-            return bool(ev.episode) and alert_repo.episode_seen(db, ev.episode, destination)
+            return ev.episode is not None and alert_repo.episode_seen(db, ev.episode, destination)
         return Level.parse(ev.level) >= self.min_level
 
     def describe(self) -> str:
@@ -68,7 +69,9 @@ def parse_min_level(text: str) -> Level:
     return Level.parse(t)
 
 
-def console_router_for(console: SinkFilter):  # type: ignore[no-untyped-def]
+def console_router_for(
+    console: SinkFilter,
+) -> Callable[[Database, str, AlertEvent], tuple[list[str], list[str]]]:
     """The console-mode router: the console hears what its filter lets through."""
 
     def route(db: Database, scope: str, ev: AlertEvent) -> tuple[list[str], list[str]]:
