@@ -182,6 +182,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-fetch", action="store_true", help="evaluate stored data only, do not poll sources")
     _add_db(p)
 
+    p = sub.add_parser(
+        "test-alert",
+        help="send one clearly marked test alert with a chart through every configured sink",
+        description="One test alert (marked TEST, never stored, never pinging) through the console, "
+        "DISCORD_WEBHOOK_URL when set, and with DISCORD_TOKEN every channel subscribed to the signal; "
+        "prints what each answered. Built from the signal's stored data, or its demo scenario when "
+        "nothing is stored yet. Exits 1 when a sink refused.",
+    )
+    p.add_argument("--signal", choices=sig_ids, default="vix_term", help="signal id (default vix_term)")
+    _add_db(p)
+
     p = sub.add_parser("chart", help="render a signal's chart to a PNG file")
     p.add_argument("signal", choices=sig_ids, help="signal id")
     p.add_argument("--days", type=_positive_int(2, 20000), default=365, help="days of history (default 365)")
@@ -641,6 +652,29 @@ def _check_fetch(settings: Settings, ids: Sequence[str]) -> None:
         print("the failed sources' signals are shown from stored data", file=sys.stderr)
 
 
+def cmd_test_alert(args: argparse.Namespace) -> int:
+    from bot.testalert import run_test_alert
+
+    settings = _settings(args)
+    db = _open(settings)
+    try:
+        answers = asyncio.run(
+            run_test_alert(
+                settings, db, args.signal, _now(), sys.stdout, lambda line: print(line, file=sys.stderr)
+            )
+        )
+    finally:
+        db.close()
+    width = max(len(a.sink) for a in answers)
+    print("sinks:")
+    for a in answers:
+        print(f"  {a.sink:<{width}}  {'ok    ' if a.ok else 'FAILED'}  {a.answer}")
+    failed = [a for a in answers if not a.ok]
+    if failed:
+        print(f"{len(failed)} of {len(answers)} sink(s) refused the test alert", file=sys.stderr)
+    return 1 if failed else 0
+
+
 def cmd_chart(args: argparse.Namespace) -> int:
     from bot.charts import render_png
     from bot.queries import chart_data
@@ -793,6 +827,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "replay": cmd_replay,
     "check": cmd_check,
     "chart": cmd_chart,
+    "test-alert": cmd_test_alert,
     "db": cmd_db,
     "health": cmd_health,
     "sync-commands": cmd_sync_commands,
