@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import aiohttp
 import discord
@@ -181,7 +181,7 @@ async def send_webhook(url: str, alert: StoredAlert, png: bytes | None) -> SinkA
     try:
         async with aiohttp.ClientSession() as session:
             hook = discord.Webhook.from_url(url, session=session)
-            kwargs = {"file": f} if (f := _file(alert, png)) else {}
+            kwargs: dict[str, Any] = {"file": f} if (f := _file(alert, png)) else {}
             async with asyncio.timeout(30):
                 msg = await hook.send(
                     embed=test_embed(alert, png),
@@ -212,7 +212,7 @@ async def send_channels(
         for guild_id, channel_id in channels:
             name = f"channel {channel_id} (server {guild_id})"
             ch = client.get_partial_messageable(channel_id, type=discord.ChannelType.text)
-            kwargs = {"file": f} if (f := _file(alert, png)) else {}
+            kwargs: dict[str, Any] = {"file": f} if (f := _file(alert, png)) else {}
             try:
                 async with asyncio.timeout(30):
                     msg = await ch.send(embed=test_embed(alert, png), **kwargs)
