@@ -305,6 +305,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         app = webhook_app(settings)
     else:
         app = App(settings, mode="console")
+    app.report_stream = sys.stdout  # the start-up report
     asyncio.run(run_until_stopped(app, initial_poll=not args.no_initial_poll))
     return 0
 
@@ -455,26 +456,12 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 def _params_with_overrides(
     signal_id: str, settings: Settings, overrides: Sequence[tuple[str, str]]
 ) -> Params:
-    from signals import get_signal
+    from bot.backtest import OverrideError, params_with_overrides
 
-    sig = get_signal(signal_id)
-    base = settings.signal_params(signal_id)
-    allowed = ", ".join(p.name for p in sig.params)
-    values: dict[str, float] = {}
-    specs = {p.name: p for p in sig.params}
-    for k, v in overrides:
-        k = k.removeprefix(f"{signal_id}.")
-        if k not in specs:
-            raise CliError(f"--set {k}: {signal_id} has no setting {k!r}; allowed: {allowed}", code=2)
-        try:
-            values[k] = specs[k].parse(v)
-        except ValueError as exc:
-            raise CliError(f"--set {exc}", code=2) from None
-    params = base.with_overrides(values)
-    problems = sig.validate(params)
-    if problems:
-        raise CliError("--set: " + "; ".join(problems), code=2)
-    return params
+    try:
+        return params_with_overrides(signal_id, settings, overrides)
+    except OverrideError as exc:
+        raise CliError(f"--set{':' if exc.whole else ''} {exc}", code=2) from None
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

@@ -324,6 +324,20 @@ SETTINGS: list[SettingSpec] = [
         _float_range(1, 1440),
     ),
     SettingSpec(
+        "FLOWWATCH_BACKTEST_SECONDS",
+        "backtest_seconds",
+        "20",
+        "Time budget of one /backtest in seconds (it runs off the event loop, one at a time), 1 to 600.",
+        _float_range(1, 600),
+    ),
+    SettingSpec(
+        "FLOWWATCH_BACKTEST_COOLDOWN",
+        "backtest_cooldown",
+        "60",
+        "Seconds a Discord user waits between two /backtest commands; 0 = no cooldown.",
+        _float_range(0, 86400),
+    ),
+    SettingSpec(
         "FLOWWATCH_CONSOLE_SIGNALS",
         "console_signals",
         "all",
@@ -383,6 +397,8 @@ class Settings:
     storm_max: int = 5
     storm_minutes: float = 10.0
     chart_cooldown: float = 10.0
+    backtest_seconds: float = 20.0
+    backtest_cooldown: float = 60.0
     console_signals: frozenset[str] | str = "all"
     console_min_level: Any = None  # Level; None = watch
     webhook_signals: frozenset[str] | str = "all"

@@ -105,6 +105,7 @@ class FlowwatchBot(discord.Client):
         pacer: ChannelPacer | None = None,
         charts: ChartFn | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        report_stream: Any = None,
         **options: Any,
     ) -> None:
         options.setdefault("max_ratelimit_timeout", 30.0)
@@ -123,6 +124,7 @@ class FlowwatchBot(discord.Client):
         self._charts = charts
         self._stopped = False
         self._frozen = False
+        self._report_stream = report_stream  # where the start-up report goes (None: nowhere)
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -147,6 +149,7 @@ class FlowwatchBot(discord.Client):
             app.add_sink(self.webhook_sink)
             app.on_summary.append(self._webhook_summary)
         self.app = app
+        app.report_stream = self._report_stream
         await app.start(schedule=self._schedule, initial_poll=self._initial_poll)
         if app.scheduler is not None:
             app.scheduler.add_job(
@@ -337,7 +340,7 @@ def run_discord(settings: Settings, initial_poll: bool = True) -> int:
     token = settings.discord_token.get()
 
     async def main() -> None:
-        bot = FlowwatchBot(settings, initial_poll=initial_poll)
+        bot = FlowwatchBot(settings, initial_poll=initial_poll, report_stream=sys.stdout)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (os_signal.SIGINT, os_signal.SIGTERM):

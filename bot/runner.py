@@ -12,7 +12,6 @@ import contextlib
 import logging
 import os
 import signal as os_signal
-import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TextIO
@@ -84,8 +83,8 @@ class App:
         self._tasks: list[asyncio.Task[Any]] = []
         self.on_summary: list[Callable[[str], Any]] = []
         self.started = False
-        #: where the start-up report goes (None: not printed)
-        self.report_stream: TextIO | None = sys.stdout
+        #: where the start-up report goes (None: not printed; ``flowwatch run`` prints it on stdout)
+        self.report_stream: TextIO | None = None
         #: this run's start-up poll outcomes, for the start-up report
         self.poll_outcomes: dict[str, PollOutcome] = {}
         #: sources in an outage (name -> since): one WARNING per outage, the repeats at DEBUG
