@@ -8,6 +8,7 @@ the messages of ``flowwatch replay --set``; each user waits between two backtest
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -51,7 +52,7 @@ def data_dir() -> Path:  # module scope for the module-scoped database
 @pytest_asyncio.fixture
 async def bot(fake_discord: FakeDiscord, vix_db: Path, tmp_path: Path) -> AsyncIterator[TestBot]:
     db = tmp_path / "bot.db"
-    db.write_bytes(vix_db.read_bytes())
+    shutil.copyfile(vix_db, db)
     clock = [0.0]
     settings = bot_settings(tmp_path, FLOWWATCH_DB=str(db), FLOWWATCH_BACKTEST_COOLDOWN="60")
     async with running_bot(fake_discord, settings, monotonic=lambda: clock[0]) as b:
@@ -152,7 +153,7 @@ def test_time_budget_and_read_only(vix_db: Path) -> None:
             and datetime.fromtimestamp(c.start, UTC).strftime("%Y-%m") in ("2020-02", "2020-03")
             for c in res.tested.lifecycles
         )
-        with pytest.raises(Exception, match="readonly|read-only"):
+        with pytest.raises(Exception, match=r"readonly|read-only"):
             db.execute("DELETE FROM observations")
     finally:
         db.close()
