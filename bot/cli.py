@@ -133,10 +133,12 @@ def build_parser() -> argparse.ArgumentParser:
     bfs = backfills()
     p = sub.add_parser(
         "backfill",
-        help="load history from a provider or a file in its own format",
-        description="Sources: " + "; ".join(f"{b.name}: {b.help}" for b in bfs.values()),
+        help="load history from a provider or a file in its own format ('all': every one)",
+        description="all: every live provider, or with --dir D every file in D in a provider's own "
+        "format (recognised by name and header). Sources: "
+        + "; ".join(f"{b.name}: {b.help}" for b in bfs.values()),
     )
-    p.add_argument("source", choices=list(bfs), help="data source")
+    p.add_argument("source", choices=["all", *bfs], help="data source, or all")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--file", type=Path, help="a file in the provider's own format")
     g.add_argument("--dir", type=Path, help="a folder of such files")
@@ -411,6 +413,8 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     from signals.sources import backfills
     from signals.sources.base import BackfillContext, SourceError
 
+    if args.source == "all":
+        return _backfill_all(args)
     bf = backfills()[args.source]
     if args.file is not None and not bf.file:
         raise CliError(f"backfill {bf.name} does not read files; {bf.help}", code=2)
@@ -451,6 +455,69 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         db.close()
     print(message)
     return 0
+
+
+def _backfill_all(args: argparse.Namespace) -> int:
+    import httpx
+
+    from bot.backfill_all import backfill_all, context
+    from bot.runner import USER_AGENT
+    from signals.sources.base import BackfillContext
+
+    if args.file is not None:
+        raise CliError("backfill all takes --dir D (a folder of provider files) or nothing (live)", code=2)
+    if args.dir is not None and not args.dir.is_dir():
+        raise CliError(f"{args.dir}: no such folder", code=2)
+    settings = _settings(args)
+    db = _open(settings)
+    bar = _progress(None, "backfill all", "file")
+
+    async def go() -> list[Any]:
+        async with httpx.AsyncClient(
+            timeout=settings.http_timeout, headers={"User-Agent": USER_AGENT}, follow_redirects=True
+        ) as client:
+            base = BackfillContext(
+                db=db, client=client, now=_now(), since=args.since, settings=settings, progress=bar.update
+            )
+
+            async def one(bf: Any, file: Path | None) -> str:
+                print(f"{bf.name}: {file.name if file else 'downloading'} ...", file=sys.stderr)
+                return str(await bf.run(context(base, file)))
+
+            return await backfill_all(one, args.dir, settings)
+
+    try:
+        outcomes = asyncio.run(go())
+    finally:
+        bar.close()
+        db.close()
+    for o in outcomes:
+        if o.provider == "-":
+            continue
+        mark = {True: "ok  ", False: "FAIL", None: "-   "}[o.ok]
+        text = o.message.replace("\n", "\n" + " " * 8)
+        print(f"{mark}  {o.provider} ({o.what}): {text}")
+    unknown = [o for o in outcomes if o.provider == "-"]
+    for why in dict.fromkeys(o.message for o in unknown):
+        names = [o.what for o in unknown if o.message == why]
+        print(f"-     skipped {len(names)} file(s), {why}: {', '.join(names)}")
+    done = [o for o in outcomes if o.ok]
+    failed = [o for o in outcomes if o.ok is False]
+    print(
+        f"backfill all: {len(done)} loaded, {len(failed)} failed, {len(outcomes) - len(done) - len(failed)} skipped",
+        file=sys.stderr,
+    )
+    if failed and not done and args.dir is None:
+        print(
+            "no provider could be reached: check this machine's network, or load provider files with "
+            "flowwatch backfill all --dir D",
+            file=sys.stderr,
+        )
+    if not done and not failed:
+        raise CliError(
+            f"nothing to load in {args.dir}: no file in a provider's format" if args.dir else "nothing loaded"
+        )
+    return 1 if failed else 0
 
 
 def _params_with_overrides(
