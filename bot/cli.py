@@ -641,8 +641,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(reading_line(ks.reading, settings.timezone, ks.stale))
     if stale:
         print(
-            f"{stale} of {len(rows)} reading(s) are STALE: their data is older than the signal allows, so "
-            "they cannot alert until fresh data arrives",
+            f"{stale} of {len(rows)} reading(s) are STALE (their data is too old to alert on): flowwatch run "
+            "keeps the data current; flowwatch backfill all loads what is missing",
             file=sys.stderr,
         )
     return 0

@@ -96,7 +96,7 @@ def reading_line(r: Reading, tz: ZoneInfo | None = None, stale: str | None = Non
         gap = r.next_threshold.value - r.value
         nxt = (
             f"; {fmt_value(r.signal, abs(gap))}{r.unit} {'below' if gap > 0 else 'past'} "
-            f"{r.next_threshold.level.label}"
+            f"{level_word(r.next_threshold.level.label)}"
         )
     st = f"  STALE: {stale}" if stale else ""
-    return f"{r.signal}/{r.key}  {r.level.label:<6}  as of {when(r.ts, tz)}  {r.summary}{nxt}{st}"
+    return f"{r.signal}/{r.key}  {level_word(r.level.label):<8}  as of {when(r.ts, tz)}  {r.summary}{nxt}{st}"

@@ -74,13 +74,31 @@ def status(
                     key=key,
                     name=name,
                     reading=r,
-                    stale=sig.stale_reason(r, now) if r else None,
+                    stale=stale_reason(sig, r, now) if r else None,
                     state=states.get((sig.id, key)),
                     change_1d=change,
                     why_empty=None if r is not None else why_no_reading(db, sig, now),
                 )
             )
     return out
+
+
+#: A reading older than this is stale whatever the signal's own rule says (imported history that
+#: stopped, a feed no rule watches); a week clears every market holiday weekend.
+GENERIC_STALE = timedelta(days=7)
+
+
+def stale_reason(sig: Signal, r: Reading, now: datetime) -> str | None:
+    """The signal's own staleness rule, or the generic one: data more than a week old."""
+    from storage.timeutil import human_duration
+
+    own = sig.stale_reason(r, now)
+    if own:
+        return own
+    age = now - r.ts
+    if age > GENERIC_STALE:
+        return f"the latest data is from {r.ts:%Y-%m-%d} ({human_duration(age.total_seconds())} ago; source {r.source})"
+    return None
 
 
 def why_no_reading(db: Database, sig: Signal, now: datetime) -> str:
