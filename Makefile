@@ -1,5 +1,5 @@
-# Convenience targets; the README's two commands work without make.
-PY ?= python3.11
+# Convenience targets; the README's two commands work without make. Any Python 3.11 or newer.
+PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
