@@ -89,3 +89,19 @@ def test_configuration_error_sample_is_what_flowwatch_prints() -> None:
         assert "flowwatch: error: " + str(exc) + "\n" == sample.group(1)
     else:
         raise AssertionError("the sample configuration was accepted")
+
+
+def test_discord_page_invite_matches_the_bot() -> None:
+    from bot.discord_client import INVITE_PERMISSIONS, INVITE_SCOPES
+
+    page = (REPO / "docs" / "discord.md").read_text()
+    assert f"scope={'+'.join(INVITE_SCOPES)}&permissions={INVITE_PERMISSIONS.value}" in page
+    for step in (
+        "Reset Token",
+        "Developer Mode",
+        "sync-commands --guild",
+        "/alerts subscribe",
+        "flowwatch test-alert",
+    ):
+        assert step in page, step
+    assert "`/backtest signal overrides [start]`" in page
