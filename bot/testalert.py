@@ -136,6 +136,8 @@ def demo_test_alert(
             ev = StoredAlert(
                 **{
                     **vars(best),
+                    "event": "fired",
+                    "prev_level": "ok",
                     "summary": f"TEST: {best.summary}",
                     "episode": None,
                     "id": 0,
