@@ -121,7 +121,9 @@ def draw_embed(embed: dict[str, Any], chart: bytes, dpi: int = 100) -> bytes:
         else:
             rows.append([(name, value)])
     line_h = 17
-    field_h = [max(len(textwrap.wrap(v, 26 if len(r) > 1 else text_w)) for _, v in r) * line_h + 20 for r in rows]
+    field_h = [
+        max(len(textwrap.wrap(v, 26 if len(r) > 1 else text_w)) for _, v in r) * line_h + 20 for r in rows
+    ]
     height_px = pad + 8 + 2 * line_h + len(desc_lines) * line_h + 10 + sum(field_h) + chart_h + 2 * pad + 24
     fig = new_figure(width_px / dpi, height_px / dpi, dpi)
     fig.patch.set_facecolor("#313338")
@@ -143,7 +145,12 @@ def draw_embed(embed: dict[str, Any], chart: bytes, dpi: int = 100) -> bytes:
     )  # fmt: skip
     fig.add_artist(
         __import__("matplotlib.patches", fromlist=["Rectangle"]).Rectangle(
-            (x(pad), y(H - pad)), x(4), (H - 2 * pad) / H, facecolor=colour, transform=fig.transFigure, zorder=-1
+            (x(pad), y(H - pad)),
+            x(4),
+            (H - 2 * pad) / H,
+            facecolor=colour,
+            transform=fig.transFigure,
+            zorder=-1,
         )
     )
     left = pad + 16
@@ -153,7 +160,15 @@ def draw_embed(embed: dict[str, Any], chart: bytes, dpi: int = 100) -> bytes:
         cur += line_h + 2
     cur += 4
     for line, italic in desc_lines:
-        fig.text(x(left), y(cur), line, color="#dbdee1", fontsize=9, va="top", style="italic" if italic else "normal")
+        fig.text(
+            x(left),
+            y(cur),
+            line,
+            color="#dbdee1",
+            fontsize=9,
+            va="top",
+            style="italic" if italic else "normal",
+        )
         cur += line_h
     cur += 8
     for r, h in zip(rows, field_h, strict=True):
