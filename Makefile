@@ -1,5 +1,5 @@
-# Convenience targets; the README's two commands work without make.
-PY ?= python3.11
+# Convenience targets; the README's two commands work without make. Any Python 3.11 or newer.
+PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
@@ -34,8 +34,8 @@ demo: install
 
 lock:
 	$(BIN)/pip install -q uv
-	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
-	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 -o requirements-runtime.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 -o requirements-runtime.lock
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache .mypy_cache .ruff_cache

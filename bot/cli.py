@@ -105,15 +105,25 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db(p)
     p.add_argument("--no-initial-poll", action="store_true", help="do not poll every source once at start-up")
 
-    p = sub.add_parser("demo", help="offline demo: a built-in scenario through the whole pipeline")
+    p = sub.add_parser(
+        "demo",
+        help="offline demo: every signal's built-in scenario through the whole pipeline",
+        description="Offline, no token, no network: a vol shock that inverts the VIX curve, a Fed-odds "
+        "whipsaw, a BTC liquidation cascade and two earnings seasons, driven through the alert engine with "
+        "a simulated clock. Alerts print on stdout; charts, summary.txt and the demo's own database go to --out.",
+    )
     p.add_argument("--format", choices=["text", "jsonl"], default="text", help="alert output on stdout")
     p.add_argument(
         "--out",
         type=Path,
         default=Path("demo-out"),
-        help="folder for charts and the summary (default ./demo-out)",
+        help="folder for charts, the summary and the demo database (default ./demo-out)",
     )
-    _add_db(p)
+    p.add_argument(
+        "--db",
+        metavar="PATH",
+        help="the demo's own database, made anew (default: OUT/demo.db; never $FLOWWATCH_DB)",
+    )
 
     p = sub.add_parser("import", help="load a CSV with header ts,value into a series (idempotent)")
     p.add_argument("series", help="series id, e.g. cboe.vix.close")
@@ -123,10 +133,12 @@ def build_parser() -> argparse.ArgumentParser:
     bfs = backfills()
     p = sub.add_parser(
         "backfill",
-        help="load history from a provider or a file in its own format",
-        description="Sources: " + "; ".join(f"{b.name}: {b.help}" for b in bfs.values()),
+        help="load history from a provider or a file in its own format ('all': every one)",
+        description="all: every live provider, or with --dir D every file in D in a provider's own "
+        "format (recognised by name and header). Sources: "
+        + "; ".join(f"{b.name}: {b.help}" for b in bfs.values()),
     )
-    p.add_argument("source", choices=list(bfs), help="data source")
+    p.add_argument("source", choices=["all", *bfs], help="data source, or all")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--file", type=Path, help="a file in the provider's own format")
     g.add_argument("--dir", type=Path, help="a folder of such files")
@@ -170,6 +182,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="one live evaluation now; prints readings")
     p.add_argument("signal", nargs="?", choices=sig_ids, help="signal id (default: all)")
     p.add_argument("--no-fetch", action="store_true", help="evaluate stored data only, do not poll sources")
+    _add_db(p)
+
+    p = sub.add_parser(
+        "test-alert",
+        help="send one clearly marked test alert with a chart through every configured sink",
+        description="One test alert (marked TEST, never stored, never pinging) through the console, "
+        "DISCORD_WEBHOOK_URL when set, and with DISCORD_TOKEN every channel subscribed to the signal; "
+        "prints what each answered. Built from the signal's stored data, or its demo scenario when "
+        "nothing is stored yet. Exits 1 when a sink refused.",
+    )
+    p.add_argument("--signal", choices=sig_ids, default="vix_term", help="signal id (default vix_term)")
     _add_db(p)
 
     p = sub.add_parser("chart", help="render a signal's chart to a PNG file")
@@ -284,6 +307,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         app = webhook_app(settings)
     else:
         app = App(settings, mode="console")
+    app.report_stream = sys.stdout  # the start-up report
     asyncio.run(run_until_stopped(app, initial_poll=not args.no_initial_poll))
     return 0
 
@@ -389,6 +413,8 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     from signals.sources import backfills
     from signals.sources.base import BackfillContext, SourceError
 
+    if args.source == "all":
+        return _backfill_all(args)
     bf = backfills()[args.source]
     if args.file is not None and not bf.file:
         raise CliError(f"backfill {bf.name} does not read files; {bf.help}", code=2)
@@ -431,29 +457,78 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     return 0
 
 
+def _backfill_all(args: argparse.Namespace) -> int:
+    import httpx
+
+    from bot.backfill_all import backfill_all, context
+    from bot.runner import USER_AGENT
+    from signals.sources.base import BackfillContext
+
+    if args.file is not None:
+        raise CliError("backfill all takes --dir D (a folder of provider files) or nothing (live)", code=2)
+    if args.dir is not None and not args.dir.is_dir():
+        raise CliError(f"{args.dir}: no such folder", code=2)
+    settings = _settings(args)
+    db = _open(settings)
+    bar = _progress(None, "backfill all", "file")
+
+    async def go() -> list[Any]:
+        async with httpx.AsyncClient(
+            timeout=settings.http_timeout, headers={"User-Agent": USER_AGENT}, follow_redirects=True
+        ) as client:
+            base = BackfillContext(
+                db=db, client=client, now=_now(), since=args.since, settings=settings, progress=bar.update
+            )
+
+            async def one(bf: Any, file: Path | None) -> str:
+                print(f"{bf.name}: {file.name if file else 'downloading'} ...", file=sys.stderr)
+                return str(await bf.run(context(base, file)))
+
+            return await backfill_all(one, args.dir, settings)
+
+    try:
+        outcomes = asyncio.run(go())
+    finally:
+        bar.close()
+        db.close()
+    for o in outcomes:
+        if o.provider == "-":
+            continue
+        mark = {True: "ok  ", False: "FAIL", None: "-   "}[o.ok]
+        text = o.message.replace("\n", "\n" + " " * 8)
+        print(f"{mark}  {o.provider} ({o.what}): {text}")
+    unknown = [o for o in outcomes if o.provider == "-"]
+    for why in dict.fromkeys(o.message for o in unknown):
+        names = [o.what for o in unknown if o.message == why]
+        print(f"-     skipped {len(names)} file(s), {why}: {', '.join(names)}")
+    done = [o for o in outcomes if o.ok]
+    failed = [o for o in outcomes if o.ok is False]
+    print(
+        f"backfill all: {len(done)} loaded, {len(failed)} failed, {len(outcomes) - len(done) - len(failed)} skipped",
+        file=sys.stderr,
+    )
+    if failed and not done and args.dir is None:
+        print(
+            "no provider could be reached: check this machine's network, or load provider files with "
+            "flowwatch backfill all --dir D",
+            file=sys.stderr,
+        )
+    if not done and not failed:
+        raise CliError(
+            f"nothing to load in {args.dir}: no file in a provider's format" if args.dir else "nothing loaded"
+        )
+    return 1 if failed else 0
+
+
 def _params_with_overrides(
     signal_id: str, settings: Settings, overrides: Sequence[tuple[str, str]]
 ) -> Params:
-    from signals import get_signal
+    from bot.backtest import OverrideError, params_with_overrides
 
-    sig = get_signal(signal_id)
-    base = settings.signal_params(signal_id)
-    allowed = ", ".join(p.name for p in sig.params)
-    values: dict[str, float] = {}
-    specs = {p.name: p for p in sig.params}
-    for k, v in overrides:
-        k = k.removeprefix(f"{signal_id}.")
-        if k not in specs:
-            raise CliError(f"--set {k}: {signal_id} has no setting {k!r}; allowed: {allowed}", code=2)
-        try:
-            values[k] = specs[k].parse(v)
-        except ValueError as exc:
-            raise CliError(f"--set {exc}", code=2) from None
-    params = base.with_overrides(values)
-    problems = sig.validate(params)
-    if problems:
-        raise CliError("--set: " + "; ".join(problems), code=2)
-    return params
+    try:
+        return params_with_overrides(signal_id, settings, overrides)
+    except OverrideError as exc:
+        raise CliError(f"--set{':' if exc.whole else ''} {exc}", code=2) from None
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -546,46 +621,112 @@ def _last_ts(db: Any, patterns: Sequence[str]) -> datetime:
 def cmd_check(args: argparse.Namespace) -> int:
     from bot.formatting import reading_line
     from bot.queries import status
-    from bot.runner import App
     from signals import registry
 
     settings = _settings(args)
     _open(settings).close()  # migrate and fail early with a readable error
     ids = [args.signal] if args.signal else list(registry())
     if not args.no_fetch:
-        app = App(settings, mode="check")
-        wanted = [
-            p for p in __import__("signals.sources", fromlist=["polls"]).polls() if set(p.signals) & set(ids)
-        ]
-
-        async def fetch() -> None:
-            await app.store.open()
-            try:
-                for poll in wanted:
-                    try:
-                        obs = await poll.run(app.source_context())
-                    except Exception as exc:
-                        print(f"{poll.name}: fetch failed ({exc}); using stored data", file=sys.stderr)
-                        continue
-                    if obs:
-                        res = await app.store.call(app.pipeline.ingest, obs)
-                        print(f"{poll.name}: {res.total} rows ({res.new} new)", file=sys.stderr)
-            finally:
-                await app.client.aclose()
-                await app.store.close()
-                app.renderer.close()
-
-        asyncio.run(fetch())
+        _check_fetch(settings, ids)
     db = _open(settings)
     now = _now()
     rows = [ks for sid in ids for ks in status(db, settings, now, sid)]
     db.close()
+    stale = 0
     for ks in rows:
         if ks.reading is None:
-            print(f"{ks.signal}/{ks.key}  no data yet (backfill first)")
+            print(f"{ks.signal}/{ks.key}  no data yet: {ks.why_empty or 'nothing stored'}")
         else:
+            stale += bool(ks.stale)
             print(reading_line(ks.reading, settings.timezone, ks.stale))
+    if stale:
+        print(
+            f"{stale} of {len(rows)} reading(s) are STALE (their data is too old to alert on): flowwatch run "
+            "keeps the data current; flowwatch backfill all loads what is missing",
+            file=sys.stderr,
+        )
     return 0
+
+
+def _check_fetch(settings: Settings, ids: Sequence[str]) -> None:
+    """Poll every source of ``ids`` once, concurrently and with one try each, then one summary."""
+    from bot.runner import App
+    from signals import sources
+    from signals.sources.http import single_try
+
+    app = App(settings, mode="check")
+    app.report_stream = None
+    seen: set[object] = set()
+    wanted = []
+    for p in sources.polls():
+        if set(p.signals) & set(ids) and p.run not in seen:
+            seen.add(p.run)
+            wanted.append(p)
+    results: dict[str, str | None] = {}
+
+    async def one(poll: Any) -> None:
+        try:
+            obs = await poll.run(app.source_context())
+        except Exception as exc:
+            results[poll.name] = str(exc).removeprefix(f"{poll.name}: ") or type(exc).__name__
+            return
+        results[poll.name] = None
+        if obs:
+            res = await app.store.call(app.pipeline.ingest, obs)
+            print(f"{poll.name}: {res.total} rows ({res.new} new)", file=sys.stderr)
+
+    async def fetch() -> None:
+        await app.store.open()
+        try:
+            with single_try():
+                await asyncio.gather(*(one(p) for p in wanted))
+        finally:
+            await app.client.aclose()
+            await app.store.close()
+            app.renderer.close()
+
+    previous = logging.getLogger("flowwatch").level
+    logging.getLogger("flowwatch").setLevel(max(previous, logging.ERROR))  # the summary says it all
+    try:
+        asyncio.run(fetch())
+    finally:
+        logging.getLogger("flowwatch").setLevel(previous)
+    failed = {k: v for k, v in results.items() if v is not None}
+    reached = len(results) - len(failed)
+    print(f"fetch: {reached} of {len(results)} sources reached (one try each)", file=sys.stderr)
+    for name, why in sorted(failed.items()):
+        print(f"  {name}: {why[:200]}", file=sys.stderr)
+    if results and not reached:
+        print(
+            "nothing is reachable: check this machine's network (DNS, proxy, firewall). Shown below is "
+            "the stored data; `flowwatch check --no-fetch` skips the fetch.",
+            file=sys.stderr,
+        )
+    elif failed:
+        print("the failed sources' signals are shown from stored data", file=sys.stderr)
+
+
+def cmd_test_alert(args: argparse.Namespace) -> int:
+    from bot.testalert import run_test_alert
+
+    settings = _settings(args)
+    db = _open(settings)
+    try:
+        answers = asyncio.run(
+            run_test_alert(
+                settings, db, args.signal, _now(), sys.stdout, lambda line: print(line, file=sys.stderr)
+            )
+        )
+    finally:
+        db.close()
+    width = max(len(a.sink) for a in answers)
+    print("sinks:")
+    for a in answers:
+        print(f"  {a.sink:<{width}}  {'ok    ' if a.ok else 'FAILED'}  {a.answer}")
+    failed = [a for a in answers if not a.ok]
+    if failed:
+        print(f"{len(failed)} of {len(answers)} sink(s) refused the test alert", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def cmd_chart(args: argparse.Namespace) -> int:
@@ -675,7 +816,6 @@ def cmd_db(args: argparse.Namespace) -> int:
         db.close()
         return 0
     db = _open(settings)
-    from storage import alerts as alert_repo
     from storage.observations import series_stats
     from storage.timeutil import iso
 
@@ -691,9 +831,17 @@ def cmd_db(args: argparse.Namespace) -> int:
     ):
         n = db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
         print(f"  {table:<16} {n:>10} rows")
-    counts = alert_repo.delivery_counts(db)
+    counts = dict(
+        db.execute(
+            "SELECT d.status, COUNT(*) FROM deliveries d JOIN alerts a ON a.id = d.alert_id "
+            "WHERE a.scope = 'live' GROUP BY d.status"
+        ).fetchall()
+    )
     if counts:
-        print("  deliveries by status: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+        print("  live deliveries by status: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    replayed = db.execute("SELECT COUNT(*) FROM alerts WHERE scope != 'live'").fetchone()[0]
+    if replayed:
+        print(f"  replay events    {replayed:>10} (flowwatch replay and /backtest; never delivered)")
     stats = series_stats(db)
     if stats:
         print("series:")
@@ -717,7 +865,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise CliError(f"--out {out}: cannot create the folder ({exc.strerror or exc})", code=2) from None
     settings = _settings(args, check_db=False)
-    return run_demo(settings, out, args.format)
+    db_path = Path(args.db) if args.db else None
+    if db_path is not None and settings.db_path.exists() and db_path.resolve() == settings.db_path.resolve():
+        raise CliError(
+            f"--db {db_path}: that is FLOWWATCH_DB, the bot's database; the demo makes its own", code=2
+        )
+    return run_demo(settings, out, args.format, db_path=db_path)
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
@@ -728,6 +881,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "replay": cmd_replay,
     "check": cmd_check,
     "chart": cmd_chart,
+    "test-alert": cmd_test_alert,
     "db": cmd_db,
     "health": cmd_health,
     "sync-commands": cmd_sync_commands,

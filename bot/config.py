@@ -166,6 +166,19 @@ def _float_range(lo: float, hi: float) -> Callable[[str], float]:
     return parse
 
 
+def _sink_signals(text: str) -> frozenset[str] | str | None:
+    from bot.sink_filters import parse_signals
+
+    parsed = parse_signals(text)
+    return "all" if parsed is None else parsed
+
+
+def _sink_level(text: str) -> Any:
+    from bot.sink_filters import parse_min_level
+
+    return parse_min_level(text)
+
+
 @dataclass(frozen=True)
 class SettingSpec:
     env: str
@@ -311,6 +324,48 @@ SETTINGS: list[SettingSpec] = [
         _float_range(1, 1440),
     ),
     SettingSpec(
+        "FLOWWATCH_BACKTEST_SECONDS",
+        "backtest_seconds",
+        "20",
+        "Time budget of one /backtest in seconds (it runs off the event loop, one at a time), 1 to 600.",
+        _float_range(1, 600),
+    ),
+    SettingSpec(
+        "FLOWWATCH_BACKTEST_COOLDOWN",
+        "backtest_cooldown",
+        "60",
+        "Seconds a Discord user waits between two /backtest commands; 0 = no cooldown.",
+        _float_range(0, 86400),
+    ),
+    SettingSpec(
+        "FLOWWATCH_CONSOLE_SIGNALS",
+        "console_signals",
+        "all",
+        "Signals the console prints: all, none, or a comma-separated list (e.g. btc_liq,vix_term).",
+        _sink_signals,
+    ),
+    SettingSpec(
+        "FLOWWATCH_CONSOLE_MIN_LEVEL",
+        "console_min_level",
+        "watch",
+        "Lowest level the console prints: watch (every heads-up), alert or severe.",
+        _sink_level,
+    ),
+    SettingSpec(
+        "FLOWWATCH_WEBHOOK_SIGNALS",
+        "webhook_signals",
+        "all",
+        "Signals posted to DISCORD_WEBHOOK_URL: all, none, or a comma-separated list (e.g. btc_liq).",
+        _sink_signals,
+    ),
+    SettingSpec(
+        "FLOWWATCH_WEBHOOK_MIN_LEVEL",
+        "webhook_min_level",
+        "alert",
+        "Lowest level posted to the webhook: watch (every heads-up), alert or severe.",
+        _sink_level,
+    ),
+    SettingSpec(
         "FLOWWATCH_CHART_COOLDOWN",
         "chart_cooldown",
         "10",
@@ -342,11 +397,26 @@ class Settings:
     storm_max: int = 5
     storm_minutes: float = 10.0
     chart_cooldown: float = 10.0
+    backtest_seconds: float = 20.0
+    backtest_cooldown: float = 60.0
+    console_signals: frozenset[str] | str = "all"
+    console_min_level: Any = None  # Level; None = watch
+    webhook_signals: frozenset[str] | str = "all"
+    webhook_min_level: Any = None  # Level; None = alert
     params: dict[str, Params] = field(default_factory=dict)
 
     def secrets(self) -> list[str]:
         """Every secret value, for the log redactor."""
         return [v.get() for v in vars(self).values() if isinstance(v, Secret) and v]
+
+    def sink_filter(self, sink: str) -> Any:
+        """The :class:`bot.sink_filters.SinkFilter` of ``console`` or ``webhook``."""
+        from bot.sink_filters import SinkFilter
+        from signals.base import Level
+
+        signals = getattr(self, f"{sink}_signals")
+        level = getattr(self, f"{sink}_min_level") or (Level.ALERT if sink == "webhook" else Level.WATCH)
+        return SinkFilter(None if signals == "all" else frozenset(signals), level)
 
     def signal_params(self, signal_id: str) -> Params:
         if signal_id in self.params:

@@ -14,6 +14,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.alert_text import alert_chart
 from bot.charts import render_png
 from bot.config import Settings
 from bot.formatting import event_jsonl, event_line
@@ -30,9 +31,9 @@ from storage.timeutil import from_epoch
 START = datetime(2026, 1, 5, tzinfo=UTC)
 
 
-def run_demo(settings: Settings, out: Path, fmt: str = "text") -> int:
+def run_demo(settings: Settings, out: Path, fmt: str = "text", db_path: Path | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
-    db_path = out / "demo.db"
+    db_path = db_path or out / "demo.db"
     for suffix in ("", "-wal", "-shm"):
         Path(str(db_path) + suffix).unlink(missing_ok=True)
     db = open_db(db_path)
@@ -56,13 +57,15 @@ def run_demo(settings: Settings, out: Path, fmt: str = "text") -> int:
         state_repo.delete_scope(db, "live")
         state_repo.save_states(db, "live", list(state_repo.load_states(db, "replay").values()))
         db.execute("UPDATE alerts SET scope = 'live' WHERE scope = 'replay'")
+        # the replay printed them; nothing was delivered anywhere
+        db.execute("DELETE FROM deliveries")
     end = max((from_epoch(ev.ts) for ev in fired), default=START) + timedelta(days=14)
     written = []
     for n, ev in enumerate([e for e in fired if e.event in ("fired", "escalated")], start=1):
         at = from_epoch(ev.ts) + timedelta(seconds=1)
         path = out / f"alert-{n:02d}-{ev.signal}-{ev.key}-{ev.event}.png"
         days = min(120, registry()[ev.signal].alert_chart_days)
-        path.write_bytes(render_png(chart_data(db, settings, ev.signal, at, days)))
+        path.write_bytes(render_png(alert_chart(chart_data(db, settings, ev.signal, at, days), ev)))
         written.append(path)
     for sig in sigs:
         last = db.execute("SELECT MAX(ts) FROM observations").fetchone()[0]
@@ -72,11 +75,13 @@ def run_demo(settings: Settings, out: Path, fmt: str = "text") -> int:
         written.append(path)
     last = db.execute("SELECT MAX(ts) FROM observations").fetchone()[0]
     summary_at = from_epoch(last) + timedelta(minutes=1) if last else end  # as the last data arrives
-    (out / "summary.txt").write_text(summary_text(db, settings, summary_at) + "\n", encoding="utf-8")
+    # recorded data is never stale (as in replay): the summary does not judge it by the wall clock
+    text = summary_text(db, settings, summary_at, judge_stale=False)
+    (out / "summary.txt").write_text(text + "\n", encoding="utf-8")
     db.close()
     print(
-        f"demo: {res.readings} readings, {len(fired)} alert events; wrote {len(written)} charts and summary.txt "
-        f"to {out}/",
+        f"demo: {res.readings} readings, {len(fired)} alert events; wrote {len(written)} charts, summary.txt "
+        f"and the database {db_path} to {out}/",
         file=sys.stderr,
     )
     return 0

@@ -21,10 +21,11 @@ import logging
 import signal as os_signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
+import aiohttp
 import discord
 import httpx
 from apscheduler.triggers.cron import CronTrigger
@@ -56,6 +57,8 @@ INVITE_PERMISSIONS = discord.Permissions(
 )
 INVITE_SCOPES = ("bot", "applications.commands")
 SUMMARY_JOB_PREFIX = "guild-summary:"
+#: seconds between attempts to reach Discord at start-up (then every 5 minutes)
+CONNECT_BACKOFF = (5.0, 10.0, 20.0, 40.0, 80.0, 160.0, 300.0)
 
 
 def bot_intents() -> discord.Intents:
@@ -102,6 +105,7 @@ class FlowwatchBot(discord.Client):
         pacer: ChannelPacer | None = None,
         charts: ChartFn | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        report_stream: Any = None,
         **options: Any,
     ) -> None:
         options.setdefault("max_ratelimit_timeout", 30.0)
@@ -120,6 +124,7 @@ class FlowwatchBot(discord.Client):
         self._charts = charts
         self._stopped = False
         self._frozen = False
+        self._report_stream = report_stream  # where the start-up report goes (None: nowhere)
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -144,6 +149,7 @@ class FlowwatchBot(discord.Client):
             app.add_sink(self.webhook_sink)
             app.on_summary.append(self._webhook_summary)
         self.app = app
+        app.report_stream = self._report_stream
         await app.start(schedule=self._schedule, initial_poll=self._initial_poll)
         if app.scheduler is not None:
             app.scheduler.add_job(
@@ -265,6 +271,50 @@ class FlowwatchBot(discord.Client):
         await self.webhook_sink.post_summary(text, png)
 
 
+async def login_with_retry(
+    bot: discord.Client, token: str, sleep: Callable[[float], Awaitable[bool]] | None = None
+) -> bool:
+    """Log in, retrying with backoff while Discord cannot be reached (no network, DNS, a Discord
+    outage): one WARNING for the outage, the retries at DEBUG, one INFO when it answers.
+
+    ``sleep(delay)`` waits and returns True when the bot should stop instead (Ctrl-C). A refused
+    token (:class:`discord.LoginFailure`) is not retried. Returns False when stopped first.
+    """
+    sleep = sleep or _plain_sleep
+    attempt = 0
+    while True:
+        try:
+            await bot.login(token)
+        except (aiohttp.ClientError, OSError, TimeoutError, discord.DiscordServerError) as exc:
+            delay = CONNECT_BACKOFF[min(attempt, len(CONNECT_BACKOFF) - 1)]
+            attempt += 1
+            reason = str(exc) or type(exc).__name__
+            if attempt == 1:
+                log.warning(
+                    "cannot reach Discord (%s); retrying in 5 s, 10 s, 20 s ... then every 5 min until it "
+                    "answers (Ctrl-C to stop)",
+                    reason,
+                )
+            else:
+                log.debug(
+                    "Discord still unreachable (%s); attempt %d, next in %.0f s", reason, attempt, delay
+                )
+            with contextlib.suppress(Exception):
+                await bot.http.close()  # the failed attempt's session; the next login makes a new one
+            bot.http.connector = discord.utils.MISSING
+            if await sleep(delay):
+                return False
+            continue
+        if attempt:
+            log.info("reached Discord after %d attempt(s)", attempt + 1)
+        return True
+
+
+async def _plain_sleep(delay: float) -> bool:
+    await asyncio.sleep(delay)
+    return False
+
+
 async def sync_commands(settings: Settings, guild_id: int | None = None) -> list[str]:
     """Register the commands: in one guild (instant, for testing) or globally."""
     if not settings.discord_token:
@@ -290,14 +340,24 @@ def run_discord(settings: Settings, initial_poll: bool = True) -> int:
     token = settings.discord_token.get()
 
     async def main() -> None:
-        bot = FlowwatchBot(settings, initial_poll=initial_poll)
+        bot = FlowwatchBot(settings, initial_poll=initial_poll, report_stream=sys.stdout)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (os_signal.SIGINT, os_signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stop.set)
+
+        async def stop_or(delay: float) -> bool:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+            return stop.is_set()
+
+        async def start() -> None:
+            if await login_with_retry(bot, token, stop_or):
+                await bot.connect(reconnect=True)
+
         async with bot:
-            runner = asyncio.create_task(bot.start(token), name="discord")
+            runner = asyncio.create_task(start(), name="discord")
             stopper = asyncio.create_task(stop.wait(), name="stop")
             done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
             log.info("shutting down")

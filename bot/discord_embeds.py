@@ -12,13 +12,12 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.formatting import EVENT_WORDS, key_name, title
+from bot.formatting import level_word
 from bot.queries import KeyStatus
 from signals import registry
 from signals.base import Level
 from storage.alerts import AlertEvent, StoredAlert
 from storage.guild_state import Ack
-from storage.timeutil import from_epoch
 
 if TYPE_CHECKING:
     from bot.guild_summary import GuildSummary
@@ -70,17 +69,26 @@ def alert_embed(
     grade: Level | None = None,
     ack: Ack | None = None,
 ) -> discord.Embed:
-    """One alert event: title, level colour, summary, fields, source and as-of, the chart."""
+    """One alert event: the headline with its number and level in words, the level's colour, one
+    first line, what the move usually means, the figures, the as-of time (a Discord timestamp, so
+    each reader sees their own time zone), the source, and the chart."""
+    from bot.alert_text import present
+
     colour_level = "ok" if alert.event == "resolved" else alert.level
     as_of = alert.as_of or alert.ts
+    text = present(alert, lambda t: ts_tag(t, "f"))
+    lines = [text.first_line]
+    if text.pending:
+        lines.append(f"⏳ {text.pending}")
+    if text.meaning:
+        lines.append(f"*{text.meaning}*")
     embed = discord.Embed(
-        title=clip(title(alert), 256),
-        description=clip(alert.summary, 4096),
+        title=clip(f"{LEVEL_EMOJI.get(colour_level, '')} {text.title}".strip(), 256),
+        description=clip("\n".join(x for x in lines if x), 4096),
         colour=level_colour(colour_level),
-        timestamp=from_epoch(as_of),
     )
-    for label, text in list(alert.fields.items())[:18]:
-        _add_field(embed, label, text)
+    for label, value in list(text.fields.items())[:18]:
+        _add_field(embed, label, value)
     _add_field(embed, "As of", f"{ts_tag(as_of, 'f')} ({ts_tag(as_of)})")
     if alert.source:
         _add_field(embed, "Source", alert.source)
@@ -88,14 +96,14 @@ def alert_embed(
         _add_field(
             embed,
             "This server",
-            f"{LEVEL_EMOJI.get(grade.label, '')} graded **{grade.label}** by this server's thresholds",
+            f"{LEVEL_EMOJI.get(grade.label, '')} graded **{level_word(grade.label)}** by this server's thresholds",
             inline=False,
         )
     if ack is not None:
         _add_field(embed, "Acknowledged", f"by <@{ack.user_id}> {ts_tag(ack.acked_at)}", inline=False)
     if image:
         embed.set_image(url=f"attachment://{image}")
-    embed.set_footer(text=f"flowwatch · {alert.signal}/{alert.key} · {alert.event}")
+    embed.set_footer(text=f"flowwatch · {alert.signal}/{alert.key} · {alert.event} ({alert.level})")
     return embed
 
 
@@ -110,13 +118,14 @@ def with_ack(embed: discord.Embed, ack: Ack) -> discord.Embed:
 
 
 def event_line(alert: AlertEvent) -> str:
-    level = f"{alert.prev_level}→ok" if alert.event == "resolved" else alert.level
+    """One event in a digest, the history or the summary: time, colour, headline."""
+    from bot.alert_text import present
+
     emoji = LEVEL_EMOJI.get("ok" if alert.event == "resolved" else alert.level, "")
-    value = "" if alert.value is None else f" {alert.value:.3f}"
-    return (
-        f"{ts_tag(alert.ts, 'f')} {emoji} **{signal_title(alert.signal)} · {key_name(alert.signal, alert.key)}** "
-        f"{EVENT_WORDS.get(alert.event, alert.event)} ({level}){value}"
-    )
+    if alert.kind != "alert":
+        return f"{ts_tag(alert.ts, 'f')} ⚙️ notice · {clip(alert.summary, 160)}"
+    head = present(alert, lambda t: ts_tag(t, "f")).title
+    return f"{ts_tag(alert.ts, 'f')} {emoji} **{clip(head, 180)}**"
 
 
 def digest_embed(kind: str, alerts: Sequence[StoredAlert], note: str = "") -> discord.Embed:
@@ -144,14 +153,27 @@ def digest_embed(kind: str, alerts: Sequence[StoredAlert], note: str = "") -> di
 
 
 def notice_embed(alert: StoredAlert) -> discord.Embed:
+    """An operational notice (stale data, a feed that stopped): grey, marked as not a market alert."""
+    stale = alert.level != "ok"
+    icon = "⚙️" if stale else "✅"
+    what = stale_text(alert)
     embed = discord.Embed(
-        title=clip(title(alert), 256),
-        description=clip(alert.summary, 4096),
-        colour=NOTICE_COLOUR if alert.level != "ok" else LEVEL_COLOURS["ok"],
-        timestamp=from_epoch(alert.ts),
+        title=clip(f"{icon} Operational notice · {what}", 256),
+        description=clip(
+            f"{alert.summary}\n-# Not a market alert: this is about flowwatch's data feeds.", 4096
+        ),
+        colour=NOTICE_COLOUR,
     )
+    embed.add_field(name="Since" if stale else "At", value=f"{ts_tag(alert.ts, 'f')} ({ts_tag(alert.ts)})")
     embed.set_footer(text=f"flowwatch · operational notice · {alert.signal}")
     return embed
+
+
+def stale_text(alert: AlertEvent) -> str:
+    from bot.pipeline import stale_subject
+
+    subject = stale_subject(alert.signal, alert.key)
+    return f"stale data: {subject}" if alert.level != "ok" else f"fresh data again: {subject}"
 
 
 def status_value(ks: KeyStatus) -> str:
@@ -159,9 +181,13 @@ def status_value(ks: KeyStatus) -> str:
     if r is None:
         return "no data yet"
     if r.headline:  # the signal's own one-line form
-        parts = [f"{r.headline} ({ks.level.label})", f"as of {ts_tag(r.ts)}"]
+        parts = [f"{r.headline} ({level_word(ks.level.label)})", f"as of {ts_tag(r.ts)}"]
     else:
-        parts = [f"**{r.value:.3f}{r.unit}** ({ks.level.label})", f"as of {ts_tag(r.ts)}", ks.distance()]
+        parts = [
+            f"**{r.value:.3f}{r.unit}** ({level_word(ks.level.label)})",
+            f"as of {ts_tag(r.ts)}",
+            ks.distance(),
+        ]
         if ks.change_1d is not None:
             parts.append(f"{ks.change_1d:+.3f} vs yesterday")
     text = " · ".join(parts)

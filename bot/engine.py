@@ -109,6 +109,10 @@ class Engine:
                         events.append(self._event(r, "fired", target, cur, st, r.summary, kind))
                     else:
                         events.append(self._event(r, "escalated", target, cur, st, r.summary, kind))
+                    if r.level > target:
+                        # the number is past a higher line than the confirm rule grants yet: the
+                        # message says so, so the level never contradicts the words
+                        events[-1].data["awaiting"] = {"level": r.level.label, "confirm": r.confirm}
                     st.reported_value = r.value
                     st.level, st.level_since = target.label, t
                     st.pending_count, st.pending_level = 0, None
@@ -127,6 +131,8 @@ class Engine:
                     summary = f"Resolved after {human_duration(duration)}: {r.summary}.{peak_txt}"
                     ev = self._event(r, "resolved", Level.OK, cur, st, summary, kind)
                     ev.duration_s = duration
+                    if st.peak_level:
+                        ev.data["peak_level"] = st.peak_level
                     events.append(ev)
                     st.state, st.level, st.level_since = "ok", "ok", t
                     st.since, st.episode = None, None

@@ -21,6 +21,15 @@ EVENT_WORDS = {
 }
 
 
+#: Levels in plain words, for messages people read (alerts, the console, the start-up report).
+#: Machine interfaces (``replay --format jsonl``, the database, settings) keep ok|watch|alert|severe.
+LEVEL_WORDS = {"ok": "OK", "watch": "Heads-up", "alert": "Alert", "severe": "Severe"}
+
+
+def level_word(level: str) -> str:
+    return LEVEL_WORDS.get(level, level)
+
+
 def key_name(signal: str, key: str) -> str:
     sig = registry().get(signal)
     if sig is None:
@@ -62,8 +71,16 @@ def when(ts: int | datetime, tz: ZoneInfo | None = None) -> str:
 
 
 def event_line(ev: AlertEvent, tz: ZoneInfo | None = None) -> str:
-    level = ev.level if ev.event != "resolved" else f"{ev.prev_level}→ok"
-    return f"{when(ev.ts, tz)}  {ev.signal}/{ev.key}  {EVENT_WORDS.get(ev.event, ev.event)} [{level}]  {ev.summary}"
+    """The console's line for one event: time, where it comes from, the headline with its level
+    in words, and the first line. Operational notices are marked as such, never as alerts."""
+    if ev.kind != "alert":
+        what = "stale data" if ev.level != "ok" else "fresh data again"
+        return f"{when(ev.ts, tz)}  NOTICE  {ev.signal}/{ev.key}  {what} (not a market alert): {ev.summary}"
+    from bot.alert_text import present
+
+    text = present(ev, lambda t: when(t, tz))
+    pending = f"  [{text.pending}]" if text.pending else ""
+    return f"{when(ev.ts, tz)}  {ev.signal}/{ev.key}  {text.title}. {text.first_line}{pending}"
 
 
 def fmt_value(signal: str, value: float, signed: bool = False) -> str:
@@ -79,7 +96,7 @@ def reading_line(r: Reading, tz: ZoneInfo | None = None, stale: str | None = Non
         gap = r.next_threshold.value - r.value
         nxt = (
             f"; {fmt_value(r.signal, abs(gap))}{r.unit} {'below' if gap > 0 else 'past'} "
-            f"{r.next_threshold.level.label}"
+            f"{level_word(r.next_threshold.level.label)}"
         )
     st = f"  STALE: {stale}" if stale else ""
-    return f"{r.signal}/{r.key}  {r.level.label:<6}  as of {when(r.ts, tz)}  {r.summary}{nxt}{st}"
+    return f"{r.signal}/{r.key}  {level_word(r.level.label):<8}  as of {when(r.ts, tz)}  {r.summary}{nxt}{st}"

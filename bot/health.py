@@ -25,14 +25,22 @@ DELIVERY_OVERDUE = timedelta(minutes=15)
 class HealthReport:
     problems: list[str] = field(default_factory=list)
     facts: list[str] = field(default_factory=list)
+    #: not unhealthy yet, but failing now (a source whose last poll failed within its silence limit)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
     def text(self) -> str:
-        head = "healthy" if self.ok else f"UNHEALTHY: {len(self.problems)} problem(s)"
-        lines = [head] + [f"  problem: {p}" for p in self.problems] + [f"  {f}" for f in self.facts]
+        def n(k: int, word: str) -> str:
+            return f"{k} {word}{'s' if k != 1 else ''}"
+
+        head = "healthy" if self.ok else f"UNHEALTHY: {n(len(self.problems), 'problem')}"
+        if self.warnings:
+            head += f"{', ' if self.ok else '; '}{n(len(self.warnings), 'warning')}"
+        lines = [head] + [f"  problem: {p}" for p in self.problems]
+        lines += [f"  warning: {w}" for w in self.warnings] + [f"  {f}" for f in self.facts]
         return "\n".join(lines)
 
 
@@ -70,8 +78,10 @@ def check(db: Database, now: datetime, *, require_heartbeat: bool = True) -> Hea
                     f"last error: {rec.get('error', 'none')}"
                 )
                 continue
-        state = "ok" if rec.get("ok") else f"failing ({rec.get('error', '?')})"
-        rep.facts.append(f"source {poll.name}: {state}")
+        if rec.get("ok"):
+            rep.facts.append(f"source {poll.name}: ok")
+        else:
+            rep.warnings.append(f"source {poll.name}: failing ({rec.get('error', '?')})")
 
     stale = db.execute(
         "SELECT signal, key, since FROM signal_state WHERE scope = 'live' AND key LIKE 'stale:%' "

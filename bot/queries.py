@@ -9,10 +9,10 @@ from typing import Any
 from sqlite_utils import Database
 
 from bot.config import Settings
-from bot.formatting import fmt_value
+from bot.formatting import fmt_value, level_word
 from bot.pipeline import load_signal_inputs, with_tables
 from signals import get_signal, registry
-from signals.base import Level, Params, Reading
+from signals.base import Level, Params, Reading, Signal
 from storage import alerts as alert_repo
 from storage import observations as obs_repo
 from storage import state as state_repo
@@ -30,6 +30,8 @@ class KeyStatus:
     stale: str | None
     state: KeyState | None
     change_1d: float | None
+    #: when there is no reading: why (history that ends too early, nothing stored, ...)
+    why_empty: str | None = None
 
     @property
     def level(self) -> Level:
@@ -43,7 +45,8 @@ class KeyStatus:
         if r is None or r.next_threshold is None:
             return "at its highest level" if r is not None else "no data"
         gap = r.next_threshold.value - r.value
-        return f"{fmt_value(r.signal, abs(gap))}{r.unit} {'to' if gap > 0 else 'past'} {r.next_threshold.level.label}"
+        word = level_word(r.next_threshold.level.label)
+        return f"{fmt_value(r.signal, abs(gap))}{r.unit} {'to' if gap > 0 else 'past'} {word}"
 
 
 def status(
@@ -71,12 +74,58 @@ def status(
                     key=key,
                     name=name,
                     reading=r,
-                    stale=sig.stale_reason(r, now) if r else None,
+                    stale=stale_reason(sig, r, now) if r else None,
                     state=states.get((sig.id, key)),
                     change_1d=change,
+                    why_empty=None if r is not None else why_no_reading(db, sig, now),
                 )
             )
     return out
+
+
+#: A reading older than this is stale whatever the signal's own rule says (imported history that
+#: stopped, a feed no rule watches); a week clears every market holiday weekend.
+GENERIC_STALE = timedelta(days=7)
+
+
+def stale_reason(sig: Signal, r: Reading, now: datetime) -> str | None:
+    """The signal's own staleness rule, or the generic one: data more than a week old."""
+    from storage.timeutil import human_duration
+
+    own = sig.stale_reason(r, now)
+    if own:
+        return own
+    age = now - r.ts
+    if age > GENERIC_STALE:
+        return f"the latest data is from {r.ts:%Y-%m-%d} ({human_duration(age.total_seconds())} ago; source {r.source})"
+    return None
+
+
+def why_no_reading(db: Database, sig: Signal, now: datetime) -> str:
+    """Why a key of ``sig`` has no reading at ``now``: what is stored, and what to do."""
+    from storage.observations import _series_clause
+    from storage.timeutil import human_duration, iso
+
+    where, args = _series_clause(sig.inputs) if sig.inputs else ("0", [])
+    row = db.execute(f"SELECT MAX(ts) FROM observations WHERE {where} AND ts <= ?", [*args, to_epoch(now)])
+    last = row.fetchone()[0]
+    if last is not None:
+        age = to_epoch(now) - int(last)
+        if age < 2 * 86400:
+            return "none of the stored data covers it yet"
+        reads = (
+            f"; the signal reads the last {human_duration(sig.lookback.total_seconds())}"
+            if sig.lookback
+            else ""
+        )
+        return (
+            f"stored history ends {iso(int(last))[:10]}, {human_duration(age)} ago{reads}: "
+            "flowwatch backfill all loads recent data, flowwatch run keeps it current"
+        )
+    rows = sum(len(load(db, None)) for load in sig.tables.values())
+    if rows:
+        return f"{rows} stored rows, none usable at {now:%Y-%m-%d}: flowwatch backfill all refreshes them"
+    return "nothing stored: flowwatch backfill all loads history (or flowwatch run polls it)"
 
 
 def recent_alerts(

@@ -113,9 +113,10 @@ class SubscriptionRouter:
     def __call__(self, db: Database, scope: str, ev: AlertEvent) -> tuple[list[str], list[str]]:
         dests: list[str] = []
         held: list[str] = []
-        if self.console:
+        # the console and the webhook have their own signal and level filters (bot.sink_filters)
+        if self.console and self.settings.sink_filter("console").wants(db, CONSOLE, ev):
             dests.append(CONSOLE)
-        if self.webhook:
+        if self.webhook and self.settings.sink_filter("webhook").wants(db, WEBHOOK, ev):
             dests.append(WEBHOOK)
         if not self.discord or scope != "live":
             return dests, held

@@ -13,12 +13,13 @@ import logging
 import os
 import signal as os_signal
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, TextIO
 
 import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.alert_text import alert_chart
 from bot.charts import Renderer
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
@@ -27,8 +28,10 @@ from bot.engine import Router, console_router
 from bot.pipeline import Pipeline
 from bot.queries import chart_data
 from bot.scheduler import build_scheduler
+from bot.sink_filters import console_router_for
 from bot.sinks import Sink
 from bot.sinks.console import ConsoleSink
+from bot.startup_report import PollOutcome
 from bot.summary import summary_text
 from signals import registry, sources
 from signals.sources.base import Poll, SourceContext, SourceError
@@ -36,7 +39,7 @@ from storage import meta
 from storage.alerts import StoredAlert
 from storage.db import AsyncStore
 from storage.memory import tune_allocator
-from storage.timeutil import from_epoch, to_epoch
+from storage.timeutil import from_epoch, human_duration, to_epoch
 
 log = logging.getLogger("flowwatch.run")
 
@@ -67,6 +70,8 @@ class App:
             headers={"User-Agent": USER_AGENT},
             follow_redirects=True,
         )
+        if router is console_router:  # the console shows what FLOWWATCH_CONSOLE_* let through
+            router = console_router_for(settings.sink_filter("console"))
         self.pipeline = Pipeline(settings, router=router)
         default_sink: Sink = ConsoleSink(
             tz=settings.timezone, chart_dir=settings.chart_dir, charts=self.chart_for_alert
@@ -78,6 +83,13 @@ class App:
         self._tasks: list[asyncio.Task[Any]] = []
         self.on_summary: list[Callable[[str], Any]] = []
         self.started = False
+        #: where the start-up report goes (None: not printed; ``flowwatch run`` prints it on stdout)
+        self.report_stream: TextIO | None = None
+        #: this run's start-up poll outcomes, for the start-up report
+        self.poll_outcomes: dict[str, PollOutcome] = {}
+        #: sources in an outage (name -> since): one WARNING per outage, the repeats at DEBUG
+        self.down_since: dict[str, datetime] = {}
+        self.started_at = to_epoch(self.clock.now())
 
     def add_sink(self, sink: Sink) -> None:
         """Add a sink built after the app (one that needs ``app.store`` or ``app.chart_for_alert``)."""
@@ -109,20 +121,57 @@ class App:
         )
         if initial_poll:
             self._tasks.append(asyncio.create_task(self._initial_polls(), name="initial-polls"))
+        else:
+            self._tasks.append(asyncio.create_task(self.report_startup(), name="startup-report"))
 
     async def _initial_polls(self) -> None:
         """Poll every source once at start-up, concurrently (a slow provider delays no other);
         polls that share a fetch function (a retry schedule of the same job) run once."""
         now = self.clock.now()
-        seen: set[object] = set()
+        seen: dict[object, str] = {}
         due = []
         for poll in sources.polls():
-            if poll.run in seen or (poll.active is not None and not poll.active(now)):
+            if poll.run in seen:
+                self.poll_outcomes[poll.name] = PollOutcome(None, note=f"same fetch as {seen[poll.run]}")
                 continue
-            seen.add(poll.run)
+            if poll.active is not None and not poll.active(now):
+                self.poll_outcomes[poll.name] = PollOutcome(None, note="not due now (runs in market hours)")
+                continue
+            seen[poll.run] = poll.name
             due.append(self.run_poll(poll))
         await asyncio.gather(*due)
         await self.evaluate_all()
+        await self.report_startup()
+
+    async def report_startup(self) -> None:
+        """Print the start-up report (signals as /status, sources reached, the next poll)."""
+        if self.report_stream is None:
+            return
+        from bot.startup_report import build_report
+
+        try:
+            rep = await self.store.read(
+                build_report,
+                self.settings,
+                self.clock.now(),
+                mode=self.mode,
+                outcomes=dict(self.poll_outcomes),
+                started_at=self.started_at,
+                next_runs=self.next_poll_times(),
+            )
+            self.report_stream.write(rep.text(self.settings.timezone) + "\n")
+            self.report_stream.flush()
+        except Exception:  # the report must never stop the bot
+            log.exception("the start-up report failed")
+
+    def next_poll_times(self) -> list[tuple[str, datetime]]:
+        if self.scheduler is None:
+            return []
+        return [
+            (job.id.removeprefix("poll:"), job.next_run_time)
+            for job in self.scheduler.get_jobs()
+            if job.id.startswith("poll:") and job.next_run_time is not None
+        ]
 
     async def stop(self) -> None:
         if self.scheduler is not None:
@@ -162,19 +211,37 @@ class App:
         try:
             obs = await poll.run(self.source_context())
         except SourceError as exc:
-            log.warning("%s", exc)
+            self._poll_failed(poll.name, str(exc), now)
             await self.store.call(meta.record_poll, poll.name, False, 0, str(exc), to_epoch(now))
             obs = []
         except Exception as exc:  # a broken source must not take the bot down
             log.exception("poll %s crashed", poll.name)
+            self.down_since.setdefault(poll.name, now)
+            self.poll_outcomes.setdefault(poll.name, PollOutcome(False, error=f"crashed: {exc!r}"))
             await self.store.call(meta.record_poll, poll.name, False, 0, repr(exc), to_epoch(now))
             obs = []
         else:
+            self._poll_ok(poll.name, len(obs), now)
             await self.store.call(meta.record_poll, poll.name, True, len(obs), None, to_epoch(now))
         if obs:
             res = await self.store.call(self.pipeline.ingest, obs)
             log.info("%s: %d rows (%d new, %d updated)", poll.name, res.total, res.new, res.updated)
         await self.evaluate(poll.signals)
+
+    def _poll_failed(self, name: str, error: str, now: datetime) -> None:
+        """One WARNING when a source goes down; its further failures at DEBUG until it recovers."""
+        self.poll_outcomes.setdefault(name, PollOutcome(False, error=error))
+        if name in self.down_since:
+            log.debug("%s (still failing)", error)
+            return
+        self.down_since[name] = now
+        log.warning("%s", error)  # the repeats of this outage go to DEBUG, the recovery to INFO
+
+    def _poll_ok(self, name: str, rows: int, now: datetime) -> None:
+        self.poll_outcomes.setdefault(name, PollOutcome(True, rows=rows))
+        since = self.down_since.pop(name, None)
+        if since is not None:
+            log.info("%s: reachable again after %s", name, human_duration((now - since).total_seconds()))
 
     async def ingest(self, observations: list[Any], signals: Sequence[str] = ()) -> None:
         await self.store.call(self.pipeline.ingest, observations)
@@ -245,7 +312,7 @@ class App:
         # beside the database thread: a long history takes seconds, and the next alert's write
         # (during a cascade, moments later) must not wait behind it
         data = await self.store.read(chart_data, self.settings, alert.signal, at, days)
-        return await self.renderer.render(data)
+        return await self.renderer.render(alert_chart(data, alert))
 
 
 async def run_until_stopped(app: App, stop: asyncio.Event | None = None, initial_poll: bool = True) -> None:

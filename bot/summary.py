@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlite_utils import Database
 
 from bot.config import Settings
-from bot.formatting import EVENT_WORDS, fmt_value, when
+from bot.formatting import event_line, fmt_value, level_word, when
 from bot.queries import KeyStatus, recent_alerts, status
 
 
@@ -23,18 +23,24 @@ def status_line(ks: KeyStatus, tz: ZoneInfo | None = None) -> str:
     )
     stale = f" — STALE: {ks.stale}" if ks.stale else ""
     body = r.headline or f"{fmt_value(ks.signal, r.value)}{r.unit}{chg}; {ks.distance()}"
-    return f"[{ks.level.label.upper():>6}] {ks.signal} · {ks.name}: {body}; as of {when(r.ts, tz)}{stale}"
+    return f"[{level_word(ks.level.label):>8}] {ks.signal} · {ks.name}: {body}; as of {when(r.ts, tz)}{stale}"
 
 
-def summary_text(db: Database, settings: Settings, now: datetime, tz: ZoneInfo | None = None) -> str:
+def summary_text(
+    db: Database, settings: Settings, now: datetime, tz: ZoneInfo | None = None, *, judge_stale: bool = True
+) -> str:
+    """The summary text; ``judge_stale=False`` for recorded data (the demo), which is never stale."""
     tz = tz or settings.timezone
     rows = status(db, settings, now)
+    if not judge_stale:
+        for ks in rows:
+            ks.stale = None
     lines = [f"flowwatch daily summary — {when(now, tz)}", ""]
     lines += [status_line(ks, tz) for ks in rows]
     alerts = recent_alerts(db, now, 24)
     lines += ["", f"Alerts in the last 24 h: {len(alerts) or 'none'}"]
     for a in alerts[-15:]:
-        lines.append(f"  {when(a.ts, tz)} {a.signal}/{a.key} {EVENT_WORDS.get(a.event, a.event)} [{a.level}]")
+        lines.append(f"  {event_line(a, tz)}")
     stale = [ks for ks in rows if ks.stale]
     if stale:
         lines += ["", "Stale data:"] + [f"  {ks.signal}/{ks.key}: {ks.stale}" for ks in stale]

@@ -426,7 +426,10 @@ class VixTerm(Signal):
         x = _close_times(pd.DatetimeIndex(daily.index)) if not daily.empty else pd.DatetimeIndex([], tz="UTC")
         vix = daily["vix"].to_numpy(dtype=float)
         vix3m = daily["vix3m"].to_numpy(dtype=float)
-        iv = pd.DataFrame({"vix": inputs.series(I_VIX), "vix3m": inputs.series(I_VIX3M)}).dropna()
+        vix9d = daily["vix9d"].to_numpy(dtype=float)
+        iv = pd.DataFrame(
+            {"vix": inputs.series(I_VIX), "vix3m": inputs.series(I_VIX3M), "vix9d": inputs.series(I_VIX9D)}
+        ).dropna(subset=["vix", "vix3m"])
         if not iv.empty:
             iv = iv[
                 (iv.index > (x[-1] if len(x) else end_ts - pd.Timedelta(days=days))) & (iv.index <= end_ts)
@@ -434,6 +437,7 @@ class VixTerm(Signal):
             x = pd.DatetimeIndex(x.append(pd.DatetimeIndex(iv.index)))
             vix = np.concatenate([vix, iv["vix"].to_numpy(dtype=float)])
             vix3m = np.concatenate([vix3m, iv["vix3m"].to_numpy(dtype=float)])
+            vix9d = np.concatenate([vix9d, iv["vix9d"].to_numpy(dtype=float)])
         last_src = inputs.last_source.get(VIX, "cboe")
         return {
             "signal": self.id,
@@ -442,6 +446,10 @@ class VixTerm(Signal):
             "vix": vix,
             "vix3m": vix3m,
             "ratio": vix / vix3m if len(vix) else np.array([]),
+            # the front end, for the VIX9D/VIX alert's chart (NaN where VIX9D is missing)
+            "vix9d": vix9d,
+            "front_ratio": vix9d / vix if len(vix) else np.array([]),
+            "front_thresholds": {"watch": params["front_watch"]},
             "thresholds": {
                 "watch": params["watch"],
                 "alert": params["alert"],

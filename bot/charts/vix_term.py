@@ -11,6 +11,9 @@ from bot.charts import LEVEL_COLOURS
 
 
 def draw(fig: Figure, data: dict[str, Any]) -> None:
+    if data.get("focus_key") == "vix9d" and "front_ratio" in data:
+        draw_front(fig, data)
+        return
     x, vix, vix3m, ratio = data["x"], data["vix"], data["vix3m"], data["ratio"]
     top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2], "hspace": 0.08})
     fig.subplots_adjust(left=0.07, right=0.91, top=0.93, bottom=0.1)
@@ -67,4 +70,48 @@ def draw(fig: Figure, data: dict[str, Any]) -> None:
         colours = [LEVEL_COLOURS.get(m[1], "#000000") for m in marks]
         bottom.scatter(x[idx], ratio[idx], s=36, c=colours, zorder=5, edgecolors="white", linewidths=0.8)
     bottom.set_ylabel("VIX / VIX3M")
+    bottom.grid(alpha=0.25)
+
+
+def draw_front(fig: Figure, data: dict[str, Any]) -> None:
+    """The VIX9D/VIX alert's chart: VIX9D and VIX above, their ratio below with its line."""
+    x, vix, vix9d, ratio = data["x"], data["vix"], data["vix9d"], data["front_ratio"]
+    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2], "hspace": 0.08})
+    fig.subplots_adjust(left=0.07, right=0.91, top=0.93, bottom=0.1)
+    fig.suptitle(data.get("title", "VIX term structure: VIX9D vs VIX"), x=0.07, ha="left", fontsize=12)
+    top.plot(x, vix9d, color="#6a1b9a", linewidth=1.3, label="VIX9D")
+    top.plot(x, vix, color="#c62828", linewidth=1.3, label="VIX")
+    top.set_ylabel("index")
+    top.legend(loc="upper left", frameon=False, ncol=2)
+    top.grid(alpha=0.25)
+    bottom.plot(x, ratio, color="#212121", linewidth=1.1, label="VIX9D / VIX")
+    if len(ratio):
+        bottom.fill_between(
+            x,
+            1.0,
+            ratio,
+            where=np.nan_to_num(ratio) >= 1.0,
+            color=LEVEL_COLOURS["watch"],
+            alpha=0.35,
+            interpolate=True,
+        )
+    for name, value in data.get("front_thresholds", {}).items():
+        bottom.axhline(value, color=LEVEL_COLOURS[name], linewidth=0.9, linestyle="--")
+        bottom.text(
+            1.0,
+            value,
+            f" {name} {value:.2f}",
+            transform=bottom.get_yaxis_transform(),
+            va="center",
+            ha="left",
+            fontsize=7,
+            color=LEVEL_COLOURS[name],
+            clip_on=False,
+        )
+    front = data.get("front_marks") or []
+    if front and len(x):
+        fx = np.array(front, dtype="datetime64[ns]")
+        idx = np.clip(np.searchsorted(x, fx), 0, len(x) - 1)
+        bottom.scatter(x[idx], ratio[idx], s=36, color=LEVEL_COLOURS["watch"], zorder=5, edgecolors="white")
+    bottom.set_ylabel("VIX9D / VIX")
     bottom.grid(alpha=0.25)

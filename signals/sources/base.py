@@ -169,7 +169,7 @@ _SHAPE_RE = re.compile(r"'[^']*'|\d+")
 class PollReport:
     """What one run of a poll met across its fetches, told in ONE line.
 
-    A failed fetch is logged at INFO when it happens (the run may still succeed through the
+    A failed fetch is logged at DEBUG when it happens (the run may still succeed through the
     other fetches or a fallback) and rejected rows are collected (:meth:`rows`). :meth:`finish`
     then returns the rows, with one WARNING naming what failed or was skipped when anything
     was; or, when nothing usable came back, raises :class:`SourceError` naming it all, which
@@ -185,7 +185,7 @@ class PollReport:
 
     def failed(self, what: str, exc: SourceError) -> None:
         self.failures.append((what, exc.message))
-        self.logger.info("%s", exc)
+        self.logger.debug("%s", exc)
 
     def note(self, text: str) -> None:
         self.notes.append(text)

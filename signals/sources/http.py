@@ -8,11 +8,13 @@ never wait on the wall clock.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextvars import ContextVar
 from typing import Any
 
 import httpx
@@ -22,6 +24,19 @@ from signals.sources.base import SourceError
 log = logging.getLogger("flowwatch.http")
 
 RETRY_STATUS = {429, 500, 502, 503, 504}
+
+#: at most this many attempts per request in the current context (None: each caller's own)
+_MAX_ATTEMPTS: ContextVar[int | None] = ContextVar("flowwatch_http_max_attempts", default=None)
+
+
+@contextlib.contextmanager
+def single_try() -> Iterator[None]:
+    """One attempt per request inside the block (``flowwatch check``: a quick answer, not patience)."""
+    token = _MAX_ATTEMPTS.set(1)
+    try:
+        yield
+    finally:
+        _MAX_ATTEMPTS.reset(token)
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
@@ -63,6 +78,9 @@ async def get(
     """
     sleep = sleep or asyncio.sleep
     rng = rng or random.Random()
+    cap = _MAX_ATTEMPTS.get()
+    if cap is not None:
+        attempts = max(1, min(attempts, cap))
     last = ""
     for attempt in range(1, attempts + 1):
         wait: float | None = None
@@ -93,9 +111,10 @@ async def get(
         if wait is None:
             # exponential backoff with full jitter
             wait = rng.uniform(0, min(max_delay, base_delay * 2 ** (attempt - 1))) + base_delay * 0.1
-        log.info("%s: %s; retry %d/%d in %.1f s", source, last, attempt, attempts - 1, wait)
+        log.debug("%s: %s; retry %d/%d in %.1f s", source, last, attempt, attempts - 1, wait)
         await sleep(wait)
-    raise SourceError(source, f"{last} from {_short(url)} after {attempts} attempts")
+    tries = "(one try)" if attempts == 1 else f"after {attempts} attempts"
+    raise SourceError(source, f"{last} from {_short(url)} {tries}")
 
 
 def _short(url: str) -> str:

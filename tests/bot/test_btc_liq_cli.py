@@ -219,7 +219,7 @@ def test_liquidations_view_and_status_line(tmp_path: Path) -> None:
     assert validate_hours("48") == 48
     (ks,) = status(db, settings, now, "btc_liq")
     line = status_line(ks)
-    assert line.startswith("[    OK] btc_liq · liquidation cascade (all venues):") and "M USD to" in line
+    assert line.startswith("[      OK] btc_liq · liquidation cascade (all venues):") and "M USD to" in line
     assert "btc_liq" in summary_text(db, settings, now)
     db.close()
 

@@ -209,5 +209,22 @@ def test_demo_writes_charts_and_summary(tmp_path: Path, capsys: pytest.CaptureFi
     vix = [e for e in events if e["signal"] == "vix_term" and e["key"] == "vix3m"]
     assert next(e["event"] for e in vix) == "fired" and vix[-1]["event"] == "resolved"
     assert any(e["level"] == "severe" for e in vix)  # the vol shock inverts deeply
-    assert (out_dir / "summary.txt").read_text().startswith("flowwatch daily summary")
+    summary = (out_dir / "summary.txt").read_text()
+    assert summary.startswith("flowwatch daily summary")
+    assert "STALE" not in summary and "Stale data" not in summary  # recorded data is never stale
     assert (out_dir / "vix_term.png").exists() and list(out_dir.glob("alert-*.png"))
+    assert {e["signal"] for e in events} == {"vix_term", "ratecut", "btc_liq", "buyback"}  # every signal
+    # the demo's database is its own, in its folder; its replayed events were never delivered
+    code, out, _err = run(capsys, "db", "stats", "--db", str(out_dir / "demo.db"))
+    assert code == 0 and "sent" not in out and "deliveries                0 rows" in out
+
+
+def test_db_stats_does_not_count_replay_events_as_deliveries(
+    tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "r.db")
+    assert run(capsys, "backfill", "cboe", "--dir", str(data_dir), "--db", db)[0] == 0
+    assert run(capsys, "replay", "vix_term", "--from", "2020-01-01", "--to", "2020-12-31", "--db", db)[0] == 0
+    code, out, _err = run(capsys, "db", "stats", "--db", db)
+    assert code == 0 and "live deliveries" not in out
+    assert "replay events" in out and "never delivered" in out

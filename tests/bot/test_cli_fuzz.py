@@ -166,7 +166,7 @@ GRAMMAR: dict[tuple[str, ...], list[Opt]] = {
         ),
     ],
     ("backfill",): [
-        Opt(None, st.sampled_from(sorted(backfills())) | hostile_text(10)),
+        Opt(None, st.sampled_from(["all", *sorted(backfills())]) | hostile_text(10)),
         Opt("--file", any_file),
         Opt("--dir", st.one_of(folders, specials, hostile_text(8))),
         Opt("--since", option_value("date", ["2026-01-01", "2020-02-03"])),
@@ -181,6 +181,7 @@ GRAMMAR: dict[tuple[str, ...], list[Opt]] = {
         Opt("--restart"),
     ],
     ("check",): [Opt(None, signal_ids), Opt("--no-fetch")],
+    ("test-alert",): [Opt("--signal", signal_ids | hostile_text(10))],
     ("chart",): [
         Opt(None, signal_ids),
         Opt("--days", option_value("number", ["2", "30", "365", "20000"])),
@@ -297,7 +298,7 @@ class OfflineClient(httpx.AsyncClient):
 
 @pytest.fixture
 def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fixtures_dir: Path) -> Sandbox:
-    from bot import demo, runner
+    from bot import demo, runner, testalert
 
     good = tmp_path / "good.db"
     code = cli.main(["backfill", "cboe", "--dir", str(fixtures_dir / "cboe"), "--db", str(good)])
@@ -314,11 +315,21 @@ def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fixtures_dir: Path)
 
     monkeypatch.setattr(runner, "run_until_stopped", start_and_stop)
 
-    def demo_recorder(settings: Any, out: Path, fmt: str = "text") -> int:
+    def demo_recorder(settings: Any, out: Path, fmt: str = "text", db_path: Path | None = None) -> int:
         assert out.is_dir() and fmt in ("text", "jsonl")
         return 0
 
     monkeypatch.setattr(demo, "run_demo", demo_recorder)
+
+    async def test_alert_recorder(
+        settings: Any, db: Any, signal_id: str, now: Any, stream: Any, report: Any
+    ) -> Any:
+        from bot.testalert import SinkAnswer
+
+        assert signal_id in registry()
+        return [SinkAnswer("console", True, "recorded")]  # the real one is tested in test_testalert.py
+
+    monkeypatch.setattr(testalert, "run_test_alert", test_alert_recorder)
     root = tmp_path / "examples"
     root.mkdir()
     return Sandbox(root, good)

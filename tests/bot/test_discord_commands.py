@@ -131,7 +131,7 @@ async def test_status_and_history(fake_discord: FakeDiscord, bot: TestBot) -> No
     assert msg is not None and msg.embed is not None
     field = next(f for f in msg.embed["fields"] if "VIX / VIX3M" in f["name"])
     assert field["name"] == "🟠 VIX term structure · VIX / VIX3M"
-    assert "**1.053** (alert)" in field["value"] and "to severe" in field["value"] and "<t:" in field["value"]
+    assert "**1.053** (Alert)" in field["value"] and "to Severe" in field["value"] and "<t:" in field["value"]
     rec = await run(fake_discord, "history", option("days", 30))
     msg = fake_discord.original_response(rec)
     assert msg is not None and msg.embed is not None and msg.embed["title"].startswith("Alert history")

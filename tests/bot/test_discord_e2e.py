@@ -68,15 +68,15 @@ async def test_alert_fires_and_the_channel_gets_embed_and_chart(
         sent = await deliveries(bot)
     embed = msg.embed
     assert embed is not None
-    assert "VIX term structure" in embed["title"] and "FIRED (alert)" in embed["title"]
+    assert embed["title"].startswith("🟠 Alert: VIX/VIX3M 1.053") and "curve inverted" in embed["title"]
     assert embed["color"] == 0xEF6C00
-    assert embed["description"].startswith("VIX/VIX3M 1.053 (inverted)")
+    assert embed["description"].startswith("VIX 20.00 vs VIX3M 19.00")
     assert embed["image"]["url"].endswith("/vix_term-vix3m.png")  # attachment:// resolved, as Discord does
     assert msg.created_by is not None
     att = msg.attachment("vix_term-vix3m.png")
     assert att.data.startswith(PNG) and att.size > 10_000
     names = [f["name"] for f in embed["fields"]]
-    assert "VIX / VIX3M" in names and "As of" in names and "Source" in names
+    assert "Percentile" in names and "As of" in names and "Source" in names
     as_of = next(f["value"] for f in embed["fields"] if f["name"] == "As of")
     assert f"<t:{to_epoch(datetime(2024, 3, 14, 20, 15, tzinfo=UTC))}:R>" in as_of  # the 16:15 ET close
     assert msg.nonce is not None and len(str(msg.nonce)) <= 25
@@ -113,12 +113,12 @@ async def test_severe_pings_only_the_role_and_resolve_never_pings(
         # back to calm: one step down is needed below each exit threshold, then resolved
         await fire_vix(bot, clock, END + timedelta(days=7), [SEVERE_RATIO] * 2 + [CALM_RATIO] * 3)
         resolved = await fake_discord.wait_for_message(ALERTS, count=2, timeout=10)
-    assert fired.content.startswith(f"<@&{trader}>") and "FIRED (severe)" in fired.content
+    assert fired.content.startswith(f"<@&{trader}>") and "Severe:" in fired.content
     assert fired.allowed_mentions is not None
     assert fired.allowed_mentions["parse"] == []
     assert [str(r) for r in fired.allowed_mentions["roles"]] == [str(trader)]
     assert fired.mention_roles == [str(trader)] and not fired.mention_everyone
-    assert resolved.embed is not None and "RESOLVED" in resolved.embed["title"]
+    assert resolved.embed is not None and resolved.embed["title"].startswith("🟢 Over (was Severe):")
     assert (
         resolved.content == "" and resolved.allowed_mentions == {"parse": []} and resolved.mention_roles == []
     )
@@ -308,8 +308,8 @@ async def test_updated_event_edits_the_episode_message_in_place(
     assert len(fake_discord.messages(ALERTS)) == 1
     assert (
         msg.embed is not None
-        and msg.embed["description"] == "and grew again"
-        and "UPDATED" in msg.embed["title"]
+        and msg.embed["description"].splitlines()[0] == "and grew again"
+        and "growing" in msg.embed["title"]
     )
     assert [(d.status, d.external_id) for d in sent] == [("sent", str(msg.id))] * 3
     custom_ids = [c["custom_id"] for row in msg.components for c in row["components"]]
@@ -332,7 +332,7 @@ async def test_updated_event_posts_anew_when_the_message_was_deleted(
         await insert_events(bot, [grown], [f"discord:{ALERTS}"])
         new = await fake_discord.wait_for_message(ALERTS, count=1, timeout=10)
         await settle(bot)
-    assert new.id != msg.id and new.embed is not None and "UPDATED" in new.embed["title"]
+    assert new.id != msg.id and new.embed is not None and "growing" in new.embed["title"]
 
 
 async def test_quiet_hours_hold_then_one_digest(fake_discord: FakeDiscord, tmp_path: Path) -> None:
@@ -358,7 +358,7 @@ async def test_quiet_hours_hold_then_one_digest(fake_discord: FakeDiscord, tmp_p
         digest = await fake_discord.wait_for_message(ALERTS, count=2, timeout=10)
         assert await bot.release_quiet() == 0
         sent = await deliveries(bot)
-    assert severe.embed is not None and "(severe)" in severe.embed["title"]
+    assert severe.embed is not None and "Severe" in severe.embed["title"]
     assert digest.embed is not None and digest.embed["title"].startswith(
         "While quiet hours were on (22:00–07:00 UTC): 3"
     )
@@ -390,7 +390,9 @@ async def test_storm_folds_into_one_digest_and_pacing_never_hits_429(tmp_path: P
             sent = await deliveries(bot)
     assert fake.rate_limited == []
     msgs = fake.messages(ALERTS)
-    assert [m.embed["description"] for m in msgs[:6] if m.embed] == [f"test event {i}" for i in range(1, 7)]
+    assert [m.embed["description"].splitlines()[0] for m in msgs[:6] if m.embed] == [
+        f"test event {i}" for i in range(1, 7)
+    ]
     digest = msgs[6]
     assert digest.embed is not None and "test event" not in digest.embed["description"]
     assert digest.embed["description"].count("\n") == 8  # nine lines
@@ -411,7 +413,7 @@ async def test_pacing_spreads_a_burst_without_429(tmp_path: Path) -> None:
             await fake.wait_until(lambda: len(fake.messages(ALERTS)) == 8, what="8 messages", timeout=20)
             await settle(bot)
     assert fake.rate_limited == []
-    assert [m.embed["description"] for m in fake.messages(ALERTS) if m.embed] == [
+    assert [m.embed["description"].splitlines()[0] for m in fake.messages(ALERTS) if m.embed] == [
         f"test event {i}" for i in range(1, 9)
     ]
 
@@ -427,7 +429,9 @@ async def test_stale_data_notice_goes_to_admin_channel_not_alert_channels(
         await bot.app.evaluate(["vix_term"])
         notice = await fake_discord.wait_for_message(Defaults.GENERAL_CHANNEL_ID, timeout=10)
         await settle(bot)
-    assert notice.embed is not None and notice.embed["title"].startswith("Notice · VIX term structure")
+    assert notice.embed is not None and notice.embed["title"].startswith(
+        "⚙️ Operational notice · stale data: vix_term"
+    )
     assert "Stale data" in notice.embed["description"] and notice.components == []
     assert fake_discord.messages(ALERTS) == []
 
@@ -460,14 +464,14 @@ async def test_webhook_mode_posts_embed_and_chart(fake_discord: FakeDiscord, tmp
     finally:
         await app.stop()
     assert msg.source == "webhook" and msg.webhook_id == hook.id
-    assert "FIRED (alert)" in fired_title
+    assert fired_title.startswith("🟠 Alert:")
     assert msg.attachment("vix_term-vix3m.png").data.startswith(PNG)
     assert msg.components == []
     assert sorted((d.destination, d.status) for d in sent) == [("console", "sent"), ("webhook", "sent")]
     assert next(d for d in sent if d.destination == "webhook").external_id == str(msg.id)
     assert (
         msg.embed is not None
-        and msg.embed["description"] == "grew"
+        and msg.embed["description"].splitlines()[0] == "grew"
         and len(fake_discord.messages(ALERTS)) == 1
     )
 

@@ -36,8 +36,8 @@ def test_alert_embed_is_clipped_to_discord_limits() -> None:
 
 def test_resolved_is_green_and_shows_the_level_it_left() -> None:
     e = alert_embed(alert(event="resolved", level="ok", prev_level="severe", summary="over", fields={}))
-    assert e.colour == discord.Colour(0x2E7D32) and "RESOLVED (severe)" in (e.title or "")
-    assert "severe→ok" in event_line(alert(event="resolved", level="ok", prev_level="severe"))
+    assert e.colour == discord.Colour(0x2E7D32) and (e.title or "").startswith("🟢 Over (was Severe):")
+    assert "Over (was Severe)" in event_line(alert(event="resolved", level="ok", prev_level="severe"))
 
 
 def test_regrading_note_only_when_the_guild_differs() -> None:

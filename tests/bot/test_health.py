@@ -151,3 +151,18 @@ def test_prune_keeps_what_retention_says(db) -> None:  # type: ignore[no-untyped
     assert db.execute("SELECT COUNT(*) FROM alerts").fetchone()[0] == 1
     assert db.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0] == 1  # cascade with the alert
     assert db.execute("SELECT venue FROM liq_raw").fetchall() == [("okx",)]
+
+
+def test_health_counts_what_it_lists(db) -> None:  # type: ignore[no-untyped-def]
+    """One problem above five failing sources used to read "UNHEALTHY: 1 problem(s)": the head
+    now counts the problems and the failing sources (warnings) it lists below it."""
+    meta.put(db, "heartbeat", {"pid": 1, "stopped": True}, now=T)
+    for name in ("kalshi_fomc", "polymarket_fomc", "btc_price", "sp500_list", "earnings_calendar"):
+        meta.record_poll(db, name, False, 0, f"{name}: connection failed", now=T)
+    text = check(db, NOW).text()
+    lines = text.splitlines()
+    assert lines[0] == "UNHEALTHY: 1 problem; 5 warnings"
+    assert sum(line.startswith("  problem: ") for line in lines) == 1
+    assert sum(line.startswith("  warning: source ") and "failing" in line for line in lines) == 5
+    meta.put(db, "heartbeat", {"pid": 1, "mode": "console"}, now=T)
+    assert check(db, NOW).text().splitlines()[0] == "healthy, 5 warnings"

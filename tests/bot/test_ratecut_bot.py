@@ -75,7 +75,7 @@ def test_status_and_summary_show_the_odds_of_the_next_two_meetings(db: Any) -> N
     assert [ks.key for ks in rows_] == [f"{DEC}.swing", f"{JAN}.swing"]
     line = status_line(rows_[0])
     assert line.startswith(
-        "[    OK] ratecut · FOMC Dec 9, 2026: P(cut) 25% on Kalshi (1 h / 1 d / 1 w ago: 25% / 25% / n/a)"
+        "[      OK] ratecut · FOMC Dec 9, 2026: P(cut) 25% on Kalshi (1 h / 1 d / 1 w ago: 25% / 25% / n/a)"
     )
     assert "Polymarket 27%; majority: no cut; venues 2 pp apart; as of 2026-11-20 15:00Z" in line
     text = summary_text(db, settings(), now)

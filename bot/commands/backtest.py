@@ -1,0 +1,180 @@
+"""``/backtest signal overrides [start]``: how often would this have fired under other thresholds?
+
+Answers privately (ephemeral) with the alert lifecycles per year under the given thresholds
+versus the current ones, the last few with dates and peaks, and the chart. The replay runs on a
+read-only connection, on its own worker thread (never the event loop, never the database writer),
+within ``FLOWWATCH_BACKTEST_SECONDS``; each user waits ``FLOWWATCH_BACKTEST_COOLDOWN`` between two.
+Bad names and values get the messages of ``flowwatch replay --set``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+import weakref
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from bot.backtest import (
+    BacktestResult,
+    BudgetExceeded,
+    Run,
+    backtest_chart_data,
+    open_readonly,
+    params_with_overrides,
+    parse_pairs,
+    run_backtest,
+)
+from bot.charts import render_png
+from bot.commands._common import (
+    Cooldowns,
+    UserInputError,
+    bot_of,
+    check_signal,
+    parse_or_refuse,
+    signal_choices,
+)
+from bot.config import Settings
+from bot.discord_embeds import clip, signal_title, ts_tag
+from bot.formatting import fmt_value, level_word
+from signals.base import Level, Params
+from storage.timeutil import parse_date_arg
+
+LAST_SHOWN = 5
+_executor: ThreadPoolExecutor | None = None
+_cooldowns: weakref.WeakKeyDictionary[Any, Cooldowns] = weakref.WeakKeyDictionary()
+
+
+def executor() -> ThreadPoolExecutor:
+    """One backtest at a time, on its own thread."""
+    global _executor
+    if _executor is None:
+        _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="backtest")
+    return _executor
+
+
+def work(
+    settings: Settings, signal_id: str, params: Params, start: datetime | None, deadline: float
+) -> tuple[BacktestResult, bytes]:
+    """On the backtest thread: the replay on a read-only connection, then the chart."""
+    db = open_readonly(settings.db_path)
+    try:
+        result = run_backtest(db, settings, signal_id, params, start, deadline)
+        png = render_png(backtest_chart_data(db, settings, result))
+    finally:
+        db.close()
+    return result, png
+
+
+def _run_line(result: BacktestResult, run: Run) -> str:
+    n = len(run.lifecycles)
+    hard = run.at_least(Level.ALERT)
+    return (
+        f"**{result.per_year(run):.1f} a year**: {n} lifecycle{'s' if n != 1 else ''} in "
+        f"{result.years:.1f} years, {hard} reaching {level_word('alert')} or {level_word('severe')}"
+    )
+
+
+def backtest_embed(result: BacktestResult, filename: str) -> discord.Embed:
+    over = (
+        ", ".join(f"`{k}={v:g}`" for k, v in result.overrides.items()) or "the current thresholds (no change)"
+    )
+    embed = discord.Embed(
+        title=clip(f"Backtest · {signal_title(result.signal)} since {result.start:%Y-%m-%d}", 256),
+        description=clip(
+            f"With {over}: {_run_line(result, result.tested)}.\n"
+            f"With the current thresholds: {_run_line(result, result.current)}.\n"
+            "-# A lifecycle is one alert from fired to resolved; its escalations and updates count once.",
+            4096,
+        ),
+        colour=discord.Colour(0x5865F2),
+    )
+    keys = sorted({c.key for c in result.tested.lifecycles + result.current.lifecycles})
+    if len(keys) > 1:
+        embed.add_field(
+            name="Lifecycles per key (yours vs current)",
+            value=" · ".join(
+                f"`{k}` {sum(c.key == k for c in result.tested.lifecycles)} vs "
+                f"{sum(c.key == k for c in result.current.lifecycles)}"
+                for k in keys
+            ),
+            inline=False,
+        )
+    last = result.tested.lifecycles[-LAST_SHOWN:]
+    if last:
+        lines = []
+        for c in reversed(last):
+            end = ts_tag(c.end, "d") if c.end is not None else "still open"
+            peak = f" · peak {fmt_value(result.signal, c.peak)}" if c.peak is not None else ""
+            lines.append(f"{ts_tag(c.start, 'd')} → {end}{peak} · {level_word(c.peak_level)} · `{c.key}`")
+        embed.add_field(
+            name=f"Last {len(last)} with these thresholds", value=clip("\n".join(lines), 1024), inline=False
+        )
+    else:
+        embed.add_field(name="With these thresholds", value="No alert in this period.", inline=False)
+    embed.set_image(url=f"attachment://{filename}")
+    embed.set_footer(
+        text=f"flowwatch · replayed {result.seconds:.1f} s on stored history; nothing was changed"
+    )
+    return embed
+
+
+async def backtest_callback(
+    interaction: discord.Interaction,
+    signal: str,
+    overrides: app_commands.Range[str, 1, 200],
+    start: app_commands.Range[str, 1, 10] | None = None,
+) -> None:
+    bot = bot_of(interaction)
+    assert bot.app is not None
+    sig = check_signal(signal)
+    pairs = parse_or_refuse(parse_pairs, overrides or "")
+    if not pairs:
+        raise UserInputError("Give one or more thresholds as NAME=VALUE, e.g. `alert=1.05 confirm=3`.")
+    params = parse_or_refuse(params_with_overrides, sig.id, bot.settings, pairs)
+    start_at = parse_or_refuse(parse_date_arg, start.strip()) if start and start.strip() else None
+    cooldowns = _cooldowns.get(bot)
+    if cooldowns is None:
+        cooldowns = _cooldowns[bot] = Cooldowns(bot.settings.backtest_cooldown, bot.cooldowns.clock)
+    cooldowns.hit(interaction.user.id)
+    await interaction.response.defer(thinking=True, ephemeral=True)
+    budget = bot.settings.backtest_seconds
+    loop = asyncio.get_running_loop()
+    job = loop.run_in_executor(
+        executor(), work, bot.settings, sig.id, params, start_at, time.monotonic() + budget
+    )
+    try:
+        result, png = await asyncio.wait_for(asyncio.shield(job), timeout=budget + 5)
+    except (BudgetExceeded, TimeoutError):
+        raise UserInputError(
+            f"The backtest of {sig.title} took longer than {budget:g} s and was stopped; "
+            "try a later `start` date."
+        ) from None
+    except ValueError as exc:  # OverrideError: nothing stored, a start after the data
+        raise UserInputError(str(exc)[:1].upper() + str(exc)[1:] + ".") from None
+    filename = f"backtest-{sig.id}.png"
+    await interaction.followup.send(
+        embed=backtest_embed(result, filename),
+        file=discord.File(io.BytesIO(png), filename=filename),
+        ephemeral=True,
+    )
+
+
+def commands() -> list[app_commands.Command[Any, ..., Any]]:
+    cmd: app_commands.Command[Any, ..., None] = app_commands.Command(
+        name="backtest",
+        description="How often would a signal have fired under other thresholds? (only you see the answer)",
+        callback=backtest_callback,
+    )
+    app_commands.describe(
+        signal="Which signal to test",
+        overrides="Thresholds as NAME=VALUE, e.g. alert=1.05 confirm=3 (/thresholds show lists the names)",
+        start="First date tested, YYYY-MM-DD (default: all stored history)",
+    )(cmd)
+    app_commands.choices(signal=signal_choices())(cmd)
+    return [cmd]

@@ -1,0 +1,274 @@
+"""``flowwatch test-alert [--signal S]``: one clearly marked test alert through every configured
+sink, and what each one answered (the "Test" button of alerting tools).
+
+The alert is built from the signal's latest stored reading (its real figures and chart), or, on a
+fresh install without data, from the signal's built-in demo scenario. It is never written to the
+outbox or the alert history, never pings a role, and says on its face that it is a test.
+
+Sinks: the console (always), ``DISCORD_WEBHOOK_URL`` when set, and with ``DISCORD_TOKEN`` every
+channel subscribed to the signal (a REST login; the gateway is not needed). A sink that refuses
+(403, 404, a deleted webhook, no network) is reported with Discord's own answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+import aiohttp
+import discord
+from sqlite_utils import Database
+
+from bot.alert_text import alert_chart
+from bot.charts import render_png
+from bot.config import Settings
+from bot.discord_embeds import alert_embed, chart_filename
+from bot.formatting import event_line
+from bot.queries import chart_data
+from signals import get_signal
+from signals.base import Level, Reading
+from storage.alerts import AlertEvent, StoredAlert
+from storage.timeutil import from_epoch, to_epoch
+
+TEST_MARK = "🧪 TEST"
+TEST_NOTE = "This is a test alert from `flowwatch test-alert`, not a market signal: no action needed."
+
+
+@dataclass(frozen=True)
+class SinkAnswer:
+    sink: str
+    ok: bool
+    answer: str
+
+
+@dataclass
+class TestAlert:
+    event: StoredAlert
+    png: bytes | None
+    #: where the figures came from: "stored data as of …" or "the built-in demo scenario"
+    origin: str
+
+
+def _event_from_reading(r: Reading) -> StoredAlert:
+    level = r.level
+    ts = to_epoch(r.ts)
+    return StoredAlert(
+        signal=r.signal,
+        key=r.key,
+        event="fired",
+        level=level.label,
+        prev_level="ok",
+        ts=ts,
+        summary=f"TEST: {r.summary}",
+        value=r.value,
+        fields=dict(r.fields),
+        data=dict(r.data),
+        source=r.source,
+        as_of=ts,
+        episode=None,
+        kind="alert",
+        id=0,
+        scope="test",
+        created_at=ts,
+    )
+
+
+def build_test_alert(db: Database, settings: Settings, signal_id: str, now: datetime) -> TestAlert | None:
+    """The test alert from stored data (the signal's most urgent current reading, when it is above
+    OK), or None."""
+    sig = get_signal(signal_id)
+    from bot.pipeline import load_signal_inputs
+
+    params = settings.signal_params(signal_id)
+    readings = sig.latest(load_signal_inputs(db, sig, now), params, now)
+    if not readings:
+        return None
+    r = max(readings, key=lambda x: (x.level, x.ts))
+    if r.level == Level.OK:
+        return None  # a calm reading makes a poor picture of an alert: the demo's shows one
+    ev = _event_from_reading(r)
+    days = min(sig.alert_chart_days, 365)
+    try:
+        png: bytes | None = render_png(
+            alert_chart(chart_data(db, settings, signal_id, r.ts + timedelta(seconds=1), days), ev)
+        )
+    except Exception:  # a chart must never stop the test
+        png = None
+    return TestAlert(ev, png, f"stored data as of {r.ts:%Y-%m-%d %H:%M} UTC")
+
+
+def demo_test_alert(
+    settings: Settings, signal_id: str, why: str = "no stored data for this signal yet"
+) -> TestAlert:
+    """The test alert from the signal's built-in scenario: its most severe fired event."""
+    from bot.demo import START
+    from bot.replay import run_replay
+    from storage import observations as obs_repo
+    from storage.db import open_db
+
+    sig = get_signal(signal_id)
+    events: list[AlertEvent] = []
+    with tempfile.TemporaryDirectory(prefix="flowwatch-test-alert-") as tmp:
+        db = open_db(Path(tmp) / "demo.db")
+        try:
+            obs_repo.upsert(db, sig.demo(START))
+            for write in sig.demo_tables(START).values():
+                write(db)
+            run_replay(
+                db,
+                [sig],
+                {sig.id: settings.signal_params(sig.id)},
+                START,
+                None,
+                emit=lambda _id, ev: events.append(ev),
+                resume=False,
+            )
+            firing = [e for e in events if e.event in ("fired", "escalated")]
+            if not firing:
+                raise ValueError(f"the {signal_id} demo scenario fires no alert")
+            best = max(firing, key=lambda e: (Level.parse(e.level), -e.ts))
+            ev = StoredAlert(
+                **{
+                    **vars(best),
+                    "event": "fired",
+                    "prev_level": "ok",
+                    "summary": f"TEST: {best.summary}",
+                    "episode": None,
+                    "id": 0,
+                    "scope": "test",
+                    "created_at": best.ts,
+                }
+            )
+            at = from_epoch(ev.ts) + timedelta(seconds=1)
+            png = render_png(
+                alert_chart(
+                    chart_data(
+                        db, settings, signal_id, at, min(120, sig.alert_chart_days), marks_scope="replay"
+                    ),
+                    ev,
+                )
+            )
+        finally:
+            db.close()
+    return TestAlert(ev, png, f"the built-in demo scenario ({why})")
+
+
+def test_embed(alert: StoredAlert, png: bytes | None) -> discord.Embed:
+    embed = alert_embed(alert, image=chart_filename(alert) if png else None)
+    embed.title = f"{TEST_MARK} · {embed.title or ''}"[:256]
+    embed.description = f"**{TEST_NOTE}**\n{embed.description or ''}"[:4096]
+    embed.colour = discord.Colour(0x5865F2)  # never a level's colour: it is not a market alert
+    embed.set_footer(text=f"flowwatch test alert · {alert.signal}/{alert.key}")
+    return embed
+
+
+def _file(alert: StoredAlert, png: bytes | None) -> discord.File | None:
+    return discord.File(io.BytesIO(png), filename=chart_filename(alert)) if png else None
+
+
+def _refusal(exc: BaseException) -> str:
+    from bot.sinks.discord_base import as_delivery_error
+
+    mapped = as_delivery_error(exc, 30.0)
+    return str(mapped) if mapped is not None else f"{type(exc).__name__}: {exc}"
+
+
+async def send_webhook(url: str, alert: StoredAlert, png: bytes | None) -> SinkAnswer:
+    try:
+        async with aiohttp.ClientSession() as session:
+            hook = discord.Webhook.from_url(url, session=session)
+            kwargs: dict[str, Any] = {"file": f} if (f := _file(alert, png)) else {}
+            async with asyncio.timeout(30):
+                msg = await hook.send(
+                    embed=test_embed(alert, png),
+                    wait=True,
+                    allowed_mentions=discord.AllowedMentions.none(),
+                    **kwargs,
+                )
+        return SinkAnswer("webhook", True, f"posted message {msg.id} in channel {msg.channel.id}")
+    except (discord.DiscordException, aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
+        return SinkAnswer("webhook", False, _refusal(exc))
+
+
+async def send_channels(
+    token: str, channels: list[tuple[int, int]], alert: StoredAlert, png: bytes | None
+) -> list[SinkAnswer]:
+    """Post to each ``(guild_id, channel_id)`` through a REST login of the bot."""
+    from bot.discord_client import bot_intents
+
+    out: list[SinkAnswer] = []
+    client = discord.Client(intents=bot_intents(), allowed_mentions=discord.AllowedMentions.none())
+    async with client:
+        try:
+            await client.login(token)
+        except discord.LoginFailure:
+            return [SinkAnswer("bot", False, "Discord rejected DISCORD_TOKEN (401 Unauthorized)")]
+        except (discord.DiscordException, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            return [SinkAnswer("bot", False, f"cannot reach Discord: {_refusal(exc)}")]
+        for guild_id, channel_id in channels:
+            name = f"channel {channel_id} (server {guild_id})"
+            ch = client.get_partial_messageable(channel_id, type=discord.ChannelType.text)
+            kwargs: dict[str, Any] = {"file": f} if (f := _file(alert, png)) else {}
+            try:
+                async with asyncio.timeout(30):
+                    msg = await ch.send(embed=test_embed(alert, png), **kwargs)
+                out.append(SinkAnswer(name, True, f"posted message {msg.id}"))
+            except (discord.DiscordException, aiohttp.ClientError, OSError, TimeoutError) as exc:
+                out.append(SinkAnswer(name, False, _refusal(exc)))
+    return out
+
+
+def subscribed_channels(db: Database, signal_id: str) -> list[tuple[int, int]]:
+    from storage.subscriptions import list_subscriptions
+
+    subs = list_subscriptions(db, signal=signal_id, enabled_only=True)
+    return sorted({(s.guild_id, s.channel_id) for s in subs})
+
+
+async def run_test_alert(
+    settings: Settings,
+    db: Database,
+    signal_id: str,
+    now: datetime,
+    stream: TextIO,
+    report: Callable[[str], None],
+) -> list[SinkAnswer]:
+    """Build the test alert, send it through every configured sink, report each answer."""
+    from bot.cli import _has_data
+
+    test = build_test_alert(db, settings, signal_id, now)
+    if test is None:
+        calm = _has_data(db, get_signal(signal_id))
+        test = demo_test_alert(
+            settings, signal_id, "the current reading is calm" if calm else "no stored data yet"
+        )
+    alert = test.event
+    report(
+        f"test alert for {signal_id} from {test.origin}; chart {'attached' if test.png else 'unavailable'}"
+    )
+    answers: list[SinkAnswer] = []
+    try:
+        stream.write(f"{TEST_MARK} (not a market signal)  {event_line(alert, settings.timezone)}\n")
+        stream.flush()
+        answers.append(SinkAnswer("console", True, "printed on stdout"))
+    except (OSError, ValueError) as exc:
+        answers.append(SinkAnswer("console", False, str(exc)))
+    if settings.webhook_url:
+        answers.append(await send_webhook(settings.webhook_url.get(), alert, test.png))
+    if settings.discord_token:
+        channels = subscribed_channels(db, signal_id)
+        if channels:
+            answers += await send_channels(settings.discord_token.get(), channels, alert, test.png)
+        else:
+            answers.append(
+                SinkAnswer(
+                    "bot", False, f"no channel is subscribed to {signal_id}: /alerts subscribe in your server"
+                )
+            )
+    return answers

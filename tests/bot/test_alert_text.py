@@ -1,0 +1,150 @@
+"""Alert messages read in three seconds, checked on every event of the built-in scenario (all four
+signals through the real replay engine): a headline with the number, the level in words, a first
+line a phone shows whole, one unit style, Discord timestamps in Discord, nothing said twice, and a
+level that never contradicts the words."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.alert_text import present, usd
+from bot.config import load_settings
+from bot.demo import START
+from bot.discord_embeds import alert_embed, notice_embed
+from bot.formatting import event_json, event_line
+from bot.replay import run_replay
+from signals import registry
+from storage import observations as obs_repo
+from storage.alerts import AlertEvent, StoredAlert
+from storage.db import open_db
+
+
+@pytest.fixture(scope="module")
+def events(tmp_path_factory: pytest.TempPathFactory) -> list[AlertEvent]:
+    db = open_db(Path(tmp_path_factory.mktemp("demo")) / "demo.db")
+    sigs = list(registry().values())
+    for sig in sigs:
+        obs_repo.upsert(db, sig.demo(START))
+        for write in sig.demo_tables(START).values():
+            write(db)
+    settings = load_settings(env={}, dotenv=None, check_db=False)
+    out: list[AlertEvent] = []
+    run_replay(
+        db,
+        sigs,
+        {s.id: settings.signal_params(s.id) for s in sigs},
+        START,
+        None,
+        emit=lambda _id, ev: out.append(ev),
+        resume=False,
+    )
+    db.close()
+    assert {e.signal for e in out} == set(registry())
+    return out
+
+
+def _stored(ev: AlertEvent) -> StoredAlert:
+    return StoredAlert(**{**vars(ev), "id": 1, "scope": "live", "created_at": 0})
+
+
+def test_every_title_carries_its_number_and_level_in_words(events: list[AlertEvent]) -> None:
+    for ev in events:
+        text = present(ev, str)
+        assert re.match(r"(Easing to )?(Heads-up|Alert|Severe|Over)\b", text.title), text.title
+        assert re.search(r"\d", text.title), text.title
+        assert len(text.first_line) <= 200, text.first_line
+        assert "USD" not in text.first_line + " ".join(text.fields.values())
+        for word in ("watch", "[alert]", "(severe)"):
+            assert word not in text.title
+
+
+def test_units_are_one_style() -> None:
+    assert [usd(x) for x in (950_000, 14_564_936, 1_457_934_389)] == ["$950K", "$14.6M", "$1.46B"]
+
+
+def test_btc_cascade_headline_is_the_number_and_its_time(events: list[AlertEvent]) -> None:
+    fired = next(e for e in events if e.signal == "btc_liq" and e.event == "fired")
+    assert present(fired, str).title == "Heads-up: BTC longs liquidated: $14.6M in 6 min"
+    over = next(e for e in events if e.signal == "btc_liq" and e.event == "resolved")
+    text = present(over, str)
+    assert text.title.startswith("Over (was Severe): BTC cascade: $1.46B in ")
+    assert "Peak $1.46B (Severe)" in text.first_line
+    assert " min" not in text.first_line and "over after" not in text.first_line.lower()  # one duration
+
+
+def test_level_never_contradicts_the_words(events: list[AlertEvent]) -> None:
+    """VIX/VIX3M 1.122 is past the 1.10 Severe line on one close; the 2-close rule fires it as a
+    heads-up, and the message says that Severe waits for confirmation."""
+    ev = next(e for e in events if e.key == "vix3m" and e.event == "fired")
+    assert ev.level == "watch" and ev.value > 1.10
+    text = present(ev, str)
+    assert text.title.startswith("Heads-up: VIX/VIX3M 1.122")
+    assert "already at Severe" in text.pending and "2 more closes" in text.pending
+    assert "awaiting" not in json.dumps(event_json(ev))  # the jsonl contract is unchanged
+    sig = registry()["vix_term"]
+    for other in events:
+        if other.signal == "vix_term" and other.event in ("fired", "escalated"):
+            shown = sig.classify(other.key, other.value, sig.default_params()).label
+            assert shown == other.level or other.data["awaiting"]["level"] == shown, other
+
+
+def test_discord_embed_uses_timestamps_and_repeats_nothing(events: list[AlertEvent]) -> None:
+    for ev in events:
+        e = alert_embed(_stored(ev))
+        fields = {f.name: f.value or "" for f in e.fields}
+        assert re.fullmatch(r"<t:\d+:f> \(<t:\d+:R>\)", fields["As of"])
+        assert " UTC" not in (e.description or "") + "".join(fields.values())
+        first = (e.description or "").splitlines()[0]
+        for value in fields.values():
+            assert value not in first or len(value) < 6, (value, first)
+
+
+def test_jsonl_keeps_the_machine_levels(events: list[AlertEvent]) -> None:
+    assert {event_json(e)["level"] for e in events} <= {"ok", "watch", "alert", "severe"}
+
+
+def test_notices_never_look_like_market_alerts() -> None:
+    notice = AlertEvent(
+        signal="btc_liq",
+        key="stale:bybit",
+        event="fired",
+        level="watch",
+        prev_level="ok",
+        ts=1_767_706_000,
+        summary="Stale data for btc_liq/bybit: no frames for 20 min; no alerts from it until fresh data arrives",
+        kind="notice",
+    )
+    line = event_line(notice)
+    assert (
+        "NOTICE" in line and "not a market alert" in line and "FIRED" not in line and "Heads-up" not in line
+    )
+    e = notice_embed(_stored(notice))
+    assert (e.title or "").startswith("⚙️ Operational notice · stale data: btc_liq/bybit")
+    assert (
+        "Not a market alert" in (e.description or "") and e.colour is not None and e.colour.value == 0x607D8B
+    )
+
+
+def test_alert_charts_are_titled_with_the_alert_and_vix9d_plots_vix9d(
+    events: list[AlertEvent], tmp_path: Path
+) -> None:
+    from bot.alert_text import alert_chart
+    from bot.charts import render_png
+    from bot.queries import chart_data
+    from storage.timeutil import from_epoch
+
+    db = open_db(tmp_path / "c.db")
+    obs_repo.upsert(db, registry()["vix_term"].demo(START))
+    settings = load_settings(env={}, dotenv=None, check_db=False)
+    ev = next(e for e in events if e.key == "vix9d" and e.event == "fired")
+    data = alert_chart(chart_data(db, settings, "vix_term", from_epoch(ev.ts + 1), 120), ev)
+    db.close()
+    assert data["title"] == "Heads-up: VIX9D/VIX 1.078: front end inverted · 2026-05-14"
+    assert data["focus_key"] == "vix9d"
+    front = data["front_ratio"]
+    assert abs(front[-1] - 1.078) < 0.001 and data["front_thresholds"] == {"watch": 1.0}
+    assert render_png(data).startswith(b"\x89PNG")

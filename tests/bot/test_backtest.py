@@ -1,0 +1,159 @@
+"""``/backtest``: how often would a signal have fired under other thresholds, asked from Discord.
+
+The real bot and CommandTree against the local fake Discord, on the real VIX history (2009-2026):
+the answer is private, compares lifecycles per year with the current thresholds, lists the last
+ones with dates and peaks, carries the chart, writes nothing, and refuses bad names and values with
+the messages of ``flowwatch replay --set``; each user waits between two backtests."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from bot.backtest import open_readonly, params_with_overrides, run_backtest
+from bot.cli import main
+from bot.config import load_settings
+from storage import alerts as alert_repo
+from tests.bot.discord_harness import TestBot, bot_settings, running_bot
+from tests.fakediscord import DEFAULT_MEMBER, FakeDiscord, InteractionRecord, option
+
+pytestmark = pytest.mark.e2e
+
+PNG = b"\x89PNG\r\n\x1a\n"
+DEFERRED, MESSAGE = 5, 4
+EPHEMERAL = 64
+
+
+@pytest.fixture(scope="module")
+def vix_db(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
+    path = tmp_path_factory.mktemp("bt") / "vix.db"
+    assert main(["backfill", "cboe", "--dir", str(data_dir), "--db", str(path)]) == 0
+    root = logging.getLogger()  # main() logs to this fixture's captured stderr: not to later tests'
+    for h in [h for h in root.handlers if getattr(h, "_flowwatch", False)]:
+        root.removeHandler(h)
+    return path
+
+
+@pytest.fixture(scope="module")
+def data_dir() -> Path:  # module scope for the module-scoped database
+    from tests.conftest import DATA, _need
+
+    return _need(DATA)
+
+
+@pytest_asyncio.fixture
+async def bot(fake_discord: FakeDiscord, vix_db: Path, tmp_path: Path) -> AsyncIterator[TestBot]:
+    db = tmp_path / "bot.db"
+    shutil.copyfile(vix_db, db)
+    clock = [0.0]
+    settings = bot_settings(tmp_path, FLOWWATCH_DB=str(db), FLOWWATCH_BACKTEST_COOLDOWN="60")
+    async with running_bot(fake_discord, settings, monotonic=lambda: clock[0]) as b:
+        b.fake_clock = clock  # type: ignore[attr-defined]
+        yield b
+
+
+async def run(fake: FakeDiscord, *options: dict[str, Any]) -> InteractionRecord:
+    rec = await fake.invoke_slash_command("backtest", *options, user=DEFAULT_MEMBER)
+    await fake.wait_for_interaction_response(rec, timeout=20)
+    return rec
+
+
+async def test_backtest_answers_privately_with_rates_last_lifecycles_and_chart(
+    fake_discord: FakeDiscord, bot: TestBot
+) -> None:
+    rec = await run(
+        fake_discord,
+        option("signal", "vix_term"),
+        option("overrides", "alert=1.05 confirm=3"),
+        option("start", "2010-01-01"),
+    )
+    msg = await fake_discord.wait_for_followup(rec, timeout=60)
+    assert [cb.type for cb in rec.callbacks] == [DEFERRED]
+    assert rec.callbacks[0].data.get("flags", 0) & EPHEMERAL  # only the asker sees it
+    embed = msg.embed
+    assert embed is not None and embed["title"] == "Backtest · VIX term structure since 2010-01-01"
+    lines = embed["description"].splitlines()
+    assert lines[0].startswith("With `alert=1.05`, `confirm=3`: **") and " a year**: " in lines[0]
+    assert lines[1].startswith("With the current thresholds: **")
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    assert "Lifecycles per key (yours vs current)" in fields
+    last = fields["Last 5 with these thresholds"].splitlines()
+    assert len(last) == 5 and all("<t:" in x and "peak " in x for x in last)
+    assert msg.attachment("backtest-vix_term.png").data.startswith(PNG)
+    assert bot.app is not None
+    assert await bot.app.store.call(alert_repo.list_alerts, scope="replay") == []  # nothing written
+
+
+@pytest.mark.parametrize(
+    ("overrides", "needle"),
+    [
+        ("alrt=1.05", "Alrt: vix_term has no setting 'alrt'; allowed: watch, watch_exit, alert"),
+        ("alert=abc", "Alert: 'abc' is not a number (allowed 0.5 to 2)"),
+        ("confirm=2.5", "Confirm: '2.5' must be a whole number (allowed 1 to 20 closes)"),
+        ("alert=0.9", "Alert_exit (0.97) must be below alert (0.9)"),
+        ("alert", "'alert': use NAME=VALUE, e.g. alert=1.05"),
+    ],
+)
+async def test_bad_names_and_values_get_the_replay_set_messages(
+    fake_discord: FakeDiscord, bot: TestBot, overrides: str, needle: str
+) -> None:
+    rec = await run(fake_discord, option("signal", "vix_term"), option("overrides", overrides))
+    assert [cb.type for cb in rec.callbacks] == [MESSAGE]
+    msg = fake_discord.original_response(rec)
+    assert msg is not None and needle in msg.content, msg.content
+
+
+async def test_cooldown_per_user(fake_discord: FakeDiscord, bot: TestBot) -> None:
+    opts = (option("signal", "vix_term"), option("overrides", "severe=1.2"), option("start", "2024-01-01"))
+    rec = await run(fake_discord, *opts)
+    await fake_discord.wait_for_followup(rec, timeout=60)
+    again = await run(fake_discord, *opts)
+    msg = fake_discord.original_response(again)
+    assert msg is not None and "Try again in 60 s" in msg.content
+    bot.fake_clock[0] += 61  # type: ignore[attr-defined]
+    rec = await run(fake_discord, *opts)
+    assert (await fake_discord.wait_for_followup(rec, timeout=60)).embed is not None
+
+
+def test_same_messages_as_replay_set(vix_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["replay", "vix_term", "--set", "alrt=1.05", "--db", str(vix_db)]) == 2
+    assert (
+        "--set alrt: vix_term has no setting 'alrt'; allowed: watch, watch_exit, alert"
+        in capsys.readouterr().err
+    )
+
+
+def test_time_budget_and_read_only(vix_db: Path) -> None:
+    settings = load_settings(env={"FLOWWATCH_DB": str(vix_db)}, dotenv=None)
+    params = params_with_overrides("vix_term", settings, [("alert", "1.05")])
+    db = open_readonly(vix_db)
+    try:
+        from bot.backtest import BudgetExceeded
+
+        with pytest.raises(BudgetExceeded):
+            run_backtest(db, settings, "vix_term", params, None, time.monotonic() - 1)
+        res = run_backtest(
+            db, settings, "vix_term", params, datetime(2020, 1, 1, tzinfo=UTC), time.monotonic() + 60
+        )
+        assert res.overrides == {"alert": 1.05}
+        # fewer lifecycles reach Alert with a higher alert line; Mar 2020 still does
+        from signals.base import Level
+
+        assert res.tested.at_least(Level.ALERT) < res.current.at_least(Level.ALERT)
+        assert any(
+            c.key == "vix3m"
+            and datetime.fromtimestamp(c.start, UTC).strftime("%Y-%m") in ("2020-02", "2020-03")
+            for c in res.tested.lifecycles
+        )
+        with pytest.raises(Exception, match=r"readonly|read-only"):
+            db.execute("DELETE FROM observations")
+    finally:
+        db.close()
