@@ -15,17 +15,19 @@ expired contract is not listed, so whether its row is in the input never changes
 
 1. **forward**: the month before has no meeting and is listed: ``start`` is its average;
 2. **backward**: the month after has no meeting: ``end`` is its average, ``start`` is solved;
-3. **chain forward**: the meeting of the month before was solved forward: ``start`` is its ``end``;
-4. **chain backward**: the meeting of the month after is solved: ``end`` is its ``start``
-   (meetings in back-to-back months up to the nearest month without one).
+3. otherwise the chain runs from the **nearest** listed month without a meeting, through the
+   meetings in back-to-back months: **chain backward** (``end`` is the next meeting's ``start``)
+   when that month is later or as near, else **chain forward** (``start`` is the previous
+   meeting's ``end``). A past meeting (the one of the trade month) blocks a chain.
 
 A back-solved ``start`` multiplies the month's noise by ``N / (d - 1)``: 30 for a decision on the
-2nd. When a meeting in the first half of its month would be back-solved (the month before has
-expired, the month after holds a meeting: 2016-11-02 priced on 2016-11-01), it is solved forward
-from the rate already known instead: the average of the month before from the EFFR (the final
-settlement, when the EFFR history does not cover it), else the latest EFFR. Every anchor level is
-shifted by the target-range changes effective between it and the point it stands for, a decision
-on the trade date itself included (its new range takes effect the next day).
+2nd. A decision that early (fewer days before it than a third of those after) in the trade month,
+whose month before has expired (2016-11-02 priced on 2016-11-01), is solved forward from the rate
+already known instead: the average of the month before from the EFFR (its final settlement, when
+the EFFR history does not cover it), else the latest EFFR; so is a first meeting no contract
+anchors. Every anchor level is shifted by the target-range changes effective between it and the
+point it stands for, a decision on the trade date itself included (its new range takes effect the
+next day).
 
 The implied change ``end - start`` splits between the two nearest multiples of 25 bp, linearly, so
 its expectation is the change itself, and the meetings chain into a probability tree.
@@ -275,73 +277,74 @@ def fedwatch(
             )
         return None
 
-    def prefer_known(d: date) -> bool:
-        """Back-solving a decision in the first half of its month multiplies the noise by
-        N / (d - 1): solve it forward from what is known instead, when something is."""
-        n = days_in(month_of(d))
-        return d.day - 1 < n - d.day + 1 and fallback(d) is not None
+    up_months = {month_of(d) for d in upcoming}
 
-    # forward pass: rules 1, 2 and 3
-    for i, d in enumerate(upcoming):
+    def nearest(m: Month, step: int) -> int | None:
+        """Months from ``m`` to the nearest listed month without a meeting in direction ``step``,
+        through upcoming meetings only (a past meeting or a missing contract blocks the chain)."""
+        k, dist = shift_month(m, step), 1
+        while k in up_months and mo.listed(k):
+            k, dist = shift_month(k, step), dist + 1
+        return dist if mo.clean(k) and mo.listed(k) else None
+
+    def tiny_before(d: date) -> bool:
+        """A decision so early in its month (fewer days before it than a third of those after)
+        that back-solving the rate before it would multiply the month's noise several times."""
+        n = days_in(month_of(d))
+        return (d.day - 1) * 3 < n - d.day + 1
+
+    plan: dict[date, str] = {}
+    for d in upcoming:
         m = month_of(d)
         if not mo.listed(m):
             break
-        prior, nxt = shift_month(m, -1), shift_month(m, 1)
-        if mo.clean(prior) and mo.listed(prior):
-            start = mo.level_end(prior) + mo.changes_between(prev_day(m), d - timedelta(days=1))
-            end = _solve_forward(mo, d, start)
-            solved[d] = (
-                start,
-                end,
-                "forward",
-                f"start from the {month_label(prior)} average (no meeting), forward",
-            )
-        elif mo.clean(nxt) and mo.listed(nxt) and not prefer_known(d):
-            end = mo.level_start(nxt)
-            s = _solve_backward(mo, d, end)
-            if s is not None:
-                solved[d] = (
-                    s,
-                    end,
-                    "backward",
-                    f"end from the {month_label(nxt)} average (no meeting), backward",
-                )
-        elif i > 0 and upcoming[i - 1] in solved and month_of(upcoming[i - 1]) == prior:
-            _ps, pe, kind, _ = solved[upcoming[i - 1]]
-            if kind in ("forward", "chain-forward"):
-                solved[d] = (
-                    pe,
-                    _solve_forward(mo, d, pe),
-                    "chain-forward",
-                    "start from the previous meeting's end (back-to-back months), forward",
-                )
-    # backward pass: rule 4, from the nearest later month without a meeting; then what is known
-    for i in range(len(upcoming) - 1, -1, -1):
-        d = upcoming[i]
+        before, after = nearest(m, -1), nearest(m, 1)
+        if before == 1:
+            plan[d] = "forward"  # CME: the month before has no meeting
+        elif tiny_before(d) and fallback(d) is not None:
+            plan[d] = "fallback"
+        elif after == 1:
+            plan[d] = "backward"  # CME: the month after has no meeting
+        elif after is not None and (before is None or after <= before):
+            plan[d] = "chain-backward"  # the nearest month without a meeting is later
+        elif before is not None:
+            plan[d] = "chain-forward"
+        elif fallback(d) is not None:
+            plan[d] = "fallback"
+
+    for i, d in enumerate(upcoming):  # forward kinds, in date order
         m = month_of(d)
-        if d in solved or not mo.listed(m):
-            continue
-        later = upcoming[i + 1] if i + 1 < len(upcoming) else None
-        if (
-            later is not None
-            and later in solved
-            and month_of(later) == shift_month(m, 1)
-            and not prefer_known(d)
-        ):
-            end = solved[later][0]
+        kind = plan.get(d)
+        if kind == "forward":
+            prior = shift_month(m, -1)
+            start = mo.level_end(prior) + mo.changes_between(prev_day(m), d - timedelta(days=1))
+            how = f"start from the {month_label(prior)} average (no meeting), forward"
+            solved[d] = (start, _solve_forward(mo, d, start), "forward", how)
+        elif kind == "chain-forward" and i > 0 and upcoming[i - 1] in solved:
+            pe = solved[upcoming[i - 1]][1]
+            how = "start from the previous meeting's end (back-to-back months), forward"
+            solved[d] = (pe, _solve_forward(mo, d, pe), "chain-forward", how)
+        elif kind == "fallback":
+            fb = fallback(d)
+            assert fb is not None
+            start, fkind, how = fb
+            solved[d] = (start, _solve_forward(mo, d, start), fkind, how)
+    for i in range(len(upcoming) - 1, -1, -1):  # backward kinds, from the latest
+        d = upcoming[i]
+        kind = plan.get(d)
+        end: float | None = None
+        if kind == "backward":
+            nxt = shift_month(month_of(d), 1)
+            end, how = mo.level_start(nxt), f"end from the {month_label(nxt)} average (no meeting), backward"
+        elif kind == "chain-backward" and i + 1 < len(upcoming) and upcoming[i + 1] in solved:
+            end, how = (
+                solved[upcoming[i + 1]][0],
+                "end from the next meeting's start (back-to-back months), backward",
+            )
+        if end is not None:
             s = _solve_backward(mo, d, end)
             if s is not None:
-                solved[d] = (
-                    s,
-                    end,
-                    "chain-backward",
-                    "end from the next meeting's start (back-to-back months), backward",
-                )
-                continue
-        fb = fallback(d)
-        if fb is not None:
-            start, kind, how = fb
-            solved[d] = (start, _solve_forward(mo, d, start), kind, how)
+                solved[d] = (s, end, kind or "", how)
 
     out: list[MeetingOdds] = []
     cum: dict[int, float] = {0: 1.0}
