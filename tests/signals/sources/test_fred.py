@@ -93,7 +93,11 @@ def test_bad_cells_are_skipped_with_their_reason(caplog: pytest.LogCaptureFixtur
         rows = fred.parse_csv(body, now=NOW)
     assert [r.value for r in rows] == [2.38]
     text = " ".join(r.getMessage() for r in caplog.records)
-    assert "'abc' is not a number" in text and "3 fields, expected 2" in text and "non-positive value -1.0" in text
+    assert (
+        "'abc' is not a number" in text
+        and "3 fields, expected 2" in text
+        and "non-positive value -1.0" in text
+    )
 
 
 async def test_backfill_of_the_real_dff_and_target_range_files(db: Any, data_dir: Path) -> None:

@@ -69,8 +69,12 @@ def test_parses_gamma_events_decoding_json_strings() -> None:
     assert dec["cut"] == pytest.approx(0.0215, abs=1e-6)
     assert dec["hold"] == pytest.approx(0.245, abs=1e-6)
     assert dec["hike"] == pytest.approx(0.7335, abs=1e-6)
-    assert dec["cut50plus"] == pytest.approx(0.004, abs=1e-6) and dec["cut25"] == pytest.approx(0.0175, abs=1e-6)
-    assert dec["hike25"] == pytest.approx(0.725, abs=1e-6) and dec["hike50plus"] == pytest.approx(0.0085, abs=1e-6)
+    assert dec["cut50plus"] == pytest.approx(0.004, abs=1e-6) and dec["cut25"] == pytest.approx(
+        0.0175, abs=1e-6
+    )
+    assert dec["hike25"] == pytest.approx(0.725, abs=1e-6) and dec["hike50plus"] == pytest.approx(
+        0.0085, abs=1e-6
+    )
     assert dec["move_bp"] == pytest.approx(-50 * 0.004 - 25 * 0.0175 + 25 * 0.725 + 50 * 0.0085, abs=1e-3)
     assert {r.source for r in rows} == {"polymarket"}
 
