@@ -23,6 +23,11 @@ Keys, per meeting (``2025-12-10.swing`` …):
 - ``divergence`` — the venues (Kalshi, Polymarket, FedWatch when imported) disagree by at
   least ``diverge_pp`` for ``diverge_minutes``: ``watch`` until it has lasted that long,
   then ``alert`` (``severe`` at twice the gap).
+- ``size`` — a repricing of the meeting's expected move or path in bp, in either direction and
+  in any cycle, against sizes from the signal's own history (:mod:`signals.ratecut_size`).
+
+A FedWatch point is a daily settlement, a final price: readings measured on it need no second
+reading to confirm them (a move seen on one settlement has often left the windows by the next).
 
 A venue's quote counts for ``stale_minutes`` (default 30) after its time stamp; that is
 data time against data time, so replay is unaffected. Live, a venue without a fresh quote
@@ -35,14 +40,14 @@ import math
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
 from signals import fomc
+from signals import ratecut_size as size_mod
 from signals.base import Level, Param, Params, Reading, Signal, Threshold
 from storage.observations import Inputs, Observation
 
@@ -52,8 +57,13 @@ LIVE_VENUES = ("kalshi", "polymarket")
 #: market has a fresh quote, so it has none)
 CROSS_CHECK = {"kalshi": "polymarket", "polymarket": "kalshi"}
 VENUE_NAMES = {"kalshi": "Kalshi", "polymarket": "Polymarket", "fedwatch": "FedWatch"}
-KINDS = ("swing", "flip", "divergence")
-KIND_NAMES = {"swing": "swing", "flip": "majority flip", "divergence": "venue divergence"}
+KINDS = ("swing", "flip", "divergence", "size")
+KIND_NAMES = {
+    "swing": "swing",
+    "flip": "majority flip",
+    "divergence": "venue divergence",
+    "size": "size repricing",
+}
 SOURCE_NAMES = {
     "kalshi": "Kalshi",
     "kalshi-candles": "Kalshi hourly candlesticks",
@@ -66,9 +76,6 @@ SOURCE_NAMES = {
     "demo": "demo data",
     "import": "imported",
 }
-#: ZQ futures settle at 2:00 pm Chicago time; daily FedWatch points count from then
-SETTLE_TZ = ZoneInfo("America/Chicago")
-SETTLE_TIME = time(14, 0)
 #: (label, lag, tolerance) for "now versus 1 h, 1 d and 1 w ago"
 LAGS = (("1 h", 3600, 2700), ("1 d", 86400, 6 * 3600), ("1 w", 7 * 86400, 42 * 3600))
 #: how long a closed meeting's keys are still reported live (its closing reading)
@@ -152,6 +159,7 @@ class _Calc:
     div_level: np.ndarray
     div_hold: np.ndarray
     closing: bool  # data goes past the statement: a closing reading is due
+    size: size_mod.SizeCalc | None = None
 
 
 class RateCut(Signal):
@@ -161,7 +169,11 @@ class RateCut(Signal):
         "market-implied probability of a cut at the next two FOMC meetings (Kalshi, Polymarket, "
         "FedWatch method): swings, majority flips, whipsaws and venue divergence"
     )
-    inputs = ("kalshi.fomc.%.cut", "polymarket.fomc.%.cut", "fedwatch.fomc.%.cut")
+    inputs = tuple(
+        f"{v}.fomc.%.{suffix}"
+        for v in VENUES
+        for suffix in ("cut", "hold", "cut_%", "hike_%", "move_bp", "path_bp", "rate")
+    )
     keys: ClassVar[dict[str, str]] = {}  # one set per meeting: see keys_at and key_label
     lookback = timedelta(days=9)  # 1 w ago (with tolerance) and the longest window
     params = (
@@ -199,6 +211,7 @@ class RateCut(Signal):
         Param(
             "cooldown_hours", 6, 0, 168, "hours after a resolve before the same key can fire again", unit="h"
         ),
+        *size_mod.PARAMS,
     )
     cooldown_param = "cooldown_hours"
     #: 'updated' within a severe episode when the value grows 1.5x: a whipsaw inside a swing that
@@ -211,6 +224,8 @@ class RateCut(Signal):
             return f"{value:.1f}× the swing size"
         if kind == "divergence":
             return f"{value:.0f} pp apart"
+        if kind == "size":
+            return f"{value:.1f}× the repricing size"
         return None  # a flip has no size
 
     update_min_level = Level.SEVERE
@@ -234,6 +249,11 @@ class RateCut(Signal):
             problems.append(
                 f"diverge_exit_pp ({p['diverge_exit_pp']:g}) must be below diverge_pp ({p['diverge_pp']:g})"
             )
+        if not p["size_short_bp"] <= p["size_bp"] <= p["size_long_bp"]:
+            problems.append(
+                f"sizes must not fall as the window grows: size_short_bp ({p['size_short_bp']:g}) <= "
+                f"size_bp ({p['size_bp']:g}) <= size_long_bp ({p['size_long_bp']:g})"
+            )
         return problems
 
     @staticmethod
@@ -251,10 +271,15 @@ class RateCut(Signal):
     def _swing_ladder(self, p: Params) -> list[float]:
         return [p["watch_ratio"], 1.0, p["severe_ratio"]]
 
+    def _size_ladder(self, p: Params) -> list[float]:
+        return [p["size_watch"], 1.0, p["severe_ratio"]]
+
     def classify(self, key: str, value: float, params: Params) -> Level:
         kind = split_key(key)[1]
         if kind == "swing":
             return Level(sum(value >= t for t in self._swing_ladder(params)))
+        if kind == "size":
+            return Level(sum(value >= t for t in self._size_ladder(params)))
         if kind == "divergence":
             pp = params["diverge_pp"]
             return Level.SEVERE if value >= 2 * pp else Level.ALERT if value >= pp else Level.OK
@@ -290,12 +315,9 @@ class RateCut(Signal):
         s = inputs.series(name)
         if s.empty:
             return None
-        idx = pd.DatetimeIndex(s.index)
-        if venue == "fedwatch":
-            idx = _settlement_times(idx)
-        ts = idx.as_unit("s").asi8.astype(np.int64)
+        ts = size_mod.venue_index(venue, pd.DatetimeIndex(s.index))
         vals = s.to_numpy(dtype=float)
-        keep = (ts < int(meeting.statement_utc.timestamp())) & np.isfinite(vals) & (vals >= 0) & (vals <= 1)
+        keep = (ts < int(meeting.closes_utc.timestamp())) & np.isfinite(vals) & (vals >= 0) & (vals <= 1)
         ts, vals = ts[keep], vals[keep]
         if not len(ts):
             return None
@@ -339,15 +361,49 @@ class RateCut(Signal):
                 out[i] = (a, seg[k], seg[-1], ts[j + ka], ts[j + k])
         return out
 
+    @staticmethod
+    def _whip_confirmed(
+        whip: np.ndarray,
+        primary: np.ndarray,
+        venues: dict[str, _Venue],
+        idx: dict[str, np.ndarray],
+        fresh: dict[str, np.ndarray],
+        grid: np.ndarray,
+        share: float,
+    ) -> np.ndarray:
+        """Per grid point: the other venue, when fresh, moved at least ``share`` of the
+        whipsaw's second leg the same way since the turn (True where there is nothing to check)."""
+        ok = np.ones(len(grid), dtype=bool)
+        for k, name in enumerate(VENUES):
+            other = CROSS_CHECK.get(name)
+            if other is None or other not in venues:
+                continue
+            o = venues[other]
+            sel = np.nonzero((primary == k) & ~np.isnan(whip[:, 0]) & fresh[other])[0]
+            for i in sel:
+                t_b, b, c = int(whip[i, 4]), whip[i, 1], whip[i, 2]
+                kb = int(np.searchsorted(o.ts, t_b, side="right")) - 1
+                if kb < 0:
+                    continue
+                moved = (o.p[int(idx[other][i])] - o.p[kb]) * (1 if c >= b else -1)
+                ok[i] = moved >= share * abs(c - b) - 1e-9
+        return ok
+
     def _compute(
-        self, inputs: Inputs, p: Params, meeting: fomc.Meeting, *, next_two_only: bool = True
+        self,
+        inputs: Inputs,
+        p: Params,
+        meeting: fomc.Meeting,
+        *,
+        next_two_only: bool = True,
+        cache: dict[tuple[str, str], size_mod.SizeVenue | None] | None = None,
     ) -> _Calc | None:
         venues = {v: x for v in VENUES if (x := self._venue(inputs, v, meeting, p)) is not None}
         if not venues:
             return None
-        close = int(meeting.statement_utc.timestamp())
+        close = int(meeting.closes_utc.timestamp())
         prev2 = fomc.previous(meeting, 2)
-        first = int(prev2.statement_utc.timestamp()) if prev2 else -(2**62)
+        first = int(prev2.closes_utc.timestamp()) if prev2 else -(2**62)
         grid = np.unique(np.concatenate([v.ts for v in venues.values()]))
         grid = grid[((grid >= first) | (not next_two_only)) & (grid < close)]
         data_end = (
@@ -423,11 +479,14 @@ class RateCut(Signal):
         level = np.zeros(n, dtype=np.int64)
         for t in ladder:
             level += (mult >= t - 1e-9).astype(np.int64)
-        is_whip = ~np.isnan(whip[:, 0])
-        level = np.where(is_whip, int(Level.SEVERE), level)
         share = p["cross_check"]
         confirmed = np.isnan(other_move) | (other_move >= share * np.abs(move) - 1e-9)
         level = np.where(confirmed, level, np.minimum(level, int(Level.WATCH)))
+        # a whipsaw is severe; its own check is the other venue's second leg (the window's last
+        # move, checked above, may be the reversal's tail only)
+        is_whip = ~np.isnan(whip[:, 0]) & self._whip_confirmed(whip, primary, venues, idx, fresh, grid, share)
+        level = np.where(is_whip, int(Level.SEVERE), level)
+        whip[~is_whip] = np.nan
         level[primary < 0] = 0
         hold = np.zeros(n, dtype=np.int64)
         peak = 0
@@ -531,7 +590,33 @@ class RateCut(Signal):
             div_hold=div_hold,
             closing=closing,
             lags=self._lags(venues, grid),
+            size=self._size(inputs, p, meeting, grid, cache if cache is not None else {}),
         )
+
+    def _size(
+        self,
+        inputs: Inputs,
+        p: Params,
+        meeting: fomc.Meeting,
+        grid: np.ndarray,
+        cache: dict[tuple[str, str], size_mod.SizeVenue | None],
+    ) -> size_mod.SizeCalc | None:
+        """The size key's arrays (None when no venue publishes sizes for this meeting)."""
+        wins = size_mod.windows(p, self._windows(p))
+
+        def get(venue: str, m: fomc.Meeting) -> size_mod.SizeVenue | None:
+            key = (venue, m.id)
+            if key not in cache:
+                cache[key] = size_mod.load(inputs, venue, m, p, wins)
+            return cache[key]
+
+        venues = {v: x for v in VENUES if (x := get(v, meeting)) is not None}
+        if not venues:
+            return None
+        prev = fomc.previous(meeting)
+        nearer = {v: x for v in venues if prev is not None and (x := get(v, prev)) is not None}
+        stale = int(p["stale_minutes"] * 60)
+        return size_mod.analyse(venues, nearer, grid, VENUES, CROSS_CHECK, wins, p, stale)
 
     @staticmethod
     def _lags(venues: dict[str, _Venue], grid: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
@@ -547,8 +632,9 @@ class RateCut(Signal):
 
     def history(self, inputs: Inputs, params: Params) -> list[Reading]:
         out: list[Reading] = []
+        cache: dict[tuple[str, str], size_mod.SizeVenue | None] = {}
         for meeting in self.meetings_in(inputs):
-            calc = self._compute(inputs, params, meeting)
+            calc = self._compute(inputs, params, meeting, cache=cache)
             if calc is None:
                 continue
             # quiet stretches (every key ok, before and now) cannot produce an event: their
@@ -560,6 +646,8 @@ class RateCut(Signal):
                 | (calc.div_level > 0)
                 | (calc.div_hold > 0)
             )
+            if calc.size is not None:
+                active |= (calc.size.level > 0) | (calc.size.hold > 0)
             prev_active = False
             for i in range(len(calc.grid)):
                 if calc.primary[i] >= 0:
@@ -644,7 +732,7 @@ class RateCut(Signal):
         last_quote = {name: row["asof"] for name, row in view.items()}
         base_data: dict[str, Any] = {
             "meeting": m.id,
-            "statement": int(m.statement_utc.timestamp()),
+            "statement": int(m.closes_utc.timestamp()),
             "primary": prim,
             "p_cut": calc.pnow[i],
             "venues": view,
@@ -720,7 +808,7 @@ class RateCut(Signal):
             hold=max(hold, lvl),
             summary=summary,
             source=src,
-            confirm=int(p["confirm"]),
+            confirm=self._confirm(prim, p),
             fields={**fields, "Move": f"{_pp(mv)} within {_hours(w)} ({mult:.2f}× swing size)"},
             data={
                 **base_data,
@@ -799,14 +887,116 @@ class RateCut(Signal):
             next_threshold=None if dl >= Level.ALERT else Threshold(Level.ALERT, p["diverge_pp"]),
             unit="pp",
         )
-        return [swing, flip, div]
+        return [swing, flip, div, *self._size_reading(calc, i, p, ts, lead, base_data, fields)]
+
+    @staticmethod
+    def _confirm(venue: str, p: Params) -> int:
+        """Readings needed to fire: one on a daily settlement (a final price), else ``confirm``."""
+        return 1 if venue == "fedwatch" else int(p["confirm"])
+
+    def _size_reading(
+        self,
+        calc: _Calc,
+        i: int,
+        p: Params,
+        ts: datetime,
+        lead: str,
+        base_data: dict[str, Any],
+        fields: dict[str, str],
+    ) -> list[Reading]:
+        """The size key at grid point ``i`` (nothing when no venue publishes sizes)."""
+        sc = calc.size
+        if sc is None:
+            return []
+        m = calc.meeting
+        k = int(sc.primary[i])
+        if k < 0:
+            summary = f"{lead}: no fresh expected move to measure a repricing on"
+            return [
+                Reading(
+                    self.id,
+                    f"{m.id}.size",
+                    ts,
+                    0.0,
+                    Level.OK,
+                    Level.OK,
+                    summary,
+                    "none",
+                    data=base_data,
+                    unit="×",
+                )
+            ]
+        d = size_mod.describe(sc, i, m, VENUE_NAMES)
+        venue = d["venue"]
+        src = SOURCE_NAMES.get(sc.venues[venue].source, sc.venues[venue].source)
+        lvl = Level(int(sc.level[i]))
+        mult, mv = float(sc.mult[i]), float(sc.move[i])
+        wh = sc.whip[i]
+        value = mult
+        if np.isfinite(wh[0]):  # a whipsaw: its whole travel, as swing does
+            value = max(mult, (abs(wh[1] - wh[0]) + abs(wh[2] - wh[1])) / float(sc.size[i]))
+        check = ""
+        if not np.isnan(sc.other_move[i]) and mult > 0:
+            other = VENUE_NAMES[CROSS_CHECK[venue]]
+            check = f"; {other} {'−' if mv < 0 else '+'}{sc.other_move[i]:.0f} bp the same way"
+            if not sc.confirmed[i]:
+                check += " (not confirmed: held at watch)"
+        if sc.echoed[i] and mult >= p["size_watch"]:
+            prev = fomc.previous(m)
+            near = f"{prev.decision_date:%b} {prev.decision_date.day}" if prev else "the nearer"
+            check += (
+                f"; the {near} meeting moved {sc.echo[i]:.0f} bp the same way: its repricing, held at watch"
+            )
+        summary = f"{lead}: {d['text']}{check}. Source {src}, as of {ts:%Y-%m-%d %H:%M} UTC"
+        nxt = next(
+            (Threshold(Level(j + 1), t_) for j, t_ in enumerate(self._size_ladder(p)) if Level(j + 1) > lvl),
+            None,
+        )
+        what = "Expected move" if not d["on_path"] else "Expected path"
+        return [
+            Reading(
+                signal=self.id,
+                key=f"{m.id}.size",
+                ts=ts,
+                value=value,
+                level=lvl,
+                hold=max(Level(int(sc.hold[i])), lvl),
+                summary=summary,
+                source=src,
+                confirm=self._confirm(venue, p),
+                fields={
+                    **fields,
+                    what: f"{d['now_bp']:+.1f} bp on {VENUE_NAMES[venue]} (was {d['then_bp']:+.1f} bp)",
+                    "Move": f"{mv:+.1f} bp within {_hours(int(sc.win[i]))} ({mult:.2f}× the {sc.size[i]:.1f} bp size)",
+                    "Source": src,
+                },
+                data={
+                    **base_data,
+                    "size_venue": venue,
+                    "multiple": mult,
+                    "move_bp": mv,
+                    "expected_bp": d["now_bp"],
+                    "was_bp": d["then_bp"],
+                    "since": d["then_ts"],
+                    "window_s": d["window_s"],
+                    "size_bp": d["size_bp"],
+                    "baseline_bp": d["baseline_bp"],
+                    "confirmed": bool(sc.confirmed[i]),
+                    "echo": bool(sc.echoed[i]),
+                    "whipsaw": None if not np.isfinite(wh[0]) else [float(x) for x in wh],
+                },
+                next_threshold=nxt,
+                unit="×",
+                headline=d["text"],
+            )
+        ]
 
     def _quiet_readings(self, calc: _Calc, i: int, p: Params, ts: datetime, prim: str) -> list[Reading]:
         """Readings of a quiet moment (all ok, no episode open): numbers and a short summary."""
         m = calc.meeting
         x = float(calc.pnow[i])
         summary = f"{meeting_label(m.id)}: P(cut) {_pct(x)} on {VENUE_NAMES[prim]}, quiet"
-        data = {"meeting": m.id, "statement": int(m.statement_utc.timestamp()), "primary": prim, "p_cut": x}
+        data = {"meeting": m.id, "statement": int(m.closes_utc.timestamp()), "primary": prim, "p_cut": x}
         return [
             Reading(
                 self.id,
@@ -836,6 +1026,24 @@ class RateCut(Signal):
                 data=data,
                 unit="pp",
             ),
+            *(
+                [
+                    Reading(
+                        self.id,
+                        f"{m.id}.size",
+                        ts,
+                        float(calc.size.mult[i]),
+                        Level.OK,
+                        Level.OK,
+                        summary,
+                        prim,
+                        data=data,
+                        unit="×",
+                    )
+                ]
+                if calc.size is not None
+                else []
+            ),
         ]
 
     @staticmethod
@@ -859,7 +1067,7 @@ class RateCut(Signal):
     def _closing(self, calc: _Calc, p: Params) -> list[Reading]:
         """At the statement the markets close: every key of the meeting goes back to ok."""
         m = calc.meeting
-        ts = m.statement_utc
+        ts = m.closes_utc
         last = ""
         for name in LIVE_VENUES:
             v = calc.venues.get(name)
@@ -1086,14 +1294,6 @@ class RateCut(Signal):
                 out.append(Observation(f"fedwatch.fomc.{mar}.cut", t, round(fw, 4), "demo"))
                 out.append(Observation(f"fedwatch.fomc.{mar}.hold", t, round(1 - fw, 4), "demo"))
         return out
-
-
-def _settlement_times(idx: pd.DatetimeIndex) -> pd.DatetimeIndex:
-    """00:00 UTC trading dates -> the 2:00 pm Chicago futures settlement of that date, in UTC."""
-    naive = idx.tz_localize(None).normalize() + pd.Timedelta(
-        hours=SETTLE_TIME.hour, minutes=SETTLE_TIME.minute
-    )
-    return naive.tz_localize(SETTLE_TZ).tz_convert("UTC")
 
 
 SIGNAL = RateCut()

@@ -231,7 +231,7 @@ def test_only_the_next_two_meetings_and_a_closing_reading_at_the_statement() -> 
     after = {r.key.split(".")[0] for r in rs if r.ts > statement}
     assert before == {DEC, JAN} and after == {JAN, MAR}
     closing = [r for r in rs if r.ts == statement and r.key.startswith(DEC)]
-    assert sorted(r.key for r in closing) == [f"{DEC}.divergence", f"{DEC}.flip", f"{DEC}.swing"]
+    assert sorted(r.key for r in closing) == [f"{DEC}.divergence", f"{DEC}.flip", f"{DEC}.size", f"{DEC}.swing"]
     assert all(r.level == Level.OK and r.data["closed"] for r in closing)
     assert "markets closed at the 19:00 UTC statement" in closing[0].summary
     # quotes stamped after the statement are not the meeting's any more
@@ -261,7 +261,7 @@ def test_live_latest_reports_the_next_two_meetings_and_just_closed_ones() -> Non
     assert keys == [f"{m}.{k}" for m in (DEC, JAN) for k in ("swing", "flip", "divergence")]
     later = SIGNAL.latest(inp, P, datetime(2026, 12, 9, 19, 5, tzinfo=UTC))
     assert [r.key for r in later if r.data.get("closed")] == [
-        f"{DEC}.{k}" for k in ("swing", "flip", "divergence")
+        f"{DEC}.{k}" for k in ("swing", "flip", "divergence", "size")
     ]
     assert SIGNAL.keys_at(now) == {f"{DEC}.swing": "FOMC Dec 9, 2026", f"{JAN}.swing": "FOMC Jan 27, 2027"}
 
