@@ -355,3 +355,30 @@ def test_replay_of_the_real_december_2025_odds(db: Any, data_dir: Path) -> None:
     whipsaw = next(e for e in res.events if e.level == "severe")
     assert "WHIPSAW: P(cut) 55% → 24% → 64% on Kalshi" in whipsaw.summary
     assert "P(cut) = 1 − P(hold)" in whipsaw.summary  # the derived-cut caveat travels with the alert
+
+
+def test_a_whipsaw_is_checked_on_the_other_venues_second_leg() -> None:
+    """The window's last move can be the tail of the reversal: the other venue confirms the
+    whipsaw when it moved at least half of the second leg the same way since the turn."""
+    hourly = timedelta(hours=1)
+    values = [0.80] * 12 + ramp(0.80, 0.60, 25) + ramp(0.60, 0.78, 11) + [0.78] * 5
+    follows = [0.80] * 12 + ramp(0.80, 0.60, 25) + ramp(0.60, 0.70, 11) + [0.70] * 5  # half of it
+    rows = path("kalshi", DEC, values, step=hourly) + path("polymarket", DEC, follows, step=hourly)
+    rs = kind(SIGNAL.history(inputs(rows), P), "swing")
+    w = next(r for r in rs if r.data.get("whipsaw"))
+    assert w.level == Level.SEVERE
+    flat = [0.80] * 12 + ramp(0.80, 0.60, 25) + [0.60] * 16  # Polymarket never turned
+    rows = path("kalshi", DEC, values, step=hourly) + path("polymarket", DEC, flat, step=hourly)
+    rs = kind(SIGNAL.history(inputs(rows), P), "swing")
+    assert not any(r.data.get("whipsaw") for r in rs)
+    assert max(r.level for r in rs[40:]) <= Level.WATCH
+
+
+def test_a_replaced_meeting_closes_at_the_decision_that_replaced_it() -> None:
+    """2020-03-18 was replaced by the Sunday 2020-03-15 decision: its keys close at 21:00 UTC then."""
+    start = datetime(2020, 3, 13, tzinfo=UTC)
+    rows = both("2020-03-18", [0.9] * 200, start=start, step=timedelta(minutes=30))
+    rs = SIGNAL.history(inputs(rows), P)
+    closing = [r for r in rs if r.data.get("closed")]
+    assert closing and {r.ts for r in closing} == {datetime(2020, 3, 15, 21, 0, tzinfo=UTC)}
+    assert max(r.ts for r in rs) == datetime(2020, 3, 15, 21, 0, tzinfo=UTC)
