@@ -124,3 +124,58 @@ async def test_cme_meeting_export_against_the_fred_range(db: Any, tmp_path: Path
 def test_fred_zero_rates_are_kept() -> None:
     rows = fred.parse_csv("observation_date,DFEDTARL\n2021-06-01,0.00\n", now=NOW)
     assert [(r.series, r.value) for r in rows] == [("fred.target_lower", 0.0)]
+
+
+async def test_days_the_method_cannot_price_are_skipped_with_their_reason(
+    db: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A day without the contract of the next meeting's month, and a day only the EFFR could
+    anchor when there is no EFFR: each skipped with one logged reason; the other days import."""
+    f = tmp_path / "zq.csv"
+    f.write_text(
+        "trade_date,symbol,contract_month,settle\n"
+        "2022-09-12,ZQU2,2022-09,97.4475\n"
+        "2022-09-12,ZQV2,2022-10,96.9400\n"
+        "2022-09-12,ZQX2,2022-11,96.4300\n"
+        "2022-09-13,ZQV2,2022-10,96.9300\n"  # no September contract on the 13th
+        "2022-09-13,ZQX2,2022-11,96.4200\n"
+        "2024-11-07,ZQX4,2024-11,95.3300\n"  # December's meeting: only the EFFR could anchor it
+        "2024-11-07,ZQZ4,2024-12,95.4700\n"
+    )
+    client = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(404)))
+    with caplog.at_level(logging.WARNING):
+        message = await fedwatch._backfill(BackfillContext(db=db, client=client, now=NOW, file=f))
+    await client.aclose()
+    assert "3 trading day(s)" in message and "1 priced, 2 skipped (see the log)" in message
+    (line,) = [r.getMessage() for r in caplog.records if "skipped 2 row(s)" in r.getMessage()]
+    assert "2022-09-13: no settlement for 2022-09, the month of the 2022-09-21 meeting" in line
+    assert (
+        "2024-11-07: no anchor for the 2024-12-18 meeting" in line and "no EFFR before the trade date" in line
+    )
+
+
+async def test_the_real_settlements_import_with_every_day_priced(db: Any, data_dir: Path) -> None:
+    client = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(404)))
+    now = datetime(2026, 9, 1, tzinfo=UTC)
+    for name in ("fred_dff_daily.csv", "fed_target_range_2015_2021_constructed.csv"):
+        await fred._backfill(BackfillContext(db=db, client=client, now=now, file=data_dir / name))
+    message = await fedwatch._backfill(
+        BackfillContext(db=db, client=client, now=now, file=data_dir / "zq_settlements_2015_2021.csv")
+    )
+    await client.aclose()
+    assert "1765 trading day(s)" in message and "1765 priced" in message
+    ts = int(datetime(2022, 1, 1, tzinfo=UTC).timestamp())
+    series = {
+        r[0].rsplit(".", 1)[1]
+        for r in db.execute(
+            "SELECT DISTINCT series FROM observations WHERE series LIKE 'fedwatch.fomc.2019-07-31.%' AND ts < ?",
+            [ts],
+        )
+    }
+    assert {"cut", "hold", "hike", "cut25", "cut50", "move_bp", "path_bp", "rate"} <= series
+    # the expected rate after the 2019-07-31 cut, on its eve: the range 2.25-2.50 less about 30 bp
+    rate = db.execute(
+        "SELECT value FROM observations WHERE series = 'fedwatch.fomc.2019-07-31.rate' AND ts = ?",
+        [int(datetime(2019, 7, 30, tzinfo=UTC).timestamp())],
+    ).fetchone()[0]
+    assert 2.05 < rate < 2.10
