@@ -175,7 +175,8 @@ class RateCut(Signal):
         for suffix in ("cut", "hold", "cut_%", "hike_%", "move_bp", "path_bp", "rate")
     )
     keys: ClassVar[dict[str, str]] = {}  # one set per meeting: see keys_at and key_label
-    lookback = timedelta(days=9)  # 1 w ago (with tolerance) and the longest window
+    #: 1 w ago (with tolerance), the longest window, and the size key's own history (12 days at most)
+    lookback = timedelta(days=16)
     params = (
         Param("short_hours", 1, 0.25, 12, "short swing window", unit="h"),
         Param("short_pp", 10, 1, 100, "P(cut) move within the short window that is a swing", unit="pp"),
@@ -631,8 +632,24 @@ class RateCut(Signal):
         return out
 
     def history(self, inputs: Inputs, params: Params) -> list[Reading]:
+        return self._readings(inputs, params, None, None, 0)
+
+    def readings_since(
+        self, inputs: Inputs, params: Params, after: datetime | None, now: datetime, warmup: int = 30
+    ) -> list[Reading]:
+        """Live catch-up without building the readings of the whole lookback: the arrays need
+        the history, the engine only the readings after ``after`` (or the last ``warmup``)."""
+        return self._readings(inputs, params, after, now, warmup)
+
+    def _readings(
+        self, inputs: Inputs, params: Params, after: datetime | None, now: datetime | None, warmup: int
+    ) -> list[Reading]:
+        """Readings in time order: all of them (``now`` None), else those with ``after < ts <= now``,
+        or the last ``warmup`` per meeting when ``after`` is None."""
         out: list[Reading] = []
         cache: dict[tuple[str, str], size_mod.SizeVenue | None] = {}
+        t_now = int(now.timestamp()) if now is not None else 2**62
+        t_after = int(after.timestamp()) if after is not None else None
         for meeting in self.meetings_in(inputs):
             calc = self._compute(inputs, params, meeting, cache=cache)
             if calc is None:
@@ -648,12 +665,17 @@ class RateCut(Signal):
             )
             if calc.size is not None:
                 active |= (calc.size.level > 0) | (calc.size.hold > 0)
-            prev_active = False
-            for i in range(len(calc.grid)):
-                if calc.primary[i] >= 0:
-                    out += self._readings_at(calc, i, params, light=not (active[i] or prev_active))
-                    prev_active = bool(active[i])
-            if calc.closing:
+            points = np.nonzero((calc.primary >= 0) & (calc.grid <= t_now))[0]
+            prev = np.r_[False, active[points][:-1]] if len(points) else np.zeros(0, dtype=bool)
+            keep = np.ones(len(points), dtype=bool)
+            if now is not None and t_after is not None:
+                keep = calc.grid[points] > t_after
+            elif now is not None:
+                keep[: max(len(points) - warmup, 0)] = False
+            for i, was_active in zip(points[keep], prev[keep], strict=True):
+                out += self._readings_at(calc, int(i), params, light=not (active[i] or was_active))
+            close = int(meeting.closes_utc.timestamp())
+            if calc.closing and close <= t_now and (t_after is None or close > t_after):
                 out += self._closing(calc, params)
         out.sort(key=lambda r: (r.ts, r.key))
         return out

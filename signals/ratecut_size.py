@@ -202,14 +202,20 @@ def _whipsaws(
     repricing of at least ``leg`` bp and a reversal of at least ``leg`` and ``ratio`` of it."""
     out = np.full((len(ts), 5), np.nan)
     starts = np.maximum(np.searchsorted(ts, ts - w, side="left"), np.searchsorted(seg, seg, side="left"))
-    for i in range(len(ts)):
+    # only windows whose range reaches a leg can hold one (the rolling range, per segment)
+    span = np.zeros(len(ts))
+    cuts = np.flatnonzero(np.diff(seg)) + 1
+    for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(ts)], strict=True):
+        r = pd.Series(vals[a:b], index=pd.to_datetime(ts[a:b], unit="s")).rolling(
+            pd.Timedelta(seconds=w), closed="both"
+        )
+        span[a:b] = (r.max() - r.min()).to_numpy()
+    for i in np.flatnonzero(span >= leg[starts] - 1e-9):
         j = int(starts[i])
         if i - j < 2:
             continue
         part = vals[j : i + 1]
         size = float(leg[j])
-        if float(part.max() - part.min()) < size - 1e-9:
-            continue
         for sign in (1.0, -1.0):
             x = sign * part
             k = len(x) - 1 - int(np.argmin(x[::-1]))  # the turn: the last extreme

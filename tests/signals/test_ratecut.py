@@ -382,3 +382,18 @@ def test_a_replaced_meeting_closes_at_the_decision_that_replaced_it() -> None:
     closing = [r for r in rs if r.data.get("closed")]
     assert closing and {r.ts for r in closing} == {datetime(2020, 3, 15, 21, 0, tzinfo=UTC)}
     assert max(r.ts for r in rs) == datetime(2020, 3, 15, 21, 0, tzinfo=UTC)
+
+
+def test_live_catch_up_builds_the_same_readings_as_the_history() -> None:
+    values = [0.5] * 20 + ramp(0.5, 0.2, 30) + ramp(0.2, 0.6, 20) + [0.6] * 30
+    inp = inputs(both(DEC, values) + both(JAN, [0.4] * 100))
+    full = SIGNAL.history(inp, P)
+    after, now = T0 + timedelta(minutes=30 * 40), T0 + timedelta(minutes=30 * 60)
+
+    def key(rs: list[Reading]) -> list[tuple[Any, ...]]:
+        return [(r.key, r.ts, r.value, r.level, r.hold, r.summary) for r in rs]
+
+    assert key(SIGNAL.readings_since(inp, P, after, now)) == key([r for r in full if after < r.ts <= now])
+    first = SIGNAL.readings_since(inp, P, None, now, warmup=5)
+    assert {r.key for r in first} == {f"{m}.{k}" for m in (DEC, JAN) for k in ("swing", "flip", "divergence")}
+    assert all(sum(1 for r in first if r.key == k) == 5 for k in {r.key for r in first})
