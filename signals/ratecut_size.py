@@ -249,8 +249,8 @@ def window_start(v: SizeVenue, j: int, w: int, move: float) -> int:
     )
     if lo >= j:
         return j
-    window = v.path[lo:j]
-    return lo + int(np.argmin(window) if move >= 0 else np.argmax(window))
+    window = v.path[lo:j][::-1]  # the last time it stood at the extreme: when the move began
+    return j - 1 - int(np.argmin(window) if move >= 0 else np.argmax(window))
 
 
 def _baseline(ts: np.ndarray, absmove: np.ndarray, days: int) -> np.ndarray:
