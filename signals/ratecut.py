@@ -1230,17 +1230,32 @@ class RateCut(Signal):
                                 label,
                             )
                         )
+        # the expected path through the meeting (bp) per venue, for the size panel
+        size_series = []
+        size_primary = None
+        wins = size_mod.windows(params, self._windows(params))
+        for name in VENUES:
+            sv = size_mod.load(inputs, name, meeting, params, wins)
+            if sv is None:
+                continue
+            sel = (sv.ts <= t_end) & (sv.ts >= t_start)
+            if not sel.any():
+                continue
+            x = sv.ts[sel].astype("datetime64[s]").astype("datetime64[ns]")
+            size_series.append({"venue": name, "label": VENUE_NAMES[name], "x": x, "y": sv.path[sel]})
+            size_primary = size_primary or sv
         mark_pts = []
         for when, level, key in marks:
             mid, kind = split_key(key)
-            if mid != meeting.id or primary is None:
+            on = size_primary if kind == "size" else primary
+            if mid != meeting.id or on is None:
                 continue
             t = int(when.timestamp())
-            k = int(np.searchsorted(primary.ts, t, side="right")) - 1
+            ts_on = on.ts
+            k = int(np.searchsorted(ts_on, t, side="right")) - 1
             if k >= 0 and t_start <= t <= t_end:
-                mark_pts.append(
-                    (np.datetime64(t, "s").astype("datetime64[ns]"), float(primary.p[k] * 100), level, kind)
-                )
+                y = float(on.path[k]) if isinstance(on, size_mod.SizeVenue) else float(on.p[k] * 100)
+                mark_pts.append((np.datetime64(t, "s").astype("datetime64[ns]"), y, level, kind))
         statement = meeting.statement_utc
         return {
             "signal": self.id,
@@ -1254,6 +1269,10 @@ class RateCut(Signal):
             and statement.timestamp() <= t_end + max(3 * 86400, 0.35 * (t_end - max(t_start, first_x))),
             "refs": refs,
             "marks": mark_pts,
+            "size_series": size_series,
+            "size_label": "expected move, bp"
+            if size_primary is not None and not size_primary.on_path
+            else "expected path to it, bp",
             "source": "Source: " + ", ".join(dict.fromkeys(sources)) if sources else "Source: none",
             "as_of": _utc(int(allx[-1].astype("datetime64[s]").astype(np.int64))) if len(allx) else None,
         }
