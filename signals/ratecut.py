@@ -49,6 +49,7 @@ import pandas as pd
 from signals import fomc
 from signals import ratecut_size as size_mod
 from signals.base import Level, Param, Params, Reading, Signal, Threshold
+from signals.fomc_dist import HOLD, Bucket, dist_observations, path_observations
 from storage.observations import Inputs, Observation
 
 VENUES = ("kalshi", "polymarket", "fedwatch")
@@ -591,7 +592,9 @@ class RateCut(Signal):
             div_hold=div_hold,
             closing=closing,
             lags=self._lags(venues, grid),
-            size=self._size(inputs, p, meeting, grid, cache if cache is not None else {}),
+            size=self._size(
+                inputs, p, meeting, grid, cache if cache is not None else {}, level >= int(Level.ALERT)
+            ),
         )
 
     def _size(
@@ -601,6 +604,7 @@ class RateCut(Signal):
         meeting: fomc.Meeting,
         grid: np.ndarray,
         cache: dict[tuple[str, str], size_mod.SizeVenue | None],
+        swinging: np.ndarray | None = None,
     ) -> size_mod.SizeCalc | None:
         """The size key's arrays (None when no venue publishes sizes for this meeting)."""
         wins = size_mod.windows(p, self._windows(p))
@@ -617,7 +621,7 @@ class RateCut(Signal):
         prev = fomc.previous(meeting)
         nearer = {v: x for v in venues if prev is not None and (x := get(v, prev)) is not None}
         stale = int(p["stale_minutes"] * 60)
-        return size_mod.analyse(venues, nearer, grid, VENUES, CROSS_CHECK, wins, p, stale)
+        return size_mod.analyse(venues, nearer, grid, VENUES, CROSS_CHECK, wins, p, stale, swinging)
 
     @staticmethod
     def _lags(venues: dict[str, _Venue], grid: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
@@ -969,6 +973,11 @@ class RateCut(Signal):
             check += (
                 f"; the {near} meeting moved {sc.echo[i]:.0f} bp the same way: its repricing, held at watch"
             )
+        if np.isfinite(sc.residual[i]) and lvl == Level.WATCH and mult >= 1:
+            check += (
+                f"; the swing of P(cut) tells this repricing (the odds of the sizes moved "
+                f"{sc.residual[i]:+.0f} bp of it): held at watch"
+            )
         summary = f"{lead}: {d['text']}{check}. Source {src}, as of {ts:%Y-%m-%d %H:%M} UTC"
         nxt = next(
             (Threshold(Level(j + 1), t_) for j, t_ in enumerate(self._size_ladder(p)) if Level(j + 1) > lvl),
@@ -1281,8 +1290,10 @@ class RateCut(Signal):
 
     def demo(self, start: datetime) -> list[Observation]:
         """Six months of odds: a quiet January meeting, then for March a drift up to 80 %, an
-        80 → 30 → 80 whipsaw in three days, and a few hours when Polymarket lags Kalshi by
-        13 pp; later meetings stay calm. Hourly for the first 60 days, every 3 hours after."""
+        80 → 30 → 80 whipsaw in three days, the odds of a 50 bp cut rather than 25 going 10 %
+        → 55 % in half a day (a size repricing while P(cut) holds), and a few hours when
+        Polymarket lags Kalshi by 13 pp; later meetings stay calm. Hourly for the first 60 days,
+        every 3 hours after."""
         rng = random.Random(11)
         out: list[Observation] = []
         t0 = int(start.timestamp())
@@ -1310,11 +1321,18 @@ class RateCut(Signal):
                 return 0.30 + 0.50 * (day - 37)  # and back to 80 % within a day: a whipsaw
             return 0.80 + 0.08 * min(1.0, (day - 38) / 20)
 
+        def large(mid: str, day: float) -> float:
+            """The share of the cut odds on 50 bp or more."""
+            if mid != mar or day < 50:
+                return 0.10
+            return 0.10 + 0.45 * min(1.0, (day - 50) * 2)
+
         steps = list(range(0, 60 * 24)) + list(range(60 * 24, 180 * 24, 3))
         for h in steps:
             t = t0 + h * 3600
             day = h / 24
             at = _utc(t)
+            polled: list[Observation] = []
             for meeting in fomc.upcoming(at, 2):
                 mid = meeting.id
                 base = min(0.97, max(0.02, path(mid, day) + rng.uniform(-0.01, 0.01)))
@@ -1327,8 +1345,17 @@ class RateCut(Signal):
                     cut = min(0.98, max(0.01, cut))
                     hike = 0.01
                     hold = max(0.0, 1.0 - cut - hike)
-                    for outcome, val in (("cut", cut), ("hold", hold), ("hike", hike)):
-                        out.append(Observation(f"{venue}.fomc.{mid}.{outcome}", t, round(val, 4), "demo"))
+                    q = large(mid, day)
+                    dist = {
+                        Bucket(-50, True): cut * q,
+                        Bucket(-25): cut * (1 - q),
+                        HOLD: hold,
+                        Bucket(25): hike,
+                    }
+                    polled += dist_observations(venue, mid, t, dist, "demo")
+            for venue in LIVE_VENUES:
+                mine = [o for o in polled if o.series.startswith(f"{venue}.")]
+                out += mine + path_observations(venue, mine)
             if h % 24 == 0 and at.weekday() < 5 and fomc.get(mar).is_open(at):  # type: ignore[union-attr]
                 # a daily FedWatch point for March (stamped at 00:00 UTC of the trade date)
                 fw = min(0.97, max(0.02, path(mar, day + 19 / 24) - 0.03))

@@ -241,6 +241,19 @@ def _best_moves(ts: np.ndarray, vals: np.ndarray, seg: np.ndarray, w: int) -> np
     return best
 
 
+def _residual(v: SizeVenue, j: int, w: int, move: float) -> float | None:
+    """The part of the path's change at ``j`` that the change of P(cut) and P(hike) at one 25 bp
+    step does not explain: the repricing of sizes (None without buckets)."""
+    if not v.buckets:
+        return None
+    s = window_start(v, j, w, move)
+    d_cut = sum(float(a[j] - a[s]) for b, a in v.buckets.items() if b.move < 0)
+    d_hike = sum(float(a[j] - a[s]) for b, a in v.buckets.items() if b.move > 0)
+    if not (np.isfinite(d_cut) and np.isfinite(d_hike)):
+        return None
+    return float(v.path[j] - v.path[s]) - 25.0 * (d_hike - d_cut)
+
+
 def window_start(v: SizeVenue, j: int, w: int, move: float) -> int:
     """The index of the point the move at ``j`` (within ``w`` seconds, same segment) started from."""
     lo = max(
@@ -280,6 +293,8 @@ class SizeCalc:
     echo: np.ndarray  # bp the nearer meeting's path moved the same way (NaN: not checked)
     echoed: np.ndarray  # bool: held at watch as an echo
     whip: np.ndarray  # (n, 5) the primary venue's size whipsaw, NaN when none
+    #: bp of the move the change of direction does not explain (checked where the swing alerts)
+    residual: np.ndarray
     level: np.ndarray
     hold: np.ndarray
 
@@ -293,8 +308,10 @@ def analyse(
     wins: list[tuple[int, float]],
     p: Params,
     stale: int,
+    swinging: np.ndarray | None = None,
 ) -> SizeCalc:
-    """The size key's arrays over the reading grid (the swing's grid)."""
+    """The size key's arrays over the reading grid (the swing's grid). ``swinging``: where the
+    swing key is at alert or above (a repricing it tells is not told again)."""
     n = len(grid)
     idx: dict[str, np.ndarray] = {}
     fresh: dict[str, np.ndarray] = {}
@@ -368,6 +385,17 @@ def analyse(
     level = np.where(is_whip, int(Level.SEVERE), level)
     whip[~is_whip] = np.nan
     level[primary < 0] = 0
+    # what the swing tells already: a change of the expected move that the change of P(cut) (and
+    # P(hike)) at one step explains, the odds of the sizes unchanged, stays at watch
+    residual = np.full(n, np.nan)
+    if swinging is not None:
+        for k in np.flatnonzero((level >= int(Level.ALERT)) & swinging).tolist():
+            name = order[int(primary[k])]
+            r = _residual(venues[name], int(idx[name][k]), int(win[k]), float(move[k]))
+            if r is not None:
+                residual[k] = r
+                if abs(r) < size[k] - 1e-9:
+                    level[k] = int(Level.WATCH)
     hold = np.zeros(n, dtype=np.int64)
     peak = 0
     for i in range(n):
@@ -392,6 +420,7 @@ def analyse(
         echo=echo,
         echoed=echoed,
         whip=whip,
+        residual=residual,
         level=level,
         hold=hold,
     )

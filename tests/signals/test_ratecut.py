@@ -231,7 +231,12 @@ def test_only_the_next_two_meetings_and_a_closing_reading_at_the_statement() -> 
     after = {r.key.split(".")[0] for r in rs if r.ts > statement}
     assert before == {DEC, JAN} and after == {JAN, MAR}
     closing = [r for r in rs if r.ts == statement and r.key.startswith(DEC)]
-    assert sorted(r.key for r in closing) == [f"{DEC}.divergence", f"{DEC}.flip", f"{DEC}.size", f"{DEC}.swing"]
+    assert sorted(r.key for r in closing) == [
+        f"{DEC}.divergence",
+        f"{DEC}.flip",
+        f"{DEC}.size",
+        f"{DEC}.swing",
+    ]
     assert all(r.level == Level.OK and r.data["closed"] for r in closing)
     assert "markets closed at the 19:00 UTC statement" in closing[0].summary
     # quotes stamped after the statement are not the meeting's any more
@@ -324,6 +329,10 @@ def test_demo_has_a_whipsaw_and_a_divergence() -> None:
     rs = SIGNAL.history(inputs(rows), P)
     assert any(r.data.get("whipsaw") and r.level == Level.SEVERE for r in rs)
     assert any(r.key.endswith(".divergence") and r.level == Level.ALERT for r in rs)
+    # the odds of 50 bp rather than 25 for March go 10 % -> 55 %: a size repricing, not a swing
+    assert any(
+        r.key == "2026-03-18.size" and r.level >= Level.ALERT and "50 bp or more" in r.summary for r in rs
+    )
     assert {r.key.split(".")[0] for r in rs} >= {"2026-01-28", "2026-03-18", "2026-04-29"}
 
 

@@ -181,7 +181,10 @@ def test_a_daily_settlement_move_escalates_at_once(db: Any) -> None:
     got = [(e.key.split(".")[1], e.event, e.level, datetime.fromtimestamp(e.ts, UTC).day) for e in res.events]
     assert ("swing", "fired", "alert", 5) in got  # +23 pp in a day: 1.5x, on the first reading
     assert ("swing", "escalated", "severe", 6) in got  # +55 pp: severe the same day
-    assert ("size", "escalated", "severe", 6) in got  # -13.75 bp in a day
+    # the expected move fell 13.75 bp, all of it the odds of a 25 bp cut: the swing tells it
+    assert [g for g in got if g[0] == "size" and g[1] != "resolved"] == [("size", "fired", "watch", 5)]
+    held = next(e for e in res.events if e.key.endswith(".size"))
+    assert "the swing of P(cut) tells this repricing" in held.summary
 
 
 def test_path_observations_need_every_earlier_meeting() -> None:
