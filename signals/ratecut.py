@@ -1,7 +1,8 @@
-"""ratecut: the market-implied probability of a Fed cut at the next two FOMC meetings.
+"""ratecut: what the market prices for the next two FOMC meetings: P(cut), and the size.
 
 Sources: Kalshi (primary), Polymarket (cross-check and fallback) and, when the user imports
-futures settlements, the FedWatch method — series ``<venue>.fomc.<decision-date>.cut``.
+futures settlements, the FedWatch method — series ``<venue>.fomc.<decision-date>.cut``, and the
+distribution of each meeting's move (buckets, ``move_bp``, ``path_bp``; :mod:`signals.fomc_dist`).
 Meetings come from the project's FOMC calendar; a meeting is evaluated while it is one of
 the next two, and the "next meeting" moves on at its 2 pm ET statement, when its markets
 close (a closing reading then resolves whatever its keys still have open).
@@ -167,8 +168,9 @@ class RateCut(Signal):
     id = "ratecut"
     title = "Fed-cut odds"
     description = (
-        "market-implied probability of a cut at the next two FOMC meetings (Kalshi, Polymarket, "
-        "FedWatch method): swings, majority flips, whipsaws and venue divergence"
+        "market-implied odds of the next two FOMC moves (Kalshi, Polymarket, FedWatch method): "
+        "swings of P(cut), repricings of the expected move or path (size), majority flips, "
+        "whipsaws and venue divergence"
     )
     inputs = tuple(
         f"{v}.fomc.%.{suffix}"
