@@ -224,6 +224,7 @@ def _true_path_case(td: date, seed: int) -> None:
         date(2019, 6, 18),  # the eve of a meeting: chained backward from August
         date(2020, 11, 3),  # a decision on the 5th, the month before expired
         date(2021, 12, 1),
+        date(2024, 11, 8),  # the day after a cut, December with meetings on both sides
     ],
 )
 def test_any_anchor_recovers_a_known_path_exactly(td: date) -> None:
