@@ -178,8 +178,9 @@ class RateCut(Signal):
         for suffix in ("cut", "hold", "cut_%", "hike_%", "move_bp", "path_bp", "rate")
     )
     keys: ClassVar[dict[str, str]] = {}  # one set per meeting: see keys_at and key_label
-    #: 1 w ago (with tolerance), the longest window, and the size key's own history (12 days at most)
-    lookback = timedelta(days=16)
+    #: 1 w ago (with tolerance), and the size key's own history: 10 days of moves over the 72 h
+    #: window, taken as it stood when a 72 h window opened (10 d + 2 x 72 h, and a day to spare)
+    lookback = timedelta(days=17)
     params = (
         Param("short_hours", 1, 0.25, 12, "short swing window", unit="h"),
         Param("short_pp", 10, 1, 100, "P(cut) move within the short window that is a swing", unit="pp"),

@@ -71,7 +71,7 @@ PARAMS = (
         50,
         "a repricing is also at least this multiple of the window's median change in the signal's own history",
     ),
-    Param("size_baseline_days", 10, 2, 12, "days of own history the median change is taken over", unit="d"),
+    Param("size_baseline_days", 10, 2, 10, "days of own history the median change is taken over", unit="d"),
     Param("size_watch", 0.7, 0.1, 1, "share of the repricing size that is a watch heads-up"),
     Param(
         "size_echo",
