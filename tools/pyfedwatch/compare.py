@@ -28,7 +28,7 @@ import time
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -220,7 +220,7 @@ def run(args: argparse.Namespace) -> int:
         if "error" in res:
             failed_days.append((res["date"], res["error"]))
             continue
-        known = [c for c in changes if c.effective <= td.fromordinal(td.toordinal() + 1)]
+        known = [c for c in changes if c.effective <= td + timedelta(days=1)]
         dates = [o.decision_date for o in odds]
         sig_ours = {
             o.decision_date: our_signature(
