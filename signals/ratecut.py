@@ -955,70 +955,27 @@ class RateCut(Signal):
                     unit="×",
                 )
             ]
-        d = size_mod.describe(sc, i, m, VENUE_NAMES)
+        d = size_mod.describe(sc, i, m, p, VENUE_NAMES, CROSS_CHECK)
         venue = d["venue"]
         src = SOURCE_NAMES.get(sc.venues[venue].source, sc.venues[venue].source)
         lvl = Level(int(sc.level[i]))
-        mult, mv = float(sc.mult[i]), float(sc.move[i])
-        wh = sc.whip[i]
-        value = mult
-        if np.isfinite(wh[0]):  # a whipsaw: its whole travel, as swing does
-            value = max(mult, (abs(wh[1] - wh[0]) + abs(wh[2] - wh[1])) / float(sc.size[i]))
-        check = ""
-        if not np.isnan(sc.other_move[i]) and mult > 0:
-            other = VENUE_NAMES[CROSS_CHECK[venue]]
-            check = f"; {other} {'−' if mv < 0 else '+'}{sc.other_move[i]:.0f} bp the same way"
-            if not sc.confirmed[i]:
-                check += " (not confirmed: held at watch)"
-        if sc.echoed[i] and mult >= p["size_watch"]:
-            prev = fomc.previous(m)
-            near = f"{prev.decision_date:%b} {prev.decision_date.day}" if prev else "the nearer"
-            check += (
-                f"; the {near} meeting moved {sc.echo[i]:.0f} bp the same way: its repricing, held at watch"
-            )
-        if np.isfinite(sc.residual[i]) and lvl == Level.WATCH and mult >= 1:
-            check += (
-                f"; the swing of P(cut) tells this repricing (the odds of the sizes moved "
-                f"{sc.residual[i]:+.0f} bp of it): held at watch"
-            )
-        summary = f"{lead}: {d['text']}{check}. Source {src}, as of {ts:%Y-%m-%d %H:%M} UTC"
         nxt = next(
             (Threshold(Level(j + 1), t_) for j, t_ in enumerate(self._size_ladder(p)) if Level(j + 1) > lvl),
             None,
         )
-        what = "Expected move" if not d["on_path"] else "Expected path"
         return [
             Reading(
                 signal=self.id,
                 key=f"{m.id}.size",
                 ts=ts,
-                value=value,
+                value=d["value"],
                 level=lvl,
                 hold=max(Level(int(sc.hold[i])), lvl),
-                summary=summary,
+                summary=f"{lead}: {d['text']}{d['check']}. Source {src}, as of {ts:%Y-%m-%d %H:%M} UTC",
                 source=src,
                 confirm=self._confirm(venue, p),
-                fields={
-                    **fields,
-                    what: f"{d['now_bp']:+.1f} bp on {VENUE_NAMES[venue]} (was {d['then_bp']:+.1f} bp)",
-                    "Move": f"{mv:+.1f} bp within {_hours(int(sc.win[i]))} ({mult:.2f}× the {sc.size[i]:.1f} bp size)",
-                    "Source": src,
-                },
-                data={
-                    **base_data,
-                    "size_venue": venue,
-                    "multiple": mult,
-                    "move_bp": mv,
-                    "expected_bp": d["now_bp"],
-                    "was_bp": d["then_bp"],
-                    "since": d["then_ts"],
-                    "window_s": d["window_s"],
-                    "size_bp": d["size_bp"],
-                    "baseline_bp": d["baseline_bp"],
-                    "confirmed": bool(sc.confirmed[i]),
-                    "echo": bool(sc.echoed[i]),
-                    "whipsaw": None if not np.isfinite(wh[0]) else [float(x) for x in wh],
-                },
+                fields={**fields, **d["fields"], "Source": src},
+                data={**base_data, **d["data"]},
                 next_threshold=nxt,
                 unit="×",
                 headline=d["text"],
@@ -1242,20 +1199,16 @@ class RateCut(Signal):
                                 label,
                             )
                         )
-        # the expected path through the meeting (bp) per venue, for the size panel
-        size_series = []
-        size_primary = None
-        wins = size_mod.windows(params, self._windows(params))
-        for name in VENUES:
-            sv = size_mod.load(inputs, name, meeting, params, wins)
-            if sv is None:
-                continue
-            sel = (sv.ts <= t_end) & (sv.ts >= t_start)
-            if not sel.any():
-                continue
-            x = sv.ts[sel].astype("datetime64[s]").astype("datetime64[ns]")
-            size_series.append({"venue": name, "label": VENUE_NAMES[name], "x": x, "y": sv.path[sel]})
-            size_primary = size_primary or sv
+        size_series, size_primary = size_mod.chart_series(
+            inputs,
+            meeting,
+            params,
+            size_mod.windows(params, self._windows(params)),
+            VENUES,
+            VENUE_NAMES,
+            t_start,
+            t_end,
+        )
         mark_pts = []
         for when, level, key in marks:
             mid, kind = split_key(key)

@@ -445,19 +445,26 @@ def _span(seconds: float) -> str:
     return f"{h / 24:.0f} days"
 
 
-def describe(calc: SizeCalc, i: int, meeting: fomc.Meeting, names: Mapping[str, str]) -> dict[str, Any]:
-    """What a size reading says at grid point ``i``: the text and its figures."""
+def describe(
+    calc: SizeCalc,
+    i: int,
+    meeting: fomc.Meeting,
+    p: Params,
+    names: Mapping[str, str],
+    cross: Mapping[str, str],
+) -> dict[str, Any]:
+    """What a size reading says at grid point ``i``: its value, text, checks, fields and data."""
     k = int(calc.primary[i])
     name = calc.order[k]
     v = calc.venues[name]
     j = int(calc.idx[name][i])
-    s = window_start(v, j, int(calc.win[i]), float(calc.move[i]))
+    mult, mv, size = float(calc.mult[i]), float(calc.move[i]), float(calc.size[i])
+    s = window_start(v, j, int(calc.win[i]), mv)
     now_v, then_v = float(v.path[j]), float(v.path[s])
     d = meeting.decision_date
     short = f"{d:%b} {d.day}"
     what = "expected move" if not v.on_path or _is_next(meeting, int(v.ts[j])) else "expected path to it"
     parts = []
-    # the bucket whose odds moved most
     if v.buckets and s != j:
         moves = {
             b: float(arr[j] - arr[s])
@@ -468,11 +475,12 @@ def describe(calc: SizeCalc, i: int, meeting: fomc.Meeting, names: Mapping[str, 
             # the bucket whose odds moved most; between near-equal ones, the larger move
             b = max(moves, key=lambda x: (round(abs(moves[x]) * 50), abs(x.move)))
             parts.append(f"odds of {b.label} {_pct(float(v.buckets[b][s]))} → {_pct(float(v.buckets[b][j]))}")
-    span = int(v.ts[j]) - int(v.ts[s])
-    head = f"{short}: " + (", ".join(parts) + f" in {_span(span)}; " if parts else "")
+    head = f"{short}: " + (", ".join(parts) + f" in {_span(int(v.ts[j]) - int(v.ts[s]))}; " if parts else "")
     text = f"{head}{what} {_bp(now_v)} (was {_bp(then_v)})"
     wh = calc.whip[i]
-    if np.isfinite(wh[0]):
+    value = mult
+    if np.isfinite(wh[0]):  # a whipsaw: its whole travel counts, as the swing's does
+        value = max(mult, (abs(wh[1] - wh[0]) + abs(wh[2] - wh[1])) / size)
         days = (int(v.ts[j]) - wh[3]) / 86400
         text = (
             f"{short}: WHIPSAW of the {what}: {_bp(wh[0])} → {_bp(wh[1])} → {_bp(wh[2])} within {days:.1f} days "
@@ -481,23 +489,85 @@ def describe(calc: SizeCalc, i: int, meeting: fomc.Meeting, names: Mapping[str, 
     if v.rate is not None and np.isfinite(v.rate[j]) and np.isfinite(v.rate[s]):
         text += f", expected rate after it {v.rate[j]:.2f} % (was {v.rate[s]:.2f} %)"
     text += f" on {names[name]}"
-    mult = float(calc.mult[i])
     if mult > 0:
-        text += f" ({mult:.1f}× the {calc.size[i]:.1f} bp repricing size"
+        text += f" ({mult:.1f}× the {size:.1f} bp repricing size"
         if np.isfinite(calc.baseline[i]):
             text += f"; median change {calc.baseline[i]:.1f} bp"
         text += ")"
+    check = ""
+    if not np.isnan(calc.other_move[i]) and mult > 0:
+        check = f"; {names[cross[name]]} {'−' if mv < 0 else '+'}{calc.other_move[i]:.0f} bp the same way"
+        if not calc.confirmed[i]:
+            check += " (not confirmed: held at watch)"
+    if calc.echoed[i] and mult >= p["size_watch"]:
+        prev = fomc.previous(meeting)
+        near = f"{prev.decision_date:%b} {prev.decision_date.day}" if prev else "the nearer"
+        check += (
+            f"; the {near} meeting moved {calc.echo[i]:.0f} bp the same way: its repricing, held at watch"
+        )
+    if np.isfinite(calc.residual[i]) and int(calc.level[i]) == int(Level.WATCH) and mult >= 1:
+        check += (
+            f"; the swing of P(cut) tells this repricing (the odds of the sizes moved "
+            f"{calc.residual[i]:+.0f} bp of it): held at watch"
+        )
+    label = "Expected move" if not v.on_path else "Expected path"
+    span = _hours(int(calc.win[i]))
     return {
-        "text": text,
         "venue": name,
-        "now_bp": now_v,
-        "then_bp": then_v,
-        "then_ts": int(v.ts[s]),
-        "on_path": v.on_path,
-        "window_s": int(calc.win[i]),
-        "size_bp": float(calc.size[i]),
-        "baseline_bp": None if not np.isfinite(calc.baseline[i]) else float(calc.baseline[i]),
+        "value": value,
+        "text": text,
+        "check": check,
+        "fields": {
+            label: f"{now_v:+.1f} bp on {names[name]} (was {then_v:+.1f} bp)",
+            "Move": f"{mv:+.1f} bp within {span} ({mult:.2f}× the {size:.1f} bp size)",
+        },
+        "data": {
+            "size_venue": name,
+            "multiple": mult,
+            "move_bp": mv,
+            "expected_bp": now_v,
+            "was_bp": then_v,
+            "since": int(v.ts[s]),
+            "window_s": int(calc.win[i]),
+            "size_bp": size,
+            "baseline_bp": None if not np.isfinite(calc.baseline[i]) else float(calc.baseline[i]),
+            "confirmed": bool(calc.confirmed[i]),
+            "echo": bool(calc.echoed[i]),
+            "whipsaw": None if not np.isfinite(wh[0]) else [float(x) for x in wh],
+        },
     }
+
+
+def chart_series(
+    inputs: Inputs,
+    meeting: fomc.Meeting,
+    p: Params,
+    wins: list[tuple[int, float]],
+    order: tuple[str, ...],
+    names: Mapping[str, str],
+    t_start: int,
+    t_end: int,
+) -> tuple[list[dict[str, Any]], SizeVenue | None]:
+    """Each venue's expected path (bp) in ``[t_start, t_end]`` for the chart's size panel, and
+    the first venue that has one (the size marks sit on it)."""
+    out: list[dict[str, Any]] = []
+    first = None
+    for name in order:
+        v = load(inputs, name, meeting, p, wins)
+        if v is None:
+            continue
+        sel = (v.ts <= t_end) & (v.ts >= t_start)
+        if not sel.any():
+            continue
+        x = v.ts[sel].astype("datetime64[s]").astype("datetime64[ns]")
+        out.append({"venue": name, "label": names[name], "x": x, "y": v.path[sel]})
+        first = first or v
+    return out, first
+
+
+def _hours(seconds: int) -> str:
+    h = seconds / 3600
+    return f"{h:g} h" if h < 48 or h % 24 else f"{h / 24:g} d"
 
 
 def _is_next(meeting: fomc.Meeting, ts: int) -> bool:
