@@ -828,6 +828,11 @@ class RateCut(Signal):
             headline += f"; venues {calc.gap[i] * 100:.0f} pp apart"
         if mult >= p["watch_ratio"]:
             headline += f"; {_pp(mv)} within {_hours(w)}"
+        sc = calc.size
+        if sc is not None and sc.primary[i] >= 0:
+            sv = sc.venues[VENUES[int(sc.primary[i])]]
+            what = "path" if sv.on_path and not size_mod.is_next(m, t) else "move"
+            headline += f"; expected {what} {float(sv.path[int(sc.idx[sv.name][i])]):+.0f} bp"
         swing = Reading(
             signal=self.id,
             key=f"{m.id}.swing",

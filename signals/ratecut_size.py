@@ -463,7 +463,7 @@ def describe(
     now_v, then_v = float(v.path[j]), float(v.path[s])
     d = meeting.decision_date
     short = f"{d:%b} {d.day}"
-    what = "expected move" if not v.on_path or _is_next(meeting, int(v.ts[j])) else "expected path to it"
+    what = "expected move" if not v.on_path or is_next(meeting, int(v.ts[j])) else "expected path to it"
     parts = []
     if v.buckets and s != j:
         moves = {
@@ -570,7 +570,7 @@ def _hours(seconds: int) -> str:
     return f"{h:g} h" if h < 48 or h % 24 else f"{h / 24:g} d"
 
 
-def _is_next(meeting: fomc.Meeting, ts: int) -> bool:
+def is_next(meeting: fomc.Meeting, ts: int) -> bool:
     """Whether ``meeting`` is the first one still open at ``ts`` (its path is its own move)."""
     nxt = fomc.meeting_after(datetime.fromtimestamp(ts, UTC))
     return nxt is not None and nxt.id == meeting.id
