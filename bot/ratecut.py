@@ -22,7 +22,7 @@ from sqlite_utils import Database
 from bot.config import Settings
 from signals import fomc, get_signal
 from signals.base import Level, Reading
-from signals.ratecut import LAGS, LIVE_VENUES, VENUE_NAMES, VENUES, RateCut, meeting_label
+from signals.ratecut import KINDS, LAGS, LIVE_VENUES, VENUE_NAMES, VENUES, RateCut, meeting_label
 from storage import observations as obs_repo
 from storage import state as state_repo
 from storage.timeutil import human_duration, to_epoch
@@ -52,6 +52,10 @@ ALLOWED = (
     "use next, 2 (the meeting after next), a decision date such as 2026-12-09, "
     "a month such as 2026-12 or dec 2026, or a month name for its next meeting"
 )
+
+
+#: the series of a meeting the answer reads (the signal's inputs for that meeting)
+MEETING_SUFFIXES = ("cut", "hold", "cut_%", "hike_%", "move_bp", "path_bp", "rate")
 
 
 class RatecutInputError(ValueError):
@@ -130,20 +134,23 @@ def ratecut_answer(
 ) -> RatecutAnswer:
     """Everything ``/ratecut`` shows for one meeting as of ``now`` (runs on the database thread)."""
     meeting = meeting or parse_meeting(None, now)
+    prev = fomc.previous(meeting)
     sig = get_signal("ratecut")
     assert isinstance(sig, RateCut)
     params = settings.signal_params(sig.id)
     lookback = sig.lookback or timedelta(0)
     start = to_epoch(now - timedelta(days=days) - lookback)
     end = to_epoch(now)
-    patterns = [f"{v}.fomc.{meeting.id}.cut" for v in VENUES]
+    patterns = [f"{v}.fomc.{meeting.id}.{suffix}" for v in VENUES for suffix in MEETING_SUFFIXES]
+    if prev is not None:  # the nearer meeting's path, for the size key's echo rule
+        patterns += [f"{v}.fomc.{prev.id}.path_bp" for v in VENUES]
     inputs = obs_repo.load_inputs(db, patterns, start=start, end=end)
     readings = sig.meeting_readings(inputs, params, meeting, now)
     chart = sig.chart_for(inputs, params, meeting, now, days)
     states = state_repo.load_states(db, "live", sig.id)
     level = Level.OK
     status = []
-    for kind in ("swing", "flip", "divergence"):
+    for kind in KINDS:
         st = states.get((sig.id, f"{meeting.id}.{kind}"))
         lv = Level[st.level.upper()] if st is not None and st.state == "firing" else Level.OK
         level = max(level, lv)
@@ -161,6 +168,10 @@ def ratecut_answer(
         lines.append(swing.headline)
     elif swing is not None:
         lines.append(swing.summary)
+    size = next((r for r in readings if r.key.endswith(".size") and r.headline), None)
+    if size is not None:
+        lines.append(f"Size: {size.headline}")
+        fields["Size"] = size.headline
     for venue in VENUES:
         cut = _latest(db, f"{venue}.fomc.{meeting.id}.cut", end)
         if cut is None:
@@ -176,6 +187,9 @@ def ratecut_answer(
             o = _latest(db, f"{venue}.fomc.{meeting.id}.{outcome}", end)
             if o is not None and o[0] == cut[0]:
                 parts.append(f"{o[1] * 100:.0f}% {outcome}")
+        move = _latest(db, f"{venue}.fomc.{meeting.id}.move_bp", end)
+        if move is not None and move[0] == cut[0]:
+            parts.append(f"expected move {move[1]:+.0f} bp")
         ago = ""
         row = (swing.data.get("venues") or {}).get(venue) if swing is not None else None
         if row:

@@ -1,7 +1,8 @@
-"""ratecut: the market-implied probability of a Fed cut at the next two FOMC meetings.
+"""ratecut: what the market prices for the next two FOMC meetings: P(cut), and the size.
 
 Sources: Kalshi (primary), Polymarket (cross-check and fallback) and, when the user imports
-futures settlements, the FedWatch method — series ``<venue>.fomc.<decision-date>.cut``.
+futures settlements, the FedWatch method — series ``<venue>.fomc.<decision-date>.cut``, and the
+distribution of each meeting's move (buckets, ``move_bp``, ``path_bp``; :mod:`signals.fomc_dist`).
 Meetings come from the project's FOMC calendar; a meeting is evaluated while it is one of
 the next two, and the "next meeting" moves on at its 2 pm ET statement, when its markets
 close (a closing reading then resolves whatever its keys still have open).
@@ -23,6 +24,11 @@ Keys, per meeting (``2025-12-10.swing`` …):
 - ``divergence`` — the venues (Kalshi, Polymarket, FedWatch when imported) disagree by at
   least ``diverge_pp`` for ``diverge_minutes``: ``watch`` until it has lasted that long,
   then ``alert`` (``severe`` at twice the gap).
+- ``size`` — a repricing of the meeting's expected move or path in bp, in either direction and
+  in any cycle, against sizes from the signal's own history (:mod:`signals.ratecut_size`).
+
+A FedWatch point is a daily settlement, a final price: readings measured on it need no second
+reading to confirm them (a move seen on one settlement has often left the windows by the next).
 
 A venue's quote counts for ``stale_minutes`` (default 30) after its time stamp; that is
 data time against data time, so replay is unaffected. Live, a venue without a fresh quote
@@ -35,15 +41,16 @@ import math
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
 from signals import fomc
+from signals import ratecut_size as size_mod
 from signals.base import Level, Param, Params, Reading, Signal, Threshold
+from signals.fomc_dist import HOLD, Bucket, dist_observations, path_observations
 from storage.observations import Inputs, Observation
 
 VENUES = ("kalshi", "polymarket", "fedwatch")
@@ -52,8 +59,13 @@ LIVE_VENUES = ("kalshi", "polymarket")
 #: market has a fresh quote, so it has none)
 CROSS_CHECK = {"kalshi": "polymarket", "polymarket": "kalshi"}
 VENUE_NAMES = {"kalshi": "Kalshi", "polymarket": "Polymarket", "fedwatch": "FedWatch"}
-KINDS = ("swing", "flip", "divergence")
-KIND_NAMES = {"swing": "swing", "flip": "majority flip", "divergence": "venue divergence"}
+KINDS = ("swing", "flip", "divergence", "size")
+KIND_NAMES = {
+    "swing": "swing",
+    "flip": "majority flip",
+    "divergence": "venue divergence",
+    "size": "size repricing",
+}
 SOURCE_NAMES = {
     "kalshi": "Kalshi",
     "kalshi-candles": "Kalshi hourly candlesticks",
@@ -66,9 +78,6 @@ SOURCE_NAMES = {
     "demo": "demo data",
     "import": "imported",
 }
-#: ZQ futures settle at 2:00 pm Chicago time; daily FedWatch points count from then
-SETTLE_TZ = ZoneInfo("America/Chicago")
-SETTLE_TIME = time(14, 0)
 #: (label, lag, tolerance) for "now versus 1 h, 1 d and 1 w ago"
 LAGS = (("1 h", 3600, 2700), ("1 d", 86400, 6 * 3600), ("1 w", 7 * 86400, 42 * 3600))
 #: how long a closed meeting's keys are still reported live (its closing reading)
@@ -152,18 +161,26 @@ class _Calc:
     div_level: np.ndarray
     div_hold: np.ndarray
     closing: bool  # data goes past the statement: a closing reading is due
+    size: size_mod.SizeCalc | None = None
 
 
 class RateCut(Signal):
     id = "ratecut"
     title = "Fed-cut odds"
     description = (
-        "market-implied probability of a cut at the next two FOMC meetings (Kalshi, Polymarket, "
-        "FedWatch method): swings, majority flips, whipsaws and venue divergence"
+        "market-implied odds of the next two FOMC moves (Kalshi, Polymarket, FedWatch method): "
+        "swings of P(cut), repricings of the expected move or path (size), majority flips, "
+        "whipsaws and venue divergence"
     )
-    inputs = ("kalshi.fomc.%.cut", "polymarket.fomc.%.cut", "fedwatch.fomc.%.cut")
+    inputs = tuple(
+        f"{v}.fomc.%.{suffix}"
+        for v in VENUES
+        for suffix in ("cut", "hold", "cut_%", "hike_%", "move_bp", "path_bp", "rate")
+    )
     keys: ClassVar[dict[str, str]] = {}  # one set per meeting: see keys_at and key_label
-    lookback = timedelta(days=9)  # 1 w ago (with tolerance) and the longest window
+    #: 1 w ago (with tolerance), and the size key's own history: 10 days of moves over the 72 h
+    #: window, taken as it stood when a 72 h window opened (10 d + 2 x 72 h, and a day to spare)
+    lookback = timedelta(days=17)
     params = (
         Param("short_hours", 1, 0.25, 12, "short swing window", unit="h"),
         Param("short_pp", 10, 1, 100, "P(cut) move within the short window that is a swing", unit="pp"),
@@ -199,6 +216,7 @@ class RateCut(Signal):
         Param(
             "cooldown_hours", 6, 0, 168, "hours after a resolve before the same key can fire again", unit="h"
         ),
+        *size_mod.PARAMS,
     )
     cooldown_param = "cooldown_hours"
     #: 'updated' within a severe episode when the value grows 1.5x: a whipsaw inside a swing that
@@ -211,6 +229,8 @@ class RateCut(Signal):
             return f"{value:.1f}× the swing size"
         if kind == "divergence":
             return f"{value:.0f} pp apart"
+        if kind == "size":
+            return f"{value:.1f}× the repricing size"
         return None  # a flip has no size
 
     update_min_level = Level.SEVERE
@@ -234,6 +254,11 @@ class RateCut(Signal):
             problems.append(
                 f"diverge_exit_pp ({p['diverge_exit_pp']:g}) must be below diverge_pp ({p['diverge_pp']:g})"
             )
+        if not p["size_short_bp"] <= p["size_bp"] <= p["size_long_bp"]:
+            problems.append(
+                f"sizes must not fall as the window grows: size_short_bp ({p['size_short_bp']:g}) <= "
+                f"size_bp ({p['size_bp']:g}) <= size_long_bp ({p['size_long_bp']:g})"
+            )
         return problems
 
     @staticmethod
@@ -251,10 +276,15 @@ class RateCut(Signal):
     def _swing_ladder(self, p: Params) -> list[float]:
         return [p["watch_ratio"], 1.0, p["severe_ratio"]]
 
+    def _size_ladder(self, p: Params) -> list[float]:
+        return [p["size_watch"], 1.0, p["severe_ratio"]]
+
     def classify(self, key: str, value: float, params: Params) -> Level:
         kind = split_key(key)[1]
         if kind == "swing":
             return Level(sum(value >= t for t in self._swing_ladder(params)))
+        if kind == "size":
+            return Level(sum(value >= t for t in self._size_ladder(params)))
         if kind == "divergence":
             pp = params["diverge_pp"]
             return Level.SEVERE if value >= 2 * pp else Level.ALERT if value >= pp else Level.OK
@@ -290,12 +320,9 @@ class RateCut(Signal):
         s = inputs.series(name)
         if s.empty:
             return None
-        idx = pd.DatetimeIndex(s.index)
-        if venue == "fedwatch":
-            idx = _settlement_times(idx)
-        ts = idx.as_unit("s").asi8.astype(np.int64)
+        ts = size_mod.venue_index(venue, pd.DatetimeIndex(s.index))
         vals = s.to_numpy(dtype=float)
-        keep = (ts < int(meeting.statement_utc.timestamp())) & np.isfinite(vals) & (vals >= 0) & (vals <= 1)
+        keep = (ts < int(meeting.closes_utc.timestamp())) & np.isfinite(vals) & (vals >= 0) & (vals <= 1)
         ts, vals = ts[keep], vals[keep]
         if not len(ts):
             return None
@@ -339,15 +366,49 @@ class RateCut(Signal):
                 out[i] = (a, seg[k], seg[-1], ts[j + ka], ts[j + k])
         return out
 
+    @staticmethod
+    def _whip_confirmed(
+        whip: np.ndarray,
+        primary: np.ndarray,
+        venues: dict[str, _Venue],
+        idx: dict[str, np.ndarray],
+        fresh: dict[str, np.ndarray],
+        grid: np.ndarray,
+        share: float,
+    ) -> np.ndarray:
+        """Per grid point: the other venue, when fresh, moved at least ``share`` of the
+        whipsaw's second leg the same way since the turn (True where there is nothing to check)."""
+        ok = np.ones(len(grid), dtype=bool)
+        for k, name in enumerate(VENUES):
+            other = CROSS_CHECK.get(name)
+            if other is None or other not in venues:
+                continue
+            o = venues[other]
+            sel = np.nonzero((primary == k) & ~np.isnan(whip[:, 0]) & fresh[other])[0]
+            for i in sel:
+                t_b, b, c = int(whip[i, 4]), whip[i, 1], whip[i, 2]
+                kb = int(np.searchsorted(o.ts, t_b, side="right")) - 1
+                if kb < 0:
+                    continue
+                moved = (o.p[int(idx[other][i])] - o.p[kb]) * (1 if c >= b else -1)
+                ok[i] = moved >= share * abs(c - b) - 1e-9
+        return ok
+
     def _compute(
-        self, inputs: Inputs, p: Params, meeting: fomc.Meeting, *, next_two_only: bool = True
+        self,
+        inputs: Inputs,
+        p: Params,
+        meeting: fomc.Meeting,
+        *,
+        next_two_only: bool = True,
+        cache: dict[tuple[str, str], size_mod.SizeVenue | None] | None = None,
     ) -> _Calc | None:
         venues = {v: x for v in VENUES if (x := self._venue(inputs, v, meeting, p)) is not None}
         if not venues:
             return None
-        close = int(meeting.statement_utc.timestamp())
+        close = int(meeting.closes_utc.timestamp())
         prev2 = fomc.previous(meeting, 2)
-        first = int(prev2.statement_utc.timestamp()) if prev2 else -(2**62)
+        first = int(prev2.closes_utc.timestamp()) if prev2 else -(2**62)
         grid = np.unique(np.concatenate([v.ts for v in venues.values()]))
         grid = grid[((grid >= first) | (not next_two_only)) & (grid < close)]
         data_end = (
@@ -423,11 +484,14 @@ class RateCut(Signal):
         level = np.zeros(n, dtype=np.int64)
         for t in ladder:
             level += (mult >= t - 1e-9).astype(np.int64)
-        is_whip = ~np.isnan(whip[:, 0])
-        level = np.where(is_whip, int(Level.SEVERE), level)
         share = p["cross_check"]
         confirmed = np.isnan(other_move) | (other_move >= share * np.abs(move) - 1e-9)
         level = np.where(confirmed, level, np.minimum(level, int(Level.WATCH)))
+        # a whipsaw is severe; its own check is the other venue's second leg (the window's last
+        # move, checked above, may be the reversal's tail only)
+        is_whip = ~np.isnan(whip[:, 0]) & self._whip_confirmed(whip, primary, venues, idx, fresh, grid, share)
+        level = np.where(is_whip, int(Level.SEVERE), level)
+        whip[~is_whip] = np.nan
         level[primary < 0] = 0
         hold = np.zeros(n, dtype=np.int64)
         peak = 0
@@ -531,7 +595,36 @@ class RateCut(Signal):
             div_hold=div_hold,
             closing=closing,
             lags=self._lags(venues, grid),
+            size=self._size(
+                inputs, p, meeting, grid, cache if cache is not None else {}, level >= int(Level.ALERT)
+            ),
         )
+
+    def _size(
+        self,
+        inputs: Inputs,
+        p: Params,
+        meeting: fomc.Meeting,
+        grid: np.ndarray,
+        cache: dict[tuple[str, str], size_mod.SizeVenue | None],
+        swinging: np.ndarray | None = None,
+    ) -> size_mod.SizeCalc | None:
+        """The size key's arrays (None when no venue publishes sizes for this meeting)."""
+        wins = size_mod.windows(p, self._windows(p))
+
+        def get(venue: str, m: fomc.Meeting) -> size_mod.SizeVenue | None:
+            key = (venue, m.id)
+            if key not in cache:
+                cache[key] = size_mod.load(inputs, venue, m, p, wins)
+            return cache[key]
+
+        venues = {v: x for v in VENUES if (x := get(v, meeting)) is not None}
+        if not venues:
+            return None
+        prev = fomc.previous(meeting)
+        nearer = {v: x for v in venues if prev is not None and (x := get(v, prev)) is not None}
+        stale = int(p["stale_minutes"] * 60)
+        return size_mod.analyse(venues, nearer, grid, VENUES, CROSS_CHECK, wins, p, stale, swinging)
 
     @staticmethod
     def _lags(venues: dict[str, _Venue], grid: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
@@ -546,9 +639,26 @@ class RateCut(Signal):
         return out
 
     def history(self, inputs: Inputs, params: Params) -> list[Reading]:
+        return self._readings(inputs, params, None, None, 0)
+
+    def readings_since(
+        self, inputs: Inputs, params: Params, after: datetime | None, now: datetime, warmup: int = 30
+    ) -> list[Reading]:
+        """Live catch-up without building the readings of the whole lookback: the arrays need
+        the history, the engine only the readings after ``after`` (or the last ``warmup``)."""
+        return self._readings(inputs, params, after, now, warmup)
+
+    def _readings(
+        self, inputs: Inputs, params: Params, after: datetime | None, now: datetime | None, warmup: int
+    ) -> list[Reading]:
+        """Readings in time order: all of them (``now`` None), else those with ``after < ts <= now``,
+        or the last ``warmup`` per meeting when ``after`` is None."""
         out: list[Reading] = []
+        cache: dict[tuple[str, str], size_mod.SizeVenue | None] = {}
+        t_now = int(now.timestamp()) if now is not None else 2**62
+        t_after = int(after.timestamp()) if after is not None else None
         for meeting in self.meetings_in(inputs):
-            calc = self._compute(inputs, params, meeting)
+            calc = self._compute(inputs, params, meeting, cache=cache)
             if calc is None:
                 continue
             # quiet stretches (every key ok, before and now) cannot produce an event: their
@@ -560,12 +670,19 @@ class RateCut(Signal):
                 | (calc.div_level > 0)
                 | (calc.div_hold > 0)
             )
-            prev_active = False
-            for i in range(len(calc.grid)):
-                if calc.primary[i] >= 0:
-                    out += self._readings_at(calc, i, params, light=not (active[i] or prev_active))
-                    prev_active = bool(active[i])
-            if calc.closing:
+            if calc.size is not None:
+                active |= (calc.size.level > 0) | (calc.size.hold > 0)
+            points = np.nonzero((calc.primary >= 0) & (calc.grid <= t_now))[0]
+            prev = np.r_[False, active[points][:-1]] if len(points) else np.zeros(0, dtype=bool)
+            keep = np.ones(len(points), dtype=bool)
+            if now is not None and t_after is not None:
+                keep = calc.grid[points] > t_after
+            elif now is not None:
+                keep[: max(len(points) - warmup, 0)] = False
+            for i, was_active in zip(points[keep], prev[keep], strict=True):
+                out += self._readings_at(calc, int(i), params, light=not (active[i] or was_active))
+            close = int(meeting.closes_utc.timestamp())
+            if calc.closing and close <= t_now and (t_after is None or close > t_after):
                 out += self._closing(calc, params)
         out.sort(key=lambda r: (r.ts, r.key))
         return out
@@ -644,7 +761,7 @@ class RateCut(Signal):
         last_quote = {name: row["asof"] for name, row in view.items()}
         base_data: dict[str, Any] = {
             "meeting": m.id,
-            "statement": int(m.statement_utc.timestamp()),
+            "statement": int(m.closes_utc.timestamp()),
             "primary": prim,
             "p_cut": calc.pnow[i],
             "venues": view,
@@ -711,6 +828,11 @@ class RateCut(Signal):
             headline += f"; venues {calc.gap[i] * 100:.0f} pp apart"
         if mult >= p["watch_ratio"]:
             headline += f"; {_pp(mv)} within {_hours(w)}"
+        sc = calc.size
+        if sc is not None and sc.primary[i] >= 0:
+            sv = sc.venues[VENUES[int(sc.primary[i])]]
+            what = "path" if sv.on_path and not size_mod.is_next(m, t) else "move"
+            headline += f"; expected {what} {float(sv.path[int(sc.idx[sv.name][i])]):+.0f} bp"
         swing = Reading(
             signal=self.id,
             key=f"{m.id}.swing",
@@ -720,7 +842,7 @@ class RateCut(Signal):
             hold=max(hold, lvl),
             summary=summary,
             source=src,
-            confirm=int(p["confirm"]),
+            confirm=self._confirm(prim, p),
             fields={**fields, "Move": f"{_pp(mv)} within {_hours(w)} ({mult:.2f}× swing size)"},
             data={
                 **base_data,
@@ -799,14 +921,78 @@ class RateCut(Signal):
             next_threshold=None if dl >= Level.ALERT else Threshold(Level.ALERT, p["diverge_pp"]),
             unit="pp",
         )
-        return [swing, flip, div]
+        return [swing, flip, div, *self._size_reading(calc, i, p, ts, lead, base_data, fields)]
+
+    @staticmethod
+    def _confirm(venue: str, p: Params) -> int:
+        """Readings needed to fire: one on a daily settlement (a final price), else ``confirm``."""
+        return 1 if venue == "fedwatch" else int(p["confirm"])
+
+    def _size_reading(
+        self,
+        calc: _Calc,
+        i: int,
+        p: Params,
+        ts: datetime,
+        lead: str,
+        base_data: dict[str, Any],
+        fields: dict[str, str],
+    ) -> list[Reading]:
+        """The size key at grid point ``i`` (nothing when no venue publishes sizes)."""
+        sc = calc.size
+        if sc is None:
+            return []
+        m = calc.meeting
+        k = int(sc.primary[i])
+        if k < 0:
+            summary = f"{lead}: no fresh expected move to measure a repricing on"
+            return [
+                Reading(
+                    self.id,
+                    f"{m.id}.size",
+                    ts,
+                    0.0,
+                    Level.OK,
+                    Level.OK,
+                    summary,
+                    "none",
+                    data=base_data,
+                    unit="×",
+                )
+            ]
+        d = size_mod.describe(sc, i, m, p, VENUE_NAMES, CROSS_CHECK)
+        venue = d["venue"]
+        src = SOURCE_NAMES.get(sc.venues[venue].source, sc.venues[venue].source)
+        lvl = Level(int(sc.level[i]))
+        nxt = next(
+            (Threshold(Level(j + 1), t_) for j, t_ in enumerate(self._size_ladder(p)) if Level(j + 1) > lvl),
+            None,
+        )
+        return [
+            Reading(
+                signal=self.id,
+                key=f"{m.id}.size",
+                ts=ts,
+                value=d["value"],
+                level=lvl,
+                hold=max(Level(int(sc.hold[i])), lvl),
+                summary=f"{lead}: {d['text']}{d['check']}. Source {src}, as of {ts:%Y-%m-%d %H:%M} UTC",
+                source=src,
+                confirm=self._confirm(venue, p),
+                fields={**fields, **d["fields"], "Source": src},
+                data={**base_data, **d["data"]},
+                next_threshold=nxt,
+                unit="×",
+                headline=d["text"],
+            )
+        ]
 
     def _quiet_readings(self, calc: _Calc, i: int, p: Params, ts: datetime, prim: str) -> list[Reading]:
         """Readings of a quiet moment (all ok, no episode open): numbers and a short summary."""
         m = calc.meeting
         x = float(calc.pnow[i])
         summary = f"{meeting_label(m.id)}: P(cut) {_pct(x)} on {VENUE_NAMES[prim]}, quiet"
-        data = {"meeting": m.id, "statement": int(m.statement_utc.timestamp()), "primary": prim, "p_cut": x}
+        data = {"meeting": m.id, "statement": int(m.closes_utc.timestamp()), "primary": prim, "p_cut": x}
         return [
             Reading(
                 self.id,
@@ -836,6 +1022,24 @@ class RateCut(Signal):
                 data=data,
                 unit="pp",
             ),
+            *(
+                [
+                    Reading(
+                        self.id,
+                        f"{m.id}.size",
+                        ts,
+                        float(calc.size.mult[i]),
+                        Level.OK,
+                        Level.OK,
+                        summary,
+                        prim,
+                        data=data,
+                        unit="×",
+                    )
+                ]
+                if calc.size is not None
+                else []
+            ),
         ]
 
     @staticmethod
@@ -859,7 +1063,7 @@ class RateCut(Signal):
     def _closing(self, calc: _Calc, p: Params) -> list[Reading]:
         """At the statement the markets close: every key of the meeting goes back to ok."""
         m = calc.meeting
-        ts = m.statement_utc
+        ts = m.closes_utc
         last = ""
         for name in LIVE_VENUES:
             v = calc.venues.get(name)
@@ -1000,17 +1204,28 @@ class RateCut(Signal):
                                 label,
                             )
                         )
+        size_series, size_primary = size_mod.chart_series(
+            inputs,
+            meeting,
+            params,
+            size_mod.windows(params, self._windows(params)),
+            VENUES,
+            VENUE_NAMES,
+            t_start,
+            t_end,
+        )
         mark_pts = []
         for when, level, key in marks:
             mid, kind = split_key(key)
-            if mid != meeting.id or primary is None:
+            on = size_primary if kind == "size" else primary
+            if mid != meeting.id or on is None:
                 continue
             t = int(when.timestamp())
-            k = int(np.searchsorted(primary.ts, t, side="right")) - 1
+            ts_on = on.ts
+            k = int(np.searchsorted(ts_on, t, side="right")) - 1
             if k >= 0 and t_start <= t <= t_end:
-                mark_pts.append(
-                    (np.datetime64(t, "s").astype("datetime64[ns]"), float(primary.p[k] * 100), level, kind)
-                )
+                y = float(on.path[k]) if isinstance(on, size_mod.SizeVenue) else float(on.p[k] * 100)
+                mark_pts.append((np.datetime64(t, "s").astype("datetime64[ns]"), y, level, kind))
         statement = meeting.statement_utc
         return {
             "signal": self.id,
@@ -1024,6 +1239,10 @@ class RateCut(Signal):
             and statement.timestamp() <= t_end + max(3 * 86400, 0.35 * (t_end - max(t_start, first_x))),
             "refs": refs,
             "marks": mark_pts,
+            "size_series": size_series,
+            "size_label": "expected move, bp"
+            if size_primary is not None and not size_primary.on_path
+            else "expected path to it, bp",
             "source": "Source: " + ", ".join(dict.fromkeys(sources)) if sources else "Source: none",
             "as_of": _utc(int(allx[-1].astype("datetime64[s]").astype(np.int64))) if len(allx) else None,
         }
@@ -1032,8 +1251,10 @@ class RateCut(Signal):
 
     def demo(self, start: datetime) -> list[Observation]:
         """Six months of odds: a quiet January meeting, then for March a drift up to 80 %, an
-        80 → 30 → 80 whipsaw in three days, and a few hours when Polymarket lags Kalshi by
-        13 pp; later meetings stay calm. Hourly for the first 60 days, every 3 hours after."""
+        80 → 30 → 80 whipsaw in three days, the odds of a 50 bp cut rather than 25 going 10 %
+        → 55 % in half a day (a size repricing while P(cut) holds), and a few hours when
+        Polymarket lags Kalshi by 13 pp; later meetings stay calm. Hourly for the first 60 days,
+        every 3 hours after."""
         rng = random.Random(11)
         out: list[Observation] = []
         t0 = int(start.timestamp())
@@ -1061,11 +1282,18 @@ class RateCut(Signal):
                 return 0.30 + 0.50 * (day - 37)  # and back to 80 % within a day: a whipsaw
             return 0.80 + 0.08 * min(1.0, (day - 38) / 20)
 
+        def large(mid: str, day: float) -> float:
+            """The share of the cut odds on 50 bp or more."""
+            if mid != mar or day < 50:
+                return 0.10
+            return 0.10 + 0.45 * min(1.0, (day - 50) * 2)
+
         steps = list(range(0, 60 * 24)) + list(range(60 * 24, 180 * 24, 3))
         for h in steps:
             t = t0 + h * 3600
             day = h / 24
             at = _utc(t)
+            polled: list[Observation] = []
             for meeting in fomc.upcoming(at, 2):
                 mid = meeting.id
                 base = min(0.97, max(0.02, path(mid, day) + rng.uniform(-0.01, 0.01)))
@@ -1078,22 +1306,23 @@ class RateCut(Signal):
                     cut = min(0.98, max(0.01, cut))
                     hike = 0.01
                     hold = max(0.0, 1.0 - cut - hike)
-                    for outcome, val in (("cut", cut), ("hold", hold), ("hike", hike)):
-                        out.append(Observation(f"{venue}.fomc.{mid}.{outcome}", t, round(val, 4), "demo"))
+                    q = large(mid, day)
+                    dist = {
+                        Bucket(-50, True): cut * q,
+                        Bucket(-25): cut * (1 - q),
+                        HOLD: hold,
+                        Bucket(25): hike,
+                    }
+                    polled += dist_observations(venue, mid, t, dist, "demo")
+            for venue in LIVE_VENUES:
+                mine = [o for o in polled if o.series.startswith(f"{venue}.")]
+                out += mine + path_observations(venue, mine)
             if h % 24 == 0 and at.weekday() < 5 and fomc.get(mar).is_open(at):  # type: ignore[union-attr]
                 # a daily FedWatch point for March (stamped at 00:00 UTC of the trade date)
                 fw = min(0.97, max(0.02, path(mar, day + 19 / 24) - 0.03))
                 out.append(Observation(f"fedwatch.fomc.{mar}.cut", t, round(fw, 4), "demo"))
                 out.append(Observation(f"fedwatch.fomc.{mar}.hold", t, round(1 - fw, 4), "demo"))
         return out
-
-
-def _settlement_times(idx: pd.DatetimeIndex) -> pd.DatetimeIndex:
-    """00:00 UTC trading dates -> the 2:00 pm Chicago futures settlement of that date, in UTC."""
-    naive = idx.tz_localize(None).normalize() + pd.Timedelta(
-        hours=SETTLE_TIME.hour, minutes=SETTLE_TIME.minute
-    )
-    return naive.tz_localize(SETTLE_TZ).tz_convert("UTC")
 
 
 SIGNAL = RateCut()

@@ -1,4 +1,5 @@
-"""P(cut) per venue for one FOMC meeting: swings and flips marked, the decision, 1M/1W/1D ago."""
+"""P(cut) per venue for one FOMC meeting: swings and flips marked, the decision, 1M/1W/1D ago;
+below it, when a venue publishes sizes, the expected move or path in bp with the size alerts."""
 
 from __future__ import annotations
 
@@ -19,8 +20,14 @@ KIND_MARKERS = {"divergence": "X", "flip": "D", "swing": "o"}  # swings (whipsaw
 
 
 def draw(fig: Figure, data: dict[str, Any]) -> None:
-    ax = fig.subplots()
-    fig.subplots_adjust(left=0.07, right=0.97, top=0.92, bottom=0.12)
+    sizes = data.get("size_series") or []
+    if sizes:
+        ax, low = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [2, 1], "hspace": 0.08})
+        fig.subplots_adjust(left=0.07, right=0.97, top=0.92, bottom=0.10)
+        _draw_sizes(low, data, sizes)
+    else:
+        ax = fig.subplots()
+        fig.subplots_adjust(left=0.07, right=0.97, top=0.92, bottom=0.12)
     fig.suptitle(data.get("title", "P(cut)"), x=0.07, ha="left", fontsize=12)
     for s in data["series"]:
         ax.plot(s["x"], s["y"], label=s["label"], **VENUE_STYLE.get(s["venue"], {}))
@@ -75,3 +82,24 @@ def draw(fig: Figure, data: dict[str, Any]) -> None:
     ax.set_ylabel("P(cut), %")
     ax.grid(alpha=0.25)
     ax.legend(loc="upper left", frameon=False, ncol=6, fontsize=8)
+
+
+def _draw_sizes(ax: Any, data: dict[str, Any], sizes: list[dict[str, Any]]) -> None:
+    for s in sizes:
+        ax.plot(s["x"], s["y"], label=s["label"], **VENUE_STYLE.get(s["venue"], {}))
+    ax.axhline(0, color="#757575", linewidth=0.8, linestyle=":")
+    sel = [m for m in data.get("marks") or [] if m[3] == "size"]
+    if sel:
+        ax.scatter(
+            np.array([m[0] for m in sel], dtype="datetime64[ns]"),
+            np.array([m[1] for m in sel]),
+            s=60,
+            marker="s",
+            c=[LEVEL_COLOURS.get(m[2], "#000000") for m in sel],
+            edgecolors="white",
+            linewidths=0.8,
+            zorder=7,
+            label="size",
+        )
+    ax.set_ylabel(data.get("size_label", "expected move, bp"), fontsize=8)
+    ax.grid(alpha=0.25)

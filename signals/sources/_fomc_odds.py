@@ -8,7 +8,9 @@ own display follows). The buckets are summed per outcome and normalised to sum t
 whose raw sum is far from 1 (a bucket missing, a broken book) is refused rather than
 normalised into a wrong answer.
 
-Series written: ``<venue>.fomc.<decision-date>.cut|hold|hike`` (DESIGN.md).
+Series written: ``<venue>.fomc.<decision-date>.cut|hold|hike`` (DESIGN.md), and from the
+buckets the meeting's distribution: one series per bucket, the expected move and the path
+(:mod:`signals.fomc_dist`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from signals import fomc
+from signals.fomc_dist import Bucket, path_observations
 from signals.sources.base import (
     BackfillContext,
     Rejects,
@@ -130,6 +133,25 @@ def combine(buckets: list[tuple[str, float]]) -> dict[str, float]:
             "(a bucket is missing or a book is broken)"
         )
     return {o: raw[o] / total for o in OUTCOMES}
+
+
+def combine_dist(buckets: list[tuple[Bucket, float]]) -> dict[Bucket, float]:
+    """(bucket, prob) per market -> the meeting's normalised distribution of moves.
+
+    The same checks as :func:`combine`; raises ValueError with the reason.
+    """
+    probs = combine([(b.outcome, p) for b, p in buckets])  # the checks, and the total
+    del probs
+    raw: dict[Bucket, float] = {}
+    for b, p in buckets:
+        raw[b] = raw.get(b, 0.0) + p
+    total = sum(raw.values())
+    return {b: p / total for b, p in sorted(raw.items())}
+
+
+def with_paths(venue: str, rows: list[Observation]) -> list[Observation]:
+    """``rows`` plus the expected path of each time stamp's meetings (see ``fomc_dist``)."""
+    return rows + path_observations(venue, rows)
 
 
 def observations(

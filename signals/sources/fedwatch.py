@@ -9,38 +9,42 @@ with either
 - a FedWatch "meeting export" CSV (``Date`` then one column per target range in bp, e.g.
   ``(375-400)``; the meeting date is in the file name, ``..._20261209.csv``).
 
-CME's method, as implemented by :func:`fedwatch`: a ZQ contract settles at 100 minus the month's
-average effective rate. For a meeting on day ``d`` of an ``N``-day month the rate is ``start``
-for ``d-1`` days and ``end`` for the rest, so ``avg = start*(d-1)/N + end*(N-d+1)/N``.
-``start`` is the average of the month before when that month has no meeting ("forward");
-otherwise ``end`` is the average of the month after when that one has none ("backward");
-otherwise the previous meeting's ``end`` carries over (meetings in back-to-back months); for
-the first meeting, when the month before has expired, the latest EFFR is the start. The change
-``end - start`` splits between the two nearest multiples of 25 bp, linearly, and the meetings
-chain into a probability tree (each path's outcome is the sum of the meetings' moves).
+CME's method is :mod:`signals.sources._fedwatch_method` (anchors, the day count, the probability
+tree). This module reads the inputs and writes the series.
 
-Stored: ``fedwatch.fomc.<decision-date>.cut|hold|hike`` — each meeting's own move (comparable
-to the Kalshi and Polymarket markets on that meeting), one point per trading day at 00:00 UTC
-of the trade date. EFFR and the target range come from FRED (``fred.effr``,
-``fred.target_lower``, ``fred.target_upper``): read from the database, downloaded when missing.
+Stored, per meeting and trading day (00:00 UTC of the trade date): ``fedwatch.fomc.<date>.cut|hold|hike``
+(the meeting's own move, comparable to the Kalshi and Polymarket markets on that meeting), one
+series per bucket of the own move (``cut25``, ``cut50`` … ``hike25``), the expected move
+(``move_bp``), the expected path through the meeting (``path_bp``, CME's cumulative tree) and the
+expected target rate after it (``rate``). EFFR and the target range come from FRED
+(``fred.effr``, ``fred.target_lower``, ``fred.target_upper``): read from the database,
+downloaded when missing. A trading day the method cannot price (a contract it needs is missing,
+or the EFFR where only the EFFR can anchor) is skipped with its reason in the log.
 """
 
 from __future__ import annotations
 
 import bisect
-import calendar
+import itertools
 import logging
 import math
 import re
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 
 from sqlite_utils import Database
 
 from signals import fomc
+from signals.fomc_dist import Bucket, dist_observations, series
 from signals.sources import fred
+from signals.sources._fedwatch_method import (
+    MeetingOdds,
+    Month,
+    RateChange,
+    fedwatch,
+    shift_month,
+)
 from signals.sources._fomc_odds import SUM_RANGE, describe_rows, observations
 from signals.sources.base import (
     Backfill,
@@ -60,125 +64,11 @@ from storage.timeutil import day_epoch
 log = logging.getLogger("flowwatch.sources.fedwatch")
 
 VENUE = "fedwatch"
-STEP_BP = 25.0
 MONTH_CODES = "FGHJKMNQUVXZ"
 ZQ_HEADER = ["trade_date", "symbol", "contract_month", "settle"]
 #: ZQ contracts are listed about three years out; a settlement further ahead is a typo
 MAX_MONTHS_AHEAD = 60
 FRED_IDS = {"EFFR": "fred.effr", "DFEDTARL": "fred.target_lower", "DFEDTARU": "fred.target_upper"}
-
-Month = tuple[int, int]
-
-
-def _shift(m: Month, k: int) -> Month:
-    y, mo = m
-    idx = y * 12 + (mo - 1) + k
-    return idx // 12, idx % 12 + 1
-
-
-@dataclass
-class MeetingOdds:
-    decision_date: date
-    start_rate: float
-    end_rate: float
-    change_bp: float
-    how: str
-    #: this meeting's own move (bp) -> probability
-    meeting: dict[int, float]
-    #: the cumulative move from today's range after this meeting (the tree) -> probability
-    cumulative: dict[int, float]
-    #: target range after the meeting ("3.50-3.75") -> probability, when the range is known
-    by_range: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def days(self) -> tuple[int, int]:
-        d = self.decision_date
-        n = calendar.monthrange(d.year, d.month)[1]
-        return d.day - 1, n - (d.day - 1)
-
-    def outcome_probs(self) -> dict[str, float]:
-        """P(cut), P(hold), P(hike) of this meeting's own move."""
-        return {
-            "cut": sum(p for c, p in self.meeting.items() if c < 0),
-            "hold": self.meeting.get(0, 0.0),
-            "hike": sum(p for c, p in self.meeting.items() if c > 0),
-        }
-
-
-def split_move(change_bp: float) -> dict[int, float]:
-    """A move between two multiples of 25 bp, linearly: -13.4 -> {-25: 0.536, 0: 0.464}."""
-    lower = math.floor(change_bp / STEP_BP + 1e-9) * STEP_BP
-    p_up = (change_bp - lower) / STEP_BP
-    out = {int(lower): 1.0 - p_up, int(lower + STEP_BP): p_up}
-    return {k: v for k, v in out.items() if v > 1e-12}
-
-
-def convolve(a: Mapping[int, float], b: Mapping[int, float]) -> dict[int, float]:
-    out: dict[int, float] = defaultdict(float)
-    for x, p in a.items():
-        for y, q in b.items():
-            out[x + y] += p * q
-    return dict(sorted(out.items()))
-
-
-def range_label(lo: float, hi: float) -> str:
-    return f"{lo:.2f}-{hi:.2f}"
-
-
-def fedwatch(
-    prices: Mapping[Month, float],
-    decisions: Sequence[date],
-    trade_date: date,
-    *,
-    effr: float | None = None,
-    target: tuple[float, float] | None = None,
-) -> list[MeetingOdds]:
-    """CME's FedWatch method for every meeting after ``trade_date`` the prices reach.
-
-    ``prices``: ZQ settlement per contract month; ``decisions``: FOMC decision dates (one
-    per month at most); ``effr``: the latest effective rate (start of the first meeting when
-    neither neighbouring month can anchor it); ``target``: today's range, for ``by_range``.
-    """
-    meeting_months = {(d.year, d.month) for d in decisions}
-    upcoming = sorted(d for d in decisions if d > trade_date)
-    out: list[MeetingOdds] = []
-    prev_end: float | None = None
-    cum: dict[int, float] = {0: 1.0}
-    for i, d in enumerate(upcoming):
-        ym: Month = (d.year, d.month)
-        n = calendar.monthrange(d.year, d.month)[1]
-        before, after = d.day - 1, n - (d.day - 1)
-        avg = 100.0 - prices[ym] if ym in prices else None
-        prior, nxt = _shift(ym, -1), _shift(ym, 1)
-        start = end = None
-        how = ""
-        if prior not in meeting_months and prior in prices and avg is not None:
-            start = 100.0 - prices[prior]
-            how = f"start from the {prior[0]}-{prior[1]:02d} average (no meeting), forward"
-        elif nxt not in meeting_months and nxt in prices and avg is not None:
-            end = 100.0 - prices[nxt]
-            start = (avg - end * after / n) / (before / n) if before else end
-            how = f"end from the {nxt[0]}-{nxt[1]:02d} average (no meeting), backward"
-        elif prev_end is not None and avg is not None:
-            start = prev_end
-            how = "start from the previous meeting's end (back-to-back months), forward"
-        elif i == 0 and effr is not None and avg is not None:
-            start = effr
-            how = "start from the latest EFFR (the month before has expired), forward"
-        else:
-            break  # no anchor: neither this meeting nor later ones can be priced
-        if end is None:
-            end = (avg - start * before / n) / (after / n)
-        change = (end - start) * 100.0
-        own = split_move(change)
-        cum = convolve(cum, own)
-        rng: dict[str, float] = {}
-        if target is not None:
-            lo, hi = target
-            rng = {range_label(lo + c / 100.0, hi + c / 100.0): p for c, p in cum.items()}
-        out.append(MeetingOdds(d, start, end, change, how, own, dict(cum), rng))
-        prev_end = end
-    return out
 
 
 # -- ZQ settlements CSV ----------------------------------------------------------------------
@@ -248,8 +138,10 @@ def parse_zq_csv(
             rejects.add(f"line {n}", f"settle {row[3][:12]!r} is not a number")
             continue
         reason = bad_value_reason(settle, now=now, ts=day_epoch(td))
-        if reason is None and not 80.0 <= settle <= 100.5:
-            reason = f"settle {settle} is not a ZQ price (100 minus a rate in percent)"
+        if reason is None and settle > 100.0:
+            reason = f"settle {settle:g} is above 100 (a negative average rate): not a ZQ settlement"
+        elif reason is None and settle < 80.0:
+            reason = f"settle {settle:g} is not a ZQ price (100 minus a rate in percent, 80 to 100)"
         if reason:
             rejects.add(f"line {n}", reason)
             continue
@@ -357,8 +249,8 @@ async def _ensure_fred(ctx: BackfillContext, first: date, notes: list[str]) -> N
     """Download EFFR and the target range from FRED when the database lacks the dates needed."""
     need_ts = day_epoch(first)
     missing = []
-    for fid, series in FRED_IDS.items():
-        row = ctx.db.execute("SELECT MIN(ts) FROM observations WHERE series = ?", [series]).fetchone()
+    for fid, name in FRED_IDS.items():
+        row = ctx.db.execute("SELECT MIN(ts) FROM observations WHERE series = ?", [name]).fetchone()
         if row is None or row[0] is None or int(row[0]) > need_ts:
             missing.append(fid)
     if not missing:
@@ -366,12 +258,100 @@ async def _ensure_fred(ctx: BackfillContext, first: date, notes: list[str]) -> N
     sctx = SourceContext(client=ctx.client, now=lambda: ctx.now, settings=ctx.settings)
     for fid in missing:
         try:
-            rows = await fred.fetch_series(sctx, fid, since=first - timedelta(days=14))
+            rows = await fred.fetch_series(sctx, fid, since=first - timedelta(days=45))
         except SourceError as exc:
             notes.append(f"FRED {fid} unavailable ({exc.message}); load it with flowwatch backfill fred")
             continue
         obs_repo.upsert(ctx.db, rows)
         notes.append(f"downloaded FRED {fid} ({len(rows)} days)")
+
+
+def rate_changes(lower: list[tuple[int, float]]) -> list[RateChange]:
+    """Target-range changes from the daily lower bound: (first day at the new range, change)."""
+    out = []
+    for (_t0, a), (t1, b) in itertools.pairwise(lower):
+        if abs(b - a) > 1e-9:
+            out.append(RateChange(datetime.fromtimestamp(t1, UTC).date(), round(b - a, 4)))
+    return out
+
+
+def month_average(points: list[tuple[int, float]], month: Month) -> float | None:
+    """The average daily rate of a calendar month (weekends and holidays at the rate before),
+    as a ZQ contract settles; None unless every day has a value from at most 4 days before."""
+    y, m = month
+    first = date(y, m, 1)
+    nxt = shift_month(month, 1)
+    total, n = 0.0, 0
+    d = first
+    while d < date(nxt[0], nxt[1], 1):
+        ts = day_epoch(d)
+        i = bisect.bisect_right(points, (ts, math.inf))
+        if i == 0 or ts - points[i - 1][0] > 4 * 86400:
+            return None
+        total += points[i - 1][1]
+        n += 1
+        d += timedelta(days=1)
+    return total / n
+
+
+def known_decisions(td: date) -> list[date]:
+    """Decision dates known on ``td``: scheduled meetings not replaced by then, and the
+    unscheduled decisions already made (they mark their month as one with a meeting)."""
+    out = [m.decision_date for m in fomc.meetings() if m.replaced_by is None or m.replaced_by > td]
+    out += [m.decision_date for m in fomc.unscheduled() if m.decision_date <= td]
+    return sorted(out)
+
+
+def odds_on(
+    td: date,
+    prices: Mapping[Month, float],
+    effr_pts: list[tuple[int, float]],
+    lo_pts: list[tuple[int, float]],
+    hi_pts: list[tuple[int, float]],
+    changes: list[RateChange],
+    problems: list[str] | None = None,
+) -> list[MeetingOdds]:
+    """The method on one trade date, with what is known at its settlement."""
+    ts = day_epoch(td)
+    nxt_day = day_epoch(td + timedelta(days=1))
+    i = bisect.bisect_left(effr_pts, (ts, -math.inf))  # EFFR for a day is published the next morning
+    effr, effr_date = (
+        (effr_pts[i - 1][1], datetime.fromtimestamp(effr_pts[i - 1][0], UTC).date()) if i else (None, None)
+    )
+    # the range after the trade date's decisions (a decision at 2 pm ET is out before the settlement)
+    lo, hi = _asof(lo_pts, nxt_day), _asof(hi_pts, nxt_day)
+    prior = shift_month((td.year, td.month), -1)
+    before_avg = month_average(effr_pts, prior)
+    if before_avg is None and prior in prices:
+        before_avg = 100.0 - prices[prior]  # the expired contract's final settlement
+    return fedwatch(
+        prices,
+        known_decisions(td),
+        td,
+        effr=effr,
+        effr_date=effr_date,
+        target=(lo, hi) if lo is not None and hi is not None else None,
+        known=[c for c in changes if c.effective <= td + timedelta(days=1)],
+        month_before_avg=before_avg,
+        problems=problems,
+    )
+
+
+def odds_observations(ts: int, odds: list[MeetingOdds]) -> list[Observation]:
+    """The series of one trade date: outcomes, buckets and expected move, path, rate."""
+    rows: list[Observation] = []
+    for mo in odds:
+        mid = mo.decision_date.isoformat()
+        dist = {Bucket(c): p for c, p in mo.meeting.items()}
+        rows += dist_observations(VENUE, mid, ts, dist, "fedwatch-zq")
+        rows.append(
+            Observation(series(VENUE, mid, "path_bp"), ts, round(mo.expected_path_bp, 4), "fedwatch-zq")
+        )
+        if mo.expected_rate is not None:
+            rows.append(
+                Observation(series(VENUE, mid, "rate"), ts, round(mo.expected_rate, 5), "fedwatch-zq")
+            )
+    return rows
 
 
 async def _backfill(ctx: BackfillContext) -> str:
@@ -390,7 +370,7 @@ async def _backfill(ctx: BackfillContext) -> str:
     effr_pts = _fred_asof(ctx.db, FRED_IDS["EFFR"])
     lo_pts = _fred_asof(ctx.db, FRED_IDS["DFEDTARL"])
     hi_pts = _fred_asof(ctx.db, FRED_IDS["DFEDTARU"])
-    decisions = [m.decision_date for m in fomc.meetings()]
+    changes = rate_changes(lo_pts)
     lo_cal, hi_cal = fomc.coverage()
     rows: list[Observation] = []
     skipped = Rejects(f"fedwatch {ctx.file.name}")
@@ -398,25 +378,21 @@ async def _backfill(ctx: BackfillContext) -> str:
         if not lo_cal <= td <= hi_cal:
             skipped.add(td.isoformat(), f"outside the FOMC calendar ({lo_cal}..{hi_cal})")
             continue
-        ts = day_epoch(td)
-        effr = _asof(effr_pts, ts, strict=True)  # EFFR for a day is published the next morning
-        lo, hi = _asof(lo_pts, ts), _asof(hi_pts, ts)
-        odds = fedwatch(
-            prices, decisions, td, effr=effr, target=(lo, hi) if lo is not None and hi is not None else None
-        )
+        problems: list[str] = []
+        odds = odds_on(td, prices, effr_pts, lo_pts, hi_pts, changes, problems)
         if not odds:
-            skipped.add(
-                td.isoformat(), "no meeting could be priced (a contract month or the EFFR is missing)"
-            )
-        for mo in odds:
-            rows += observations(VENUE, mo.decision_date.isoformat(), ts, mo.outcome_probs(), "fedwatch-zq")
+            skipped.add(td.isoformat(), problems[0] if problems else "no meeting could be priced")
+        rows += odds_observations(day_epoch(td), odds)
         ctx.progress(1)
     skipped.log(log)
     res = obs_repo.upsert(ctx.db, rows)
     extra = f"; {'; '.join(notes)}" if notes else ""
+    days = len(by_day) - len(skipped.items)
+    skip = f", {len(skipped.items)} skipped (see the log)" if skipped.items else ""
     return (
         f"fedwatch: {len(by_day)} trading day(s) of ZQ settlements from {ctx.file.name} -> "
-        f"{len(rows)} observations, {describe_rows(rows)} ({res.new} new, {res.updated} updated){extra}"
+        f"{days} priced{skip}, {len(rows)} observations, {describe_rows(rows)} "
+        f"({res.new} new, {res.updated} updated){extra}"
     )
 
 

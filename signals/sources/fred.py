@@ -1,10 +1,13 @@
-"""FRED graph CSVs: VIXCLS (VIX) and VXVCLS (VIX3M), the daily fallback for Cboe; EFFR and the
-target range (DFEDTARU, DFEDTARL), inputs of the FedWatch method.
+"""FRED graph CSVs: VIXCLS (VIX) and VXVCLS (VIX3M), the daily fallback for Cboe; EFFR (or DFF)
+and the target range (DFEDTARU, DFEDTARL), inputs of the FedWatch method.
 
-``GET https://fred.stlouisfed.org/graph/fredgraph.csv?id=VIXCLS&cosd=YYYY-MM-DD``. Two
-layouts exist: the current one (``observation_date,<ID>``, empty for missing) and the older
-one still found in caches (``DATE,<ID>``, ``.`` for missing). Both are accepted. The values
-are Cboe's closes, so they land in the same ``cboe.*.close`` series with source ``fred``.
+``GET https://fred.stlouisfed.org/graph/fredgraph.csv?id=VIXCLS&cosd=YYYY-MM-DD``. Layouts in
+use: the current one (``observation_date,<ID>``, empty for missing), the older one still found in
+caches (``DATE,<ID>``, ``.`` for missing) and copies that write ``date``; a file may carry
+several series of one frequency (``observation_date,DFEDTARL,DFEDTARU``). All are accepted. The
+VIX values are Cboe's closes, so they land in the same ``cboe.*.close`` series with source
+``fred``. ``DFF`` (the daily effective rate, weekends carrying Friday's value) is accepted as
+the EFFR history: its weekday values go to ``fred.effr``.
 """
 
 from __future__ import annotations
@@ -42,8 +45,14 @@ SERIES = {
     "DFEDTARU": "fred.target_upper",
     "DFEDTARL": "fred.target_lower",
 }
+#: ids read from files into another id's series (not downloaded): DFF is the EFFR, daily
+ALIASES = {"DFF": "EFFR"}
+#: ids whose weekend rows repeat Friday's value: only weekdays are kept
+WEEKDAYS_ONLY = {"DFF"}
 #: rates that are legitimately 0 (the lower bound of the range in 2020-2022)
-ZERO_OK = {"EFFR", "DFEDTARU", "DFEDTARL"}
+ZERO_OK = {"EFFR", "DFF", "DFEDTARU", "DFEDTARL"}
+#: the first column's name in the FRED layouts in use
+DATE_COLUMNS = ("observation_date", "DATE", "date")
 #: Cboe index -> FRED id used when Cboe fails
 FALLBACK = {"vix": "VIXCLS", "vix3m": "VXVCLS"}
 MISSING = {"", "."}
@@ -58,22 +67,30 @@ def parse_csv(
     series: str | None = None,
     rejects: Rejects | None = None,
 ) -> list[Observation]:
+    """A FRED graph CSV (any layout) -> observations of every mapped series in it."""
     label = f"fred {fred_id or ''}".strip()
     if looks_like_html(text) or not text.strip() or text.lstrip()[:1] in "{[":
         raise SourceError(label, f"expected a FRED graph CSV, got {describe_body(text)}")
     text = text.lstrip("\ufeff")
     lines = text.splitlines()
     header = [h.strip() for h in lines[0].split(",")]
-    if len(header) != 2 or header[0] not in ("observation_date", "DATE"):
+    if len(header) < 2 or header[0] not in DATE_COLUMNS or len(set(header)) != len(header):
         raise SourceError(
             label,
-            f"unexpected header {lines[0][:80]!r} (expected observation_date,<ID> or DATE,<ID>)",
+            f"unexpected header {lines[0][:80]!r} (expected {' or '.join(DATE_COLUMNS)} then one "
+            "column per FRED series id, e.g. observation_date,EFFR)",
         )
-    fid = fred_id or header[1]
-    label = f"fred {fid}"
-    target = series or SERIES.get(fid)
-    if target is None:
-        raise SourceError(label, f"no series is mapped for FRED id {fid}; known: {', '.join(SERIES)}")
+    ids = [fred_id] if fred_id and len(header) == 2 else header[1:]
+    label = f"fred {','.join(ids)}"
+    targets = []
+    for fid in ids:
+        target = series or SERIES.get(ALIASES.get(fid, fid))
+        if target is None:
+            raise SourceError(
+                label,
+                f"no series is mapped for FRED id {fid}; known: {', '.join([*SERIES, *ALIASES])}",
+            )
+        targets.append(target)
     own = rejects is None
     rejects = Rejects(label) if rejects is None else rejects
     body = lines[1:]
@@ -81,14 +98,15 @@ def parse_csv(
         rejects.add(f"last line {body[-1][:40]!r}", "truncated file (no final newline)")
         body = body[:-1]
     out = []
+    width = len(header)
     for n, line in enumerate(body, start=2):
         if not line.strip():
             continue
         parts = line.split(",")
-        if len(parts) != 2:
-            rejects.add(f"line {n}", f"{len(parts)} fields, expected 2")
+        if len(parts) != width:
+            rejects.add(f"line {n}", f"{len(parts)} fields, expected {width}")
             continue
-        raw_d, raw_v = parts[0].strip(), parts[1].strip()
+        raw_d = parts[0].strip()
         try:
             d = date.fromisoformat(raw_d)
         except (ValueError, OverflowError):
@@ -96,19 +114,21 @@ def parse_csv(
             continue
         if since and d < since:
             continue
-        if raw_v in MISSING:
-            continue  # a holiday: FRED marks it, nothing to store
-        try:
-            value = float(raw_v)
-        except ValueError:
-            rejects.add(d.isoformat(), f"value {raw_v[:20]!r} is not a number")
-            continue
         ts = day_epoch(d)
-        reason = bad_value_reason(value, now=now, ts=ts, allow_zero=fid in ZERO_OK)
-        if reason:
-            rejects.add(d.isoformat(), reason)
-            continue
-        out.append(Observation(target, ts, value, "fred"))
+        for fid, target, cell in zip(ids, targets, parts[1:], strict=True):
+            raw_v = cell.strip()
+            if raw_v in MISSING or (fid in WEEKDAYS_ONLY and d.weekday() >= 5):
+                continue  # a holiday (FRED marks it), or a weekend copy of Friday
+            try:
+                value = float(raw_v)
+            except ValueError:
+                rejects.add(f"{d.isoformat()} {fid}", f"value {raw_v[:20]!r} is not a number")
+                continue
+            reason = bad_value_reason(value, now=now, ts=ts, allow_zero=fid in ZERO_OK)
+            if reason:
+                rejects.add(f"{d.isoformat()} {fid}", reason)
+                continue
+            out.append(Observation(target, ts, value, "fred"))
     if own:
         rejects.log(log)
     return out
@@ -137,9 +157,11 @@ async def _backfill(ctx: BackfillContext) -> str:
         rows = parse_csv(_read(ctx.file), now=ctx.now, since=since)
         res = obs_repo.upsert(ctx.db, rows)
         ctx.progress(1)
-        return (
-            f"{rows[0].series if rows else 'nothing'}: {len(rows)} rows from {ctx.file.name} ({res.new} new)"
-        )
+        per: dict[str, int] = {}
+        for r in rows:
+            per[r.series] = per.get(r.series, 0) + 1
+        what = ", ".join(f"{k} {v} rows" for k, v in per.items()) or "nothing: 0 rows"
+        return f"{what} from {ctx.file.name} ({res.new} new, {res.updated} updated)"
     sctx = SourceContext(client=ctx.client, now=lambda: ctx.now, settings=ctx.settings)
     for fid in SERIES:
         rows = await fetch_series(sctx, fid, since=since)
@@ -159,7 +181,8 @@ BACKFILL = Backfill(
     name="fred",
     help=(
         "FRED daily series: VIXCLS/VXVCLS closes, EFFR and the target range DFEDTARU/DFEDTARL "
-        "(live download, or --file F of a fredgraph.csv)"
+        "(live download, or --file F of a FRED CSV: header observation_date, DATE or date, then "
+        "series ids; DFF is read as the EFFR)"
     ),
     run=_backfill,
 )

@@ -21,18 +21,19 @@ from pathlib import Path
 from typing import Any
 
 from signals import fomc
+from signals.fomc_dist import Bucket, dist_observations, venue_bucket
 from signals.sources import http
 from signals.sources._fomc_odds import (
     as_float,
     bad_price,
     bucket_price,
-    combine,
+    combine_dist,
     markets_of,
     minute,
-    observations,
     parse_iso,
     read_nochange_file,
     run_venue_backfill,
+    with_paths,
 )
 from signals.sources.base import (
     Backfill,
@@ -70,6 +71,14 @@ def bucket_of(ticker: str) -> str | None:
     if bp == 0:
         return "hold"
     return "cut" if kind == "C" else "hike"
+
+
+def bucket_size(ticker: str) -> Bucket | None:
+    """``...-C26`` -> a cut of 50 bp or more (Kalshi: "more than 25"); ``...-C25`` -> 25 bp."""
+    m = _SUFFIX_RE.match(ticker.rsplit("-", 1)[-1])
+    if not m:
+        return None
+    return venue_bucket("cut" if m.group(1) == "C" else "hike", int(m.group(2)))
 
 
 def _json(text: str, label: str) -> Any:
@@ -119,7 +128,7 @@ def parse_events(
             continue
         if not meeting.is_open(now):
             continue  # decided: its markets have closed, the next meeting is now the first
-        buckets: list[tuple[str, float]] = []
+        buckets: list[tuple[Bucket, float]] = []
         open_markets = 0
         for m in markets_of(event):
             mt = str(m.get("ticker", "?"))
@@ -129,8 +138,8 @@ def parse_events(
             if close is not None and close <= now:
                 continue
             open_markets += 1
-            outcome = bucket_of(mt)
-            if outcome is None:
+            bucket = bucket_size(mt)
+            if bucket is None:
                 rejects.add(mt, "unknown bucket suffix")
                 continue
             raw = (m.get("yes_bid_dollars"), m.get("yes_ask_dollars"), m.get("last_price_dollars"))
@@ -138,16 +147,16 @@ def parse_events(
             if price.prob is None:
                 rejects.add(mt, bad_price(*raw) or price.method)
                 continue
-            buckets.append((outcome, price.prob))
+            buckets.append((bucket, price.prob))
         if open_markets == 0:
             continue  # closed (a meeting that has just been decided) or not yet open
         try:
-            probs = combine(buckets)
+            dist = combine_dist(buckets)
         except ValueError as exc:
             rejects.add(f"{ticker} ({meeting.id})", str(exc))
             continue
-        out += observations(VENUE, meeting.id, ts, probs, "kalshi")
-    return out
+        out += dist_observations(VENUE, meeting.id, ts, dist, "kalshi")
+    return with_paths(VENUE, out)
 
 
 async def fetch_events(ctx: SourceContext, status: str = "open") -> list[dict[str, Any]]:
@@ -239,15 +248,15 @@ def combine_candles(
             continue
         buckets = []
         for ticker, series in per_market.items():
-            outcome = bucket_of(ticker)
-            if outcome is not None and t in series:
-                buckets.append((outcome, series[t]))
+            bucket = bucket_size(ticker)
+            if bucket is not None and t in series:
+                buckets.append((bucket, series[t]))
         try:
-            probs = combine(buckets)
+            dist = combine_dist(buckets)
         except ValueError as exc:
             rejects.add(f"{meeting_id} {iso(t)}", str(exc))
             continue
-        out += observations(VENUE, meeting_id, t, probs, "kalshi-candles")
+        out += dist_observations(VENUE, meeting_id, t, dist, "kalshi-candles")
     return out
 
 
@@ -290,7 +299,7 @@ async def fetch_history(ctx: BackfillContext) -> list[Observation]:
             ctx.progress(1)
         out += combine_candles(meeting.id, per_market, rejects, ctx.now)
     rejects.log(log)
-    return out
+    return with_paths(VENUE, out)
 
 
 def parse_file(path: Path, now: datetime, since: datetime | None) -> tuple[list[Observation], str]:

@@ -26,18 +26,19 @@ from pathlib import Path
 from typing import Any
 
 from signals import fomc
+from signals.fomc_dist import HOLD, Bucket, dist_observations, venue_bucket
 from signals.sources import http
 from signals.sources._fomc_odds import (
     as_float,
     bad_price,
     bucket_price,
-    combine,
+    combine_dist,
     markets_of,
     minute,
-    observations,
     parse_iso,
     read_nochange_file,
     run_venue_backfill,
+    with_paths,
 )
 from signals.sources.base import (
     Backfill,
@@ -81,6 +82,19 @@ def bucket_of(label: Any) -> str | None:
     if int(m.group(1)) == 0:
         return "hold"
     return "cut" if m.group(2) in ("decrease", "cut") else "hike"
+
+
+def bucket_size(label: Any) -> Bucket | None:
+    """``"50+ bps decrease"`` -> a cut of 50 bp or more; ``"25 bps increase"`` -> a 25 bp hike."""
+    side = bucket_of(label)
+    if side is None:
+        return None
+    if side == "hold":
+        return HOLD
+    m = _LABEL_RE.match(" ".join(str(label).split()).lower())
+    assert m is not None
+    bucket = venue_bucket(side, int(m.group(1)))
+    return Bucket(bucket.move, bucket.open or "+" in m.group(0))
 
 
 def decode_list(value: Any, field: str) -> list[Any]:
@@ -162,28 +176,28 @@ def parse_events(
             continue
         if not meeting.is_open(now) or event.get("closed") is True:
             continue
-        buckets: list[tuple[str, float]] = []
+        buckets: list[tuple[Bucket, float]] = []
         for m in markets_of(event):
             if m.get("closed") is True or m.get("active") is False:
                 continue
-            outcome = bucket_of(m.get("groupItemTitle"))
+            bucket = bucket_size(m.get("groupItemTitle"))
             mid = f"market {m.get('id', '?')}"
-            if outcome is None:
+            if bucket is None:
                 rejects.add(mid, f"unknown bucket label {m.get('groupItemTitle')!r}")
                 continue
             try:
-                buckets.append((outcome, market_prob(m)))
+                buckets.append((bucket, market_prob(m)))
             except ValueError as exc:
                 rejects.add(mid, str(exc))
         if not buckets:
             continue
         try:
-            probs = combine(buckets)
+            dist = combine_dist(buckets)
         except ValueError as exc:
             rejects.add(f"{eid} ({meeting.id})", str(exc))
             continue
-        out += observations(VENUE, meeting.id, ts, probs, "polymarket")
-    return out
+        out += dist_observations(VENUE, meeting.id, ts, dist, "polymarket")
+    return with_paths(VENUE, out)
 
 
 def _json(text: str, label: str) -> Any:
@@ -259,7 +273,7 @@ def parse_history(payload: Any, label: str) -> list[tuple[int, float]]:
 
 def combine_history(
     meeting_id: str,
-    per_bucket: list[tuple[str, list[tuple[int, float]]]],
+    per_bucket: list[tuple[Bucket, list[tuple[int, float]]]],
     rejects: Rejects,
     now: datetime,
     fidelity_min: int = HISTORY_FIDELITY_MIN,
@@ -284,19 +298,19 @@ def combine_history(
         if t > limit:
             continue
         buckets = []
-        for (outcome, _), d in zip(per_bucket, slots, strict=True):
+        for (bucket, _), d in zip(per_bucket, slots, strict=True):
             price = d.get(t, d.get(t - step))
             if price is not None:
-                buckets.append((outcome, price))
+                buckets.append((bucket, price))
         if len(buckets) < len(per_bucket):
             rejects.add(f"{meeting_id} {iso(t)}", "a bucket has no price in this hour")
             continue
         try:
-            probs = combine(buckets)
+            dist = combine_dist(buckets)
         except ValueError as exc:
             rejects.add(f"{meeting_id} {iso(t)}", str(exc))
             continue
-        out += observations(VENUE, meeting_id, t, probs, "polymarket-history")
+        out += dist_observations(VENUE, meeting_id, t, dist, "polymarket-history")
     return out
 
 
@@ -312,10 +326,10 @@ async def fetch_history(ctx: BackfillContext) -> list[Observation]:
         meeting = event_meeting(event)
         if meeting is None or not meeting.is_open(ctx.now):
             continue
-        per_bucket: list[tuple[str, list[tuple[int, float]]]] = []
+        per_bucket: list[tuple[Bucket, list[tuple[int, float]]]] = []
         for m in markets_of(event):
-            outcome = bucket_of(m.get("groupItemTitle"))
-            if outcome is None:
+            bucket = bucket_size(m.get("groupItemTitle"))
+            if bucket is None:
                 continue
             try:
                 token = str(decode_list(m.get("clobTokenIds"), "clobTokenIds")[yes_index(m)])
@@ -342,11 +356,11 @@ async def fetch_history(ctx: BackfillContext) -> list[Observation]:
             ctx.progress(1)
             if not pts:
                 rejects.add(f"market {m.get('id', '?')}", "no price history in the range")
-            per_bucket.append((outcome, pts))
+            per_bucket.append((bucket, pts))
         if per_bucket:
             out += combine_history(meeting.id, per_bucket, rejects, ctx.now)
     rejects.log(log)
-    return out
+    return with_paths(VENUE, out)
 
 
 def parse_file(path: Path, now: datetime, since: datetime | None) -> tuple[list[Observation], str]:

@@ -107,6 +107,6 @@ def test_goals_are_read_on_the_ratio_or_the_value() -> None:
 def test_every_real_benchmark_module_has_a_run() -> None:
     """The real modules import cheaply (heavy imports live inside run) and define run()."""
     names = runner.modules()
-    assert {"btc_liq", "buyback", "chart", "replay_vix", "slash", "startup"} <= set(names)
+    assert {"btc_liq", "buyback", "chart", "replay_ratecut", "replay_vix", "slash", "startup"} <= set(names)
     for name in names:
         assert callable(getattr(importlib.import_module(f"bench.{name}"), "run", None)), name

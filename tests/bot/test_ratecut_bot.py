@@ -17,6 +17,7 @@ from bot.queries import chart_data, status
 from bot.ratecut import RatecutInputError, parse_meeting, ratecut_answer
 from bot.summary import status_line, summary_text
 from signals import fomc
+from signals.fomc_dist import Bucket, dist_observations
 from signals.ratecut import SIGNAL
 from storage import observations as obs_repo
 from storage.observations import Observation
@@ -93,7 +94,7 @@ def test_ratecut_answer_for_a_meeting(db: Any) -> None:
     )
     assert ans.fields["Polymarket"] == "no market stored for this meeting"
     assert ans.fields["FedWatch"].startswith("not imported (no free live source of ZQ prices")
-    assert ans.fields["Alerts"] == "swing ok, flip ok, divergence ok"
+    assert ans.fields["Alerts"] == "swing ok, flip ok, divergence ok, size ok"
     assert ans.chart["signal"] == "ratecut" and ans.chart["meeting"] == DEC
     assert render_png(ans.chart)[:8] == b"\x89PNG\r\n\x1a\n"
     assert "P(cut) 25% on Kalshi" in ans.text
@@ -245,3 +246,21 @@ async def test_live_polls_through_the_app_with_a_429_and_a_broken_json_string(tm
     line = status_line(rows[0])
     assert "P(cut) 2% on Kalshi" in line and "Polymarket 2%" in line
     assert "majority: undecided" in line  # one reading so far; the side needs two
+
+
+def test_ratecut_answer_names_the_expected_move_and_a_size_repricing(db: Any) -> None:
+    """With the buckets stored, the answer gives each venue's expected move and the size line."""
+    start = T - timedelta(days=2)
+    rows = []
+    for i in range(2 * 48 + 1):
+        t = start + timedelta(minutes=30 * i)
+        q = 0.1 if t < T - timedelta(hours=6) else 0.5  # the odds of 50 bp or more: 10 % -> 50 %
+        dist = {Bucket(-25): 1 - q, Bucket(-50, True): q}
+        rows += dist_observations("kalshi", DEC, int(t.timestamp()), dist, "kalshi")
+        rows.append(Observation(f"kalshi.fomc.{DEC}.path_bp", int(t.timestamp()), -25 - 25 * q, "kalshi"))
+    obs_repo.upsert(db, rows)
+    ans = ratecut_answer(db, settings(), T + timedelta(minutes=2), parse_meeting("dec", T))
+    assert "expected move -38 bp" in ans.fields["Kalshi"]
+    assert ans.fields["Size"].startswith(
+        "Dec 9: odds of a cut of 50 bp or more 10 % → 50 % in 6 h; expected move −38 bp (was −28 bp)"
+    )

@@ -231,7 +231,12 @@ def test_only_the_next_two_meetings_and_a_closing_reading_at_the_statement() -> 
     after = {r.key.split(".")[0] for r in rs if r.ts > statement}
     assert before == {DEC, JAN} and after == {JAN, MAR}
     closing = [r for r in rs if r.ts == statement and r.key.startswith(DEC)]
-    assert sorted(r.key for r in closing) == [f"{DEC}.divergence", f"{DEC}.flip", f"{DEC}.swing"]
+    assert sorted(r.key for r in closing) == [
+        f"{DEC}.divergence",
+        f"{DEC}.flip",
+        f"{DEC}.size",
+        f"{DEC}.swing",
+    ]
     assert all(r.level == Level.OK and r.data["closed"] for r in closing)
     assert "markets closed at the 19:00 UTC statement" in closing[0].summary
     # quotes stamped after the statement are not the meeting's any more
@@ -261,7 +266,7 @@ def test_live_latest_reports_the_next_two_meetings_and_just_closed_ones() -> Non
     assert keys == [f"{m}.{k}" for m in (DEC, JAN) for k in ("swing", "flip", "divergence")]
     later = SIGNAL.latest(inp, P, datetime(2026, 12, 9, 19, 5, tzinfo=UTC))
     assert [r.key for r in later if r.data.get("closed")] == [
-        f"{DEC}.{k}" for k in ("swing", "flip", "divergence")
+        f"{DEC}.{k}" for k in ("swing", "flip", "divergence", "size")
     ]
     assert SIGNAL.keys_at(now) == {f"{DEC}.swing": "FOMC Dec 9, 2026", f"{JAN}.swing": "FOMC Jan 27, 2027"}
 
@@ -324,6 +329,10 @@ def test_demo_has_a_whipsaw_and_a_divergence() -> None:
     rs = SIGNAL.history(inputs(rows), P)
     assert any(r.data.get("whipsaw") and r.level == Level.SEVERE for r in rs)
     assert any(r.key.endswith(".divergence") and r.level == Level.ALERT for r in rs)
+    # the odds of 50 bp rather than 25 for March go 10 % -> 55 %: a size repricing, not a swing
+    assert any(
+        r.key == "2026-03-18.size" and r.level >= Level.ALERT and "50 bp or more" in r.summary for r in rs
+    )
     assert {r.key.split(".")[0] for r in rs} >= {"2026-01-28", "2026-03-18", "2026-04-29"}
 
 
@@ -355,3 +364,45 @@ def test_replay_of_the_real_december_2025_odds(db: Any, data_dir: Path) -> None:
     whipsaw = next(e for e in res.events if e.level == "severe")
     assert "WHIPSAW: P(cut) 55% → 24% → 64% on Kalshi" in whipsaw.summary
     assert "P(cut) = 1 − P(hold)" in whipsaw.summary  # the derived-cut caveat travels with the alert
+
+
+def test_a_whipsaw_is_checked_on_the_other_venues_second_leg() -> None:
+    """The window's last move can be the tail of the reversal: the other venue confirms the
+    whipsaw when it moved at least half of the second leg the same way since the turn."""
+    hourly = timedelta(hours=1)
+    values = [0.80] * 12 + ramp(0.80, 0.60, 25) + ramp(0.60, 0.78, 11) + [0.78] * 5
+    follows = [0.80] * 12 + ramp(0.80, 0.60, 25) + ramp(0.60, 0.70, 11) + [0.70] * 5  # half of it
+    rows = path("kalshi", DEC, values, step=hourly) + path("polymarket", DEC, follows, step=hourly)
+    rs = kind(SIGNAL.history(inputs(rows), P), "swing")
+    w = next(r for r in rs if r.data.get("whipsaw"))
+    assert w.level == Level.SEVERE
+    flat = [0.80] * 12 + ramp(0.80, 0.60, 25) + [0.60] * 16  # Polymarket never turned
+    rows = path("kalshi", DEC, values, step=hourly) + path("polymarket", DEC, flat, step=hourly)
+    rs = kind(SIGNAL.history(inputs(rows), P), "swing")
+    assert not any(r.data.get("whipsaw") for r in rs)
+    assert max(r.level for r in rs[40:]) <= Level.WATCH
+
+
+def test_a_replaced_meeting_closes_at_the_decision_that_replaced_it() -> None:
+    """2020-03-18 was replaced by the Sunday 2020-03-15 decision: its keys close at 21:00 UTC then."""
+    start = datetime(2020, 3, 13, tzinfo=UTC)
+    rows = both("2020-03-18", [0.9] * 200, start=start, step=timedelta(minutes=30))
+    rs = SIGNAL.history(inputs(rows), P)
+    closing = [r for r in rs if r.data.get("closed")]
+    assert closing and {r.ts for r in closing} == {datetime(2020, 3, 15, 21, 0, tzinfo=UTC)}
+    assert max(r.ts for r in rs) == datetime(2020, 3, 15, 21, 0, tzinfo=UTC)
+
+
+def test_live_catch_up_builds_the_same_readings_as_the_history() -> None:
+    values = [0.5] * 20 + ramp(0.5, 0.2, 30) + ramp(0.2, 0.6, 20) + [0.6] * 30
+    inp = inputs(both(DEC, values) + both(JAN, [0.4] * 100))
+    full = SIGNAL.history(inp, P)
+    after, now = T0 + timedelta(minutes=30 * 40), T0 + timedelta(minutes=30 * 60)
+
+    def key(rs: list[Reading]) -> list[tuple[Any, ...]]:
+        return [(r.key, r.ts, r.value, r.level, r.hold, r.summary) for r in rs]
+
+    assert key(SIGNAL.readings_since(inp, P, after, now)) == key([r for r in full if after < r.ts <= now])
+    first = SIGNAL.readings_since(inp, P, None, now, warmup=5)
+    assert {r.key for r in first} == {f"{m}.{k}" for m in (DEC, JAN) for k in ("swing", "flip", "divergence")}
+    assert all(sum(1 for r in first if r.key == k) == 5 for k in {r.key for r in first})

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -15,67 +14,11 @@ from storage import observations as obs_repo
 from tests.conftest import fixture_text
 
 NOW = datetime(2026, 11, 21, tzinfo=UTC)
-TRADE_DATES = {0: date(2015, 8, 14), 1: date(2022, 9, 12), 2: date(2026, 11, 20)}
-
-
-def _month(text: str) -> tuple[int, int]:
-    y, m = text.split("-")
-    return int(y), int(m)
-
-
-def _rounded(d: dict[Any, float]) -> dict[str, float]:
-    return {str(k): round(v, 4) for k, v in d.items()}
-
-
-@pytest.mark.parametrize("case", [0, 1, 2])
-def test_reproduces_the_cme_worked_examples(case: int) -> None:
-    spec = json.loads(fixture_text("fedwatch/test_vectors.json"))["cases"][case]
-    inputs, expected = spec["inputs"], spec["expected"]
-    prices = {_month(c["month"]): c["price"] for c in inputs["contracts"]}
-    decisions = [date(*_month(c["month"]), c["decision_day"]) for c in inputs["contracts"] if c["has_fomc"]]
-    got = fedwatch.fedwatch(
-        prices, decisions, TRADE_DATES[case], target=tuple(inputs["current_target_range"])
-    )
-    wanted = expected.get("meetings") or [expected]
-    assert len(got) == len(wanted)
-    for g, w in zip(got, wanted, strict=True):
-        assert g.start_rate == pytest.approx(w["start_rate"], abs=1e-6)
-        assert g.end_rate == pytest.approx(w["end_rate"], abs=1e-6)
-        assert g.change_bp == pytest.approx(w["change_bp"], abs=1e-4)
-        if "days_before" in w:
-            assert g.days == (w["days_before"], w["days_from_decision"])
-        own = w.get("meeting_only_probabilities_by_change_bp") or w["probabilities_by_change_bp"]
-        assert _rounded(g.meeting) == own
-        if "cumulative_probabilities_by_change_bp" in w:  # the probability tree across meetings
-            assert _rounded(g.cumulative) == w["cumulative_probabilities_by_change_bp"]
-            assert _rounded(g.by_range) == w["cumulative_probabilities_by_range"]
-        else:
-            assert _rounded(g.by_range) == w["probabilities_by_range"]
-
-
-def test_split_move_handles_cuts() -> None:
-    assert fedwatch.split_move(-13.4) == pytest.approx({-25: 0.536, 0: 0.464})
-    assert fedwatch.split_move(0.0) == {0: 1.0}
-    assert fedwatch.split_move(-50.0) == {-50: 1.0}
-
-
-def test_back_to_back_meetings_chain_and_effr_anchors_the_current_month() -> None:
-    # trade date 2026-06-01: May has expired, the June meeting (17th) is followed by July (29th)
-    prices = {(2026, 6): 96.30, (2026, 7): 96.45, (2026, 8): 96.55}
-    decisions = [date(2026, 6, 17), date(2026, 7, 29), date(2026, 9, 16)]
-    got = fedwatch.fedwatch(prices, decisions, date(2026, 6, 1), effr=3.62)
-    assert [g.decision_date for g in got] == [date(2026, 6, 17), date(2026, 7, 29)]
-    june, july = got
-    assert "EFFR" in june.how and june.start_rate == 3.62
-    assert june.end_rate == pytest.approx((3.70 - 3.62 * 16 / 30) / (14 / 30))
-    assert "2026-08 average" in july.how and july.end_rate == pytest.approx(3.45)
-    # without the EFFR nothing anchors June, and the chain stops there
-    assert fedwatch.fedwatch(prices, decisions, date(2026, 6, 1)) == []
 
 
 def test_outcome_probabilities_of_a_cut() -> None:
     prices = {(2026, 11): 96.115, (2026, 12): 96.20}  # December implies a cut
-    (dec,) = fedwatch.fedwatch(prices, [date(2026, 12, 9)], date(2026, 11, 20))
+    (dec,) = fedwatch.fedwatch(prices, [date(2026, 12, 9)], date(2026, 11, 20))  # the method, re-exported
     p = dec.outcome_probs()
     assert p["cut"] > 0.3 and p["hike"] == 0.0 and sum(p.values()) == pytest.approx(1.0)
 
@@ -89,12 +32,15 @@ def test_zq_csv_parse_and_bad_rows(caplog: pytest.LogCaptureFixture) -> None:
         "2022-09-12,ZQZ2,2022-10,96.94\n"  # Z is December
         "2022-09-12,ZQX2,2022-11,abc\n"
         "2022-09-12,ZQX2,2022-11,0\n"
+        "2022-09-12,ZQV2,2022-10,100.25\n"
     )
     with caplog.at_level(logging.WARNING):
         got = fedwatch.parse_zq_csv(body, now=NOW)
     assert got == {date(2022, 9, 12): {(2022, 9): 97.4475}}
     (line,) = [r.getMessage() for r in caplog.records]
-    assert "skipped 3 row(s)" in line and "does not match contract_month" in line
+    assert "skipped 4 row(s)" in line and "does not match contract_month" in line
+    assert "settle 'abc' is not a number" in line
+    assert "settle 100.25 is above 100 (a negative average rate): not a ZQ settlement" in line
     with pytest.raises(SourceError, match="unexpected header"):
         fedwatch.parse_zq_csv("date,price\n2022-09-12,97\n")
 
@@ -178,3 +124,58 @@ async def test_cme_meeting_export_against_the_fred_range(db: Any, tmp_path: Path
 def test_fred_zero_rates_are_kept() -> None:
     rows = fred.parse_csv("observation_date,DFEDTARL\n2021-06-01,0.00\n", now=NOW)
     assert [(r.series, r.value) for r in rows] == [("fred.target_lower", 0.0)]
+
+
+async def test_days_the_method_cannot_price_are_skipped_with_their_reason(
+    db: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A day without the contract of the next meeting's month, and a day only the EFFR could
+    anchor when there is no EFFR: each skipped with one logged reason; the other days import."""
+    f = tmp_path / "zq.csv"
+    f.write_text(
+        "trade_date,symbol,contract_month,settle\n"
+        "2022-09-12,ZQU2,2022-09,97.4475\n"
+        "2022-09-12,ZQV2,2022-10,96.9400\n"
+        "2022-09-12,ZQX2,2022-11,96.4300\n"
+        "2022-09-13,ZQV2,2022-10,96.9300\n"  # no September contract on the 13th
+        "2022-09-13,ZQX2,2022-11,96.4200\n"
+        "2024-11-07,ZQX4,2024-11,95.3300\n"  # December's meeting: only the EFFR could anchor it
+        "2024-11-07,ZQZ4,2024-12,95.4700\n"
+    )
+    client = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(404)))
+    with caplog.at_level(logging.WARNING):
+        message = await fedwatch._backfill(BackfillContext(db=db, client=client, now=NOW, file=f))
+    await client.aclose()
+    assert "3 trading day(s)" in message and "1 priced, 2 skipped (see the log)" in message
+    (line,) = [r.getMessage() for r in caplog.records if "skipped 2 row(s)" in r.getMessage()]
+    assert "2022-09-13: no settlement for 2022-09, the month of the 2022-09-21 meeting" in line
+    assert (
+        "2024-11-07: no anchor for the 2024-12-18 meeting" in line and "no EFFR before the trade date" in line
+    )
+
+
+async def test_the_real_settlements_import_with_every_day_priced(db: Any, data_dir: Path) -> None:
+    client = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(404)))
+    now = datetime(2026, 9, 1, tzinfo=UTC)
+    for name in ("fred_dff_daily.csv", "fed_target_range_2015_2021_constructed.csv"):
+        await fred._backfill(BackfillContext(db=db, client=client, now=now, file=data_dir / name))
+    message = await fedwatch._backfill(
+        BackfillContext(db=db, client=client, now=now, file=data_dir / "zq_settlements_2015_2021.csv")
+    )
+    await client.aclose()
+    assert "1765 trading day(s)" in message and "1765 priced" in message
+    ts = int(datetime(2022, 1, 1, tzinfo=UTC).timestamp())
+    series = {
+        r[0].rsplit(".", 1)[1]
+        for r in db.execute(
+            "SELECT DISTINCT series FROM observations WHERE series LIKE 'fedwatch.fomc.2019-07-31.%' AND ts < ?",
+            [ts],
+        )
+    }
+    assert {"cut", "hold", "hike", "cut25", "cut50", "move_bp", "path_bp", "rate"} <= series
+    # the expected rate after the 2019-07-31 cut, on its eve: the range 2.25-2.50 less about 30 bp
+    rate = db.execute(
+        "SELECT value FROM observations WHERE series = 'fedwatch.fomc.2019-07-31.rate' AND ts = ?",
+        [int(datetime(2019, 7, 30, tzinfo=UTC).timestamp())],
+    ).fetchone()[0]
+    assert 2.05 < rate < 2.10

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from signals import fomc
+from signals import fomc, fomc_dist
 from signals.sources import (
     _fomc_odds,
     alphavantage,
@@ -74,7 +74,12 @@ def _json_or_error(text: str, label: str) -> Any:
 
 
 def _assert_probs(rows: list[Any]) -> None:
-    check_rows(rows, positive=False, probability=True, max_ts=LIMIT)
+    """Probabilities in [0, 1]; the expected move and path (bp) finite and within 4 steps a meeting."""
+    in_bp = [r for r in rows if r.series.endswith(("move_bp", "path_bp"))]
+    check_rows([r for r in rows if r not in in_bp], positive=False, probability=True, max_ts=LIMIT)
+    check_rows(in_bp, positive=False, max_ts=LIMIT)
+    for r in in_bp:
+        assert abs(r.value) <= 100 * 8, r
 
 
 # -- VIX term structure ---------------------------------------------------------------------
@@ -152,7 +157,8 @@ def test_polymarket_clob_history(a: str, b: str) -> None:
     def go() -> list[Any]:
         pa = polymarket.parse_history(_json_or_error(a, "polymarket"), "polymarket prices-history")
         pb = polymarket.parse_history(_json_or_error(b, "polymarket"), "polymarket prices-history")
-        return polymarket.combine_history("2026-12-09", [("hold", pa), ("cut", pb)], Rejects("p"), ODDS_NOW)
+        buckets = [(fomc_dist.HOLD, pa), (fomc_dist.Bucket(-25), pb)]
+        return polymarket.combine_history("2026-12-09", buckets, Rejects("p"), ODDS_NOW)
 
     _assert_probs(expect_clear_error(go, (SourceError,)) or [])  # type: ignore[arg-type]
 

@@ -44,8 +44,19 @@ def test_parses_nested_events_into_normalised_odds_per_meeting() -> None:
     assert dec["cut"] == pytest.approx(0.025 / 1.01, abs=1e-6)
     assert dec["hold"] == pytest.approx(0.265 / 1.01, abs=1e-6)
     assert dec["hike"] == pytest.approx(0.72 / 1.01, abs=1e-6)
-    assert sum(dec.values()) == pytest.approx(1.0, abs=1e-5)
-    assert set(probs(rows, "2027-01-27")) == {"cut", "hold", "hike"}
+    assert dec["cut"] + dec["hold"] + dec["hike"] == pytest.approx(1.0, abs=1e-5)
+    # the buckets: C26 is "more than 25 bp", a cut of 50 bp or more
+    assert dec["cut50plus"] == pytest.approx(0.005 / 1.01, abs=1e-6)
+    assert dec["cut25"] == pytest.approx(0.02 / 1.01, abs=1e-6)
+    assert dec["hike25"] == pytest.approx(0.705 / 1.01, abs=1e-6)
+    assert dec["hike50plus"] == pytest.approx(0.015 / 1.01, abs=1e-6)
+    # the expected move counts an open bucket at its least size (50 bp)
+    move = (-50 * 0.005 - 25 * 0.02 + 25 * 0.705 + 50 * 0.015) / 1.01
+    assert dec["move_bp"] == pytest.approx(move, abs=1e-3)
+    assert dec["path_bp"] == pytest.approx(move, abs=1e-3)  # the next meeting: its own move
+    jan = probs(rows, "2027-01-27")
+    assert {"cut", "hold", "hike", "move_bp", "path_bp"} <= set(jan)
+    assert jan["path_bp"] == pytest.approx(dec["move_bp"] + jan["move_bp"], abs=1e-3)
     assert all(r.source == "kalshi" for r in rows)
 
 
@@ -246,11 +257,16 @@ async def test_candlestick_backfill_combines_the_buckets(db: Any) -> None:
     ctx = BackfillContext(db=db, client=client, now=NOW, since=datetime(2026, 11, 19, tzinfo=UTC))
     message = await kalshi._backfill(ctx)
     await client.aclose()
-    assert "12 observations from hourly candlesticks, 1 meeting (2026-12-09)" in message
+    assert "36 observations from hourly candlesticks, 1 meeting (2026-12-09)" in message
     row = db.execute(
         "SELECT value FROM observations WHERE series = 'kalshi.fomc.2026-12-09.hike' AND ts = 1795176000"
     ).fetchone()
     assert row[0] == pytest.approx((0.725 + 0.015) / (0.725 + 0.015 + 0.26 + 0.025), abs=1e-6)
+    total = 0.725 + 0.015 + 0.26 + 0.025
+    path = db.execute(
+        "SELECT value FROM observations WHERE series = 'kalshi.fomc.2026-12-09.path_bp' AND ts = 1795176000"
+    ).fetchone()
+    assert path[0] == pytest.approx((-50 * 0.005 - 25 * 0.02 + 25 * 0.725 + 50 * 0.015) / total, abs=1e-3)
 
 
 def test_file_backfill_of_the_recorded_csv(data_dir: Path) -> None:

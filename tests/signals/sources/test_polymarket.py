@@ -45,6 +45,23 @@ def test_bucket_from_group_label(label: str | None, bucket: str | None) -> None:
     assert polymarket.bucket_of(label) == bucket
 
 
+@pytest.mark.parametrize(
+    ("label", "suffix"),
+    [
+        ("50+ bps decrease", "cut50plus"),
+        (" 25 bps decrease ", "cut25"),
+        ("No change", "hold"),
+        ("25 bps increase", "hike25"),
+        ("50 bps increase", "hike50"),
+        ("50+ bps increase", "hike50plus"),
+        ("Will Powell speak?", None),
+    ],
+)
+def test_bucket_size_from_group_label(label: str, suffix: str | None) -> None:
+    b = polymarket.bucket_size(label)
+    assert (b.suffix if b else None) == suffix
+
+
 def test_parses_gamma_events_decoding_json_strings() -> None:
     rows = polymarket.parse_events(gamma(), NOW, Rejects("t"))
     dec = probs(rows, "2026-12-09")
@@ -52,6 +69,13 @@ def test_parses_gamma_events_decoding_json_strings() -> None:
     assert dec["cut"] == pytest.approx(0.0215, abs=1e-6)
     assert dec["hold"] == pytest.approx(0.245, abs=1e-6)
     assert dec["hike"] == pytest.approx(0.7335, abs=1e-6)
+    assert dec["cut50plus"] == pytest.approx(0.004, abs=1e-6) and dec["cut25"] == pytest.approx(
+        0.0175, abs=1e-6
+    )
+    assert dec["hike25"] == pytest.approx(0.725, abs=1e-6) and dec["hike50plus"] == pytest.approx(
+        0.0085, abs=1e-6
+    )
+    assert dec["move_bp"] == pytest.approx(-50 * 0.004 - 25 * 0.0175 + 25 * 0.725 + 50 * 0.0085, abs=1e-3)
     assert {r.source for r in rows} == {"polymarket"}
 
 
@@ -151,7 +175,7 @@ async def test_history_backfill_aligns_token_points_on_the_hour(db: Any) -> None
     ctx = BackfillContext(db=db, client=client, now=NOW, since=datetime(2026, 11, 19, tzinfo=UTC))
     message = await polymarket._backfill(ctx)
     await client.aclose()
-    assert "39 observations from hourly price history, 1 meeting (2026-12-09)" in message
+    assert "117 observations from hourly price history, 1 meeting (2026-12-09)" in message
     row = db.execute(
         "SELECT ts, value FROM observations WHERE series = 'polymarket.fomc.2026-12-09.hike' ORDER BY ts LIMIT 1"
     ).fetchone()
