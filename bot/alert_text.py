@@ -243,6 +243,24 @@ def _ratecut(ev: AlertEvent, stamp: Stamp) -> AlertText:
         meaning = (
             "A fast repricing of the next Fed move: rates, the dollar and equities usually move with it."
         )
+    elif kind == "size":
+        exp, was, mv = _num(d, "expected_bp"), _num(d, "was_bp"), _num(d, "move_bp")
+        since = _num(d, "since")
+        span = ev.ts - since if since is not None else _num(d, "window_s")
+        within = f" in {_window(span)}" if span and span > 0 else ""
+        ws = d.get("whipsaw")
+        if isinstance(ws, list) and len(ws) >= 3:
+            head = (
+                f"Fed path whipsaw for {mname}: expected move {ws[0]:+.0f} → {ws[1]:+.0f} → {ws[2]:+.0f} bp"
+            )
+        elif exp is not None and was is not None:
+            head = f"Fed repricing for {mname}: expected move {exp:+.0f} bp (was {was:+.0f} bp){within}"
+        else:
+            head = f"Fed repricing for {mname}: expected move {mv or 0.0:+.0f} bp{within}"
+        meaning = (
+            "The market changed its mind about the size of the next Fed move: "
+            "front-end rates, the dollar and equities usually reprice with it."
+        )
     elif kind == "flip":
         side = "a cut" if (p or 0) >= 0.5 else "no cut"
         head = f"Market now expects {side} on {mname} (P(cut) {pc})"
@@ -256,10 +274,17 @@ def _ratecut(ev: AlertEvent, stamp: Stamp) -> AlertText:
         head = f"{key_name(ev.signal, ev.key)}: P(cut) {pc}"
         meaning = ""
     if ev.event == "resolved":
-        what = {"swing": "Fed cut odds swing", "flip": "Majority flip", "divergence": "Venue gap"}.get(
-            kind, "Move"
+        what = {
+            "swing": "Fed cut odds swing",
+            "flip": "Majority flip",
+            "divergence": "Venue gap",
+            "size": "Fed repricing",
+        }.get(kind, "Move")
+        exp_now = _num(d, "expected_bp")
+        now_text = (
+            f"expected move {exp_now:+.0f} bp" if kind == "size" and exp_now is not None else f"P(cut) {pc}"
         )
-        head = f"{what} for {mname} over: P(cut) {pc}"
+        head = f"{what} for {mname} over: {now_text}"
     first_parts = []
     for name in ("kalshi", "polymarket", "fedwatch"):
         v = venues.get(name) if isinstance(venues, Mapping) else None
@@ -271,6 +296,11 @@ def _ratecut(ev: AlertEvent, stamp: Stamp) -> AlertText:
             f"{name.capitalize() if name != 'fedwatch' else 'FedWatch'} {float(v['p']) * 100:.0f}%{was}"
         )
     first = "; ".join(first_parts) + "." if first_parts else ""
+    if kind == "size" and ev.event != "resolved":
+        # the odds of the size that moved most, then the venue check (the head has the bp)
+        at = ev.summary.find("odds of ")
+        odds = ev.summary[at:].split("; ", 1)[0] if at >= 0 else ""
+        first = (odds[0].upper() + odds[1:] + ". " if odds else "") + first
     fields: dict[str, str] = {}
     stmt = d.get("statement")
     if isinstance(stmt, int | float):
@@ -297,7 +327,12 @@ def _ratecut(ev: AlertEvent, stamp: Stamp) -> AlertText:
     peaks: dict[str, Callable[[float], str]] = {
         "swing": lambda pk: f"{pk:.1f}× the swing size",
         "divergence": lambda pk: f"{pk:.0f} pp apart",
+        "size": lambda pk: f"{pk:.1f}× the repricing size",
     }
+    if kind == "size":
+        size_bp, mult = _num(d, "size_bp"), _num(d, "multiple")
+        if size_bp is not None and mult is not None and ev.event != "resolved":
+            fields["Size"] = f"{mult:.1f}× the {size_bp:.1f} bp repricing size"
     return _resolved(
         ev, head, first, meaning, fields, None, stamp, peak_text=peaks.get(kind), no_peak=kind not in peaks
     )

@@ -148,3 +148,14 @@ def test_alert_charts_are_titled_with_the_alert_and_vix9d_plots_vix9d(
     front = data["front_ratio"]
     assert abs(front[-1] - 1.078) < 0.001 and data["front_thresholds"] == {"watch": 1.0}
     assert render_png(data).startswith(b"\x89PNG")
+
+
+def test_a_size_repricing_names_the_expected_move_in_bp(events: list[AlertEvent]) -> None:
+    sizes = [e for e in events if e.signal == "ratecut" and e.key.endswith(".size")]
+    assert sizes, "the ratecut demo has a size repricing"
+    for ev in sizes:
+        text = present(ev, str)
+        assert re.search(r"expected move [+−-]?\d+ bp", text.title), text.title
+        assert "P(cut)" not in text.title, text.title
+        if ev.event != "resolved":
+            assert "repricing size" in text.fields.get("Size", ""), text.fields
