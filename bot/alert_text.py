@@ -244,7 +244,7 @@ def _ratecut(ev: AlertEvent, stamp: Stamp) -> AlertText:
             "A fast repricing of the next Fed move: rates, the dollar and equities usually move with it."
         )
     elif kind == "size":
-        exp, was, mv = _num(d, "expected_bp"), _num(d, "was_bp"), _num(d, "move_bp")
+        exp, was_bp, mv = _num(d, "expected_bp"), _num(d, "was_bp"), _num(d, "move_bp")
         since = _num(d, "since")
         span = ev.ts - since if since is not None else _num(d, "window_s")
         within = f" in {_window(span)}" if span and span > 0 else ""
@@ -253,8 +253,8 @@ def _ratecut(ev: AlertEvent, stamp: Stamp) -> AlertText:
             head = (
                 f"Fed path whipsaw for {mname}: expected move {ws[0]:+.0f} → {ws[1]:+.0f} → {ws[2]:+.0f} bp"
             )
-        elif exp is not None and was is not None:
-            head = f"Fed repricing for {mname}: expected move {exp:+.0f} bp (was {was:+.0f} bp){within}"
+        elif exp is not None and was_bp is not None:
+            head = f"Fed repricing for {mname}: expected move {exp:+.0f} bp (was {was_bp:+.0f} bp){within}"
         else:
             head = f"Fed repricing for {mname}: expected move {mv or 0.0:+.0f} bp{within}"
         meaning = (
