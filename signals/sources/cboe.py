@@ -58,9 +58,9 @@ def parse_csv(
     header, empty).
     """
     label = name or f"cboe {INDICES.get(index, index)}"
+    text = text.lstrip("\ufeff")  # a byte-order mark, alone or before the header
     if looks_like_html(text) or not text.strip() or text.lstrip()[:1] in "{[":
         raise SourceError(label, f"expected the index history CSV, got {describe_body(text)}")
-    text = text.lstrip("\ufeff")
     lines = text.splitlines()
     header = [h.strip().upper() for h in lines[0].split(",")]
     if header[:1] != ["DATE"] or "CLOSE" not in header:

@@ -44,6 +44,7 @@ def test_index_from_filename() -> None:
         ("<!DOCTYPE html><html><body>Access denied</body></html>", "got an HTML page"),
         ('{"error": "rate limited"}', "got JSON"),
         ("", "got an empty body"),
+        ("\ufeff", "got an empty body"),  # a byte-order mark and nothing else
         ("Symbol,Price\nVIX,19.1\n", "unexpected header"),
     ],
 )
