@@ -262,9 +262,23 @@ def _now() -> datetime:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from bot.runner import App, run_until_stopped
+    from storage.runlock import AlreadyRunning, RunLock
 
     settings = _settings(args)
+    lock = RunLock(settings.db_path)
+    try:
+        lock.acquire()
+    except AlreadyRunning as exc:
+        raise CliError(str(exc), code=2) from None
+    try:
+        return _run_locked(args, settings)
+    finally:
+        lock.release()
+
+
+def _run_locked(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.runner import App, run_until_stopped
+
     _open(settings).close()  # migrate and fail early with a readable error
     if settings.discord_token:
         try:

@@ -39,7 +39,7 @@ from bot.discord_views import AlertButton
 from bot.guild_summary import build_summary
 from bot.pacing import ChannelPacer
 from bot.routing import SubscriptionRouter
-from bot.runner import App
+from bot.runner import STOP_SIGNALS, App
 from bot.sinks.discord_base import ChartFn, DiscordDeliveryError, batch_nonce
 from bot.sinks.discord_channel import ChannelSink
 from bot.sinks.webhook import WebhookSink
@@ -293,7 +293,7 @@ def run_discord(settings: Settings, initial_poll: bool = True) -> int:
         bot = FlowwatchBot(settings, initial_poll=initial_poll)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for sig in (os_signal.SIGINT, os_signal.SIGTERM):
+        for sig in STOP_SIGNALS:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stop.set)
         async with bot:

@@ -40,6 +40,10 @@ from storage.timeutil import from_epoch, to_epoch
 
 log = logging.getLogger("flowwatch.run")
 
+#: Signals that stop ``run`` cleanly. SIGHUP too: a closed terminal or ``systemctl reload`` by
+#: habit must not kill the bot without its shutdown (heartbeat marked stopped, lock released).
+STOP_SIGNALS = (os_signal.SIGINT, os_signal.SIGTERM, os_signal.SIGHUP)
+
 USER_AGENT = "flowwatch/0.1 (+https://github.com/flowwatch/flowwatch)"
 
 
@@ -249,10 +253,10 @@ class App:
 
 
 async def run_until_stopped(app: App, stop: asyncio.Event | None = None, initial_poll: bool = True) -> None:
-    """Start ``app`` and run until SIGINT/SIGTERM (or ``stop`` is set), then shut down cleanly."""
+    """Start ``app`` and run until SIGINT/SIGTERM/SIGHUP (or ``stop`` is set), then shut down cleanly."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (os_signal.SIGINT, os_signal.SIGTERM):
+    for sig in STOP_SIGNALS:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     await app.start(initial_poll=initial_poll)

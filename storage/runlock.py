@@ -1,0 +1,122 @@
+"""One ``flowwatch run`` per database: an OS lock on a file beside it.
+
+``<database>.lock`` is locked with ``flock`` for the life of ``run``. The kernel releases the
+lock when the process ends however it ends (SIGKILL, OOM, power cut of the container), so a
+crash never leaves a stale lock behind; the file itself stays and only says who held it last.
+Other commands (``import``, ``backfill``, ``replay``, ``health``, ``db``) never take the lock and
+keep working beside a running bot: SQLite's own locking orders their writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import IO, Any
+
+
+class AlreadyRunning(RuntimeError):
+    """Another ``flowwatch run`` holds the database."""
+
+    def __init__(self, message: str, holder: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.holder = holder
+
+
+def lock_path(db_path: Path) -> Path:
+    return db_path.with_name(db_path.name + ".lock")
+
+
+def _describe(holder: dict[str, Any]) -> str:
+    pid = holder.get("pid", "?")
+    host = holder.get("host", "?")
+    started = holder.get("started")
+    when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(started)) if started else "an unknown time"
+    argv = holder.get("argv") or ""
+    return f"pid {pid} on {host}, started {when}" + (f" ({argv})" if argv else "")
+
+
+class RunLock:
+    """Hold with ``with RunLock(path):`` or :meth:`acquire` / :meth:`release`."""
+
+    def __init__(self, db_path: str | Path) -> None:
+        self.db_path = Path(db_path)
+        self.path = lock_path(self.db_path)
+        self._fh: IO[str] | None = None
+
+    def acquire(self) -> RunLock:
+        if str(self.db_path) == ":memory:":
+            return self
+        fh = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the life of run
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            try:
+                holder = json.loads(fh.read() or "{}")
+            except ValueError:
+                holder = {}
+            fh.close()
+            raise AlreadyRunning(
+                f"another flowwatch run is using {self.db_path}: {_describe(holder)}. "
+                "One bot per database: stop that one first (systemctl stop flowwatch, docker stop, or kill "
+                f"{holder.get('pid', 'its pid')}). import, backfill, replay, health and db work beside it.",
+                holder,
+            ) from None
+        except OSError:
+            fh.close()
+            raise
+        fh.seek(0)
+        fh.truncate()
+        fh.write(
+            json.dumps(
+                {
+                    "pid": os.getpid(),
+                    "host": socket.gethostname(),
+                    "started": int(time.time()),
+                    "argv": " ".join(sys.argv[:4])[:200],
+                }
+            )
+            + "\n"
+        )
+        fh.flush()
+        self._fh = fh
+        return self
+
+    def release(self) -> None:
+        if self._fh is not None:
+            with contextlib.suppress(OSError):
+                fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
+            self._fh.close()
+            self._fh = None
+
+    def __enter__(self) -> RunLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def holder(db_path: str | Path) -> dict[str, Any] | None:
+    """Who holds the run lock now (None: nobody runs on this database)."""
+    path = lock_path(Path(db_path))
+    if not path.exists():
+        return None
+    try:
+        with open(path, encoding="utf-8") as fh:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                try:
+                    return dict(json.loads(fh.read() or "{}"))
+                except ValueError:
+                    return {}
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+            return None
+    except OSError:
+        return None
