@@ -138,8 +138,17 @@ class FlowwatchBot(discord.Client):
         self.sink = ChannelSink(self, app.store, settings, charts=charts, clock=self.clock, pacer=self._pacer)
         app.add_sink(self.sink)
         if webhook_url:
+            from bot.sinks.webhook import message_finder
+            from bot.webhook_url import parse_webhook_url
+
             self.webhook_sink = WebhookSink(
-                webhook_url, app.store, settings, charts=charts, clock=self.clock, pacer=self._pacer
+                webhook_url,
+                app.store,
+                settings,
+                charts=charts,
+                clock=self.clock,
+                pacer=self._pacer,
+                finder=message_finder(self, parse_webhook_url(webhook_url).id),
             )
             app.add_sink(self.webhook_sink)
             app.on_summary.append(self._webhook_summary)

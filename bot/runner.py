@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import signal as os_signal
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
@@ -81,6 +82,7 @@ class App:
         self.scheduler: AsyncIOScheduler | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self.on_summary: list[Callable[[str], Any]] = []
+        self._chart_tasks: OrderedDict[int, asyncio.Future[bytes | None]] = OrderedDict()
         self.started = False
 
     def add_sink(self, sink: Sink) -> None:
@@ -139,6 +141,9 @@ class App:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
         self._tasks.clear()
+        for task in self._chart_tasks.values():
+            task.cancel()
+        self._chart_tasks.clear()
         for s in self.sinks:
             with contextlib.suppress(Exception):
                 await s.close()
@@ -239,9 +244,23 @@ class App:
                 await res
 
     async def chart_for_alert(self, alert: StoredAlert, days: int | None = None) -> bytes | None:
-        """The chart of an alert as of its market time, with the alert point marked."""
+        """The chart of an alert as of its market time, with the alert point marked.
+
+        Rendered once per event: every sink and channel that sends it at once shares one render.
+        """
         if alert.kind != "alert":
             return None
+        if days is None:
+            task = self._chart_tasks.get(alert.id)
+            if task is None:
+                task = asyncio.ensure_future(self._chart_for_alert(alert))
+                self._chart_tasks[alert.id] = task
+                while len(self._chart_tasks) > 16:
+                    self._chart_tasks.popitem(last=False)
+            return await asyncio.shield(task)
+        return await self._chart_for_alert(alert, days)
+
+    async def _chart_for_alert(self, alert: StoredAlert, days: int | None = None) -> bytes | None:
         if days is None:
             sig = registry().get(alert.signal)
             days = sig.alert_chart_days if sig else 180

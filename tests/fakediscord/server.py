@@ -658,6 +658,11 @@ class FakeDiscord:
             return self._finish(rec, err(413, 40005))
 
         fault = self.faults.pick(request.method, api_path or "", route.template)
+        after = None
+        if fault is not None and fault.after:
+            after, fault = fault, None
+            rec.fault = after
+            self.faults.fired.append((after, rec))
         if fault is not None:
             rec.fault = fault
             self.faults.fired.append((fault, rec))
@@ -684,6 +689,18 @@ class FakeDiscord:
             reply = Reply(exc.status, exc.body)
         if 200 <= reply.status < 300:
             reply.headers = {**rl_headers, **reply.headers}
+        if after is not None:
+            if after.delay:
+                await asyncio.sleep(after.delay)
+            if after.disconnect:
+                rec.status = 0
+                self._bump()
+                if request.transport is not None:
+                    request.transport.abort()
+                raise asyncio.CancelledError
+            if after.status is not None:
+                reply = Reply(after.status, after.response_body(), after.response_headers(time.time()))
+                return self._finish(rec, reply, via=after.via)
         return self._finish(rec, reply)
 
     async def _read_body(self, request: web.Request) -> tuple[Any, list[RecordedFile], bool, bool]:
