@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
+import contextlib
 import logging
-import math
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -335,8 +334,8 @@ def cmd_sync_commands(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from storage.observations import Observation, upsert, validate_series_id
-    from storage.timeutil import parse_ts
+    from storage.importer import ImportRefused, import_csv
+    from storage.observations import validate_series_id
 
     try:
         series = validate_series_id(args.series)
@@ -346,54 +345,49 @@ def cmd_import(args: argparse.Namespace) -> int:
     if not path.is_file():
         raise CliError(f"{path}: no such file", code=2)
     settings = _settings(args)
-    now = _now()
-    rows: list[Observation] = []
-    errors: list[str] = []
-    with path.open(newline="", encoding="utf-8-sig", errors="replace") as fh:
-        try:
-            reader = iter(list(csv.reader(fh)))
-        except csv.Error as exc:  # e.g. an unterminated quote running past the field limit
-            raise CliError(f"{path}: unreadable CSV ({exc})") from None
-        header = next(reader, None)
-        if header is None or [h.strip().lower() for h in header[:2]] != ["ts", "value"]:
-            raise CliError(
-                f"{path}: the first line must be the header ts,value (got {','.join(header or [])!r})"
-            )
-        for n, row in enumerate(reader, start=2):
-            if not row or not "".join(row).strip():
-                continue
-            if len(row) < 2:
-                errors.append(f"line {n}: expected ts,value")
-                continue
-            try:
-                ts = parse_ts(row[0])
-            except ValueError as exc:
-                errors.append(f"line {n}: {exc}")
-                continue
-            try:
-                value = float(row[1])
-            except ValueError:
-                errors.append(f"line {n}: value {row[1][:30]!r} is not a number")
-                continue
-            if not math.isfinite(value):
-                errors.append(f"line {n}: value {row[1][:30]!r} is not finite")
-                continue
-            if ts > now.timestamp() + 600:
-                errors.append(f"line {n}: timestamp {row[0]!r} is in the future")
-                continue
-            rows.append(Observation(series, ts, value, "import"))
-    if errors:
-        shown = "\n  ".join(errors[:10])
-        more = f"\n  ... and {len(errors) - 10} more" if len(errors) > 10 else ""
-        raise CliError(f"{path}: {len(errors)} bad row(s), nothing imported:\n  {shown}{more}")
     db = _open(settings)
-    res = upsert(db, rows)
-    db.close()
+    bar = _progress(None, f"import {series}", "rows")
+    try:
+        with _database_errors(settings, "nothing imported"):
+            res = import_csv(db, series, path, _now().timestamp(), progress=lambda n: bar.update(n - bar.n))
+    except ImportRefused as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        bar.close()
+        db.close()
+    dup = f"; {res.duplicates} repeated row(s) with the same value counted once" if res.duplicates else ""
     print(
         f"{series}: {res.total} rows read from {path.name}; {res.new} new, {res.updated} updated, "
-        f"{res.unchanged} unchanged"
+        f"{res.unchanged} unchanged{dup}"
     )
     return 0
+
+
+@contextlib.contextmanager
+def _database_errors(settings: Settings, outcome: str) -> Iterator[None]:
+    """A full disk or a damaged database as the usual clear error, not a traceback."""
+    import sqlite3
+
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        text = str(exc)
+        if "full" in text:
+            raise CliError(
+                f"the disk holding {settings.db_path} is full ({text}); {outcome}. Free some space "
+                "(flowwatch db prune removes old rows) and run the command again"
+            ) from None
+        if "malformed" in text or "not a database" in text or "corrupt" in text:
+            raise CliError(corrupt_message(settings.db_path, text)) from None
+        raise CliError(f"database {settings.db_path}: {text}; {outcome}") from None
+
+
+def corrupt_message(path: Path, detail: str) -> str:
+    return (
+        f"the database {path} is damaged ({detail[:200]}). Stop flowwatch, keep the file aside, and "
+        f"restore the newest good backup (copy it to {path}); `flowwatch db backup FILE` makes one "
+        "while the bot runs, and checks it. See docs/operations.md, 'A damaged database'."
+    )
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
