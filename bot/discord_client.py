@@ -18,7 +18,6 @@ import contextlib
 import gc
 import io
 import logging
-import signal as os_signal
 import sys
 import time
 from collections.abc import Callable

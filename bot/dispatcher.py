@@ -163,53 +163,60 @@ class Dispatcher:
             )
             if not due:
                 return done
-            lanes: dict[str, list[tuple[alert_repo.Delivery, alert_repo.StoredAlert]]] = {}
-            for delivery, alert in due:
-                lanes.setdefault(delivery.destination, []).append((delivery, alert))
-            books = _Books(self.store, now)
-            hooks: list[Callable[[], Awaitable[None]]] = []
-            sem = asyncio.Semaphore(self.concurrency)
-            attempted = 0
-
-            async def lane(items: list[tuple[alert_repo.Delivery, alert_repo.StoredAlert]]) -> None:
-                nonlocal attempted
-                for i, (delivery, alert) in enumerate(items):
-                    if i:
-                        await books.flush()  # the next one may edit the message this one posted
-                    async with sem:
-                        res = await self._deliver(delivery, alert, now)
-                    attempted += 1
-                    if res.outcome is not None:
-                        books.add(res.outcome)
-                    if res.hook is not None:
-                        hooks.append(res.hook)
-                    if res.stop_lane:
-                        return
-
-            async def flusher() -> None:
-                while True:
-                    await asyncio.sleep(FLUSH_EVERY)
-                    await books.flush()
-
-            ticker = asyncio.create_task(flusher())
-            try:
-                await asyncio.gather(*(lane(items) for items in lanes.values()))
-            finally:
-                ticker.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await ticker
-                await books.flush()
-            for hook in hooks:
-                try:
-                    await hook()
-                except Exception:
-                    log.exception("a delivery failure hook crashed")
+            attempted = await self._pass(due, now)
             done += attempted
             if attempted == 0:
                 return done
             # read again: what a lane left for later, what a hook changed, what came due meanwhile
 
-    async def _deliver(self, delivery: alert_repo.Delivery, alert: alert_repo.StoredAlert, now: int) -> _Result:
+    async def _pass(self, due: list[tuple[alert_repo.Delivery, alert_repo.StoredAlert]], now: int) -> int:
+        """Send one batch of due deliveries in lanes; returns how many were attempted."""
+        lanes: dict[str, list[tuple[alert_repo.Delivery, alert_repo.StoredAlert]]] = {}
+        for delivery, alert in due:
+            lanes.setdefault(delivery.destination, []).append((delivery, alert))
+        books = _Books(self.store, now)
+        hooks: list[Callable[[], Awaitable[None]]] = []
+        sem = asyncio.Semaphore(self.concurrency)
+        attempted = 0
+
+        async def lane(items: list[tuple[alert_repo.Delivery, alert_repo.StoredAlert]]) -> None:
+            nonlocal attempted
+            for i, (delivery, alert) in enumerate(items):
+                if i:
+                    await books.flush()  # the next one may edit the message this one posted
+                async with sem:
+                    res = await self._deliver(delivery, alert, now)
+                attempted += 1
+                if res.outcome is not None:
+                    books.add(res.outcome)
+                if res.hook is not None:
+                    hooks.append(res.hook)
+                if res.stop_lane:
+                    return
+
+        async def flusher() -> None:
+            while True:
+                await asyncio.sleep(FLUSH_EVERY)
+                await books.flush()
+
+        ticker = asyncio.create_task(flusher())
+        try:
+            await asyncio.gather(*(lane(items) for items in lanes.values()))
+        finally:
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
+            await books.flush()
+        for hook in hooks:
+            try:
+                await hook()
+            except Exception:
+                log.exception("a delivery failure hook crashed")
+        return attempted
+
+    async def _deliver(
+        self, delivery: alert_repo.Delivery, alert: alert_repo.StoredAlert, now: int
+    ) -> _Result:
         """One attempt at one delivery; the outcome to record."""
         sink = self._sink_for(delivery.destination)
         if sink is None:
@@ -224,14 +231,22 @@ class Dispatcher:
                 delivery.last_error or "none",
             )
             self.failed += 1
-            return _Result(Outcome(delivery.id, "failed", error=f"expired: {delivery.last_error or 'not sent'}"))
+            return _Result(
+                Outcome(delivery.id, "failed", error=f"expired: {delivery.last_error or 'not sent'}")
+            )
         try:
             if self.gate is not None:
                 await self.gate.take()
             external = await sink.send(alert, delivery)
         except DeliveryDeferred as exc:
             later = math.ceil(self.clock.now().timestamp() + max(exc.retry_after, 0.0))
-            log.debug("delivery %d to %s deferred %.2f s (%s)", delivery.id, delivery.destination, exc.retry_after, exc)
+            log.debug(
+                "delivery %d to %s deferred %.2f s (%s)",
+                delivery.id,
+                delivery.destination,
+                exc.retry_after,
+                exc,
+            )
             return _Result(Outcome(delivery.id, "defer", next_attempt_at=max(later, now + 1)), stop_lane=True)
         except DeliveryError as exc:
             return self._failed(sink, delivery, alert, exc, now)
@@ -297,7 +312,9 @@ class Dispatcher:
                 stop_lane=True,
             )
         why = f"gave up after {delivery.attempts + 1} attempts" if exc.transient else "permanent failure"
-        log.error("delivery %d of alert %d to %s: %s (%s)", delivery.id, alert.id, delivery.destination, exc, why)
+        log.error(
+            "delivery %d of alert %d to %s: %s (%s)", delivery.id, alert.id, delivery.destination, exc, why
+        )
         self.failed += 1
         hook = getattr(sink, "on_permanent_failure", None)
         run_hook = None

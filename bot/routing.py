@@ -25,7 +25,6 @@ from bot.config import Settings
 from bot.guild_config import QUIET, THRESHOLDS_PREFIX, QuietHours, guild_params, quiet_hours, regrade
 from signals import registry
 from signals.base import Level
-from storage import alerts as alert_repo
 from storage.alerts import AlertEvent
 from storage.subscriptions import Subscription, list_subscriptions, subscriptions_of_channel
 from storage.timeutil import to_epoch

@@ -233,9 +233,7 @@ def delete_scope(db: Database, scope: str, signal: str | None = None) -> None:
 
 # --- deliveries -----------------------------------------------------------------------
 
-_DELIVERY_COLS = (
-    "id, alert_id, destination, status, attempts, last_error, external_id, next_attempt_at, ambiguous, chart_sha"
-)
+_DELIVERY_COLS = "id, alert_id, destination, status, attempts, last_error, external_id, next_attempt_at, ambiguous, chart_sha"
 _NDC = len(_DELIVERY_COLS.split(","))
 
 

@@ -9,6 +9,7 @@ row, a conflict, a full disk or Ctrl-C leaves the database as it was.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 import sqlite3
@@ -74,7 +75,9 @@ def import_csv(
     counts = [0]  # bad rows
     conn = db.conn
     conn.execute("DROP TABLE IF EXISTS temp.import_rows")
-    conn.execute("CREATE TEMP TABLE import_rows (ts INTEGER NOT NULL, value REAL NOT NULL, line INTEGER NOT NULL)")
+    conn.execute(
+        "CREATE TEMP TABLE import_rows (ts INTEGER NOT NULL, value REAL NOT NULL, line INTEGER NOT NULL)"
+    )
     try:
 
         def bad(n: int, why: str) -> None:
@@ -119,7 +122,9 @@ def import_csv(
             shown = "\n  ".join(errors)
             more = f"\n  ... and {counts[0] - len(errors)} more" if counts[0] > len(errors) else ""
             what = f"{series}: {rng.describe()}" if rng is not series_ranges.ANY else series
-            raise ImportRefused(f"{path}: {counts[0]} bad row(s), nothing imported ({what}):\n  {shown}{more}")
+            raise ImportRefused(
+                f"{path}: {counts[0]} bad row(s), nothing imported ({what}):\n  {shown}{more}"
+            )
         conn.execute("CREATE INDEX temp.import_rows_ts ON import_rows (ts, value)")
         conflicts = conn.execute(
             "SELECT ts, GROUP_CONCAT(line || ': ' || value, ', ') FROM ("
@@ -156,7 +161,5 @@ def import_csv(
         new, updated = int(new or 0), int(updated or 0)
         return ImportResult(distinct, new, updated, distinct - new - updated, total_rows - distinct)
     finally:
-        try:
+        with contextlib.suppress(sqlite3.Error):
             conn.execute("DROP TABLE IF EXISTS temp.import_rows")
-        except sqlite3.Error:
-            pass

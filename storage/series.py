@@ -49,14 +49,20 @@ class SeriesRange:
         if not self.lo <= value <= self.hi:
             return f"value {value:.6g} is outside the plausible range ({self.describe()})"
         if not self.since_ts <= ts < _MAX_TS:
-            when = datetime.fromtimestamp(ts, UTC).date().isoformat() if -62135596800 <= ts < 253402300800 else ts
+            when = (
+                datetime.fromtimestamp(ts, UTC).date().isoformat()
+                if -62135596800 <= ts < 253402300800
+                else ts
+            )
             return f"timestamp {when} is outside the plausible dates ({self.describe()})"
         return None
 
 
 #: First match wins: specific patterns before general ones.
 RANGES: tuple[SeriesRange, ...] = (
-    SeriesRange("cboe.vix*.close", 1.0, 250.0, "index points", date(1986, 1, 1), "Cboe volatility index closes"),
+    SeriesRange(
+        "cboe.vix*.close", 1.0, 250.0, "index points", date(1986, 1, 1), "Cboe volatility index closes"
+    ),
     SeriesRange("yahoo.vix*.5m", 1.0, 250.0, "index points", date(2000, 1, 1), "intraday volatility quotes"),
     SeriesRange(
         "*.fomc.*", 0.0, 1.0, "probability", date(1994, 1, 1), "market-implied FOMC outcome probabilities"

@@ -123,7 +123,9 @@ class WebhookSink(DiscordSinkBase):
         posting = method == "POST"
         try:
             async with asyncio.timeout(self.timeout):
-                async with self._http().request(method, url, data=data, params=params, headers=headers) as resp:
+                async with self._http().request(
+                    method, url, data=data, params=params, headers=headers
+                ) as resp:
                     status = resp.status
                     raw = await resp.read()
                     retry_header = resp.headers.get("Retry-After")
@@ -206,7 +208,9 @@ class WebhookSink(DiscordSinkBase):
             payload["content"] = content
         if png is not None and filename is not None:
             payload["attachments"] = [{"id": 0, "filename": filename}]
-        answer = await self._request("POST", payload=payload, png=png, filename=filename, params={"wait": "true"})
+        answer = await self._request(
+            "POST", payload=payload, png=png, filename=filename, params={"wait": "true"}
+        )
         if isinstance(answer, dict) and answer.get("id"):
             return str(answer["id"])
         return ""  # posted; the message id is unknown (an update will post anew)
@@ -227,7 +231,9 @@ class WebhookSink(DiscordSinkBase):
             payload["attachments"] = [{"id": 0, "filename": filename}]
         elif not keep_attachments:
             payload["attachments"] = []
-        await self._request("PATCH", f"/messages/{int(message_id)}", payload=payload, png=png, filename=filename)
+        await self._request(
+            "PATCH", f"/messages/{int(message_id)}", payload=payload, png=png, filename=filename
+        )
 
     async def send(self, alert: StoredAlert, delivery: Delivery) -> str | None:
         if delivery.ambiguous and self.finder is not None:

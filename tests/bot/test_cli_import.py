@@ -55,7 +55,7 @@ def test_implausible_values_are_refused_and_nothing_is_imported(
     f = tmp_path / "bad.csv"
     f.write_text(content)
     db = tmp_path / "x.db"
-    code, out, err = run(capsys, "import", series, str(f), "--db", str(db))
+    code, _out, err = run(capsys, "import", series, str(f), "--db", str(db))
     assert code == 1 and needle in err and "nothing imported" in err, err
     assert rows(db) == 0
 

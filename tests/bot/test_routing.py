@@ -208,6 +208,7 @@ def test_routing_cost_does_not_grow_per_subscription(settings: Any) -> None:
     reads = [q for q in seen if "FROM subscriptions" in q]
     assert reads and all("channel_id = " in q for q in reads), reads
     uses = db.execute(
-        "EXPLAIN QUERY PLAN SELECT id FROM subscriptions WHERE channel_id = ? AND signal = ?", [C1, "vix_term"]
+        "EXPLAIN QUERY PLAN SELECT id FROM subscriptions WHERE channel_id = ? AND signal = ?",
+        [C1, "vix_term"],
     ).fetchall()
     assert any("subscriptions_by_channel" in str(r[-1]) for r in uses)

@@ -55,7 +55,10 @@ async def world(fake_discord: FakeDiscord, tmp_path: Path) -> AsyncIterator[dict
 
 async def _events(store: AsyncStore, n: int) -> list[int]:
     def write(db: Any) -> list[int]:
-        return [alert_repo.insert_event(db, "live", event(i), ["webhook"], now=int(T0.timestamp())) for i in range(n)]  # type: ignore[misc]
+        return [
+            alert_repo.insert_event(db, "live", event(i), ["webhook"], now=int(T0.timestamp()))
+            for i in range(n)
+        ]  # type: ignore[misc]
 
     return await store.call(write)
 

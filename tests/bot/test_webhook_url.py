@@ -29,7 +29,9 @@ TOKEN = "abcDEF-ghi_jklMNOpqrSTUvwxYZ0123456789abcdefghijklmnopqrstuvwxyz12"
 def test_accepted(url: str, tmp_path: Path) -> None:
     ref = parse_webhook_url(url)
     assert ref.id == int(ID) and ref.token == TOKEN
-    settings = load_settings(env={"FLOWWATCH_DB": str(tmp_path / "x.db"), "DISCORD_WEBHOOK_URL": url}, dotenv=None)
+    settings = load_settings(
+        env={"FLOWWATCH_DB": str(tmp_path / "x.db"), "DISCORD_WEBHOOK_URL": url}, dotenv=None
+    )
     assert settings.webhook_url is not None
 
 

@@ -244,7 +244,9 @@ class Faults:
         self, method: str = "*", path: str = "*", seconds: float = 60.0, *, times: int | None = 1
     ) -> FaultRule:
         """Run the route (the message is stored), then answer only after ``seconds``."""
-        return self.add(FaultRule(method, path, delay=seconds, times=times, after=True, name="stored_then_hang"))
+        return self.add(
+            FaultRule(method, path, delay=seconds, times=times, after=True, name="stored_then_hang")
+        )
 
     def stored_then_reset(self, method: str = "*", path: str = "*", *, times: int | None = 1) -> FaultRule:
         """Run the route (the message is stored), then drop the connection without an answer."""

@@ -65,12 +65,18 @@ def test_upsert_is_idempotent_and_counts(db) -> None:  # type: ignore[no-untyped
     assert (again.new, again.updated, again.unchanged) == (0, 0, 5)
     changed = obs_repo.upsert(
         db,
-        [Observation("cboe.vix.close", t + 100, 99.0, "fred"), Observation("cboe.vix.close", t + 200, 1.0, "cboe")],
+        [
+            Observation("cboe.vix.close", t + 100, 99.0, "fred"),
+            Observation("cboe.vix.close", t + 200, 1.0, "cboe"),
+        ],
     )
     assert (changed.new, changed.updated, changed.unchanged) == (1, 1, 0)
     latest = obs_repo.latest(db, "cboe.vix.close")
     assert latest is not None and latest.ts == t + 200
-    assert db.execute("SELECT value, source FROM observations WHERE ts = ?", [t + 100]).fetchone() == (99.0, "fred")
+    assert db.execute("SELECT value, source FROM observations WHERE ts = ?", [t + 100]).fetchone() == (
+        99.0,
+        "fred",
+    )
 
 
 def test_upsert_refuses_nan(db) -> None:  # type: ignore[no-untyped-def]
