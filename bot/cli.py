@@ -236,7 +236,53 @@ def _open(settings: Settings) -> Database:
     try:
         return open_db(settings.db_path)
     except StorageError as exc:
-        raise CliError(str(exc), code=2) from None
+        raise CliError(_storage_text(settings, exc), code=2) from None
+
+
+def _storage_text(settings: Settings, exc: Exception) -> str:
+    text = str(exc)
+    if any(w in text for w in ("malformed", "not a database", "corrupt")):
+        return corrupt_message(settings.db_path, text)
+    return text
+
+
+def _open_readonly(settings: Settings) -> Database:
+    """``health``, ``db stats``, ``db backup``: read the database, never write or migrate it."""
+    from storage.db import StorageError, open_readonly
+
+    try:
+        return open_readonly(settings.db_path)
+    except StorageError as exc:
+        raise CliError(_storage_text(settings, exc), code=2) from None
+
+
+def _refuse_damaged(settings: Settings, db: Database) -> None:
+    """Before writing: the last integrity check when fresh, else one now (a damaged file is refused)."""
+    from bot.dbwatch import damaged_text, last_or_now
+
+    result, _ = last_or_now(db, int(_now().timestamp()), save=True)
+    if not result.get("ok", True):
+        db.close()
+        raise CliError(damaged_text(settings.db_path, result.get("problems", [])))
+
+
+def _check_at_start(settings: Settings) -> None:
+    """``run``: migrate, then ``quick_check``; a damaged database is refused with what to do."""
+    import sqlite3
+    import time
+
+    from bot.dbwatch import damaged_text, record, run_check
+
+    db = _open(settings)
+    try:
+        print(f"flowwatch: checking the integrity of {settings.db_path} ...", file=sys.stderr, flush=True)
+        result = run_check(db)
+        if not result["ok"]:
+            raise CliError(damaged_text(settings.db_path, result["problems"]))
+        with contextlib.suppress(sqlite3.Error):
+            record(db, result, int(time.time()))
+    finally:
+        db.close()
 
 
 def _progress(total: int | None, desc: str, unit: str = "it") -> Any:
@@ -278,7 +324,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _run_locked(args: argparse.Namespace, settings: Settings) -> int:
     from bot.runner import App, run_until_stopped
 
-    _open(settings).close()  # migrate and fail early with a readable error
+    _check_at_start(settings)  # migrate, check integrity, fail early with a readable error
     if settings.discord_token:
         try:
             from bot.discord_client import run_discord
@@ -346,6 +392,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         raise CliError(f"{path}: no such file", code=2)
     settings = _settings(args)
     db = _open(settings)
+    _refuse_damaged(settings, db)
     bar = _progress(None, f"import {series}", "rows")
     try:
         with _database_errors(settings, "nothing imported"):
@@ -622,15 +669,25 @@ def cmd_chart(args: argparse.Namespace) -> int:
 
 
 def cmd_health(args: argparse.Namespace) -> int:
-    from bot.health import check
+    import sqlite3
 
-    settings = _settings(args)
+    from bot.health import check, storage_report
+
+    settings = _settings(args, check_db=False)
     if not settings.db_path.exists():
         print(f"UNHEALTHY: no database at {settings.db_path}")
         return 1
-    db = _open(settings)
+    try:
+        db = _open_readonly(settings)
+    except CliError as exc:
+        print(f"UNHEALTHY: {exc}")
+        return 1
     try:
         rep = check(db, _now())
+        storage_report(db, settings.db_path, rep, _now())
+    except sqlite3.DatabaseError as exc:
+        print(f"UNHEALTHY: {_storage_text(settings, exc)}")
+        return 1
     finally:
         db.close()
     print(rep.text())
@@ -640,7 +697,7 @@ def cmd_health(args: argparse.Namespace) -> int:
 def cmd_db(args: argparse.Namespace) -> int:
     from storage.db import applied_migrations, open_db, pending_migrations
 
-    settings = _settings(args)
+    settings = _settings(args, check_db=args.db_command in ("migrate", "prune"))
     if args.db_command == "backup":
         from storage.maintenance import MaintenanceError, backup
 
@@ -682,13 +739,19 @@ def cmd_db(args: argparse.Namespace) -> int:
         )
         db.close()
         return 0
-    db = _open(settings)
+    db = _open_readonly(settings)
     from storage import alerts as alert_repo
     from storage.observations import series_stats
     from storage.timeutil import iso
 
     size = settings.db_path.stat().st_size if settings.db_path.exists() else 0
-    print(f"database {settings.db_path} ({size / 1e6:.1f} MB), schema {applied_migrations(db)[-1]}")
+    applied = applied_migrations(db)
+    pending = pending_migrations(db)
+    later = f"; {len(pending)} migration(s) pending (flowwatch db migrate, or run)" if pending else ""
+    print(
+        f"database {settings.db_path} ({size / 1e6:.1f} MB), schema {applied[-1] if applied else 'empty'}{later}"
+    )
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     for table in (
         "observations",
         "alerts",
@@ -697,6 +760,8 @@ def cmd_db(args: argparse.Namespace) -> int:
         "subscriptions",
         "guild_settings",
     ):
+        if table not in tables:
+            continue
         n = db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
         print(f"  {table:<16} {n:>10} rows")
     counts = alert_repo.delivery_counts(db)
@@ -766,6 +831,8 @@ def _early_logging(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import sqlite3
+
     parser = build_parser()
     args = parser.parse_args(argv)
     _early_logging(args)
@@ -779,6 +846,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except sqlite3.DatabaseError as exc:  # a damaged file, a full disk: never a traceback
+        text = str(exc)
+        if any(w in text for w in ("malformed", "not a database", "corrupt")):
+            import os
+
+            where = getattr(args, "db", None) or os.environ.get("FLOWWATCH_DB") or "flowwatch.db"
+            print(f"flowwatch: error: {corrupt_message(Path(where), text)}", file=sys.stderr)
+        else:
+            print(f"flowwatch: error: database: {text}", file=sys.stderr)
+        return 1
     except OSError as exc:  # a path the file system refuses (name too long, permissions, disk full)
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"flowwatch: error: {where}{exc.strerror or exc}", file=sys.stderr)

@@ -83,6 +83,9 @@ class App:
         self._tasks: list[asyncio.Task[Any]] = []
         self.on_summary: list[Callable[[str], Any]] = []
         self._chart_tasks: OrderedDict[int, asyncio.Future[bytes | None]] = OrderedDict()
+        from bot.dbwatch import StorageWatch
+
+        self.storage = StorageWatch(settings.db_path)
         self.started = False
 
     def add_sink(self, sink: Sink) -> None:
@@ -127,8 +130,13 @@ class App:
                 continue
             seen.add(poll.run)
             due.append(self.run_poll(poll))
-        await asyncio.gather(*due)
-        await self.evaluate_all()
+        await asyncio.gather(*due, return_exceptions=True)
+        # the start-up evaluation must not be skipped in silence: while the database cannot be
+        # written (a full disk) it is retried every minute until it runs
+        while not await self.evaluate(list(registry())):
+            if self.storage.failing_since is None:
+                return  # a bug in a signal, logged; the 15-minute re-evaluation goes on
+            await asyncio.sleep(60.0)
 
     async def stop(self) -> None:
         if self.scheduler is not None:
@@ -181,8 +189,13 @@ class App:
         else:
             await self.store.call(meta.record_poll, poll.name, True, len(obs), None, to_epoch(now))
         if obs:
-            res = await self.store.call(self.pipeline.ingest, obs)
-            log.info("%s: %d rows (%d new, %d updated)", poll.name, res.total, res.new, res.updated)
+            try:
+                res = await self.store.call(self.pipeline.ingest, obs)
+            except Exception as exc:
+                self._write_failed(exc, f"storing {len(obs)} rows of {poll.name}")
+            else:
+                self.storage.ok()
+                log.info("%s: %d rows (%d new, %d updated)", poll.name, res.total, res.new, res.updated)
         await self.evaluate(poll.signals)
 
     async def ingest(self, observations: list[Any], signals: Sequence[str] = ()) -> None:
@@ -190,14 +203,25 @@ class App:
         if signals:
             await self.evaluate(signals)
 
-    async def evaluate(self, signal_ids: Sequence[str]) -> None:
+    def _write_failed(self, exc: Exception, what: str) -> None:
+        from bot.dbwatch import is_storage_failure
+
+        if is_storage_failure(exc):
+            self.storage.failed(exc, what)
+        else:
+            log.error("%s failed: %r", what, exc, exc_info=exc)
+
+    async def evaluate(self, signal_ids: Sequence[str]) -> bool:
+        """Evaluate now; False when it could not run (logged; a storage failure is retried)."""
         try:
             evals = await self.store.call(self.pipeline.evaluate, list(signal_ids), self.clock.now())
-        except Exception:
-            log.exception("evaluation of %s failed", ", ".join(signal_ids))
-            return
+        except Exception as exc:
+            self._write_failed(exc, f"evaluation of {', '.join(signal_ids)}")
+            return False
+        self.storage.ok()
         if any(e.events for e in evals.values()):
             self.dispatcher.kick()
+        return True
 
     async def evaluate_all(self) -> None:
         await self.evaluate(list(registry()))
@@ -227,12 +251,29 @@ class App:
             log.warning("dead-man ping failed: %s", type(exc).__name__)
 
     async def heartbeat(self) -> None:
-        await self.store.call(
-            meta.put,
-            "heartbeat",
-            {"pid": os.getpid(), "mode": self.mode},
-            to_epoch(self.clock.now()),
-        )
+        """Every minute: the proof of life ``health`` reads, and the canary of a failing disk."""
+        try:
+            await self.store.call(
+                meta.put,
+                "heartbeat",
+                {"pid": os.getpid(), "mode": self.mode},
+                to_epoch(self.clock.now()),
+            )
+        except Exception as exc:
+            self._write_failed(exc, "the heartbeat")
+
+    async def integrity_check(self) -> bool:
+        """The daily ``quick_check`` on a read-only connection beside the writer; True when sound."""
+        from bot.dbwatch import damaged_text, record, run_check
+
+        result = await self.store.read(run_check)
+        with contextlib.suppress(Exception):
+            await self.store.call(record, result, to_epoch(self.clock.now()))
+        if result["ok"]:
+            log.info("integrity check: ok (%.1f s)", result["seconds"])
+        else:
+            log.error("%s", damaged_text(self.settings.db_path, result["problems"]))
+        return bool(result["ok"])
 
     async def post_summary(self) -> None:
         text = await self.store.call(summary_text, self.settings, self.clock.now())

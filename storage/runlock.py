@@ -41,18 +41,49 @@ def _describe(holder: dict[str, Any]) -> str:
     return f"pid {pid} on {host}, started {when}" + (f" ({argv})" if argv else "")
 
 
+#: the lock file's fixed size: notes are written in place, so they work on a full disk
+NOTE_SIZE = 2048
+
+_current: RunLock | None = None
+
+
+def current() -> RunLock | None:
+    """The run lock this process holds (None outside ``flowwatch run``)."""
+    return _current
+
+
 class RunLock:
-    """Hold with ``with RunLock(path):`` or :meth:`acquire` / :meth:`release`."""
+    """Hold with ``with RunLock(path):`` or :meth:`acquire` / :meth:`release`.
+
+    The file also carries a small note the running bot keeps up to date where the database
+    cannot (``storage_error`` while the disk is full), for ``flowwatch health`` to read.
+    """
 
     def __init__(self, db_path: str | Path) -> None:
         self.db_path = Path(db_path)
         self.path = lock_path(self.db_path)
         self._fh: IO[str] | None = None
+        self._info: dict[str, Any] = {}
+
+    def note(self, **fields: Any) -> None:
+        """Set (or with None, clear) fields of the note, rewritten in place."""
+        if self._fh is None:
+            return
+        for k, v in fields.items():
+            if v is None:
+                self._info.pop(k, None)
+            else:
+                self._info[k] = v
+        data = json.dumps(self._info, default=str)[: NOTE_SIZE - 1].ljust(NOTE_SIZE - 1) + "\n"
+        with contextlib.suppress(OSError):
+            os.pwrite(self._fh.fileno(), data.encode(), 0)
 
     def acquire(self) -> RunLock:
         if str(self.db_path) == ":memory:":
             return self
-        fh = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the life of run
+        # not O_APPEND: the note is rewritten in place with pwrite (which O_APPEND would append)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fh = os.fdopen(fd, "r+", encoding="utf-8")
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -73,22 +104,24 @@ class RunLock:
             raise
         fh.seek(0)
         fh.truncate()
-        fh.write(
-            json.dumps(
-                {
-                    "pid": os.getpid(),
-                    "host": socket.gethostname(),
-                    "started": int(time.time()),
-                    "argv": " ".join(sys.argv[:4])[:200],
-                }
-            )
-            + "\n"
-        )
+        fh.write(" " * NOTE_SIZE)  # allocated now: later notes overwrite, never grow
         fh.flush()
         self._fh = fh
+        self._info = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started": int(time.time()),
+            "argv": " ".join(sys.argv[:4])[:200],
+        }
+        self.note()
+        global _current
+        _current = self
         return self
 
     def release(self) -> None:
+        global _current
+        if _current is self:
+            _current = None
         if self._fh is not None:
             with contextlib.suppress(OSError):
                 fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
