@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import time
@@ -67,10 +68,8 @@ def last_or_now(db: Database, now: int, *, save: bool) -> tuple[dict[str, Any], 
         return found[0], found[1]
     result = run_check(db)
     if save:
-        try:
+        with contextlib.suppress(sqlite3.Error):
             record(db, result, now)
-        except sqlite3.Error:
-            pass
     return result, None
 
 
