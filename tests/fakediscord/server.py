@@ -98,6 +98,7 @@ class FakeDiscord:
         interaction_ack_deadline: float | None = 3.0,
         interaction_token_ttl: float = 900.0,
         max_upload_bytes: int = 10 * 1024 * 1024,
+        max_request_bytes: int = 25 * 1024 * 1024,
         patch_client: bool = True,
         host: str = "127.0.0.1",
     ) -> None:
@@ -116,7 +117,10 @@ class FakeDiscord:
         #: interaction, like Discord's 3 s rule. ``None`` disables the check.
         self.interaction_ack_deadline = interaction_ack_deadline
         self.interaction_token_ttl = interaction_token_ttl
+        #: Discord's limits: each file (the bot's upload limit, 10 MiB without boosts) and the
+        #: whole request (25 MiB)
         self.max_upload_bytes = max_upload_bytes
+        self.max_request_bytes = max_request_bytes
         #: Enforced rate limits: route key (``"POST /channels/{channel_id}/messages"``) ->
         #: (limit, per_seconds), bucketed per major parameter (channel/guild/webhook id).
         self.rate_limits: dict[str, tuple[int, float]] = dict(rate_limits or {})
@@ -654,7 +658,9 @@ class FakeDiscord:
             return self._finish(rec, err(401))
         if parse_error:
             return self._finish(rec, err(400, 50109, "The request body contains invalid JSON."))
-        if sum(f.size for f in files) > self.max_upload_bytes:
+        if any(f.size > self.max_upload_bytes for f in files) or (
+            sum(f.size for f in files) > self.max_request_bytes
+        ):
             return self._finish(rec, err(413, 40005))
 
         fault = self.faults.pick(request.method, api_path or "", route.template)
