@@ -89,7 +89,10 @@ def invite_url(application_id: int) -> str:
     return discord.utils.oauth_url(application_id, permissions=INVITE_PERMISSIONS, scopes=INVITE_SCOPES)
 
 
-class FlowwatchBot(discord.Client):
+class FlowwatchBot(discord.AutoShardedClient):
+    """The bot. Sharded when Discord requires it (from 2,500 guilds): discord.py asks the gateway
+    for the recommended shard count at login and runs that many connections in this process."""
+
     def __init__(
         self,
         settings: Settings,

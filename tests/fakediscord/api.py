@@ -176,7 +176,7 @@ class RestApi:
         return ok(
             {
                 "url": self.fake.gateway_url.rstrip("/"),
-                "shards": 1,
+                "shards": self.fake.shards,
                 "session_start_limit": {
                     "total": 1000,
                     "remaining": max(0, 1000 - self.fake.gateway.identify_count),

@@ -99,6 +99,7 @@ class FakeDiscord:
         interaction_token_ttl: float = 900.0,
         max_upload_bytes: int = 10 * 1024 * 1024,
         max_request_bytes: int = 25 * 1024 * 1024,
+        shards: int = 1,
         patch_client: bool = True,
         host: str = "127.0.0.1",
     ) -> None:
@@ -121,6 +122,9 @@ class FakeDiscord:
         #: whole request (25 MiB)
         self.max_upload_bytes = max_upload_bytes
         self.max_request_bytes = max_request_bytes
+        #: the shard count /gateway/bot recommends; above 1 an IDENTIFY without enough shards is
+        #: closed with 4011 "Sharding required", and each shard hears only its own guilds
+        self.shards = shards
         #: Enforced rate limits: route key (``"POST /channels/{channel_id}/messages"``) ->
         #: (limit, per_seconds), bucketed per major parameter (channel/guild/webhook id).
         self.rate_limits: dict[str, tuple[int, float]] = dict(rate_limits or {})

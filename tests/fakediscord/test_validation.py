@@ -17,7 +17,9 @@ pytestmark = pytest.mark.e2e
 OK_BUTTON = {"type": 2, "style": 1, "label": "Ack", "custom_id": "ack:1"}
 
 
-async def post(fake: FakeDiscord, payload: dict[str, Any], files: list[tuple[str, bytes]] = ()) -> tuple[int, Any]:  # type: ignore[assignment]
+async def post(
+    fake: FakeDiscord, payload: dict[str, Any], files: list[tuple[str, bytes]] = ()
+) -> tuple[int, Any]:  # type: ignore[assignment]
     url = f"{fake.api_base}/channels/{Defaults.ALERTS_CHANNEL_ID}/messages"
     headers = {"Authorization": f"Bot {fake.token}"}
     async with aiohttp.ClientSession() as session:
@@ -50,18 +52,27 @@ REFUSED: dict[str, dict[str, Any]] = {
     },
     "unknown mention type": {"content": "x", "allowed_mentions": {"parse": ["channels"]}},
     "101 role ids": {"content": "x", "allowed_mentions": {"roles": [str(10**17 + i) for i in range(101)]}},
-    "six rows": {"content": "x", "components": [{"type": 1, "components": [dict(OK_BUTTON, custom_id=f"r{i}")]} for i in range(6)]},
+    "six rows": {
+        "content": "x",
+        "components": [{"type": 1, "components": [dict(OK_BUTTON, custom_id=f"r{i}")]} for i in range(6)],
+    },
     "six buttons in a row": {
         "content": "x",
         "components": [{"type": 1, "components": [dict(OK_BUTTON, custom_id=f"b{i}") for i in range(6)]}],
     },
     "a button outside a row": {"content": "x", "components": [OK_BUTTON]},
-    "custom_id over 100": {"content": "x", "components": [{"type": 1, "components": [dict(OK_BUTTON, custom_id="x" * 101)]}]},
+    "custom_id over 100": {
+        "content": "x",
+        "components": [{"type": 1, "components": [dict(OK_BUTTON, custom_id="x" * 101)]}],
+    },
     "duplicate custom_id": {
         "content": "x",
         "components": [{"type": 1, "components": [OK_BUTTON, dict(OK_BUTTON, label="Again")]}],
     },
-    "label over 80": {"content": "x", "components": [{"type": 1, "components": [dict(OK_BUTTON, label="x" * 81)]}]},
+    "label over 80": {
+        "content": "x",
+        "components": [{"type": 1, "components": [dict(OK_BUTTON, label="x" * 81)]}],
+    },
     "unknown style": {"content": "x", "components": [{"type": 1, "components": [dict(OK_BUTTON, style=9)]}]},
     "link button with custom_id": {
         "content": "x",
@@ -135,11 +146,17 @@ BAD_COMMANDS: dict[str, dict[str, Any]] = {
     "bad option name": command(options=[option("Days!")]),
     "26 choices": command(options=[option(choices=[{"name": f"c{i}", "value": i} for i in range(26)])]),
     "choice name over 100": command(options=[option(choices=[{"name": "c" * 101, "value": 1}])]),
-    "choices and autocomplete": command(options=[option(autocomplete=True, choices=[{"name": "a", "value": 1}])]),
+    "choices and autocomplete": command(
+        options=[option(autocomplete=True, choices=[{"name": "a", "value": 1}])]
+    ),
     "duplicate option names": command(options=[option("a"), option("a")]),
     "over 4000 characters": command(
         options=[
-            option(f"o{i}", description="d" * 100, choices=[{"name": "n" * 100, "value": "v" * 60} for _ in range(25)])
+            option(
+                f"o{i}",
+                description="d" * 100,
+                choices=[{"name": "n" * 100, "value": "v" * 60} for _ in range(25)],
+            )
             for i in range(2)
         ]
     ),
@@ -151,7 +168,9 @@ async def test_commands_refused_like_discord(fake_discord: FakeDiscord, case: st
     url = f"{fake_discord.api_base}/applications/{fake_discord.application_id}/commands"
     async with (
         aiohttp.ClientSession() as session,
-        session.put(url, json=[BAD_COMMANDS[case]], headers={"Authorization": f"Bot {fake_discord.token}"}) as r,
+        session.put(
+            url, json=[BAD_COMMANDS[case]], headers={"Authorization": f"Bot {fake_discord.token}"}
+        ) as r,
     ):
         assert r.status == 400, (case, await r.json())
         assert (await r.json())["code"] == 50035
