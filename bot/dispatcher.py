@@ -43,7 +43,7 @@ MAX_AGE_S = 24 * 3600
 #: ambiguous attempts after which a verifying sink gives up too (marks the delivery unsure)
 MAX_AMBIGUOUS = 3
 #: lanes (destinations) sending at once
-CONCURRENCY = 32
+CONCURRENCY = 16
 #: requests per second over all destinations (Discord allows 50 per bot)
 GLOBAL_RATE = 45.0
 #: seconds between bookkeeping flushes while a pass runs

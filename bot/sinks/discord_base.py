@@ -158,6 +158,7 @@ class DiscordSinkBase:
         self.timeout = timeout
         self._charts: OrderedDict[int, asyncio.Task[bytes | None]] = OrderedDict()
         self._shown: dict[str, tuple[str, set[int]]] = {}
+        self._chart_sha: dict[int, tuple[bytes, str]] = {}
         #: delivery id -> SHA-256 of the chart its message shows (the dispatcher records it)
         self.last_chart_sha: dict[int, str] = {}
 
@@ -213,9 +214,8 @@ class DiscordSinkBase:
             if recent >= self.storm_max:
                 return await self._fold(alert, delivery, now)
         the_plan: Plan = await self.store.call(plan, self.settings, dest, alert)
-        png = await self._chart(alert)
+        png, sha = await self._chart_and_hash(alert)
         filename = chart_filename(alert) if png else None
-        sha = hashlib.sha256(png).hexdigest() if png else None
         if alert.event in EDIT_IN_PLACE and alert.episode:
             found = await self.store.call(alert_repo.episode_message_chart, alert.episode, dest, alert.id)
             earlier = found[0] if found else None
@@ -344,6 +344,19 @@ class DiscordSinkBase:
         else:
             self._charts.move_to_end(alert.id)
         return await asyncio.shield(task)
+
+    async def _chart_and_hash(self, alert: StoredAlert) -> tuple[bytes | None, str | None]:
+        """The chart and its SHA-256, both computed once per event."""
+        png = await self._chart(alert)
+        if png is None:
+            return None, None
+        cached = self._chart_sha.get(alert.id)
+        if cached is None or cached[0] is not png:
+            cached = (png, hashlib.sha256(png).hexdigest())
+            self._chart_sha[alert.id] = cached
+            while len(self._chart_sha) > 32:
+                self._chart_sha.pop(next(iter(self._chart_sha)))
+        return png, cached[1]
 
     async def _render(self, alert: StoredAlert) -> bytes | None:
         assert self.charts is not None
