@@ -76,9 +76,9 @@ async def _measure(tmp: Path) -> dict[str, Any]:
         landed = [0]
 
         def count(rec: Any) -> None:
-            if rec.method == "POST" and rec.route == "/channels/{channel_id}/messages" and rec.status == 200:
-                if int(rec.path.split("/")[2]) in wanted:
-                    landed[0] += 1
+            post = rec.method == "POST" and rec.route == "/channels/{channel_id}/messages"
+            if post and rec.status == 200 and int(rec.path.split("/")[2]) in wanted:
+                landed[0] += 1
 
         fake.response_hooks.append(count)
         bot = FlowwatchBot(
