@@ -79,8 +79,8 @@ class RateGate:
                 now = self._monotonic()
                 self._tokens = min(float(self.burst), self._tokens + (now - self._last) * self.rate)
                 self._last = now
-                if self._tokens >= 1.0:
-                    self._tokens -= 1.0
+                if self._tokens >= 1.0 - 1e-9:  # (a float a hair short of a whole token is one)
+                    self._tokens = max(self._tokens - 1.0, 0.0)
                     return
                 await self._sleep((1.0 - self._tokens) / self.rate)
 
