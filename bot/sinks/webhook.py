@@ -298,11 +298,13 @@ def message_finder(client: discord.Client, webhook_id: int) -> Finder:
     posted in its channel (needs View Channel and Read Message History there)."""
 
     async def find(channel_id: int, marker: str) -> str | None:
-        for msg in await client.http.logs_from(channel_id, LOOK_BACK):
+        messages: list[dict[str, Any]] = list(await client.http.logs_from(channel_id, LOOK_BACK))  # type: ignore[arg-type]
+        for msg in messages:
             if str(msg.get("webhook_id") or "") != str(webhook_id):
                 continue
             for embed in msg.get("embeds") or []:
-                if marker in str((embed.get("footer") or {}).get("text") or ""):
+                footer: dict[str, Any] = embed.get("footer") or {}
+                if marker in str(footer.get("text") or ""):
                     return str(msg["id"])
         return None
 
