@@ -102,10 +102,13 @@ class RunLock:
         except OSError:
             fh.close()
             raise
-        fh.seek(0)
-        fh.truncate()
-        fh.write(" " * NOTE_SIZE)  # allocated now: later notes overwrite, never grow
-        fh.flush()
+        try:
+            fh.seek(0)
+            fh.truncate()
+            fh.write(" " * NOTE_SIZE)  # allocated now: later notes overwrite, never grow
+            fh.flush()
+        except OSError:
+            pass  # a full disk: the lock holds all the same; notes may not fit
         self._fh = fh
         self._info = {
             "pid": os.getpid(),
