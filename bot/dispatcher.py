@@ -93,22 +93,34 @@ class _Result:
 
 
 class _Books:
-    """Delivery outcomes waiting to be written, flushed in one transaction."""
+    """Delivery outcomes waiting to be written, flushed in one transaction.
+
+    A flush that fails (a full disk) keeps its outcomes and sets :attr:`failed`: nothing more is
+    sent while what was sent cannot be recorded (a webhook resend would post a copy).
+    """
 
     def __init__(self, store: AsyncStore, now: int) -> None:
         self.store = store
         self.now = now
         self.pending: list[Outcome] = []
+        self.failed: BaseException | None = None
         self._lock = asyncio.Lock()
 
     def add(self, outcome: Outcome) -> None:
         self.pending.append(outcome)
 
-    async def flush(self) -> None:
+    async def flush(self) -> bool:
         async with self._lock:
-            batch, self.pending = self.pending, []
-            if batch:
+            if not self.pending:
+                return self.failed is None
+            batch = list(self.pending)
+            try:
                 await self.store.call(alert_repo.record_outcomes, batch, self.now)
+            except Exception as exc:
+                self.failed = exc
+                return False
+            del self.pending[: len(batch)]
+            return True
 
 
 class Dispatcher:
@@ -135,6 +147,8 @@ class Dispatcher:
         self.sent = 0
         self.failed = 0
         self.unsure = 0
+        #: outcomes of sends that could not be recorded yet (written before anything else is sent)
+        self._unwritten: list[Outcome] = []
 
     def kick(self) -> None:
         self._wake.set()
@@ -155,6 +169,17 @@ class Dispatcher:
             return await self._drain()
 
     async def _drain(self) -> int:
+        if self._unwritten:
+            try:
+                await self.store.call(alert_repo.record_outcomes, self._unwritten, to_epoch(self.clock.now()))
+            except Exception as exc:
+                log.error(
+                    "cannot record %d delivery outcome(s) (%s); sending nothing until they are written",
+                    len(self._unwritten),
+                    exc,
+                )
+                return 0
+            self._unwritten.clear()
         done = 0
         while True:
             now = to_epoch(self.clock.now())
@@ -165,7 +190,7 @@ class Dispatcher:
                 return done
             attempted = await self._pass(due, now)
             done += attempted
-            if attempted == 0:
+            if attempted == 0 or self._unwritten:
                 return done
             # read again: what a lane left for later, what a hook changed, what came due meanwhile
 
@@ -182,8 +207,10 @@ class Dispatcher:
         async def lane(items: list[tuple[alert_repo.Delivery, alert_repo.StoredAlert]]) -> None:
             nonlocal attempted
             for i, (delivery, alert) in enumerate(items):
-                if i:
-                    await books.flush()  # the next one may edit the message this one posted
+                if i and not await books.flush():  # the next one may edit the message this one posted
+                    return
+                if books.failed is not None:
+                    return
                 async with sem:
                     res = await self._deliver(delivery, alert, now)
                 attempted += 1
@@ -195,9 +222,8 @@ class Dispatcher:
                     return
 
         async def flusher() -> None:
-            while True:
+            while await books.flush():
                 await asyncio.sleep(FLUSH_EVERY)
-                await books.flush()
 
         ticker = asyncio.create_task(flusher())
         try:
@@ -206,7 +232,15 @@ class Dispatcher:
             ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await ticker
-            await books.flush()
+            if not await books.flush():
+                self._unwritten.extend(books.pending)
+                log.error(
+                    "cannot record %d delivery outcome(s) (%s); kept in memory, written before anything "
+                    "else is sent",
+                    len(books.pending),
+                    books.failed,
+                )
+                return attempted
         for hook in hooks:
             try:
                 await hook()

@@ -10,6 +10,7 @@ for the message first.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -160,3 +161,27 @@ async def test_the_versioned_url_delivers(world: dict[str, Any]) -> None:
         await sink.close()
     (d,) = await store.call(alert_repo.deliveries_for, alert_id)
     assert d.status == "sent" and [str(m.id) for m in fake.messages(ALERTS)] == [d.external_id]
+
+
+async def test_a_full_disk_never_turns_into_copies(world: dict[str, Any]) -> None:
+    """Posted, but the outcome cannot be recorded (SQLITE_FULL): nothing is sent again until it is."""
+    fake, store, clock = world["fake"], world["store"], world["clock"]
+    ids = await _events(store, 3)
+    disp = Dispatcher(store, [world["sink"]()], clock, gate=None)
+    real = alert_repo.record_outcomes
+
+    def full(db: Any, outcomes: Any, now: int) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    alert_repo.record_outcomes = full  # type: ignore[assignment]
+    try:
+        for _ in range(5):
+            await disp.drain_once()
+            clock.advance(timedelta(minutes=5))
+    finally:
+        alert_repo.record_outcomes = real  # type: ignore[assignment]
+    # the first was posted; then nothing more while its outcome cannot be recorded, and never again
+    assert len(fake.messages(ALERTS)) == 1
+    await disp.drain_once()  # the disk has room again
+    statuses = [d.status for i in ids for d in await store.call(alert_repo.deliveries_for, i)]
+    assert statuses == ["sent"] * 3 and len(fake.messages(ALERTS)) == 3

@@ -72,9 +72,7 @@ def test_release_0_1_0_deliveries_after_0006(tmp_path: Path) -> None:
 
     path = release_db(tmp_path)
     with sqlite3.connect(path) as con:
-        old = con.execute(
-            "SELECT id, status, attempts, external_id FROM deliveries ORDER BY id"
-        ).fetchall()
+        old = con.execute("SELECT id, status, attempts, external_id FROM deliveries ORDER BY id").fetchall()
     db = open_db(path)
     try:
         assert "0006_delivery_at_scale" in applied_migrations(db)
