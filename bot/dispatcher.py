@@ -222,8 +222,10 @@ class Dispatcher:
                     return
 
         async def flusher() -> None:
-            while await books.flush():
+            ok = True
+            while ok:
                 await asyncio.sleep(FLUSH_EVERY)
+                ok = await books.flush()
 
         ticker = asyncio.create_task(flusher())
         try:
@@ -232,15 +234,15 @@ class Dispatcher:
             ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await ticker
-            if not await books.flush():
-                self._unwritten.extend(books.pending)
-                log.error(
-                    "cannot record %d delivery outcome(s) (%s); kept in memory, written before anything "
-                    "else is sent",
-                    len(books.pending),
-                    books.failed,
-                )
-                return attempted
+            recorded = await books.flush()
+        if not recorded:
+            self._unwritten.extend(books.pending)
+            log.error(
+                "cannot record %d delivery outcome(s) (%s); kept in memory, written before anything else is sent",
+                len(books.pending),
+                books.failed,
+            )
+            return attempted
         for hook in hooks:
             try:
                 await hook()
