@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
+import contextlib
 import logging
-import math
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -260,7 +259,53 @@ def _open(settings: Settings) -> Database:
     try:
         return open_db(settings.db_path)
     except StorageError as exc:
-        raise CliError(str(exc), code=2) from None
+        raise CliError(_storage_text(settings, exc), code=2) from None
+
+
+def _storage_text(settings: Settings, exc: Exception) -> str:
+    text = str(exc)
+    if any(w in text for w in ("malformed", "not a database", "corrupt")):
+        return corrupt_message(settings.db_path, text)
+    return text
+
+
+def _open_readonly(settings: Settings) -> Database:
+    """``health``, ``db stats``, ``db backup``: read the database, never write or migrate it."""
+    from storage.db import StorageError, open_readonly
+
+    try:
+        return open_readonly(settings.db_path)
+    except StorageError as exc:
+        raise CliError(_storage_text(settings, exc), code=2) from None
+
+
+def _refuse_damaged(settings: Settings, db: Database) -> None:
+    """Before writing: the last integrity check when fresh, else one now (a damaged file is refused)."""
+    from bot.dbwatch import damaged_text, last_or_now
+
+    result, _ = last_or_now(db, int(_now().timestamp()), save=True)
+    if not result.get("ok", True):
+        db.close()
+        raise CliError(damaged_text(settings.db_path, result.get("problems", [])))
+
+
+def _check_at_start(settings: Settings) -> None:
+    """``run``: migrate, then ``quick_check``; a damaged database is refused with what to do."""
+    import sqlite3
+    import time
+
+    from bot.dbwatch import damaged_text, record, run_check
+
+    db = _open(settings)
+    try:
+        print(f"flowwatch: checking the integrity of {settings.db_path} ...", file=sys.stderr, flush=True)
+        result = run_check(db)
+        if not result["ok"]:
+            raise CliError(damaged_text(settings.db_path, result["problems"]))
+        with contextlib.suppress(sqlite3.Error):
+            record(db, result, int(time.time()))
+    finally:
+        db.close()
 
 
 def _progress(total: int | None, desc: str, unit: str = "it") -> Any:
@@ -285,10 +330,24 @@ def _now() -> datetime:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from bot.runner import App, run_until_stopped
+    from storage.runlock import AlreadyRunning, RunLock
 
     settings = _settings(args)
-    _open(settings).close()  # migrate and fail early with a readable error
+    lock = RunLock(settings.db_path)
+    try:
+        lock.acquire()
+    except AlreadyRunning as exc:
+        raise CliError(str(exc), code=2) from None
+    try:
+        return _run_locked(args, settings)
+    finally:
+        lock.release()
+
+
+def _run_locked(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.runner import App, run_until_stopped
+
+    _check_at_start(settings)  # migrate, check integrity, fail early with a readable error
     if settings.discord_token:
         try:
             from bot.discord_client import run_discord
@@ -345,8 +404,8 @@ def cmd_sync_commands(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from storage.observations import Observation, upsert, validate_series_id
-    from storage.timeutil import parse_ts
+    from storage.importer import ImportRefused, import_csv
+    from storage.observations import validate_series_id
 
     try:
         series = validate_series_id(args.series)
@@ -356,54 +415,50 @@ def cmd_import(args: argparse.Namespace) -> int:
     if not path.is_file():
         raise CliError(f"{path}: no such file", code=2)
     settings = _settings(args)
-    now = _now()
-    rows: list[Observation] = []
-    errors: list[str] = []
-    with path.open(newline="", encoding="utf-8-sig", errors="replace") as fh:
-        try:
-            reader = iter(list(csv.reader(fh)))
-        except csv.Error as exc:  # e.g. an unterminated quote running past the field limit
-            raise CliError(f"{path}: unreadable CSV ({exc})") from None
-        header = next(reader, None)
-        if header is None or [h.strip().lower() for h in header[:2]] != ["ts", "value"]:
-            raise CliError(
-                f"{path}: the first line must be the header ts,value (got {','.join(header or [])!r})"
-            )
-        for n, row in enumerate(reader, start=2):
-            if not row or not "".join(row).strip():
-                continue
-            if len(row) < 2:
-                errors.append(f"line {n}: expected ts,value")
-                continue
-            try:
-                ts = parse_ts(row[0])
-            except ValueError as exc:
-                errors.append(f"line {n}: {exc}")
-                continue
-            try:
-                value = float(row[1])
-            except ValueError:
-                errors.append(f"line {n}: value {row[1][:30]!r} is not a number")
-                continue
-            if not math.isfinite(value):
-                errors.append(f"line {n}: value {row[1][:30]!r} is not finite")
-                continue
-            if ts > now.timestamp() + 600:
-                errors.append(f"line {n}: timestamp {row[0]!r} is in the future")
-                continue
-            rows.append(Observation(series, ts, value, "import"))
-    if errors:
-        shown = "\n  ".join(errors[:10])
-        more = f"\n  ... and {len(errors) - 10} more" if len(errors) > 10 else ""
-        raise CliError(f"{path}: {len(errors)} bad row(s), nothing imported:\n  {shown}{more}")
     db = _open(settings)
-    res = upsert(db, rows)
-    db.close()
+    _refuse_damaged(settings, db)
+    bar = _progress(None, f"import {series}", "rows")
+    try:
+        with _database_errors(settings, "nothing imported"):
+            res = import_csv(db, series, path, _now().timestamp(), progress=lambda n: bar.update(n - bar.n))
+    except ImportRefused as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        bar.close()
+        db.close()
+    dup = f"; {res.duplicates} repeated row(s) with the same value counted once" if res.duplicates else ""
     print(
         f"{series}: {res.total} rows read from {path.name}; {res.new} new, {res.updated} updated, "
-        f"{res.unchanged} unchanged"
+        f"{res.unchanged} unchanged{dup}"
     )
     return 0
+
+
+@contextlib.contextmanager
+def _database_errors(settings: Settings, outcome: str) -> Iterator[None]:
+    """A full disk or a damaged database as the usual clear error, not a traceback."""
+    import sqlite3
+
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        text = str(exc)
+        if "full" in text:
+            raise CliError(
+                f"the disk holding {settings.db_path} is full ({text}); {outcome}. Free some space "
+                "(flowwatch db prune removes old rows) and run the command again"
+            ) from None
+        if "malformed" in text or "not a database" in text or "corrupt" in text:
+            raise CliError(corrupt_message(settings.db_path, text)) from None
+        raise CliError(f"database {settings.db_path}: {text}; {outcome}") from None
+
+
+def corrupt_message(path: Path, detail: str) -> str:
+    return (
+        f"the database {path} is damaged ({detail[:200]}). Stop flowwatch, keep the file aside, and "
+        f"restore the newest good backup (copy it to {path}); `flowwatch db backup FILE` makes one "
+        "while the bot runs, and checks it. See docs/operations.md, 'A damaged database'."
+    )
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
@@ -755,15 +810,25 @@ def cmd_chart(args: argparse.Namespace) -> int:
 
 
 def cmd_health(args: argparse.Namespace) -> int:
-    from bot.health import check
+    import sqlite3
 
-    settings = _settings(args)
+    from bot.health import check, storage_report
+
+    settings = _settings(args, check_db=False)
     if not settings.db_path.exists():
         print(f"UNHEALTHY: no database at {settings.db_path}")
         return 1
-    db = _open(settings)
+    try:
+        db = _open_readonly(settings)
+    except CliError as exc:
+        print(f"UNHEALTHY: {exc}")
+        return 1
     try:
         rep = check(db, _now())
+        storage_report(db, settings.db_path, rep, _now())
+    except sqlite3.DatabaseError as exc:
+        print(f"UNHEALTHY: {_storage_text(settings, exc)}")
+        return 1
     finally:
         db.close()
     print(rep.text())
@@ -773,7 +838,7 @@ def cmd_health(args: argparse.Namespace) -> int:
 def cmd_db(args: argparse.Namespace) -> int:
     from storage.db import applied_migrations, open_db, pending_migrations
 
-    settings = _settings(args)
+    settings = _settings(args, check_db=args.db_command in ("migrate", "prune"))
     if args.db_command == "backup":
         from storage.maintenance import MaintenanceError, backup
 
@@ -815,12 +880,18 @@ def cmd_db(args: argparse.Namespace) -> int:
         )
         db.close()
         return 0
-    db = _open(settings)
+    db = _open_readonly(settings)
     from storage.observations import series_stats
     from storage.timeutil import iso
 
     size = settings.db_path.stat().st_size if settings.db_path.exists() else 0
-    print(f"database {settings.db_path} ({size / 1e6:.1f} MB), schema {applied_migrations(db)[-1]}")
+    applied = applied_migrations(db)
+    pending = pending_migrations(db)
+    later = f"; {len(pending)} migration(s) pending (flowwatch db migrate, or run)" if pending else ""
+    print(
+        f"database {settings.db_path} ({size / 1e6:.1f} MB), schema {applied[-1] if applied else 'empty'}{later}"
+    )
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     for table in (
         "observations",
         "alerts",
@@ -829,6 +900,8 @@ def cmd_db(args: argparse.Namespace) -> int:
         "subscriptions",
         "guild_settings",
     ):
+        if table not in tables:
+            continue
         n = db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
         print(f"  {table:<16} {n:>10} rows")
     counts = dict(
@@ -912,6 +985,8 @@ def _early_logging(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import sqlite3
+
     parser = build_parser()
     args = parser.parse_args(argv)
     _early_logging(args)
@@ -925,6 +1000,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except sqlite3.DatabaseError as exc:  # a damaged file, a full disk: never a traceback
+        text = str(exc)
+        if any(w in text for w in ("malformed", "not a database", "corrupt")):
+            import os
+
+            where = getattr(args, "db", None) or os.environ.get("FLOWWATCH_DB") or "flowwatch.db"
+            print(f"flowwatch: error: {corrupt_message(Path(where), text)}", file=sys.stderr)
+        else:
+            print(f"flowwatch: error: database: {text}", file=sys.stderr)
+        return 1
     except OSError as exc:  # a path the file system refuses (name too long, permissions, disk full)
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"flowwatch: error: {where}{exc.strerror or exc}", file=sys.stderr)

@@ -18,7 +18,6 @@ import contextlib
 import gc
 import io
 import logging
-import signal as os_signal
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -40,7 +39,7 @@ from bot.discord_views import AlertButton
 from bot.guild_summary import build_summary
 from bot.pacing import ChannelPacer
 from bot.routing import SubscriptionRouter
-from bot.runner import App
+from bot.runner import STOP_SIGNALS, App
 from bot.sinks.discord_base import ChartFn, DiscordDeliveryError, batch_nonce
 from bot.sinks.discord_channel import ChannelSink
 from bot.sinks.webhook import WebhookSink
@@ -93,7 +92,10 @@ def invite_url(application_id: int) -> str:
     return discord.utils.oauth_url(application_id, permissions=INVITE_PERMISSIONS, scopes=INVITE_SCOPES)
 
 
-class FlowwatchBot(discord.Client):
+class FlowwatchBot(discord.AutoShardedClient):
+    """The bot. Sharded when Discord requires it (from 2,500 guilds): discord.py asks the gateway
+    for the recommended shard count at login and runs that many connections in this process."""
+
     def __init__(
         self,
         settings: Settings,
@@ -143,8 +145,17 @@ class FlowwatchBot(discord.Client):
         self.sink = ChannelSink(self, app.store, settings, charts=charts, clock=self.clock, pacer=self._pacer)
         app.add_sink(self.sink)
         if webhook_url:
+            from bot.sinks.webhook import message_finder
+            from bot.webhook_url import parse_webhook_url
+
             self.webhook_sink = WebhookSink(
-                webhook_url, app.store, settings, charts=charts, clock=self.clock, pacer=self._pacer
+                webhook_url,
+                app.store,
+                settings,
+                charts=charts,
+                clock=self.clock,
+                pacer=self._pacer,
+                finder=message_finder(self, parse_webhook_url(webhook_url).id),
             )
             app.add_sink(self.webhook_sink)
             app.on_summary.append(self._webhook_summary)
@@ -343,7 +354,7 @@ def run_discord(settings: Settings, initial_poll: bool = True) -> int:
         bot = FlowwatchBot(settings, initial_poll=initial_poll, report_stream=sys.stdout)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for sig in (os_signal.SIGINT, os_signal.SIGTERM):
+        for sig in STOP_SIGNALS:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stop.set)
 

@@ -107,3 +107,42 @@ def check(db: Database, now: datetime, *, require_heartbeat: bool = True) -> Hea
     if failed:
         rep.facts.append(f"{failed} deliveries failed for good in the last 24 h (see the log)")
     return rep
+
+
+def storage_report(db: Database, path: object, rep: HealthReport, now: datetime) -> None:
+    """The database's own health: the last integrity check, a bot that cannot write (a full disk,
+    noted in the run lock file since the database cannot hold it), and possible losses."""
+    from pathlib import Path
+
+    from storage import runlock
+
+    t = to_epoch(now)
+    holder = runlock.holder(Path(str(path)))
+    if holder and holder.get("storage_error"):
+        since = holder.get("storage_error_since")
+        when = f" since {iso(int(since))}" if since else ""
+        rep.problems.append(f"the running bot cannot write the database{when}: {holder['storage_error']}")
+    from bot.dbwatch import last_or_now
+
+    value, at = last_or_now(db, t, save=False)  # checks now when the bot has not lately
+    when = f"at {iso(at)}" if at is not None else "just now"
+    if not value.get("ok", True):
+        rep.problems.append(
+            f"the integrity check {when} found damage ({'; '.join(value.get('problems', []))[:200]}); "
+            "restore a backup: see docs/operations.md, 'A damaged database'"
+        )
+    else:
+        ago = (
+            f"{human_duration(t - at)} ago"
+            if at is not None
+            else f"just now, {value.get('seconds', 0):.1f} s"
+        )
+        rep.facts.append(f"integrity ok (quick_check {ago})")
+    unsure = db.execute(
+        "SELECT COUNT(*) FROM deliveries WHERE status = 'unsure' AND updated_at >= ?", [t - 86400]
+    ).fetchone()[0]
+    if unsure:
+        rep.facts.append(
+            f"{unsure} webhook deliveries in the last 24 h may not have arrived (no answer; not re-sent, "
+            "to post no copies): see the log for which"
+        )

@@ -88,7 +88,8 @@ class Pipeline:
         self.engine = Engine(state_repo.load_states(db, self.scope))
 
     def ingest(self, db: Database, observations: Iterable[Observation]) -> UpsertResult:
-        return obs_repo.upsert(db, observations)
+        # live data: an implausible row is dropped with a logged reason, never stored or alerted on
+        return obs_repo.upsert(db, obs_repo.plausible_only(observations))
 
     def evaluate(self, db: Database, signal_ids: Iterable[str], now: datetime) -> dict[str, Evaluation]:
         if self.engine is None:

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import signal as os_signal
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TextIO
@@ -42,6 +43,10 @@ from storage.memory import tune_allocator
 from storage.timeutil import from_epoch, human_duration, to_epoch
 
 log = logging.getLogger("flowwatch.run")
+
+#: Signals that stop ``run`` cleanly. SIGHUP too: a closed terminal or ``systemctl reload`` by
+#: habit must not kill the bot without its shutdown (heartbeat marked stopped, lock released).
+STOP_SIGNALS = (os_signal.SIGINT, os_signal.SIGTERM, os_signal.SIGHUP)
 
 USER_AGENT = "flowwatch/0.1 (+https://github.com/flowwatch/flowwatch)"
 
@@ -82,6 +87,10 @@ class App:
         self.scheduler: AsyncIOScheduler | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self.on_summary: list[Callable[[str], Any]] = []
+        self._chart_tasks: OrderedDict[int, asyncio.Future[bytes | None]] = OrderedDict()
+        from bot.dbwatch import StorageWatch
+
+        self.storage = StorageWatch(settings.db_path)
         self.started = False
         #: where the start-up report goes (None: not printed; ``flowwatch run`` prints it on stdout)
         self.report_stream: TextIO | None = None
@@ -139,8 +148,13 @@ class App:
                 continue
             seen[poll.run] = poll.name
             due.append(self.run_poll(poll))
-        await asyncio.gather(*due)
-        await self.evaluate_all()
+        await asyncio.gather(*due, return_exceptions=True)
+        # the start-up evaluation must not be skipped in silence: while the database cannot be
+        # written (a full disk) it is retried every minute until it runs
+        while not await self.evaluate(list(registry())):
+            if self.storage.failing_since is None:
+                break  # a bug in a signal, logged; the 15-minute re-evaluation goes on
+            await asyncio.sleep(60.0)
         await self.report_startup()
 
     async def report_startup(self) -> None:
@@ -184,6 +198,9 @@ class App:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
         self._tasks.clear()
+        for task in self._chart_tasks.values():
+            task.cancel()
+        self._chart_tasks.clear()
         for s in self.sinks:
             with contextlib.suppress(Exception):
                 await s.close()
@@ -224,8 +241,13 @@ class App:
             self._poll_ok(poll.name, len(obs), now)
             await self.store.call(meta.record_poll, poll.name, True, len(obs), None, to_epoch(now))
         if obs:
-            res = await self.store.call(self.pipeline.ingest, obs)
-            log.info("%s: %d rows (%d new, %d updated)", poll.name, res.total, res.new, res.updated)
+            try:
+                res = await self.store.call(self.pipeline.ingest, obs)
+            except Exception as exc:
+                self._write_failed(exc, f"storing {len(obs)} rows of {poll.name}")
+            else:
+                self.storage.ok()
+                log.info("%s: %d rows (%d new, %d updated)", poll.name, res.total, res.new, res.updated)
         await self.evaluate(poll.signals)
 
     def _poll_failed(self, name: str, error: str, now: datetime) -> None:
@@ -248,14 +270,25 @@ class App:
         if signals:
             await self.evaluate(signals)
 
-    async def evaluate(self, signal_ids: Sequence[str]) -> None:
+    def _write_failed(self, exc: Exception, what: str) -> None:
+        from bot.dbwatch import is_storage_failure
+
+        if is_storage_failure(exc):
+            self.storage.failed(exc, what)
+        else:
+            log.error("%s failed: %r", what, exc, exc_info=exc)
+
+    async def evaluate(self, signal_ids: Sequence[str]) -> bool:
+        """Evaluate now; False when it could not run (logged; a storage failure is retried)."""
         try:
             evals = await self.store.call(self.pipeline.evaluate, list(signal_ids), self.clock.now())
-        except Exception:
-            log.exception("evaluation of %s failed", ", ".join(signal_ids))
-            return
+        except Exception as exc:
+            self._write_failed(exc, f"evaluation of {', '.join(signal_ids)}")
+            return False
+        self.storage.ok()
         if any(e.events for e in evals.values()):
             self.dispatcher.kick()
+        return True
 
     async def evaluate_all(self) -> None:
         await self.evaluate(list(registry()))
@@ -285,12 +318,29 @@ class App:
             log.warning("dead-man ping failed: %s", type(exc).__name__)
 
     async def heartbeat(self) -> None:
-        await self.store.call(
-            meta.put,
-            "heartbeat",
-            {"pid": os.getpid(), "mode": self.mode},
-            to_epoch(self.clock.now()),
-        )
+        """Every minute: the proof of life ``health`` reads, and the canary of a failing disk."""
+        try:
+            await self.store.call(
+                meta.put,
+                "heartbeat",
+                {"pid": os.getpid(), "mode": self.mode},
+                to_epoch(self.clock.now()),
+            )
+        except Exception as exc:
+            self._write_failed(exc, "the heartbeat")
+
+    async def integrity_check(self) -> bool:
+        """The daily ``quick_check`` on a read-only connection beside the writer; True when sound."""
+        from bot.dbwatch import damaged_text, record, run_check
+
+        result = await self.store.read(run_check)
+        with contextlib.suppress(Exception):
+            await self.store.call(record, result, to_epoch(self.clock.now()))
+        if result["ok"]:
+            log.info("integrity check: ok (%.1f s)", result["seconds"])
+        else:
+            log.error("%s", damaged_text(self.settings.db_path, result["problems"]))
+        return bool(result["ok"])
 
     async def post_summary(self) -> None:
         text = await self.store.call(summary_text, self.settings, self.clock.now())
@@ -302,9 +352,23 @@ class App:
                 await res
 
     async def chart_for_alert(self, alert: StoredAlert, days: int | None = None) -> bytes | None:
-        """The chart of an alert as of its market time, with the alert point marked."""
+        """The chart of an alert as of its market time, with the alert point marked.
+
+        Rendered once per event: every sink and channel that sends it at once shares one render.
+        """
         if alert.kind != "alert":
             return None
+        if days is None:
+            task = self._chart_tasks.get(alert.id)
+            if task is None:
+                task = asyncio.ensure_future(self._chart_for_alert(alert))
+                self._chart_tasks[alert.id] = task
+                while len(self._chart_tasks) > 16:
+                    self._chart_tasks.popitem(last=False)
+            return await asyncio.shield(task)
+        return await self._chart_for_alert(alert, days)
+
+    async def _chart_for_alert(self, alert: StoredAlert, days: int | None = None) -> bytes | None:
         if days is None:
             sig = registry().get(alert.signal)
             days = sig.alert_chart_days if sig else 180
@@ -316,10 +380,10 @@ class App:
 
 
 async def run_until_stopped(app: App, stop: asyncio.Event | None = None, initial_poll: bool = True) -> None:
-    """Start ``app`` and run until SIGINT/SIGTERM (or ``stop`` is set), then shut down cleanly."""
+    """Start ``app`` and run until SIGINT/SIGTERM/SIGHUP (or ``stop`` is set), then shut down cleanly."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (os_signal.SIGINT, os_signal.SIGTERM):
+    for sig in STOP_SIGNALS:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     await app.start(initial_poll=initial_poll)

@@ -46,6 +46,9 @@ def build_scheduler(app: App) -> AsyncIOScheduler:
     sched.add_job(app.evaluate_all, "interval", minutes=15, id="evaluate", name="re-evaluate every signal")
     sched.add_job(app.heartbeat, "interval", seconds=60, id="heartbeat", name="heartbeat")
     sched.add_job(app.prune, "cron", hour=4, minute=17, id="prune", name="retention pruning")
+    sched.add_job(
+        app.integrity_check, "cron", hour=4, minute=47, id="integrity", name="database integrity check"
+    )
     if app.settings.deadman_url:
         sched.add_job(
             app.deadman_ping,

@@ -59,6 +59,8 @@ class Delivery:
     last_error: str | None
     external_id: str | None
     next_attempt_at: int | None
+    ambiguous: int = 0  # attempts whose outcome is unknown (sent, no answer)
+    chart_sha: str | None = None  # the chart attached to the delivered message
 
 
 _ALERT_COLS = (
@@ -231,7 +233,8 @@ def delete_scope(db: Database, scope: str, signal: str | None = None) -> None:
 
 # --- deliveries -----------------------------------------------------------------------
 
-_DELIVERY_COLS = "id, alert_id, destination, status, attempts, last_error, external_id, next_attempt_at"
+_DELIVERY_COLS = "id, alert_id, destination, status, attempts, last_error, external_id, next_attempt_at, ambiguous, chart_sha"
+_NDC = len(_DELIVERY_COLS.split(","))
 
 
 def due_deliveries(
@@ -248,7 +251,7 @@ def due_deliveries(
     )
     out = []
     for row in db.execute(sql, [scope, *destinations_like, now, limit]).fetchall():
-        out.append((Delivery(*row[:8]), _row_to_alert(row[8:])))
+        out.append((Delivery(*row[:_NDC]), _row_to_alert(row[_NDC:])))
     return out
 
 
@@ -269,6 +272,58 @@ def mark_sent(db: Database, delivery_id: int, external_id: str | None, now: int 
         "attempts = attempts + 1, last_error = NULL, updated_at = ? WHERE id = ?",
         [external_id, now, delivery_id],
     )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one delivery attempt, for :func:`record_outcomes` (one transaction)."""
+
+    delivery_id: int
+    kind: str  # sent | retry | failed | unsure | defer | ambiguous
+    external_id: str | None = None
+    error: str | None = None
+    next_attempt_at: int | None = None
+    chart_sha: str | None = None
+
+
+def record_outcomes(db: Database, outcomes: Sequence[Outcome], now: int) -> None:
+    """Write a batch of delivery outcomes in one transaction (one trip, one fsync).
+
+    ``ambiguous``: the attempt went out and no answer came back; it stays pending (to be looked
+    for before any resend) and counts in ``ambiguous``. ``unsure``: final, the message may or
+    may not have been posted (a possible loss, never re-sent blind).
+    """
+    if not outcomes:
+        return
+    with db.atomic():
+        for o in outcomes:
+            err = (o.error or "")[:500] or None
+            if o.kind == "sent":
+                db.conn.execute(
+                    "UPDATE deliveries SET status = 'sent', external_id = COALESCE(?, external_id), "
+                    "chart_sha = COALESCE(?, chart_sha), attempts = attempts + 1, last_error = NULL, "
+                    "updated_at = ? WHERE id = ?",
+                    [o.external_id or None, o.chart_sha, now, o.delivery_id],
+                )
+            elif o.kind in ("retry", "ambiguous"):
+                db.conn.execute(
+                    "UPDATE deliveries SET attempts = attempts + 1, ambiguous = ambiguous + ?, last_error = ?, "
+                    "next_attempt_at = ?, updated_at = ? WHERE id = ?",
+                    [int(o.kind == "ambiguous"), err, o.next_attempt_at, now, o.delivery_id],
+                )
+            elif o.kind == "defer":
+                db.conn.execute(
+                    "UPDATE deliveries SET next_attempt_at = ?, updated_at = ? WHERE id = ? AND status = 'pending'",
+                    [o.next_attempt_at, now, o.delivery_id],
+                )
+            elif o.kind in ("failed", "unsure"):
+                db.conn.execute(
+                    "UPDATE deliveries SET status = ?, attempts = attempts + 1, ambiguous = ambiguous + ?, "
+                    "last_error = ?, updated_at = ? WHERE id = ?",
+                    [o.kind, int(o.kind == "unsure"), err, now, o.delivery_id],
+                )
+            else:
+                raise ValueError(f"unknown delivery outcome {o.kind!r}")
 
 
 def mark_retry(
@@ -322,20 +377,28 @@ def episode_message(db: Database, episode: str, destination: str, before_alert_i
 
     Sinks use it to edit an earlier message in place (a cascade that grows).
     """
+    found = episode_message_chart(db, episode, destination, before_alert_id)
+    return None if found is None else found[0]
+
+
+def episode_message_chart(
+    db: Database, episode: str, destination: str, before_alert_id: int
+) -> tuple[str, str | None] | None:
+    """:func:`episode_message` and the SHA-256 of the chart that message shows (None: unknown)."""
     row = db.execute(
-        "SELECT d.external_id FROM deliveries d JOIN alerts a ON a.id = d.alert_id "
+        "SELECT d.external_id, d.chart_sha FROM deliveries d JOIN alerts a ON a.id = d.alert_id "
         "WHERE a.episode = ? AND d.destination = ? AND d.status = 'sent' AND d.external_id IS NOT NULL "
         "AND a.id < ? ORDER BY a.id DESC LIMIT 1",
         [episode, destination, before_alert_id],
     ).fetchone()
-    return None if row is None else str(row[0])
+    return None if row is None else (str(row[0]), None if row[1] is None else str(row[1]))
 
 
 def episode_seen(db: Database, episode: str, destination: str) -> bool:
     """Whether an event of ``episode`` was (or is about to be) delivered to ``destination``."""
     row = db.execute(
         "SELECT 1 FROM deliveries d JOIN alerts a ON a.id = d.alert_id WHERE a.episode = ? "
-        "AND d.destination = ? AND d.status IN ('pending', 'sent', 'held') LIMIT 1",
+        "AND d.destination = ? AND d.status IN ('pending', 'sent', 'held', 'unsure') LIMIT 1",
         [episode, destination],
     ).fetchone()
     return row is not None
@@ -370,7 +433,7 @@ def deliveries_with_status(
         "FROM deliveries d JOIN alerts a ON a.id = d.alert_id "
         f"WHERE d.status = ? AND a.scope = ? AND ({likes}){extra} ORDER BY a.id, d.id"
     )
-    return [(Delivery(*row[:8]), _row_to_alert(row[8:])) for row in db.execute(sql, params).fetchall()]
+    return [(Delivery(*row[:_NDC]), _row_to_alert(row[_NDC:])) for row in db.execute(sql, params).fetchall()]
 
 
 def alerts_with_external_id(db: Database, destination: str, external_id: str) -> list[StoredAlert]:

@@ -30,6 +30,26 @@ class StorageError(RuntimeError):
     """The database cannot be opened or written (path, permissions, corruption)."""
 
 
+class NewerSchema(StorageError):
+    """The database was migrated by a newer flowwatch: this one must not touch it."""
+
+
+def unknown_migrations(db: Database) -> list[str]:
+    """Applied migrations this flowwatch does not know (a newer release migrated the file)."""
+    known = {m.name for m in MIGRATIONS._migrations}
+    return [m.name for m in MIGRATIONS.applied(db) if m.name not in known]
+
+
+def refuse_newer(db: Database, path: str | Path) -> None:
+    unknown = unknown_migrations(db)
+    if unknown:
+        mine = MIGRATIONS._migrations[-1].name
+        raise NewerSchema(
+            f"database {path} has schema {unknown[-1]}, newer than this flowwatch knows (up to {mine}); "
+            "run the newer flowwatch release that migrated it, or restore a backup made before the upgrade"
+        )
+
+
 def check_writable(path: Path) -> None:
     """Raise StorageError with a readable reason when ``path`` cannot hold a database."""
     if str(path) == ":memory:":
@@ -59,6 +79,39 @@ def _check_writable(path: Path) -> None:
         raise StorageError(f"cannot create the database in {parent}: the folder is not writable by this user")
 
 
+def open_readonly(path: str | Path) -> Database:
+    """Open an existing database for reading only (``health``, ``db stats``, ``db backup``).
+
+    Never creates, migrates or writes the file: a user who may only read it can still ask, and
+    a database the running bot has not migrated yet is read as it is.
+    """
+    p = Path(path)
+    if not p.parent.exists():
+        raise StorageError(f"database folder {p.parent} does not exist; check --db or FLOWWATCH_DB")
+    if not p.is_file():
+        raise StorageError(f"no database at {p} (flowwatch run or import creates it)")
+    if not os.access(p, os.R_OK):
+        raise StorageError(f"database file {p} is not readable by this user")
+    try:
+        conn = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
+        db = Database(conn)
+        db.execute("PRAGMA query_only = ON")
+        db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        refuse_newer(db, p)
+    except sqlite3.DatabaseError as exc:
+        raise StorageError(f"cannot read database {p}: {exc}") from exc
+    return db
+
+
+def quick_check(db: Database, max_errors: int = 10) -> list[str]:
+    """SQLite's ``PRAGMA quick_check``: [] when the file is sound, else what is wrong."""
+    try:
+        rows = [str(r[0]) for r in db.execute(f"PRAGMA quick_check({int(max_errors)})").fetchall()]
+    except sqlite3.DatabaseError as exc:
+        return [str(exc)]
+    return [] if rows == ["ok"] else rows
+
+
 def open_db(path: str | Path, *, migrate: bool = True) -> Database:
     """Open (creating if needed) the database at ``path`` with WAL and our pragmas."""
     p = Path(path)
@@ -72,6 +125,7 @@ def open_db(path: str | Path, *, migrate: bool = True) -> Database:
             # NORMAL is durable against process crashes (the WAL is written before a commit
             # returns); only an OS crash or power loss can lose the last transactions.
             db.execute("PRAGMA synchronous = NORMAL")
+        refuse_newer(db, p)
         if migrate:
             MIGRATIONS.apply(db)
     except sqlite3.DatabaseError as exc:

@@ -25,25 +25,40 @@ def backup(src_path: Path, dest: Path, progress: Callable[[int, int], None] | No
         raise MaintenanceError("the backup file must differ from the database")
     if not dest.parent.is_dir():
         raise MaintenanceError(f"folder {dest.parent} does not exist")
-    src = sqlite3.connect(f"file:{src_path}?mode=ro", uri=True, timeout=30)
-    out = sqlite3.connect(dest)
+    src = sqlite3.connect(f"{src_path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+    out: sqlite3.Connection | None = None
     try:
+        out = sqlite3.connect(dest)
         src.backup(
             out,
             pages=4096,
             progress=(lambda _s, remaining, total: progress(total - remaining, total)) if progress else None,
         )
-        check = out.execute("PRAGMA integrity_check").fetchone()[0]
-        if check != "ok":
-            raise MaintenanceError(f"the backup failed its integrity check: {check}")
-    except sqlite3.Error as exc:
+        problems = [str(r[0]) for r in out.execute("PRAGMA integrity_check(10)").fetchall()]
+        if problems != ["ok"]:
+            raise MaintenanceError(
+                f"the copy failed its integrity check ({'; '.join(problems)[:300]}): the database itself is "
+                "damaged; keep your last good backup (see docs/operations.md, 'A damaged database')"
+            )
         out.close()
-        dest.unlink(missing_ok=True)
-        raise MaintenanceError(f"backup failed: {exc}") from exc
+        out = None
+    except BaseException as exc:
+        # every failure (disk full, a damaged source, Ctrl-C) leaves no partial copy behind,
+        # so the same name can be used again
+        if out is not None:
+            out.close()
+        remove_partial(dest)
+        if isinstance(exc, sqlite3.Error):
+            raise MaintenanceError(f"backup failed: {exc}; nothing was left at {dest}") from exc
+        raise
     finally:
         src.close()
-    out.close()
     return dest.stat().st_size
+
+
+def remove_partial(dest: Path) -> None:
+    for p in (dest, *(dest.with_name(dest.name + s) for s in ("-journal", "-wal", "-shm"))):
+        p.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)

@@ -246,3 +246,23 @@ def m0004_discord_guild_state(db: Database) -> None:
         CREATE INDEX deliveries_by_destination ON deliveries (destination, status, updated_at)
         """,
     )
+
+
+@MIGRATIONS(name="0006_delivery_at_scale")
+def m0006_delivery_at_scale(db: Database) -> None:
+    run_sql(
+        db,
+        """
+        -- Attempts whose outcome is unknown (the request went out, no answer came back). A
+        -- webhook takes no nonce, so these are never re-sent blind (see docs/operations.md).
+        ALTER TABLE deliveries ADD COLUMN ambiguous INTEGER NOT NULL DEFAULT 0;
+
+        -- The SHA-256 of the chart attached to the delivered message: an edit in place keeps
+        -- the attachment when the new chart is the same.
+        ALTER TABLE deliveries ADD COLUMN chart_sha TEXT;
+
+        -- Routing reads the subscriptions of one signal, and the sink those of one channel.
+        CREATE INDEX subscriptions_by_signal ON subscriptions (signal, enabled, channel_id);
+        CREATE INDEX subscriptions_by_channel ON subscriptions (channel_id, signal)
+        """,
+    )

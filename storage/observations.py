@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -11,6 +12,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlite_utils import Database
+
+from storage import series as series_ranges
+
+log = logging.getLogger("flowwatch.storage")
 
 SERIES_RE = re.compile(r"^[a-z0-9][a-z0-9_\-]*(\.[a-z0-9][a-z0-9_\-]*)+$")
 
@@ -53,14 +58,16 @@ _UPSERT = (
 def upsert(db: Database, observations: Iterable[Observation]) -> UpsertResult:
     """Insert or update observations in one transaction; returns new / updated / unchanged.
 
-    Non-finite values are refused here as a last line of defence (sources reject them
-    earlier with a logged reason).
+    Values outside their series' plausible range (:mod:`storage.series`) are refused here as a
+    last line of defence, the whole batch with them (sources reject them earlier with a logged
+    reason; live data goes through :func:`plausible_only`).
     """
     rows = []
     for o in observations:
         if not math.isfinite(o.value):
             raise ValueError(f"refusing non-finite value for {o.series} at {o.ts}")
         rows.append((o.series, int(o.ts), float(o.value), o.source))
+    series_ranges.check_all((r[0], r[1], r[2]) for r in rows)
     if not rows:
         return UpsertResult(0, 0, 0)
     series = sorted({r[0] for r in rows})
@@ -78,11 +85,30 @@ def write_many(db: Database, rows: Sequence[tuple[str, int, float, str]]) -> Non
     """Upsert ``(series, ts, value, source)`` rows without counting them (stream batches).
 
     The caller has validated the values; this is :func:`upsert` minus the bookkeeping that
-    makes it report new/updated counts.
+    makes it report new/updated counts. An implausible row is dropped and logged (a stream
+    keeps flowing; nothing implausible is stored).
     """
+    bad = [r for r in rows if series_ranges.problem(r[0], r[1], r[2]) is not None]
+    if bad:
+        for r in bad[:3]:
+            log.warning("dropped %s at %s: %s", r[0], r[1], series_ranges.problem(r[0], r[1], r[2]))
+        rows = [r for r in rows if series_ranges.problem(r[0], r[1], r[2]) is None]
     if rows:
         with db.atomic():
             db.conn.executemany(_UPSERT, rows)
+
+
+def plausible_only(observations: Iterable[Observation]) -> list[Observation]:
+    """The observations within their series' plausible range; the rest are logged and dropped
+    (live data: one garbage tick must neither alert nor stop the good rows beside it)."""
+    out: list[Observation] = []
+    for o in observations:
+        why = series_ranges.problem(o.series, int(o.ts), o.value)
+        if why is None:
+            out.append(o)
+        else:
+            log.warning("refused %s at %s from %s: %s", o.series, o.ts, o.source, why)
+    return out
 
 
 def _count(db: Database, series: Sequence[str]) -> int:

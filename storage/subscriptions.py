@@ -75,9 +75,19 @@ def list_subscriptions(
     return [_sub(r) for r in db.execute(sql, params).fetchall()]
 
 
+def subscriptions_of_channel(db: Database, channel_id: int, signal: str | None = None) -> list[Subscription]:
+    """The subscriptions of one channel (an index probe, not a scan of a signal's subscribers)."""
+    sql = f"SELECT {_COLS} FROM subscriptions WHERE channel_id = ?"
+    params: list[object] = [channel_id]
+    if signal is not None:
+        sql += " AND signal = ?"
+        params.append(signal)
+    return [_sub(r) for r in db.execute(sql + " ORDER BY guild_id, signal", params).fetchall()]
+
+
 def disable_channel(db: Database, channel_id: int, reason: str) -> list[Subscription]:
     """Disable every subscription of a channel (gone or forbidden); returns those changed."""
-    subs = [s for s in list_subscriptions(db) if s.channel_id == channel_id and s.enabled]
+    subs = [s for s in subscriptions_of_channel(db, channel_id) if s.enabled]
     db.execute(
         "UPDATE subscriptions SET enabled = 0, disabled_reason = ? WHERE channel_id = ? AND enabled = 1",
         [reason[:300], channel_id],

@@ -11,6 +11,32 @@ from bot.commands._common import bot_of
 from bot.discord_embeds import LEVEL_EMOJI, level_colour
 
 MAX_FIELD = 1024
+#: Discord refuses a message whose embeds hold more than 6,000 characters in all (title,
+#: description, field names and values, footer text, author name)
+EMBED_TOTAL = 6000
+
+
+def fit_embed(embed: discord.Embed, limit: int = EMBED_TOTAL) -> discord.Embed:
+    """Shrink ``embed`` to Discord's total: drop fields from the end (saying so), then clip the
+    description. Never leaves a blank field name or value (Discord refuses those too)."""
+    for i, f in enumerate(list(embed.fields)):
+        name = (f.name or "").strip() or "–"
+        value = (f.value or "").strip() or "–"
+        if name != f.name or value != f.value:
+            embed.set_field_at(i, name=name[:256], value=value[:MAX_FIELD], inline=bool(f.inline))
+    dropped = 0
+    while len(embed) > limit and embed.fields:
+        embed.remove_field(len(embed.fields) - 1)
+        dropped += 1
+    if dropped:
+        note = f"{dropped} more field(s) did not fit"
+        if len(embed) + len(note) + 8 <= limit:
+            embed.add_field(name="…", value=note, inline=False)
+    over = len(embed) - limit
+    if over > 0 and embed.description:
+        keep = max(0, len(embed.description) - over - 1)
+        embed.description = embed.description[:keep] + "…"
+    return embed
 
 
 async def send_report(
@@ -33,8 +59,13 @@ async def send_report(
         colour=level_colour(level),
     )
     for name, value in list(fields.items())[:24]:
-        embed.add_field(name=name[:256], value=(value or "–")[:MAX_FIELD], inline=True)
+        embed.add_field(
+            name=((name or "").strip() or "–")[:256],
+            value=((value or "").strip() or "–")[:MAX_FIELD],
+            inline=True,
+        )
     embed.set_footer(text=footer[:2048])
+    fit_embed(embed)
     x = chart.get("x") if chart else None
     if chart and (x is None or len(x) > 0):
         png = await bot.app.renderer.render(chart)

@@ -19,6 +19,7 @@ from bot.commands._common import (
     UserInputError,
     bot_of,
     check_level,
+    check_range,
     check_signal,
     check_text,
     db_call,
@@ -144,7 +145,10 @@ class AlertsGroup(app_commands.Group):
         await reply(interaction, text, ephemeral=True)
 
     @app_commands.command(name="list", description="This server's subscriptions, snoozes and settings")
-    async def list_(self, interaction: discord.Interaction) -> None:
+    @app_commands.describe(page="Which page, when the list is long (default 1)")
+    async def list_(
+        self, interaction: discord.Interaction, page: app_commands.Range[int, 1, 100] = 1
+    ) -> None:
         gid = require_manage_guild(interaction)
         bot = bot_of(interaction)
         now = to_epoch(bot.now())
@@ -160,10 +164,16 @@ class AlertsGroup(app_commands.Group):
             lines.append(
                 f"{LEVEL_EMOJI.get(s.min_level, '')} **{signal_title(s.signal)}** → <#{s.channel_id}> from {s.min_level}{role}{off}"
             )
-        embed = discord.Embed(
-            title="flowwatch in this server",
-            description="\n".join(lines) or "No subscriptions yet: `/alerts subscribe`.",
-        )
+        pages = page_lines(lines, LIST_PAGE_CHARS) or ["No subscriptions yet: `/alerts subscribe`."]
+        shown = min(check_range("page", page, 1, 100), len(pages))
+        title = "flowwatch in this server"
+        if len(pages) > 1:
+            title += f" (page {shown} of {len(pages)})"
+        embed = discord.Embed(title=title, description=pages[shown - 1])
+        if len(pages) > 1:
+            embed.set_footer(
+                text=f"{len(lines)} subscriptions on {len(pages)} pages: /alerts list page:{shown % len(pages) + 1}"
+            )
         if snoozes:
             embed.add_field(
                 name="Snoozed",
@@ -251,6 +261,28 @@ async def snooze_signal(interaction: discord.Interaction, guild_id: int, signal_
         f"🔕 {signal_title(signal_id)} is snoozed in this server for {guild_config.until_text(seconds)} "
         f"(until {ts_tag(until, 'f')}). `/alerts unsnooze` lifts it."
     )
+
+
+#: characters of subscription lines per page: under the 4,096 of an embed description, with room
+#: for the settings fields within the 6,000 of the whole embed
+LIST_PAGE_CHARS = 3500
+
+
+def page_lines(lines: list[str], limit: int) -> list[str]:
+    """Join lines into pages of at most ``limit`` characters, never splitting a line."""
+    pages: list[str] = []
+    cur: list[str] = []
+    size = 0
+    for line in lines:
+        line = line[:limit]
+        if cur and size + 1 + len(line) > limit:
+            pages.append("\n".join(cur))
+            cur, size = [], 0
+        cur.append(line)
+        size += len(line) + (1 if size else 0)
+    if cur:
+        pages.append("\n".join(cur))
+    return pages
 
 
 def commands() -> list[app_commands.Group]:

@@ -14,10 +14,21 @@ from storage.alerts import Delivery, StoredAlert
 
 
 class DeliveryError(Exception):
-    def __init__(self, message: str, *, transient: bool, retry_after: float | None = None) -> None:
+    """A failed attempt. ``ambiguous``: the request went out and no answer came back, so the
+    message may have been posted; such an attempt is never repeated blind (see the dispatcher)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        transient: bool,
+        retry_after: float | None = None,
+        ambiguous: bool = False,
+    ) -> None:
         super().__init__(message)
         self.transient = transient
         self.retry_after = retry_after
+        self.ambiguous = ambiguous
 
 
 class DeliveryDeferred(Exception):
@@ -29,6 +40,9 @@ class DeliveryDeferred(Exception):
 
 
 class Sink(Protocol):
+    """``can_verify``: after an ambiguous attempt the sink can look whether the message landed
+    (the next :meth:`send` of a delivery with ``ambiguous > 0`` looks before it posts)."""
+
     name: str
     patterns: tuple[str, ...]
 

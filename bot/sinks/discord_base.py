@@ -64,8 +64,9 @@ class DiscordDeliveryError(DeliveryError):
         retry_after: float | None = None,
         status: int | None = None,
         code: int | None = None,
+        ambiguous: bool = False,
     ) -> None:
-        super().__init__(message, transient=transient, retry_after=retry_after)
+        super().__init__(message, transient=transient, retry_after=retry_after, ambiguous=ambiguous)
         self.status = status
         self.code = code
 
@@ -155,8 +156,11 @@ class DiscordSinkBase:
             storm = (settings.storm_max, int(settings.storm_minutes * 60))
         self.storm_max, self.storm_window = storm
         self.timeout = timeout
-        self._charts: OrderedDict[int, bytes | None] = OrderedDict()
+        self._charts: OrderedDict[int, asyncio.Task[bytes | None]] = OrderedDict()
         self._shown: dict[str, tuple[str, set[int]]] = {}
+        self._chart_sha: dict[int, tuple[bytes, str]] = {}
+        #: delivery id -> SHA-256 of the chart its message shows (the dispatcher records it)
+        self.last_chart_sha: dict[int, str] = {}
 
     # -- to implement -------------------------------------------------------------------
 
@@ -183,6 +187,7 @@ class DiscordSinkBase:
         png: bytes | None = None,
         filename: str | None = None,
         view: discord.ui.View | None = None,
+        keep_attachments: bool = False,
     ) -> None:
         raise NotImplementedError
 
@@ -209,20 +214,30 @@ class DiscordSinkBase:
             if recent >= self.storm_max:
                 return await self._fold(alert, delivery, now)
         the_plan: Plan = await self.store.call(plan, self.settings, dest, alert)
-        png = await self._chart(alert)
+        png, sha = await self._chart_and_hash(alert)
         filename = chart_filename(alert) if png else None
         if alert.event in EDIT_IN_PLACE and alert.episode:
-            earlier = await self.store.call(alert_repo.episode_message, alert.episode, dest, alert.id)
+            found = await self.store.call(alert_repo.episode_message_chart, alert.episode, dest, alert.id)
+            earlier = found[0] if found else None
             if earlier is not None and not await self.store.call(guild_state.is_digest, earlier):
                 ack = await self.store.call(guild_state.get_ack, earlier)
                 embed = alert_embed(alert, image=filename, grade=the_plan.level, ack=ack)
+                same_chart = sha is not None and found is not None and found[1] == sha
                 try:
                     with self._paced(dest):
                         await self.guard(
                             self._edit(
-                                dest, earlier, embed=embed, png=png, filename=filename, view=self._view(alert)
+                                dest,
+                                earlier,
+                                embed=embed,
+                                png=None if same_chart else png,
+                                filename=filename,
+                                view=self._view(alert),
+                                keep_attachments=same_chart,
                             )
                         )
+                    if sha is not None:
+                        self.last_chart_sha[delivery.id] = sha
                     return earlier
                 except DiscordDeliveryError as exc:
                     if exc.status != 404:
@@ -233,7 +248,7 @@ class DiscordSinkBase:
         if the_plan.role_id is not None:
             content = f"<@&{the_plan.role_id}> {LEVEL_EMOJI['severe']} {embed.title}"
         with self._paced(dest):
-            return await self.guard(
+            posted = await self.guard(
                 self._post(
                     dest,
                     embed=embed,
@@ -245,8 +260,13 @@ class DiscordSinkBase:
                     nonce=delivery_nonce(delivery, alert),
                 )
             )
+        if sha is not None:
+            self.last_chart_sha[delivery.id] = sha
+        return posted
 
     async def close(self) -> None:
+        for task in self._charts.values():
+            task.cancel()
         self._charts.clear()
 
     # -- storms -----------------------------------------------------------------------------
@@ -312,20 +332,39 @@ class DiscordSinkBase:
             raise mapped from exc
 
     async def _chart(self, alert: StoredAlert) -> bytes | None:
+        """The event's chart, rendered once however many channels send it at once."""
         if self.charts is None:
             return None
-        if alert.id in self._charts:
+        task = self._charts.get(alert.id)
+        if task is None:
+            task = asyncio.ensure_future(self._render(alert))
+            self._charts[alert.id] = task
+            while len(self._charts) > 32:
+                self._charts.popitem(last=False)
+        else:
             self._charts.move_to_end(alert.id)
-            return self._charts[alert.id]
+        return await asyncio.shield(task)
+
+    async def _chart_and_hash(self, alert: StoredAlert) -> tuple[bytes | None, str | None]:
+        """The chart and its SHA-256, both computed once per event."""
+        png = await self._chart(alert)
+        if png is None:
+            return None, None
+        cached = self._chart_sha.get(alert.id)
+        if cached is None or cached[0] is not png:
+            cached = (png, hashlib.sha256(png).hexdigest())
+            self._chart_sha[alert.id] = cached
+            while len(self._chart_sha) > 32:
+                self._chart_sha.pop(next(iter(self._chart_sha)))
+        return png, cached[1]
+
+    async def _render(self, alert: StoredAlert) -> bytes | None:
+        assert self.charts is not None
         try:
-            png = await self.charts(alert)
+            return await self.charts(alert)
         except Exception as exc:  # a chart must never block the alert itself
             log.warning("chart for alert %d failed: %s", alert.id, exc)
-            png = None
-        self._charts[alert.id] = png
-        while len(self._charts) > 32:
-            self._charts.popitem(last=False)
-        return png
+            return None
 
 
 def file_of(png: bytes | None, filename: str | None) -> discord.File | None:

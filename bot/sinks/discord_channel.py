@@ -115,12 +115,15 @@ class ChannelSink(DiscordSinkBase):
         png: bytes | None = None,
         filename: str | None = None,
         view: discord.ui.View | None = None,
+        keep_attachments: bool = False,
     ) -> None:
         channel = self._messageable(await self._channel_id(destination))
         kwargs: dict[str, object] = {"embed": embed}
         file = file_of(png, filename)
         if file is not None:
             kwargs["attachments"] = [file]
+        elif not keep_attachments:
+            kwargs["attachments"] = []
         if view is not None:
             kwargs["view"] = view
         await channel.get_partial_message(int(message_id)).edit(**kwargs)  # type: ignore[arg-type]

@@ -1,15 +1,30 @@
 """The webhook sink: alerts (embed + chart) to ``DISCORD_WEBHOOK_URL``, no bot application needed.
 
-Uses ``discord.Webhook.from_url`` on its own aiohttp session. Webhook messages cannot carry
-interactive buttons and webhooks take no nonce, so a resend after a crash between "sent" and
-"marked" may post twice (the bot mode does not have this limit). Updated events edit their
-earlier message in place, and storms fold into one digest, exactly as in bot mode.
+One HTTP request per attempt, on its own aiohttp session (discord.py's webhook client repeats a
+POST by itself after a 5xx or a reset: up to five copies of one alert within one attempt).
+Webhook messages cannot carry interactive buttons, and a webhook takes no nonce, so every answer
+is sorted by what it says about the message:
+
+* 2xx: posted (an answer that is not JSON still means posted; the message id is then unknown,
+  so a later update posts a new message instead of editing);
+* Discord's JSON error, a 429, or a connection that never opened: not posted, retried;
+* no answer (timeout after the request went out, reset, disconnect) or a 5xx page that is not
+  Discord's: **ambiguous**. The dispatcher never re-sends it blind. With a bot token too
+  (``can_verify``), the next attempt first looks for the message's marker (``ref fw…`` in the
+  footer) among the webhook channel's recent messages and re-sends only if it is not there;
+  without one the delivery is marked ``unsure`` (a possible loss, logged).
+
+Updated events edit their earlier message in place (keeping the attachment when the chart is
+unchanged), and storms fold into one digest, exactly as in bot mode.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
 import discord
@@ -17,7 +32,8 @@ import discord
 from bot.config import Settings
 from bot.discord_embeds import clip
 from bot.routing import WEBHOOK
-from bot.sinks.discord_base import DiscordSinkBase, file_of, role_mentions
+from bot.sinks.discord_base import DiscordDeliveryError, DiscordSinkBase, role_mentions
+from bot.webhook_url import parse_webhook_url
 from storage.alerts import Delivery, StoredAlert
 from storage.db import AsyncStore
 
@@ -26,22 +42,148 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("flowwatch.webhook")
 
+T = TypeVar("T")
+
+#: how many recent messages of the webhook's channel a look for a marker reads
+LOOK_BACK = 50
+
+#: (channel id, marker) -> the id of a message of this webhook carrying the marker, or None
+Finder = Callable[[int, str], Awaitable[str | None]]
+
+
+def marker_text(nonce: str) -> str:
+    return f"ref {nonce}"
+
+
+def _api_base() -> str:
+    return discord.http.Route.BASE
+
 
 class WebhookSink(DiscordSinkBase):
     name = "webhook"
     patterns: tuple[str, ...] = (WEBHOOK,)
 
-    def __init__(self, url: str, store: AsyncStore, settings: Settings, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        url: str,
+        store: AsyncStore,
+        settings: Settings,
+        *,
+        finder: Finder | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(store, settings, **kwargs)
         self.url = url
+        self.ref = parse_webhook_url(url)  # validated at start-up by the settings as well
+        self.finder = finder
         self._session: aiohttp.ClientSession | None = None
-        self._webhook: discord.Webhook | None = None
+        self._channel_id: int | None = None
 
-    def webhook(self) -> discord.Webhook:
-        if self._webhook is None:
-            self._session = aiohttp.ClientSession()
-            self._webhook = discord.Webhook.from_url(self.url, session=self._session)
-        return self._webhook
+    async def guard(self, coro: Awaitable[T]) -> T:
+        """Every request bounds its own time (:meth:`_request`): a timeout there knows whether
+        the request went out; an outer one would not."""
+        return await coro
+
+    @property
+    def can_verify(self) -> bool:
+        return self.finder is not None
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=min(10.0, self.timeout))
+            )
+        return self._session
+
+    async def _request(
+        self,
+        method: str,
+        path: str = "",
+        *,
+        payload: dict[str, Any] | None = None,
+        png: bytes | None = None,
+        filename: str | None = None,
+        params: dict[str, str] | None = None,
+    ) -> Any:
+        """One request, no retry of its own; the answer's JSON, or a :class:`DiscordDeliveryError`.
+
+        Returns ``None`` for a 2xx whose body is not JSON.
+        """
+        url = f"{_api_base()}/webhooks/{self.ref.id}/{self.ref.token}{path}"
+        data: Any
+        if png is not None and filename is not None:
+            form = aiohttp.FormData(quote_fields=False)
+            form.add_field("payload_json", json.dumps(payload or {}), content_type="application/json")
+            form.add_field("files[0]", png, filename=filename, content_type="image/png")
+            data = form
+            headers: dict[str, str] = {}
+        else:
+            data = json.dumps(payload or {})
+            headers = {"Content-Type": "application/json"}
+        posting = method == "POST"
+        try:
+            async with asyncio.timeout(self.timeout):
+                async with self._http().request(
+                    method, url, data=data, params=params, headers=headers
+                ) as resp:
+                    status = resp.status
+                    raw = await resp.read()
+                    retry_header = resp.headers.get("Retry-After")
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+            # the connection never opened: nothing was sent
+            raise DiscordDeliveryError(f"cannot connect to the webhook: {exc}", transient=True) from None
+        except TimeoutError:
+            raise DiscordDeliveryError(
+                f"no answer within {self.timeout:.0f} s", transient=True, ambiguous=posting
+            ) from None
+        except (aiohttp.ClientError, OSError) as exc:
+            raise DiscordDeliveryError(
+                f"connection lost before the answer: {exc!r}", transient=True, ambiguous=posting
+            ) from None
+        body: Any = None
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        if 200 <= status < 300:
+            if raw and body is None:
+                log.warning(
+                    "the webhook answered %d with a body that is not JSON (%r); counted as posted",
+                    status,
+                    raw[:80],
+                )
+            return body if isinstance(body, dict) else None
+        discord_error = isinstance(body, dict) and ("code" in body or "retry_after" in body)
+        message = body.get("message", "") if isinstance(body, dict) else raw[:80].decode("utf-8", "replace")
+        code = body.get("code") if isinstance(body, dict) else None
+        if status == 429:
+            retry_after = None
+            if isinstance(body, dict) and isinstance(body.get("retry_after"), int | float):
+                retry_after = float(body["retry_after"])
+            elif retry_header:
+                try:
+                    retry_after = float(retry_header)
+                except ValueError:
+                    retry_after = None
+            raise DiscordDeliveryError(
+                f"429 rate limited ({message or 'Too Many Requests'})",
+                transient=True,
+                retry_after=max(retry_after or 30.0, 1.0),
+                status=429,
+            )
+        if status >= 500:
+            raise DiscordDeliveryError(
+                f"Discord answered {status}: {message or 'server error'}",
+                transient=True,
+                status=status,
+                ambiguous=posting and not discord_error,
+            )
+        raise DiscordDeliveryError(
+            f"HTTP {status}: {message or 'refused'} (code {code})",
+            transient=False,
+            status=status,
+            code=code if isinstance(code, int) else None,
+        )
 
     async def _post(
         self,
@@ -55,18 +197,23 @@ class WebhookSink(DiscordSinkBase):
         view: discord.ui.View | None = None,
         nonce: str | None = None,
     ) -> str:
-        kwargs: dict[str, Any] = {}
-        file = file_of(png, filename)
-        if file is not None:
-            kwargs["file"] = file
-        msg = await self.webhook().send(
-            content=content or discord.utils.MISSING,
-            embed=embed,
-            allowed_mentions=role_mentions(role_id),
-            wait=True,
-            **kwargs,
+        if nonce is not None:
+            footer = embed.footer.text or ""
+            embed.set_footer(text=f"{footer} · {marker_text(nonce)}" if footer else marker_text(nonce))
+        payload: dict[str, Any] = {
+            "embeds": [embed.to_dict()],
+            "allowed_mentions": role_mentions(role_id).to_dict(),
+        }
+        if content:
+            payload["content"] = content
+        if png is not None and filename is not None:
+            payload["attachments"] = [{"id": 0, "filename": filename}]
+        answer = await self._request(
+            "POST", payload=payload, png=png, filename=filename, params={"wait": "true"}
         )
-        return str(msg.id)
+        if isinstance(answer, dict) and answer.get("id"):
+            return str(answer["id"])
+        return ""  # posted; the message id is unknown (an update will post anew)
 
     async def _edit(
         self,
@@ -77,12 +224,49 @@ class WebhookSink(DiscordSinkBase):
         png: bytes | None = None,
         filename: str | None = None,
         view: discord.ui.View | None = None,
+        keep_attachments: bool = False,
     ) -> None:
-        kwargs: dict[str, Any] = {"embed": embed}
-        file = file_of(png, filename)
-        if file is not None:
-            kwargs["attachments"] = [file]
-        await self.webhook().edit_message(int(message_id), **kwargs)
+        payload: dict[str, Any] = {"embeds": [embed.to_dict()]}
+        if png is not None and filename is not None:
+            payload["attachments"] = [{"id": 0, "filename": filename}]
+        elif not keep_attachments:
+            payload["attachments"] = []
+        await self._request(
+            "PATCH", f"/messages/{int(message_id)}", payload=payload, png=png, filename=filename
+        )
+
+    async def send(self, alert: StoredAlert, delivery: Delivery) -> str | None:
+        if delivery.ambiguous and self.finder is not None:
+            found = await self._look_for(alert, delivery)
+            if found is not None:
+                log.info(
+                    "delivery %d of alert %d: the earlier attempt did post (message %s); not sending again",
+                    delivery.id,
+                    alert.id,
+                    found,
+                )
+                return found
+            log.info("delivery %d of alert %d: not in the channel; sending again", delivery.id, alert.id)
+        return await super().send(alert, delivery)
+
+    async def _look_for(self, alert: StoredAlert, delivery: Delivery) -> str | None:
+        from bot.sinks.discord_base import delivery_nonce
+
+        assert self.finder is not None
+        if self._channel_id is None:
+            info = await self._request("GET")
+            if not isinstance(info, dict) or not str(info.get("channel_id", "")).isdigit():
+                raise DiscordDeliveryError("the webhook did not say its channel", transient=True)
+            self._channel_id = int(info["channel_id"])
+        try:
+            return await self.finder(self._channel_id, marker_text(delivery_nonce(delivery, alert)))
+        except Exception as exc:
+            # cannot look (no access to the channel?): the same as having no token
+            raise DiscordDeliveryError(
+                f"cannot look for the message in channel {self._channel_id}: {exc}",
+                transient=True,
+                ambiguous=True,
+            ) from None
 
     async def on_permanent_failure(self, delivery: Delivery, alert: StoredAlert, exc: Exception) -> None:
         log.error(
@@ -107,7 +291,24 @@ class WebhookSink(DiscordSinkBase):
         if self._session is not None:
             await self._session.close()
             self._session = None
-            self._webhook = None
+
+
+def message_finder(client: discord.Client, webhook_id: int) -> Finder:
+    """With a bot token: look for a marker among the last :data:`LOOK_BACK` messages this webhook
+    posted in its channel (needs View Channel and Read Message History there)."""
+
+    async def find(channel_id: int, marker: str) -> str | None:
+        messages: list[dict[str, Any]] = list(await client.http.logs_from(channel_id, LOOK_BACK))  # type: ignore[arg-type]
+        for msg in messages:
+            if str(msg.get("webhook_id") or "") != str(webhook_id):
+                continue
+            for embed in msg.get("embeds") or []:
+                footer: dict[str, Any] = embed.get("footer") or {}
+                if marker in str(footer.get("text") or ""):
+                    return str(msg["id"])
+        return None
+
+    return find
 
 
 def webhook_app(settings: Settings, **app_kwargs: Any) -> App:

@@ -134,6 +134,32 @@ def check_complete(text: str, label: str) -> None:
         )
 
 
+def check_file_complete(text: str, label: str) -> None:
+    """A CSV *file* without a final line break was cut off (a copy or a download that stopped):
+    its last row may be a fragment that still parses (``1675209600000,21`` from ``…,2125001.27``).
+    Refuse it, with nothing imported."""
+    t = text.strip()
+    if t and t[:1] not in "{[" and not text.endswith(("\n", "\r")):
+        tail = text[-40:].rsplit("\n", 1)[-1]
+        raise SourceError(
+            label,
+            f"the file ends in the middle of a line ({tail!r}): it was cut off; nothing imported. "
+            "Copy or download it again",
+        )
+
+
+def refuse_damaged(rejects: Rejects) -> None:
+    """A file whose rows do not all parse is damaged: refuse it whole (nothing imported) rather than
+    keep the rows that happen to parse. Live answers skip bad rows instead (:meth:`Rejects.log`)."""
+    if rejects.items:
+        shown = "; ".join(rejects.items[:5])
+        more = f" (and {len(rejects.items) - 5} more)" if len(rejects.items) > 5 else ""
+        raise SourceError(
+            rejects.source,
+            f"{len(rejects.items)} damaged row(s), nothing imported: {shown}{more}. Fix or remove them",
+        )
+
+
 @dataclass
 class Rejects:
     """Collects rejected rows so a whole file yields one clear log line, not one per row.

@@ -33,10 +33,12 @@ from signals.sources.base import (
     Rejects,
     SourceError,
     bad_value_reason,
+    check_file_complete,
     describe_body,
     epoch_seconds,
     looks_like_html,
     read_csv_dicts,
+    refuse_damaged,
 )
 from storage import observations as obs_repo
 from storage.observations import Observation
@@ -144,10 +146,14 @@ def parse(
     exchanges: str | None = None,
     since: datetime | None = None,
     label: str = "coinglass",
+    strict: bool = False,
 ) -> tuple[str, list[Observation]]:
-    """Coinglass JSON or a CSV export -> (bucket, observations). Bad rows: one log line."""
+    """Coinglass JSON or a CSV export -> (bucket, observations). Bad rows: one log line, or
+    with ``strict`` (a file) the whole file refused, as a cut-off CSV is."""
     if looks_like_html(text) or not text.strip():
         raise SourceError(label, f"expected Coinglass JSON or CSV, got {describe_body(text)}")
+    if strict:
+        check_file_complete(text, label)
     rows = _rows_from_json(text, label) if text.lstrip()[:1] in "{[" else _rows_from_csv(text, label)
     rejects = Rejects(label)
     parsed: list[tuple[int, float, float]] = []
@@ -172,6 +178,8 @@ def parse(
             rejects.add(iso(ts), reason)
             continue
         parsed.append((ts, long, short))
+    if strict:
+        refuse_damaged(rejects)
     parsed.sort()
     bucket = bucket or _bucket_from_spacing([p[0] for p in parsed], label)
     length = INTERVALS[bucket]
@@ -246,6 +254,7 @@ async def _backfill(ctx: BackfillContext) -> str:
             exchanges=exchanges_from_name(ctx.file),
             since=ctx.since,
             label=f"coinglass {ctx.file.name}",
+            strict=True,
         )
         where = ctx.file.name
     else:

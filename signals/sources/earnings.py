@@ -30,7 +30,9 @@ from signals.sources.base import (
     Rejects,
     SourceContext,
     SourceError,
+    check_file_complete,
     read_csv,
+    refuse_damaged,
 )
 from storage import earnings as earnings_repo
 from storage import meta
@@ -76,10 +78,18 @@ def _cap(text: str) -> float | None:
 
 
 def parse_csv(
-    text: str, *, now: datetime | None = None, since: date | None = None, name: str = "earnings file"
+    text: str,
+    *,
+    now: datetime | None = None,
+    since: date | None = None,
+    name: str = "earnings file",
+    strict: bool = False,
 ) -> list[Report]:
     """The generic earnings CSV -> reports. Bad rows are skipped with one summary log line;
-    a file without the required columns raises ValueError saying what is allowed."""
+    a file without the required columns raises ValueError saying what is allowed. ``strict``
+    (``backfill earnings --file``): a cut-off file or any damaged row refuses the whole file."""
+    if strict:
+        check_file_complete(text, name)
     reader = iter(read_csv(text.lstrip("\ufeff"), name))
     raw_header = next(reader, None)
     header = [h.strip().lower() for h in (raw_header or [])]
@@ -140,6 +150,8 @@ def parse_csv(
             )
             continue
         out.append(Report(ticker, d, tod, fqe, cap, e_raw in _TRUE))
+    if strict:
+        refuse_damaged(rejects)
     rejects.log(log)
     return out
 
@@ -257,7 +269,7 @@ async def _backfill(ctx: BackfillContext) -> str:
         return await refresh(ctx.client, sync_call(ctx.db), ctx.settings, ctx.now, progress=ctx.progress)
     text = ctx.file.read_text(encoding="utf-8", errors="replace")
     since = ctx.since.date() if ctx.since else None
-    rows = parse_csv(text, now=ctx.now, since=since, name=f"earnings {ctx.file.name}")
+    rows = parse_csv(text, now=ctx.now, since=since, name=f"earnings {ctx.file.name}", strict=True)
     if not rows:
         raise ValueError(
             f"{ctx.file.name}: no usable rows (header ticker,earnings_date[,time,market_cap,...])"

@@ -21,9 +21,11 @@ from signals.sources.base import (
     SourceContext,
     SourceError,
     check_complete,
+    check_file_complete,
     describe_body,
     looks_like_html,
     read_csv,
+    refuse_damaged,
 )
 from storage import earnings as earnings_repo
 from storage.earnings import Member, normalise_ticker
@@ -38,7 +40,9 @@ INDEX_ID = "sp500"
 MIN_LIVE_MEMBERS = 400
 
 
-def parse_csv(text: str, *, name: str = "sp500") -> list[Member]:
+def parse_csv(text: str, *, name: str = "sp500", strict: bool = False) -> list[Member]:
+    """The constituents CSV -> members. ``strict`` (a file): a cut-off file, a damaged row or a
+    list far shorter than the index refuse the whole file; a live answer skips bad rows."""
     body = text.lstrip("\ufeff")
     if not body.strip() or looks_like_html(body) or body.lstrip()[:1] in "{[":
         raise SourceError(name, f"expected the constituents CSV, got {describe_body(text)}")
@@ -54,6 +58,8 @@ def parse_csv(text: str, *, name: str = "sp500") -> list[Member]:
     sector_col = next((header.index(h) for h in ("gics sector", "sector") if h in header), None)
     rejects = Rejects(name)
     out: dict[str, Member] = {}
+    if strict:
+        check_file_complete(body, name)
     for n, row in enumerate(reader, start=2):
         if not row or not "".join(row).strip():
             continue
@@ -61,14 +67,25 @@ def parse_csv(text: str, *, name: str = "sp500") -> list[Member]:
         if ticker is None:
             rejects.add(f"line {n}", f"symbol {row[0][:12]!r} is not a ticker")
             continue
+        if len(row) < len(header) or (name_col is not None and not row[name_col].strip()):
+            rejects.add(f"line {n}", f"{','.join(row)[:40]!r} has {len(row)} of the {len(header)} columns")
+            continue
         out[ticker] = Member(
             ticker,
             row[name_col].strip() if name_col is not None and len(row) > name_col else "",
             row[sector_col].strip() if sector_col is not None and len(row) > sector_col else "",
         )
+    if strict:
+        refuse_damaged(rejects)
     rejects.log(log)
     if not out:
         raise SourceError(name, "the list holds no constituents")
+    if strict and len(out) < MIN_LIVE_MEMBERS:
+        raise SourceError(
+            name,
+            f"the file lists only {len(out)} constituents (the S&P 500 has about 500): a cut-off or partial "
+            "list would shrink the buyback universe; nothing imported",
+        )
     return list(out.values())
 
 
@@ -113,7 +130,7 @@ POLLS = [
 async def _backfill(ctx: BackfillContext) -> str:
     if ctx.file:
         members = parse_csv(
-            ctx.file.read_text(encoding="utf-8", errors="replace"), name=f"sp500 {ctx.file.name}"
+            ctx.file.read_text(encoding="utf-8", errors="replace"), name=f"sp500 {ctx.file.name}", strict=True
         )
         where = ctx.file.name
     else:

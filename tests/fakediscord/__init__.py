@@ -106,7 +106,8 @@ Main API (``FakeDiscord``)
 * Options: ``privileged_intents`` (others -> close 4014), ``enforce_permissions``,
   ``emit_message_events`` (MESSAGE_CREATE/UPDATE/DELETE for messages it stores),
   ``interaction_ack_deadline`` (3 s like Discord; late -> 404 10062), ``nonce_window``
-  (300 s), ``max_upload_bytes``, ``heartbeat_interval_ms``, ``gateway_compression``.
+  (300 s), ``max_upload_bytes`` (per file) and ``max_request_bytes`` (per request),
+  ``heartbeat_interval_ms``, ``gateway_compression``.
 
 Behaviour worth knowing (discord.py 2.7.1)
 ------------------------------------------

@@ -16,6 +16,7 @@ from .records import (
     StoredMessage,
 )
 from .routing import NONE, Ctx, Reply, Router
+from .validation import Invalid, validate_command
 from .world import GUILD_CATEGORY, FakeChannel, FakeWebhook
 
 if TYPE_CHECKING:
@@ -175,7 +176,7 @@ class RestApi:
         return ok(
             {
                 "url": self.fake.gateway_url.rstrip("/"),
-                "shards": 1,
+                "shards": self.fake.shards,
                 "session_start_limit": {
                     "total": 1000,
                     "remaining": max(0, 1000 - self.fake.gateway.identify_count),
@@ -402,6 +403,10 @@ class RestApi:
                 return err(400, 50035, f"Invalid Form Body ({i}.name: must be lowercase)")
             if key[1] == 1 and not (1 <= len(cmd.get("description") or "") <= 100):
                 return err(400, 50035, f"Invalid Form Body ({i}.description)")
+            try:
+                validate_command(i, cmd)
+            except Invalid as exc:
+                return err(400, 50035, f"Invalid Form Body ({exc})")
         if len(payload) > 100:
             return err(400, 30032, "Maximum number of application commands reached (100)")
         return None

@@ -79,6 +79,9 @@ class FaultRule:
     disconnect: bool = False
     name: str = ""
     fired: int = 0
+    #: apply the fault *after* the route ran (the message is stored, then the answer is lost,
+    #: late or garbled): what makes a non-idempotent POST ambiguous to the client
+    after: bool = False
 
     def matches(self, method: str, path: str, route: str | None) -> bool:
         if self.method not in ("*", method.upper()):
@@ -236,6 +239,37 @@ class Faults:
     ) -> FaultRule:
         """Answer normally, but only after ``seconds`` (for client timeout tests)."""
         return self.add(FaultRule(method, path, delay=seconds, times=times, name="delay"))
+
+    def stored_then_hang(
+        self, method: str = "*", path: str = "*", seconds: float = 60.0, *, times: int | None = 1
+    ) -> FaultRule:
+        """Run the route (the message is stored), then answer only after ``seconds``."""
+        return self.add(
+            FaultRule(method, path, delay=seconds, times=times, after=True, name="stored_then_hang")
+        )
+
+    def stored_then_reset(self, method: str = "*", path: str = "*", *, times: int | None = 1) -> FaultRule:
+        """Run the route (the message is stored), then drop the connection without an answer."""
+        return self.add(
+            FaultRule(method, path, disconnect=True, times=times, after=True, name="stored_then_reset")
+        )
+
+    def stored_then_garbage(
+        self, method: str = "*", path: str = "*", *, status: int = 200, times: int | None = 1
+    ) -> FaultRule:
+        """Run the route (the message is stored), then answer ``status`` with a body that is not JSON."""
+        return self.add(
+            FaultRule(
+                method,
+                path,
+                status=status,
+                body="<html><body>upstream answered</body></html>",
+                headers={"Content-Type": "text/html"},
+                times=times,
+                after=True,
+                name="stored_then_garbage",
+            )
+        )
 
     def disconnect(self, method: str = "*", path: str = "*", *, times: int | None = 1):
         """Close the TCP connection without answering (client sees ServerDisconnectedError)."""

@@ -144,6 +144,15 @@ class GatewaySession:
     def has_intent(self, intent: int) -> bool:
         return bool(self.intents & intent)
 
+    def owns_guild(self, guild_id: int | str | None) -> bool:
+        """Discord's routing: a guild's events go to shard ``(guild_id >> 22) % num_shards``;
+        events without a guild (DMs) go to shard 0."""
+        if not self.shard or self.shard[1] <= 1:
+            return True
+        if guild_id is None:
+            return self.shard[0] == 0
+        return (int(guild_id) >> 22) % self.shard[1] == self.shard[0]
+
     async def dispatch(self, event: str, data: dict[str, Any]) -> int:
         async with self.lock:
             self.seq += 1
@@ -304,6 +313,10 @@ class Gateway:
         if shard is not None and (shard[0] >= shard[1] or shard[1] < 1):
             await conn.close(4010, "Invalid shard.")
             return
+        if self.fake.shards > 1 and (shard is None or shard[1] < self.fake.shards):
+            # Discord: a session would handle too many guilds (2,500 per shard)
+            await conn.close(4011, "Sharding required.")
+            return
         self.identify_payloads.append(data)
         session = GatewaySession(secrets.token_hex(16), data)
         self.sessions[session.session_id] = session
@@ -312,7 +325,7 @@ class Gateway:
         conn.info.session_id = session.session_id
         conn.info.identified = True
         fake = self.fake
-        guilds = fake.bot_guilds()
+        guilds = [g for g in fake.bot_guilds() if session.owns_guild(g.id)]
         ready: dict[str, Any] = {
             "v": 10,
             "user": fake.bot_user_payload(),
@@ -413,10 +426,15 @@ class Gateway:
         the MESSAGE_CONTENT intent (Discord's behaviour for other users' guild messages).
         """
         count = 0
+        guild_id = data.get("guild_id") if event != "GUILD_CREATE" else data.get("id")
+        if event in ("GUILD_UPDATE", "GUILD_DELETE"):
+            guild_id = data.get("id")
         for session in list(self.sessions.values()):
             if session.invalidated:
                 continue
             if intent and not session.has_intent(intent):
+                continue
+            if not session.owns_guild(guild_id):
                 continue
             payload = data
             if strip_content and not session.has_intent(MESSAGE_CONTENT):

@@ -21,6 +21,7 @@ from .records import (
     StoredMessage,
 )
 from .snowflake import iso_now
+from .validation import Invalid, validate_message_body
 
 if TYPE_CHECKING:
     from .server import FakeDiscord
@@ -136,6 +137,13 @@ def validate_message(payload: dict[str, Any], files: list[RecordedFile], *, edit
             raise MessageError(400, error_body(400, 50006))
 
 
+def _check_body(payload: dict[str, Any], file_names: set[str]) -> None:
+    try:
+        validate_message_body(payload, file_names)
+    except Invalid as exc:
+        raise _form_error(exc.path, exc.code, exc.message) from None
+
+
 class MessageStore:
     def __init__(self, fake: FakeDiscord) -> None:
         self.fake = fake
@@ -171,6 +179,20 @@ class MessageStore:
         )
         self.attachments[att_id] = att
         return att
+
+    @staticmethod
+    def _names_after(
+        declared: list[dict[str, Any]] | None, files: list[RecordedFile], existing: list[StoredAttachment]
+    ) -> set[str]:
+        """The file names a message will carry once its attachments are built (for attachment://)."""
+        names = {f.filename for f in files}
+        if declared is None:
+            names |= {a.filename for a in existing}
+        else:
+            kept = {str(e.get("id")) for e in declared if isinstance(e, dict)}
+            names |= {a.filename for a in existing if str(a.id) in kept}
+            names |= {str(e["filename"]) for e in declared if isinstance(e, dict) and e.get("filename")}
+        return names
 
     def _build_attachments(
         self,
@@ -318,6 +340,7 @@ class MessageStore:
     ) -> StoredMessage:
         if validate:
             validate_message(payload, files, edit=False)
+            _check_body(payload, self._names_after(payload.get("attachments"), files, []))
         msg_id = self.fake.snowflakes.next()
         attachments = self._build_attachments(channel.id, payload.get("attachments"), files, [])
         embeds = [dict(e) for e in (payload.get("embeds") or [])]
@@ -376,6 +399,11 @@ class MessageStore:
         clear_loading: bool = False,
     ) -> StoredMessage:
         validate_message(payload, files, edit=True)
+        if "attachments" in payload or files:
+            names = self._names_after(payload.get("attachments"), files, msg.attachments)
+        else:
+            names = {a.filename for a in msg.attachments}
+        _check_body(payload, names)
         was_loading = msg.loading
         before = msg.snapshot()
         if "content" in payload:

@@ -98,6 +98,8 @@ class FakeDiscord:
         interaction_ack_deadline: float | None = 3.0,
         interaction_token_ttl: float = 900.0,
         max_upload_bytes: int = 10 * 1024 * 1024,
+        max_request_bytes: int = 25 * 1024 * 1024,
+        shards: int = 1,
         patch_client: bool = True,
         host: str = "127.0.0.1",
     ) -> None:
@@ -116,7 +118,13 @@ class FakeDiscord:
         #: interaction, like Discord's 3 s rule. ``None`` disables the check.
         self.interaction_ack_deadline = interaction_ack_deadline
         self.interaction_token_ttl = interaction_token_ttl
+        #: Discord's limits: each file (the bot's upload limit, 10 MiB without boosts) and the
+        #: whole request (25 MiB)
         self.max_upload_bytes = max_upload_bytes
+        self.max_request_bytes = max_request_bytes
+        #: the shard count /gateway/bot recommends; above 1 an IDENTIFY without enough shards is
+        #: closed with 4011 "Sharding required", and each shard hears only its own guilds
+        self.shards = shards
         #: Enforced rate limits: route key (``"POST /channels/{channel_id}/messages"``) ->
         #: (limit, per_seconds), bucketed per major parameter (channel/guild/webhook id).
         self.rate_limits: dict[str, tuple[int, float]] = dict(rate_limits or {})
@@ -654,10 +662,17 @@ class FakeDiscord:
             return self._finish(rec, err(401))
         if parse_error:
             return self._finish(rec, err(400, 50109, "The request body contains invalid JSON."))
-        if sum(f.size for f in files) > self.max_upload_bytes:
+        if any(f.size > self.max_upload_bytes for f in files) or (
+            sum(f.size for f in files) > self.max_request_bytes
+        ):
             return self._finish(rec, err(413, 40005))
 
         fault = self.faults.pick(request.method, api_path or "", route.template)
+        after = None
+        if fault is not None and fault.after:
+            after, fault = fault, None
+            rec.fault = after
+            self.faults.fired.append((after, rec))
         if fault is not None:
             rec.fault = fault
             self.faults.fired.append((fault, rec))
@@ -684,6 +699,18 @@ class FakeDiscord:
             reply = Reply(exc.status, exc.body)
         if 200 <= reply.status < 300:
             reply.headers = {**rl_headers, **reply.headers}
+        if after is not None:
+            if after.delay:
+                await asyncio.sleep(after.delay)
+            if after.disconnect:
+                rec.status = 0
+                self._bump()
+                if request.transport is not None:
+                    request.transport.abort()
+                raise asyncio.CancelledError
+            if after.status is not None:
+                reply = Reply(after.status, after.response_body(), after.response_headers(time.time()))
+                return self._finish(rec, reply, via=after.via)
         return self._finish(rec, reply)
 
     async def _read_body(self, request: web.Request) -> tuple[Any, list[RecordedFile], bool, bool]:

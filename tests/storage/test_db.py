@@ -57,19 +57,26 @@ def test_check_writable_messages(tmp_path: Path) -> None:
 
 
 def test_upsert_is_idempotent_and_counts(db) -> None:  # type: ignore[no-untyped-def]
-    rows = [Observation("cboe.vix.close", 100 + i, 10.0 + i, "cboe") for i in range(5)]
+    t = 1_700_000_000
+    rows = [Observation("cboe.vix.close", t + 100 + i, 10.0 + i, "cboe") for i in range(5)]
     first = obs_repo.upsert(db, rows)
     assert (first.new, first.updated, first.unchanged) == (5, 0, 0)
     again = obs_repo.upsert(db, rows)
     assert (again.new, again.updated, again.unchanged) == (0, 0, 5)
     changed = obs_repo.upsert(
         db,
-        [Observation("cboe.vix.close", 100, 99.0, "fred"), Observation("cboe.vix.close", 200, 1.0, "cboe")],
+        [
+            Observation("cboe.vix.close", t + 100, 99.0, "fred"),
+            Observation("cboe.vix.close", t + 200, 1.0, "cboe"),
+        ],
     )
     assert (changed.new, changed.updated, changed.unchanged) == (1, 1, 0)
     latest = obs_repo.latest(db, "cboe.vix.close")
-    assert latest is not None and latest.ts == 200
-    assert db.execute("SELECT value, source FROM observations WHERE ts = 100").fetchone() == (99.0, "fred")
+    assert latest is not None and latest.ts == t + 200
+    assert db.execute("SELECT value, source FROM observations WHERE ts = ?", [t + 100]).fetchone() == (
+        99.0,
+        "fred",
+    )
 
 
 def test_upsert_refuses_nan(db) -> None:  # type: ignore[no-untyped-def]
@@ -82,10 +89,10 @@ def test_load_inputs_wide_frame_with_patterns(db) -> None:  # type: ignore[no-un
     obs_repo.upsert(
         db,
         [
-            Observation("kalshi.fomc.2025-12-10.cut", 86400, 0.3, "kalshi"),
-            Observation("kalshi.fomc.2026-01-28.cut", 86400, 0.1, "kalshi"),
-            Observation("cboe.vix.close", 0, 20.0, "cboe"),
-            Observation("cboe.vix.close", 86400, 21.0, "fred"),
+            Observation("kalshi.fomc.2025-12-10.cut", 1_700_086_400, 0.3, "kalshi"),
+            Observation("kalshi.fomc.2026-01-28.cut", 1_700_086_400, 0.1, "kalshi"),
+            Observation("cboe.vix.close", 1_700_000_000, 20.0, "cboe"),
+            Observation("cboe.vix.close", 1_700_086_400, 21.0, "fred"),
         ],
     )
     inp = obs_repo.load_inputs(db, ["kalshi.fomc.%", "cboe.vix.close"])

@@ -73,7 +73,7 @@ def test_the_frame_equals_the_row_by_row_pivot(
 
 
 def test_series_names_are_found_by_pattern(db: Any) -> None:
-    obs_repo.write_many(db, [(n, 1, 1.0, "s") for n in NAMES])
+    obs_repo.write_many(db, [(n, 1_700_000_000, 1.0, "s") for n in NAMES])
     assert obs_repo.series_names(db, ["cboe.%", "zz.other"]) == [
         "cboe.vix.close",
         "cboe.vix3m.close",

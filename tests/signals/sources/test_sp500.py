@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -43,11 +44,43 @@ async def test_a_short_live_list_keeps_the_stored_one(db: Database) -> None:
     assert len(repo.load_members_frame(db)) == 10
 
 
-async def test_backfill_file_replaces_the_list(db: Database, fixtures_dir: Path) -> None:
+def full_list(n: int = 503) -> str:
+    """A constituents file of the real shape with about 500 members (the recorded one has 10)."""
+    head = fixture_text("sp500/constituents.csv").splitlines()[0]
+    rows = [
+        f'T{i:03d},T{i:03d} Inc.,Industrials,Machinery,"Somewhere, Ohio",2001-01-01,1,1900' for i in range(n)
+    ]
+    return "\n".join([head, *rows]) + "\n"
+
+
+async def test_backfill_file_replaces_the_list(db: Database, tmp_path: Path) -> None:
     repo.replace_members(db, "sp500", [repo.Member("OLD")])
-    ctx = BackfillContext(
-        db=db, client=httpx.AsyncClient(), now=NOW, file=fixtures_dir / "sp500" / "constituents.csv"
-    )
+    f = tmp_path / "constituents.csv"
+    f.write_text(full_list())
+    ctx = BackfillContext(db=db, client=httpx.AsyncClient(), now=NOW, file=f)
     msg = await sp500.BACKFILL.run(ctx)
-    assert "10 constituents from constituents.csv (10 added, 1 removed, 0 unchanged)" in msg
+    assert "503 constituents from constituents.csv (503 added, 1 removed, 0 unchanged)" in msg
     assert "OLD" not in set(repo.load_members_frame(db)["ticker"])
+
+
+@pytest.mark.parametrize(
+    ("damage", "needle"),
+    [
+        (lambda t: t[: len(t) * 3 // 5], "ends in the middle of a line"),  # a copy cut off mid-row
+        (lambda t: "\n".join(t.splitlines()[:120]) + "\n", "lists only 119 constituents"),  # cut at a row
+        (lambda t: t + "GARBAGE\n", r"1 damaged row\(s\), nothing imported: line 505"),  # a junk line
+        (lambda t: t.replace("T007,T007 Inc.", "T007,", 1), r"damaged row\(s\)"),  # a row lost its fields
+    ],
+)
+async def test_a_damaged_file_is_refused_and_the_list_kept(
+    db: Database, tmp_path: Path, damage: Any, needle: str
+) -> None:
+    """A truncated list used to shrink the buyback universe silently, and a garbage line became
+    the ticker GARBAGE."""
+    repo.replace_members(db, "sp500", [repo.Member("KEEP")])
+    f = tmp_path / "constituents.csv"
+    f.write_text(damage(full_list()))
+    ctx = BackfillContext(db=db, client=httpx.AsyncClient(), now=NOW, file=f)
+    with pytest.raises(SourceError, match=needle):
+        await sp500.BACKFILL.run(ctx)
+    assert list(repo.load_members_frame(db)["ticker"]) == ["KEEP"]

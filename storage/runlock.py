@@ -1,0 +1,158 @@
+"""One ``flowwatch run`` per database: an OS lock on a file beside it.
+
+``<database>.lock`` is locked with ``flock`` for the life of ``run``. The kernel releases the
+lock when the process ends however it ends (SIGKILL, OOM, power cut of the container), so a
+crash never leaves a stale lock behind; the file itself stays and only says who held it last.
+Other commands (``import``, ``backfill``, ``replay``, ``health``, ``db``) never take the lock and
+keep working beside a running bot: SQLite's own locking orders their writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import IO, Any
+
+
+class AlreadyRunning(RuntimeError):
+    """Another ``flowwatch run`` holds the database."""
+
+    def __init__(self, message: str, holder: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.holder = holder
+
+
+def lock_path(db_path: Path) -> Path:
+    return db_path.with_name(db_path.name + ".lock")
+
+
+def _describe(holder: dict[str, Any]) -> str:
+    pid = holder.get("pid", "?")
+    host = holder.get("host", "?")
+    started = holder.get("started")
+    when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(started)) if started else "an unknown time"
+    argv = holder.get("argv") or ""
+    return f"pid {pid} on {host}, started {when}" + (f" ({argv})" if argv else "")
+
+
+#: the lock file's fixed size: notes are written in place, so they work on a full disk
+NOTE_SIZE = 2048
+
+_current: RunLock | None = None
+
+
+def current() -> RunLock | None:
+    """The run lock this process holds (None outside ``flowwatch run``)."""
+    return _current
+
+
+class RunLock:
+    """Hold with ``with RunLock(path):`` or :meth:`acquire` / :meth:`release`.
+
+    The file also carries a small note the running bot keeps up to date where the database
+    cannot (``storage_error`` while the disk is full), for ``flowwatch health`` to read.
+    """
+
+    def __init__(self, db_path: str | Path) -> None:
+        self.db_path = Path(db_path)
+        self.path = lock_path(self.db_path)
+        self._fh: IO[str] | None = None
+        self._info: dict[str, Any] = {}
+
+    def note(self, **fields: Any) -> None:
+        """Set (or with None, clear) fields of the note, rewritten in place."""
+        if self._fh is None:
+            return
+        for k, v in fields.items():
+            if v is None:
+                self._info.pop(k, None)
+            else:
+                self._info[k] = v
+        data = json.dumps(self._info, default=str)[: NOTE_SIZE - 1].ljust(NOTE_SIZE - 1) + "\n"
+        with contextlib.suppress(OSError):
+            os.pwrite(self._fh.fileno(), data.encode(), 0)
+
+    def acquire(self) -> RunLock:
+        if str(self.db_path) == ":memory:":
+            return self
+        # not O_APPEND: the note is rewritten in place with pwrite (which O_APPEND would append)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fh = os.fdopen(fd, "r+", encoding="utf-8")
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            try:
+                holder = json.loads(fh.read() or "{}")
+            except ValueError:
+                holder = {}
+            fh.close()
+            raise AlreadyRunning(
+                f"another flowwatch run is using {self.db_path}: {_describe(holder)}. "
+                "One bot per database: stop that one first (systemctl stop flowwatch, docker stop, or kill "
+                f"{holder.get('pid', 'its pid')}). import, backfill, replay, health and db work beside it.",
+                holder,
+            ) from None
+        except OSError:
+            fh.close()
+            raise
+        try:
+            fh.seek(0)
+            fh.truncate()
+            fh.write(" " * NOTE_SIZE)  # allocated now: later notes overwrite, never grow
+            fh.flush()
+        except OSError:
+            pass  # a full disk: the lock holds all the same; notes may not fit
+        self._fh = fh
+        self._info = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started": int(time.time()),
+            "argv": " ".join(sys.argv[:4])[:200],
+        }
+        self.note()
+        global _current
+        _current = self
+        return self
+
+    def release(self) -> None:
+        global _current
+        if _current is self:
+            _current = None
+        if self._fh is not None:
+            with contextlib.suppress(OSError):
+                fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
+            self._fh.close()
+            self._fh = None
+
+    def __enter__(self) -> RunLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def holder(db_path: str | Path) -> dict[str, Any] | None:
+    """Who holds the run lock now (None: nobody runs on this database)."""
+    path = lock_path(Path(db_path))
+    if not path.exists():
+        return None
+    try:
+        with open(path, encoding="utf-8") as fh:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                try:
+                    return dict(json.loads(fh.read() or "{}"))
+                except ValueError:
+                    return {}
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+            return None
+    except OSError:
+        return None

@@ -1,0 +1,116 @@
+"""What each stored series may hold: a plausible value range and a first plausible date.
+
+Declared here, beside the series ids, so storage (the last line of defence on every write),
+the sources (which reject a provider's bad row with a logged reason) and ``import`` all read one
+declaration, and no signal is imported to know it. A value outside its range is refused with
+what is allowed: ``import`` and ``backfill`` write nothing, live data drops the row and says so.
+A series id that matches no declaration gets :data:`ANY`: finite, within ±1e12, from 1900.
+
+The ranges are wide on purpose: they stop garbage (1e308, a negative VIX, the year 0001, a
+probability of 7), never a real extreme (VIX closed at 82.69 in March 2020; its intraday record
+is 89.53; BTC liquidations passed 19 billion dollars on 10 October 2025).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+_MAX_TS = 4_102_444_800  # 2100-01-01
+
+
+@dataclass(frozen=True)
+class SeriesRange:
+    """The plausible values of the series whose ids match ``pattern`` (an ``fnmatch`` glob)."""
+
+    pattern: str
+    lo: float
+    hi: float
+    unit: str
+    since: date
+    help: str = ""
+
+    def describe(self) -> str:
+        unit = f" {self.unit}" if self.unit else ""
+        return f"allowed {self.lo:g} to {self.hi:g}{unit}, from {self.since.isoformat()}"
+
+    @property
+    def since_ts(self) -> int:
+        return int(datetime(self.since.year, self.since.month, self.since.day, tzinfo=UTC).timestamp())
+
+    def problem(self, ts: int, value: float) -> str | None:
+        """Why ``(ts, value)`` cannot be a reading of this series, or None."""
+        if value is None or not isinstance(value, int | float) or not math.isfinite(value):
+            return f"value {value!r} is not a finite number ({self.describe()})"
+        if not self.lo <= value <= self.hi:
+            return f"value {value:.6g} is outside the plausible range ({self.describe()})"
+        if not self.since_ts <= ts < _MAX_TS:
+            when = (
+                datetime.fromtimestamp(ts, UTC).date().isoformat()
+                if -62135596800 <= ts < 253402300800
+                else ts
+            )
+            return f"timestamp {when} is outside the plausible dates ({self.describe()})"
+        return None
+
+
+#: First match wins: specific patterns before general ones.
+RANGES: tuple[SeriesRange, ...] = (
+    SeriesRange(
+        "cboe.vix*.close", 1.0, 250.0, "index points", date(1986, 1, 1), "Cboe volatility index closes"
+    ),
+    SeriesRange("yahoo.vix*.5m", 1.0, 250.0, "index points", date(2000, 1, 1), "intraday volatility quotes"),
+    SeriesRange(
+        "*.fomc.*", 0.0, 1.0, "probability", date(1994, 1, 1), "market-implied FOMC outcome probabilities"
+    ),
+    SeriesRange("liq.btc.*.gap_s.*", 0.0, 366 * 86400.0, "seconds", date(2015, 1, 1), "feed gaps"),
+    SeriesRange("liq.btc.*", 0.0, 1e11, "USD", date(2015, 1, 1), "BTC futures liquidated in a bucket"),
+    SeriesRange("btc.usd.close.*", 0.01, 1e8, "USD", date(2009, 1, 3), "BTC price"),
+    SeriesRange("fred.effr", -5.0, 30.0, "percent", date(1954, 7, 1), "effective federal funds rate"),
+    SeriesRange("fred.target_*", -5.0, 30.0, "percent", date(1982, 9, 27), "federal funds target range"),
+)
+
+#: any series id no declaration matches
+ANY = SeriesRange("*", -1e12, 1e12, "", date(1900, 1, 1), "a series without its own declaration")
+
+
+@functools.lru_cache(maxsize=4096)
+def range_for(series: str) -> SeriesRange:
+    for r in RANGES:
+        if fnmatch.fnmatchcase(series, r.pattern):
+            return r
+    return ANY
+
+
+def problem(series: str, ts: int, value: float) -> str | None:
+    """Why this would be an implausible observation of ``series``, or None."""
+    return range_for(series).problem(ts, value)
+
+
+class ImplausibleValues(ValueError):
+    """Observations outside their series' declared range; the message lists them."""
+
+    def __init__(self, problems: list[str], total: int) -> None:
+        shown = "\n  ".join(problems[:10])
+        more = f"\n  ... and {total - 10} more" if total > 10 else ""
+        super().__init__(f"{total} implausible value(s), nothing written:\n  {shown}{more}")
+        self.problems = problems
+        self.total = total
+
+
+def check_all(rows: Iterable[tuple[str, int, float]]) -> None:
+    """Raise :class:`ImplausibleValues` when any ``(series, ts, value)`` is implausible."""
+    problems: list[str] = []
+    total = 0
+    for series, ts, value in rows:
+        why = problem(series, ts, value)
+        if why is not None:
+            total += 1
+            if len(problems) < 10:
+                problems.append(f"{series} at {ts}: {why}")
+    if total:
+        raise ImplausibleValues(problems, total)

@@ -1,0 +1,175 @@
+"""The database under faults, attacked from outside: a damaged file, a newer schema, a failed
+backup, a disk that fills while the bot runs, and commands that only read."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.clock import SimClock
+from bot.config import load_settings
+from bot.health import HealthReport, storage_report
+from bot.runner import App
+from storage import runlock
+from storage.db import applied_migrations, open_db, open_readonly, pending_migrations
+from storage.observations import Observation, upsert
+from tests.storage.test_release_db import release_db
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def filled(path: Path, n: int = 4000) -> Path:
+    db = open_db(path)
+    upsert(db, [Observation("cboe.vix.close", 1_000_000_000 + i * 86400, 10 + i % 30, "x") for i in range(n)])
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    return path
+
+
+def damage(path: Path) -> None:
+    """Overwrite the second half of the file with garbage, page-aligned (a bad disk, a torn copy)."""
+    size = path.stat().st_size
+    with path.open("r+b") as fh:
+        start = (size // 2) // 4096 * 4096
+        fh.seek(start)
+        fh.write(os.urandom(size - start))
+
+
+@pytest.fixture
+def damaged(tmp_path: Path) -> Path:
+    p = filled(tmp_path / "bad.db")
+    damage(p)
+    return p
+
+
+def test_run_refuses_a_damaged_database(damaged: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "run", "--no-initial-poll", "--db", str(damaged))
+    assert code == 1 and "is damaged" in err and "flowwatch db backup" in err and "restore" in err
+    assert "Traceback" not in err
+    assert runlock.holder(damaged) is None
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["db", "stats"],
+        ["replay", "vix_term"],
+        ["health"],
+        ["import", "cboe.vix.close", "{csv}"],
+    ],
+)
+def test_other_commands_say_it_clearly(
+    damaged: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    csv = tmp_path / "v.csv"
+    csv.write_text("ts,value\n2024-01-02,13.1\n")
+    args = [a.replace("{csv}", str(csv)) for a in argv]
+    code, out, err = run(capsys, *args, "--db", str(damaged))
+    text = out + err
+    assert code != 0 and "Traceback" not in text
+    assert "damaged" in text or "malformed" in text, text
+
+
+def test_health_reports_the_last_integrity_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    p = filled(tmp_path / "ok.db", 50)
+    db = open_db(p)
+    from bot.dbwatch import record, run_check
+
+    record(db, run_check(db), int(datetime.now(UTC).timestamp()))
+    db.close()
+    code, out, _ = run(capsys, "health", "--db", str(p))
+    assert "integrity ok (quick_check" in out
+    db = open_db(p)
+    record(
+        db,
+        {"ok": False, "problems": ["*** in database main *** Page 7: btreeInitPage() returns error code 11"]},
+        1,
+    )
+    db.close()
+    code, out, _ = run(capsys, "health", "--db", str(p))
+    assert code == 1 and "found damage" in out and "btreeInitPage" in out
+
+
+def test_a_newer_schema_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    p = filled(tmp_path / "new.db", 5)
+    with sqlite3.connect(p) as con:
+        con.execute(
+            "INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('flowwatch', '0099_future', '2030')"
+        )
+    for argv in (["run", "--no-initial-poll"], ["db", "stats"], ["db", "migrate"], ["health"]):
+        code, out, err = run(capsys, *argv, "--db", str(p))
+        assert code != 0 and "0099_future" in out + err and "newer than this flowwatch" in out + err, argv
+
+
+def test_a_failed_backup_leaves_nothing_behind(
+    damaged: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dest = tmp_path / "b.db"
+    code, _, err = run(capsys, "db", "backup", str(dest), "--db", str(damaged))
+    assert code != 0 and ("integrity" in err or "damaged" in err or "malformed" in err), err
+    assert not dest.exists() and not Path(str(dest) + "-journal").exists()
+    good = filled(tmp_path / "good.db", 20)
+    code, out, err = run(capsys, "db", "backup", str(dest), "--db", str(good))
+    assert code == 0 and "backed up" in out, err  # the same name works after a failure
+
+
+def test_read_only_commands_never_write(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An old release's database: health, db stats and db backup read it as it is (no migration,
+    no write); their connection refuses writes."""
+    p = release_db(tmp_path)
+    before = p.read_bytes()
+    for argv in (["health"], ["db", "stats"], ["db", "backup", str(tmp_path / "copy.db")]):
+        run(capsys, *argv, "--db", str(p))
+    assert p.read_bytes() == before
+    db = open_readonly(p)
+    try:
+        assert pending_migrations(db)  # still unmigrated
+        with pytest.raises(sqlite3.OperationalError):
+            db.execute("CREATE TABLE x (a)")
+    finally:
+        db.close()
+    assert applied_migrations(open_db(p))[-1].startswith("0006")
+
+
+async def test_disk_full_while_running_is_said_retried_and_reported(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = load_settings(env={"FLOWWATCH_DB": str(tmp_path / "run.db")}, dotenv=None)
+    lock = runlock.RunLock(settings.db_path).acquire()
+    app = App(settings, clock=SimClock(datetime(2024, 3, 1, tzinfo=UTC)))
+    await app.start(schedule=False, initial_poll=False)
+    try:
+        # the database can no longer grow, as on a full disk (SQLITE_FULL)
+        await app.store.call(
+            lambda db: db.execute(f"PRAGMA max_page_count = {db.execute('PRAGMA page_count').fetchone()[0]}")
+        )
+        rows = [Observation("cboe.vix.close", 1_000_000_000 + i * 86400, 15.0, "x") for i in range(5000)]
+        caplog.set_level(logging.WARNING)
+        try:
+            await app.store.call(app.pipeline.ingest, rows)
+        except sqlite3.OperationalError as exc:
+            app._write_failed(exc, "storing rows")
+        await app.heartbeat()
+        assert "cannot write the database" in caplog.text and "disk is full" in caplog.text
+        db = open_readonly(settings.db_path)
+        rep = HealthReport()
+        storage_report(db, settings.db_path, rep, datetime.now(UTC))
+        db.close()
+        assert any("cannot write the database" in p for p in rep.problems), rep.problems
+        await app.store.call(lambda db: db.execute("PRAGMA max_page_count = 1073741823"))
+        await app.ingest(rows[:10], ["vix_term"])
+        assert "can be written again" in caplog.text
+        assert not (runlock.holder(settings.db_path) or {}).get("storage_error")
+    finally:
+        await app.stop()
+        lock.release()
