@@ -31,6 +31,7 @@ from bot.config import Settings
 from bot.discord_embeds import alert_embed, chart_filename
 from bot.formatting import event_line
 from bot.queries import chart_data
+from bot.webhook_url import parse_webhook_url
 from signals import get_signal
 from signals.base import Level, Reading
 from storage.alerts import AlertEvent, StoredAlert
@@ -182,7 +183,8 @@ def _refusal(exc: BaseException) -> str:
 async def send_webhook(url: str, alert: StoredAlert, png: bytes | None) -> SinkAnswer:
     try:
         async with aiohttp.ClientSession() as session:
-            hook = discord.Webhook.from_url(url, session=session)
+            ref = parse_webhook_url(url)  # every form Discord hands out, /api/v10/ included
+            hook = discord.Webhook.partial(ref.id, ref.token, session=session)
             kwargs: dict[str, Any] = {"file": f} if (f := _file(alert, png)) else {}
             async with asyncio.timeout(30):
                 msg = await hook.send(

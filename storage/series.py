@@ -65,6 +65,15 @@ RANGES: tuple[SeriesRange, ...] = (
     ),
     SeriesRange("yahoo.vix*.5m", 1.0, 250.0, "index points", date(2000, 1, 1), "intraday volatility quotes"),
     SeriesRange(
+        "*.fomc.*.move_bp", -1000.0, 1000.0, "bp", date(1994, 1, 1), "expected move at an FOMC meeting"
+    ),
+    SeriesRange(
+        "*.fomc.*.path_bp", -1000.0, 1000.0, "bp", date(1994, 1, 1), "expected path through an FOMC meeting"
+    ),
+    SeriesRange(
+        "*.fomc.*.rate", -5.0, 30.0, "percent", date(1994, 1, 1), "expected policy rate after a meeting"
+    ),
+    SeriesRange(
         "*.fomc.*", 0.0, 1.0, "probability", date(1994, 1, 1), "market-implied FOMC outcome probabilities"
     ),
     SeriesRange("liq.btc.*.gap_s.*", 0.0, 366 * 86400.0, "seconds", date(2015, 1, 1), "feed gaps"),

@@ -127,3 +127,21 @@ def test_cli_prints_each_sinks_answer(
     assert code == 0
     assert out.startswith(f"{TEST_MARK} (not a market signal)") and "VIX/VIX3M" in out
     assert "sinks:\n  console  ok      printed on stdout" in out
+
+
+async def test_the_versioned_webhook_url_form_reaches_the_webhook(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    hook = fake_discord.add_webhook(Defaults.GENERAL_CHANNEL_ID)
+    url = hook.url.replace("/api/webhooks/", "/api/v10/webhooks/")
+    assert url != hook.url
+    settings = load_settings(
+        env={"FLOWWATCH_DB": str(tmp_path / "t.db"), "DISCORD_WEBHOOK_URL": url}, dotenv=None
+    )
+    db = open_db(settings.db_path)
+    try:
+        answers = await run_test_alert(settings, db, "btc_liq", NOW, io.StringIO(), lambda _n: None)
+    finally:
+        db.close()
+    by_sink = {a.sink: a for a in answers}
+    assert by_sink["webhook"].ok, by_sink["webhook"].answer
