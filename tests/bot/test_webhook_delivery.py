@@ -109,7 +109,10 @@ async def test_with_a_token_the_sink_looks_before_it_resends(world: dict[str, An
     finally:
         await client.close()
     msgs = fake.messages(ALERTS)
-    assert sorted(m.embed["description"].split("\n")[0] for m in msgs if m.embed) == ["test event 0", "test event 1"]
+    assert sorted(m.embed["description"].split("\n")[0] for m in msgs if m.embed) == [
+        "test event 0",
+        "test event 1",
+    ]
     d0 = await store.call(alert_repo.deliveries_for, ids[0])
     d1 = await store.call(alert_repo.deliveries_for, ids[1])
     assert d0[0].status == "sent" and d0[0].external_id == str(msgs[0].id) and d0[0].ambiguous == 1
