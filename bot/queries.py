@@ -10,11 +10,10 @@ from sqlite_utils import Database
 
 from bot.config import Settings
 from bot.formatting import fmt_value
-from bot.pipeline import load_signal_inputs, with_tables
+from bot.pipeline import load_signal_inputs, read_inputs, with_tables
 from signals import get_signal, registry
 from signals.base import Level, Params, Reading
 from storage import alerts as alert_repo
-from storage import observations as obs_repo
 from storage import state as state_repo
 from storage.alerts import StoredAlert
 from storage.state import KeyState
@@ -105,9 +104,7 @@ def chart_data(
     since = to_epoch(now - timedelta(days=days))
     # the chart's whole range, plus what the signal needs before it for its baselines
     start = None if sig.lookback is None else to_epoch(now - timedelta(days=days) - sig.lookback)
-    inputs = with_tables(
-        db, sig, obs_repo.load_inputs(db, sig.inputs, start=start, end=to_epoch(now)), to_epoch(now)
-    )
+    inputs = with_tables(db, sig, read_inputs(db, sig, start, to_epoch(now), marks_scope), to_epoch(now))
     marks = [
         (a.ts, a.level, a.key)
         for a in alert_repo.list_alerts(

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 #: a table input's loader: (db, end epoch s or None) -> the rows known by ``end``
 TableLoader = Callable[["Database", int | None], "pd.DataFrame"]
+#: a signal's own input loader: (db, start, end, alert scope) -> Inputs (see ``Signal.loader``)
+InputLoader = Callable[["Database", int | None, int | None, str], Inputs]
 
 
 class Level(enum.IntEnum):
@@ -154,6 +156,10 @@ class Signal:
     #: tables the signal reads besides observations: name -> storage loader. The pipeline,
     #: replay and queries load them into ``Inputs.tables``; the signal stays pure.
     tables: ClassVar[Mapping[str, TableLoader]] = {}
+    #: a storage function that builds the signal's :class:`Inputs` instead of reading every
+    #: ``inputs`` series over ``lookback``: for a signal whose history is large and read by
+    #: range (btc_liq: a reader over the roll-ups, queried as the signal needs)
+    loader: ClassVar[InputLoader | None] = None
     params: ClassVar[tuple[Param, ...]]
     #: keys in display order, with a human name
     keys: ClassVar[dict[str, str]]
@@ -190,6 +196,14 @@ class Signal:
     def history(self, inputs: Inputs, params: Params) -> list[Reading]:
         """Every reading the data allows, in time order, each using only data up to its ts."""
         raise NotImplementedError
+
+    def stream(
+        self, inputs: Inputs, params: Params, start: datetime | None = None, end: datetime | None = None
+    ) -> Iterable[Reading]:
+        """Readings in time order for a replay of ``[start, end]``, with those before ``start``
+        that seed the engine (default: :meth:`history`). A signal with a long, fine history
+        yields them as it goes, so a replay never holds them all."""
+        return self.history(inputs, params)
 
     def latest(self, inputs: Inputs, params: Params, now: datetime) -> list[Reading]:
         """The current reading per key (default: the last of :meth:`history` per key)."""

@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 from sqlite_utils import Database
 
+from storage import liq_rollups
+
 SERIES_RE = re.compile(r"^[a-z0-9][a-z0-9_\-]*(\.[a-z0-9][a-z0-9_\-]*)+$")
 
 
@@ -66,8 +68,10 @@ def upsert(db: Database, observations: Iterable[Observation]) -> UpsertResult:
     series = sorted({r[0] for r in rows})
     with db.atomic():
         before = _count(db, series)
+        rollup = liq_rollups.track(db, rows)  # live 1-minute liquidation buckets: their roll-ups too
         cur = db.conn.executemany(_UPSERT, rows)
         changed = cur.rowcount if cur.rowcount is not None and cur.rowcount >= 0 else 0
+        liq_rollups.apply(db, rollup)
         after = _count(db, series)
     new = after - before
     updated = max(changed - new, 0)
@@ -82,7 +86,9 @@ def write_many(db: Database, rows: Sequence[tuple[str, int, float, str]]) -> Non
     """
     if rows:
         with db.atomic():
+            rollup = liq_rollups.track(db, rows)
             db.conn.executemany(_UPSERT, rows)
+            liq_rollups.apply(db, rollup)
 
 
 def _count(db: Database, series: Sequence[str]) -> int:
