@@ -510,9 +510,9 @@ def gap_spans(
     period counts when its venue was down for at least a twelfth of it)."""
     minutes: dict[int, tuple[int, set[str]]] = {}
     for venue, (ts, g) in tl.gaps.items():
+        lens = tl.gap_len.get(venue, np.full(len(ts), 60, dtype=np.int64))
         sel = (ts >= x_start) & (ts < x_end)
-        for m, sec in zip(ts[sel].tolist(), g[sel].tolist(), strict=True):
-            length = 60 if res <= 60 else res
+        for m, sec, length in zip(ts[sel].tolist(), g[sel].tolist(), lens[sel].tolist(), strict=True):
             if sec < max(min_s, length / 12):
                 continue
             end, names = minutes.get(int(m), (int(m) + length, set()))

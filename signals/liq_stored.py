@@ -52,6 +52,7 @@ class StoredHistory:
         self.cov = float(params["import_coverage"])
         self.sources = reader.import_sources()
         self._span = reader.import_span()
+        self._import_firsts = reader.import_firsts() if self._span is not None else {}
         self._last: dict[int | None, tuple[int, bool] | None] = {}
         self._hist_cache: dict[tuple[object, ...], dict[str, WindowHistory]] = {}
 
@@ -190,8 +191,9 @@ class StoredHistory:
 
     def _first(self, length: int, need_min: int) -> int | None:
         first = self.r.first_total(length, need_min)
-        if self._span is not None and length >= self._span[2]:
-            first = self._span[0] if first is None else min(first, self._span[0])
+        for bucket, start in self._import_firsts.items():
+            if bucket <= length:  # an import of this bucket makes periods of this window
+                first = start if first is None else min(first, start)
         return first
 
     def _periods(
@@ -219,8 +221,10 @@ class StoredHistory:
             # 5-minute periods: the live ones, except inside an import bucket that replaced them
             used = (merged.mask & (1 << VENUE_INDEX[IMPORTS[0]])) > 0
             starts, stops = merged.start[used], merged.end[used]
-            i = np.searchsorted(starts, ts, side="right") - 1
-            inside = (i >= 0) & (ts < np.where(i >= 0, stops[np.clip(i, 0, None)], 0))
+            inside = np.zeros(len(ts), dtype=bool)
+            if len(starts):
+                i = np.searchsorted(starts, ts, side="right") - 1
+                inside = (i >= 0) & (ts < stops[np.clip(i, 0, None)])
             keep = outside | ~inside
             e, v = ts[keep] + length, usd[keep]
         else:

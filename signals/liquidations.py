@@ -230,6 +230,8 @@ class Timeline:
     price_px: np.ndarray = field(default_factory=lambda: np.zeros(0))
     cover: np.ndarray | None = None
     scale: np.ndarray | None = None
+    #: per venue, the length of the bucket each ``gaps`` entry covers (60 unless a roll-up)
+    gap_len: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         n = len(self.start)
@@ -326,6 +328,7 @@ class Timeline:
             self.price_px,
             self.cover[i:j],
             self.scale[i:j],
+            self.gap_len,
         )
 
 
@@ -350,7 +353,7 @@ def build_timeline(inputs: Inputs, end: int | None = None, import_coverage: floa
     # (rank, length) -> [(venue k, column, side)]
     by_layer: dict[tuple[int, int], list[tuple[int, int, int]]] = {}
     minutes_of: dict[tuple[int, int], list[int]] = {}  # live roll-up layers: their minutes columns
-    gap_parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+    gap_parts: dict[str, list[tuple[np.ndarray, np.ndarray, int]]] = {}
     sources: dict[str, str] = {}
     matrix: np.ndarray | None = None
 
@@ -372,7 +375,7 @@ def build_timeline(inputs: Inputs, end: int | None = None, import_coverage: floa
             g = column(i)
             ok = ~np.isnan(g) & (g > 0)
             if ok.any():
-                gap_parts.setdefault(venue, []).append((ts_all[ok], g[ok]))
+                gap_parts.setdefault(venue, []).append((ts_all[ok], g[ok], BUCKETS[bucket]))
             continue
         if metric == "minutes" and rank == 0:
             minutes_of.setdefault((rank, BUCKETS[bucket]), []).append(i)
@@ -385,11 +388,14 @@ def build_timeline(inputs: Inputs, end: int | None = None, import_coverage: floa
         if venue in IMPORTS:
             sources[venue] = inputs.last_source.get(name, venue)
     gaps = {}
+    gap_len = {}
     for v, parts in gap_parts.items():
         ts = np.concatenate([p[0] for p in parts])
         g = np.concatenate([p[1] for p in parts])
+        ln = np.concatenate([np.full(len(p[0]), p[2], dtype=np.int64) for p in parts])
         order = np.argsort(ts, kind="stable")
         gaps[v] = (ts[order], g[order])
+        gap_len[v] = ln[order]
     layers: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
     for (rank, length), cols in sorted(by_layer.items()):
         present_any = np.zeros(len(ts_all), dtype=bool)
@@ -1145,6 +1151,8 @@ class Tracker:
 
 def rank_text(e: WindowEval, k_alert: float = 5.0) -> str:
     """Where the window stands in its own history, in words that agree with its level."""
+    if e.cold and not e.checked:
+        return f"no {e.name} baseline yet: judged against its floor"
     if not e.checked or e.rank is None:
         return ""
     if e.full_year:

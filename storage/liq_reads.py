@@ -41,7 +41,7 @@ def merge_inputs(parts: Sequence[Inputs]) -> Inputs:
     frames = [p.values for p in parts if len(p.values.columns)]
     if not frames:
         return _empty()
-    wide = frames[0] if len(frames) == 1 else pd.concat(frames, axis=1).sort_index()
+    wide = frames[0] if len(frames) == 1 else pd.concat(frames, axis=1, sort=True)
     last: dict[str, str] = {}
     for p in parts:
         last.update(p.last_source)
@@ -96,6 +96,16 @@ class LiqReader:
                 last = end if last is None else max(last, end)
                 shortest = min(shortest, length)
         return None if first is None or last is None else (first, last, shortest)
+
+    def import_firsts(self) -> dict[int, int]:
+        """Bucket length -> start of the first imported bucket of that length."""
+        out: dict[int, int] = {}
+        for n in self.import_names():
+            length = BUCKET_S.get(n.rsplit(".", 1)[1], 86400)
+            row = self.db.execute("SELECT MIN(ts) FROM observations WHERE series = ?", [n]).fetchone()
+            if row and row[0] is not None:
+                out[length] = min(out.get(length, int(row[0])), int(row[0]))
+        return out
 
     def last_end(self, until: int | None = None) -> tuple[int, bool] | None:
         """(end of the newest bucket starting before ``until``, whether it is a live minute)."""

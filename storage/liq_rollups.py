@@ -120,16 +120,21 @@ def apply(db: Database, pending: Pending | None) -> None:
         _refresh_total(db, res, ts)
 
 
+_IN_VENUES = "venue IN (" + ",".join(f"'{v}'" for v in LIVE_VENUES) + ")"
+
+
 def _refresh_total(db: Database, res: int, ts: int) -> None:
+    # ``venue IN (...)``: the primary key is (res, venue, ts), so each venue is one index seek
     if res == 14400:
         rows = db.execute(
-            "SELECT SUM(long_usd + short_usd), SUM(rows) FROM liq_rollup WHERE res = 3600 AND ts >= ? AND ts < ? "
-            "GROUP BY venue",
+            f"SELECT SUM(long_usd + short_usd), SUM(rows) FROM liq_rollup WHERE res = 3600 AND {_IN_VENUES} "
+            "AND ts >= ? AND ts < ? GROUP BY venue",
             [ts, ts + 14400],
         ).fetchall()
     else:
         rows = db.execute(
-            "SELECT long_usd + short_usd, rows FROM liq_rollup WHERE res = ? AND ts = ?", [res, ts]
+            f"SELECT long_usd + short_usd, rows FROM liq_rollup WHERE res = ? AND {_IN_VENUES} AND ts = ?",
+            [res, ts],
         ).fetchall()
     if not rows:
         db.execute("DELETE FROM liq_total WHERE res = ? AND ts = ?", [res, ts])
@@ -145,16 +150,20 @@ def _refresh_total(db: Database, res: int, ts: int) -> None:
 
 # -- rebuilding from the 1-minute rows ------------------------------------------------------------
 
-REBUILD_SQL = """
-DELETE FROM liq_rollup;
-DELETE FROM liq_total;
-{minutes};
+DERIVE_SQL = {
+    300: """
 INSERT INTO liq_rollup (res, venue, ts, long_usd, short_usd, rows, gap_s)
 SELECT 3600, venue, ts / 3600 * 3600, SUM(long_usd), SUM(short_usd), SUM(rows), SUM(gap_s)
-FROM liq_rollup WHERE res = 300 GROUP BY venue, ts / 3600;
+FROM liq_rollup WHERE res = 300 GROUP BY venue, ts / 3600
+""",
+    3600: """
 INSERT INTO liq_rollup (res, venue, ts, long_usd, short_usd, rows, gap_s)
 SELECT 86400, venue, ts / 86400 * 86400, SUM(long_usd), SUM(short_usd), SUM(rows), SUM(gap_s)
-FROM liq_rollup WHERE res = 3600 GROUP BY venue, ts / 86400;
+FROM liq_rollup WHERE res = 3600 GROUP BY venue, ts / 86400
+""",
+}
+TOTALS_SQL = """
+DELETE FROM liq_total;
 INSERT INTO liq_total (res, ts, usd, minutes)
 SELECT res, ts, SUM(long_usd + short_usd), (MAX(rows) + 1) / 2 FROM liq_rollup GROUP BY res, ts;
 INSERT INTO liq_total (res, ts, usd, minutes)
@@ -188,9 +197,27 @@ def minute_inserts() -> str:
 def rebuild(db: Database) -> None:
     """Recompute every roll-up from the 1-minute rows stored (one transaction)."""
     with db.atomic():
-        for stmt in REBUILD_SQL.format(minutes=minute_inserts()).split(";"):
-            if stmt.strip():
-                db.conn.execute(stmt)
+        db.conn.execute("DELETE FROM liq_rollup")
+        for stmt in minute_inserts().split(";\n"):
+            db.conn.execute(stmt)
+        _derive(db, 300)
+
+
+def derive(db: Database, res: int) -> None:
+    """The coarser roll-ups and the all-venue totals from the per-venue rows of ``res`` (300:
+    everything above 5 minutes; 3600: the days), for roll-ups written without their minutes."""
+    with db.atomic():
+        _derive(db, res)
+
+
+def _derive(db: Database, res: int) -> None:
+    for r in (300, 3600):
+        if r >= res:
+            db.conn.execute(f"DELETE FROM liq_rollup WHERE res = {3600 if r == 300 else 86400}")
+            db.conn.execute(DERIVE_SQL[r])
+    for stmt in TOTALS_SQL.split(";"):
+        if stmt.strip():
+            db.conn.execute(stmt)
 
 
 # -- bounded reads --------------------------------------------------------------------------------
