@@ -89,7 +89,8 @@ class StoredHistory:
         lo = imp_a
         if res == 60:
             fm = self.r.first_minute()
-            cut = b if fm is None else max(lo, min(b, -(-fm // 300) * 300))
+            # roll-ups only where the minutes were pruned (the prune keeps whole days)
+            cut = b if fm is None else max(lo, min(b, fm // 300 * 300))
             if cut > lo:
                 parts.append(self.r.rollup_frame(300, lo // 300 * 300, cut))
             if cut < b:
