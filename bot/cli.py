@@ -240,6 +240,16 @@ def _open(settings: Settings) -> Database:
         raise CliError(str(exc), code=2) from None
 
 
+def _open_read(settings: Settings) -> Database:
+    """A read-only connection (queries and charts beside a running bot)."""
+    from storage.db import StorageError, open_readonly
+
+    try:
+        return open_readonly(settings.db_path)
+    except StorageError as exc:
+        raise CliError(str(exc), code=2) from None
+
+
 def _progress(total: int | None, desc: str, unit: str = "it") -> Any:
     from tqdm import tqdm
 
@@ -551,7 +561,7 @@ def _last_ts(db: Any, patterns: Sequence[str]) -> datetime:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from bot.formatting import reading_line
-    from bot.queries import status
+    from bot.queries import coverage_note, status
     from bot.runner import App
     from signals import registry
 
@@ -582,15 +592,18 @@ def cmd_check(args: argparse.Namespace) -> int:
                 app.renderer.close()
 
         asyncio.run(fetch())
-    db = _open(settings)
+    db = _open_read(settings)  # the evaluation reads; it never holds up a running bot's writes
     now = _now()
     rows = [ks for sid in ids for ks in status(db, settings, now, sid)]
+    notes = [n for sid in ids for n in [coverage_note(db, settings, sid)] if n]
     db.close()
     for ks in rows:
         if ks.reading is None:
             print(f"{ks.signal}/{ks.key}  no data yet (backfill first)")
         else:
             print(reading_line(ks.reading, settings.timezone, ks.stale))
+    for note in notes:
+        print(note)
     return 0
 
 
@@ -603,7 +616,8 @@ def cmd_chart(args: argparse.Namespace) -> int:
     if args.output.parent and not args.output.parent.exists():
         raise CliError(f"-o {args.output}: folder {args.output.parent} does not exist", code=2)
     settings = _settings(args)
-    db = _open(settings)
+    _open(settings).close()  # migrate and fail early with a readable error
+    db = _open_read(settings)
     try:
         sig = __import__("signals", fromlist=["get_signal"]).get_signal(args.signal)
         # series: as of the day after the last stored value; table-only signals: now
@@ -654,10 +668,12 @@ def cmd_db(args: argparse.Namespace) -> int:
         print(f"backed up {settings.db_path} to {args.file} ({size / 1e6:.1f} MB, integrity ok)")
         return 0
     if args.db_command == "prune":
-        from bot.upkeep import prune
+        from bot.upkeep import prune, prune_minutes
 
         db = _open(settings)
-        removed = prune(db, settings, int(_now().timestamp()), dry_run=args.dry_run)
+        now = int(_now().timestamp())
+        removed = prune(db, settings, now, dry_run=args.dry_run)
+        removed.update(prune_minutes(db, settings, now, dry_run=args.dry_run))
         db.close()
         verb = "would remove" if args.dry_run else "removed"
         for what, n in removed.items():

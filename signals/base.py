@@ -271,6 +271,14 @@ class Signal:
         """Everything the chart needs, as plain data (pure). ``marks``: (time, level, key) of alerts."""
         raise NotImplementedError
 
+    def alert_chart_data(
+        self, inputs: Inputs, params: Params, alert: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        """The chart of one alert (``alert``: its ``ts``, ``event``, ``level``, ``prev_level``,
+        ``value`` and ``data``), when the signal draws its alerts differently from its history
+        (None: the history chart of ``alert_chart_days`` with the alert marked)."""
+        return None
+
     def demo(self, start: datetime) -> list[Observation]:
         """A built-in synthetic scenario for ``flowwatch demo``."""
         return []

@@ -79,6 +79,15 @@ def open_db(path: str | Path, *, migrate: bool = True) -> Database:
     return db
 
 
+def open_readonly(path: str | Path) -> Database:
+    """A connection that cannot write (``query_only``) to an existing database: what queries,
+    charts and ``check`` read through, beside the owner thread. Under WAL it never blocks a
+    writer and never sees half a transaction."""
+    db = open_db(path, migrate=False)
+    db.execute("PRAGMA query_only = ON")
+    return db
+
+
 def pending_migrations(db: Database) -> list[str]:
     return [m.name for m in MIGRATIONS.pending(db)]
 
@@ -110,22 +119,20 @@ class AsyncStore:
     async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn(db, *args, **kwargs)`` on a read-only connection of its own in a worker thread.
 
-        The one exception to "one thread owns the database", for long reads only. Why: an
-        alert's btc_liq chart reads the signal's 400-day lookback of 1-minute buckets, 12-16 s
-        on two cores with a year of live history; on the owner thread, a one-row write queued
-        behind it (the next alert of the same cascade, its frame-to-outbox latency) waited
-        15.9 s, beside it 21 ms. Why it is safe: the connection is ``query_only`` (a write
-        raises), and under WAL a reader never blocks the writer nor sees a half-written
-        transaction. The one wait left: the daily prune's ``wal_checkpoint(TRUNCATE)`` waits
-        (up to the busy timeout) for a read in progress to finish. An in-memory database has
-        no second connection: the owner reads.
+        Every query behind a slash command, a chart or a summary reads here, never on the owner
+        thread, so an alert's outbox write never waits behind a read (``bench``:
+        ``latency.btc_liq.write_under_read``, an alert write while ``/liquidations 720`` runs).
+        Why it is safe: the connection is ``query_only`` (a write raises), and under WAL a
+        reader never blocks the writer nor sees a half-written transaction. The one wait left:
+        the daily prune's ``wal_checkpoint(TRUNCATE)`` waits (up to the busy timeout) for a
+        read in progress to finish. An in-memory database has no second connection: the owner
+        reads.
         """
         if str(self.path) == ":memory:":
             return await self.call(fn, *args, **kwargs)
 
         def run() -> T:
-            db = open_db(self.path, migrate=False)
-            db.execute("PRAGMA query_only = ON")
+            db = open_readonly(self.path)
             try:
                 return fn(db, *args, **kwargs)
             finally:

@@ -296,3 +296,56 @@ def last_rollup(db: Database) -> int | None:
     """Start of the newest 5-minute roll-up (the live data's end, within 5 minutes)."""
     row = db.execute("SELECT MAX(ts) FROM liq_rollup WHERE res = 300").fetchone()
     return int(row[0]) if row and row[0] is not None else None
+
+
+# -- retention of the 1-minute rows ----------------------------------------------------------------
+
+#: the 1-minute series a minute retention prunes (their roll-ups stay)
+PRICE_MINUTES = "btc.usd.close.1m"
+PRICE_HOURS = "btc.usd.close.1h"
+
+
+def minute_cutoff(now: int, days: float) -> int | None:
+    """Where the minute retention cuts (a UTC day boundary: roll-up periods are whole), or None
+    when every minute is kept (``days`` 0)."""
+    if days <= 0:
+        return None
+    return int(now - days * 86400) // 86400 * 86400
+
+
+def prune_minutes_step(db: Database, before: int, dry_run: bool = False) -> int:
+    """Delete the oldest day of 1-minute rows older than ``before`` (one transaction); returns
+    the rows deleted (or, with ``dry_run``, every row that would be, all days at once).
+
+    Hourly BTC closes are kept first where no hourly close is stored (a backfilled one wins), so
+    long charts keep their price line."""
+    names = [*TRACKED, PRICE_MINUTES]
+    marks = ",".join("?" * len(names))
+    if dry_run:
+        row = db.execute(
+            f"SELECT COUNT(*) FROM observations WHERE series IN ({marks}) AND ts < ?", [*names, before]
+        )
+        return int(row.fetchone()[0])
+    oldest = None
+    for n in names:
+        row = db.execute(
+            "SELECT MIN(ts) FROM observations WHERE series = ? AND ts < ?", [n, before]
+        ).fetchone()
+        if row and row[0] is not None:
+            oldest = int(row[0]) if oldest is None else min(oldest, int(row[0]))
+    if oldest is None:
+        return 0
+    upto = min(before, oldest // 86400 * 86400 + 86400)
+    with db.atomic():
+        db.execute(
+            "INSERT OR IGNORE INTO observations (series, ts, value, source) "
+            "SELECT ?, ts / 3600 * 3600, value, 'minutes' FROM ("
+            "  SELECT ts, value, MAX(ts) FROM observations WHERE series = ? AND ts < ? GROUP BY ts / 3600"
+            ")",
+            [PRICE_HOURS, PRICE_MINUTES, upto],
+        )
+        n = 0
+        for name in names:
+            cur = db.execute("DELETE FROM observations WHERE series = ? AND ts < ?", [name, upto])
+            n += int(cur.rowcount or 0)
+    return n
