@@ -537,10 +537,21 @@ class WindowHistory:
     cutoff: float = 0.0
     #: the rank history, read when a rank is first asked for (a calm reading never needs it)
     lazy: Callable[[], WindowHistory] | None = None
+    #: medians from three periods on (a new history's stand-in for its baseline)
+    rough: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self._m_ends: list[int] = self.m_ends.tolist()
         self._medians: list[float] = self.medians.tolist()
+        self._rough: list[float] = self.rough.tolist() if self.rough is not None else []
+
+    def rough_before(self, t: int) -> float | None:
+        """Like :meth:`median_before`, from as few as three periods (None with fewer)."""
+        i = bisect.bisect_right(self._m_ends, t) - 1
+        if i < 0 or i >= len(self._rough):
+            return None
+        m = self._rough[i]
+        return None if m != m else m
 
     def load_ranks(self) -> None:
         """Read the rank history now (before the connection it reads through closes)."""
@@ -624,12 +635,23 @@ def period_totals(tl: Timeline, length: int) -> tuple[np.ndarray, np.ndarray]:
     return keys[ok] + length, totals[ok]
 
 
-def rolling_medians(ends: np.ndarray, totals: np.ndarray, params: Params, length: int) -> np.ndarray:
+#: periods a rough median (the stand-in for a baseline still too short) needs
+ROUGH_PERIODS = 3
+
+
+def rolling_medians(
+    ends: np.ndarray, totals: np.ndarray, params: Params, length: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(the rolling medians, NaN until a quarter of the baseline span is there; the rough ones,
+    from three periods on)."""
     if not len(ends):
-        return np.zeros(0)
+        return np.zeros(0), np.zeros(0)
     ser = pd.Series(totals, index=pd.to_datetime(ends, unit="s"))
-    days = int(params["baseline_days"])
-    return np.asarray(ser.rolling(f"{days}D", min_periods=min_periods(params, length)).median().to_numpy())
+    roll = ser.rolling(f"{int(params['baseline_days'])}D", min_periods=ROUGH_PERIODS)
+    rough = np.asarray(roll.median().to_numpy())
+    count = np.asarray(roll.count().to_numpy())
+    strict = np.where(count >= min_periods(params, length), rough, np.nan)
+    return strict, rough
 
 
 def multiples_of(ends: np.ndarray, totals: np.ndarray, medians: np.ndarray, length: int) -> np.ndarray:
@@ -659,7 +681,7 @@ def make_history(
 ) -> WindowHistory:
     """A window's history from its dense period totals (every valid period in a contiguous
     range) and, optionally, sparse ones before it (only those of at least ``cutoff``)."""
-    medians = rolling_medians(ends, totals, params, length)
+    medians, rough = rolling_medians(ends, totals, params, length)
     mults = multiples_of(ends, totals, medians, length) if name in MULTIPLE_RANKED else None
     all_ends, all_totals = ends, totals
     if sparse is not None and len(sparse[0]):
@@ -667,7 +689,9 @@ def make_history(
         all_totals = np.concatenate([sparse[1], totals])
         if mults is not None:
             mults = np.concatenate([np.full(len(sparse[0]), np.nan), mults])
-    return WindowHistory(length, all_ends, all_totals, ends, medians, first, mults, dense_from, cutoff)
+    return WindowHistory(
+        length, all_ends, all_totals, ends, medians, first, mults, dense_from, cutoff, rough=rough
+    )
 
 
 def window_histories(tl: Timeline, params: Params) -> dict[str, WindowHistory]:
@@ -705,6 +729,7 @@ class WindowEval:
     record: bool = False
     checked: bool = False  # whether the rank was looked up
     cold: bool = False  # too little history to rank: multiples and floors alone
+    stand_in: float = 0.0  # without a baseline: what stands in for it (normalised USD)
     burst_short: bool = False  # in the top by rank but under k_alert x its median
 
     @property
@@ -806,13 +831,17 @@ class Tracker:
     def _judge(self, ev: WindowEval, t: int, hist: WindowHistory) -> Level:
         kw, ka, ks = self._ks
         floor, norm, med = ev.floor, ev.norm, ev.median
-        base = med if med is not None and med > 0 else floor  # no baseline yet: the floor stands in
+        if med is None or med <= 0:
+            # no baseline yet: the larger of the floor and the median of the few periods there
+            # are stands in (a new install in a busy market is not "above normal" all week)
+            ev.stand_in = max(floor, hist.rough_before(t - ev.length) or 0.0)
+        base = med if med is not None and med > 0 else ev.stand_in
         ev.thresholds = (max(kw * base, floor), max(ka * base, floor), max(ks * max(base, floor), floor))
         if norm < floor or norm < kw * base:
             return Level.OK
         if med is None or med <= 0:
             ev.cold = True
-            return Level.ALERT if norm >= ks * floor else Level.WATCH
+            return Level.ALERT if norm >= ks * base else Level.WATCH
         if not hist.exact(norm):
             return Level.OK  # (never: ranks are held for every total a watch can reach)
         self._rank(ev, t, hist)
@@ -920,7 +949,7 @@ class Tracker:
         hold_w = next((e for e in evals if e.length >= max(3600, res)), evals[-1])
         quiet = max(int(p["quiet_minutes"]) * 60, res)
         recent = book.norm(t - quiet, t)
-        normal = hold_w.median if hold_w.median and hold_w.median > 0 else hold_w.floor
+        normal = hold_w.median if hold_w.median and hold_w.median > 0 else (hold_w.stand_in or hold_w.floor)
         calm = recent < p["exit_ratio"] * p["k_watch"] * normal * quiet / hold_w.length
         level = Level.OK if calm else top.level
 
@@ -1152,7 +1181,7 @@ class Tracker:
 def rank_text(e: WindowEval, k_alert: float = 5.0) -> str:
     """Where the window stands in its own history, in words that agree with its level."""
     if e.cold and not e.checked:
-        return f"no {e.name} baseline yet: judged against its floor"
+        return f"no {e.name} baseline yet: judged against {usd(e.stand_in * e.coverage)} as normal"
     if not e.checked or e.rank is None:
         return ""
     if e.full_year:

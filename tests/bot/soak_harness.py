@@ -484,6 +484,10 @@ def seed(cfg: Config) -> dict[str, Any]:
                 ),
             )
         rows += 7 * len(minutes)
+    # the roll-ups a running bot keeps with its buckets (written here straight from the minutes)
+    from storage import liq_rollups
+
+    liq_rollups.rebuild(db)
     # 40 days of 5-minute VIX quotes (the prune keeps 30)
     quotes = []
     for d in range(1, 41):

@@ -62,17 +62,28 @@ async def test_ratecut_bad_meeting_says_what_is_allowed(fake_discord: FakeDiscor
     assert "Cannot read meeting 'whenever'" in content
 
 
-async def test_liquidations_report_and_chart(fake_discord: FakeDiscord, bot: TestBot) -> None:
-    # move the clock to the demo cascade
+async def test_liquidations_report_and_chart(fake_discord: FakeDiscord, tmp_path: Path) -> None:
+    # a day after the demo's cascade (a clock of its own: a SimClock never goes back)
     cascade_end = max(o.ts for o in registry()["btc_liq"].demo(START))
-    bot.clock.set(datetime.fromtimestamp(cascade_end, UTC) - timedelta(days=1))  # type: ignore[attr-defined]
-    rec = await run(fake_discord, "liquidations", option("hours", 72))
-    msg = await fake_discord.wait_for_followup(rec, timeout=10)
+    clock = SimClock(datetime.fromtimestamp(cascade_end, UTC) - timedelta(days=1))
+    async with running_bot(fake_discord, bot_settings(tmp_path), clock=clock) as b:
+        assert b.app is not None
+        await b.app.store.call(_demo_db)
+        rec = await run(fake_discord, "liquidations", option("hours", 72))
+        msg = await fake_discord.wait_for_followup(rec, timeout=10)
     assert msg.embed is not None
     names = [f["name"] for f in msg.embed["fields"]]
     assert names[:2] == ["Longs liquidated", "Shorts liquidated"]
     assert "lower bound" in msg.embed["footer"]["text"]
+    assert "Total $2.36B" in msg.embed["description"]  # the cascade is in these 72 hours
     assert msg.attachment("liquidations-72h.png").data.startswith(PNG)
+
+
+async def test_liquidations_without_data_in_range(fake_discord: FakeDiscord, bot: TestBot) -> None:
+    rec = await run(fake_discord, "liquidations", option("hours", 72))  # weeks after the demo's data
+    msg = await fake_discord.wait_for_followup(rec, timeout=10)
+    assert msg.embed is not None and "No liquidation data in this range" in msg.embed["description"]
+    assert not msg.attachments  # no chart of an empty range
 
 
 @pytest.mark.parametrize(

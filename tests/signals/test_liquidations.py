@@ -194,12 +194,14 @@ def test_too_little_history_to_rank_needs_k_severe() -> None:
     assert r.level == Level.WATCH and "too few to rank" in r.summary
     rs = SIGNAL.history(inputs_of(daily({39: 120 * M}, 40)), params())
     assert reading_on(rs, 39).level == Level.ALERT
-    # no baseline at all yet (a week of data): the floor stands in for normal
-    rs = SIGNAL.history(inputs_of(daily({3: 20 * M}, 5)), params())  # 20M / 35 % = 57M: under 3 x 25M
+    # no baseline at all yet (a few days of data): the larger of the floor ($25M a day in
+    # all-venue terms) and the median of the days there are (~$29M) stands in for normal
+    rs = SIGNAL.history(inputs_of(daily({3: 20 * M}, 5)), params())  # 20M / 35 % = 57M: under 3 x 29M
     assert reading_on(rs, 3).level == Level.OK
-    rs = SIGNAL.history(inputs_of(daily({3: 30 * M}, 5)), params())
-    assert reading_on(rs, 3).level == Level.WATCH
-    rs = SIGNAL.history(inputs_of(daily({3: 90 * M}, 5)), params())  # 257M in all-venue terms
+    rs = SIGNAL.history(inputs_of(daily({3: 45 * M}, 5)), params())
+    r = reading_on(rs, 3)
+    assert r.level == Level.WATCH and "no 24h baseline yet" in r.summary
+    rs = SIGNAL.history(inputs_of(daily({3: 120 * M}, 5)), params())  # 343M in all-venue terms: > 10 x
     assert reading_on(rs, 3).level == Level.ALERT
 
 
