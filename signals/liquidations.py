@@ -240,15 +240,18 @@ class Timeline:
         if self.scale is None:
             self.scale = np.ones(n)
         self._starts: list[int] = self.start.tolist()
-        self._prefix = np.zeros((n + 1, NCOL))
+        # Running sums in whole cents (int64): a window's total is then exact, whatever range
+        # of history the timeline was built from (float prefix sums would differ in the last
+        # digits between an evaluation after a restart and one before it).
+        cents = np.rint(self.vals * 100).astype(np.int64)
+        self._prefix = np.zeros((n + 1, NCOL), dtype=np.int64)
         if n:
-            np.cumsum(self.vals, axis=0, out=self._prefix[1:])
+            np.cumsum(cents, axis=0, out=self._prefix[1:])
         self._cover_prefix = np.concatenate([[0], np.cumsum(self.cover)])
-        self._long: list[float] = self._prefix[:, LONG_COLS].sum(axis=1).tolist()
-        self._short: list[float] = self._prefix[:, SHORT_COLS].sum(axis=1).tolist()
-        self._norm: list[float] = np.concatenate(
-            [[0.0], np.cumsum(self.vals.sum(axis=1) * self.scale)]
-        ).tolist()
+        self._long: list[int] = self._prefix[:, LONG_COLS].sum(axis=1).tolist()
+        self._short: list[int] = self._prefix[:, SHORT_COLS].sum(axis=1).tolist()
+        norm = np.rint(self.vals.sum(axis=1) * self.scale * 100).astype(np.int64)
+        self._norm: list[int] = np.concatenate([[0], np.cumsum(norm)]).tolist()
         self._lengths: list[int] = self.length.tolist()
         bits = np.zeros((n + 1, len(COLUMNS)), dtype=np.int64)
         for i in range(len(COLUMNS)):
@@ -275,17 +278,17 @@ class Timeline:
 
     def sums(self, a: int, b: int) -> np.ndarray:
         i, j = self._idx(a, b)
-        return self._prefix[j] - self._prefix[i]
+        return (self._prefix[j] - self._prefix[i]) / 100.0
 
     def sides(self, a: int, b: int) -> tuple[float, float]:
         i = bisect.bisect_left(self._starts, a)
         j = bisect.bisect_left(self._starts, b)
-        return self._long[j] - self._long[i], self._short[j] - self._short[i]
+        return (self._long[j] - self._long[i]) / 100.0, (self._short[j] - self._short[i]) / 100.0
 
     def norm(self, a: int, b: int) -> float:
         i = bisect.bisect_left(self._starts, a)
         j = bisect.bisect_left(self._starts, b)
-        return self._norm[j] - self._norm[i]
+        return (self._norm[j] - self._norm[i]) / 100.0
 
     def covered(self, a: int, b: int) -> int:
         i, j = self._idx(a, b)
@@ -1362,12 +1365,13 @@ class LiveBook:
         return [slice(i0, self.RING), slice(0, i1 + 1)]
 
     def sums(self, a: int, b: int) -> np.ndarray:
+        """In whole cents per bucket, as the buckets are stored (so live and stored readings agree)."""
         if self.pending:
             self.fold()
-        out = np.zeros(NCOL)
+        out = np.zeros(NCOL, dtype=np.int64)
         for s in self._range(a, b):
-            out += self.vals[s].sum(axis=0)
-        return out
+            out += np.rint(self.vals[s] * 100).astype(np.int64).sum(axis=0)
+        return out / 100.0
 
     def sides(self, a: int, b: int) -> tuple[float, float]:
         v = self.sums(a, b)

@@ -15,7 +15,8 @@ these totals instead, kept in the same transaction as the 1-minute rows by every
 
 Updates are deltas (new value minus the stored one), so a rewrite of a minute (a late
 liquidation, a closing minute written again, an import of the same rows) changes the totals by
-the difference and nothing is counted twice; the 1-minute rows can then be pruned
+the difference and nothing is counted twice; USD are kept in whole cents, so the totals do not
+depend on the order of the writes (a restart that rewrites its last minutes gives the same); the 1-minute rows can then be pruned
 (``FLOWWATCH_LIQ_MINUTE_RETENTION_DAYS``) and the roll-ups keep their totals. :func:`rebuild`
 recomputes everything from the 1-minute rows still stored (migration ``0005_liq_rollups`` does
 the same once for an existing database).
@@ -110,9 +111,13 @@ def apply(db: Database, pending: Pending | None) -> None:
         return
     db.conn.executemany(
         "INSERT INTO liq_rollup (res, venue, ts, long_usd, short_usd, rows, gap_s) VALUES (?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (res, venue, ts) DO UPDATE SET long_usd = long_usd + excluded.long_usd, "
-        "short_usd = short_usd + excluded.short_usd, rows = rows + excluded.rows, gap_s = gap_s + excluded.gap_s",
-        [(res, v, ts, d[0], d[1], int(d[2]), d[3]) for (res, v, ts), d in pending.deltas.items()],
+        "ON CONFLICT (res, venue, ts) DO UPDATE SET long_usd = ROUND(long_usd + excluded.long_usd, 2), "
+        "short_usd = ROUND(short_usd + excluded.short_usd, 2), rows = rows + excluded.rows, "
+        "gap_s = gap_s + excluded.gap_s",
+        [
+            (res, v, ts, round(d[0], 2), round(d[1], 2), int(d[2]), d[3])
+            for (res, v, ts), d in pending.deltas.items()
+        ],
     )
     touched = {(res, ts) for res, _v, ts in pending.deltas}
     touched |= {(14400, ts // 14400 * 14400) for res, ts in list(touched) if res == 3600}
@@ -139,7 +144,7 @@ def _refresh_total(db: Database, res: int, ts: int) -> None:
     if not rows:
         db.execute("DELETE FROM liq_total WHERE res = ? AND ts = ?", [res, ts])
         return
-    usd = sum(float(r[0] or 0.0) for r in rows)
+    usd = round(sum(float(r[0] or 0.0) for r in rows), 2)
     minutes = (max(int(r[1] or 0) for r in rows) + 1) // 2
     db.execute(
         "INSERT INTO liq_total (res, ts, usd, minutes) VALUES (?, ?, ?, ?) "
@@ -153,21 +158,21 @@ def _refresh_total(db: Database, res: int, ts: int) -> None:
 DERIVE_SQL = {
     300: """
 INSERT INTO liq_rollup (res, venue, ts, long_usd, short_usd, rows, gap_s)
-SELECT 3600, venue, ts / 3600 * 3600, SUM(long_usd), SUM(short_usd), SUM(rows), SUM(gap_s)
+SELECT 3600, venue, ts / 3600 * 3600, ROUND(SUM(long_usd), 2), ROUND(SUM(short_usd), 2), SUM(rows), SUM(gap_s)
 FROM liq_rollup WHERE res = 300 GROUP BY venue, ts / 3600
 """,
     3600: """
 INSERT INTO liq_rollup (res, venue, ts, long_usd, short_usd, rows, gap_s)
-SELECT 86400, venue, ts / 86400 * 86400, SUM(long_usd), SUM(short_usd), SUM(rows), SUM(gap_s)
+SELECT 86400, venue, ts / 86400 * 86400, ROUND(SUM(long_usd), 2), ROUND(SUM(short_usd), 2), SUM(rows), SUM(gap_s)
 FROM liq_rollup WHERE res = 3600 GROUP BY venue, ts / 86400
 """,
 }
 TOTALS_SQL = """
 DELETE FROM liq_total;
 INSERT INTO liq_total (res, ts, usd, minutes)
-SELECT res, ts, SUM(long_usd + short_usd), (MAX(rows) + 1) / 2 FROM liq_rollup GROUP BY res, ts;
+SELECT res, ts, ROUND(SUM(long_usd + short_usd), 2), (MAX(rows) + 1) / 2 FROM liq_rollup GROUP BY res, ts;
 INSERT INTO liq_total (res, ts, usd, minutes)
-SELECT 14400, t4, SUM(usd), (MAX(n) + 1) / 2 FROM (
+SELECT 14400, t4, ROUND(SUM(usd), 2), (MAX(n) + 1) / 2 FROM (
     SELECT ts / 14400 * 14400 AS t4, venue, SUM(long_usd + short_usd) AS usd, SUM(rows) AS n
     FROM liq_rollup WHERE res = 3600 GROUP BY t4, venue
 ) GROUP BY t4
@@ -181,7 +186,7 @@ def minute_inserts() -> str:
         if kind == 2:
             cols = "0, 0, 0, SUM(value)"
         else:
-            s = "SUM(MAX(value, 0))"
+            s = "ROUND(SUM(MAX(value, 0)), 2)"
             cols = f"{s}, 0, COUNT(*), 0" if kind == 0 else f"0, {s}, COUNT(*), 0"
         out.append(
             "INSERT INTO liq_rollup (res, venue, ts, long_usd, short_usd, rows, gap_s) "

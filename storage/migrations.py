@@ -283,8 +283,8 @@ def m0005_liq_rollups(db: Database) -> None:
     # The 1-minute rows already stored (a database that ran before this release).
     for venue in ("bybit", "binance", "okx"):
         for metric, cols in (
-            ("long_usd", "SUM(MAX(value, 0)), 0, COUNT(*), 0"),
-            ("short_usd", "0, SUM(MAX(value, 0)), COUNT(*), 0"),
+            ("long_usd", "ROUND(SUM(MAX(value, 0)), 2), 0, COUNT(*), 0"),
+            ("short_usd", "0, ROUND(SUM(MAX(value, 0)), 2), COUNT(*), 0"),
             ("gap_s", "0, 0, 0, SUM(value)"),
         ):
             db.conn.execute(
@@ -299,15 +299,15 @@ def m0005_liq_rollups(db: Database) -> None:
         db,
         """
         INSERT INTO liq_rollup (res, venue, ts, long_usd, short_usd, rows, gap_s)
-        SELECT 3600, venue, ts / 3600 * 3600, SUM(long_usd), SUM(short_usd), SUM(rows), SUM(gap_s)
+        SELECT 3600, venue, ts / 3600 * 3600, ROUND(SUM(long_usd), 2), ROUND(SUM(short_usd), 2), SUM(rows), SUM(gap_s)
         FROM liq_rollup WHERE res = 300 GROUP BY venue, ts / 3600;
         INSERT INTO liq_rollup (res, venue, ts, long_usd, short_usd, rows, gap_s)
-        SELECT 86400, venue, ts / 86400 * 86400, SUM(long_usd), SUM(short_usd), SUM(rows), SUM(gap_s)
+        SELECT 86400, venue, ts / 86400 * 86400, ROUND(SUM(long_usd), 2), ROUND(SUM(short_usd), 2), SUM(rows), SUM(gap_s)
         FROM liq_rollup WHERE res = 3600 GROUP BY venue, ts / 86400;
         INSERT INTO liq_total (res, ts, usd, minutes)
-        SELECT res, ts, SUM(long_usd + short_usd), (MAX(rows) + 1) / 2 FROM liq_rollup GROUP BY res, ts;
+        SELECT res, ts, ROUND(SUM(long_usd + short_usd), 2), (MAX(rows) + 1) / 2 FROM liq_rollup GROUP BY res, ts;
         INSERT INTO liq_total (res, ts, usd, minutes)
-        SELECT 14400, t4, SUM(usd), (MAX(n) + 1) / 2 FROM (
+        SELECT 14400, t4, ROUND(SUM(usd), 2), (MAX(n) + 1) / 2 FROM (
             SELECT ts / 14400 * 14400 AS t4, venue, SUM(long_usd + short_usd) AS usd, SUM(rows) AS n
             FROM liq_rollup WHERE res = 3600 GROUP BY t4, venue
         ) GROUP BY t4

@@ -82,7 +82,7 @@ def test_rewrites_late_minutes_and_imports_never_count_twice(db: Database) -> No
     # the flusher: each minute written while open, then again when closed (with more in it)
     for m in range(0, 600, 2):
         open_rows = minute_rows(rng, range(m, m + 2))
-        obs_repo.write_many(db, [(o.series, o.ts, o.value * 0.5, o.source) for o in open_rows])
+        obs_repo.write_many(db, [(o.series, o.ts, round(o.value * 0.5, 2), o.source) for o in open_rows])
         obs_repo.write_many(db, [(o.series, o.ts, o.value, o.source) for o in open_rows])
     # late liquidations for minutes already written, and a stream gap
     late = minute_rows(rng, range(100, 130))
