@@ -17,7 +17,7 @@ from pathlib import Path
 from bot.charts import render_png
 from bot.config import Settings
 from bot.formatting import event_jsonl, event_line
-from bot.queries import chart_data
+from bot.queries import alert_chart_data, chart_data
 from bot.replay import run_replay
 from bot.summary import summary_text
 from signals import registry
@@ -62,7 +62,9 @@ def run_demo(settings: Settings, out: Path, fmt: str = "text") -> int:
         at = from_epoch(ev.ts) + timedelta(seconds=1)
         path = out / f"alert-{n:02d}-{ev.signal}-{ev.key}-{ev.event}.png"
         days = min(120, registry()[ev.signal].alert_chart_days)
-        path.write_bytes(render_png(chart_data(db, settings, ev.signal, at, days)))
+        # the chart the alert would carry (btc_liq draws the cascade itself)
+        data = alert_chart_data(db, settings, ev) or chart_data(db, settings, ev.signal, at, days)
+        path.write_bytes(render_png(data))
         written.append(path)
     for sig in sigs:
         last = db.execute("SELECT MAX(ts) FROM observations").fetchone()[0]

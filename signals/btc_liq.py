@@ -304,20 +304,19 @@ class BtcLiq(Signal):
         if last is None:
             return {"signal": self.id, "title": "BTC liquidations", "x": np.array([], dtype="datetime64[s]")}
         x_end = min(end_s, last)
-        width = int(days * 86400)
-        res = chart_resolution(width)
         first = h.first_start()
-        x_start = x_end - width
-        tl = h.timeline(x_start, x_end, res)
+        x_start = x_end - int(days * 86400)
+        if first is not None:
+            x_start = max(x_start, first)  # the range there is data for: its bars, its resolution
+        tl = h.timeline(x_start, x_end, chart_resolution(x_end - x_start))
         if len(tl):
             # at least 60 buckets of the data's resolution, so a short range of daily data shows
             finest = tl.resolution(x_end)
             if x_end - 60 * finest < x_start:
                 x_start = x_end - 60 * finest
-                res = max(res, finest)
-                tl = h.timeline(x_start, x_end, res)
-        if first is not None:
-            x_start = max(x_start, first)
+                if first is not None:
+                    x_start = max(x_start, first)
+                tl = h.timeline(x_start, x_end, chart_resolution(x_end - x_start, finest))
         return chart_range(h, tl, params, x_start, x_end, marks, self.id, episodes=episodes)
 
     def alert_chart_data(self, inputs: Inputs, params: Params, alert: Mapping[str, Any]) -> dict[str, Any]:
