@@ -57,8 +57,9 @@ def read_inputs(
     db: Database, sig: Signal, start: int | None, end: int | None, scope: str = "live"
 ) -> obs_repo.Inputs:
     """A signal's series over ``[start, end]``, or what its own loader gives (reads by range)."""
-    if sig.loader is not None:
-        return sig.loader(db, start, end, scope)
+    loader = sig.inputs_loader()
+    if loader is not None:
+        return loader(db, start, end, scope)
     return obs_repo.load_inputs(db, sig.inputs, start=start, end=end)
 
 

@@ -156,10 +156,6 @@ class Signal:
     #: tables the signal reads besides observations: name -> storage loader. The pipeline,
     #: replay and queries load them into ``Inputs.tables``; the signal stays pure.
     tables: ClassVar[Mapping[str, TableLoader]] = {}
-    #: a storage function that builds the signal's :class:`Inputs` instead of reading every
-    #: ``inputs`` series over ``lookback``: for a signal whose history is large and read by
-    #: range (btc_liq: a reader over the roll-ups, queried as the signal needs)
-    loader: ClassVar[InputLoader | None] = None
     params: ClassVar[tuple[Param, ...]]
     #: keys in display order, with a human name
     keys: ClassVar[dict[str, str]]
@@ -180,6 +176,12 @@ class Signal:
 
     #: days of history an alert's chart shows
     alert_chart_days: ClassVar[int] = 180
+
+    def inputs_loader(self) -> InputLoader | None:
+        """A storage function that builds the signal's :class:`Inputs` instead of reading every
+        ``inputs`` series over ``lookback`` (None: that default): for a signal whose history is
+        large and read by range (btc_liq: a reader over the roll-ups, queried as it needs)."""
+        return None
 
     def default_params(self) -> Params:
         return Params(self.params)

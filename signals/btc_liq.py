@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from signals.base import Level, Param, Params, Reading, Signal
+from signals.base import InputLoader, Level, Param, Params, Reading, Signal
 from signals.liquidations import (
     BUCKET_NAMES,
     COLUMNS,
@@ -93,8 +93,6 @@ class BtcLiq(Signal):
         "one alert per cascade that grows in place"
     )
     inputs = ("liq.btc.%", "btc.usd.close.%")
-    #: read by range through the roll-ups, not by loading ``inputs`` over the lookback
-    loader = staticmethod(liq_reads.load_inputs)
     keys: ClassVar[dict[str, str]] = {"cascade": "liquidation cascade (all venues)"}
     cooldown_param = "cooldown_hours"
     update_growth = 1.5
@@ -215,6 +213,10 @@ class BtcLiq(Signal):
             unit="hours",
         ),
     )
+
+    def inputs_loader(self) -> InputLoader:
+        """Read by range through the roll-ups, not by loading ``inputs`` over the lookback."""
+        return liq_reads.load_inputs
 
     def validate(self, params: Params) -> list[str]:
         p = params

@@ -169,7 +169,8 @@ class LiqReader:
         """The last close known at each time (a close belongs to its bucket's end): one index
         probe per time and series, for long charts (a year of minutes is half a million rows)."""
         names = self.names(PRICE_PATTERN)
-        out_t, out_p = [], []
+        out_t: list[int] = []
+        out_p: list[float] = []
         for t in np.asarray(times, dtype=np.int64).tolist():
             best: tuple[int, float] | None = None
             for n in names:

@@ -332,9 +332,9 @@ def prune_minutes_step(db: Database, before: int, dry_run: bool = False) -> int:
         )
         return int(row.fetchone()[0])
     oldest = None
-    for n in names:
+    for series in names:
         row = db.execute(
-            "SELECT MIN(ts) FROM observations WHERE series = ? AND ts < ?", [n, before]
+            "SELECT MIN(ts) FROM observations WHERE series = ? AND ts < ?", [series, before]
         ).fetchone()
         if row and row[0] is not None:
             oldest = int(row[0]) if oldest is None else min(oldest, int(row[0]))

@@ -638,7 +638,8 @@ def end_facts(cfg: Config) -> dict[str, Any]:
         )
         rolled = {
             v: one(
-                "SELECT COALESCE(SUM(rows), 0) / 2, COUNT(*) FROM liq_rollup WHERE res = 86400 AND venue = ?", v
+                "SELECT COALESCE(SUM(rows), 0) / 2, COUNT(*) FROM liq_rollup WHERE res = 86400 AND venue = ?",
+                v,
             )
             for v in ("bybit", "binance", "okx")
         }

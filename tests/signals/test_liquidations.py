@@ -247,6 +247,7 @@ def test_ranks_compare_an_import_and_live_buckets_in_all_venue_terms() -> None:
                     Observation(f"liq.btc.{venue}.short_usd.1h", ts, v / 2, venue),
                     Observation(f"liq.btc.{venue}.minutes.1h", ts, 60, venue),
                 ]
+
     def day_windows(p: Params) -> set[str]:
         rs = SIGNAL.history(inputs_of(obs), p)
         return {r.data["windows"]["24h"]["level"] for r in rs if int(r.ts.timestamp()) > T0 + 300 * DAY}

@@ -73,7 +73,9 @@ def minute_rows(rng: random.Random, minutes: range, venues: tuple[str, ...] = VE
     for m in minutes:
         for v in venues:
             out.append(Observation(f"liq.btc.{v}.long_usd.1m", T0 + 60 * m, round(rng.uniform(0, 5e5), 2), v))
-            out.append(Observation(f"liq.btc.{v}.short_usd.1m", T0 + 60 * m, round(rng.uniform(0, 5e5), 2), v))
+            out.append(
+                Observation(f"liq.btc.{v}.short_usd.1m", T0 + 60 * m, round(rng.uniform(0, 5e5), 2), v)
+            )
     return out
 
 
@@ -87,18 +89,29 @@ def test_rewrites_late_minutes_and_imports_never_count_twice(db: Database) -> No
     # late liquidations for minutes already written, and a stream gap
     late = minute_rows(rng, range(100, 130))
     obs_repo.write_many(db, [(o.series, o.ts, o.value, o.source) for o in late])
-    obs_repo.write_many(db, [(f"liq.btc.okx.gap_s.1m", T0 + 60 * m, 60.0, "okx") for m in range(200, 210)])
+    obs_repo.write_many(db, [("liq.btc.okx.gap_s.1m", T0 + 60 * m, 60.0, "okx") for m in range(200, 210)])
     # an import of the same rows (idempotent), a REST fill of minutes the stream missed, a
     # Coinglass import of the same hours (another series: never in the live roll-ups)
     obs_repo.upsert(db, late)
     obs_repo.upsert(db, minute_rows(rng, range(700, 760), ("okx",)))
     obs_repo.upsert(
-        db, [Observation("liq.btc.coinglass.long_usd.4h", T0 + 14400 * k, 5e7, "coinglass:binance") for k in range(3)]
+        db,
+        [
+            Observation("liq.btc.coinglass.long_usd.4h", T0 + 14400 * k, 5e7, "coinglass:binance")
+            for k in range(3)
+        ],
     )
     # the same row twice in one batch: the last value is stored and counted once
-    obs_repo.write_many(db, [("liq.btc.bybit.long_usd.1m", T0, 1.0, "bybit"), ("liq.btc.bybit.long_usd.1m", T0, 7.0, "bybit")])
+    obs_repo.write_many(
+        db, [("liq.btc.bybit.long_usd.1m", T0, 1.0, "bybit"), ("liq.btc.bybit.long_usd.1m", T0, 7.0, "bybit")]
+    )
     assert_consistent(db)
-    assert db.execute("SELECT COUNT(*) FROM liq_rollup WHERE venue NOT IN ('bybit','binance','okx')").fetchone()[0] == 0
+    assert (
+        db.execute("SELECT COUNT(*) FROM liq_rollup WHERE venue NOT IN ('bybit','binance','okx')").fetchone()[
+            0
+        ]
+        == 0
+    )
     # the incremental roll-ups equal a rebuild from scratch
     before = stored(db)
     liq_rollups.rebuild(db)
@@ -135,7 +148,9 @@ def test_migration_builds_the_rollups_of_an_existing_database(tmp_path: Path) ->
         con.executemany("INSERT INTO observations VALUES (?, ?, ?, ?)", rows)
     db = open_db(path)
     try:
-        assert "0005_liq_rollups" in [m for (m,) in db.execute("SELECT name FROM _sqlite_migrations").fetchall()]
+        assert "0005_liq_rollups" in [
+            m for (m,) in db.execute("SELECT name FROM _sqlite_migrations").fetchall()
+        ]
         assert_consistent(db)
     finally:
         db.close()
