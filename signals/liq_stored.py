@@ -31,7 +31,6 @@ from signals.liquidations import (
     WindowHistory,
     build_timeline,
     make_history,
-    min_periods,
     period_totals,
 )
 
@@ -239,6 +238,3 @@ class StoredHistory:
             v = np.concatenate([usd[outside], v_in])
         order = np.argsort(e, kind="stable")
         return e[order], v[order]
-
-
-_ = min_periods  # re-exported for callers that size a history
