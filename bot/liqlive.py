@@ -74,14 +74,15 @@ LATENCY_SAMPLES = 10_000
 
 
 def load_history(
-    db: Database, params: Params, now: float, until: float
+    db: Database, params: Params, now: float, until: float, minutes: bool = True
 ) -> tuple[Timeline, dict[str, WindowHistory]]:
     """What the service needs from stored history, by bounded reads (a read-only connection):
-    the 1-minute buckets of the last days (the ring, the tracker's warm-up) and every window's
-    baseline and rank history for readings up to ``until`` (the next refresh)."""
+    the 1-minute buckets of the last days (the ring, the tracker's warm-up; with ``minutes``)
+    and every window's baseline and rank history for readings up to ``until`` (the next
+    refresh)."""
     h = StoredHistory(LiqReader(db), params)
     t = int(now)
-    tl = h.timeline(t - WARMUP_S - 86400, t + 60)
+    tl = h.timeline(t - WARMUP_S - 86400, t + 60) if minutes else Timeline.empty()
     hists = h.histories(params, t - WARMUP_S, int(until))
     for hist in hists.values():
         hist.load_ranks()  # the connection closes when this returns
@@ -395,7 +396,7 @@ class LiveLiquidations:
         """Baselines and ranks from stored history (a read-only connection, off the store thread)."""
         now = self.clock()
         _tl, self.hists = await self.app.store.read(
-            load_history, self.params, now, now + self.refresh_every + 600
+            load_history, self.params, now, now + self.refresh_every + 600, False
         )
         release_free_memory()
 

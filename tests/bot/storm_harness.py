@@ -98,9 +98,9 @@ def pin_baselines(pin: int) -> None:
 
     real = liqlive.load_history
 
-    def pinned(db: Any, params: Any, now: float, until: float) -> Any:
-        tl, _hists = real(db, params, now, until)
-        _tl, hists = real(db, params, pin, pin)  # the medians and ranks of the periods before pin
+    def pinned(db: Any, params: Any, now: float, until: float, minutes: bool = True) -> Any:
+        tl, _hists = real(db, params, now, until, minutes)
+        _tl, hists = real(db, params, pin, pin, False)  # the medians and ranks of the periods before pin
         return tl, hists
 
     liqlive.load_history = pinned
