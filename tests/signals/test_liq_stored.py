@@ -154,3 +154,43 @@ def test_charts_and_catch_up_agree(stored: Database) -> None:
     a = SIGNAL.readings_since(memory_inputs(), p, after, now)  # type: ignore[arg-type]
     b = SIGNAL.readings_since(load_inputs(stored), p, after, now)
     assert [(r.ts, r.level, r.hold, r.summary) for r in a] == [(r.ts, r.level, r.hold, r.summary) for r in b]
+
+
+def test_a_top_five_day_of_three_venues_alerts(tmp_path: object) -> None:
+    """A year of three live venues (its minutes pruned: hourly roll-ups), then the minutes of the
+    last days: a day that ranks 3rd of its trailing year is an alert, read by range."""
+    from storage.db import open_db
+
+    db = open_db(tmp_path / "three.db")  # type: ignore[operator]
+    end = int(datetime(2026, 11, 20, tzinfo=UTC).timestamp())
+    first_minute = end - 3 * DAY
+    rng = random.Random(21)
+    big = {end - 300 * DAY: 9.0, end - 200 * DAY: 8.0, end - 100 * DAY: 7.0, end - 50 * DAY: 4.0}
+    hours = []
+    for d in range(first_minute - 400 * DAY, first_minute, DAY):
+        scale = big.get(d, 1.0)
+        for h in range(d, d + DAY, 3600):
+            for venue in VENUES:  # about $100M a day across the three venues
+                v = 100e6 / 24 / 3 * rng.uniform(0.7, 1.3) * scale
+                hours.append((h, venue, round(v * 0.6, 2), round(v * 0.4, 2), 120))
+    db.conn.executemany(
+        "INSERT INTO liq_rollup (res, venue, ts, long_usd, short_usd, rows, gap_s) VALUES (3600, ?, ?, ?, ?, ?, 0)",
+        [(v, h, lo, sh, n) for h, v, lo, sh, n in hours],
+    )
+    db.conn.commit()
+    liq_rollups.derive(db, 3600)
+    obs = []
+    for m in range(first_minute, end, 60):
+        spike = 7.5 if m >= end - DAY else 1.0  # the last day: $750M, between the 2nd and the 3rd
+        for venue in VENUES:
+            v = 100e6 / 1440 / 3 * spike
+            obs.append(Observation(f"liq.btc.{venue}.long_usd.1m", m, round(v * 0.8, 2), venue))
+            obs.append(Observation(f"liq.btc.{venue}.short_usd.1m", m, round(v * 0.2, 2), venue))
+    obs_repo.upsert(db, obs)
+    p = SIGNAL.default_params()
+    r = latest_reading(StoredHistory(LiqReader(db), p), p, end)
+    db.close()
+    assert r is not None and r.level == Level.ALERT
+    w = r.data["windows"]["24h"]
+    assert w["rank"] == 3 and w["level"] == "alert"
+    assert "3rd-largest 24h of the last 365 days" in r.summary and "coverage: 100%" in r.summary
