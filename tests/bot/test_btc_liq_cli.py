@@ -355,3 +355,15 @@ def test_replay_streams_from_the_database(db: object, monkeypatch: pytest.Monkey
     res = run_replay(db, [SIGNAL], {SIGNAL.id: SIGNAL.default_params()}, start, None, resume=False)  # type: ignore[arg-type]
     kinds = [e.event for e in res.events if e.kind == "alert"]
     assert kinds[0] == "fired" and kinds[-1] == "resolved" and res.readings > 4000
+
+
+def test_the_minute_retention_setting_is_validated() -> None:
+    from bot.config import ConfigError
+
+    assert load_settings(env={}, dotenv=None).liq_minute_retention_days == 90
+    assert (
+        load_settings(env={"FLOWWATCH_LIQ_MINUTE_RETENTION_DAYS": "0"}, dotenv=None).liq_minute_retention_days
+        == 0
+    )
+    with pytest.raises(ConfigError, match=r"FLOWWATCH_LIQ_MINUTE_RETENTION_DAYS.*3 to 36500 days, or 0"):
+        load_settings(env={"FLOWWATCH_LIQ_MINUTE_RETENTION_DAYS": "1"}, dotenv=None)
