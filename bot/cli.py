@@ -666,16 +666,22 @@ def _inputs_where(patterns: Sequence[str]) -> tuple[str, list[str]]:
 
 
 def _last_ts(db: Any, patterns: Sequence[str]) -> datetime:
-    where, params = _inputs_where(patterns)
-    row = db.execute(f"SELECT MAX(ts) FROM observations WHERE {where}", params).fetchone()
+    """The newest stored time of the series matching ``patterns``: one index probe per series
+    (a ``MAX(ts)`` over ``LIKE`` patterns would scan every row of a year of minutes)."""
+    from storage.observations import series_names
     from storage.timeutil import from_epoch
 
-    return from_epoch(row[0]) if row and row[0] is not None else _now()
+    last = None
+    for name in series_names(db, patterns):
+        row = db.execute("SELECT MAX(ts) FROM observations WHERE series = ?", [name]).fetchone()
+        if row and row[0] is not None:
+            last = row[0] if last is None else max(last, row[0])
+    return from_epoch(last) if last is not None else _now()
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     from bot.formatting import reading_line
-    from bot.queries import status
+    from bot.queries import coverage_note, status
     from signals import registry
 
     settings = _settings(args)
@@ -683,9 +689,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     ids = [args.signal] if args.signal else list(registry())
     if not args.no_fetch:
         _check_fetch(settings, ids)
-    db = _open(settings)
+    db = _open_readonly(settings)  # the evaluation reads; it never holds up a running bot's writes
     now = _now()
     rows = [ks for sid in ids for ks in status(db, settings, now, sid)]
+    notes = [n for sid in ids for n in [coverage_note(db, settings, sid)] if n]
     db.close()
     stale = 0
     for ks in rows:
@@ -694,6 +701,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         else:
             stale += bool(ks.stale)
             print(reading_line(ks.reading, settings.timezone, ks.stale))
+    for note in notes:
+        print(note)
     if stale:
         print(
             f"{stale} of {len(rows)} reading(s) are STALE (their data is too old to alert on): flowwatch run "
@@ -793,7 +802,8 @@ def cmd_chart(args: argparse.Namespace) -> int:
     if args.output.parent and not args.output.parent.exists():
         raise CliError(f"-o {args.output}: folder {args.output.parent} does not exist", code=2)
     settings = _settings(args)
-    db = _open(settings)
+    _open(settings).close()  # migrate and fail early with a readable error
+    db = _open_readonly(settings)
     try:
         sig = __import__("signals", fromlist=["get_signal"]).get_signal(args.signal)
         # series: as of the day after the last stored value; table-only signals: now
@@ -854,10 +864,12 @@ def cmd_db(args: argparse.Namespace) -> int:
         print(f"backed up {settings.db_path} to {args.file} ({size / 1e6:.1f} MB, integrity ok)")
         return 0
     if args.db_command == "prune":
-        from bot.upkeep import prune
+        from bot.upkeep import prune, prune_minutes
 
         db = _open(settings)
-        removed = prune(db, settings, int(_now().timestamp()), dry_run=args.dry_run)
+        now = int(_now().timestamp())
+        removed = prune(db, settings, now, dry_run=args.dry_run)
+        removed.update(prune_minutes(db, settings, now, dry_run=args.dry_run))
         db.close()
         verb = "would remove" if args.dry_run else "removed"
         for what, n in removed.items():

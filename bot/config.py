@@ -97,6 +97,19 @@ def _days(text: str) -> float:
     return v
 
 
+def _minute_days(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number of days") from None
+    if v != 0 and not 3 <= v <= 36500:
+        raise ValueError(
+            f"{text!r} is out of range (3 to 36500 days, or 0 = keep every minute; the cascade tracker "
+            "warms up over the last two days of minutes)"
+        )
+    return v
+
+
 def _secret(text: str) -> Secret:
     return Secret(text.strip())
 
@@ -298,8 +311,16 @@ SETTINGS: list[SettingSpec] = [
         "FLOWWATCH_LIQ_RETENTION_DAYS",
         "liq_retention_days",
         "7",
-        "Days to keep raw liquidation events (the 1-minute buckets are kept); 0 = do not store raw events.",
+        "Days to keep raw liquidation events (the 1-minute buckets have their own retention); 0 = do not store raw events.",
         _days,
+    ),
+    SettingSpec(
+        "FLOWWATCH_LIQ_MINUTE_RETENTION_DAYS",
+        "liq_minute_retention_days",
+        "90",
+        "Days to keep the 1-minute liquidation buckets, stream gaps and BTC minute closes; their 5-minute, "
+        "hourly and daily roll-ups are kept. 0 = keep every minute; else 3 to 36500.",
+        _minute_days,
     ),
     SettingSpec(
         "FLOWWATCH_COINGLASS_API_KEY",
@@ -394,6 +415,7 @@ class Settings:
     earnings_spacing: float = 2.0
     liq_venues: tuple[str, ...] = ("bybit", "binance", "okx")
     liq_retention_days: float = 7.0
+    liq_minute_retention_days: float = 90.0
     coinglass_api_key: Secret | None = None
     storm_max: int = 5
     storm_minutes: float = 10.0

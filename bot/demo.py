@@ -18,7 +18,7 @@ from bot.alert_text import alert_chart
 from bot.charts import render_png
 from bot.config import Settings
 from bot.formatting import event_jsonl, event_line
-from bot.queries import chart_data
+from bot.queries import alert_chart_data, chart_data
 from bot.replay import run_replay
 from bot.summary import summary_text
 from signals import registry
@@ -65,7 +65,11 @@ def run_demo(settings: Settings, out: Path, fmt: str = "text", db_path: Path | N
         at = from_epoch(ev.ts) + timedelta(seconds=1)
         path = out / f"alert-{n:02d}-{ev.signal}-{ev.key}-{ev.event}.png"
         days = min(120, registry()[ev.signal].alert_chart_days)
-        path.write_bytes(render_png(alert_chart(chart_data(db, settings, ev.signal, at, days), ev)))
+        # the chart the alert would carry (btc_liq draws the cascade itself)
+        data = alert_chart_data(db, settings, ev) or alert_chart(
+            chart_data(db, settings, ev.signal, at, days), ev
+        )
+        path.write_bytes(render_png(data))
         written.append(path)
     for sig in sigs:
         last = db.execute("SELECT MAX(ts) FROM observations").fetchone()[0]

@@ -242,7 +242,7 @@ class FlowwatchBot(discord.AutoShardedClient):
         assert self.app is not None
         sched = await self.app.store.call(guild_config.summary_schedule, guild_id) if guild_id else None
         tz = sched.tz if sched else self.settings.timezone
-        summary = await self.app.store.call(build_summary, self.settings, self.now(), guild_id, tz)
+        summary = await self.app.store.read(build_summary, self.settings, self.now(), guild_id, tz)
         png = await self.app.renderer.render(summary.dashboard_data())
         return summary_embed(summary, "dashboard.png"), discord.File(
             io.BytesIO(png), filename="dashboard.png"
@@ -275,7 +275,7 @@ class FlowwatchBot(discord.AutoShardedClient):
     async def _webhook_summary(self, text: str) -> None:
         if self.webhook_sink is None or self.app is None:
             return
-        summary = await self.app.store.call(
+        summary = await self.app.store.read(
             build_summary, self.settings, self.now(), None, self.settings.timezone
         )
         png = await self.app.renderer.render(summary.dashboard_data())

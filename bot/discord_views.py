@@ -22,6 +22,7 @@ from bot.commands._common import (
     UserInputError,
     bot_of,
     db_call,
+    db_read,
     handle_error,
     require_guild,
 )
@@ -72,7 +73,7 @@ def alert_view(alert_id: int) -> discord.ui.View:
 
 async def on_click(interaction: discord.Interaction, action: str, alert_id: int) -> None:
     try:
-        alert = await db_call(interaction, alert_repo.get_alert, alert_id)
+        alert = await db_read(interaction, alert_repo.get_alert, alert_id)
         if alert is None:
             raise UserInputError("This alert is no longer in flowwatch's database.")
         if action == "ack":

@@ -31,13 +31,13 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
 from signals import registry
-from signals.base import Level, Reading
+from signals.base import Level, Params, Reading
+from signals.liq_stored import StoredHistory
 from signals.liquidations import (
     NAMES,
     VENUE_INDEX,
@@ -47,7 +47,6 @@ from signals.liquidations import (
     Timeline,
     Tracker,
     WindowHistory,
-    build_timeline,
     gap_series,
     liq_series,
     span,
@@ -58,7 +57,7 @@ from signals.sources._wsclient import Event, StreamClient
 from signals.sources.liquidations import make_streams
 from storage import liq_raw, meta
 from storage import observations as obs_repo
-from storage.db import open_db
+from storage.liq_reads import LiqReader
 from storage.memory import release_free_memory
 from storage.state import KeyState
 
@@ -74,19 +73,20 @@ _PRICE_SYMBOLS = {"BTCUSDT", "BTC-USDT-SWAP"}
 LATENCY_SAMPLES = 10_000
 
 
-def load_timeline(path: Path, now: float, lookback_s: float) -> Timeline:
-    """Stored liquidation history through a separate read-only use of the database file.
-
-    Only the last days keep 1-minute resolution (the ring, the tracker's warm-up); older
-    complete 5-minute periods are merged, which leaves every baseline and rank as it was.
-    """
-    sig = registry()[SIGNAL_ID]
-    db = open_db(path, migrate=False)
-    try:
-        inputs = obs_repo.load_inputs(db, sig.inputs, start=int(now - lookback_s), end=int(now) + 60)
-    finally:
-        db.close()
-    return build_timeline(inputs, fine_from=int(now) - WARMUP_S - 86400)
+def load_history(
+    db: Database, params: Params, now: float, until: float, minutes: bool = True
+) -> tuple[Timeline, dict[str, WindowHistory]]:
+    """What the service needs from stored history, by bounded reads (a read-only connection):
+    the 1-minute buckets of the last days (the ring, the tracker's warm-up; with ``minutes``)
+    and every window's baseline and rank history for readings up to ``until`` (the next
+    refresh)."""
+    h = StoredHistory(LiqReader(db), params)
+    t = int(now)
+    tl = h.timeline(t - WARMUP_S - 86400, t + 60) if minutes else Timeline.empty()
+    hists = h.histories(params, t - WARMUP_S, int(until))
+    for hist in hists.values():
+        hist.load_ranks()  # the connection closes when this returns
+    return tl, hists
 
 
 def _dt(t: float) -> datetime:
@@ -115,7 +115,6 @@ class LiveLiquidations:
         self.sleep = sleep  # the periodic helpers wait with it (tests pass a simulated one)
         sig = registry()[SIGNAL_ID]
         self.growth = sig.update_growth or 0.0
-        self.lookback_s = (sig.lookback.total_seconds() if sig.lookback else 400 * 86400) + 86400
         self.params = app.settings.signal_params(SIGNAL_ID)
         self.clock = clock or (lambda: app.clock.now().timestamp())
         self.book = LiveBook()
@@ -394,11 +393,12 @@ class LiveLiquidations:
         return await self.app.store.call(liq_raw.prune, int((self.clock() - self.retention_s) * 1000))
 
     async def refresh(self) -> None:
-        """Baselines from stored history (a separate connection, off the store thread)."""
-        tl = await asyncio.to_thread(load_timeline, self.app.store.path, self.clock(), self.lookback_s)
-        self.hists = window_histories(tl, self.params)
-        del tl
-        release_free_memory()  # the year of buckets just read is garbage now
+        """Baselines and ranks from stored history (a read-only connection, off the store thread)."""
+        now = self.clock()
+        _tl, self.hists = await self.app.store.read(
+            load_history, self.params, now, now + self.refresh_every + 600, False
+        )
+        release_free_memory()
 
     async def _refresher(self) -> None:
         while True:
@@ -416,8 +416,9 @@ class LiveLiquidations:
     async def warm(self) -> None:
         """Windows, baselines and the cascade state from what is stored (a restart continues)."""
         now = self.clock()
-        tl = await asyncio.to_thread(load_timeline, self.app.store.path, now, self.lookback_s)
-        self.hists = window_histories(tl, self.params)
+        tl, self.hists = await self.app.store.read(
+            load_history, self.params, now, now + self.refresh_every + 600
+        )
         self.book.load(tl.slice(int(now) - 2 * 86400, int(now) + 60))
         self.tracker, _ = warm_tracker(self.params, tl, self.hists, tl.end, int(now))
         self.tracker.signal, self.tracker.key = SIGNAL_ID, KEY

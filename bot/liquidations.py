@@ -26,13 +26,12 @@ from bot.formatting import EVENT_WORDS, when
 from bot.pipeline import load_signal_inputs
 from signals import get_signal
 from signals.base import Reading
-from signals.btc_liq import chart_range
+from signals.btc_liq import chart_range, chart_resolution, history_of, latest_reading
 from signals.liquidations import (
     BINANCE_NOTE,
     COLUMNS,
     NAMES,
     VENUE_INDEX,
-    build_timeline,
     span,
     undercounts,
     usd,
@@ -103,10 +102,12 @@ def liquidations_report(
     hours = validate_hours(hours)
     sig = get_signal(SIGNAL_ID)
     params = settings.signal_params(SIGNAL_ID)
-    inputs = load_signal_inputs(db, sig, now)
+    h = history_of(load_signal_inputs(db, sig, now), params)
     end = to_epoch(now)
     a = end - hours * 3600
-    tl = build_timeline(inputs, end=end)
+    # the range at minutes for a day (the largest 1-minute buckets), at 5 minutes beyond
+    res = 60 if hours <= 24 else 300
+    tl = h.timeline(a, end, res)
     rep = LiquidationReport(start=now - timedelta(hours=hours), end=now, hours=hours, sources=tl.sources)
     if len(tl):
         part = tl.slice(a, end)
@@ -131,8 +132,7 @@ def liquidations_report(
                     )
                 )
         rep.gaps_s = {k: s for k, s in tl.gap_seconds(a, end).items() if s >= 60}
-        latest = sig.latest(inputs, params, now)
-        rep.reading = latest[0] if latest else None
+    rep.reading = latest_reading(h, params, end, SIGNAL_ID)
     rep.streams = {
         k.removeprefix("source:"): v for k, (v, _t) in meta.items(db, "source:").items() if _is_stream(v)
     }
@@ -191,18 +191,19 @@ def liquidations_text(rep: LiquidationReport, tz: ZoneInfo | None = None) -> str
 def liquidations_chart(
     db: Database, settings: Settings, now: datetime, hours: int = DEFAULT_HOURS
 ) -> dict[str, Any]:
-    """Chart data for the same range (``render_png(data)``), alert points marked."""
+    """Chart data for the same range (``render_png(data)``), alert points and cascades marked."""
     hours = validate_hours(hours)
     sig = get_signal(SIGNAL_ID)
-    inputs = load_signal_inputs(db, sig, now)
+    params = settings.signal_params(SIGNAL_ID)
+    h = history_of(load_signal_inputs(db, sig, now), params)
     end = to_epoch(now)
-    tl = build_timeline(inputs, end=end)
     a = end - hours * 3600
     marks = [
         (datetime.fromtimestamp(al.ts, tz=now.tzinfo), al.level, al.key)
         for al in alert_repo.list_alerts(db, "live", SIGNAL_ID, since=a, until=end)
         if al.event in ("fired", "escalated")
     ]
+    tl = h.timeline(a, end, chart_resolution(end - a))
     if not len(tl):
         return {"signal": SIGNAL_ID, "title": "BTC liquidations", "x": np.array([], dtype="datetime64[s]")}
-    return chart_range(tl, settings.signal_params(SIGNAL_ID), max(a, int(tl.start[0])), end, marks)
+    return chart_range(h, tl, params, max(a, int(tl.start[0])), end, marks)

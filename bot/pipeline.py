@@ -43,12 +43,24 @@ def rules_for(sig: Signal, settings: Settings) -> Rules:
     return engine_rules(sig, settings.signal_params(sig.id))
 
 
-def load_signal_inputs(db: Database, sig: Signal, now: datetime | None = None) -> obs_repo.Inputs:
+def load_signal_inputs(
+    db: Database, sig: Signal, now: datetime | None = None, scope: str = "live"
+) -> obs_repo.Inputs:
     start = None
     if sig.lookback is not None and now is not None:
         start = to_epoch(now - sig.lookback)
     end = to_epoch(now) if now is not None else None
-    return with_tables(db, sig, obs_repo.load_inputs(db, sig.inputs, start=start, end=end), end)
+    return with_tables(db, sig, read_inputs(db, sig, start, end, scope), end)
+
+
+def read_inputs(
+    db: Database, sig: Signal, start: int | None, end: int | None, scope: str = "live"
+) -> obs_repo.Inputs:
+    """A signal's series over ``[start, end]``, or what its own loader gives (reads by range)."""
+    loader = sig.inputs_loader()
+    if loader is not None:
+        return loader(db, start, end, scope)
+    return obs_repo.load_inputs(db, sig.inputs, start=start, end=end)
 
 
 def with_tables(db: Database, sig: Signal, inputs: obs_repo.Inputs, end: int | None) -> obs_repo.Inputs:

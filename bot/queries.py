@@ -10,13 +10,12 @@ from sqlite_utils import Database
 
 from bot.config import Settings
 from bot.formatting import fmt_value, level_word
-from bot.pipeline import load_signal_inputs, with_tables
+from bot.pipeline import load_signal_inputs, read_inputs, with_tables
 from signals import get_signal, registry
 from signals.base import Level, Params, Reading, Signal
 from storage import alerts as alert_repo
-from storage import observations as obs_repo
 from storage import state as state_repo
-from storage.alerts import StoredAlert
+from storage.alerts import AlertEvent, StoredAlert
 from storage.state import KeyState
 from storage.timeutil import to_epoch
 
@@ -154,9 +153,7 @@ def chart_data(
     since = to_epoch(now - timedelta(days=days))
     # the chart's whole range, plus what the signal needs before it for its baselines
     start = None if sig.lookback is None else to_epoch(now - timedelta(days=days) - sig.lookback)
-    inputs = with_tables(
-        db, sig, obs_repo.load_inputs(db, sig.inputs, start=start, end=to_epoch(now)), to_epoch(now)
-    )
+    inputs = with_tables(db, sig, read_inputs(db, sig, start, to_epoch(now), marks_scope), to_epoch(now))
     marks = [
         (a.ts, a.level, a.key)
         for a in alert_repo.list_alerts(
@@ -167,3 +164,28 @@ def chart_data(
     from storage.timeutil import from_epoch
 
     return sig.chart_data(inputs, p, now, days, [(from_epoch(t), lv, k) for t, lv, k in marks])
+
+
+def coverage_note(db: Database, settings: Settings, signal_id: str) -> str | None:
+    """A signal's note on the coverage of its data (btc_liq: where live buckets overlap an
+    import, the import's measured share of the live total next to the setting in use)."""
+    sig = get_signal(signal_id)
+    report = getattr(sig, "coverage_report", None)
+    if report is None:
+        return None
+    inputs = load_signal_inputs(db, sig, None)
+    note: str | None = report(inputs, settings.signal_params(signal_id))
+    return note
+
+
+def alert_chart_data(
+    db: Database, settings: Settings, alert: AlertEvent, scope: str = "live"
+) -> dict[str, Any] | None:
+    """The chart a signal draws for one of its alerts (btc_liq: the cascade from a little before
+    it began, cumulative, with its headline figure), read by range; None when the signal has
+    none (callers draw its history chart with the alert marked)."""
+    sig = get_signal(alert.signal)
+    p = settings.signal_params(alert.signal)
+    inputs = with_tables(db, sig, read_inputs(db, sig, None, alert.ts + 1, scope), alert.ts + 1)
+    fields = ("ts", "event", "level", "prev_level", "value", "data", "summary")
+    return sig.alert_chart_data(inputs, p, {k: getattr(alert, k) for k in fields})

@@ -16,17 +16,16 @@ import hashlib
 import heapq
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlite_utils import Database
 
 from bot.engine import Engine, Rules, console_router, persist, rules_for
-from bot.pipeline import with_tables
+from bot.pipeline import read_inputs, with_tables
 from signals.base import Level, Params, Reading, Signal
 from storage import alerts as alert_repo
-from storage import observations as obs_repo
 from storage import state as state_repo
 from storage.alerts import AlertEvent
 from storage.timeutil import iso, to_epoch
@@ -72,10 +71,19 @@ def _mark_console_sent(db: Database, alert_id: int) -> None:
     )
 
 
-def compute_readings(db: Database, sig: Signal, params: Params, end: datetime | None) -> list[Reading]:
+def compute_readings(
+    db: Database,
+    sig: Signal,
+    params: Params,
+    end: datetime | None,
+    start: datetime | None = None,
+    scope: str = SCOPE,
+) -> Iterable[Reading]:
+    """The signal's readings for a replay to ``end`` (from the warm-up before ``start``), in
+    time order; a signal that reads by range yields them as it goes."""
     end_ts = to_epoch(end) if end else None
-    inputs = with_tables(db, sig, obs_repo.load_inputs(db, sig.inputs, end=end_ts), end_ts)
-    return sig.history(inputs, params)
+    inputs = with_tables(db, sig, read_inputs(db, sig, None, end_ts, scope), end_ts)
+    return sig.stream(inputs, params, start, end)
 
 
 def run_replay(
@@ -120,21 +128,15 @@ def run_replay(
             )
         engine = Engine()
 
-    streams = []
+    streams: list[Iterator[Reading]] = []
     rules: dict[str, Rules] = {}
     for sig in signals:
         p = params[sig.id]
         rules[sig.id] = rules_for(sig, p)
-        hist = readings[sig.id] if readings and sig.id in readings else compute_readings(db, sig, p, end)
-        pre: list[Reading] = []
-        run: list[Reading] = []
-        for r in hist:
-            if start is not None and r.ts < start:
-                pre.append(r)
-            elif end is None or r.ts <= end:
-                run.append(r)
-        if not result.resumed and pre:
-            _seed(engine, pre)
+        hist = (
+            readings[sig.id] if readings and sig.id in readings else compute_readings(db, sig, p, end, start)
+        )
+        run = _split(iter(hist), start, end, engine if not result.resumed else None)
         streams.append(run)
 
     since_checkpoint = 0
@@ -164,18 +166,59 @@ def run_replay(
     return result
 
 
-def _seed(engine: Engine, pre: list[Reading]) -> None:
-    """Streak of qualifying readings per key right before ``--from``."""
-    last: dict[tuple[str, str], Reading] = {}
-    streak: dict[tuple[str, str], int] = {}
-    low: dict[tuple[str, str], Level] = {}
-    for r in pre:
+def _split(
+    hist: Iterator[Reading], start: datetime | None, end: datetime | None, engine: Engine | None
+) -> Iterator[Reading]:
+    """The readings from ``start`` to ``end``, lazily; those before ``start`` seed ``engine``
+    (each key's running streak) before the first is handed on."""
+    seed = _Seed()
+    first: Reading | None = None
+    for r in hist:
+        if start is not None and r.ts < start:
+            seed.add(r)
+            continue
+        first = r
+        break
+    if engine is not None:
+        seed.apply(engine)
+    if first is None or (end is not None and first.ts > end):
+        return iter(())
+    return _until(first, hist, end)
+
+
+def _until(first: Reading, rest: Iterator[Reading], end: datetime | None) -> Iterator[Reading]:
+    yield first
+    for r in rest:
+        if end is not None and r.ts > end:
+            continue
+        yield r
+
+
+class _Seed:
+    """Streaks of qualifying readings per key before ``--from`` (kept as they pass by)."""
+
+    def __init__(self) -> None:
+        self.last: dict[tuple[str, str], Reading] = {}
+        self.streak: dict[tuple[str, str], int] = {}
+        self.low: dict[tuple[str, str], Level] = {}
+
+    def add(self, r: Reading) -> None:
         k = (r.signal, r.key)
         if r.level > Level.OK:
-            streak[k] = streak.get(k, 0) + 1
-            low[k] = min(low.get(k, Level.SEVERE), r.level)
+            self.streak[k] = self.streak.get(k, 0) + 1
+            self.low[k] = min(self.low.get(k, Level.SEVERE), r.level)
         else:
-            streak[k], low[k] = 0, Level.SEVERE
-        last[k] = r
-    for k, r in last.items():
-        engine.seed_pending(r, streak[k], low[k])
+            self.streak[k], self.low[k] = 0, Level.SEVERE
+        self.last[k] = r
+
+    def apply(self, engine: Engine) -> None:
+        for k, r in self.last.items():
+            engine.seed_pending(r, self.streak[k], self.low[k])
+
+
+def _seed(engine: Engine, pre: list[Reading]) -> None:
+    """Streak of qualifying readings per key right before ``--from``."""
+    seed = _Seed()
+    for r in pre:
+        seed.add(r)
+    seed.apply(engine)

@@ -15,7 +15,7 @@ import signal as os_signal
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -27,7 +27,7 @@ from bot.config import Settings
 from bot.dispatcher import Dispatcher
 from bot.engine import Router, console_router
 from bot.pipeline import Pipeline
-from bot.queries import chart_data
+from bot.queries import alert_chart_data, chart_data
 from bot.scheduler import build_scheduler
 from bot.sink_filters import console_router_for
 from bot.sinks import Sink
@@ -41,6 +41,9 @@ from storage.alerts import StoredAlert
 from storage.db import AsyncStore
 from storage.memory import tune_allocator
 from storage.timeutil import from_epoch, human_duration, to_epoch
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 log = logging.getLogger("flowwatch.run")
 
@@ -294,9 +297,19 @@ class App:
         await self.evaluate(list(registry()))
 
     async def prune(self) -> None:
-        from bot.upkeep import prune
+        from bot.upkeep import minute_rule, prune, prune_minutes_step
+        from storage.maintenance import checkpoint
 
-        removed = await self.store.call(prune, self.settings, to_epoch(self.clock.now()))
+        now = to_epoch(self.clock.now())
+        removed = await self.store.call(prune, self.settings, now)
+        # the minute retention a day at a time: each step is one short transaction, so the
+        # alerts written meanwhile never wait behind the whole prune
+        minutes = 0
+        while n := await self.store.call(prune_minutes_step, self.settings, now):
+            minutes += n
+        if minutes:
+            await self.store.call(checkpoint)
+        removed[minute_rule(self.settings)] = minutes
         log.info("prune: %s", ", ".join(f"{k}: {v}" for k, v in removed.items() if v) or "nothing to remove")
 
     async def deadman_ping(self) -> None:
@@ -343,7 +356,7 @@ class App:
         return bool(result["ok"])
 
     async def post_summary(self) -> None:
-        text = await self.store.call(summary_text, self.settings, self.clock.now())
+        text = await self.store.read(summary_text, self.settings, self.clock.now())
         if not self.on_summary:
             print(text, flush=True)
         for cb in self.on_summary:
@@ -369,14 +382,22 @@ class App:
         return await self._chart_for_alert(alert, days)
 
     async def _chart_for_alert(self, alert: StoredAlert, days: int | None = None) -> bytes | None:
-        if days is None:
-            sig = registry().get(alert.signal)
-            days = sig.alert_chart_days if sig else 180
-        at = from_epoch(alert.ts) + timedelta(seconds=1)
-        # beside the database thread: a long history takes seconds, and the next alert's write
-        # (during a cascade, moments later) must not wait behind it
-        data = await self.store.read(chart_data, self.settings, alert.signal, at, days)
-        return await self.renderer.render(alert_chart(data, alert))
+        # on a read-only connection beside the database thread: the next alert's write (during a
+        # cascade, moments later) never waits behind a chart
+        data = await self.store.read(_alert_chart, self.settings, alert, days)
+        return await self.renderer.render(data)
+
+
+def _alert_chart(db: Database, settings: Settings, alert: StoredAlert, days: int | None) -> dict[str, Any]:
+    """The signal's own chart of the alert, or its history chart as of the alert, marked."""
+    if days is None:
+        data = alert_chart_data(db, settings, alert)
+        if data is not None:
+            return data
+        sig = registry().get(alert.signal)
+        days = sig.alert_chart_days if sig else 180
+    at = from_epoch(alert.ts) + timedelta(seconds=1)
+    return alert_chart(chart_data(db, settings, alert.signal, at, days), alert)
 
 
 async def run_until_stopped(app: App, stop: asyncio.Event | None = None, initial_poll: bool = True) -> None:

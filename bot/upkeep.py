@@ -8,7 +8,7 @@ from sqlite_utils import Database
 
 from bot.config import Settings
 from signals import sources
-from storage import guild_state, maintenance
+from storage import guild_state, liq_rollups, maintenance
 
 log = logging.getLogger("flowwatch.upkeep")
 
@@ -23,3 +23,32 @@ def prune(db: Database, settings: Settings, now: int, dry_run: bool = False) -> 
     if not dry_run:
         maintenance.checkpoint(db)
     return out
+
+
+def minute_rule(settings: Settings) -> str:
+    return (
+        f"1-minute liquidation buckets and BTC closes older than {settings.liq_minute_retention_days:g} days"
+    )
+
+
+def prune_minutes_step(db: Database, settings: Settings, now: int, dry_run: bool = False) -> int:
+    """One day of 1-minute liquidation rows past ``FLOWWATCH_LIQ_MINUTE_RETENTION_DAYS`` (their
+    roll-ups stay): a step short enough that the alerts written meanwhile never wait long; the
+    daily upkeep repeats it until nothing is left (a database upgraded with a year of minutes
+    takes a few hundred steps once). With ``dry_run``, every row that would go."""
+    before = liq_rollups.minute_cutoff(now, settings.liq_minute_retention_days)
+    if before is None:
+        return 0
+    return liq_rollups.prune_minutes_step(db, before, dry_run)
+
+
+def prune_minutes(db: Database, settings: Settings, now: int, dry_run: bool = False) -> dict[str, int]:
+    """Every step at once (``flowwatch db prune``)."""
+    if dry_run:
+        return {minute_rule(settings): prune_minutes_step(db, settings, now, True)}
+    total = 0
+    while n := prune_minutes_step(db, settings, now):
+        total += n
+    if total:
+        maintenance.checkpoint(db)
+    return {minute_rule(settings): total}

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 #: a table input's loader: (db, end epoch s or None) -> the rows known by ``end``
 TableLoader = Callable[["Database", int | None], "pd.DataFrame"]
+#: a signal's own input loader: (db, start, end, alert scope) -> Inputs (see ``Signal.loader``)
+InputLoader = Callable[["Database", int | None, int | None, str], Inputs]
 
 
 class Level(enum.IntEnum):
@@ -175,6 +177,12 @@ class Signal:
     #: days of history an alert's chart shows
     alert_chart_days: ClassVar[int] = 180
 
+    def inputs_loader(self) -> InputLoader | None:
+        """A storage function that builds the signal's :class:`Inputs` instead of reading every
+        ``inputs`` series over ``lookback`` (None: that default): for a signal whose history is
+        large and read by range (btc_liq: a reader over the roll-ups, queried as it needs)."""
+        return None
+
     def default_params(self) -> Params:
         return Params(self.params)
 
@@ -190,6 +198,14 @@ class Signal:
     def history(self, inputs: Inputs, params: Params) -> list[Reading]:
         """Every reading the data allows, in time order, each using only data up to its ts."""
         raise NotImplementedError
+
+    def stream(
+        self, inputs: Inputs, params: Params, start: datetime | None = None, end: datetime | None = None
+    ) -> Iterable[Reading]:
+        """Readings in time order for a replay of ``[start, end]``, with those before ``start``
+        that seed the engine (default: :meth:`history`). A signal with a long, fine history
+        yields them as it goes, so a replay never holds them all."""
+        return self.history(inputs, params)
 
     def latest(self, inputs: Inputs, params: Params, now: datetime) -> list[Reading]:
         """The current reading per key (default: the last of :meth:`history` per key)."""
@@ -256,6 +272,14 @@ class Signal:
     ) -> dict[str, Any]:
         """Everything the chart needs, as plain data (pure). ``marks``: (time, level, key) of alerts."""
         raise NotImplementedError
+
+    def alert_chart_data(
+        self, inputs: Inputs, params: Params, alert: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        """The chart of one alert (``alert``: its ``ts``, ``event``, ``level``, ``prev_level``,
+        ``value`` and ``data``), when the signal draws its alerts differently from its history
+        (None: the history chart of ``alert_chart_days`` with the alert marked)."""
+        return None
 
     def demo(self, start: datetime) -> list[Observation]:
         """A built-in synthetic scenario for ``flowwatch demo``."""

@@ -1,33 +1,58 @@
-"""The pure core of ``btc_liq``: buckets, rolling windows, baselines and the cascade tracker.
+"""The pure core of ``btc_liq``: buckets, rolling windows, baselines, ranks and the cascade tracker.
 
 Everything here is in memory and deterministic; the same code drives live evaluation (the
-stream service feeds a :class:`LiveBook`), replay and tests (a :class:`Timeline` built from
-stored series).
+stream service feeds a :class:`LiveBook`), replay and tests (a :class:`Timeline` of stored
+buckets). Stored history is read through a :class:`History`: :class:`MemoryHistory` over
+every bucket of an :class:`~storage.observations.Inputs` frame (tests, small data), or
+:class:`signals.liq_stored.StoredHistory`, which reads only the range it is asked for (the
+1-minute rows of the last days, the roll-ups for baselines and ranks).
 
 Vocabulary:
 
 - A **bucket** is USD liquidated per venue and side over ``[start, start + length)``:
-  1-minute buckets from the live venues (Bybit, Binance, OKX), 1h/4h/1d buckets from an
-  imported aggregate (Coinglass). Columns: ``COLUMNS`` × (long, short).
+  1-minute buckets from the live venues (Bybit, Binance, OKX), their 5-minute, hourly and
+  daily roll-ups, 1h/4h/1d buckets from an imported aggregate (Coinglass). Columns:
+  ``COLUMNS`` × (long, short).
 - A **timeline** is the de-duplicated sequence of buckets: live venues where they cover a
   bucket of an import, the import only where they do not; among resolutions, the finer one
   where it covers (so an imported aggregate and live venues never count the same bucket).
+- **Coverage**: the share of the all-venue total a bucket's data carries. Live buckets count
+  as 1; an import that does not list all three live venues (the Binance-only Coinglass
+  history) counts as ``import_coverage``. Levels compare *normalised* totals (USD / coverage):
+  a rank or a median never mixes a one-venue import with three live venues, and the USD
+  floors apply to the data in all-venue terms. Messages report the USD as measured.
 - A **window** (5 m, 1 h, 4 h, 24 h) is the total over ``[t - W, t)``; windows shorter than the
   bucket at ``t`` are skipped. Its **baseline** is the rolling median of that window's
-  aligned, non-overlapping period totals over the past ``baseline_days``.
+  aligned, non-overlapping period totals over the past ``baseline_days``; its **rank** is its
+  place among those periods over the trailing ``RANK_DAYS`` (365), by total and (windows of an
+  hour or more) by multiple of the baseline.
 - A **run** (a cascade) starts when a window reaches a level, grows while liquidations keep
   coming faster than normal, and ends when the last ``quiet_minutes`` ran below
   ``exit_ratio × k_watch ×`` the normal rate. Its total is everything liquidated from the
   triggering window's start to its end. After a run, windows count only buckets after its end
   (the *fence*), so the same liquidations never start a second cascade.
+
+The level of a window (:meth:`Tracker._judge`), all in normalised USD:
+
+- below the window's floor (``floor_<w>``): ``ok`` — the floor only guards against noise in a
+  thin, quiet series;
+- under ``k_watch`` × its median: ``ok``; at or above it and the largest of at least
+  ``watch_days`` (a heads-up is news, not every 3× of a quiet median): ``watch``;
+- the largest period total of the trailing 365 days (or, with less history, of the stored
+  history once it spans ``record_days``): ``severe``;
+- at or above ``k_alert`` × its median and in the top ``top_n`` of the trailing 365 days, by
+  total or (windows of an hour or more) by multiple: ``alert``. With ``H`` < 365 days of
+  history the rank ``r`` among them stands for ``1 + (r - 1) × 365 / H`` in a year;
+- with too little history to rank (under ``365 / top_n`` days, or no baseline yet), an alert
+  needs ``k_severe`` × the larger of its median and its floor.
 """
 
 from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -53,6 +78,13 @@ SHORT_COLS = np.arange(1, NCOL, 2)
 COVER_SHARE = 0.8
 #: the cascade state is rebuilt from this much history when evaluating "now"
 WARMUP_S = 2 * 86400
+#: ranks look this far back (the issue of every rank: "largest of the trailing year")
+RANK_DAYS = 365
+RANK_S = RANK_DAYS * 86400
+#: rank texts name the place ("3rd-largest") up to this rank, then only "largest since"
+RANK_TEXT_MAX = 20
+#: windows whose multiples of the baseline are ranked too (a 5-minute year is 105,000 periods)
+MULTIPLE_RANKED = ("1h", "4h", "24h")
 BINANCE_NOTE = "Binance is a lower bound (it publishes at most one liquidation per symbol per second)"
 
 
@@ -105,6 +137,12 @@ def span(seconds: float) -> str:
     return f"{d}d {rest // 3600}h" if rest // 3600 else f"{d}d"
 
 
+def ordinal(n: int) -> str:
+    if 10 <= n % 100 <= 20:
+        return f"{n}th"
+    return f"{n}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th') }"
+
+
 def venue_list(cols: Sequence[str], sources: Mapping[str, str] | None = None) -> str:
     """``Bybit, Binance (lower bound), OKX`` or ``Coinglass (Binance only, lower bound)``."""
     out = []
@@ -132,6 +170,26 @@ def undercounts(cols: Sequence[str], sources: Mapping[str, str] | None = None) -
     return "coinglass" in cols and "binance" in (sources or {}).get("coinglass", "").lower()
 
 
+def coverage_of(source: str | None, import_coverage: float) -> float:
+    """The share of the all-venue total an import carries: 1 when its source lists every live
+    venue (``coinglass:binance,okx,bybit``), else ``import_coverage`` (a one-venue history, or
+    one whose exchanges are unknown)."""
+    detail = (source or "").split(":", 1)
+    exch = {e.strip().lower() for e in detail[1].split(",")} if len(detail) == 2 else set()
+    return 1.0 if set(VENUES) <= exch else float(import_coverage)
+
+
+def coverage_text(cov: float, cols: Sequence[str], sources: Mapping[str, str] | None) -> str:
+    """Which coverage the levels used, for every message."""
+    if cov >= 0.999:
+        return "live venues, 100% (full coverage)" if any(c in VENUES for c in cols) else "100% (all venues)"
+    what = "import" if any(c in IMPORTS for c in cols) else "data"
+    return (
+        f"{cov:.0%} of the all-venue total ({venue_list([c for c in cols if c in IMPORTS] or cols, sources)} {what}, "
+        "FLOWWATCH_BTC_LIQ_IMPORT_COVERAGE): floors and ranks in all-venue terms"
+    )
+
+
 # -- books: where window totals come from ------------------------------------------------
 
 
@@ -141,6 +199,8 @@ class Book(Protocol):
     def sums(self, a: int, b: int) -> np.ndarray: ...
 
     def sides(self, a: int, b: int) -> tuple[float, float]: ...
+
+    def norm(self, a: int, b: int) -> float: ...
 
     def resolution(self, t: int) -> int: ...
 
@@ -153,7 +213,12 @@ class Book(Protocol):
 
 @dataclass
 class Timeline:
-    """De-duplicated buckets from stored series (sorted, non-overlapping)."""
+    """De-duplicated buckets (sorted, non-overlapping).
+
+    ``cover``: seconds of the bucket that had data (a 1-minute bucket: 60; a roll-up: the
+    minutes its best-covered venue had data; an import bucket: its length). ``scale``:
+    1 / coverage (normalised USD = USD × scale).
+    """
 
     start: np.ndarray  # int64
     length: np.ndarray  # int64
@@ -163,16 +228,30 @@ class Timeline:
     gaps: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     price_ts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     price_px: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    cover: np.ndarray | None = None
+    scale: np.ndarray | None = None
+    #: per venue, the length of the bucket each ``gaps`` entry covers (60 unless a roll-up)
+    gap_len: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         n = len(self.start)
+        if self.cover is None:
+            self.cover = self.length.copy()
+        if self.scale is None:
+            self.scale = np.ones(n)
         self._starts: list[int] = self.start.tolist()
-        self._prefix = np.zeros((n + 1, NCOL))
+        # Running sums in whole cents (int64): a window's total is then exact, whatever range
+        # of history the timeline was built from (float prefix sums would differ in the last
+        # digits between an evaluation after a restart and one before it).
+        cents = np.rint(self.vals * 100).astype(np.int64)
+        self._prefix = np.zeros((n + 1, NCOL), dtype=np.int64)
         if n:
-            np.cumsum(self.vals, axis=0, out=self._prefix[1:])
-        self._len_prefix = np.concatenate([[0], np.cumsum(self.length)])
-        self._long: list[float] = self._prefix[:, LONG_COLS].sum(axis=1).tolist()
-        self._short: list[float] = self._prefix[:, SHORT_COLS].sum(axis=1).tolist()
+            np.cumsum(cents, axis=0, out=self._prefix[1:])
+        self._cover_prefix = np.concatenate([[0], np.cumsum(self.cover)])
+        self._long: list[int] = self._prefix[:, LONG_COLS].sum(axis=1).tolist()
+        self._short: list[int] = self._prefix[:, SHORT_COLS].sum(axis=1).tolist()
+        norm = np.rint(self.vals.sum(axis=1) * self.scale * 100).astype(np.int64)
+        self._norm: list[int] = np.concatenate([[0], np.cumsum(norm)]).tolist()
         self._lengths: list[int] = self.length.tolist()
         bits = np.zeros((n + 1, len(COLUMNS)), dtype=np.int64)
         for i in range(len(COLUMNS)):
@@ -199,16 +278,21 @@ class Timeline:
 
     def sums(self, a: int, b: int) -> np.ndarray:
         i, j = self._idx(a, b)
-        return self._prefix[j] - self._prefix[i]
+        return (self._prefix[j] - self._prefix[i]) / 100.0
 
     def sides(self, a: int, b: int) -> tuple[float, float]:
         i = bisect.bisect_left(self._starts, a)
         j = bisect.bisect_left(self._starts, b)
-        return self._long[j] - self._long[i], self._short[j] - self._short[i]
+        return (self._long[j] - self._long[i]) / 100.0, (self._short[j] - self._short[i]) / 100.0
+
+    def norm(self, a: int, b: int) -> float:
+        i = bisect.bisect_left(self._starts, a)
+        j = bisect.bisect_left(self._starts, b)
+        return (self._norm[j] - self._norm[i]) / 100.0
 
     def covered(self, a: int, b: int) -> int:
         i, j = self._idx(a, b)
-        return int(self._len_prefix[j] - self._len_prefix[i])
+        return int(self._cover_prefix[j] - self._cover_prefix[i])
 
     def resolution(self, t: int) -> int:
         i = bisect.bisect_left(self._starts, t) - 1
@@ -235,6 +319,7 @@ class Timeline:
     def slice(self, a: int, b: int) -> Timeline:
         """Buckets with start in ``[a, b)`` (gaps and prices kept whole)."""
         i, j = self._idx(a, b)
+        assert self.cover is not None and self.scale is not None
         return Timeline(
             self.start[i:j],
             self.length[i:j],
@@ -244,6 +329,9 @@ class Timeline:
             self.gaps,
             self.price_ts,
             self.price_px,
+            self.cover[i:j],
+            self.scale[i:j],
+            self.gap_len,
         )
 
 
@@ -255,21 +343,20 @@ def _parse_name(name: str) -> tuple[str, str, str] | None:
     return parts[2], parts[3], parts[4]
 
 
-def build_timeline(inputs: Inputs, end: int | None = None, fine_from: int | None = None) -> Timeline:
-    """Every stored liquidation bucket (starting before ``end``), de-duplicated (module docstring).
-
-    ``fine_from``: live 1-minute buckets before it are merged into their aligned 5-minute
-    period wherever all five minutes are there (see :func:`compact`): the baselines and ranks
-    stay the same and the timeline is five times smaller. Evaluations "now" and charts step the
-    tracker only over the last days, so they pass a time a margin before those.
-    """
+def build_timeline(inputs: Inputs, end: int | None = None, import_coverage: float = 1.0) -> Timeline:
+    """Every liquidation bucket in ``inputs`` (starting before ``end``), de-duplicated (module
+    docstring). Live series may come as 1-minute buckets or as roll-ups (``<bucket>`` 5m, 1h or
+    1d, with a ``liq.btc.<venue>.minutes.<bucket>`` column of the minutes they hold); imports are
+    scaled by their coverage (:func:`coverage_of` with ``import_coverage``)."""
     wide = inputs.values
     ts_all = _epochs(wide.index)
     keep_rows = ts_all < end if end is not None else np.ones(len(ts_all), dtype=bool)
     ts_all = ts_all[keep_rows]
     col_of = {str(c): i for i, c in enumerate(wide.columns)}
-    by_layer: dict[tuple[int, int], list[tuple[int, int, int]]] = {}  # -> (venue k, column, side)
-    gaps: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    # (rank, length) -> [(venue k, column, side)]
+    by_layer: dict[tuple[int, int], list[tuple[int, int, int]]] = {}
+    minutes_of: dict[tuple[int, int], list[int]] = {}  # live roll-up layers: their minutes columns
+    gap_parts: dict[str, list[tuple[np.ndarray, np.ndarray, int]]] = {}
     sources: dict[str, str] = {}
     matrix: np.ndarray | None = None
 
@@ -286,22 +373,34 @@ def build_timeline(inputs: Inputs, end: int | None = None, fine_from: int | None
         venue, metric, bucket = parsed
         if venue not in VENUE_INDEX or bucket not in BUCKETS:
             continue
+        rank = 0 if venue in VENUES else 1
         if metric == "gap_s":
             g = column(i)
-            ok = ~np.isnan(g)
+            ok = ~np.isnan(g) & (g > 0)
             if ok.any():
-                gaps[venue] = (ts_all[ok], g[ok])
+                gap_parts.setdefault(venue, []).append((ts_all[ok], g[ok], BUCKETS[bucket]))
+            continue
+        if metric == "minutes" and rank == 0:
+            minutes_of.setdefault((rank, BUCKETS[bucket]), []).append(i)
             continue
         if metric not in ("long_usd", "short_usd"):
             continue
-        rank = 0 if venue in VENUES else 1
         by_layer.setdefault((rank, BUCKETS[bucket]), []).append(
             (VENUE_INDEX[venue], i, 0 if metric == "long_usd" else 1)
         )
         if venue in IMPORTS:
             sources[venue] = inputs.last_source.get(name, venue)
-    layers: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []  # (len, start, vals, mask)
-    for (_rank, length), cols in sorted(by_layer.items()):
+    gaps = {}
+    gap_len = {}
+    for v, parts in gap_parts.items():
+        ts = np.concatenate([p[0] for p in parts])
+        g = np.concatenate([p[1] for p in parts])
+        ln = np.concatenate([np.full(len(p[0]), p[2], dtype=np.int64) for p in parts])
+        order = np.argsort(ts, kind="stable")
+        gaps[v] = (ts[order], g[order])
+        gap_len[v] = ln[order]
+    layers: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    for (rank, length), cols in sorted(by_layer.items()):
         present_any = np.zeros(len(ts_all), dtype=bool)
         for _k, i, _side in cols:
             present_any |= ~np.isnan(column(i))
@@ -310,82 +409,53 @@ def build_timeline(inputs: Inputs, end: int | None = None, fine_from: int | None
         starts = ts_all[present_any]
         vals = np.zeros((len(starts), NCOL))
         mask = np.zeros(len(starts), dtype=np.int64)
+        scale = np.ones(len(starts))
         for k, i, side in cols:
             c = column(i)[present_any]
             ok = ~np.isnan(c)
             vals[ok, 2 * k + side] = np.clip(c[ok], 0, None)
             mask[ok] |= 1 << k
-        layers.append((length, starts, vals, mask))
+            if rank == 1:
+                scale[ok] = 1.0 / coverage_of(sources.get(COLUMNS[k]), import_coverage)
+        cover = np.full(len(starts), length, dtype=np.int64)
+        mins = minutes_of.get((rank, length))
+        if mins:
+            m = np.nanmax(np.stack([column(i)[present_any] for i in mins]), axis=0)
+            cover = np.minimum(np.nan_to_num(m, nan=0.0).astype(np.int64) * 60, length)
+        layers.append((length, starts, vals, mask, cover, scale))
     if not layers:
         return Timeline.empty()
-    length, tl_start, tl_vals, tl_mask = layers[0]
+    length, tl_start, tl_vals, tl_mask, tl_cover, tl_scale = layers[0]
     tl_len = np.full(len(tl_start), length, dtype=np.int64)
-    if fine_from is not None and length == 60:
-        tl_start, tl_len, tl_vals, tl_mask = compact(tl_start, tl_vals, tl_mask, fine_from)
-    for length, starts, vals, mask in layers[1:]:
-        tl_start, tl_len, tl_vals, tl_mask = _merge_layer(
-            tl_start, tl_len, tl_vals, tl_mask, starts, length, vals, mask
+    for length, starts, vals, mask, cover, scale in layers[1:]:
+        tl_start, tl_len, tl_vals, tl_mask, tl_cover, tl_scale = _merge_layer(
+            (tl_start, tl_len, tl_vals, tl_mask, tl_cover, tl_scale), starts, length, vals, mask, cover, scale
         )
     price_ts, price_px = _price(inputs, end)
-    return Timeline(tl_start, tl_len, tl_vals, tl_mask, sources, gaps, price_ts, price_px)
+    return Timeline(tl_start, tl_len, tl_vals, tl_mask, sources, gaps, price_ts, price_px, tl_cover, tl_scale)
 
 
 def _epochs(idx: pd.Index) -> np.ndarray:
     return np.asarray(pd.DatetimeIndex(idx).as_unit("s").asi8, dtype=np.int64)
 
 
-#: the shortest window: 1-minute buckets can be merged up to it without changing any window total
-COMPACT_S = min(length for _name, length in WINDOWS)
-
-
-def compact(
-    start: np.ndarray, vals: np.ndarray, mask: np.ndarray, before: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """1-minute buckets of aligned 5-minute periods that end by ``before`` and are complete (all
-    five minutes present) become one 5-minute bucket: (start, length, vals, mask), sorted.
-
-    Every window is at least 5 minutes long and its periods are aligned, so each period total
-    (the baselines, the ranks) and each coverage sum is unchanged; incomplete periods keep
-    their minutes, so the 80 % coverage rule sees exactly what it saw.
-    """
-    n = len(start)
-    period = start // COMPACT_S * COMPACT_S
-    old = period + COMPACT_S <= before
-    if not old.any():
-        return start, np.full(n, 60, dtype=np.int64), vals, mask
-    keys, inv, counts = np.unique(period[old], return_inverse=True, return_counts=True)
-    full = counts == COMPACT_S // 60
-    merge = np.zeros(n, dtype=bool)
-    merge[np.flatnonzero(old)[full[inv]]] = True
-    gvals = np.zeros((len(keys), vals.shape[1]))
-    np.add.at(gvals, inv, vals[old])
-    gmask = np.zeros(len(keys), dtype=np.int64)
-    np.bitwise_or.at(gmask, inv, mask[old])
-    keep = ~merge
-    out_start = np.concatenate([start[keep], keys[full]])
-    out_len = np.concatenate(
-        [np.full(int(keep.sum()), 60, dtype=np.int64), np.full(int(full.sum()), COMPACT_S, dtype=np.int64)]
-    )
-    out_vals = np.concatenate([vals[keep], gvals[full]])
-    out_mask = np.concatenate([mask[keep], gmask[full]])
-    order = np.argsort(out_start, kind="stable")
-    return out_start[order], out_len[order], out_vals[order], out_mask[order]
+_Arrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 def _merge_layer(
-    s0: np.ndarray,
-    l0: np.ndarray,
-    v0: np.ndarray,
-    m0: np.ndarray,
+    sel: _Arrays,
     s1: np.ndarray,
     length: int,
     v1: np.ndarray,
     m1: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    c1: np.ndarray,
+    sc1: np.ndarray,
+) -> _Arrays:
     """Add a coarser (or lower-priority) layer where the selected buckets do not cover it."""
+    s0, l0, v0, m0, c0, sc0 = sel
     if len(s1) == 0:
-        return s0, l0, v0, m0
-    pre = np.concatenate([[0], np.cumsum(l0)])
+        return sel
+    pre = np.concatenate([[0], np.cumsum(c0)])
     i0 = np.searchsorted(s0, s1, side="left")
     i1 = np.searchsorted(s0, s1 + length, side="left")
     covered = pre[i1] - pre[i0]
@@ -398,8 +468,10 @@ def _merge_layer(
     lens = np.concatenate([l0[keep], np.full(int(use.sum()), length, dtype=np.int64)])
     vals = np.concatenate([v0[keep], v1[use]])
     mask = np.concatenate([m0[keep], m1[use]])
+    cover = np.concatenate([c0[keep], c1[use]])
+    scale = np.concatenate([sc0[keep], sc1[use]])
     order = np.argsort(start, kind="stable")
-    return start[order], lens[order], vals[order], mask[order]
+    return start[order], lens[order], vals[order], mask[order], cover[order], scale[order]
 
 
 def _price(inputs: Inputs, end: int | None) -> tuple[np.ndarray, np.ndarray]:
@@ -440,64 +512,198 @@ def _price(inputs: Inputs, end: int | None) -> tuple[np.ndarray, np.ndarray]:
 # -- baselines and ranks -----------------------------------------------------------------
 
 
+def min_periods(params: Params, length: int) -> int:
+    """Periods a rolling median needs: a quarter of the baseline span (at least 3)."""
+    return max(3, math.ceil(0.25 * int(params["baseline_days"]) * 86400 / length))
+
+
 @dataclass
 class WindowHistory:
-    """Aligned, non-overlapping period totals of one window length, with rolling medians."""
+    """Aligned period totals of one window length (normalised USD): rolling medians and ranks.
+
+    ``ends``/``totals``: every period ending after ``dense_from``, and before it only those of at
+    least ``cutoff`` (all that a rank of a window of at least ``cutoff`` needs: a bounded read
+    of a year of 5-minute periods). ``m_ends``/``medians``: the rolling median as of each
+    period's end (NaN with too few periods). ``mults``: each period's multiple of the median
+    before it (NaN where none), for windows ranked by multiple too; None otherwise.
+    ``first``: start of the first valid period of the history.
+    """
 
     length: int
-    ends: np.ndarray  # int64, sorted, valid periods only
+    ends: np.ndarray
     totals: np.ndarray
-    medians: np.ndarray  # NaN where the baseline has too few periods
-    first: int | None  # start of the first valid period
+    m_ends: np.ndarray
+    medians: np.ndarray
+    first: int | None
+    mults: np.ndarray | None = None
+    dense_from: int = -(2**62)
+    cutoff: float = 0.0
+    #: the rank history, read when a rank is first asked for (a calm reading never needs it)
+    lazy: Callable[[], WindowHistory] | None = None
+    #: medians from three periods on (a new history's stand-in for its baseline)
+    rough: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        self._ends: list[int] = self.ends.tolist()
+        self._m_ends: list[int] = self.m_ends.tolist()
         self._medians: list[float] = self.medians.tolist()
+        self._rough: list[float] = self.rough.tolist() if self.rough is not None else []
+
+    def rough_before(self, t: int) -> float | None:
+        """Like :meth:`median_before`, from as few as three periods (None with fewer)."""
+        i = bisect.bisect_right(self._m_ends, t) - 1
+        if i < 0 or i >= len(self._rough):
+            return None
+        m = self._rough[i]
+        return None if m != m else m
+
+    def load_ranks(self) -> None:
+        """Read the rank history now (before the connection it reads through closes)."""
+        self._load()
+
+    def _load(self) -> None:
+        if self.lazy is not None:
+            full, self.lazy = self.lazy(), None
+            self.ends, self.totals, self.mults = full.ends, full.totals, full.mults
+            self.dense_from, self.cutoff = full.dense_from, full.cutoff
 
     def median_before(self, t: int) -> float | None:
         """The rolling median as of the last period ending at or before ``t``."""
-        i = bisect.bisect_right(self._ends, t) - 1
+        i = bisect.bisect_right(self._m_ends, t) - 1
         if i < 0:
             return None
         m = self._medians[i]
         return None if m != m else m
 
-    def largest_since(self, before: int, value: float) -> int | None:
-        """End of the last period ending at or before ``before`` with a total >= ``value``."""
-        k = int(np.searchsorted(self.ends, before, side="right"))
-        hits = np.flatnonzero(self.totals[:k] >= value)
-        return int(self.ends[hits[-1]]) if len(hits) else None
+    def exact(self, value: float) -> bool:
+        """Whether ranks of ``value`` are exact (every period at least as large is held)."""
+        self._load()
+        return value >= self.cutoff
+
+    def _range(self, after: int, before: int) -> tuple[int, int]:
+        self._load()
+        i = int(np.searchsorted(self.ends, after, side="right"))
+        j = int(np.searchsorted(self.ends, before, side="right"))
+        return i, j
+
+    def largest_since(self, before: int, value: float, after: int = -(2**62)) -> int | None:
+        """End of the last period ending in ``(after, before]`` with a total >= ``value``."""
+        i, j = self._range(after, before)
+        hits = np.flatnonzero(self.totals[i:j] >= value)
+        return int(self.ends[i + hits[-1]]) if len(hits) else None
+
+    def count_at_least(self, after: int, before: int, value: float) -> int:
+        i, j = self._range(after, before)
+        return int(np.count_nonzero(self.totals[i:j] >= value))
+
+    def count_multiple_at_least(self, after: int, before: int, multiple: float) -> int | None:
+        if self.mults is None:
+            return None
+        i, j = self._range(after, before)
+        return int(np.count_nonzero(self.mults[i:j] >= multiple))
+
+    def kth_largest(self, after: int, before: int, k: int) -> float | None:
+        """The ``k``-th largest total in ``(after, before]`` (None when fewer are held)."""
+        i, j = self._range(after, before)
+        part = self.totals[i:j]
+        if len(part) < k:
+            return None
+        return float(np.partition(part, len(part) - k)[len(part) - k])
+
+    def kth_multiple(self, after: int, before: int, k: int) -> float | None:
+        if self.mults is None:
+            return None
+        i, j = self._range(after, before)
+        part = self.mults[i:j]
+        part = part[~np.isnan(part)]
+        if len(part) < k:
+            return None
+        return float(np.partition(part, len(part) - k)[len(part) - k])
 
 
 def period_totals(tl: Timeline, length: int) -> tuple[np.ndarray, np.ndarray]:
-    """Totals of the aligned periods of ``length`` seconds that the buckets cover (>= 80 %)."""
+    """Normalised totals of the aligned periods of ``length`` seconds that the buckets cover
+    (>= 80 %): (period ends, totals)."""
     if len(tl) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0)
+    assert tl.cover is not None and tl.scale is not None
     p = (tl.start // length) * length
     fits = (tl.length <= length) & (tl.start - p + tl.length <= length)
     if not fits.any():
         return np.zeros(0, dtype=np.int64), np.zeros(0)
-    p, vals, lens = p[fits], tl.vals[fits].sum(axis=1), tl.length[fits]
+    p, vals, cover = p[fits], (tl.vals[fits].sum(axis=1) * tl.scale[fits]), tl.cover[fits]
     keys, inv = np.unique(p, return_inverse=True)
     totals = np.bincount(inv, weights=vals)
-    cover = np.bincount(inv, weights=lens)
-    ok = cover >= COVER_SHARE * length
+    cov = np.bincount(inv, weights=cover)
+    ok = cov >= COVER_SHARE * length
     return keys[ok] + length, totals[ok]
 
 
+#: periods a rough median (the stand-in for a baseline still too short) needs
+ROUGH_PERIODS = 3
+
+
+def rolling_medians(
+    ends: np.ndarray, totals: np.ndarray, params: Params, length: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(the rolling medians, NaN until a quarter of the baseline span is there; the rough ones,
+    from three periods on)."""
+    if not len(ends):
+        return np.zeros(0), np.zeros(0)
+    ser = pd.Series(totals, index=pd.to_datetime(ends, unit="s"))
+    roll = ser.rolling(f"{int(params['baseline_days'])}D", min_periods=ROUGH_PERIODS)
+    rough = np.asarray(roll.median().to_numpy())
+    count = np.asarray(roll.count().to_numpy())
+    strict = np.where(count >= min_periods(params, length), rough, np.nan)
+    return strict, rough
+
+
+def multiples_of(ends: np.ndarray, totals: np.ndarray, medians: np.ndarray, length: int) -> np.ndarray:
+    """Each period's total over the median as of its start (the last median at or before it)."""
+    out = np.full(len(ends), np.nan)
+    if not len(ends):
+        return out
+    idx = np.searchsorted(ends, ends - length, side="right") - 1
+    ok = idx >= 0
+    med = np.full(len(ends), np.nan)
+    med[ok] = medians[idx[ok]]
+    good = ok & (med > 0)
+    out[good] = totals[good] / med[good]
+    return out
+
+
+def make_history(
+    name: str,
+    length: int,
+    ends: np.ndarray,
+    totals: np.ndarray,
+    params: Params,
+    first: int | None,
+    sparse: tuple[np.ndarray, np.ndarray] | None = None,
+    dense_from: int = -(2**62),
+    cutoff: float = 0.0,
+) -> WindowHistory:
+    """A window's history from its dense period totals (every valid period in a contiguous
+    range) and, optionally, sparse ones before it (only those of at least ``cutoff``)."""
+    medians, rough = rolling_medians(ends, totals, params, length)
+    mults = multiples_of(ends, totals, medians, length) if name in MULTIPLE_RANKED else None
+    all_ends, all_totals = ends, totals
+    if sparse is not None and len(sparse[0]):
+        all_ends = np.concatenate([sparse[0], ends])
+        all_totals = np.concatenate([sparse[1], totals])
+        if mults is not None:
+            mults = np.concatenate([np.full(len(sparse[0]), np.nan), mults])
+    return WindowHistory(
+        length, all_ends, all_totals, ends, medians, first, mults, dense_from, cutoff, rough=rough
+    )
+
+
 def window_histories(tl: Timeline, params: Params) -> dict[str, WindowHistory]:
-    days = int(params["baseline_days"])
+    """Every window's history from a whole timeline (every period held)."""
     out = {}
     for name, length in WINDOWS:
         ends, totals = period_totals(tl, length)
-        min_n = max(3, math.ceil(0.25 * days * 86400 / length))
-        if len(ends):
-            ser = pd.Series(totals, index=pd.to_datetime(ends, unit="s"))
-            med = ser.rolling(f"{days}D", min_periods=min_n).median().to_numpy()
-            first = int(ends[0] - length)
-        else:
-            med, first = np.zeros(0), None
-        out[name] = WindowHistory(length, ends, totals, med, first)
+        first = int(ends[0] - length) if len(ends) else None
+        out[name] = make_history(name, length, ends, totals, params, first)
     return out
 
 
@@ -508,27 +714,40 @@ def window_histories(tl: Timeline, params: Params) -> dict[str, WindowHistory]:
 class WindowEval:
     name: str
     length: int
-    total: float  # fresh total (since the fence)
+    total: float  # fresh total (since the fence), USD as measured
     long: float
     short: float
     raw: float  # whole-window total, fence ignored
-    median: float | None
-    thresholds: tuple[float, float, float]  # watch, alert, severe (USD)
+    norm: float  # ``total`` in all-venue terms (/ coverage): what the levels judge
+    median: float | None  # normalised
+    floor: float  # normalised USD
     level: Level
-    since: int | None = None  # "largest since" (end of the last larger period)
+    thresholds: tuple[float, float, float] = (0.0, 0.0, 0.0)  # watch, alert, severe (normalised USD)
+    since: int | None = None  # "largest since": end of the last larger period
     history_from: int | None = None  # start of the history the rank was judged against
+    history_days: float = 0.0  # days of that history inside the trailing year
+    full_year: bool = False
+    rank: int | None = None  # 1 + periods of the trailing year at least as large
+    mult_rank: int | None = None  # the same among multiples of the baseline
     record: bool = False
     checked: bool = False  # whether the rank was looked up
+    cold: bool = False  # too little history to rank: multiples and floors alone
+    stand_in: float = 0.0  # without a baseline: what stands in for it (normalised USD)
+    burst_short: bool = False  # in the top by rank but under k_alert x its median
 
     @property
     def multiple(self) -> float | None:
         if self.median is None or self.median <= 0:
             return None
-        return self.total / self.median
+        return self.norm / self.median
+
+    @property
+    def coverage(self) -> float:
+        return self.total / self.norm if self.norm > 0 else 1.0
 
     @property
     def pressure(self) -> float:
-        return self.total / self.thresholds[1] if self.thresholds[1] > 0 else 0.0
+        return self.norm / self.thresholds[1] if self.thresholds[1] > 0 else 0.0
 
 
 @dataclass
@@ -539,6 +758,10 @@ class Run:
     peak: Level
     acc_until: int
     acc: np.ndarray
+    price0: float | None = None
+    gaps: dict[str, float] = field(default_factory=dict)
+    #: the strongest window seen in the run (level, then multiple): what its messages rank
+    best: WindowEval | None = None
 
 
 @dataclass
@@ -552,6 +775,10 @@ class Step:
     resolved: Run | None
 
 
+def _strength(e: WindowEval) -> tuple[Level, float]:
+    return e.level, e.multiple or 0.0
+
+
 def ladder(value: float, thresholds: Sequence[float]) -> Level:
     lvl = Level.OK
     for i, thr in enumerate(thresholds, start=1):
@@ -560,34 +787,18 @@ def ladder(value: float, thresholds: Sequence[float]) -> Level:
     return lvl
 
 
-def multiples(p: Params) -> tuple[float, float, float]:
-    return (p["k_watch"], p["k_alert"], p["k_severe"])
-
-
-def thresholds(
-    median: float | None, floor: float, ks: tuple[float, float, float]
-) -> tuple[float, float, float]:
-    """Entry thresholds (USD): ``max(k × median, floor × k / k_alert)`` per level.
-
-    Without a baseline (too little history) the floor alone decides.
-    """
-    kw, ka, ks_ = ks
-    m = median if median is not None and median > 0 else floor / ka
-    return (max(kw * m, floor * kw / ka), max(ka * m, floor), max(ks_ * m, floor * ks_ / ka))
-
-
-def _ladder3(value: float, thr: tuple[float, float, float]) -> Level:
-    if value >= thr[2]:
-        return Level.SEVERE
-    if value >= thr[1]:
-        return Level.ALERT
-    if value >= thr[0]:
-        return Level.WATCH
-    return Level.OK
-
-
 def floor_usd(p: Params, window: str) -> float:
     return float(p[f"floor_{window}"]) * 1e6
+
+
+def year_rank(rank: int, history_days: float) -> float:
+    """A rank among ``history_days`` of history, as a rank in a year."""
+    return 1 + (rank - 1) * RANK_DAYS / max(history_days, 1e-9)
+
+
+def min_rank_days(p: Params) -> float:
+    """History a rank needs: the span in which a steady market makes one top-N window."""
+    return RANK_DAYS / float(p["top_n"])
 
 
 class Tracker:
@@ -600,8 +811,12 @@ class Tracker:
         self.fence = 0
         self.run: Run | None = None
         self.last_t: int | None = None
-        self._ks = multiples(params)
+        self._ks = (float(params["k_watch"]), float(params["k_alert"]), float(params["k_severe"]))
         self._floors = {n: floor_usd(params, n) for n, _ in WINDOWS}
+        self._top_n = int(params["top_n"])
+        self._min_rank = min_rank_days(params)
+        self._record = float(params["record_days"])
+        self._watch_s = int(params["watch_days"]) * 86400
 
     # .. evaluation of one window ..
 
@@ -609,37 +824,119 @@ class Tracker:
         a = max(t - length, self.fence)
         long, short = book.sides(a, t)
         total = long + short
+        norm = book.norm(a, t)
         raw = total if a == t - length else sum(book.sides(t - length, t))
         med = hist.median_before(t - length)
-        thr = thresholds(med, self._floors[name], self._ks)
-        ev = WindowEval(name, length, total, long, short, raw, med, thr, _ladder3(total, thr))
-        if med is not None and med > 0 and total >= self._ks[0] * med:
-            self._rank(ev, t, hist)
-            if ev.record:
-                ks = self._ks
-                by_multiple = _ladder3(total, (ks[0] * med, ks[1] * med, ks[2] * med))
-                if by_multiple >= Level.ALERT:
-                    by_multiple = Level.SEVERE  # a record cascade is the signal's extreme
-                ev.level = max(ev.level, by_multiple)
+        ev = WindowEval(name, length, total, long, short, raw, norm, med, self._floors[name], Level.OK)
+        ev.level = self._judge(ev, t, hist)
         return ev
+
+    def _judge(self, ev: WindowEval, t: int, hist: WindowHistory) -> Level:
+        kw, ka, ks = self._ks
+        floor, norm, med = ev.floor, ev.norm, ev.median
+        if med is None or med <= 0:
+            # no baseline yet: the larger of the floor and the median of the few periods there
+            # are stands in (a new install in a busy market is not "above normal" all week)
+            ev.stand_in = max(floor, hist.rough_before(t - ev.length) or 0.0)
+        base = med if med is not None and med > 0 else ev.stand_in
+        ev.thresholds = (max(kw * base, floor), max(ka * base, floor), max(ks * max(base, floor), floor))
+        if norm < floor or norm < kw * base:
+            return Level.OK
+        if med is None or med <= 0:
+            ev.cold = True
+            return Level.ALERT if norm >= ks * base else Level.WATCH
+        if not hist.exact(norm):
+            return Level.OK  # (never: ranks are held for every total a watch can reach)
+        self._rank(ev, t, hist)
+        mult = norm / med
+        # a heads-up: the largest of at least ``watch_days`` (not every 3x of a quiet median)
+        watch = ev.since is None or t - ev.length - ev.since >= self._watch_s
+        if ev.history_days < self._min_rank:
+            ev.cold = True
+            if mult >= ks and norm >= ks * floor:
+                return Level.ALERT
+            return Level.WATCH if watch else Level.OK
+        assert ev.rank is not None
+        if ev.rank == 1 and (ev.full_year or ev.history_days >= self._record):
+            ev.record = True
+            return Level.SEVERE
+        top = year_rank(ev.rank, ev.history_days) <= self._top_n
+        top_mult = ev.mult_rank is not None and year_rank(ev.mult_rank, ev.history_days) <= self._top_n
+        if top or top_mult:
+            if mult >= ka:
+                return Level.ALERT
+            ev.burst_short = True
+            return Level.WATCH
+        return Level.WATCH if watch else Level.OK
 
     def _rank(self, ev: WindowEval, t: int, hist: WindowHistory) -> None:
         before = t - ev.length
+        after = t - RANK_S
         ev.checked = True
-        ev.history_from = hist.first
-        ev.since = hist.largest_since(before, ev.total)
-        need = self.p["record_days"] * 86400
-        if ev.since is None:
-            ev.record = hist.first is not None and before - hist.first >= need
-        else:
-            ev.record = t - ev.since >= need
+        first = hist.first
+        ev.history_from = first if first is not None and first > after else after
+        ev.full_year = first is not None and first <= after
+        start = max(first, after) if first is not None else before
+        ev.history_days = max(0.0, min(float(RANK_DAYS), (before - start) / 86400))
+        ev.since = hist.largest_since(before, ev.norm, after)
+        ev.rank = 1 + hist.count_at_least(after, before, ev.norm)
+        mult = ev.multiple
+        if mult is not None:
+            n = hist.count_multiple_at_least(after, before, mult)
+            ev.mult_rank = None if n is None else 1 + n
+
+    def _thresholds_now(
+        self, ev: WindowEval, t: int, hist: WindowHistory, level: Level
+    ) -> tuple[float, float, float]:
+        """Entry thresholds of the levels in normalised USD (for "distance to the next level").
+
+        From ``ok`` the next level is a watch: the larger of ``k_watch`` × the median, the floor
+        and the largest period of the last ``watch_days`` (all in the medians' weeks). Above it,
+        the ranks (read when the window reached a watch) say what an alert and a record need."""
+        _kw, ka, ks = self._ks
+        watch, alert, _severe = ev.thresholds
+        if ev.median is None or ev.median <= 0:
+            return watch, alert, math.inf
+        before = t - ev.length
+        if level < Level.WATCH:
+            m_ends = hist.m_ends
+            i = int(np.searchsorted(m_ends, before - self._watch_s, side="right"))
+            j = int(np.searchsorted(m_ends, before, side="right"))
+            dense = hist.totals[len(hist.totals) - len(m_ends) :] if len(m_ends) else hist.totals[:0]
+            recent = float(dense[i:j].max()) if j > i else 0.0
+            return max(watch, recent), alert, math.inf
+        after = t - RANK_S
+        first = hist.first
+        start = max(first, after) if first is not None else before
+        days = max(0.0, min(float(RANK_DAYS), (before - start) / 86400))
+        if days < self._min_rank:
+            return watch, max(ks * max(ev.median, ev.floor), ev.floor), math.inf
+        r_max = 1 + math.floor((self._top_n - 1) * days / RANK_DAYS)
+        need = [v for v in (hist.kth_largest(after, before, r_max),) if v is not None]
+        km = hist.kth_multiple(after, before, r_max)
+        if km is not None:
+            need.append(km * ev.median)
+        rank_need = min(need) if need else 0.0
+        alert = max(ka * ev.median, ev.floor, rank_need)
+        big = hist.kth_largest(after, before, 1)
+        record_ok = (first is not None and first <= after) or days >= self._record
+        severe = max(big if big is not None else 0.0, watch) if record_ok else math.inf
+        return watch, alert, max(severe, watch)
 
     def _run_total(self, run: Run, t: int, book: Book) -> np.ndarray:
         while t - run.acc_until > 40 * 3600:
             nxt = run.acc_until + 24 * 3600
             run.acc = run.acc + book.sums(run.acc_until, nxt)
+            for v, s in book.gap_seconds(run.acc_until, nxt).items():
+                run.gaps[v] = run.gaps.get(v, 0.0) + s
             run.acc_until = nxt
         return run.acc + book.sums(run.acc_until, t)
+
+    def _run_gaps(self, run: Run, t: int, book: Book) -> dict[str, float]:
+        out = dict(run.gaps)
+        for v, s in book.gap_seconds(run.acc_until, t).items():
+            out[v] = out.get(v, 0.0) + s
+        return out
 
     # .. one step ..
 
@@ -654,21 +951,24 @@ class Tracker:
         # Calm: the last quiet period ran below exit_ratio × k_watch × the normal rate.
         hold_w = next((e for e in evals if e.length >= max(3600, res)), evals[-1])
         quiet = max(int(p["quiet_minutes"]) * 60, res)
-        recent = sum(book.sides(t - quiet, t))
-        normal = (
-            hold_w.median if hold_w.median and hold_w.median > 0 else floor_usd(p, hold_w.name) / p["k_alert"]
-        )
+        recent = book.norm(t - quiet, t)
+        normal = hold_w.median if hold_w.median and hold_w.median > 0 else (hold_w.stand_in or hold_w.floor)
         calm = recent < p["exit_ratio"] * p["k_watch"] * normal * quiet / hold_w.length
         level = Level.OK if calm else top.level
 
         resolved: Run | None = None
         if self.run is None and level > Level.OK:
             start = max(t - top.length, self.fence)
-            self.run = Run(start, t, top.name, level, start, np.zeros(NCOL))
+            self.run = Run(start, t, top.name, level, start, np.zeros(NCOL), book.price_at(start))
         elif self.run is not None and calm:
             resolved, self.run, self.fence = self.run, None, t
         elif self.run is not None:
             self.run.peak = max(self.run.peak, level)
+        cur = self.run or resolved
+        if cur is not None:
+            cand = max((e for e in evals if e.checked), key=_strength, default=None)
+            if cand is not None and (cur.best is None or _strength(cand) > _strength(cur.best)):
+                cur.best = replace(cand)
         self.last_t = t
         return Step(t, res, evals, top, level, self.run, resolved)
 
@@ -691,6 +991,7 @@ class Tracker:
         res: int,
     ) -> Reading:
         current = run or resolved
+        sources = getattr(book, "sources", None)
         data: dict[str, Any] = {
             "resolution_s": res,
             "windows": {
@@ -699,10 +1000,12 @@ class Tracker:
                     "long_usd": e.long,
                     "short_usd": e.short,
                     "raw_usd": e.raw,
+                    "norm_usd": e.norm,
                     "median_usd": e.median,
                     "multiple": e.multiple,
                     "level": e.level.label,
-                    "alert_usd": e.thresholds[1],
+                    "rank": e.rank,
+                    "multiple_rank": e.mult_rank,
                 }
                 for e in evals
             },
@@ -725,23 +1028,25 @@ class Tracker:
                 started_at=current.since,
                 by_venue={c: float(tot[2 * VENUE_INDEX[c]] + tot[2 * VENUE_INDEX[c] + 1]) for c in cols},
             )
-            summary, fields = self._describe(
+            summary, fields, lead = self._describe(
                 t, book, hists, current, evals, top, total, long, short, cols, resolved, data
             )
-            nxt = _next_threshold(top, max(current.peak, level))
             hold = Level.OK if resolved else current.peak
             if resolved:
                 level = Level.OK
+            nxt = self._next(lead, max(current.peak, level), t, hists, total)
         else:
             value = top.total / 1e6
             cols = book.venues(t - max(e.length for e in evals), t)
-            summary = self._calm_summary(evals, cols, book)
-            nxt = _next_threshold(top, top.level)
+            summary = self._calm_summary(evals, cols, sources)
             hold = Level.OK
             fields = {"Windows": _windows_text(evals)}
+            nxt = self._next(top, top.level, t, hists, top.total)
+            cov = top.coverage
+            data["coverage"] = cov
         data["venues"] = cols
-        data["lower_bound"] = undercounts(cols, getattr(book, "sources", None))
-        src = venue_list(cols, getattr(book, "sources", None))
+        data["lower_bound"] = undercounts(cols, sources)
+        src = venue_list(cols, sources)
         return Reading(
             signal=self.signal,
             key=self.key,
@@ -758,6 +1063,20 @@ class Tracker:
             unit="M USD",
         )
 
+    def _next(
+        self, e: WindowEval, level: Level, t: int, hists: Mapping[str, WindowHistory], shown: float
+    ) -> Threshold | None:
+        """The next level's entry, in the reading's unit (M USD as measured): what the lead
+        window's total must reach, shifted onto the value shown."""
+        if level >= Level.SEVERE:
+            return None
+        thr = self._thresholds_now(e, t, hists[e.name], level)
+        need = thr[int(level)]  # the next level up: thresholds are (watch, alert, severe)
+        if not math.isfinite(need):
+            return None
+        gap = max(need - e.norm, 0.0) * e.coverage
+        return Threshold(Level(int(level) + 1), (shown + gap) / 1e6)
+
     def _describe(
         self,
         t: int,
@@ -772,7 +1091,8 @@ class Tracker:
         cols: list[str],
         resolved: Run | None,
         data: dict[str, Any],
-    ) -> tuple[str, dict[str, str]]:
+    ) -> tuple[str, dict[str, str], WindowEval]:
+        sources = getattr(book, "sources", None)
         share = long / total if total > 0 else 0.5
         if share >= 0.65:
             direction = f"longs {share:.0%}: longs flushed as price falls"
@@ -780,35 +1100,37 @@ class Tracker:
             direction = f"shorts {1 - share:.0%}: a short squeeze as price rises"
         else:
             direction = f"longs {share:.0%}, shorts {1 - share:.0%}"
-        p0, p1 = book.price_at(run.start), book.price_at(t)
+        p0 = run.price0 if run.price0 is not None else book.price_at(run.start)
+        p1 = book.price_at(t)
         price_txt = ""
         if p0 and p1:
             chg = p1 / p0 - 1
             price_txt = f"BTC {chg:+.1%} ({p0:,.0f} → {p1:,.0f})"
             data.update(price_start=p0, price_end=p1, price_change=chg)
-        lead = max(
-            (e for e in evals if e.total > 0),
-            key=lambda e: (e.level, e.multiple or 0.0),
-            default=top,
-        )
-        if not lead.checked and lead.median:
-            self._rank(lead, t, hists[lead.name])
+        lead = run.best or max((e for e in evals if e.norm > 0), key=_strength, default=top)
         mult = (
             f" = {lead.multiple:.1f}× the {int(self.p['baseline_days'])}-day median" if lead.multiple else ""
         )
-        rank = _rank_text(lead)
+        rank = rank_text(lead, float(self.p["k_alert"]))
+        cov = lead.coverage
         data.update(
             peak_window=lead.name,
             peak_window_usd=lead.total,
             multiple=lead.multiple,
-            median_usd=lead.median,
+            median_usd=lead.median * cov if lead.median else lead.median,
             largest_since=lead.since,
+            rank=lead.rank,
+            multiple_rank=lead.mult_rank,
+            history_days=lead.history_days if lead.checked else None,
             record=lead.record,
+            coverage=cov,
+            floor_usd=lead.floor * cov,
         )
-        gaps = {v: s for v, s in book.gap_seconds(run.start, t).items() if s >= 60}
+        gaps = {v: s for v, s in self._run_gaps(run, t, book).items() if s >= 60}
         gap_txt = ", ".join(f"{NAMES.get(v, v)} down {span(s)}" for v, s in sorted(gaps.items()))
         data["gaps_s"] = gaps
-        where = venue_list(cols, getattr(book, "sources", None))
+        where = venue_list(cols, sources)
+        cov_txt = coverage_text(cov, cols, sources)
         dur = t - run.start
         if resolved is not None:
             head = f"Cascade over: {usd(total)} liquidated from {hhmm(run.start)} to {hhmm(t)} UTC ({span(dur)}; {direction})"
@@ -819,12 +1141,14 @@ class Tracker:
             parts.append(price_txt)
         parts.append(f"{lead.name} {usd(lead.total)}{mult}" + (f", {rank}" if rank else ""))
         parts.append(f"venues: {where}")
+        parts.append(f"coverage: {cov:.0%}" + ("" if cov >= 0.999 else " (import, all-venue terms)"))
         if gap_txt:
             parts.append(f"gaps: {gap_txt}")
+        median_txt = usd((lead.median or 0) * cov)
         fields = {
             "Cascade total": f"{usd(total)} since {hhmm(run.start)} UTC ({span(dur)})",
             "Longs / shorts": f"{usd(long)} / {usd(short)} ({direction})",
-            f"{lead.name} window": f"{usd(lead.total)}{mult} ({usd(lead.median or 0)})"
+            f"{lead.name} window": f"{usd(lead.total)}{mult} ({median_txt})"
             if lead.multiple
             else usd(lead.total),
         }
@@ -833,34 +1157,60 @@ class Tracker:
         fields["Windows"] = _windows_text(evals)
         if price_txt:
             fields["BTC price"] = price_txt
-        fields["Venues"] = where + (
-            f". {BINANCE_NOTE}" if undercounts(cols, getattr(book, "sources", None)) else ""
-        )
+        fields["Venues"] = where + (f". {BINANCE_NOTE}" if undercounts(cols, sources) else "")
+        fields["Coverage"] = cov_txt
         if gap_txt:
             fields["Gaps"] = gap_txt
-        return "; ".join(parts), fields
+        return "; ".join(parts), fields, lead
 
-    def _calm_summary(self, evals: list[WindowEval], cols: list[str], book: Book) -> str:
+    def _calm_summary(
+        self, evals: list[WindowEval], cols: list[str], sources: Mapping[str, str] | None
+    ) -> str:
         parts = []
         for e in evals:
             m = f" ({e.multiple:.1f}× median)" if e.multiple is not None else ""
             parts.append(f"{e.name} {usd(e.total)}{m}")
         state = "elevated" if max(e.level for e in evals) > Level.OK else "no cascade"
+        cov = max(evals, key=lambda e: e.length).coverage
+        tail = "" if cov >= 0.999 else f"; coverage {cov:.0%} (import, all-venue terms)"
         return (
             f"BTC liquidations, {state}: "
             + ", ".join(parts)
-            + f"; venues: {venue_list(cols, getattr(book, 'sources', None))}"
+            + f"; venues: {venue_list(cols, sources)}"
+            + tail
         )
 
 
-def _rank_text(e: WindowEval) -> str:
-    if not e.checked:
+def rank_text(e: WindowEval, k_alert: float = 5.0) -> str:
+    """Where the window stands in its own history, in words that agree with its level."""
+    if e.cold and not e.checked:
+        return f"no {e.name} baseline yet: judged against {usd(e.stand_in * e.coverage)} as normal"
+    if not e.checked or e.rank is None:
         return ""
-    if e.since is not None:
-        return f"largest {e.name} since {day(e.since)}"
-    if e.history_from is None:
-        return ""
-    return f"largest {e.name} in the stored history (since {day(e.history_from)})"
+    if e.full_year:
+        where = f"of the last {RANK_DAYS} days"
+    else:
+        where = f"in the stored history (since {day(e.history_from)})" if e.history_from is not None else ""
+    since = f"largest since {day(e.since - e.length)}" if e.since is not None else ""
+    if e.rank == 1:
+        txt = f"largest {e.name} {where}".rstrip()
+    elif e.rank <= RANK_TEXT_MAX:
+        txt = f"{ordinal(e.rank)}-largest {e.name} {where}".rstrip() + (f" ({since})" if since else "")
+    else:
+        txt = f"{e.name} {since}" if since else ""
+    if (
+        e.mult_rank is not None
+        and e.mult_rank <= RANK_TEXT_MAX
+        and e.level >= Level.ALERT
+        and not (e.record or e.cold)
+    ):
+        first = "sharpest" if e.mult_rank == 1 else f"{ordinal(e.mult_rank)}-sharpest"
+        txt += f"; the {first} {e.name} burst against its median {where}".rstrip()
+    if e.cold and e.checked:
+        txt += f" (only {e.history_days:.0f} days of history: too few to rank, multiples decide)"
+    if e.burst_short and e.multiple is not None:
+        txt += f" (but only {e.multiple:.1f}× its median: an alert needs {k_alert:g}×)"
+    return txt
 
 
 def _windows_text(evals: list[WindowEval]) -> str:
@@ -871,13 +1221,6 @@ def _windows_text(evals: list[WindowEval]) -> str:
     return " · ".join(out)
 
 
-def _next_threshold(e: WindowEval, level: Level) -> Threshold | None:
-    if level >= Level.SEVERE:
-        return None
-    nxt = Level(int(level) + 1)
-    return Threshold(nxt, e.thresholds[int(nxt) - 1] / 1e6)
-
-
 # -- live: the in-memory book -------------------------------------------------------------
 
 
@@ -885,6 +1228,7 @@ class LiveBook:
     """The last 48 hours of 1-minute buckets per live venue and side, in memory.
 
     ``add`` is the ingest hot path (one call per liquidation); ``sums`` serves the windows.
+    Live buckets are full coverage: ``norm`` is their total.
     """
 
     RING = 2880 + 120
@@ -1021,16 +1365,20 @@ class LiveBook:
         return [slice(i0, self.RING), slice(0, i1 + 1)]
 
     def sums(self, a: int, b: int) -> np.ndarray:
+        """In whole cents per bucket, as the buckets are stored (so live and stored readings agree)."""
         if self.pending:
             self.fold()
-        out = np.zeros(NCOL)
+        out = np.zeros(NCOL, dtype=np.int64)
         for s in self._range(a, b):
-            out += self.vals[s].sum(axis=0)
-        return out
+            out += np.rint(self.vals[s] * 100).astype(np.int64).sum(axis=0)
+        return out / 100.0
 
     def sides(self, a: int, b: int) -> tuple[float, float]:
         v = self.sums(a, b)
         return float(v[LONG_COLS].sum()), float(v[SHORT_COLS].sum())
+
+    def norm(self, a: int, b: int) -> float:
+        return float(self.sums(a, b).sum())
 
     def resolution(self, t: int) -> int:
         return 60
@@ -1068,6 +1416,87 @@ class LiveBook:
             keep = tl.price_ts > head - self.RING * 60
             self.price_ts = tl.price_ts[keep].tolist()
             self.price_px = tl.price_px[keep].tolist()
+
+
+# -- stored history: where evaluations, replays and charts read ------------------------------
+
+
+@dataclass(frozen=True)
+class Episode:
+    """A cascade as the alert engine recorded it: (start, end, peak level); end None = open."""
+
+    start: int
+    end: int | None
+    level: str
+
+
+class History(Protocol):
+    """Stored liquidation history, read by range (so a year costs what a week does)."""
+
+    sources: dict[str, str]
+
+    def last_end(self, until: int | None = None) -> int | None:
+        """End of the newest bucket starting before ``until`` (None: no data)."""
+        ...
+
+    def last_is_live(self) -> bool: ...
+
+    def first_start(self) -> int | None:
+        """Start of the oldest stored bucket (None: no data)."""
+        ...
+
+    def timeline(self, a: int, b: int, res: int = 60) -> Timeline:
+        """Buckets with start in ``[a, b)``: live data at ``res`` (60: the 1-minute rows where
+        kept), imports where the live venues do not cover them; prices and gaps in range."""
+        ...
+
+    def histories(
+        self, params: Params, t0: int, t1: int, windows: tuple[str, ...] | None = None
+    ) -> dict[str, WindowHistory]:
+        """Every window's history (or only ``windows``) for readings at times in ``[t0, t1]``."""
+        ...
+
+    def episodes(self, a: int, b: int) -> list[Episode] | None:
+        """Recorded cascades overlapping ``[a, b)`` (None: none recorded for this data)."""
+        ...
+
+
+class MemoryHistory:
+    """Every bucket of an :class:`Inputs` frame in memory (tests, demos, small data)."""
+
+    def __init__(self, inputs: Inputs, params: Params, episodes: Iterable[Episode] | None = None) -> None:
+        self.tl = build_timeline(inputs, import_coverage=float(params["import_coverage"]))
+        self.sources = self.tl.sources
+        self._hists: dict[str, WindowHistory] | None = None
+        self._params = params
+        self._episodes = list(episodes) if episodes is not None else None
+
+    def last_end(self, until: int | None = None) -> int | None:
+        if not len(self.tl):
+            return None
+        ends = self.tl.end if until is None else self.tl.end[self.tl.start < until]
+        return int(ends.max()) if len(ends) else None
+
+    def last_is_live(self) -> bool:
+        return bool(len(self.tl) and self.tl.length[-1] == 60)
+
+    def first_start(self) -> int | None:
+        return int(self.tl.start[0]) if len(self.tl) else None
+
+    def timeline(self, a: int, b: int, res: int = 60) -> Timeline:
+        return self.tl.slice(a, b)
+
+    def histories(
+        self, params: Params, t0: int, t1: int, windows: tuple[str, ...] | None = None
+    ) -> dict[str, WindowHistory]:
+        if self._hists is None or params is not self._params:
+            self._hists, self._params = window_histories(self.tl, params), params
+        return self._hists
+
+    def episodes(self, a: int, b: int) -> list[Episode] | None:
+        if self._episodes is None:
+            return None
+        return [e for e in self._episodes if e.start < b and (e.end is None or e.end > a)]
 
 
 def warm_tracker(

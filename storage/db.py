@@ -80,7 +80,9 @@ def _check_writable(path: Path) -> None:
 
 
 def open_readonly(path: str | Path) -> Database:
-    """Open an existing database for reading only (``health``, ``db stats``, ``db backup``).
+    """Open an existing database for reading only: ``health``, ``db stats``, ``db backup``, and
+    every query behind a slash command, a chart, ``check`` and the summaries (beside the owner
+    thread: under WAL a reader never blocks the writer and never sees half a transaction).
 
     Never creates, migrates or writes the file: a user who may only read it can still ask, and
     a database the running bot has not migrated yet is read as it is.
@@ -164,22 +166,20 @@ class AsyncStore:
     async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn(db, *args, **kwargs)`` on a read-only connection of its own in a worker thread.
 
-        The one exception to "one thread owns the database", for long reads only. Why: an
-        alert's btc_liq chart reads the signal's 400-day lookback of 1-minute buckets, 12-16 s
-        on two cores with a year of live history; on the owner thread, a one-row write queued
-        behind it (the next alert of the same cascade, its frame-to-outbox latency) waited
-        15.9 s, beside it 21 ms. Why it is safe: the connection is ``query_only`` (a write
-        raises), and under WAL a reader never blocks the writer nor sees a half-written
-        transaction. The one wait left: the daily prune's ``wal_checkpoint(TRUNCATE)`` waits
-        (up to the busy timeout) for a read in progress to finish. An in-memory database has
-        no second connection: the owner reads.
+        Every query behind a slash command, a chart or a summary reads here, never on the owner
+        thread, so an alert's outbox write never waits behind a read (``bench``:
+        ``latency.btc_liq.write_under_read``, an alert write while ``/liquidations 720`` runs).
+        Why it is safe: the connection is ``query_only`` (a write raises), and under WAL a
+        reader never blocks the writer nor sees a half-written transaction. The one wait left:
+        the daily prune's ``wal_checkpoint(TRUNCATE)`` waits (up to the busy timeout) for a
+        read in progress to finish. An in-memory database has no second connection: the owner
+        reads.
         """
         if str(self.path) == ":memory:":
             return await self.call(fn, *args, **kwargs)
 
         def run() -> T:
-            db = open_db(self.path, migrate=False)
-            db.execute("PRAGMA query_only = ON")
+            db = open_readonly(self.path)
             try:
                 return fn(db, *args, **kwargs)
             finally:

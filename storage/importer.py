@@ -4,7 +4,8 @@ The file is read row by row into a temporary staging table (on disk, in SQLite's
 store), never held as Python objects: a 210 MB file used to take 2.9 GB. Only when every row
 is readable and plausible (:mod:`storage.series`) and no timestamp appears twice with two
 values does one statement move the rows into ``observations``, inside one transaction: a bad
-row, a conflict, a full disk or Ctrl-C leaves the database as it was.
+row, a conflict, a full disk or Ctrl-C leaves the database as it was. A live 1-minute liquidation
+series moves in chunks instead, each with its roll-up deltas, in that same transaction.
 """
 
 from __future__ import annotations
@@ -19,10 +20,14 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from storage import liq_rollups
 from storage import series as series_ranges
+from storage.observations import _UPSERT
 from storage.timeutil import iso, parse_ts
 
 BATCH = 5_000
+#: rows per roll-up step when the imported series feeds the btc_liq roll-ups
+ROLLUP_CHUNK = 50_000
 MAX_SHOWN = 10
 
 
@@ -151,13 +156,23 @@ def import_csv(
                 "LEFT JOIN observations o ON o.series = ? AND o.ts = r.ts",
                 [series],
             ).fetchone()
-            conn.execute(
-                "INSERT INTO observations (series, ts, value, source) "
-                "SELECT DISTINCT ?, ts, value, ? FROM temp.import_rows WHERE true "
-                "ON CONFLICT (series, ts) DO UPDATE SET value = excluded.value, source = excluded.source "
-                "WHERE observations.value IS NOT excluded.value",
-                [series, source],
-            )
+            if liq_rollups.tracked(series):
+                # a live 1-minute liquidation series: its roll-ups move in the same transaction,
+                # a chunk at a time, so the file still streams
+                cur = conn.execute("SELECT DISTINCT ts, value FROM temp.import_rows ORDER BY ts")
+                while chunk := cur.fetchmany(ROLLUP_CHUNK):
+                    rows = [(series, int(ts), float(value), source) for ts, value in chunk]
+                    pending = liq_rollups.track(db, rows)
+                    conn.executemany(_UPSERT, rows)
+                    liq_rollups.apply(db, pending)
+            else:
+                conn.execute(
+                    "INSERT INTO observations (series, ts, value, source) "
+                    "SELECT DISTINCT ?, ts, value, ? FROM temp.import_rows WHERE true "
+                    "ON CONFLICT (series, ts) DO UPDATE SET value = excluded.value, source = excluded.source "
+                    "WHERE observations.value IS NOT excluded.value",
+                    [series, source],
+                )
         new, updated = int(new or 0), int(updated or 0)
         return ImportResult(distinct, new, updated, distinct - new - updated, total_rows - distinct)
     finally:

@@ -248,6 +248,73 @@ def m0004_discord_guild_state(db: Database) -> None:
     )
 
 
+@MIGRATIONS(name="0005_liq_rollups")
+def m0005_liq_rollups(db: Database) -> None:
+    run_sql(
+        db,
+        """
+        -- btc_liq roll-ups of the live 1-minute buckets (storage/liq_rollups.py keeps them in the
+        -- same transaction as the buckets). Per live venue and side: 5-minute, 1-hour and 1-day
+        -- totals, the 1-minute rows counted (long and short each count) and the seconds the
+        -- venue's stream was down.
+        CREATE TABLE liq_rollup (
+            res INTEGER NOT NULL,                -- period length (s): 300, 3600, 86400
+            venue TEXT NOT NULL,                 -- bybit | binance | okx
+            ts INTEGER NOT NULL,                 -- period start, UTC epoch seconds
+            long_usd REAL NOT NULL DEFAULT 0,
+            short_usd REAL NOT NULL DEFAULT 0,
+            rows INTEGER NOT NULL DEFAULT 0,
+            gap_s REAL NOT NULL DEFAULT 0,
+            PRIMARY KEY (res, venue, ts)
+        ) WITHOUT ROWID;
+
+        -- All live venues together per 5-minute, 1-hour, 4-hour and 1-day period (baselines and
+        -- ranks), with the minutes of data of the best-covered venue, indexed by size.
+        CREATE TABLE liq_total (
+            res INTEGER NOT NULL,
+            ts INTEGER NOT NULL,
+            usd REAL NOT NULL,
+            minutes INTEGER NOT NULL,
+            PRIMARY KEY (res, ts)
+        ) WITHOUT ROWID;
+        CREATE INDEX liq_total_by_usd ON liq_total (res, usd)
+        """,
+    )
+    # The 1-minute rows already stored (a database that ran before this release).
+    for venue in ("bybit", "binance", "okx"):
+        for metric, cols in (
+            ("long_usd", "ROUND(SUM(MAX(value, 0)), 2), 0, COUNT(*), 0"),
+            ("short_usd", "0, ROUND(SUM(MAX(value, 0)), 2), COUNT(*), 0"),
+            ("gap_s", "0, 0, 0, SUM(value)"),
+        ):
+            db.conn.execute(
+                "INSERT INTO liq_rollup (res, venue, ts, long_usd, short_usd, rows, gap_s) "
+                f"SELECT 300, ?, ts / 300 * 300, {cols} FROM observations WHERE series = ? GROUP BY ts / 300 "
+                "ON CONFLICT (res, venue, ts) DO UPDATE SET long_usd = long_usd + excluded.long_usd, "
+                "short_usd = short_usd + excluded.short_usd, rows = rows + excluded.rows, "
+                "gap_s = gap_s + excluded.gap_s",
+                [venue, f"liq.btc.{venue}.{metric}.1m"],
+            )
+    run_sql(
+        db,
+        """
+        INSERT INTO liq_rollup (res, venue, ts, long_usd, short_usd, rows, gap_s)
+        SELECT 3600, venue, ts / 3600 * 3600, ROUND(SUM(long_usd), 2), ROUND(SUM(short_usd), 2), SUM(rows), SUM(gap_s)
+        FROM liq_rollup WHERE res = 300 GROUP BY venue, ts / 3600;
+        INSERT INTO liq_rollup (res, venue, ts, long_usd, short_usd, rows, gap_s)
+        SELECT 86400, venue, ts / 86400 * 86400, ROUND(SUM(long_usd), 2), ROUND(SUM(short_usd), 2), SUM(rows), SUM(gap_s)
+        FROM liq_rollup WHERE res = 3600 GROUP BY venue, ts / 86400;
+        INSERT INTO liq_total (res, ts, usd, minutes)
+        SELECT res, ts, ROUND(SUM(long_usd + short_usd), 2), (MAX(rows) + 1) / 2 FROM liq_rollup GROUP BY res, ts;
+        INSERT INTO liq_total (res, ts, usd, minutes)
+        SELECT 14400, t4, ROUND(SUM(usd), 2), (MAX(n) + 1) / 2 FROM (
+            SELECT ts / 14400 * 14400 AS t4, venue, SUM(long_usd + short_usd) AS usd, SUM(rows) AS n
+            FROM liq_rollup WHERE res = 3600 GROUP BY t4, venue
+        ) GROUP BY t4
+        """,
+    )
+
+
 @MIGRATIONS(name="0006_delivery_at_scale")
 def m0006_delivery_at_scale(db: Database) -> None:
     run_sql(

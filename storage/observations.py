@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from sqlite_utils import Database
 
+from storage import liq_rollups
 from storage import series as series_ranges
 
 log = logging.getLogger("flowwatch.storage")
@@ -73,8 +74,10 @@ def upsert(db: Database, observations: Iterable[Observation]) -> UpsertResult:
     series = sorted({r[0] for r in rows})
     with db.atomic():
         before = _count(db, series)
+        rollup = liq_rollups.track(db, rows)  # live 1-minute liquidation buckets: their roll-ups too
         cur = db.conn.executemany(_UPSERT, rows)
         changed = cur.rowcount if cur.rowcount is not None and cur.rowcount >= 0 else 0
+        liq_rollups.apply(db, rollup)
         after = _count(db, series)
     new = after - before
     updated = max(changed - new, 0)
@@ -95,7 +98,9 @@ def write_many(db: Database, rows: Sequence[tuple[str, int, float, str]]) -> Non
         rows = [r for r in rows if series_ranges.problem(r[0], r[1], r[2]) is None]
     if rows:
         with db.atomic():
+            rollup = liq_rollups.track(db, rows)
             db.conn.executemany(_UPSERT, rows)
+            liq_rollups.apply(db, rollup)
 
 
 def plausible_only(observations: Iterable[Observation]) -> list[Observation]:

@@ -12,7 +12,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.commands._common import DAYS_MAX, DAYS_MIN, bot_of, check_range, db_call
+from bot.commands._common import DAYS_MAX, DAYS_MIN, bot_of, check_range, db_read
 from bot.discord_embeds import LEVEL_EMOJI, level_colour, signal_title, status_value
 from bot.queries import chart_data, status
 from signals.base import Level
@@ -32,8 +32,8 @@ async def send_signal_chart(
     bot.cooldowns.hit(interaction.user.id)
     await interaction.response.defer(thinking=True, ephemeral=ephemeral)
     now = bot.now()
-    data = await db_call(interaction, chart_data, bot.settings, signal_id, now, days)
-    rows = await db_call(interaction, status, bot.settings, now, signal_id)
+    data = await db_read(interaction, chart_data, bot.settings, signal_id, now, days)
+    rows = await db_read(interaction, status, bot.settings, now, signal_id)
     name = signal_title(signal_id)
     if not has_points(data):
         await interaction.followup.send(

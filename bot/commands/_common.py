@@ -64,10 +64,18 @@ def bot_of(interaction: discord.Interaction) -> FlowwatchBot:
 
 
 async def db_call(interaction: discord.Interaction, fn: Callable[..., T], *args: Any) -> T:
-    """Run a repository/query function on the database thread."""
+    """Run a repository function that writes on the database owner thread."""
     bot = bot_of(interaction)
     assert bot.app is not None
     return await bot.app.store.call(fn, *args)
+
+
+async def db_read(interaction: discord.Interaction, fn: Callable[..., T], *args: Any) -> T:
+    """Run a query on a read-only connection of its own, never on the owner thread: however long
+    it reads, an alert's write does not wait behind it (``AsyncStore.read``)."""
+    bot = bot_of(interaction)
+    assert bot.app is not None
+    return await bot.app.store.read(fn, *args)
 
 
 def now_of(interaction: discord.Interaction) -> datetime:

@@ -23,6 +23,7 @@ from bot.commands._common import (
     check_signal,
     check_text,
     db_call,
+    db_read,
     level_choices,
     parse_or_refuse,
     reply,
@@ -152,11 +153,11 @@ class AlertsGroup(app_commands.Group):
         gid = require_manage_guild(interaction)
         bot = bot_of(interaction)
         now = to_epoch(bot.now())
-        subs = await db_call(interaction, subscriptions.list_subscriptions, gid)
-        snoozes = await db_call(interaction, guild_state.active_snoozes, gid, now)
-        admin = await db_call(interaction, guild_config.admin_channel, gid)
-        quiet = await db_call(interaction, guild_config.quiet_hours, gid)
-        summary = await db_call(interaction, guild_config.summary_schedule, gid)
+        subs = await db_read(interaction, subscriptions.list_subscriptions, gid)
+        snoozes = await db_read(interaction, guild_state.active_snoozes, gid, now)
+        admin = await db_read(interaction, guild_config.admin_channel, gid)
+        quiet = await db_read(interaction, guild_config.quiet_hours, gid)
+        summary = await db_read(interaction, guild_config.summary_schedule, gid)
         lines = []
         for s in subs:
             role = f", pings <@&{s.role_id}> on severe" if s.role_id else ""

@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 
 from bot.buyback_view import buyback_view
-from bot.commands._common import bot_of, check_range, db_call, now_of
+from bot.commands._common import bot_of, check_range, db_read, now_of
 from bot.commands._reply import send_report
 from signals import registry
 
@@ -23,7 +23,7 @@ async def buyback_callback(
     bot = bot_of(interaction)
     bot.cooldowns.hit(interaction.user.id)
     await interaction.response.defer(thinking=True)
-    view = await db_call(interaction, buyback_view, bot.settings, now, d)
+    view = await db_read(interaction, buyback_view, bot.settings, now, d)
     await send_report(
         interaction,
         title=view.title,

@@ -8,7 +8,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.commands._common import HISTORY_DAYS_MAX, bot_of, check_range, check_signal, db_call, signal_choices
+from bot.commands._common import HISTORY_DAYS_MAX, bot_of, check_range, check_signal, db_read, signal_choices
 from bot.discord_embeds import history_embed, signal_title
 from storage import alerts as alert_repo
 from storage.timeutil import to_epoch
@@ -23,7 +23,8 @@ async def history_callback(
     n = check_range("days", days, 1, HISTORY_DAYS_MAX, "days")
     bot = bot_of(interaction)
     now = bot.now()
-    alerts = await db_call(
+    await interaction.response.defer(thinking=True)  # before any database work (3-second deadline)
+    alerts = await db_read(
         interaction,
         alert_repo.list_alerts,
         "live",
@@ -35,9 +36,7 @@ async def history_callback(
         True,
     )
     what = signal_title(sig_id) if sig_id else "all signals"
-    await interaction.response.send_message(
-        embed=history_embed(alerts, f"Alert history · {what} · last {n} days")
-    )
+    await interaction.followup.send(embed=history_embed(alerts, f"Alert history · {what} · last {n} days"))
 
 
 def commands() -> list[app_commands.Command[Any, ..., Any]]:

@@ -7,7 +7,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.commands._common import bot_of, db_call, now_of, parse_or_refuse
+from bot.commands._common import bot_of, db_read, now_of, parse_or_refuse
 from bot.commands._reply import send_report
 from bot.liquidations import (
     DEFAULT_HOURS,
@@ -29,8 +29,8 @@ async def liquidations_callback(
     bot = bot_of(interaction)
     bot.cooldowns.hit(interaction.user.id)
     await interaction.response.defer(thinking=True)
-    report = await db_call(interaction, liquidations_report, bot.settings, now, h)
-    chart = await db_call(interaction, liquidations_chart, bot.settings, now, h)
+    report = await db_read(interaction, liquidations_report, bot.settings, now, h)
+    chart = await db_read(interaction, liquidations_chart, bot.settings, now, h)
     text = liquidations_text(report, bot.settings.timezone)
     lines = text.splitlines()
     level = report.reading.level.label if report.reading is not None else "ok"

@@ -14,6 +14,7 @@ from bot.commands._common import (
     bot_of,
     check_text,
     db_call,
+    db_read,
     parse_or_refuse,
     reply,
     require_manage_guild,
@@ -73,7 +74,7 @@ class QuietGroup(app_commands.Group):
     @app_commands.command(name="show", description="This server's quiet hours")
     async def show(self, interaction: discord.Interaction) -> None:
         gid = require_manage_guild(interaction)
-        quiet = await db_call(interaction, guild_config.quiet_hours, gid)
+        quiet = await db_read(interaction, guild_config.quiet_hours, gid)
         await reply(
             interaction,
             f"Quiet hours: {quiet.describe()}." if quiet else "Quiet hours are off.",

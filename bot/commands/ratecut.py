@@ -7,7 +7,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.commands._common import bot_of, check_text, db_call, now_of, parse_or_refuse
+from bot.commands._common import bot_of, check_text, db_read, now_of, parse_or_refuse
 from bot.commands._reply import send_report
 from bot.ratecut import parse_meeting, ratecut_answer
 from signals import registry
@@ -22,7 +22,7 @@ async def ratecut_callback(
     bot = bot_of(interaction)
     bot.cooldowns.hit(interaction.user.id)
     await interaction.response.defer(thinking=True)
-    answer = await db_call(interaction, ratecut_answer, bot.settings, now, mt)
+    answer = await db_read(interaction, ratecut_answer, bot.settings, now, mt)
     await send_report(
         interaction,
         title=answer.title,

@@ -19,6 +19,7 @@ from bot.commands._common import (
     check_signal,
     check_text,
     db_call,
+    db_read,
     parse_or_refuse,
     reply,
     require_manage_guild,
@@ -68,7 +69,7 @@ class ThresholdsGroup(app_commands.Group):
             description="Global values run the alert lifecycle; this server's values re-grade its events.",
         )
         for sig in sigs:
-            over = await db_call(interaction, guild_config.threshold_overrides, gid, sig.id)
+            over = await db_read(interaction, guild_config.threshold_overrides, gid, sig.id)
             glob = bot.settings.signal_params(sig.id)
             keys = guild_config.settable_keys(sig.id)
             lines = []

@@ -329,7 +329,7 @@ def webhook_app(settings: Settings, **app_kwargs: Any) -> App:
     async def summary(text: str) -> None:
         from bot.guild_summary import build_summary
 
-        data = await app.store.call(build_summary, settings, app.clock.now(), None, settings.timezone)
+        data = await app.store.read(build_summary, settings, app.clock.now(), None, settings.timezone)
         png = await app.renderer.render(data.dashboard_data())
         print(text, flush=True)
         await hook.post_summary(text, png)

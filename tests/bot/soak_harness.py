@@ -96,6 +96,7 @@ class Config:
     db: Path
     step: float = 5.0
     retention_days: float = 0.25  # FLOWWATCH_LIQ_RETENTION_DAYS for the run
+    minute_retention_days: float = 0.0  # FLOWWATCH_LIQ_MINUTE_RETENTION_DAYS (0: keep every minute)
     cascades: tuple[float, ...] = (2.0, 8.0, 14.0, 20.0)  # hours after the start
     drops: tuple[float, ...] = (5.0, 17.0)  # every venue's connection dropped by the server
     sample_every: float = 3600.0
@@ -484,6 +485,10 @@ def seed(cfg: Config) -> dict[str, Any]:
                 ),
             )
         rows += 7 * len(minutes)
+    # the roll-ups a running bot keeps with its buckets (written here straight from the minutes)
+    from storage import liq_rollups
+
+    liq_rollups.rebuild(db)
     # 40 days of 5-minute VIX quotes (the prune keeps 30)
     quotes = []
     for d in range(1, 41):
@@ -631,8 +636,16 @@ def end_facts(cfg: Config) -> dict[str, Any]:
         raw = one(
             "SELECT COUNT(*), COALESCE(SUM(n), 0), MIN(first_ms), MIN(last_ms), MAX(last_ms) FROM liq_raw"
         )
+        rolled = {
+            v: one(
+                "SELECT COALESCE(SUM(rows), 0) / 2, COUNT(*) FROM liq_rollup WHERE res = 86400 AND venue = ?",
+                v,
+            )
+            for v in ("bybit", "binance", "okx")
+        }
         return {
             "liq_1m": {k: {"rows": r[0], "in_run": r[1] or 0, "first": r[2]} for k, r in liq.items()},
+            "rollup_minutes": {v: {"minutes": r[0], "days": r[1]} for v, r in rolled.items()},
             "liq_raw": dict(
                 zip(("rows", "frames", "min_first_ms", "min_last_ms", "max_last_ms"), raw, strict=True)
             ),
@@ -744,6 +757,7 @@ async def soak(cfg: Config, report: Report) -> None:
     env = {
         "FLOWWATCH_DB": str(cfg.db),
         "FLOWWATCH_LIQ_RETENTION_DAYS": str(cfg.retention_days),
+        "FLOWWATCH_LIQ_MINUTE_RETENTION_DAYS": str(cfg.minute_retention_days),
         "FLOWWATCH_CHART_DIR": str(chart_dir),
         "FLOWWATCH_SUMMARY_TIME": "13:00",
         "FLOWWATCH_TIMEZONE": "UTC",
@@ -917,6 +931,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed-days", type=int, default=400)
     p.add_argument("--step", type=float, default=5.0)
     p.add_argument("--retention-days", type=float, default=0.25)
+    p.add_argument("--minute-retention-days", type=float, default=0.0, help="0: keep every 1-minute bucket")
     p.add_argument("--cascades", default="2,8,14,20", help="hours after the start (comma-separated)")
     p.add_argument("--drops", default="5,17", help="hours at which every venue drops the connection")
     p.add_argument("--sample-every", type=float, default=3600.0, help="simulated seconds between samples")
@@ -937,6 +952,7 @@ def main(argv: list[str] | None = None) -> int:
         db=work / "soak.db",
         step=args.step,
         retention_days=args.retention_days,
+        minute_retention_days=args.minute_retention_days,
         cascades=floats(args.cascades),
         drops=floats(args.drops),
         sample_every=args.sample_every,

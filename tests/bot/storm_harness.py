@@ -96,12 +96,14 @@ def pin_baselines(pin: int) -> None:
     """``btc_liq`` baselines from the history before ``pin`` only (see the module docstring)."""
     from bot import liqlive
 
-    real = liqlive.window_histories
+    real = liqlive.load_history
 
-    def pinned(tl: Any, params: Any) -> Any:
-        return real(tl.slice(-(2**62), pin), params)
+    def pinned(db: Any, params: Any, now: float, until: float, minutes: bool = True) -> Any:
+        tl, _hists = real(db, params, now, until, minutes)
+        _tl, hists = real(db, params, pin, pin, False)  # the medians and ranks of the periods before pin
+        return tl, hists
 
-    liqlive.window_histories = pinned
+    liqlive.load_history = pinned
 
 
 async def run(args: argparse.Namespace) -> None:

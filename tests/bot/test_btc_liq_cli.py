@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 
 from bot.cli import main
@@ -57,14 +58,20 @@ def test_backfill_and_replay_the_real_history(
         "summary",
     }
     oct10 = [e for e in events if e["ts"] == "2025-10-11T00:00:00Z"]
-    assert oct10 and oct10[0]["event"] == "fired" and oct10[0]["level"] == "severe"
+    # the 20:00 bar of 2025-10-10 (judged when complete): the largest 4h of the stored history
+    assert oct10 and oct10[0]["event"] in ("fired", "escalated") and oct10[0]["level"] == "severe"
     assert "BTC -" in oct10[0]["summary"]  # the price move from the kline history
     assert [e for e in events if e["event"] == "resolved"]
-    # replay --set: a floor fit for a one-venue history shows more
+    # replay --set: the top 10 of a year alert, not the top 5: more alerts
     code, out2, _ = run(
-        capsys, "replay", "btc_liq", "--format", "jsonl", "--set", "floor_24h=50", "--restart", "--db", dbfile
+        capsys, "replay", "btc_liq", "--format", "jsonl", "--set", "top_n=10", "--restart", "--db", dbfile
     )
-    assert code == 0 and len(out2.splitlines()) > len(events)
+
+    def alerting(lines: list[dict[str, str]]) -> int:
+        return sum(1 for e in lines if e["event"] == "fired" and e["level"] in ("alert", "severe"))
+
+    more = [json.loads(line) for line in out2.splitlines()]
+    assert code == 0 and alerting(more) > alerting(events)
     code, out, _ = run(
         capsys,
         "chart",
@@ -211,7 +218,34 @@ def test_liquidations_view_and_status_line(tmp_path: Path) -> None:
     )
     assert "Data covers" in text  # 15 hours of data in a 24-hour range
     data = liquidations_chart(db, settings, now, 6)
-    assert len(data["x"]) == 360 and data["cascades"]
+    assert len(data["x"]) == 360 and data["cascades"] == []  # none recorded: none drawn
+    # the cascades drawn are the lifecycles the engine recorded (not the tracker re-run)
+    from bot.engine import persist
+    from storage.alerts import AlertEvent
+
+    persist(
+        db,
+        "live",
+        [],
+        [
+            AlertEvent(
+                "btc_liq",
+                "cascade",
+                "fired",
+                "alert",
+                T0 + 601 * 60,
+                "s",
+                episode="e1",
+                data={"start": T0 + 596 * 60},
+            ),
+            AlertEvent("btc_liq", "cascade", "resolved", "ok", T0 + 645 * 60, "s", episode="e1"),
+        ],
+    )
+    data = liquidations_chart(db, settings, now, 6)
+    assert data["cascades"] == [
+        (np.datetime64(T0 + 596 * 60, "s"), np.datetime64(T0 + 645 * 60, "s"), "alert")
+    ]
+    assert len(data["marks"]) == 1
     with pytest.raises(ValueError, match="1 to 720"):
         validate_hours(0)
     with pytest.raises(ValueError, match="whole number"):
@@ -225,3 +259,111 @@ def test_liquidations_view_and_status_line(tmp_path: Path) -> None:
 
 
 LOW_ENV = {f"FLOWWATCH_BTC_LIQ_{k.upper()}": str(v) for k, v in LOW.items()}
+
+
+# -- coverage, retention, streaming replay -------------------------------------------------------
+
+
+def test_check_reports_the_measured_coverage_of_an_import(
+    dbfile: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Where live minutes cover an import's buckets, check says what share of the live total the
+    import carried, beside the setting the levels use."""
+    t0 = 1_793_836_800  # 2026-11-05 00:00 UTC
+    db = open_db(dbfile)
+    imp = []
+    for k in range(18):  # three days of a Binance-only 4-hour import
+        imp.append(
+            obs_repo.Observation(
+                "liq.btc.coinglass.long_usd.4h", t0 + 14400 * k, 216_000.0, "coinglass:binance"
+            )
+        )
+        imp.append(
+            obs_repo.Observation("liq.btc.coinglass.short_usd.4h", t0 + 14400 * k, 0.0, "coinglass:binance")
+        )
+    live = []
+    for m in range(2 * 1440):  # live venues over the last two of those days: $3,000 a minute
+        ts = t0 + 86400 + 60 * m
+        for venue in ("bybit", "binance", "okx"):
+            live.append(obs_repo.Observation(f"liq.btc.{venue}.long_usd.1m", ts, 1000.0, venue))
+            live.append(obs_repo.Observation(f"liq.btc.{venue}.short_usd.1m", ts, 0.0, venue))
+    obs_repo.upsert(db, imp + live)
+    db.close()
+    code, out, _ = run(capsys, "check", "btc_liq", "--no-fetch", "--db", dbfile)
+    assert code == 0
+    note = next(line for line in out.splitlines() if "import coverage" in line)
+    assert "measured 30%" in note and "over 12 overlapping 4h buckets" in note
+    assert "levels use 35% (FLOWWATCH_BTC_LIQ_IMPORT_COVERAGE)" in note
+
+
+def test_db_prune_keeps_minutes_for_the_retention_and_their_rollups_for_good(
+    dbfile: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = int(datetime.now(UTC).timestamp()) // 60 * 60
+    first = now - 10 * 86400
+    rows = []
+    for m in range(first, now - 3600, 60):
+        rows.append(obs_repo.Observation("liq.btc.okx.long_usd.1m", m, 1000.0, "okx"))
+        rows.append(obs_repo.Observation("liq.btc.okx.short_usd.1m", m, 500.0, "okx"))
+        rows.append(obs_repo.Observation("btc.usd.close.1m", m, 90000.0 + (m - first) / 60, "coinbase"))
+    db = open_db(dbfile)
+    obs_repo.upsert(db, rows)
+    before = db.execute(
+        "SELECT SUM(long_usd), SUM(short_usd), SUM(rows) FROM liq_rollup WHERE res = 86400"
+    ).fetchone()
+    db.close()
+    monkeypatch.setenv("FLOWWATCH_LIQ_MINUTE_RETENTION_DAYS", "5")
+    code, out, _ = run(capsys, "db", "prune", "--dry-run", "--db", dbfile)
+    assert code == 0 and "would remove" in out and "older than 5 days" in out
+    code, out, _ = run(capsys, "db", "prune", "--db", dbfile)
+    cut = (now - 5 * 86400) // 86400 * 86400
+    pruned = (cut - first) // 60
+    assert code == 0 and f"removed {3 * pruned:>8} 1-minute liquidation buckets and BTC closes" in out
+    db = open_db(dbfile)
+    try:
+        left = db.execute(
+            "SELECT MIN(ts) FROM observations WHERE series = 'liq.btc.okx.long_usd.1m'"
+        ).fetchone()[0]
+        assert left == cut
+        after = db.execute(
+            "SELECT SUM(long_usd), SUM(short_usd), SUM(rows) FROM liq_rollup WHERE res = 86400"
+        ).fetchone()
+        assert after == pytest.approx(before)  # every minute lives on in the roll-ups
+        hours = db.execute(
+            "SELECT COUNT(*), MIN(ts) FROM observations WHERE series = 'btc.usd.close.1h'"
+        ).fetchone()
+        assert (
+            hours[0] == (cut - first) // 3600 + (1 if first % 3600 else 0)
+            and hours[1] == first // 3600 * 3600
+        )
+    finally:
+        db.close()
+    # the chart still draws the pruned days, from the roll-ups, with the hourly closes
+    png = Path(dbfile).with_suffix(".png")
+    code, out, _ = run(capsys, "chart", "btc_liq", "--days", "9", "-o", str(png), "--db", dbfile)
+    assert code == 0 and png.stat().st_size > 1000
+
+
+def test_replay_streams_from_the_database(db: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Replay reads the database a week at a time and never builds the whole history's readings."""
+    from bot.replay import run_replay
+    from signals.btc_liq import SIGNAL
+
+    start = datetime(2026, 1, 5, tzinfo=UTC)
+    obs_repo.upsert(db, SIGNAL.demo(start))  # type: ignore[arg-type]
+    monkeypatch.setattr(type(SIGNAL), "history", lambda *a: pytest.fail("the whole history was built"))
+    res = run_replay(db, [SIGNAL], {SIGNAL.id: SIGNAL.default_params()}, start, None, resume=False)  # type: ignore[arg-type]
+    kinds = [e.event for e in res.events if e.kind == "alert"]
+    assert kinds[0] == "fired" and kinds[-1] == "resolved" and res.readings > 4000
+
+
+def test_the_minute_retention_setting_is_validated() -> None:
+    from bot.config import ConfigError
+
+    assert load_settings(env={}, dotenv=None).liq_minute_retention_days == 90
+    assert (
+        load_settings(env={"FLOWWATCH_LIQ_MINUTE_RETENTION_DAYS": "0"}, dotenv=None).liq_minute_retention_days
+        == 0
+    )
+    with pytest.raises(ConfigError, match=r"FLOWWATCH_LIQ_MINUTE_RETENTION_DAYS.*3 to 36500 days, or 0"):
+        load_settings(env={"FLOWWATCH_LIQ_MINUTE_RETENTION_DAYS": "1"}, dotenv=None)

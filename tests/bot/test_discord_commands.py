@@ -127,14 +127,16 @@ async def test_chart_cooldown_per_user(fake_discord: FakeDiscord, bot: TestBot) 
 
 async def test_status_and_history(fake_discord: FakeDiscord, bot: TestBot) -> None:
     rec = await run(fake_discord, "status", user=DEFAULT_MEMBER)
-    msg = fake_discord.original_response(rec)
-    assert msg is not None and msg.embed is not None
+    msg = await fake_discord.wait_for_followup(rec, timeout=10)
+    assert [cb.type for cb in rec.callbacks] == [DEFERRED]  # answered before any database work
+    assert msg.id == rec.original_message_id and msg.embed is not None
     field = next(f for f in msg.embed["fields"] if "VIX / VIX3M" in f["name"])
     assert field["name"] == "🟠 VIX term structure · VIX / VIX3M"
     assert "**1.053** (Alert)" in field["value"] and "to Severe" in field["value"] and "<t:" in field["value"]
     rec = await run(fake_discord, "history", option("days", 30))
-    msg = fake_discord.original_response(rec)
-    assert msg is not None and msg.embed is not None and msg.embed["title"].startswith("Alert history")
+    msg = await fake_discord.wait_for_followup(rec, timeout=10)
+    assert [cb.type for cb in rec.callbacks] == [DEFERRED]
+    assert msg.embed is not None and msg.embed["title"].startswith("Alert history")
 
 
 async def test_unexpected_error_short_message_for_user_traceback_in_log(
@@ -146,8 +148,10 @@ async def test_unexpected_error_short_message_for_user_traceback_in_log(
     monkeypatch.setattr("bot.commands.status.status", broken)
     with caplog.at_level(logging.ERROR, logger="flowwatch.commands"):
         rec = await run(fake_discord, "status")
-    content, ephemeral = answer(fake_discord, rec)
-    assert ephemeral and content.startswith("Something went wrong on our side")
+        # /status defers before reading: the short message follows up the deferred answer
+        msg = await fake_discord.wait_for_followup(rec, timeout=10)
+    content = msg.content
+    assert content.startswith("Something went wrong on our side")
     assert "database on fire" not in content
     assert any("database on fire" in (r.exc_text or "") for r in caplog.records)
 

@@ -246,10 +246,10 @@ async def test_dropped_gateway_reconnects_and_the_bot_keeps_working(
         await fake_discord.wait_for_connected(timeout=10)
         rec = await fake_discord.invoke_slash_command("status", user=DEFAULT_ADMIN)
         await fake_discord.wait_for_interaction_response(rec, timeout=10)
+        reply = await fake_discord.wait_for_followup(rec, timeout=10)  # /status defers, then answers
         await insert_events(bot, [event(1)], [f"discord:{ALERTS}"])
         await fake_discord.wait_for_message(ALERTS, timeout=10)
-    reply = fake_discord.original_response(rec)
-    assert reply is not None and reply.embed is not None and reply.embed["title"] == "flowwatch status"
+    assert reply.embed is not None and reply.embed["title"] == "flowwatch status"
     assert fake_discord.gateway.identify_count == 1 and fake_discord.gateway.resume_count == 1
 
 

@@ -9,13 +9,15 @@ end-of-run facts; these tests hold them to the rules:
   parse-error reasons, up-intervals, the raw batch between writes, engine states);
 - the database grows as retention says and no more: raw frames kept
   ``FLOWWATCH_LIQ_RETENTION_DAYS`` (pruned hourly by the service and by the daily prune),
-  every 1-minute bucket kept, ``yahoo.%.5m`` kept 30 days, alert lifecycles older than the alert
-  retention dropped, nothing left in the outbox, the WAL checkpointed by the prune;
+  1-minute buckets kept ``FLOWWATCH_LIQ_MINUTE_RETENTION_DAYS`` (whole days, by the daily prune)
+  while their roll-ups keep every minute, ``yahoo.%.5m`` kept 30 days, alert lifecycles older
+  than the alert retention dropped, nothing left in the outbox, the WAL checkpointed by the prune;
 - everything that was sent was read, every alert delivered with its chart, and no error logged.
 
-The default variant covers an hour and a half around the 04:17 UTC prune of a bot with three
+The default variant covers an hour and a half around the 04:17 UTC prune of a bot with four
 days of history (seconds); the slow one a whole day of a bot with 402 days of 1-minute buckets
-(the btc_liq baselines' full lookback) and takes about ten minutes on two cores.
+(a year with every minute kept: what bounded reads must not mind) and takes about ten minutes
+on two cores.
 """
 
 from __future__ import annotations
@@ -128,13 +130,23 @@ def check(r: dict[str, Any], *, rss_target: float, warm_hours: float, rss_growth
     assert raw["frames"] <= sum(n for ms, n in sent.items() if ms > keep_ms - 3600 * 1000 - step * 1000)
     end = samples[-1]["db"]
     assert end["tables"]["liq_raw"] <= RAW_BYTES_PER_FRAME * raw["frames"] + 64 * 1024
-    # every 1-minute bucket is kept: the seeded ones and one per minute of the run
+    # 1-minute buckets: one per minute of the run, and the seeded ones the minute retention keeps
+    # (FLOWWATCH_LIQ_MINUTE_RETENTION_DAYS, whole UTC days, applied by the daily prune); the
+    # roll-ups keep every minute ever written, pruned or not
     minutes = int(hours * 60)
-    for name, b in db["liq_1m"].items():
-        assert b["rows"] == b["in_run"] + cfg["seed_days"] * 1440, name
-        assert minutes - 1 <= b["in_run"] <= minutes + 1, name
-    # yahoo.%.5m: 30 days as of the prune, the run's own bars added
     prune = r["after_prune"]
+    seed_start = int(t0) // 60 * 60 - cfg["seed_days"] * 86400
+    keep_from = seed_start
+    if prune and cfg["minute_retention_days"]:
+        cut = int(t0 + prune["hour"] * 3600 - cfg["minute_retention_days"] * 86400) // 86400 * 86400
+        keep_from = max(seed_start, cut)
+    for name, b in db["liq_1m"].items():
+        assert b["rows"] == b["in_run"] + (int(t0) // 60 * 60 - keep_from) // 60, name
+        assert minutes - 1 <= b["in_run"] <= minutes + 1, name
+    for venue, rolled in db["rollup_minutes"].items():
+        run_minutes = db["liq_1m"][f"{venue}.long"]["in_run"]
+        assert rolled["minutes"] == cfg["seed_days"] * 1440 + run_minutes, venue
+    # yahoo.%.5m: 30 days as of the prune, the run's own bars added
     if prune:
         cut = t0 + prune["hour"] * 3600 - 30 * 86400
         seeded = [t for t in r["seed"]["yahoo_stamps"] if t >= cut]
@@ -160,10 +172,13 @@ def _slope(xs: list[float], ys: list[float]) -> float:
 
 
 def test_soak_short(tmp_path: Path, fixtures_dir: Path) -> None:
-    """An hour and a half around the daily prune: a cascade, a dropped connection, the polls."""
+    """An hour and a half around the daily prune: a cascade, a dropped connection, the polls, the
+    minute retention."""
     r = soak(
         tmp_path,
-        *("--start", "2026-11-21T03:30:00+00:00", "--hours", "1.5", "--seed-days", "3"),
+        *("--start", "2026-11-21T03:30:00+00:00", "--hours", "1.5", "--seed-days", "4"),
+        # the prune takes the seeded minutes of the day before the last three (their roll-ups stay)
+        *("--minute-retention-days", "3"),
         *("--cascades", "0.1", "--drops", "0.6", "--retention-days", "0.02", "--sample-every", "600"),
         timeout=300,
     )
@@ -175,7 +190,8 @@ def test_soak_short(tmp_path: Path, fixtures_dir: Path) -> None:
 def test_soak_a_day_with_a_year_of_history(tmp_path: Path, fixtures_dir: Path, data_dir: Path) -> None:
     # 402 days: the live baselines read 400 days and a day's margin, so the lookback is full
     # from the start and slides (with less, the first day only fills it and the periods grow)
-    r = soak(tmp_path, "--hours", "24", "--seed-days", "402", timeout=3600)
+    # the minute retention (400 days) takes the seeded minutes older than that at the daily prune
+    r = soak(tmp_path, "--hours", "24", "--seed-days", "402", "--minute-retention-days", "400", timeout=3600)
     check(r, rss_target=250, warm_hours=4, rss_growth=40)
     assert r["jobs"]["prune"] == 1 and r["jobs"]["summary"] == 1 and r["jobs"]["poll:earnings_calendar"] == 1
     assert r["http"]["query1.finance.yahoo.com"] > 200  # a US session of 5-minute polls

@@ -15,11 +15,12 @@ from signals.liquidations import (
     LiveBook,
     Tracker,
     build_timeline,
+    coverage_of,
     gap_series,
     liq_series,
     period_totals,
-    thresholds,
     window_histories,
+    year_rank,
 )
 from storage.observations import Inputs, Observation, inputs_from_long
 
@@ -96,61 +97,170 @@ def test_windows_shorter_than_the_bucket_are_skipped() -> None:
     assert int(rs[0].ts.timestamp()) == T0 + 86400
 
 
-# -- levels ---------------------------------------------------------------------------------
+# -- levels: from the series' own history ------------------------------------------------
+#
+# Daily buckets of a one-venue import (coverage 35 %): quiet days around $10M, spikes where a
+# test puts them. The 24-hour window is the one judged (the only one a daily bucket allows).
+
+DAY = 86400
 
 
-def test_thresholds_are_the_larger_of_multiple_and_floor() -> None:
-    ks = (3.0, 5.0, 10.0)
-    assert thresholds(10 * M, 20 * M, ks) == (30 * M, 50 * M, 100 * M)
-    # a small baseline: the floor (scaled per level) decides
-    assert thresholds(1 * M, 20 * M, ks) == (12 * M, 20 * M, 40 * M)
-    # no baseline yet: the floor alone
-    assert thresholds(None, 20 * M, ks) == (12 * M, 20 * M, 40 * M)
-
-
-def daily_history(
-    days: int, spike_day: int, spike: float, base: float = 10 * M, seed: int = 3
+def daily(
+    values: dict[int, float], days: int, base: float = 10 * M, seed: int = 3, venue: str = "coinglass"
 ) -> list[Observation]:
     rng = random.Random(seed)
     obs = []
     for d in range(days):
-        v = spike if d == spike_day else base * rng.uniform(0.6, 1.4)
-        obs += bucket("coinglass", "1d", T0 + 86400 * d, v * 0.8, v * 0.2)
+        v = values.get(d, base * rng.uniform(0.7, 1.3))
+        obs += bucket(venue, "1d", T0 + DAY * d, v * 0.8, v * 0.2)
     return obs
 
 
-def test_a_record_on_a_one_venue_history_is_not_hidden_by_the_floor() -> None:
-    # 250 quiet days around $10M, then $90M: 9x the median and the largest in 250 days,
-    # far below the all-venue floor of $400M a day.
-    rs = SIGNAL.history(inputs_of(daily_history(260, 250, 90 * M)), params())
-    r = next(r for r in rs if r.level > Level.OK)
-    assert r.level == Level.SEVERE and int(r.ts.timestamp()) == T0 + 251 * 86400
-    assert r.data["record"] is True and "largest 24h in the stored history" in r.summary
-    # the same spike with a short history is no record: the floor hides it
-    rs = SIGNAL.history(inputs_of(daily_history(100, 90, 90 * M)), params())
-    assert all(r.level == Level.OK for r in rs)
+def reading_on(rs: list, d: int):  # type: ignore[no-untyped-def]
+    """The reading at the end of day ``d`` (a daily bucket is judged when complete)."""
+    return next(r for r in rs if int(r.ts.timestamp()) == T0 + (d + 1) * DAY)
 
 
-def test_a_spike_that_is_not_a_record_needs_the_floor() -> None:
-    obs = daily_history(260, 150, 300 * M)  # a bigger day 100 days earlier
-    obs = [o for o in obs if o.ts != T0 + 250 * 86400] + bucket(
-        "coinglass", "1d", T0 + 250 * 86400, 72 * M, 18 * M
-    )
-    rs = SIGNAL.history(inputs_of(obs), params())
-    late = [r for r in rs if int(r.ts.timestamp()) > T0 + 200 * 86400]
-    assert all(r.level == Level.OK for r in late)
-    # with a floor fit for this one venue, it alerts; its rank says what beat it
-    rs = SIGNAL.history(inputs_of(obs), params(floor_24h=50))
-    r = next(r for r in rs if int(r.ts.timestamp()) == T0 + 251 * 86400)
+def test_the_largest_of_the_trailing_year_is_severe() -> None:
+    rs = SIGNAL.history(inputs_of(daily({200: 60 * M, 390: 90 * M}, 400)), params())
+    r = reading_on(rs, 390)
+    assert r.level == Level.SEVERE and r.data["record"] is True
+    assert "largest 24h of the last 365 days" in r.summary
+    # nothing larger within the year, but a larger day 380 days back: still the year's largest
+    rs = SIGNAL.history(inputs_of(daily({5: 200 * M, 390: 90 * M}, 400)), params())
+    assert reading_on(rs, 390).level == Level.SEVERE
+
+
+def test_the_top_n_of_the_year_at_k_alert_times_its_median_is_an_alert() -> None:
+    spikes = {100: 100 * M, 200: 90 * M, 300: 80 * M, 390: 85 * M}
+    rs = SIGNAL.history(inputs_of(daily(spikes, 400)), params())
+    r = reading_on(rs, 390)
+    assert r.level == Level.ALERT and r.data["rank"] == 3
     assert (
-        r.level == Level.ALERT
-        and f"largest 24h since {pd.Timestamp(T0 + 151 * 86400, unit='s').date()}" in r.summary
+        f"3rd-largest 24h of the last 365 days (largest since {pd.Timestamp(T0 + 200 * DAY, unit='s').date()})"
+        in r.summary
     )
+    # with top_n = 2 the same day is only a heads-up: the rank decides, not a USD floor
+    rs = SIGNAL.history(inputs_of(daily(spikes, 400)), params(top_n=2))
+    assert reading_on(rs, 390).level == Level.WATCH
+
+
+def test_a_top_rank_still_needs_k_alert_times_its_median() -> None:
+    # a busy month (median ~$20M), then a day of $70M: 3rd of the year but only 3.5x its median
+    busy = {d: 20 * M for d in range(360, 390)}
+    rs = SIGNAL.history(inputs_of(daily({100: 100 * M, 200: 90 * M, **busy, 390: 70 * M}, 400)), params())
+    r = reading_on(rs, 390)
+    assert r.level == Level.WATCH
+    assert "3rd-largest 24h of the last 365 days" in r.summary and "an alert needs 5×" in r.summary
+
+
+def test_a_calmer_year_alerts_on_the_sharpest_bursts() -> None:
+    # a busy year ($50M days, $300M spikes), then a quiet one ($5M days): a $40M day is 8x its
+    # median but far from the largest totals of the trailing year; its multiple is the year's top
+    spikes = {50: 300 * M, 120: 300 * M, 180: 300 * M, 230: 300 * M, 280: 300 * M, 330: 300 * M}
+    obs = daily(spikes, 350, base=50 * M) + [
+        o for o in daily({60: 40 * M}, 100, base=5 * M, seed=4) for o in [o]
+    ]
+    obs = daily(spikes, 350, base=50 * M) + [
+        Observation(o.series, o.ts + 350 * DAY, o.value, o.source)
+        for o in daily({60: 40 * M}, 100, base=5 * M, seed=4)
+    ]
+    rs = SIGNAL.history(inputs_of(obs), params())
+    r = reading_on(rs, 410)
+    assert r.level == Level.ALERT and r.data["rank"] > 5 and r.data["multiple_rank"] == 1
+    assert "the sharpest 24h burst against its median of the last 365 days" in r.summary
+
+
+def test_with_less_than_a_year_a_rank_stands_for_its_share_of_a_year() -> None:
+    # 100 days of history: 2nd place is 1 + 365/100 = 4.65th of a year (an alert), 3rd is 8.3th
+    assert year_rank(2, 100) == pytest.approx(4.65) and year_rank(3, 100) == pytest.approx(8.3)
+    rs = SIGNAL.history(inputs_of(daily({50: 90 * M, 99: 80 * M}, 101)), params())
+    r = reading_on(rs, 99)
+    assert r.level == Level.ALERT and "2nd-largest 24h in the stored history (since" in r.summary
+    rs = SIGNAL.history(inputs_of(daily({40: 95 * M, 50: 90 * M, 99: 80 * M}, 101)), params())
+    assert reading_on(rs, 99).level == Level.WATCH
+    # the largest of 100 days alerts, but is no record: severe needs record_days (180) of history
+    rs = SIGNAL.history(inputs_of(daily({99: 80 * M}, 101)), params())
+    r = reading_on(rs, 99)
+    assert r.level == Level.ALERT and "largest 24h in the stored history" in r.summary
+    rs = SIGNAL.history(inputs_of(daily({99: 80 * M}, 101)), params(record_days=90))
+    assert reading_on(rs, 99).level == Level.SEVERE
+
+
+def test_too_little_history_to_rank_needs_k_severe() -> None:
+    # 40 days (< 365 / top_n = 73): ranks cannot judge; 9x its median is a heads-up, 12x alerts
+    rs = SIGNAL.history(inputs_of(daily({39: 90 * M}, 40)), params())
+    r = reading_on(rs, 39)
+    assert r.level == Level.WATCH and "too few to rank" in r.summary
+    rs = SIGNAL.history(inputs_of(daily({39: 120 * M}, 40)), params())
+    assert reading_on(rs, 39).level == Level.ALERT
+    # no baseline at all yet (a few days of data): the larger of the floor ($25M a day in
+    # all-venue terms) and the median of the days there are (~$29M) stands in for normal
+    rs = SIGNAL.history(inputs_of(daily({3: 20 * M}, 5)), params())  # 20M / 35 % = 57M: under 3 x 29M
+    assert reading_on(rs, 3).level == Level.OK
+    rs = SIGNAL.history(inputs_of(daily({3: 45 * M}, 5)), params())
+    r = reading_on(rs, 3)
+    assert r.level == Level.WATCH and "no 24h baseline yet" in r.summary
+    rs = SIGNAL.history(inputs_of(daily({3: 120 * M}, 5)), params())  # 343M in all-venue terms: > 10 x
+    assert reading_on(rs, 3).level == Level.ALERT
+
+
+def test_a_heads_up_needs_the_largest_of_watch_days() -> None:
+    # 4x the median, 7th of the year, and a larger day 10 days earlier: not news
+    big = {d: 300 * M for d in (100, 150, 200, 250, 300)}
+    obs = daily({**big, 380: 45 * M, 390: 40 * M}, 400)
+    rs = SIGNAL.history(inputs_of(obs), params())
+    assert reading_on(rs, 390).level == Level.OK and reading_on(rs, 380).level == Level.WATCH
+    rs = SIGNAL.history(inputs_of(obs), params(watch_days=7))
+    assert reading_on(rs, 390).level == Level.WATCH
+
+
+def test_the_floor_guards_a_thin_series_in_all_venue_terms() -> None:
+    # a thin one-venue series ($1M days): a $6M day is the year's largest and 6x its median,
+    # but $6M / 35 % = $17M is under the $25M daily floor: noise
+    rs = SIGNAL.history(inputs_of(daily({390: 6 * M}, 400, base=1 * M)), params())
+    assert reading_on(rs, 390).level == Level.OK
+    # judged as a third of the market it is $30M: over the floor, and the year's largest
+    rs = SIGNAL.history(inputs_of(daily({390: 6 * M}, 400, base=1 * M)), params(import_coverage=0.2))
+    r = reading_on(rs, 390)
+    assert r.level == Level.SEVERE and r.data["coverage"] == pytest.approx(0.2)
+    assert (
+        "coverage: 20% (import, all-venue terms)" in r.summary
+        and "20% of the all-venue total" in r.fields["Coverage"]
+    )
+    # an import of all three live venues is full coverage: the floor applies to it as it is
+    assert coverage_of("coinglass:binance,okx,bybit", 0.35) == 1.0
+    assert coverage_of("coinglass:binance", 0.35) == coverage_of("coinglass", 0.35) == 0.35
+
+
+def test_ranks_compare_an_import_and_live_buckets_in_all_venue_terms() -> None:
+    # 300 days of a Binance-only import ($10M a day), then live venues ($40M a day across three:
+    # the same market). Judged raw, every live day would top the year; in all-venue terms none does.
+    obs = daily({}, 300)
+    for d in range(300, 340):
+        for h in range(24):
+            ts = T0 + d * DAY + h * 3600
+            for venue in ("bybit", "binance", "okx"):
+                v = 40 * M / 24 / 3 * random.Random(d * 100 + h).uniform(0.9, 1.1)
+                obs += [
+                    Observation(f"liq.btc.{venue}.long_usd.1h", ts, v / 2, venue),
+                    Observation(f"liq.btc.{venue}.short_usd.1h", ts, v / 2, venue),
+                    Observation(f"liq.btc.{venue}.minutes.1h", ts, 60, venue),
+                ]
+
+    def day_windows(p: Params) -> set[str]:
+        rs = SIGNAL.history(inputs_of(obs), p)
+        return {r.data["windows"]["24h"]["level"] for r in rs if int(r.ts.timestamp()) > T0 + 300 * DAY}
+
+    assert day_windows(params()) == {"ok"}
+    assert "severe" in day_windows(params(import_coverage=1))  # as if the import were all venues
 
 
 # -- cascades -------------------------------------------------------------------------------
 
-LOW = {"floor_5m": 1, "floor_1h": 2, "floor_4h": 4, "floor_24h": 8}
+#: floors for a thin test market (no baseline yet: the floor stands in for normal, so a watch
+#: needs k_watch x and an alert k_severe x the floor)
+LOW = {"floor_5m": 0.1, "floor_1h": 0.2, "floor_4h": 0.4, "floor_24h": 0.8}
 
 
 def minute_history(
@@ -192,7 +302,7 @@ def test_the_hold_keeps_the_peak_level_until_calm() -> None:
     surge = {600: 3 * M, **{601 + k: 0.2 * M for k in range(20)}}
     rs = SIGNAL.history(inputs_of(minute_history(surge, 800)), params(**LOW))
     run = [r for r in rs if r.data["in_cascade"]]
-    assert run[0].level == Level.SEVERE and all(r.hold == Level.SEVERE for r in run)
+    assert run[0].level == Level.ALERT and all(r.hold == Level.ALERT for r in run)
 
 
 def test_gaps_are_reported_in_the_cascade() -> None:

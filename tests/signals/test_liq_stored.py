@@ -1,0 +1,196 @@
+"""Bounded reads give the answers of the whole history: ``StoredHistory`` (roll-ups, a few days of
+minutes, an import merged by the hour) against ``MemoryHistory`` (every bucket in memory)."""
+
+from __future__ import annotations
+
+import functools
+import random
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+from sqlite_utils import Database
+
+from signals.base import Level
+from signals.btc_liq import SIGNAL, latest_reading
+from signals.liq_stored import StoredHistory
+from signals.liquidations import MemoryHistory
+from storage import liq_rollups
+from storage import observations as obs_repo
+from storage.liq_reads import LiqReader
+from storage.observations import Observation
+from storage.timeutil import to_epoch
+from tests.signals.test_liquidations import inputs_of
+
+START = datetime(2026, 1, 5, tzinfo=UTC)  # the demo: its cascade on 2026-01-06 13:30
+DAY = 86400
+VENUES = ("bybit", "binance", "okx")
+
+
+@functools.cache
+def history() -> tuple[list[Observation], list[tuple[int, str, float, float, int]]]:
+    """200 days of hourly roll-ups (the minutes of that time pruned), then 20 days of 1-minute
+    buckets with holes, then the demo's eleven days; a Binance-only Coinglass daily import over
+    the month before the minutes start, overlapping the first of them."""
+    demo = SIGNAL.demo(START)
+    first = min(o.ts for o in demo)
+    minutes_from = first - 20 * DAY
+    rng = random.Random(8)
+    obs: list[Observation] = []
+    for m in range(minutes_from, first, 60):
+        if rng.random() < 0.01:
+            continue  # no venue up: this minute's periods are incomplete
+        for venue in VENUES:
+            if venue == "okx" and rng.random() < 0.02:
+                continue
+            obs.append(
+                Observation(f"liq.btc.{venue}.long_usd.1m", m, round(rng.expovariate(1 / 4e4), 2), venue)
+            )
+            obs.append(
+                Observation(f"liq.btc.{venue}.short_usd.1m", m, round(rng.expovariate(1 / 3e4), 2), venue)
+            )
+    hours = []
+    for h in range(minutes_from - 200 * DAY, minutes_from, 3600):
+        spike = 25.0 if rng.random() < 0.002 else 1.0  # now and then a big hour
+        for venue in VENUES:
+            hours.append((h, venue, rng.expovariate(1 / 2.4e6) * spike, rng.expovariate(1 / 1.8e6), 120))
+    daily = [
+        Observation(f"liq.btc.coinglass.{side}_usd.1d", d, 9e6, "coinglass:binance")
+        for d in range(minutes_from - 30 * DAY, minutes_from + 3 * DAY, DAY)
+        for side in ("long", "short")
+    ]
+    return obs + demo + daily, hours
+
+
+@functools.cache
+def memory_inputs() -> object:
+    obs, hours = history()
+    rows = [
+        Observation(f"liq.btc.{v}.{metric}.1h", h, value, v)
+        for h, v, lo, sh, n in hours
+        for metric, value in (("long_usd", lo), ("short_usd", sh), ("minutes", n // 2))
+    ]
+    return inputs_of(obs + rows)
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory: pytest.TempPathFactory) -> Database:
+    from storage.db import open_db
+
+    db = open_db(tmp_path_factory.mktemp("stored") / "s.db")
+    obs, hours = history()
+    obs_repo.upsert(db, obs)
+    db.conn.executemany(
+        "INSERT INTO liq_rollup (res, venue, ts, long_usd, short_usd, rows, gap_s) VALUES (3600, ?, ?, ?, ?, ?, 0)",
+        [(v, h, lo, sh, n) for h, v, lo, sh, n in hours],
+    )
+    db.conn.commit()
+    liq_rollups.derive(db, 3600)  # the minutes' own roll-ups stay as the writes made them
+    return db
+
+
+def test_the_rollups_keep_what_the_writes_made(stored: Database) -> None:
+    five = stored.execute(
+        "SELECT COUNT(*), SUM(long_usd + short_usd) FROM liq_rollup WHERE res = 300"
+    ).fetchone()
+    minutes = stored.execute(
+        "SELECT COUNT(*), SUM(MAX(value, 0)) FROM observations WHERE series LIKE 'liq.btc.%.%_usd.1m' "
+        "AND series NOT LIKE 'liq.btc.coinglass%'"
+    ).fetchone()
+    assert five[1] == pytest.approx(minutes[1], rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        START + timedelta(days=1, hours=13, minutes=31),  # the cascade has just begun
+        START + timedelta(days=1, hours=14, minutes=10),  # at its height
+        START + timedelta(days=1, hours=18),  # over
+        START - timedelta(days=18),  # the minutes' first days, where the import overlaps them
+        START + timedelta(days=5),  # calm
+    ],
+)
+def test_latest_readings_agree(stored: Database, at: datetime) -> None:
+    p = SIGNAL.default_params()
+    mem = latest_reading(MemoryHistory(memory_inputs(), p), p, to_epoch(at))  # type: ignore[arg-type]
+    got = latest_reading(StoredHistory(LiqReader(stored), p), p, to_epoch(at))
+    assert mem is not None and got is not None
+    assert (got.level, got.hold, got.summary) == (mem.level, mem.hold, mem.summary)
+    assert got.value == pytest.approx(mem.value, rel=1e-9)
+    for name, w in mem.data["windows"].items():
+        g = got.data["windows"][name]
+        assert (g["level"], g["rank"], g["multiple_rank"]) == (w["level"], w["rank"], w["multiple_rank"]), (
+            name
+        )
+        assert g["median_usd"] == pytest.approx(w["median_usd"], rel=1e-9), name
+    assert (got.next_threshold is None) == (mem.next_threshold is None)
+    if mem.next_threshold is not None and got.next_threshold is not None:
+        assert got.next_threshold.value == pytest.approx(mem.next_threshold.value, rel=1e-6)
+
+
+def test_the_cascade_is_ranked_against_the_year(stored: Database) -> None:
+    p = SIGNAL.default_params()
+    r = latest_reading(StoredHistory(LiqReader(stored), p), p, to_epoch(START + timedelta(days=1, hours=14)))
+    assert r is not None and r.level == Level.SEVERE
+    assert "largest 1h in the stored history" in r.summary or "largest 5m" in r.summary
+
+
+def test_charts_and_catch_up_agree(stored: Database) -> None:
+    p = SIGNAL.default_params()
+    end = START + timedelta(days=1, hours=16)
+    mem = SIGNAL.chart_data(memory_inputs(), p, end, 3, episodes=[])  # type: ignore[arg-type]
+    from storage.liq_reads import load_inputs
+
+    got = SIGNAL.chart_data(load_inputs(stored), p, end, 3, episodes=[])
+    assert got["res"] == mem["res"] == 900 and len(got["x"]) == len(mem["x"])
+    np.testing.assert_allclose(got["long"], mem["long"], rtol=1e-9)
+    np.testing.assert_allclose(got["short"], mem["short"], rtol=1e-9)
+    year = SIGNAL.chart_data(load_inputs(stored), p, end, 250, episodes=[])
+    assert (
+        year["res"] == 86400 and year["long"].sum() > 0 and year["title"].endswith("per day: longs vs shorts")
+    )
+    after = START + timedelta(days=1, hours=13)
+    now = START + timedelta(days=1, hours=15)
+    a = SIGNAL.readings_since(memory_inputs(), p, after, now)  # type: ignore[arg-type]
+    b = SIGNAL.readings_since(load_inputs(stored), p, after, now)
+    assert [(r.ts, r.level, r.hold, r.summary) for r in a] == [(r.ts, r.level, r.hold, r.summary) for r in b]
+
+
+def test_a_top_five_day_of_three_venues_alerts(tmp_path: object) -> None:
+    """A year of three live venues (its minutes pruned: hourly roll-ups), then the minutes of the
+    last days: a day that ranks 3rd of its trailing year is an alert, read by range."""
+    from storage.db import open_db
+
+    db = open_db(tmp_path / "three.db")  # type: ignore[operator]
+    end = int(datetime(2026, 11, 20, tzinfo=UTC).timestamp())
+    first_minute = end - 3 * DAY
+    rng = random.Random(21)
+    big = {end - 300 * DAY: 9.0, end - 200 * DAY: 8.0, end - 100 * DAY: 7.0, end - 50 * DAY: 4.0}
+    hours = []
+    for d in range(first_minute - 400 * DAY, first_minute, DAY):
+        scale = big.get(d, 1.0)
+        for h in range(d, d + DAY, 3600):
+            for venue in VENUES:  # about $100M a day across the three venues
+                v = 100e6 / 24 / 3 * rng.uniform(0.7, 1.3) * scale
+                hours.append((h, venue, round(v * 0.6, 2), round(v * 0.4, 2), 120))
+    db.conn.executemany(
+        "INSERT INTO liq_rollup (res, venue, ts, long_usd, short_usd, rows, gap_s) VALUES (3600, ?, ?, ?, ?, ?, 0)",
+        [(v, h, lo, sh, n) for h, v, lo, sh, n in hours],
+    )
+    db.conn.commit()
+    liq_rollups.derive(db, 3600)
+    obs = []
+    for m in range(first_minute, end, 60):
+        spike = 7.5 if m >= end - DAY else 1.0  # the last day: $750M, between the 2nd and the 3rd
+        for venue in VENUES:
+            v = 100e6 / 1440 / 3 * spike
+            obs.append(Observation(f"liq.btc.{venue}.long_usd.1m", m, round(v * 0.8, 2), venue))
+            obs.append(Observation(f"liq.btc.{venue}.short_usd.1m", m, round(v * 0.2, 2), venue))
+    obs_repo.upsert(db, obs)
+    p = SIGNAL.default_params()
+    r = latest_reading(StoredHistory(LiqReader(db), p), p, end)
+    db.close()
+    assert r is not None and r.level == Level.ALERT
+    w = r.data["windows"]["24h"]
+    assert w["rank"] == 3 and w["level"] == "alert"
+    assert "3rd-largest 24h of the last 365 days" in r.summary and "coverage: 100%" in r.summary
