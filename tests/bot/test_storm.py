@@ -466,6 +466,24 @@ def channel_diff(expected: dict[int, list[Any]], got: dict[int, list[Any]]) -> s
     return "\n".join(out)
 
 
+def dump_reference(expected: Outcome) -> None:
+    """With ``STORM_DUMP=FILE``: the uninterrupted run's events, messages, deliveries and
+    buckets as JSON. A storm compares a killed run with a reference run of the same code; two dumps
+    compare the reference runs of two commits (a change that must not change behaviour)."""
+    path = os.environ.get("STORM_DUMP")
+    if not path:
+        return
+    blob = {
+        "alerts": expected.alerts,
+        "channels": {str(c): msgs for c, msgs in expected.channels.items()},
+        "deliveries": expected.deliveries,
+        "liq": sorted([s, t, v] for (s, t), v in expected.liq.items()),
+        "frames": len(expected.frames),
+        "edits": expected.edits,
+    }
+    Path(path).write_text(json.dumps(blob, indent=1, sort_keys=True, default=str) + "\n", encoding="utf-8")
+
+
 # -- the tests --------------------------------------------------------------------------------
 
 
@@ -480,6 +498,7 @@ async def storm_with_kills(zygote: Zygote, tmp_path: Path, size: str, kills: int
     async with storm_fake() as ref_fake:
         ref = await StormDriver(zygote, storm, ref_db, ref_fake, tmp_path / "ref.log").go(0, rng, None)
         expected = outcome(ref_db, ref_fake)
+    dump_reference(expected)
 
     db = tmp_path / "storm.db"
     shutil.copy(base, db)
