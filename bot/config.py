@@ -76,7 +76,7 @@ def _positive_float(text: str) -> float:
 
 
 def _venues(text: str) -> tuple[str, ...]:
-    from signals.liquidations import VENUES
+    from storage.series import LIQ_VENUES as VENUES
 
     names = tuple(dict.fromkeys(v.strip().lower() for v in text.split(",") if v.strip()))
     bad = [v for v in names if v not in VENUES]

@@ -47,8 +47,6 @@ from signals.liquidations import (
     Timeline,
     Tracker,
     WindowHistory,
-    gap_series,
-    liq_series,
     span,
     warm_tracker,
     window_histories,
@@ -59,6 +57,7 @@ from storage import liq_raw, meta
 from storage import observations as obs_repo
 from storage.liq_reads import LiqReader
 from storage.memory import release_free_memory
+from storage.series import gap_series, liq_series
 from storage.state import KeyState
 
 if TYPE_CHECKING:

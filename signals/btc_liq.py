@@ -46,11 +46,8 @@ from signals.liquidations import (
     MemoryHistory,
     Timeline,
     Tracker,
-    gap_series,
     hhmm,
     ladder,
-    liq_series,
-    price_series,
     span,
     usd,
     venue_list,
@@ -58,6 +55,7 @@ from signals.liquidations import (
 )
 from storage import liq_reads
 from storage.observations import Inputs, Observation
+from storage.series import gap_series, liq_series, price_series
 from storage.timeutil import to_epoch
 
 #: live data older than this is stale (the streams write a bucket every minute, quiet or not)

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 
 from signals import fomc
 from storage.observations import Observation
+from storage.series import fomc_series
 
 STEP = 25
 #: the buckets every venue can be folded into: (move bp, open-ended)
@@ -117,7 +118,7 @@ def outcomes(dist: Mapping[Bucket, float]) -> dict[str, float]:
 
 
 def series(venue: str, meeting_id: str, suffix: str) -> str:
-    return f"{venue}.fomc.{meeting_id}.{suffix}"
+    return fomc_series(venue, meeting_id, suffix)
 
 
 def dist_observations(

@@ -61,15 +61,23 @@ import pandas as pd
 
 from signals.base import Level, Params, Reading, Threshold
 from storage.observations import Inputs
+from storage.series import (
+    LIQ_BUCKET_NAMES,
+    LIQ_BUCKETS,
+    LIQ_COLUMNS,
+    LIQ_IMPORTS,
+    LIQ_NAMES,
+    LIQ_VENUES,
+)
 
-VENUES = ("bybit", "binance", "okx")
-IMPORTS = ("coinglass",)
-COLUMNS = (*VENUES, *IMPORTS)
+VENUES = LIQ_VENUES
+IMPORTS = LIQ_IMPORTS
+COLUMNS = LIQ_COLUMNS
 NCOL = 2 * len(COLUMNS)
 VENUE_INDEX = {v: i for i, v in enumerate(COLUMNS)}
-NAMES = {"bybit": "Bybit", "binance": "Binance", "okx": "OKX", "coinglass": "Coinglass"}
-BUCKETS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "4h": 14400, "1d": 86400}
-BUCKET_NAMES = {v: k for k, v in BUCKETS.items()}
+NAMES = LIQ_NAMES
+BUCKETS = LIQ_BUCKETS
+BUCKET_NAMES = LIQ_BUCKET_NAMES
 WINDOWS: tuple[tuple[str, int], ...] = (("5m", 300), ("1h", 3600), ("4h", 14400), ("24h", 86400))
 LONG, SHORT = 0, 1
 LONG_COLS = np.arange(0, NCOL, 2)
@@ -86,20 +94,6 @@ RANK_TEXT_MAX = 20
 #: windows whose multiples of the baseline are ranked too (a 5-minute year is 105,000 periods)
 MULTIPLE_RANKED = ("1h", "4h", "24h")
 BINANCE_NOTE = "Binance is a lower bound (it publishes at most one liquidation per symbol per second)"
-
-
-def liq_series(venue: str, side: str, bucket: str) -> str:
-    """``liq.btc.<venue>.<long|short>_usd.<bucket>`` (stable series ids)."""
-    return f"liq.btc.{venue}.{side}_usd.{bucket}"
-
-
-def gap_series(venue: str) -> str:
-    """Seconds of each minute a live venue's stream was down while flowwatch ran."""
-    return f"liq.btc.{venue}.gap_s.1m"
-
-
-def price_series(bucket: str) -> str:
-    return f"btc.usd.close.{bucket}"
 
 
 # -- formatting --------------------------------------------------------------------------

@@ -22,15 +22,11 @@ import pandas as pd
 
 from signals.base import Level, Param, Params, Reading, Signal, Threshold
 from storage.observations import Inputs, Observation
+from storage.series import cboe_close, yahoo_5m
 from storage.timeutil import NEW_YORK, day_epoch
 
-VIX, VIX3M, VIX9D, VIX6M = (
-    "cboe.vix.close",
-    "cboe.vix3m.close",
-    "cboe.vix9d.close",
-    "cboe.vix6m.close",
-)
-I_VIX, I_VIX3M, I_VIX9D = "yahoo.vix.5m", "yahoo.vix3m.5m", "yahoo.vix9d.5m"
+VIX, VIX3M, VIX9D, VIX6M = (cboe_close(i) for i in ("vix", "vix3m", "vix9d", "vix6m"))
+I_VIX, I_VIX3M, I_VIX9D = (yahoo_5m(i) for i in ("vix", "vix3m", "vix9d"))
 CLOSE_TIME = time(16, 15)  # Cboe index closes are struck at 16:15 ET
 INTRADAY_MAX_AGE = timedelta(minutes=20)
 

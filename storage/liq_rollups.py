@@ -31,8 +31,10 @@ from dataclasses import dataclass
 import numpy as np
 from sqlite_utils import Database
 
-#: the live venues whose 1-minute buckets are rolled up (signals.liquidations.VENUES)
-LIVE_VENUES = ("bybit", "binance", "okx")
+from storage.series import LIQ_VENUES, gap_series, liq_series
+
+#: the live venues whose 1-minute buckets are rolled up
+LIVE_VENUES = LIQ_VENUES
 #: per venue and side
 ROLLUP_RES = (300, 3600, 86400)
 #: all venues together (4 hours from the hourly rows)
@@ -40,9 +42,9 @@ TOTAL_RES = (300, 3600, 14400, 86400)
 
 _SERIES: dict[str, tuple[str, int]] = {}
 for _v in LIVE_VENUES:
-    _SERIES[f"liq.btc.{_v}.long_usd.1m"] = (_v, 0)
-    _SERIES[f"liq.btc.{_v}.short_usd.1m"] = (_v, 1)
-    _SERIES[f"liq.btc.{_v}.gap_s.1m"] = (_v, 2)
+    _SERIES[liq_series(_v, "long", "1m")] = (_v, 0)
+    _SERIES[liq_series(_v, "short", "1m")] = (_v, 1)
+    _SERIES[gap_series(_v)] = (_v, 2)
 #: the 1-minute series the roll-ups are made of
 TRACKED = tuple(_SERIES)
 

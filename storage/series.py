@@ -1,8 +1,10 @@
-"""What each stored series may hold: a plausible value range and a first plausible date.
+"""The series vocabulary: the stable ids, and what each series may hold (a plausible value range
+and a first plausible date).
 
-Declared here, beside the series ids, so storage (the last line of defence on every write),
-the sources (which reject a provider's bad row with a logged reason) and ``import`` all read one
-declaration, and no signal is imported to know it. A value outside its range is refused with
+Declared here, in storage, so storage (the last line of defence on every write), the sources
+(which write the ids and reject a provider's bad row with a logged reason), the signals (which
+read them) and ``import`` all share one declaration, and no signal or source is imported to know
+an id (docs/series.md lists them; ids are public interface: added, never renamed). A value outside its range is refused with
 what is allowed: ``import`` and ``backfill`` write nothing, live data drops the row and says so.
 A series id that matches no declaration gets :data:`ANY`: finite, within ±1e12, from 1900.
 
@@ -21,6 +23,65 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 _MAX_TS = 4_102_444_800  # 2100-01-01
+
+# -- the ids ------------------------------------------------------------------------------
+
+#: Cboe volatility indexes with a daily close (``cboe.<index>.close``)
+CBOE_INDEXES = ("vix", "vix3m", "vix9d", "vix6m")
+
+
+def cboe_close(index: str) -> str:
+    """``cboe.<index>.close``: the Cboe daily close, stamped 00:00 UTC of its trading date."""
+    return f"cboe.{index}.close"
+
+
+def yahoo_5m(index: str) -> str:
+    """``yahoo.<index>.5m``: intraday 5-minute quotes of the session that has no close yet."""
+    return f"yahoo.{index}.5m"
+
+
+#: the venues of market-implied FOMC odds
+FOMC_VENUES = ("kalshi", "polymarket", "fedwatch")
+
+
+def fomc_series(venue: str, meeting_id: str, suffix: str) -> str:
+    """``<venue>.fomc.<decision-date>.<suffix>``: ``cut|hold|hike``, a size bucket (``cut25``,
+    ``cut50plus``), ``move_bp``, ``path_bp`` or ``rate``."""
+    return f"{venue}.fomc.{meeting_id}.{suffix}"
+
+
+FRED_EFFR = "fred.effr"
+FRED_TARGET_UPPER = "fred.target_upper"
+FRED_TARGET_LOWER = "fred.target_lower"
+
+#: the live liquidation venues (streams) and the imported aggregates, in column order
+LIQ_VENUES = ("bybit", "binance", "okx")
+LIQ_IMPORTS = ("coinglass",)
+LIQ_COLUMNS = (*LIQ_VENUES, *LIQ_IMPORTS)
+LIQ_NAMES = {"bybit": "Bybit", "binance": "Binance", "okx": "OKX", "coinglass": "Coinglass"}
+#: bucket name -> seconds
+LIQ_BUCKETS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "4h": 14400, "1d": 86400}
+LIQ_BUCKET_NAMES = {v: k for k, v in LIQ_BUCKETS.items()}
+#: one liquidation from a live stream: (ts_ms, venue, symbol, side 0 long / 1 short, qty, price, USD)
+LiqEvent = tuple[int, str, str, int, float, float, float]
+
+
+def liq_series(venue: str, side: str, bucket: str) -> str:
+    """``liq.btc.<venue>.<long|short>_usd.<bucket>``: USD liquidated in the bucket starting at ts."""
+    return f"liq.btc.{venue}.{side}_usd.{bucket}"
+
+
+def gap_series(venue: str) -> str:
+    """Seconds of each minute a live venue's stream was down while flowwatch ran."""
+    return f"liq.btc.{venue}.gap_s.1m"
+
+
+def price_series(bucket: str) -> str:
+    """``btc.usd.close.<bucket>``: the BTC price at the close of the bucket."""
+    return f"btc.usd.close.{bucket}"
+
+
+# -- the plausible ranges -----------------------------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from signals.sources.base import (
 )
 from storage import observations as obs_repo
 from storage.observations import Observation
+from storage.series import fomc_series
 
 #: a bid/ask spread wider than this (in probability) is not a usable quote
 WIDE_SPREAD = 0.10
@@ -44,7 +45,7 @@ OUTCOMES = ("cut", "hold", "hike")
 
 
 def series_id(venue: str, meeting_id: str, outcome: str) -> str:
-    return f"{venue}.fomc.{meeting_id}.{outcome}"
+    return fomc_series(venue, meeting_id, outcome)
 
 
 def as_float(value: Any) -> float | None:

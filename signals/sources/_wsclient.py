@@ -31,10 +31,12 @@ from typing import Any, Literal, NamedTuple
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
+from storage.series import LiqEvent
+
 log = logging.getLogger("flowwatch.sources.streams")
 
 #: (ts_ms, venue, symbol, side (0 = a long was liquidated, 1 = a short), qty_btc, price, usd)
-Event = tuple[int, str, str, int, float, float, float]
+Event = LiqEvent
 #: on_events(events, arrival (perf_counter), the frame as received)
 OnEvents = Callable[[Sequence[Event], float, "str | bytes"], None]
 

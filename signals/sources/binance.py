@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from signals.liquidations import BUCKETS, price_series
 from signals.sources import http
 from signals.sources._wsclient import (
     ACK,
@@ -58,6 +57,8 @@ from signals.sources.base import (
 )
 from storage import observations as obs_repo
 from storage.observations import Observation
+from storage.series import LIQ_BUCKETS as BUCKETS
+from storage.series import price_series
 from storage.timeutil import iso, parse_ts, to_epoch
 
 log = logging.getLogger("flowwatch.sources.binance")

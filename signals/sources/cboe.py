@@ -30,6 +30,7 @@ from signals.sources.base import (
 )
 from storage import observations as obs_repo
 from storage.observations import Observation
+from storage.series import cboe_close
 from storage.timeutil import day_epoch
 
 log = logging.getLogger("flowwatch.sources.cboe")
@@ -40,7 +41,7 @@ HEADER = ["DATE", "OPEN", "HIGH", "LOW", "CLOSE"]
 
 
 def series_for(index: str) -> str:
-    return f"cboe.{index}.close"
+    return cboe_close(index)
 
 
 def parse_csv(

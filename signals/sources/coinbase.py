@@ -17,7 +17,6 @@ from pathlib import Path
 
 import httpx
 
-from signals.liquidations import BUCKET_NAMES, price_series
 from signals.sources import binance, http
 from signals.sources.base import (
     Backfill,
@@ -30,6 +29,8 @@ from signals.sources.base import (
 )
 from storage import observations as obs_repo
 from storage.observations import Observation
+from storage.series import LIQ_BUCKET_NAMES as BUCKET_NAMES
+from storage.series import price_series
 from storage.timeutil import iso, to_epoch
 
 log = logging.getLogger("flowwatch.sources.coinbase")

@@ -25,7 +25,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from signals.liquidations import liq_series
 from signals.sources import http
 from signals.sources.base import (
     Backfill,
@@ -42,6 +41,7 @@ from signals.sources.base import (
 )
 from storage import observations as obs_repo
 from storage.observations import Observation
+from storage.series import liq_series
 from storage.timeutil import iso, parse_ts, to_epoch
 
 log = logging.getLogger("flowwatch.sources.coinglass")

@@ -31,6 +31,7 @@ from signals.sources.base import (
 )
 from storage import observations as obs_repo
 from storage.observations import Observation
+from storage.series import FRED_EFFR, FRED_TARGET_LOWER, FRED_TARGET_UPPER, cboe_close
 from storage.timeutil import day_epoch
 
 log = logging.getLogger("flowwatch.sources.fred")
@@ -38,12 +39,12 @@ log = logging.getLogger("flowwatch.sources.fred")
 URL = "https://fred.stlouisfed.org/graph/fredgraph.csv"
 #: FRED id -> our series
 SERIES = {
-    "VIXCLS": "cboe.vix.close",
-    "VXVCLS": "cboe.vix3m.close",
+    "VIXCLS": cboe_close("vix"),
+    "VXVCLS": cboe_close("vix3m"),
     # the FedWatch method's inputs (ratecut): effective fed funds rate and the target range, percent
-    "EFFR": "fred.effr",
-    "DFEDTARU": "fred.target_upper",
-    "DFEDTARL": "fred.target_lower",
+    "EFFR": FRED_EFFR,
+    "DFEDTARU": FRED_TARGET_UPPER,
+    "DFEDTARL": FRED_TARGET_LOWER,
 }
 #: ids read from files into another id's series (not downloaded): DFF is the EFFR, daily
 ALIASES = {"DFF": "EFFR"}

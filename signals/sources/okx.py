@@ -29,7 +29,6 @@ from typing import Any
 import httpx
 from sqlite_utils import Database
 
-from signals.liquidations import liq_series
 from signals.sources import http
 from signals.sources._wsclient import (
     ACK,
@@ -55,6 +54,7 @@ from signals.sources.base import (
 )
 from storage import observations as obs_repo
 from storage.observations import Observation
+from storage.series import liq_series
 from storage.timeutil import to_epoch
 
 log = logging.getLogger("flowwatch.sources.okx")

@@ -28,6 +28,7 @@ from signals.sources.base import (
 )
 from storage.maintenance import Retention
 from storage.observations import Observation
+from storage.series import yahoo_5m
 from storage.timeutil import day_epoch
 
 log = logging.getLogger("flowwatch.sources.yahoo")
@@ -147,7 +148,7 @@ async def fetch_intraday(
         headers=BROWSER_HEADERS,
         sleep=ctx.sleep,
     )
-    series = f"yahoo.{index}.5m"
+    series = yahoo_5m(index)
     if report is None:
         return parse_chart(resp.text, series, interval="5m", now=ctx.now())
     return report.rows(

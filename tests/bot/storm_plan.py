@@ -34,9 +34,9 @@ from functools import cache
 
 from bot.demo import START
 from signals import registry
-from signals.liquidations import gap_series, liq_series, price_series
 from signals.sources._wsclient import Event
 from storage.observations import Observation
+from storage.series import gap_series, liq_series, price_series
 from storage.timeutil import to_epoch
 
 VENUES = ("bybit", "binance", "okx")

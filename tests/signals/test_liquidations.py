@@ -16,13 +16,12 @@ from signals.liquidations import (
     Tracker,
     build_timeline,
     coverage_of,
-    gap_series,
-    liq_series,
     period_totals,
     window_histories,
     year_rank,
 )
 from storage.observations import Inputs, Observation, inputs_from_long
+from storage.series import gap_series, liq_series
 
 T0 = 1_767_225_600  # 2026-01-01 00:00 UTC
 M = 1e6

@@ -60,3 +60,23 @@ def test_real_extremes_pass_and_garbage_is_refused(sid: str, good: float, bad: f
 def test_the_year_0001_is_refused() -> None:
     why = series.problem("cboe.vix.close", -62135596800, 20.0)
     assert why is not None and "plausible dates" in why
+
+
+def test_every_series_a_signal_reads_or_its_demo_writes_is_declared() -> None:
+    """The vocabulary is complete: a signal's inputs (LIKE patterns) and its demo's ids all have
+    their own range, so a new series cannot slip in undeclared."""
+    from datetime import UTC, datetime
+
+    from signals import registry
+
+    missing = []
+    for sig in registry().values():
+        for pattern in sig.inputs:
+            example = pattern.replace("%", "x")
+            if series.range_for(example) is series.ANY:
+                missing.append(f"{sig.id} reads {pattern}")
+        demo = sig.demo(datetime(2026, 1, 5, tzinfo=UTC))
+        for sid in sorted({o.series for o in getattr(demo, "observations", demo)}):
+            if series.range_for(sid) is series.ANY:
+                missing.append(f"{sig.id} demo writes {sid}")
+    assert missing == []
