@@ -22,6 +22,7 @@ from typing import Any
 
 from bot.formatting import key_name, level_word
 from signals import registry
+from signals.contract import value_format_of
 from storage.alerts import AlertEvent
 from storage.timeutil import from_epoch, human_duration
 
@@ -415,7 +416,7 @@ def _resolved(
 def _generic(ev: AlertEvent, stamp: Stamp) -> AlertText:
     sig = registry().get(ev.signal)
     name = sig.title if sig else ev.signal
-    value = "" if ev.value is None else f" {(sig.value_format if sig else '{:.3f}').format(ev.value)}"
+    value = "" if ev.value is None else f" {(value_format_of(sig) if sig else '{:.3f}').format(ev.value)}"
     head = f"{name} · {key_name(ev.signal, ev.key)}{value}"
     return _resolved(ev, head, ev.summary, "", dict(ev.fields), None, stamp)
 

@@ -25,6 +25,7 @@ from bot.pipeline import with_tables
 from bot.replay import _seed
 from signals import get_signal
 from signals.base import Level, Params, Reading, Signal
+from signals.contract import lookback_of, validate_of
 from storage import observations as obs_repo
 from storage.alerts import AlertEvent
 from storage.timeutil import from_epoch, to_epoch
@@ -73,7 +74,7 @@ def params_with_overrides(signal_id: str, settings: Settings, overrides: Sequenc
         except ValueError as exc:
             raise OverrideError(str(exc)) from None
     params = settings.signal_params(signal_id).with_overrides(values)
-    problems = sig.validate(params)
+    problems = validate_of(sig, params)
     if problems:
         raise OverrideError("; ".join(problems), whole=True)
     return params
@@ -199,7 +200,8 @@ def backtest_chart_data(db: Database, settings: Settings, result: BacktestResult
     sig = get_signal(result.signal)
     days = max(2, min(3650 * 2, (result.end - result.start).days + 2))
     end = result.end + timedelta(seconds=1)
-    start = None if sig.lookback is None else to_epoch(end - timedelta(days=days) - sig.lookback)
+    lookback = lookback_of(sig)
+    start = None if lookback is None else to_epoch(end - timedelta(days=days) - lookback)
     inputs = with_tables(
         db, sig, obs_repo.load_inputs(db, sig.inputs, start=start, end=to_epoch(end)), to_epoch(end)
     )

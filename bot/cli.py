@@ -653,10 +653,12 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 def _has_data(db: Any, sig: Any) -> bool:
     """Whether anything a signal reads is stored (its series, or rows in its table inputs)."""
+    from signals.contract import tables_of
+
     where, params = _inputs_where(sig.inputs)
     if db.execute(f"SELECT 1 FROM observations WHERE {where} LIMIT 1", params).fetchone():
         return True
-    return any(len(load(db, None)) for load in sig.tables.values())
+    return any(len(load(db, None)) for load in tables_of(sig).values())
 
 
 def _inputs_where(patterns: Sequence[str]) -> tuple[str, list[str]]:

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from signals import registry
 from signals.base import Params
+from signals.contract import default_params, validate_of
 from storage.db import StorageError, check_writable
 
 
@@ -444,7 +445,7 @@ class Settings:
     def signal_params(self, signal_id: str) -> Params:
         if signal_id in self.params:
             return self.params[signal_id]
-        return registry()[signal_id].default_params()
+        return default_params(registry()[signal_id])
 
 
 def param_env_name(signal_id: str, param: str) -> str:
@@ -508,7 +509,7 @@ def load_settings(
             except ValueError as exc:
                 problems.append(f"{name}={str(raw)[:40]!r}: {exc}")
         resolved = Params(sig.params, overrides)
-        problems += [f"{sig.id} thresholds: {msg}" for msg in sig.validate(resolved)]
+        problems += [f"{sig.id} thresholds: {msg}" for msg in validate_of(sig, resolved)]
         params[sig.id] = resolved
     unknown = sorted(k for k in values if k.startswith("FLOWWATCH_") and k not in set(all_setting_names()))
     for k in unknown:

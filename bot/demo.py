@@ -22,7 +22,7 @@ from bot.queries import alert_chart_data, chart_data
 from bot.replay import run_replay
 from bot.summary import summary_text
 from signals import registry
-from storage import observations as obs_repo
+from storage import batches
 from storage import state as state_repo
 from storage.alerts import AlertEvent
 from storage.db import open_db
@@ -39,9 +39,7 @@ def run_demo(settings: Settings, out: Path, fmt: str = "text", db_path: Path | N
     db = open_db(db_path)
     sigs = list(registry().values())
     for sig in sigs:
-        obs_repo.upsert(db, sig.demo(START))
-        for write in sig.demo_tables(START).values():
-            write(db)
+        batches.write(db, sig.demo(START).batch(), live=False)
     tz = settings.timezone
     fired: list[AlertEvent] = []
 

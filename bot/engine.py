@@ -16,11 +16,11 @@ events carry a dedupe key.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from signals.base import Level, Params, Reading, Signal
+from signals.base import Level, Params, Reading, Rules, Signal
+from signals.contract import rules_of
 from storage import alerts as alert_repo
 from storage import state as state_repo
 from storage.alerts import AlertEvent
@@ -35,28 +35,9 @@ def console_router(db: Database, scope: str, event: AlertEvent) -> tuple[list[st
     return ["console"], []
 
 
-@dataclass(frozen=True)
-class Rules:
-    """Per-signal engine rules."""
-
-    cooldown_s: int = 0
-    update_growth: float | None = None
-    #: 'updated' events only at or above this level (e.g. severe: new figures inside an extreme)
-    update_min_level: Level = Level.WATCH
-    value_format: str = "{:.3f}"
-    #: the peak as resolve messages state it, or None to leave it out (default: value_format)
-    describe_peak: Callable[[str, float], str | None] | None = None
-
-
 def rules_for(sig: Signal, params: Params) -> Rules:
     """The engine rules a signal asks for under ``params`` (live and replay alike)."""
-    return Rules(
-        cooldown_s=sig.cooldown_seconds(params),
-        update_growth=sig.update_growth,
-        update_min_level=sig.update_min_level,
-        value_format=sig.value_format,
-        describe_peak=sig.describe_peak,
-    )
+    return rules_of(sig, params)
 
 
 class Engine:

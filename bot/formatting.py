@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from signals import registry
 from signals.base import Reading
+from signals.contract import key_label_of, value_format_of
 from storage.alerts import AlertEvent
 from storage.timeutil import from_epoch, iso
 
@@ -34,7 +35,7 @@ def key_name(signal: str, key: str) -> str:
     sig = registry().get(signal)
     if sig is None:
         return key
-    return sig.key_label(key)
+    return key_label_of(sig, key)
 
 
 def title(ev: AlertEvent) -> str:
@@ -86,7 +87,7 @@ def event_line(ev: AlertEvent, tz: ZoneInfo | None = None) -> str:
 def fmt_value(signal: str, value: float, signed: bool = False) -> str:
     """A value in its signal's ``value_format`` (``{:.3f}`` unless the signal says otherwise)."""
     sig = registry().get(signal)
-    spec = sig.value_format if sig else "{:.3f}"
+    spec = value_format_of(sig) if sig else "{:.3f}"
     return (spec.replace("{:", "{:+", 1) if signed else spec).format(value)
 
 

@@ -24,6 +24,7 @@ from sqlite_utils import Database
 from bot.config import Settings, parse_hhmm, parse_timezone
 from signals import get_signal, registry
 from signals.base import Level, Params, Signal
+from signals.contract import default_params, validate_of
 from storage import guild_settings
 
 ADMIN_CHANNEL = "admin_channel"
@@ -187,7 +188,7 @@ def settable_keys(signal_id: str) -> tuple[str, ...]:
     lifecycle and do not qualify.
     """
     sig = get_signal(signal_id)
-    base = sig.default_params()
+    base = default_params(sig)
     probes = sorted({v for p in sig.params for v in (p.default, p.lo, p.hi)})
     probes += [v * f for v in list(probes) for f in (0.98, 0.995, 1.005, 1.02)]
     out = []
@@ -244,7 +245,7 @@ def set_threshold(
     global_only = [p.name for p in sig.params if p.name not in keys]
     problems = [
         msg
-        for msg in sig.validate(params)
+        for msg in validate_of(sig, params)
         if not any(re.search(rf"\b{re.escape(n)}\b", msg) for n in global_only)
     ]
     if problems:

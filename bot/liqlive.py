@@ -37,6 +37,7 @@ from sqlite_utils import Database
 
 from signals import registry
 from signals.base import Level, Params, Reading
+from signals.contract import rules_of
 from signals.liq_stored import StoredHistory
 from signals.liquidations import (
     NAMES,
@@ -113,8 +114,8 @@ class LiveLiquidations:
         self.app = app
         self.sleep = sleep  # the periodic helpers wait with it (tests pass a simulated one)
         sig = registry()[SIGNAL_ID]
-        self.growth = sig.update_growth or 0.0
         self.params = app.settings.signal_params(SIGNAL_ID)
+        self.growth = rules_of(sig, self.params).update_growth or 0.0
         self.clock = clock or (lambda: app.clock.now().timestamp())
         self.book = LiveBook()
         self.tracker = Tracker(self.params, SIGNAL_ID, KEY)

@@ -19,6 +19,15 @@ from bot.engine import Engine, Router, Rules, console_router, persist
 from bot.engine import rules_for as engine_rules
 from signals import registry
 from signals.base import Level, Reading, Signal
+from signals.contract import (
+    latest_of,
+    loader_of,
+    lookback_of,
+    readings_since_of,
+    source_notices_of,
+    stale_reason_of,
+    tables_of,
+)
 from storage import observations as obs_repo
 from storage import state as state_repo
 from storage.alerts import AlertEvent
@@ -47,8 +56,9 @@ def load_signal_inputs(
     db: Database, sig: Signal, now: datetime | None = None, scope: str = "live"
 ) -> obs_repo.Inputs:
     start = None
-    if sig.lookback is not None and now is not None:
-        start = to_epoch(now - sig.lookback)
+    lookback = lookback_of(sig)
+    if lookback is not None and now is not None:
+        start = to_epoch(now - lookback)
     end = to_epoch(now) if now is not None else None
     return with_tables(db, sig, read_inputs(db, sig, start, end, scope), end)
 
@@ -57,7 +67,7 @@ def read_inputs(
     db: Database, sig: Signal, start: int | None, end: int | None, scope: str = "live"
 ) -> obs_repo.Inputs:
     """A signal's series over ``[start, end]``, or what its own loader gives (reads by range)."""
-    loader = sig.inputs_loader()
+    loader = loader_of(sig)
     if loader is not None:
         return loader(db, start, end, scope)
     return obs_repo.load_inputs(db, sig.inputs, start=start, end=end)
@@ -65,9 +75,10 @@ def read_inputs(
 
 def with_tables(db: Database, sig: Signal, inputs: obs_repo.Inputs, end: int | None) -> obs_repo.Inputs:
     """``inputs`` plus the signal's declared table inputs, as known by ``end``."""
-    if not sig.tables:
+    tables = tables_of(sig)
+    if not tables:
         return inputs
-    return replace(inputs, tables={name: load(db, end) for name, load in sig.tables.items()})
+    return replace(inputs, tables={name: load(db, end) for name, load in tables.items()})
 
 
 @dataclass
@@ -131,7 +142,7 @@ class Pipeline:
             # keys evaluated in the last few days are the active ones; catch up from the oldest
             active = [t for t in known if t >= max(known) - 3 * 86400]
             after = from_epoch(min(active))
-        readings = sig.readings_since(inputs, params, after, now)
+        readings = readings_since_of(sig, inputs, params, after, now)
         rules = rules_for(sig, self.settings)
         snapshot = engine.snapshot()
         events: list[AlertEvent] = []
@@ -149,14 +160,14 @@ class Pipeline:
                 engine.seed_pending(rs[-1], streak, low)
                 rs = rs[-1:]
             for r in rs:
-                if sig.stale_reason(r, now) is None:
+                if stale_reason_of(sig, r, now) is None:
                     events += engine.step(r, rules)
         # staleness is judged on each key's current reading, new or not (silence is the fault);
         # one notice per signal (its keys usually go stale together), one per feed of a multi-feed
         # signal (Signal.source_notices)
-        latest = sig.latest(inputs, params, now)
+        latest = latest_of(sig, inputs, params, now)
         for r in latest:
-            reason = sig.stale_reason(r, now)
+            reason = stale_reason_of(sig, r, now)
             if reason:
                 stale[r.key] = reason
         if latest:
@@ -167,7 +178,7 @@ class Pipeline:
                 Rules(),
                 kind="notice",
             )
-        for name, reason in sig.source_notices(latest, now).items():
+        for name, reason in source_notices_of(sig, latest, now).items():
             if reason:
                 stale[name] = reason
             events += engine.step(

@@ -13,6 +13,15 @@ from bot.formatting import fmt_value, level_word
 from bot.pipeline import load_signal_inputs, read_inputs, with_tables
 from signals import get_signal, registry
 from signals.base import Level, Params, Reading, Signal
+from signals.contract import (
+    coverage_report_of,
+    has,
+    keys_at_of,
+    latest_of,
+    lookback_of,
+    stale_reason_of,
+    tables_of,
+)
 from storage import alerts as alert_repo
 from storage import state as state_repo
 from storage.alerts import AlertEvent, StoredAlert
@@ -61,9 +70,9 @@ def status(
     for sig in sigs:
         p = (params or {}).get(sig.id) or settings.signal_params(sig.id)
         inputs = load_signal_inputs(db, sig, now)
-        readings = {r.key: r for r in sig.latest(inputs, p, now)}
-        day_ago = {r.key: r for r in sig.latest(inputs, p, now - timedelta(days=1))}
-        for key, name in sig.keys_at(now).items():
+        readings = {r.key: r for r in latest_of(sig, inputs, p, now)}
+        day_ago = {r.key: r for r in latest_of(sig, inputs, p, now - timedelta(days=1))}
+        for key, name in keys_at_of(sig, now).items():
             r = readings.get(key)
             prev = day_ago.get(key)
             change = (r.value - prev.value) if r and prev and prev.ts < r.ts else None
@@ -91,7 +100,7 @@ def stale_reason(sig: Signal, r: Reading, now: datetime) -> str | None:
     """The signal's own staleness rule, or the generic one: data more than a week old."""
     from storage.timeutil import human_duration
 
-    own = sig.stale_reason(r, now)
+    own = stale_reason_of(sig, r, now)
     if own:
         return own
     age = now - r.ts
@@ -112,16 +121,13 @@ def why_no_reading(db: Database, sig: Signal, now: datetime) -> str:
         age = to_epoch(now) - int(last)
         if age < 2 * 86400:
             return "none of the stored data covers it yet"
-        reads = (
-            f"; the signal reads the last {human_duration(sig.lookback.total_seconds())}"
-            if sig.lookback
-            else ""
-        )
+        lookback = lookback_of(sig)
+        reads = f"; the signal reads the last {human_duration(lookback.total_seconds())}" if lookback else ""
         return (
             f"stored history ends {iso(int(last))[:10]}, {human_duration(age)} ago{reads}: "
             "flowwatch backfill all loads recent data, flowwatch run keeps it current"
         )
-    rows = sum(len(load(db, None)) for load in sig.tables.values())
+    rows = sum(len(load(db, None)) for load in tables_of(sig).values())
     if rows:
         return f"{rows} stored rows, none usable at {now:%Y-%m-%d}: flowwatch backfill all refreshes them"
     return "nothing stored: flowwatch backfill all loads history (or flowwatch run polls it)"
@@ -152,7 +158,8 @@ def chart_data(
     p = params or settings.signal_params(signal_id)
     since = to_epoch(now - timedelta(days=days))
     # the chart's whole range, plus what the signal needs before it for its baselines
-    start = None if sig.lookback is None else to_epoch(now - timedelta(days=days) - sig.lookback)
+    lookback = lookback_of(sig)
+    start = None if lookback is None else to_epoch(now - timedelta(days=days) - lookback)
     inputs = with_tables(db, sig, read_inputs(db, sig, start, to_epoch(now), marks_scope), to_epoch(now))
     marks = [
         (a.ts, a.level, a.key)
@@ -170,12 +177,10 @@ def coverage_note(db: Database, settings: Settings, signal_id: str) -> str | Non
     """A signal's note on the coverage of its data (btc_liq: where live buckets overlap an
     import, the import's measured share of the live total next to the setting in use)."""
     sig = get_signal(signal_id)
-    report = getattr(sig, "coverage_report", None)
-    if report is None:
+    if not has(sig, "coverage"):
         return None
     inputs = load_signal_inputs(db, sig, None)
-    note: str | None = report(inputs, settings.signal_params(signal_id))
-    return note
+    return coverage_report_of(sig, inputs, settings.signal_params(signal_id))
 
 
 def alert_chart_data(

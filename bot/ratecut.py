@@ -22,6 +22,7 @@ from sqlite_utils import Database
 from bot.config import Settings
 from signals import fomc, get_signal
 from signals.base import Level, Reading
+from signals.contract import lookback_of
 from signals.ratecut import KINDS, LAGS, LIVE_VENUES, VENUE_NAMES, VENUES, RateCut, meeting_label
 from storage import observations as obs_repo
 from storage import state as state_repo
@@ -138,7 +139,7 @@ def ratecut_answer(
     sig = get_signal("ratecut")
     assert isinstance(sig, RateCut)
     params = settings.signal_params(sig.id)
-    lookback = sig.lookback or timedelta(0)
+    lookback = lookback_of(sig) or timedelta(0)
     start = to_epoch(now - timedelta(days=days) - lookback)
     end = to_epoch(now)
     patterns = [f"{v}.fomc.{meeting.id}.{suffix}" for v in VENUES for suffix in MEETING_SUFFIXES]

@@ -25,6 +25,7 @@ from sqlite_utils import Database
 from bot.engine import Engine, Rules, console_router, persist, rules_for
 from bot.pipeline import read_inputs, with_tables
 from signals.base import Level, Params, Reading, Signal
+from signals.contract import stream_of
 from storage import alerts as alert_repo
 from storage import state as state_repo
 from storage.alerts import AlertEvent
@@ -83,7 +84,7 @@ def compute_readings(
     time order; a signal that reads by range yields them as it goes."""
     end_ts = to_epoch(end) if end else None
     inputs = with_tables(db, sig, read_inputs(db, sig, None, end_ts, scope), end_ts)
-    return sig.stream(inputs, params, start, end)
+    return stream_of(sig, inputs, params, start, end)
 
 
 def run_replay(

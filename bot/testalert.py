@@ -110,7 +110,7 @@ def demo_test_alert(
     """The test alert from the signal's built-in scenario: its most severe fired event."""
     from bot.demo import START
     from bot.replay import run_replay
-    from storage import observations as obs_repo
+    from storage import batches
     from storage.db import open_db
 
     sig = get_signal(signal_id)
@@ -118,9 +118,7 @@ def demo_test_alert(
     with tempfile.TemporaryDirectory(prefix="flowwatch-test-alert-") as tmp:
         db = open_db(Path(tmp) / "demo.db")
         try:
-            obs_repo.upsert(db, sig.demo(START))
-            for write in sig.demo_tables(START).values():
-                write(db)
+            batches.write(db, sig.demo(START).batch(), live=False)
             run_replay(
                 db,
                 [sig],

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from storage.batches import Batch, TableWrite
 from storage.observations import Inputs, Observation
 
 if TYPE_CHECKING:
@@ -60,6 +61,9 @@ class Param:
     help: str
     integer: bool = False
     unit: str = ""
+    #: a guild may set it with ``/thresholds set`` (it changes how :meth:`grade` grades a
+    #: reading's figures; timing rules, exits and cooldowns stay global)
+    guild: bool = False
 
     def parse(self, text: str | float) -> float:
         try:
@@ -145,6 +149,35 @@ class Reading:
     headline: str = ""
 
 
+@dataclass(frozen=True)
+class Rules:
+    """A signal's engine rules (the same live and in replay)."""
+
+    #: after a resolve, the same key cannot fire again for this long
+    cooldown_s: int = 0
+    #: an ``updated`` event when the value reaches this multiple of the last one reported (None: never)
+    update_growth: float | None = None
+    #: 'updated' events only at or above this level (e.g. severe: new figures inside an extreme)
+    update_min_level: Level = Level.WATCH
+    #: how values print in status lines and engine texts (the unit follows)
+    value_format: str = "{:.3f}"
+    #: the peak as resolve messages state it, or None to leave it out (default: value_format)
+    describe_peak: Callable[[str, float], str | None] | None = None
+
+
+@dataclass(frozen=True)
+class Demo:
+    """A signal's built-in scenario for ``flowwatch demo`` (and the storm, the contract test):
+    observations and table rows (:mod:`storage.batches` records), written as a backfill would."""
+
+    observations: tuple[Observation, ...] = ()
+    rows: tuple[TableWrite, ...] = ()
+
+    def batch(self) -> Batch:
+        """The scenario as one batch, written like a backfill (``storage.batches.write``)."""
+        return Batch(self.observations, self.rows)
+
+
 class Signal:
     """Base class. Subclasses set the class attributes and implement :meth:`history`."""
 
@@ -194,6 +227,16 @@ class Signal:
         if self.cooldown_param is None:
             return 0
         return int(params[self.cooldown_param] * 86400)
+
+    def rules(self, params: Params) -> Rules:
+        """The engine rules under ``params`` (live and replay alike)."""
+        return Rules(
+            cooldown_s=self.cooldown_seconds(params),
+            update_growth=self.update_growth,
+            update_min_level=self.update_min_level,
+            value_format=self.value_format,
+            describe_peak=self.describe_peak,
+        )
 
     def history(self, inputs: Inputs, params: Params) -> list[Reading]:
         """Every reading the data allows, in time order, each using only data up to its ts."""
@@ -281,10 +324,10 @@ class Signal:
         (None: the history chart of ``alert_chart_days`` with the alert marked)."""
         return None
 
-    def demo(self, start: datetime) -> list[Observation]:
+    def demo(self, start: datetime) -> Demo:
         """A built-in synthetic scenario for ``flowwatch demo``."""
-        return []
+        return Demo()
 
-    def demo_tables(self, start: datetime) -> Mapping[str, Callable[[Database], object]]:
-        """Writers of the demo scenario's table rows (name -> fn(db)), for table-input signals."""
-        return {}
+    def grade(self, key: str, value: float, figures: Mapping[str, Any], params: Params) -> Level:
+        """The entry level of a reading's figures under ``params`` (per-guild regrading)."""
+        return self.classify(key, value, params)

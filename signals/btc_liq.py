@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from signals.base import InputLoader, Level, Param, Params, Reading, Signal
+from signals.base import Demo, InputLoader, Level, Param, Params, Reading, Signal
 from signals.liquidations import (
     BUCKET_NAMES,
     COLUMNS,
@@ -332,8 +332,8 @@ class BtcLiq(Signal):
 
     # -- demo -------------------------------------------------------------------------
 
-    def demo(self, start: datetime) -> list[Observation]:
-        return demo_observations(start)
+    def demo(self, start: datetime) -> Demo:
+        return Demo(tuple(demo_observations(start)))
 
 
 # -- readings ------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -46,13 +46,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from signals.base import Level, Param, Params, Reading, Signal, TableLoader, Threshold
+from signals.base import Demo, Level, Param, Params, Reading, Signal, TableLoader, Threshold
 from storage import earnings as earnings_repo
+from storage.batches import EarningsRows
 from storage.observations import Inputs
 from storage.timeutil import from_epoch
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
+    pass
 
 EARNINGS, MEMBERS = "earnings", "index_members"
 INDEX_ID = "sp500"
@@ -825,14 +826,11 @@ class Buyback(Signal):
 
     # -- demo -------------------------------------------------------------------------
 
-    def demo_tables(self, start: datetime) -> Mapping[str, Callable[[Database], object]]:
-        reports = demo_calendar(start.date())
+    def demo(self, start: datetime) -> Demo:
+        """Seven seasons of a synthetic earnings calendar (dated, known 180 days ahead)."""
         frontier = int((start + timedelta(days=180)).timestamp())
-
-        def write(db: Database) -> object:
-            return earnings_repo.write_reports(db, reports, source="demo", now=frontier, dated=True)
-
-        return {EARNINGS: write}
+        rows = EarningsRows(tuple(demo_calendar(start.date())), "demo", now=frontier, dated=True)
+        return Demo(rows=(rows,))
 
 
 def p_ahead(p: Params) -> int:

@@ -49,7 +49,7 @@ import pandas as pd
 
 from signals import fomc
 from signals import ratecut_size as size_mod
-from signals.base import Level, Param, Params, Reading, Signal, Threshold
+from signals.base import Demo, Level, Param, Params, Reading, Signal, Threshold
 from signals.fomc_dist import HOLD, Bucket, dist_observations, path_observations
 from storage.observations import Inputs, Observation
 
@@ -1249,7 +1249,7 @@ class RateCut(Signal):
 
     # -- demo --------------------------------------------------------------------------------
 
-    def demo(self, start: datetime) -> list[Observation]:
+    def demo(self, start: datetime) -> Demo:
         """Six months of odds: a quiet January meeting, then for March a drift up to 80 %, an
         80 → 30 → 80 whipsaw in three days, the odds of a 50 bp cut rather than 25 going 10 %
         → 55 % in half a day (a size repricing while P(cut) holds), and a few hours when
@@ -1322,7 +1322,7 @@ class RateCut(Signal):
                 fw = min(0.97, max(0.02, path(mar, day + 19 / 24) - 0.03))
                 out.append(Observation(f"fedwatch.fomc.{mar}.cut", t, round(fw, 4), "demo"))
                 out.append(Observation(f"fedwatch.fomc.{mar}.hold", t, round(1 - fw, 4), "demo"))
-        return out
+        return Demo(tuple(out))
 
 
 SIGNAL = RateCut()

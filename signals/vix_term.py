@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from signals.base import Level, Param, Params, Reading, Signal, Threshold
+from signals.base import Demo, Level, Param, Params, Reading, Signal, Threshold
 from storage.observations import Inputs, Observation
 from storage.series import cboe_close, yahoo_5m
 from storage.timeutil import NEW_YORK, day_epoch
@@ -467,7 +467,7 @@ class VixTerm(Signal):
 
     # -- demo -------------------------------------------------------------------------
 
-    def demo(self, start: datetime) -> list[Observation]:
+    def demo(self, start: datetime) -> Demo:
         """Calm contango, a front-end warning, a vol shock that inverts deeply, recovery."""
         rng = random.Random(7)
         days = pd.bdate_range(start.date(), periods=130)
@@ -514,7 +514,7 @@ class VixTerm(Signal):
                 Observation(VIX3M, ts, round(vix3m, 2), "demo"),
                 Observation(VIX9D, ts, round(vix9d, 2), "demo"),
             ]
-        return out
+        return Demo(tuple(out))
 
 
 def _ordinal(pct: float) -> str:

@@ -137,15 +137,15 @@ def build_storm(size: str = "full") -> Storm:
     if size not in ("full", "small"):
         raise ValueError(f"storm size {size!r}: use 'full' or 'small'")
     sigs = registry()
-    btc = sigs["btc_liq"].demo(START)
+    btc = sigs["btc_liq"].demo(START).observations
     src = {(o.series, o.ts): o.value for o in btc}
     storm = Storm(size, [], [], [o for o in btc if o.ts < BTC_WINDOW[0]], {}, {})
 
     # what becomes available when: (available at, observation)
     later: list[tuple[int, Observation]] = []
-    for o in sigs["ratecut"].demo(START):
+    for o in sigs["ratecut"].demo(START).observations:
         later.append((o.ts, o))
-    for o in sigs["vix_term"].demo(START):
+    for o in sigs["vix_term"].demo(START).observations:
         # one close comes late: a stale-data notice to the admin channel, then its recovery
         known = LATE_VIX_KNOWN if o.ts == LATE_VIX_CLOSE else o.ts + VIX_KNOWN_AFTER
         later.append((known, o))

@@ -18,6 +18,7 @@ from bot.discord_embeds import alert_embed, notice_embed
 from bot.formatting import event_json, event_line
 from bot.replay import run_replay
 from signals import registry
+from storage import batches
 from storage import observations as obs_repo
 from storage.alerts import AlertEvent, StoredAlert
 from storage.db import open_db
@@ -28,9 +29,7 @@ def events(tmp_path_factory: pytest.TempPathFactory) -> list[AlertEvent]:
     db = open_db(Path(tmp_path_factory.mktemp("demo")) / "demo.db")
     sigs = list(registry().values())
     for sig in sigs:
-        obs_repo.upsert(db, sig.demo(START))
-        for write in sig.demo_tables(START).values():
-            write(db)
+        batches.write(db, sig.demo(START).batch(), live=False)
     settings = load_settings(env={}, dotenv=None, check_db=False)
     out: list[AlertEvent] = []
     run_replay(
@@ -139,7 +138,7 @@ def test_alert_charts_are_titled_with_the_alert_and_vix9d_plots_vix9d(
     from storage.timeutil import from_epoch
 
     db = open_db(tmp_path / "c.db")
-    obs_repo.upsert(db, registry()["vix_term"].demo(START))
+    obs_repo.upsert(db, registry()["vix_term"].demo(START).observations)
     settings = load_settings(env={}, dotenv=None, check_db=False)
     ev = next(e for e in events if e.key == "vix9d" and e.event == "fired")
     data = alert_chart(chart_data(db, settings, "vix_term", from_epoch(ev.ts + 1), 120), ev)

@@ -350,7 +350,7 @@ def test_replay_streams_from_the_database(db: object, monkeypatch: pytest.Monkey
     from signals.btc_liq import SIGNAL
 
     start = datetime(2026, 1, 5, tzinfo=UTC)
-    obs_repo.upsert(db, SIGNAL.demo(start))  # type: ignore[arg-type]
+    obs_repo.upsert(db, SIGNAL.demo(start).observations)
     monkeypatch.setattr(type(SIGNAL), "history", lambda *a: pytest.fail("the whole history was built"))
     res = run_replay(db, [SIGNAL], {SIGNAL.id: SIGNAL.default_params()}, start, None, resume=False)  # type: ignore[arg-type]
     kinds = [e.event for e in res.events if e.kind == "alert"]

@@ -13,7 +13,7 @@ import pytest_asyncio
 from bot.clock import SimClock
 from bot.demo import START
 from signals import registry
-from storage import observations as obs_repo
+from storage import batches
 from tests.bot.discord_harness import TestBot, bot_settings, running_bot
 from tests.fakediscord import DEFAULT_MEMBER, FakeDiscord, InteractionRecord, option
 
@@ -25,9 +25,7 @@ DEFERRED, MESSAGE = 5, 4
 
 def _demo_db(db: Any) -> None:
     for sig in registry().values():
-        obs_repo.upsert(db, sig.demo(START))
-        for write in sig.demo_tables(START).values():
-            write(db)
+        batches.write(db, sig.demo(START).batch(), live=False)
 
 
 @pytest_asyncio.fixture
@@ -64,7 +62,7 @@ async def test_ratecut_bad_meeting_says_what_is_allowed(fake_discord: FakeDiscor
 
 async def test_liquidations_report_and_chart(fake_discord: FakeDiscord, tmp_path: Path) -> None:
     # a day after the demo's cascade (a clock of its own: a SimClock never goes back)
-    cascade_end = max(o.ts for o in registry()["btc_liq"].demo(START))
+    cascade_end = max(o.ts for o in registry()["btc_liq"].demo(START).observations)
     clock = SimClock(datetime.fromtimestamp(cascade_end, UTC) - timedelta(days=1))
     async with running_bot(fake_discord, bot_settings(tmp_path), clock=clock) as b:
         assert b.app is not None

@@ -107,7 +107,7 @@ def test_chart_with_no_data() -> None:
 
 def test_demo_is_one_cascade_that_grows_in_place(db: object) -> None:
     start = datetime(2026, 1, 5, tzinfo=UTC)
-    obs_repo.upsert(db, SIGNAL.demo(start))  # type: ignore[arg-type]
+    obs_repo.upsert(db, SIGNAL.demo(start).observations)
     res = run_replay(db, [SIGNAL], {SIGNAL.id: SIGNAL.default_params()}, start, None, resume=False)  # type: ignore[arg-type]
     events = [ev for ev in res.events if ev.kind == "alert"]
     kinds = [ev.event for ev in events]
@@ -153,7 +153,7 @@ def long_live_history(days: int, seed: int = 5) -> list[Observation]:
     5-minute periods are incomplete), then the demo's eleven days (its cascade on 2026-01-06),
     and a Coinglass daily import of the month before (overlapping the first live days)."""
     start = datetime(2026, 1, 5, tzinfo=UTC)
-    demo = SIGNAL.demo(start)
+    demo = list(SIGNAL.demo(start).observations)
     first = min(o.ts for o in demo)
     rng = random.Random(seed)
     out = []

@@ -24,6 +24,7 @@ from signals.buyback import (
     to_day,
 )
 from signals.sources import earnings as earnings_src
+from storage import batches
 from storage import earnings as repo
 from storage.earnings import Member, Report
 from storage.observations import Inputs
@@ -354,8 +355,7 @@ def test_demo_has_a_full_season(tmp_path: Path) -> None:
 
     db = open_db(tmp_path / "demo.db")
     start = datetime(2026, 1, 5, tzinfo=UTC)
-    for write in SIGNAL.demo_tables(start).values():
-        write(db)
+    batches.write(db, SIGNAL.demo(start).batch(), live=False)
     res = run_replay(db, [SIGNAL], {SIGNAL.id: P}, start, None, resume=False)
     seq = [
         (e.event, e.level)

@@ -32,7 +32,7 @@ def history() -> tuple[list[Observation], list[tuple[int, str, float, float, int
     """200 days of hourly roll-ups (the minutes of that time pruned), then 20 days of 1-minute
     buckets with holes, then the demo's eleven days; a Binance-only Coinglass daily import over
     the month before the minutes start, overlapping the first of them."""
-    demo = SIGNAL.demo(START)
+    demo = list(SIGNAL.demo(START).observations)
     first = min(o.ts for o in demo)
     minutes_from = first - 20 * DAY
     rng = random.Random(8)

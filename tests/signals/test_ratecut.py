@@ -325,7 +325,7 @@ def test_validate_classify_and_labels() -> None:
 
 
 def test_demo_has_a_whipsaw_and_a_divergence() -> None:
-    rows = SIGNAL.demo(datetime(2026, 1, 5, tzinfo=UTC))
+    rows = SIGNAL.demo(datetime(2026, 1, 5, tzinfo=UTC)).observations
     rs = SIGNAL.history(inputs(rows), P)
     assert any(r.data.get("whipsaw") and r.level == Level.SEVERE for r in rs)
     assert any(r.key.endswith(".divergence") and r.level == Level.ALERT for r in rs)

@@ -25,7 +25,7 @@ START = datetime(2026, 1, 5, tzinfo=UTC)
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list]:  # type: ignore[type-arg]
     path = tmp_path_factory.mktemp("chart") / "c.db"
     db = open_db(path)
-    obs_repo.upsert(db, SIGNAL.demo(START))
+    obs_repo.upsert(db, SIGNAL.demo(START).observations)
     res = run_replay(db, [SIGNAL], {SIGNAL.id: SIGNAL.default_params()}, START, None, resume=False)
     db.close()
     return path, [e for e in res.events if e.kind == "alert"]

@@ -1,0 +1,303 @@
+"""What a signal is: nine members every signal declares, and optional capabilities.
+
+A signal module (or package) defines ``SIGNAL``, an object that satisfies :class:`Signal`. It
+inherits nothing: each optional capability below is *declared* by having its members, and the
+app reads every capability through the accessors at the end of this module (``rules_of``,
+``latest_of`` …), which fall back to what a plain signal needs. ``signals.registry()`` refuses
+a ``SIGNAL`` that lacks a core member, with what is missing.
+
+The core (every signal):
+
+- ``id``, ``title``, ``description``;
+- ``inputs``: exact series ids or SQL ``LIKE`` patterns (``%``) of :mod:`storage.series`;
+- ``params``: the :class:`~signals.base.Param` s (thresholds and rules), settable from the
+  environment, ``replay --set`` and, for ``Param(guild=True)``, a guild's ``/thresholds``;
+- ``keys``: key -> human name, in display order;
+- ``history(inputs, params)``: every reading the data allows, in time order, each from data up
+  to its own time (pure and deterministic: the same code runs live, in replay and in tests);
+- ``grade(key, value, figures, params)``: the entry level a reading's own figures (its value and
+  its ``data``) give under ``params``. With the params a reading was made with it is the
+  reading's level (``tests/signals/test_contract.py`` checks it on every reading); with a
+  guild's params it is how that guild grades the event (per-guild thresholds filter, they
+  never fork the lifecycle);
+- ``demo(start)``: the built-in scenario of ``flowwatch demo`` (:class:`~signals.base.Demo`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
+
+from signals.base import Demo, InputLoader, Level, Param, Params, Reading, Rules, TableLoader
+
+if TYPE_CHECKING:
+    from storage.observations import Inputs
+
+
+@runtime_checkable
+class Signal(Protocol):
+    """The nine members every signal declares."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def inputs(self) -> tuple[str, ...]: ...
+    @property
+    def params(self) -> tuple[Param, ...]: ...
+    @property
+    def keys(self) -> Mapping[str, str]: ...
+
+    def history(self, inputs: Inputs, params: Params) -> list[Reading]: ...
+
+    def grade(self, key: str, value: float, figures: Mapping[str, Any], params: Params) -> Level: ...
+
+    def demo(self, start: datetime) -> Demo: ...
+
+
+CORE = ("id", "title", "description", "inputs", "params", "keys", "history", "grade", "demo")
+
+
+# -- optional capabilities: declared by having the members --------------------------------------
+
+
+@runtime_checkable
+class HasRules(Protocol):
+    """Engine rules other than the defaults: a cooldown after a resolve, ``updated`` events on
+    growth, how values and peaks print (:class:`~signals.base.Rules`)."""
+
+    def rules(self, params: Params) -> Rules: ...
+
+
+@runtime_checkable
+class Validated(Protocol):
+    """Rules across parameters (an exit below its entry): a list of problems, each saying what
+    is allowed."""
+
+    def validate(self, params: Params) -> list[str]: ...
+
+
+@runtime_checkable
+class Bounded(Protocol):
+    """How much history before an evaluated time the baselines need (default: all of it)."""
+
+    @property
+    def lookback(self) -> timedelta: ...
+
+
+@runtime_checkable
+class OwnLoader(Protocol):
+    """A storage function that builds the inputs instead of reading every input series over the
+    lookback (a long, fine history read by range)."""
+
+    def inputs_loader(self) -> InputLoader: ...
+
+
+@runtime_checkable
+class Tables(Protocol):
+    """Tables read besides observations (name -> storage loader), into ``Inputs.tables``."""
+
+    @property
+    def tables(self) -> Mapping[str, TableLoader]: ...
+
+
+@runtime_checkable
+class Incremental(Protocol):
+    """Live evaluation that builds only the tail (default: over :meth:`Signal.history`)."""
+
+    def latest(self, inputs: Inputs, params: Params, now: datetime) -> list[Reading]: ...
+
+    def readings_since(
+        self, inputs: Inputs, params: Params, after: datetime | None, now: datetime, warmup: int = 30
+    ) -> list[Reading]: ...
+
+
+@runtime_checkable
+class Streaming(Protocol):
+    """A replay that yields readings as it goes instead of holding them all."""
+
+    def stream(
+        self, inputs: Inputs, params: Params, start: datetime | None = None, end: datetime | None = None
+    ) -> Iterable[Reading]: ...
+
+
+@runtime_checkable
+class CalendarKeys(Protocol):
+    """Keys that follow the calendar (one per upcoming meeting) instead of the static ``keys``."""
+
+    def keys_at(self, now: datetime) -> dict[str, str]: ...
+
+    def key_label(self, key: str) -> str: ...
+
+
+@runtime_checkable
+class Stale(Protocol):
+    """Why a reading is too old to alert on at ``now`` (live only), or None."""
+
+    def stale_reason(self, reading: Reading, now: datetime) -> str | None: ...
+
+
+@runtime_checkable
+class FeedNotices(Protocol):
+    """Live only: staleness of individual feeds behind the readings (name -> reason or None)."""
+
+    def source_notices(self, readings: Sequence[Reading], now: datetime) -> dict[str, str | None]: ...
+
+
+@runtime_checkable
+class CoverageReport(Protocol):
+    """A note on the coverage of the data, for ``flowwatch check``."""
+
+    def coverage_report(self, inputs: Inputs, params: Params) -> str | None: ...
+
+
+# -- accessors: what the app calls ----------------------------------------------------------------
+
+
+#: id(signal) -> (the signal, its capabilities); the signal is held so its id is never reused
+_CAPS: dict[int, tuple[object, frozenset[str]]] = {}
+
+
+def _caps(sig: Signal) -> frozenset[str]:
+    """The capabilities ``sig`` declares, looked up once (not on every evaluation)."""
+    hit = _CAPS.get(id(sig))
+    if hit is not None and hit[0] is sig:
+        return hit[1]
+    table: dict[str, type] = {
+        "rules": HasRules,
+        "validate": Validated,
+        "lookback": Bounded,
+        "loader": OwnLoader,
+        "tables": Tables,
+        "incremental": Incremental,
+        "stream": Streaming,
+        "calendar": CalendarKeys,
+        "stale": Stale,
+        "notices": FeedNotices,
+        "coverage": CoverageReport,
+    }
+    caps = frozenset(name for name, proto in table.items() if isinstance(sig, proto))
+    _CAPS[id(sig)] = (sig, caps)
+    return caps
+
+
+def has(sig: Signal, capability: str) -> bool:
+    return capability in _caps(sig)
+
+
+def missing_members(obj: object) -> list[str]:
+    """The core members ``obj`` lacks (empty: it is a signal)."""
+    return [m for m in CORE if not hasattr(obj, m)]
+
+
+def default_params(sig: Signal) -> Params:
+    return Params(sig.params)
+
+
+def rules_of(sig: Signal, params: Params) -> Rules:
+    if has(sig, "rules"):
+        return cast(HasRules, sig).rules(params)
+    return Rules()
+
+
+def value_format_of(sig: Signal) -> str:
+    """How the signal's values print in status lines and texts (its rules' ``value_format``)."""
+    return rules_of(sig, default_params(sig)).value_format
+
+
+def validate_of(sig: Signal, params: Params) -> list[str]:
+    if has(sig, "validate"):
+        return list(cast(Validated, sig).validate(params))
+    return []
+
+
+def lookback_of(sig: Signal) -> timedelta | None:
+    if has(sig, "lookback"):
+        return cast(Bounded, sig).lookback
+    return None
+
+
+def loader_of(sig: Signal) -> InputLoader | None:
+    if has(sig, "loader"):
+        return cast(OwnLoader, sig).inputs_loader()
+    return None
+
+
+def tables_of(sig: Signal) -> Mapping[str, TableLoader]:
+    if has(sig, "tables"):
+        return cast(Tables, sig).tables
+    return {}
+
+
+def latest_of(sig: Signal, inputs: Inputs, params: Params, now: datetime) -> list[Reading]:
+    """The current reading per key (default: the last of ``history`` per key up to ``now``)."""
+    if has(sig, "incremental"):
+        return list(cast(Incremental, sig).latest(inputs, params, now))
+    last: dict[str, Reading] = {}
+    for r in sig.history(inputs, params):
+        if r.ts <= now:
+            last[r.key] = r
+    return [last[k] for k in sig.keys if k in last]
+
+
+def readings_since_of(
+    sig: Signal, inputs: Inputs, params: Params, after: datetime | None, now: datetime, warmup: int = 30
+) -> list[Reading]:
+    """Live catch-up: readings with ``after < ts <= now`` in time order; with ``after=None`` (a key
+    never evaluated) the last ``warmup`` per key, so the engine counts a streak already running."""
+    if has(sig, "incremental"):
+        return list(cast(Incremental, sig).readings_since(inputs, params, after, now, warmup))
+    out = [r for r in sig.history(inputs, params) if r.ts <= now and (after is None or r.ts > after)]
+    if after is None:
+        per_key: dict[str, list[Reading]] = {}
+        for r in out:
+            per_key.setdefault(r.key, []).append(r)
+        keep = {id(r) for rs in per_key.values() for r in rs[-warmup:]}
+        out = [r for r in out if id(r) in keep]
+    return out
+
+
+def stream_of(
+    sig: Signal, inputs: Inputs, params: Params, start: datetime | None = None, end: datetime | None = None
+) -> Iterable[Reading]:
+    """Readings in time order for a replay of ``[start, end]`` (with those before ``start`` that
+    seed the engine); default: ``history``."""
+    if has(sig, "stream"):
+        return cast(Streaming, sig).stream(inputs, params, start, end)
+    return sig.history(inputs, params)
+
+
+def keys_at_of(sig: Signal, now: datetime) -> dict[str, str]:
+    """Keys shown in ``/status`` and the summary at ``now``, with their names."""
+    if has(sig, "calendar"):
+        return dict(cast(CalendarKeys, sig).keys_at(now))
+    return dict(sig.keys)
+
+
+def key_label_of(sig: Signal, key: str) -> str:
+    """The human name of any key the signal emits (also keys no longer in ``keys_at``)."""
+    if has(sig, "calendar"):
+        return cast(CalendarKeys, sig).key_label(key)
+    return sig.keys.get(key, key)
+
+
+def stale_reason_of(sig: Signal, reading: Reading, now: datetime) -> str | None:
+    if has(sig, "stale"):
+        return cast(Stale, sig).stale_reason(reading, now)
+    return None
+
+
+def source_notices_of(sig: Signal, readings: Sequence[Reading], now: datetime) -> dict[str, str | None]:
+    if has(sig, "notices"):
+        return dict(cast(FeedNotices, sig).source_notices(readings, now))
+    return {}
+
+
+def coverage_report_of(sig: Signal, inputs: Inputs, params: Params) -> str | None:
+    if has(sig, "coverage"):
+        return cast(CoverageReport, sig).coverage_report(inputs, params)
+    return None
