@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from bench.common import DATA, Metric, metric, need_data, paired_medians
+from signals.contract import default_params
 
 
 def bare(data: dict[str, Any]) -> bytes:
@@ -83,7 +84,7 @@ def run() -> Iterator[Metric]:
         now = datetime(2026, 1, 1, tzinfo=UTC)
         rows = earnings_src.parse_csv(path.read_text(), now=now)
         repo.write_reports(db, rows, source="file", dated=True, now=int(now.timestamp()))
-        params = {SIGNAL.id: SIGNAL.default_params()}
+        params = {SIGNAL.id: default_params(SIGNAL)}
         events: list[int] = []
         readings: list[int] = []
 

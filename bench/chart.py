@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from bench.common import DATA, Metric, metric, need_data, paired_medians
+from signals.contract import default_params
 
 NOTE = "limit = bare matplotlib figure, same panels/artists/size/dpi/data"
 
@@ -226,7 +227,7 @@ def _chart_data(signal_id: str, load: Any, days: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         db = open_db(Path(tmp) / "bench.db")
         load(db)
-        run_replay(db, [sig], {sig.id: sig.default_params()}, resume=False)
+        run_replay(db, [sig], {sig.id: default_params(sig)}, resume=False)
         end = from_epoch(db.execute("SELECT MAX(ts) FROM observations").fetchone()[0]) + timedelta(hours=1)
         data = chart_data(
             db, load_settings(env={}, dotenv=None, check_db=False), signal_id, end, days, "replay"

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.common import DATA, Metric, metric, need_data, paired_medians
+from signals.contract import default_params
 
 
 def run() -> Iterator[Metric]:
@@ -46,7 +47,7 @@ def run() -> Iterator[Metric]:
                     await module._backfill(BackfillContext(db=db, client=c, now=now, file=DATA / name))
 
         asyncio.run(load())
-        params = {SIGNAL.id: SIGNAL.default_params()}
+        params = {SIGNAL.id: default_params(SIGNAL)}
         counts: list[tuple[int, int]] = []
 
         def replay() -> None:

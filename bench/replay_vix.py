@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from bench.common import DATA, Metric, metric, need_data, paired_medians
+from signals.contract import default_params
 
 
 def run() -> Iterator[Metric]:
@@ -27,7 +28,7 @@ def run() -> Iterator[Metric]:
         for name in ("cboe_vix_daily.csv", "cboe_vix3m_daily.csv", "cboe_vix9d_daily.csv"):
             index = cboe.index_from_filename(Path(name))
             obs_repo.upsert(db, cboe.parse_csv((DATA / name).read_text(), index))
-        params = {SIGNAL.id: SIGNAL.default_params()}
+        params = {SIGNAL.id: default_params(SIGNAL)}
         events = []
 
         def replay() -> None:

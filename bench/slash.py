@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import DATA, Metric, metric, need_data
+from signals.contract import default_params
 
 RUNS = 30
 WARMUP = 3
@@ -45,7 +46,7 @@ def _load(db_path: Path) -> Any:
     db = open_db(db_path)
     for name in ("cboe_vix_daily.csv", "cboe_vix3m_daily.csv", "cboe_vix9d_daily.csv"):
         obs_repo.upsert(db, cboe.parse_csv((DATA / name).read_text(), cboe.index_from_filename(Path(name))))
-    run_replay(db, [SIGNAL], {SIGNAL.id: SIGNAL.default_params()}, resume=False)
+    run_replay(db, [SIGNAL], {SIGNAL.id: default_params(SIGNAL)}, resume=False)
     db.execute("UPDATE alerts SET scope = 'live' WHERE scope = 'replay'")  # alert marks on the chart
     db.conn.commit()
     end = from_epoch(db.execute("SELECT MAX(ts) FROM observations").fetchone()[0]) + timedelta(hours=22)

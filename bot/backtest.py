@@ -24,8 +24,8 @@ from bot.engine import Engine, rules_for
 from bot.pipeline import with_tables
 from bot.replay import _seed
 from signals import get_signal
-from signals.base import Level, Params, Reading, Signal
-from signals.contract import lookback_of, validate_of
+from signals.base import Level, Params, Reading
+from signals.contract import Signal, chart_data_of, lookback_of, validate_of
 from storage import observations as obs_repo
 from storage.alerts import AlertEvent
 from storage.timeutil import from_epoch, to_epoch
@@ -208,7 +208,7 @@ def backtest_chart_data(db: Database, settings: Settings, result: BacktestResult
     marks = [
         (from_epoch(e.ts), e.level, e.key) for e in result.tested.events if e.event in ("fired", "escalated")
     ]
-    data = sig.chart_data(inputs, result.params, end, days, marks)
+    data = chart_data_of(sig, inputs, result.params, end, days, marks)
     over = ", ".join(f"{k}={v:g}" for k, v in result.overrides.items()) or "current thresholds"
     data["title"] = f"Backtest of {sig.title} since {result.start:%Y-%m-%d}: {over}"
     return data

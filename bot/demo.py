@@ -1,7 +1,7 @@
 """``flowwatch demo``: a built-in scenario driven through the whole pipeline, offline.
 
-Each signal contributes its own synthetic scenario (``Signal.demo``, and ``demo_tables``
-for table inputs): for vix_term a vol shock that inverts the curve deeply and recovers, for
+Each signal contributes its own synthetic scenario (``Signal.demo``: observations and, for
+table inputs, table rows): for vix_term a vol shock that inverts the curve deeply and recovers, for
 buyback an earnings calendar with two seasons. The observations go into a fresh SQLite
 file in the output folder, the replay engine drives every signal over them with a simulated
 clock, alerts go to the console (text or JSON lines), and the charts and the summary are
@@ -22,6 +22,7 @@ from bot.queries import alert_chart_data, chart_data
 from bot.replay import run_replay
 from bot.summary import summary_text
 from signals import registry
+from signals.contract import alert_chart_days_of
 from storage import batches
 from storage import state as state_repo
 from storage.alerts import AlertEvent
@@ -62,7 +63,7 @@ def run_demo(settings: Settings, out: Path, fmt: str = "text", db_path: Path | N
     for n, ev in enumerate([e for e in fired if e.event in ("fired", "escalated")], start=1):
         at = from_epoch(ev.ts) + timedelta(seconds=1)
         path = out / f"alert-{n:02d}-{ev.signal}-{ev.key}-{ev.event}.png"
-        days = min(120, registry()[ev.signal].alert_chart_days)
+        days = min(120, alert_chart_days_of(registry()[ev.signal]))
         # the chart the alert would carry (btc_liq draws the cascade itself)
         data = alert_chart_data(db, settings, ev) or alert_chart(
             chart_data(db, settings, ev.signal, at, days), ev

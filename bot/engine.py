@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterable
 
 from sqlite_utils import Database
 
-from signals.base import Level, Params, Reading, Rules, Signal
-from signals.contract import rules_of
+from signals.base import Level, Params, Reading, Rules
+from signals.contract import Signal, rules_of
 from storage import alerts as alert_repo
 from storage import state as state_repo
 from storage.alerts import AlertEvent

@@ -5,7 +5,7 @@
 * ``summary``: the daily summary ``{"time": "08:30", "tz": "...", "channel": id}``.
 * ``thresholds:<signal>``: per-guild threshold overrides. Thresholds and lifecycles are global;
   a guild's values only re-grade the global events for that guild (what it is shown and
-  pinged), through :meth:`signals.base.Signal.classify`. They never create or fork a lifecycle.
+  pinged), through :meth:`signals.contract.Signal.grade` (from the event's own figures). They never create or fork a lifecycle.
 
 Every parser raises ``ValueError`` with a message that says what is allowed.
 """
@@ -13,9 +13,9 @@ Every parser raises ``ValueError`` with a message that says what is allowed.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,8 +23,8 @@ from sqlite_utils import Database
 
 from bot.config import Settings, parse_hhmm, parse_timezone
 from signals import get_signal, registry
-from signals.base import Level, Params, Signal
-from signals.contract import default_params, validate_of
+from signals.base import Level, Params
+from signals.contract import Signal, guild_params_of, validate_of
 from storage import guild_settings
 
 ADMIN_CHANNEL = "admin_channel"
@@ -178,36 +178,12 @@ def all_summary_schedules(db: Database) -> dict[int, SummarySchedule]:
 # --- per-guild thresholds ----------------------------------------------------------------
 
 
-@cache
 def settable_keys(signal_id: str) -> tuple[str, ...]:
-    """The parameters of a signal that change how :meth:`Signal.classify` grades a value.
-
-    Found by probing, so it holds for every signal without declaring anything: a parameter
-    qualifies when moving it changes the level of some probe value for some key. Timing rules
-    (confirm counts, cooldowns) and exit thresholds (hysteresis) belong to the global
-    lifecycle and do not qualify.
-    """
-    sig = get_signal(signal_id)
-    base = default_params(sig)
-    probes = sorted({v for p in sig.params for v in (p.default, p.lo, p.hi)})
-    probes += [v * f for v in list(probes) for f in (0.98, 0.995, 1.005, 1.02)]
-    out = []
-    for p in sig.params:
-        alt_values = {min(p.hi, p.default * 1.05 + 0.01), max(p.lo, p.default * 0.95 - 0.01)}
-        changed = False
-        for alt in alt_values:
-            if alt == p.default:
-                continue
-            try:
-                moved = base.with_overrides({p.name: alt})
-            except ValueError:
-                continue
-            if any(sig.classify(k, v, base) != sig.classify(k, v, moved) for k in sig.keys for v in probes):
-                changed = True
-                break
-        if changed:
-            out.append(p.name)
-    return tuple(out)
+    """The parameters of a signal a guild may set: those it declares with ``Param(guild=True)``,
+    the thresholds its :meth:`~signals.contract.Signal.grade` grades a reading's figures by.
+    Timing rules (confirm counts, cooldowns) and exit thresholds (hysteresis) belong to the
+    global lifecycle and are never declared."""
+    return guild_params_of(get_signal(signal_id))
 
 
 def threshold_overrides(db: Database, guild_id: int, signal_id: str) -> dict[str, float]:
@@ -270,12 +246,20 @@ def reset_thresholds(db: Database, guild_id: int, signal_id: str, key: str | Non
     return 1
 
 
-def regrade(sig: Signal, key: str, value: float | None, level: str, params: Params | None) -> Level:
-    """The level of a global event for a guild: its own thresholds re-grade the value."""
+def regrade(
+    sig: Signal,
+    key: str,
+    value: float | None,
+    figures: Mapping[str, Any],
+    level: str,
+    params: Params | None,
+) -> Level:
+    """The level of a global event for a guild: its own thresholds re-grade the event's figures
+    (the reading's value and data, which the event carries)."""
     lvl = Level.parse(level)
     if params is None or value is None:
         return lvl
-    return sig.classify(key, float(value), params)
+    return sig.grade(key, float(value), figures, params)
 
 
 def _signal(signal_id: str) -> Signal:

@@ -18,8 +18,9 @@ from bot.config import Settings
 from bot.engine import Engine, Router, Rules, console_router, persist
 from bot.engine import rules_for as engine_rules
 from signals import registry
-from signals.base import Level, Reading, Signal
+from signals.base import Level, Reading
 from signals.contract import (
+    Signal,
     latest_of,
     loader_of,
     lookback_of,

@@ -12,8 +12,11 @@ from bot.config import Settings
 from bot.formatting import fmt_value, level_word
 from bot.pipeline import load_signal_inputs, read_inputs, with_tables
 from signals import get_signal, registry
-from signals.base import Level, Params, Reading, Signal
+from signals.base import Level, Params, Reading
 from signals.contract import (
+    Signal,
+    alert_chart_data_of,
+    chart_data_of,
     coverage_report_of,
     has,
     keys_at_of,
@@ -170,7 +173,7 @@ def chart_data(
     ]
     from storage.timeutil import from_epoch
 
-    return sig.chart_data(inputs, p, now, days, [(from_epoch(t), lv, k) for t, lv, k in marks])
+    return chart_data_of(sig, inputs, p, now, days, [(from_epoch(t), lv, k) for t, lv, k in marks])
 
 
 def coverage_note(db: Database, settings: Settings, signal_id: str) -> str | None:
@@ -193,4 +196,4 @@ def alert_chart_data(
     p = settings.signal_params(alert.signal)
     inputs = with_tables(db, sig, read_inputs(db, sig, None, alert.ts + 1, scope), alert.ts + 1)
     fields = ("ts", "event", "level", "prev_level", "value", "data", "summary")
-    return sig.alert_chart_data(inputs, p, {k: getattr(alert, k) for k in fields})
+    return alert_chart_data_of(sig, inputs, p, {k: getattr(alert, k) for k in fields})

@@ -24,8 +24,8 @@ from sqlite_utils import Database
 
 from bot.engine import Engine, Rules, console_router, persist, rules_for
 from bot.pipeline import read_inputs, with_tables
-from signals.base import Level, Params, Reading, Signal
-from signals.contract import stream_of
+from signals.base import Level, Params, Reading
+from signals.contract import Signal, stream_of
 from storage import alerts as alert_repo
 from storage import state as state_repo
 from storage.alerts import AlertEvent

@@ -64,7 +64,7 @@ def guild_level(db: Database, settings: Settings, guild_id: int, ev: AlertEvent)
     sig = registry().get(ev.signal)
     if sig is None:
         return Level.parse(ev.level)
-    return regrade(sig, ev.key, ev.value, ev.level, guild_params(db, settings, guild_id, ev.signal))
+    return regrade(sig, ev.key, ev.value, ev.data, ev.level, guild_params(db, settings, guild_id, ev.signal))
 
 
 def decide(db: Database, settings: Settings, sub: Subscription, ev: AlertEvent, now: int) -> str | None:

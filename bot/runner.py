@@ -35,6 +35,7 @@ from bot.sinks.console import ConsoleSink
 from bot.startup_report import PollOutcome
 from bot.summary import summary_text
 from signals import registry, sources
+from signals.contract import alert_chart_days_of
 from signals.sources.base import Poll, SourceContext, SourceError
 from storage import meta
 from storage.alerts import StoredAlert
@@ -395,7 +396,7 @@ def _alert_chart(db: Database, settings: Settings, alert: StoredAlert, days: int
         if data is not None:
             return data
         sig = registry().get(alert.signal)
-        days = sig.alert_chart_days if sig else 180
+        days = alert_chart_days_of(sig) if sig else 180
     at = from_epoch(alert.ts) + timedelta(seconds=1)
     return alert_chart(chart_data(db, settings, alert.signal, at, days), alert)
 

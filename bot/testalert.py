@@ -34,6 +34,7 @@ from bot.queries import chart_data
 from bot.webhook_url import parse_webhook_url
 from signals import get_signal
 from signals.base import Level, Reading
+from signals.contract import alert_chart_days_of, latest_of
 from storage.alerts import AlertEvent, StoredAlert
 from storage.timeutil import from_epoch, to_epoch
 
@@ -87,14 +88,14 @@ def build_test_alert(db: Database, settings: Settings, signal_id: str, now: date
     from bot.pipeline import load_signal_inputs
 
     params = settings.signal_params(signal_id)
-    readings = sig.latest(load_signal_inputs(db, sig, now), params, now)
+    readings = latest_of(sig, load_signal_inputs(db, sig, now), params, now)
     if not readings:
         return None
     r = max(readings, key=lambda x: (x.level, x.ts))
     if r.level == Level.OK:
         return None  # a calm reading makes a poor picture of an alert: the demo's shows one
     ev = _event_from_reading(r)
-    days = min(sig.alert_chart_days, 365)
+    days = min(alert_chart_days_of(sig), 365)
     try:
         png: bytes | None = render_png(
             alert_chart(chart_data(db, settings, signal_id, r.ts + timedelta(seconds=1), days), ev)
@@ -148,7 +149,7 @@ def demo_test_alert(
             png = render_png(
                 alert_chart(
                     chart_data(
-                        db, settings, signal_id, at, min(120, sig.alert_chart_days), marks_scope="replay"
+                        db, settings, signal_id, at, min(120, alert_chart_days_of(sig)), marks_scope="replay"
                     ),
                     ev,
                 )

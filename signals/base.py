@@ -1,19 +1,18 @@
-"""What every signal is: pure functions from stored series to readings.
+"""The vocabulary every signal shares: levels, parameters, readings, engine rules, demos.
 
-A signal module defines one :class:`Signal` subclass instance named ``SIGNAL``. It never
-does I/O: it receives :class:`storage.observations.Inputs` (a wide pandas frame) and its
-parameters, and returns :class:`Reading` objects. The same code runs live, on replay over
-history and in tests.
+A signal (see :mod:`signals.contract`) is pure: it receives :class:`storage.observations.Inputs`
+(a wide pandas frame) and its :class:`Params`, and returns :class:`Reading` objects. It never
+does I/O. The same code runs live, on replay over history and in tests.
 """
 
 from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from storage.batches import Batch, TableWrite
 from storage.observations import Inputs, Observation
@@ -24,7 +23,7 @@ if TYPE_CHECKING:
 
 #: a table input's loader: (db, end epoch s or None) -> the rows known by ``end``
 TableLoader = Callable[["Database", int | None], "pd.DataFrame"]
-#: a signal's own input loader: (db, start, end, alert scope) -> Inputs (see ``Signal.loader``)
+#: a signal's own input loader: (db, start, end, alert scope) -> Inputs (``contract.OwnLoader``)
 InputLoader = Callable[["Database", int | None, int | None, str], Inputs]
 
 
@@ -176,158 +175,3 @@ class Demo:
     def batch(self) -> Batch:
         """The scenario as one batch, written like a backfill (``storage.batches.write``)."""
         return Batch(self.observations, self.rows)
-
-
-class Signal:
-    """Base class. Subclasses set the class attributes and implement :meth:`history`."""
-
-    id: ClassVar[str]
-    title: ClassVar[str]
-    description: ClassVar[str]
-    #: exact series ids or SQL LIKE patterns (with ``%``) the signal reads
-    inputs: ClassVar[tuple[str, ...]]
-    #: tables the signal reads besides observations: name -> storage loader. The pipeline,
-    #: replay and queries load them into ``Inputs.tables``; the signal stays pure.
-    tables: ClassVar[Mapping[str, TableLoader]] = {}
-    params: ClassVar[tuple[Param, ...]]
-    #: keys in display order, with a human name
-    keys: ClassVar[dict[str, str]]
-    #: the engine's cooldown after a resolve, in seconds (may be overridden by a param)
-    cooldown_param: ClassVar[str | None] = None
-    #: how much history before the evaluated range baselines need (None = all of it)
-    lookback: ClassVar[timedelta | None] = None
-    #: for 'updated' events: a new peak at least this multiple of the last one (None = never)
-    update_growth: ClassVar[float | None] = None
-    #: 'updated' events only at or above this level
-    update_min_level: ClassVar[Level] = Level.WATCH
-    #: how values print in status lines and engine texts (the unit is appended after it)
-    value_format: ClassVar[str] = "{:.3f}"
-
-    def describe_peak(self, key: str, value: float) -> str | None:
-        """How a resolve message states a lifecycle's peak value (None: leave it out)."""
-        return self.value_format.format(value)
-
-    #: days of history an alert's chart shows
-    alert_chart_days: ClassVar[int] = 180
-
-    def inputs_loader(self) -> InputLoader | None:
-        """A storage function that builds the signal's :class:`Inputs` instead of reading every
-        ``inputs`` series over ``lookback`` (None: that default): for a signal whose history is
-        large and read by range (btc_liq: a reader over the roll-ups, queried as it needs)."""
-        return None
-
-    def default_params(self) -> Params:
-        return Params(self.params)
-
-    def validate(self, params: Params) -> list[str]:
-        """Cross-parameter rules (e.g. exit below entry); a list of problems."""
-        return []
-
-    def cooldown_seconds(self, params: Params) -> int:
-        if self.cooldown_param is None:
-            return 0
-        return int(params[self.cooldown_param] * 86400)
-
-    def rules(self, params: Params) -> Rules:
-        """The engine rules under ``params`` (live and replay alike)."""
-        return Rules(
-            cooldown_s=self.cooldown_seconds(params),
-            update_growth=self.update_growth,
-            update_min_level=self.update_min_level,
-            value_format=self.value_format,
-            describe_peak=self.describe_peak,
-        )
-
-    def history(self, inputs: Inputs, params: Params) -> list[Reading]:
-        """Every reading the data allows, in time order, each using only data up to its ts."""
-        raise NotImplementedError
-
-    def stream(
-        self, inputs: Inputs, params: Params, start: datetime | None = None, end: datetime | None = None
-    ) -> Iterable[Reading]:
-        """Readings in time order for a replay of ``[start, end]``, with those before ``start``
-        that seed the engine (default: :meth:`history`). A signal with a long, fine history
-        yields them as it goes, so a replay never holds them all."""
-        return self.history(inputs, params)
-
-    def latest(self, inputs: Inputs, params: Params, now: datetime) -> list[Reading]:
-        """The current reading per key (default: the last of :meth:`history` per key)."""
-        last: dict[str, Reading] = {}
-        for r in self.history(inputs, params):
-            if r.ts <= now:
-                last[r.key] = r
-        return [last[k] for k in self.keys if k in last]
-
-    def readings_since(
-        self, inputs: Inputs, params: Params, after: datetime | None, now: datetime, warmup: int = 30
-    ) -> list[Reading]:
-        """Live catch-up: readings with ``after < ts <= now`` in time order.
-
-        With ``after=None`` (a key never evaluated), the last ``warmup`` readings per key, so
-        the engine can count a streak that is already running. Override when the signal can
-        build only the tail cheaply.
-        """
-        out = [r for r in self.history(inputs, params) if r.ts <= now and (after is None or r.ts > after)]
-        if after is None:
-            per_key: dict[str, list[Reading]] = {}
-            for r in out:
-                per_key.setdefault(r.key, []).append(r)
-            keep = {id(r) for rs in per_key.values() for r in rs[-warmup:]}
-            out = [r for r in out if id(r) in keep]
-        return out
-
-    def keys_at(self, now: datetime) -> dict[str, str]:
-        """Keys shown in ``/status`` and the summary at ``now``, with their names.
-
-        Static for most signals; a signal whose keys follow the calendar (one per upcoming
-        meeting) overrides it.
-        """
-        return dict(self.keys)
-
-    def key_label(self, key: str) -> str:
-        """The human name of any key this signal emits (also keys no longer in ``keys_at``)."""
-        return self.keys.get(key, key)
-
-    def stale_reason(self, reading: Reading, now: datetime) -> str | None:
-        """Why ``reading`` is too old to alert on at ``now`` (live only), or None."""
-        return None
-
-    def source_notices(self, readings: Sequence[Reading], now: datetime) -> dict[str, str | None]:
-        """Live only: staleness of individual feeds behind the readings, name -> reason or None.
-
-        For a signal that blends several feeds, one feed can go stale while the readings stay
-        fresh (they use the others). Each name gets its own stale notice (and a recovery notice
-        when the reason clears), next to the per-reading notices of :meth:`stale_reason`.
-        """
-        return {}
-
-    def classify(self, key: str, value: float, params: Params) -> Level:
-        """The entry level of a value under ``params`` (used for per-guild thresholds)."""
-        return Level.OK
-
-    def chart_data(
-        self,
-        inputs: Inputs,
-        params: Params,
-        end: datetime,
-        days: int,
-        marks: Iterable[tuple[datetime, str, str]] = (),
-    ) -> dict[str, Any]:
-        """Everything the chart needs, as plain data (pure). ``marks``: (time, level, key) of alerts."""
-        raise NotImplementedError
-
-    def alert_chart_data(
-        self, inputs: Inputs, params: Params, alert: Mapping[str, Any]
-    ) -> dict[str, Any] | None:
-        """The chart of one alert (``alert``: its ``ts``, ``event``, ``level``, ``prev_level``,
-        ``value`` and ``data``), when the signal draws its alerts differently from its history
-        (None: the history chart of ``alert_chart_days`` with the alert marked)."""
-        return None
-
-    def demo(self, start: datetime) -> Demo:
-        """A built-in synthetic scenario for ``flowwatch demo``."""
-        return Demo()
-
-    def grade(self, key: str, value: float, figures: Mapping[str, Any], params: Params) -> Level:
-        """The entry level of a reading's figures under ``params`` (per-guild regrading)."""
-        return self.classify(key, value, params)

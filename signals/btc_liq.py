@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from signals.base import Demo, InputLoader, Level, Param, Params, Reading, Signal
+from signals.base import Demo, InputLoader, Level, Param, Params, Reading, Rules
 from signals.liquidations import (
     BUCKET_NAMES,
     COLUMNS,
@@ -48,6 +48,7 @@ from signals.liquidations import (
     Tracker,
     hhmm,
     ladder,
+    reading_level,
     span,
     usd,
     venue_list,
@@ -83,7 +84,7 @@ def history_of(inputs: Inputs, params: Params) -> History:
     return MemoryHistory(inputs, params)
 
 
-class BtcLiq(Signal):
+class BtcLiq:
     id = "btc_liq"
     title = "BTC liquidations"
     description = (
@@ -92,23 +93,19 @@ class BtcLiq(Signal):
     )
     inputs = ("liq.btc.%", "btc.usd.close.%")
     keys: ClassVar[dict[str, str]] = {"cascade": "liquidation cascade (all venues)"}
-    cooldown_param = "cooldown_hours"
-    update_growth = 1.5
-    value_format = "{:,.1f}"  # readings carry unit "M USD"
-
-    def describe_peak(self, key: str, value: float) -> str | None:
-        return f"{value:,.1f}M USD"
-
     alert_chart_days = 2
     lookback = timedelta(days=400)
     params = (
-        _param("k_watch", 3, 1.5, 50, "multiple of a window's rolling median for a watch heads-up"),
+        _param(
+            "k_watch", 3, 1.5, 50, "multiple of a window's rolling median for a watch heads-up", guild=True
+        ),
         _param(
             "k_alert",
             5,
             2,
             100,
             "multiple of a window's rolling median that an alert needs, with a top-N rank of its year",
+            guild=True,
         ),
         _param(
             "k_severe",
@@ -116,6 +113,7 @@ class BtcLiq(Signal):
             2,
             200,
             "multiple of a window's median (at least its floor) that alerts while it has too little history to rank",
+            guild=True,
         ),
         _param(
             "watch_days",
@@ -133,6 +131,7 @@ class BtcLiq(Signal):
             50,
             "a window in the top N of its trailing 365 days (by total, or by multiple of its median) is an alert",
             integer=True,
+            guild=True,
         ),
         _param(
             "floor_5m",
@@ -141,9 +140,16 @@ class BtcLiq(Signal):
             100000,
             "USD (all venues) below which a 5-minute window is noise, whatever its rank",
             unit="M USD",
+            guild=True,
         ),
         _param(
-            "floor_1h", 5, 0.01, 100000, "USD (all venues) below which a 1-hour window is noise", unit="M USD"
+            "floor_1h",
+            5,
+            0.01,
+            100000,
+            "USD (all venues) below which a 1-hour window is noise",
+            unit="M USD",
+            guild=True,
         ),
         _param(
             "floor_4h",
@@ -152,6 +158,7 @@ class BtcLiq(Signal):
             100000,
             "USD (all venues) below which a 4-hour window is noise",
             unit="M USD",
+            guild=True,
         ),
         _param(
             "floor_24h",
@@ -160,6 +167,7 @@ class BtcLiq(Signal):
             100000,
             "USD (all venues) below which a 24-hour window is noise",
             unit="M USD",
+            guild=True,
         ),
         _param(
             "import_coverage",
@@ -225,12 +233,22 @@ class BtcLiq(Signal):
             ]
         return []
 
-    def cooldown_seconds(self, params: Params) -> int:
-        return int(params["cooldown_hours"] * 3600)
+    def rules(self, params: Params) -> Rules:
+        return Rules(
+            cooldown_s=int(params["cooldown_hours"] * 3600),
+            update_growth=1.5,
+            value_format="{:,.1f}",  # readings carry unit "M USD"
+            describe_peak=lambda key, value: f"{value:,.1f}M USD",
+        )
 
-    def classify(self, key: str, value: float, params: Params) -> Level:
-        """A cascade total (millions of USD) against the 1-hour floor × the multiples (a guild's
-        own size filter: ``/thresholds set floor_1h 75`` shows alerts from $75M)."""
+    def grade(self, key: str, value: float, figures: Mapping[str, Any], params: Params) -> Level:
+        """The level the reading's window figures give under ``params`` (multiples of each
+        window's median, its rank in the trailing year, the floors): a guild's ``/thresholds
+        set top_n 2`` or ``floor_1h 75`` regrades a cascade by its own rule. An event recorded
+        without window figures falls back to its total against the 1-hour floor × the multiples."""
+        lvl = reading_level(figures, params)
+        if lvl is not None:
+            return lvl
         f = params["floor_1h"]
         k = (params["k_watch"], params["k_alert"], params["k_severe"])
         return ladder(value, [f * k[0] / k[1], f, f * k[2] / k[1]])

@@ -41,19 +41,16 @@ import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from signals.base import Demo, Level, Param, Params, Reading, Signal, TableLoader, Threshold
+from signals.base import Demo, Level, Param, Params, Reading, Rules, TableLoader, Threshold
 from storage import earnings as earnings_repo
 from storage.batches import EarningsRows
 from storage.observations import Inputs
 from storage.timeutil import from_epoch
-
-if TYPE_CHECKING:
-    pass
 
 EARNINGS, MEMBERS = "earnings", "index_members"
 INDEX_ID = "sp500"
@@ -436,7 +433,7 @@ def share_series(earnings: pd.DataFrame, members: pd.DataFrame | None, params: P
 # -- the signal -------------------------------------------------------------------------
 
 
-class Buyback(Signal):
+class Buyback:
     id = "buyback"
     title = "Buyback blackout"
     description = "Estimated share of large US companies in their pre-earnings buyback blackout window"
@@ -446,14 +443,18 @@ class Buyback(Signal):
         MEMBERS: earnings_repo.load_members_frame,
     }
     keys: ClassVar[dict[str, str]] = {KEY: "Share in blackout"}
-    value_format = "{:.1f}"
-    cooldown_param = "cooldown_days"
     params = (
         Param(
-            "alert", 50, 1, 99, "share in blackout (%) at which the buyback window counts as closed", unit="%"
+            "alert",
+            50,
+            1,
+            99,
+            "share in blackout (%) at which the buyback window counts as closed",
+            unit="%",
+            guild=True,
         ),
         Param("alert_exit", 48, 1, 99, "share (%) below which the window counts as reopened", unit="%"),
-        Param("severe", 80, 1, 100, "share (%) of peak blackout (severe)", unit="%"),
+        Param("severe", 80, 1, 100, "share (%) of peak blackout (severe)", unit="%", guild=True),
         Param("severe_exit", 75, 1, 100, "share (%) below which peak blackout steps down", unit="%"),
         Param(
             "headsup_days",
@@ -537,10 +538,25 @@ class Buyback(Signal):
             problems.append(f"alert ({p['alert']:g}) must not be above severe ({p['severe']:g})")
         return problems
 
-    def classify(self, key: str, value: float, params: Params) -> Level:
-        if value >= params["severe"]:
+    def rules(self, params: Params) -> Rules:
+        return Rules(cooldown_s=int(params["cooldown_days"] * 86400), value_format="{:.1f}")
+
+    def grade(self, key: str, value: float, figures: Mapping[str, Any], params: Params) -> Level:
+        """The share against ``alert`` and ``severe``; below them, the heads-up when the projected
+        crossing (``sessions_to_crossing``, figured with the global ``alert``) is within
+        ``headsup_days`` sessions."""
+        s = value
+        share, cap = figures.get("share"), figures.get("share_cap")
+        if isinstance(share, int | float):  # the unrounded figure the level was made from
+            s = float(cap) if params["weight_by_cap"] and isinstance(cap, int | float) else float(share)
+        if s >= params["severe"]:
             return Level.SEVERE
-        return Level.ALERT if value >= params["alert"] else Level.OK
+        if s >= params["alert"]:
+            return Level.ALERT
+        crossing = figures.get("sessions_to_crossing")
+        if isinstance(crossing, int) and crossing <= int(params["headsup_days"]):
+            return Level.WATCH
+        return Level.OK
 
     def _model(self, inputs: Inputs, params: Params) -> Model | None:
         return prepare(inputs.table(EARNINGS), inputs.table(MEMBERS), params)

@@ -149,6 +149,39 @@ class FeedNotices(Protocol):
 
 
 @runtime_checkable
+class Charted(Protocol):
+    """The signal's own chart of ``days`` to ``end``; ``marks``: (time, level, key) of its alerts."""
+
+    def chart_data(
+        self,
+        inputs: Inputs,
+        params: Params,
+        end: datetime,
+        days: int,
+        marks: Iterable[tuple[datetime, str, str]] = (),
+    ) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class AlertCharted(Protocol):
+    """A chart of one alert drawn differently from the history chart (btc_liq: the cascade);
+    ``alert``: its ``ts``, ``event``, ``level``, ``prev_level``, ``value``, ``data``, ``summary``.
+    None: the history chart of ``alert_chart_days`` with the alert marked."""
+
+    def alert_chart_data(
+        self, inputs: Inputs, params: Params, alert: Mapping[str, Any]
+    ) -> dict[str, Any] | None: ...
+
+
+@runtime_checkable
+class AlertChartDays(Protocol):
+    """Days of history an alert's chart shows (default 180)."""
+
+    @property
+    def alert_chart_days(self) -> int: ...
+
+
+@runtime_checkable
 class CoverageReport(Protocol):
     """A note on the coverage of the data, for ``flowwatch check``."""
 
@@ -179,6 +212,9 @@ def _caps(sig: Signal) -> frozenset[str]:
         "stale": Stale,
         "notices": FeedNotices,
         "coverage": CoverageReport,
+        "chart": Charted,
+        "alert_chart": AlertCharted,
+        "alert_chart_days": AlertChartDays,
     }
     caps = frozenset(name for name, proto in table.items() if isinstance(sig, proto))
     _CAPS[id(sig)] = (sig, caps)
@@ -301,3 +337,35 @@ def coverage_report_of(sig: Signal, inputs: Inputs, params: Params) -> str | Non
     if has(sig, "coverage"):
         return cast(CoverageReport, sig).coverage_report(inputs, params)
     return None
+
+
+def chart_data_of(
+    sig: Signal,
+    inputs: Inputs,
+    params: Params,
+    end: datetime,
+    days: int,
+    marks: Iterable[tuple[datetime, str, str]] = (),
+) -> dict[str, Any]:
+    if not has(sig, "chart"):
+        raise NotImplementedError(f"{sig.id} draws no chart")
+    return cast(Charted, sig).chart_data(inputs, params, end, days, marks)
+
+
+def alert_chart_data_of(
+    sig: Signal, inputs: Inputs, params: Params, alert: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    if has(sig, "alert_chart"):
+        return cast(AlertCharted, sig).alert_chart_data(inputs, params, alert)
+    return None
+
+
+def alert_chart_days_of(sig: Signal) -> int:
+    if has(sig, "alert_chart_days"):
+        return int(cast(AlertChartDays, sig).alert_chart_days)
+    return 180
+
+
+def guild_params_of(sig: Signal) -> tuple[str, ...]:
+    """The parameters a guild may set with ``/thresholds`` (``Param(guild=True)``), in order."""
+    return tuple(p.name for p in sig.params if p.guild)

@@ -727,6 +727,7 @@ class WindowEval:
     checked: bool = False  # whether the rank was looked up
     cold: bool = False  # too little history to rank: multiples and floors alone
     stand_in: float = 0.0  # without a baseline: what stands in for it (normalised USD)
+    rough: float | None = None  # without a baseline: the median of the few periods there are
     burst_short: bool = False  # in the top by rank but under k_alert x its median
 
     @property
@@ -767,6 +768,7 @@ class Step:
     level: Level
     run: Run | None
     resolved: Run | None
+    calm: bool = False
 
 
 def _strength(e: WindowEval) -> tuple[Level, float]:
@@ -793,6 +795,57 @@ def year_rank(rank: int, history_days: float) -> float:
 def min_rank_days(p: Params) -> float:
     """History a rank needs: the span in which a steady market makes one top-N window."""
     return RANK_DAYS / float(p["top_n"])
+
+
+def window_level(name: str, w: Mapping[str, Any], p: Params) -> Level:
+    """A window's level from its own figures (the ``data["windows"]`` entry of a reading) under
+    ``p``: the rule of :meth:`Tracker._judge`, from what the reading recorded. With the params the
+    reading was made with it is the window's level (tests check it on every reading); with a
+    guild's params it regrades the window. Ranks are looked up only for windows that reached a
+    watch under the global params, so a window below that gets no rank: ok."""
+    kw, ka, ks = float(p["k_watch"]), float(p["k_alert"]), float(p["k_severe"])
+    floor = floor_usd(p, name)
+    norm = float(w.get("norm_usd") or 0.0)
+    med = w.get("median_usd")
+    if med is None or med <= 0:
+        base = max(floor, float(w.get("rough_usd") or 0.0))
+        if norm < floor or norm < kw * base:
+            return Level.OK
+        return Level.ALERT if norm >= ks * base else Level.WATCH
+    med = float(med)
+    if norm < floor or norm < kw * med:
+        return Level.OK
+    if not w.get("checked") or w.get("rank") is None:
+        return Level.OK
+    mult = norm / med
+    since = w.get("largest_for_s")
+    watch = since is None or since >= int(p["watch_days"]) * 86400
+    days = float(w.get("history_days") or 0.0)
+    if days < min_rank_days(p):
+        if mult >= ks and norm >= ks * floor:
+            return Level.ALERT
+        return Level.WATCH if watch else Level.OK
+    rank = int(w["rank"])
+    if rank == 1 and (w.get("full_year") or days >= float(p["record_days"])):
+        return Level.SEVERE
+    top_n = int(p["top_n"])
+    mult_rank = w.get("multiple_rank")
+    top = year_rank(rank, days) <= top_n
+    top_mult = mult_rank is not None and year_rank(int(mult_rank), days) <= top_n
+    if top or top_mult:
+        return Level.ALERT if mult >= ka else Level.WATCH
+    return Level.WATCH if watch else Level.OK
+
+
+def reading_level(figures: Mapping[str, Any], p: Params) -> Level | None:
+    """A reading's entry level from its figures (None when it carries no window figures): ok
+    when the market is calm, else its strongest window's level."""
+    wins = figures.get("windows")
+    if not isinstance(wins, Mapping) or not wins:
+        return None
+    if figures.get("calm"):
+        return Level.OK
+    return max(window_level(str(n), w, p) for n, w in wins.items() if isinstance(w, Mapping))
 
 
 class Tracker:
@@ -831,7 +884,8 @@ class Tracker:
         if med is None or med <= 0:
             # no baseline yet: the larger of the floor and the median of the few periods there
             # are stands in (a new install in a busy market is not "above normal" all week)
-            ev.stand_in = max(floor, hist.rough_before(t - ev.length) or 0.0)
+            ev.rough = hist.rough_before(t - ev.length)
+            ev.stand_in = max(floor, ev.rough or 0.0)
         base = med if med is not None and med > 0 else ev.stand_in
         ev.thresholds = (max(kw * base, floor), max(ka * base, floor), max(ks * max(base, floor), floor))
         if norm < floor or norm < kw * base:
@@ -964,11 +1018,11 @@ class Tracker:
             if cand is not None and (cur.best is None or _strength(cand) > _strength(cur.best)):
                 cur.best = replace(cand)
         self.last_t = t
-        return Step(t, res, evals, top, level, self.run, resolved)
+        return Step(t, res, evals, top, level, self.run, resolved, calm)
 
     def step(self, t: int, book: Book, hists: Mapping[str, WindowHistory]) -> Reading:
         st = self.advance(t, book, hists)
-        return self._reading(t, book, hists, st.evals, st.top, st.level, st.run, st.resolved, st.res)
+        return self._reading(t, book, hists, st.evals, st.top, st.level, st.run, st.resolved, st.res, st.calm)
 
     # .. the reading ..
 
@@ -983,6 +1037,7 @@ class Tracker:
         run: Run | None,
         resolved: Run | None,
         res: int,
+        calm: bool = False,
     ) -> Reading:
         current = run or resolved
         sources = getattr(book, "sources", None)
@@ -1000,9 +1055,17 @@ class Tracker:
                     "level": e.level.label,
                     "rank": e.rank,
                     "multiple_rank": e.mult_rank,
+                    # the rest of what the level was judged on (window_level regrades from them)
+                    "length": e.length,
+                    "rough_usd": e.rough,
+                    "checked": e.checked,
+                    "largest_for_s": None if e.since is None else t - e.length - e.since,
+                    "history_days": e.history_days,
+                    "full_year": e.full_year,
                 }
                 for e in evals
             },
+            "calm": calm,
             "window": top.name,
             "in_cascade": run is not None,
         }

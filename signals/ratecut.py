@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
@@ -49,7 +49,7 @@ import pandas as pd
 
 from signals import fomc
 from signals import ratecut_size as size_mod
-from signals.base import Demo, Level, Param, Params, Reading, Signal, Threshold
+from signals.base import Demo, Level, Param, Params, Reading, Rules, Threshold
 from signals.fomc_dist import HOLD, Bucket, dist_observations, path_observations
 from storage.observations import Inputs, Observation
 
@@ -164,7 +164,7 @@ class _Calc:
     size: size_mod.SizeCalc | None = None
 
 
-class RateCut(Signal):
+class RateCut:
     id = "ratecut"
     title = "Fed-cut odds"
     description = (
@@ -188,8 +188,8 @@ class RateCut(Signal):
         Param("swing_pp", 15, 1, 100, "P(cut) move within the main window that is a swing", unit="pp"),
         Param("long_hours", 72, 2, 336, "long swing window", unit="h"),
         Param("long_pp", 20, 1, 100, "P(cut) move within the long window that is a swing", unit="pp"),
-        Param("watch_ratio", 0.5, 0.1, 1, "share of a swing size that is a watch heads-up"),
-        Param("severe_ratio", 2.0, 1, 10, "multiple of a swing size that is severe"),
+        Param("watch_ratio", 0.5, 0.1, 1, "share of a swing size that is a watch heads-up", guild=True),
+        Param("severe_ratio", 2.0, 1, 10, "multiple of a swing size that is severe", guild=True),
         Param("exit_ratio", 0.4, 0.05, 1, "a swing episode ends when every move is below this share"),
         Param(
             "confirm",
@@ -207,7 +207,9 @@ class RateCut(Signal):
         Param("whipsaw_ratio", 0.6, 0.1, 2, "the reversal must be at least this share of the first leg"),
         Param("flip_band", 5, 0.5, 20, "hysteresis around 50 %: a flip needs 50 ± this", unit="pp"),
         Param("flip_hours", 24, 0.5, 168, "how long a flip stays an alert", unit="h"),
-        Param("diverge_pp", 10, 1, 100, "P(cut) gap between venues that is a divergence", unit="pp"),
+        Param(
+            "diverge_pp", 10, 1, 100, "P(cut) gap between venues that is a divergence", unit="pp", guild=True
+        ),
         Param("diverge_exit_pp", 7, 0.5, 100, "gap below which a divergence ends", unit="pp"),
         Param("diverge_minutes", 30, 0, 1440, "how long the gap must last", unit="min"),
         Param(
@@ -218,10 +220,16 @@ class RateCut(Signal):
         ),
         *size_mod.PARAMS,
     )
-    cooldown_param = "cooldown_hours"
-    #: 'updated' within a severe episode when the value grows 1.5x: a whipsaw inside a swing that
-    #: was already severe (its value is the whipsaw's total travel), a third flip in a row
-    update_growth = 1.5
+
+    def rules(self, params: Params) -> Rules:
+        return Rules(
+            cooldown_s=int(params["cooldown_hours"] * 3600),
+            # 'updated' within a severe episode when the value grows 1.5x: a whipsaw inside a swing
+            # that was already severe (its value is the whipsaw's total travel), a third flip in a row
+            update_growth=1.5,
+            update_min_level=Level.SEVERE,
+            describe_peak=self.describe_peak,
+        )
 
     def describe_peak(self, key: str, value: float) -> str | None:
         kind = key.rsplit(".", 1)[-1]
@@ -232,8 +240,6 @@ class RateCut(Signal):
         if kind == "size":
             return f"{value:.1f}× the repricing size"
         return None  # a flip has no size
-
-    update_min_level = Level.SEVERE
 
     # -- parameters ------------------------------------------------------------------------
 
@@ -270,24 +276,42 @@ class RateCut(Signal):
             (int(p["long_hours"] * 3600), p["long_pp"] / 100),
         ]
 
-    def cooldown_seconds(self, params: Params) -> int:
-        return int(params["cooldown_hours"] * 3600)
-
     def _swing_ladder(self, p: Params) -> list[float]:
         return [p["watch_ratio"], 1.0, p["severe_ratio"]]
 
     def _size_ladder(self, p: Params) -> list[float]:
         return [p["size_watch"], 1.0, p["severe_ratio"]]
 
-    def classify(self, key: str, value: float, params: Params) -> Level:
+    def grade(self, key: str, value: float, figures: Mapping[str, Any], params: Params) -> Level:
+        """A reading's level from its figures: the swing's and the size's multiple on their
+        ladders, held at watch when the other venue did not confirm it (or the nearer meeting or
+        the swing tells it), severe for a whipsaw; a divergence by its gap once it has lasted
+        ``diverge_minutes``; a flip by the flips in its chain."""
         kind = split_key(key)[1]
-        if kind == "swing":
-            return Level(sum(value >= t for t in self._swing_ladder(params)))
-        if kind == "size":
-            return Level(sum(value >= t for t in self._size_ladder(params)))
+        if figures.get("closed"):
+            return Level.OK
+        if kind in ("swing", "size"):
+            mult = figures.get("multiple", value)
+            m = float(mult) if isinstance(mult, int | float) else value
+            ladder = self._swing_ladder(params) if kind == "swing" else self._size_ladder(params)
+            lvl = Level(sum(m >= t - 1e-9 for t in ladder))
+            if figures.get("confirmed") is False or figures.get("echo"):
+                lvl = min(lvl, Level.WATCH)
+            if figures.get("whipsaw"):
+                lvl = Level.SEVERE
+            if figures.get("told_by_swing") and lvl >= Level.ALERT:
+                lvl = Level.WATCH
+            return lvl
         if kind == "divergence":
-            pp = params["diverge_pp"]
-            return Level.SEVERE if value >= 2 * pp else Level.ALERT if value >= pp else Level.OK
+            gap = figures.get("gap")
+            g = float(gap) if isinstance(gap, int | float) else value / 100
+            dpp = params["diverge_pp"] / 100
+            if g < dpp - 1e-9:
+                return Level.OK
+            lasted = figures.get("gap_for_s")
+            if not isinstance(lasted, int | float) or lasted < int(params["diverge_minutes"] * 60):
+                return Level.WATCH
+            return Level.SEVERE if g >= 2 * dpp - 1e-9 else Level.ALERT
         if kind == "flip":
             return Level.SEVERE if value >= 2 else Level.ALERT if value >= 1 else Level.OK
         return Level.OK
@@ -917,7 +941,12 @@ class RateCut(Signal):
             source=src,
             confirm=1,
             fields={**fields, "Gap": f"{g * 100:.1f} pp"},
-            data={**base_data, "gap": g, "pair": calc.gap_pair[i]},
+            data={
+                **base_data,
+                "gap": g,
+                "pair": calc.gap_pair[i],
+                "gap_for_s": t - int(calc.gap_since[i]) if calc.gap_since[i] else None,
+            },
             next_threshold=None if dl >= Level.ALERT else Threshold(Level.ALERT, p["diverge_pp"]),
             unit="pp",
         )

@@ -72,7 +72,7 @@ PARAMS = (
         "a repricing is also at least this multiple of the window's median change in the signal's own history",
     ),
     Param("size_baseline_days", 10, 2, 10, "days of own history the median change is taken over", unit="d"),
-    Param("size_watch", 0.7, 0.1, 1, "share of the repricing size that is a watch heads-up"),
+    Param("size_watch", 0.7, 0.1, 1, "share of the repricing size that is a watch heads-up", guild=True),
     Param(
         "size_echo",
         0.67,
@@ -533,6 +533,10 @@ def describe(
             "baseline_bp": None if not np.isfinite(calc.baseline[i]) else float(calc.baseline[i]),
             "confirmed": bool(calc.confirmed[i]),
             "echo": bool(calc.echoed[i]),
+            # held at watch: the swing of P(cut) tells this repricing
+            "told_by_swing": bool(
+                np.isfinite(calc.residual[i]) and abs(calc.residual[i]) < calc.size[i] - 1e-9
+            ),
             "whipsaw": None if not np.isfinite(wh[0]) else [float(x) for x in wh],
         },
     }

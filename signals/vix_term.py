@@ -13,14 +13,14 @@ intraday readings from Yahoo 5-minute bars for the session that has no close yet
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from signals.base import Demo, Level, Param, Params, Reading, Signal, Threshold
+from signals.base import Demo, Level, Param, Params, Reading, Rules, Threshold
 from storage.observations import Inputs, Observation
 from storage.series import cboe_close, yahoo_5m
 from storage.timeutil import NEW_YORK, day_epoch
@@ -57,21 +57,20 @@ def _run_length(mask: np.ndarray) -> np.ndarray:
     return out
 
 
-class VixTerm(Signal):
+class VixTerm:
     id = "vix_term"
     title = "VIX term structure"
     description = "VIX / VIX3M (inverted at 1.00 or more) and VIX9D / VIX as the front-end early warning"
     inputs = (VIX, VIX3M, VIX9D, VIX6M, I_VIX, I_VIX3M, I_VIX9D)
     keys: ClassVar[dict[str, str]] = {"vix3m": "VIX / VIX3M", "vix9d": "VIX9D / VIX (front end)"}
-    cooldown_param = "cooldown_days"
     params = (
-        Param("watch", 0.95, 0.5, 2.0, "VIX/VIX3M at which a watch heads-up starts"),
+        Param("watch", 0.95, 0.5, 2.0, "VIX/VIX3M at which a watch heads-up starts", guild=True),
         Param("watch_exit", 0.92, 0.5, 2.0, "VIX/VIX3M below which the watch ends"),
-        Param("alert", 1.00, 0.5, 2.0, "VIX/VIX3M at which the curve counts as inverted (alert)"),
+        Param("alert", 1.00, 0.5, 2.0, "VIX/VIX3M at which the curve counts as inverted (alert)", guild=True),
         Param("alert_exit", 0.97, 0.5, 2.0, "VIX/VIX3M below which an alert steps down"),
-        Param("severe", 1.10, 0.5, 3.0, "VIX/VIX3M of a deep inversion (severe)"),
+        Param("severe", 1.10, 0.5, 3.0, "VIX/VIX3M of a deep inversion (severe)", guild=True),
         Param("severe_exit", 1.05, 0.5, 3.0, "VIX/VIX3M below which severe steps down"),
-        Param("front_watch", 1.00, 0.5, 2.0, "VIX9D/VIX at which the front-end watch starts"),
+        Param("front_watch", 1.00, 0.5, 2.0, "VIX9D/VIX at which the front-end watch starts", guild=True),
         Param("front_exit", 0.97, 0.5, 2.0, "VIX9D/VIX below which the front-end watch ends"),
         Param(
             "confirm",
@@ -114,7 +113,11 @@ class VixTerm(Signal):
             )
         return problems
 
-    def classify(self, key: str, value: float, params: Params) -> Level:
+    def rules(self, params: Params) -> Rules:
+        return Rules(cooldown_s=int(params["cooldown_days"] * 86400))
+
+    def grade(self, key: str, value: float, figures: Mapping[str, Any], params: Params) -> Level:
+        """The ratio's level: the ladder of entry thresholds (the ratio is the only figure)."""
         if key == "vix9d":
             return Level.WATCH if value >= params["front_watch"] else Level.OK
         return Level(int(_ladder(np.array([value]), self._enters(params))[0]))

@@ -19,7 +19,8 @@ import discord
 from discord import app_commands
 
 from signals import get_signal, registry
-from signals.base import Level, Signal
+from signals.base import Level
+from signals.contract import Signal
 
 if TYPE_CHECKING:
     from bot.discord_client import FlowwatchBot

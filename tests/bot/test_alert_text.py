@@ -18,6 +18,7 @@ from bot.discord_embeds import alert_embed, notice_embed
 from bot.formatting import event_json, event_line
 from bot.replay import run_replay
 from signals import registry
+from signals.contract import default_params
 from storage import batches
 from storage import observations as obs_repo
 from storage.alerts import AlertEvent, StoredAlert
@@ -88,7 +89,7 @@ def test_level_never_contradicts_the_words(events: list[AlertEvent]) -> None:
     sig = registry()["vix_term"]
     for other in events:
         if other.signal == "vix_term" and other.event in ("fired", "escalated"):
-            shown = sig.classify(other.key, other.value, sig.default_params()).label
+            shown = sig.grade(other.key, other.value, other.data, default_params(sig)).label
             assert shown == other.level or other.data["awaiting"]["level"] == shown, other
 
 

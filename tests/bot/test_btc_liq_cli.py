@@ -15,6 +15,7 @@ from bot.config import load_settings
 from bot.liquidations import liquidations_chart, liquidations_report, liquidations_text, validate_hours
 from bot.queries import status
 from bot.summary import status_line, summary_text
+from signals.contract import default_params
 from signals.sources import coinbase, coinglass, okx
 from signals.sources.base import BackfillContext, SourceContext, SourceError
 from storage import observations as obs_repo
@@ -140,13 +141,13 @@ async def test_coinglass_live_needs_the_key_and_sends_it(db: object) -> None:
         return httpx.Response(200, text=fixture_text("coinglass/liquidation_history.json"))
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
-        ctx = BackfillContext(db=db, client=client, now=now, settings=load_settings(env={}, dotenv=None))  # type: ignore[arg-type]
+        ctx = BackfillContext(db=db, client=client, now=now, settings=load_settings(env={}, dotenv=None))
         with pytest.raises(SourceError, match="FLOWWATCH_COINGLASS_API_KEY"):
             await coinglass.fetch(ctx)
         settings = load_settings(env={"FLOWWATCH_COINGLASS_API_KEY": "k-123"}, dotenv=None)
         ctx = BackfillContext(
             db=db, client=client, now=now, settings=settings, since=datetime(2023, 1, 1, tzinfo=UTC)
-        )  # type: ignore[arg-type]
+        )
         bucket, rows = await coinglass.fetch(ctx, interval="1d")
     assert (
         seen[0].headers["CG-API-KEY"] == "k-123"
@@ -184,7 +185,7 @@ async def test_okx_live_backfill_pages_back_and_fills_gaps(db: object) -> None:
         return httpx.Response(200, text=fixture_text("okx/liquidation_orders.json"))
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
-        ctx = BackfillContext(db=db, client=client, now=now, since=datetime.fromtimestamp(1795184000, tz=UTC))  # type: ignore[arg-type]
+        ctx = BackfillContext(db=db, client=client, now=now, since=datetime.fromtimestamp(1795184000, tz=UTC))
         msg = await okx._backfill(ctx)
     assert pages[1]["after"] == "1795184152598" and "3 BTC liquidations" in msg
     n = db.execute("SELECT COUNT(*) FROM observations WHERE series = 'liq.btc.okx.long_usd.1m'").fetchone()[0]  # type: ignore[attr-defined]
@@ -352,7 +353,7 @@ def test_replay_streams_from_the_database(db: object, monkeypatch: pytest.Monkey
     start = datetime(2026, 1, 5, tzinfo=UTC)
     obs_repo.upsert(db, SIGNAL.demo(start).observations)
     monkeypatch.setattr(type(SIGNAL), "history", lambda *a: pytest.fail("the whole history was built"))
-    res = run_replay(db, [SIGNAL], {SIGNAL.id: SIGNAL.default_params()}, start, None, resume=False)  # type: ignore[arg-type]
+    res = run_replay(db, [SIGNAL], {SIGNAL.id: default_params(SIGNAL)}, start, None, resume=False)
     kinds = [e.event for e in res.events if e.kind == "alert"]
     assert kinds[0] == "fired" and kinds[-1] == "resolved" and res.readings > 4000
 

@@ -17,6 +17,7 @@ from bot.queries import chart_data, status
 from bot.ratecut import RatecutInputError, parse_meeting, ratecut_answer
 from bot.summary import status_line, summary_text
 from signals import fomc
+from signals.contract import default_params
 from signals.fomc_dist import Bucket, dist_observations
 from signals.ratecut import SIGNAL
 from storage import observations as obs_repo
@@ -136,7 +137,7 @@ def test_chart_follows_the_alerts_meeting(db: Any) -> None:
     rows += quotes("kalshi", JAN, T - timedelta(days=3), T, 0.45, step=60)
     obs_repo.upsert(db, rows)
     inp = obs_repo.load_inputs(db, SIGNAL.inputs)
-    p = SIGNAL.default_params()
+    p = default_params(SIGNAL)
     assert SIGNAL.chart_data(inp, p, T, 10)["meeting"] == DEC  # the next meeting by default
     at = T - timedelta(hours=5)
     data = SIGNAL.chart_data(inp, p, at + timedelta(seconds=1), 10, [(at, "alert", f"{JAN}.swing")])

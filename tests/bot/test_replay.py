@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.replay import run_replay
+from signals.contract import default_params
 from signals.sources import cboe
 from signals.vix_term import SIGNAL
 from storage import alerts as alert_repo
@@ -40,7 +41,7 @@ EPISODES = {
 
 def test_real_history_fires_on_known_episodes_and_resolves(db, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
     load_real(db, data_dir)
-    res = run_replay(db, [SIGNAL], {SIGNAL.id: SIGNAL.default_params()}, resume=False)
+    res = run_replay(db, [SIGNAL], {SIGNAL.id: default_params(SIGNAL)}, resume=False)
     evs = [e for e in res.events if e.key == "vix3m"]
     for name, (a, b) in EPISODES.items():
         hits = [
@@ -65,7 +66,7 @@ def test_real_history_fires_on_known_episodes_and_resolves(db, data_dir: Path) -
     ]
     days_inverted = sum(
         1
-        for r in SIGNAL.history(obs_repo.load_inputs(db, SIGNAL.inputs), SIGNAL.default_params())
+        for r in SIGNAL.history(obs_repo.load_inputs(db, SIGNAL.inputs), default_params(SIGNAL))
         if r.key == "vix3m" and r.value >= 1.0
     )
     assert 20 <= len(entries) <= 60 < days_inverted
@@ -76,7 +77,7 @@ def test_replay_from_fires_when_already_true(db, data_dir: Path) -> None:  # typ
     res = run_replay(
         db,
         [SIGNAL],
-        {SIGNAL.id: SIGNAL.default_params()},
+        {SIGNAL.id: default_params(SIGNAL)},
         start=datetime(2020, 3, 16, tzinfo=UTC),
         end=datetime(2020, 3, 20, tzinfo=UTC),
         resume=False,

@@ -12,7 +12,8 @@ from sqlite_utils import Database
 from bot.formatting import fmt_value
 from bot.pipeline import load_signal_inputs, with_tables
 from bot.replay import compute_readings
-from signals.base import Level, Params, Reading, Signal, TableLoader
+from signals.base import Demo, Level, Params, Reading, TableLoader
+from signals.contract import default_params
 from storage.observations import Inputs, load_inputs
 
 seen_ends: list[int | None] = []
@@ -23,7 +24,9 @@ def load_things(db: Database, end: int | None) -> pd.DataFrame:
     return pd.DataFrame({"n": [1, 2, 3]})
 
 
-class TableSignal(Signal):
+class TableSignal:
+    """A plain signal: the core members and one capability (tables), nothing inherited."""
+
     id = "tabletest"
     title = "t"
     description = "t"
@@ -37,6 +40,12 @@ class TableSignal(Signal):
         t = datetime(2024, 1, 2, tzinfo=UTC)
         return [Reading(self.id, "k", t, float(n), Level.OK, Level.OK, f"{n} things", "test")]
 
+    def grade(self, key: str, value: float, figures: Mapping[str, object], params: Params) -> Level:
+        return Level.OK
+
+    def demo(self, start: datetime) -> Demo:
+        return Demo()
+
 
 def test_tables_are_loaded_for_live_and_replay(db: Database) -> None:
     sig = TableSignal()
@@ -46,7 +55,7 @@ def test_tables_are_loaded_for_live_and_replay(db: Database) -> None:
     assert list(inp.tables) == ["things"] and len(inp.table("things")) == 3
     assert inp.table("missing").empty
     assert seen_ends == [int(now.timestamp())]
-    (r,) = compute_readings(db, sig, sig.default_params(), None)
+    (r,) = compute_readings(db, sig, default_params(sig), None)
     assert r.value == 3.0 and seen_ends[-1] is None
 
 

@@ -26,6 +26,7 @@ from bot.dispatcher import Dispatcher
 from bot.pacing import ChannelPacer
 from bot.replay import run_replay
 from bot.sinks.webhook import WebhookSink, message_finder
+from signals.contract import default_params
 from signals.sources import cboe
 from signals.vix_term import SIGNAL
 from storage import alerts as alert_repo
@@ -70,7 +71,7 @@ def real_events(data_dir: Path, tmp_path: Path) -> list[AlertEvent]:
         obs_repo.upsert(
             db, cboe.parse_csv((data_dir / name).read_text(), cboe.index_from_filename(Path(name)))
         )
-    run_replay(db, [SIGNAL], {SIGNAL.id: SIGNAL.default_params()}, resume=False)
+    run_replay(db, [SIGNAL], {SIGNAL.id: default_params(SIGNAL)}, resume=False)
     events = alert_repo.list_alerts(db, "replay", signal="vix_term")
     db.close()
     assert len(events) >= PER_WINDOW * len(WINDOWS), len(events)

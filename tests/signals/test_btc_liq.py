@@ -13,6 +13,7 @@ from bot.charts import render_png
 from bot.replay import run_replay
 from signals.base import Level
 from signals.btc_liq import SIGNAL
+from signals.contract import default_params
 from signals.liquidations import Episode
 from signals.sources import coinglass
 from storage import observations as obs_repo
@@ -43,8 +44,8 @@ REAL = ("btc_liquidations_binance_daily_coinglass.csv", "btc_liquidations_binanc
 def test_no_look_ahead(data_dir: Path) -> None:
     obs = coinglass_history(data_dir, REAL[1:])
     cut = int(datetime(2025, 10, 11, tzinfo=UTC).timestamp())
-    full = SIGNAL.history(inputs_of(obs), SIGNAL.default_params())
-    part = SIGNAL.history(inputs_of([o for o in obs if o.ts < cut]), SIGNAL.default_params())
+    full = SIGNAL.history(inputs_of(obs), default_params(SIGNAL))
+    part = SIGNAL.history(inputs_of([o for o in obs if o.ts < cut]), default_params(SIGNAL))
     a = [(r.ts, r.level, r.hold, round(r.value, 6), r.summary) for r in full[: len(part)]]
     b = [(r.ts, r.level, r.hold, round(r.value, 6), r.summary) for r in part]
     assert a == b
@@ -108,7 +109,7 @@ def test_chart_with_no_data() -> None:
 def test_demo_is_one_cascade_that_grows_in_place(db: object) -> None:
     start = datetime(2026, 1, 5, tzinfo=UTC)
     obs_repo.upsert(db, SIGNAL.demo(start).observations)
-    res = run_replay(db, [SIGNAL], {SIGNAL.id: SIGNAL.default_params()}, start, None, resume=False)  # type: ignore[arg-type]
+    res = run_replay(db, [SIGNAL], {SIGNAL.id: default_params(SIGNAL)}, start, None, resume=False)
     events = [ev for ev in res.events if ev.kind == "alert"]
     kinds = [ev.event for ev in events]
     assert kinds[0] == "fired" and kinds[-1] == "resolved" and "escalated" in kinds
@@ -129,19 +130,19 @@ def test_demo_is_one_cascade_that_grows_in_place(db: object) -> None:
 
 
 def test_params_validate_and_classify() -> None:
-    assert SIGNAL.validate(SIGNAL.default_params()) == []
+    assert SIGNAL.validate(default_params(SIGNAL)) == []
     assert (
         SIGNAL.validate(params(k_alert=12))
         and "multiples must rise" in SIGNAL.validate(params(k_alert=12))[0]
     )
-    p = SIGNAL.default_params()
-    # a guild's filter on the cascade total (M USD) against floor_1h x the multiples
-    assert SIGNAL.classify("cascade", 2, p) == Level.OK
-    assert SIGNAL.classify("cascade", 4, p) == Level.WATCH
-    assert SIGNAL.classify("cascade", 6, p) == Level.ALERT
-    assert SIGNAL.classify("cascade", 10, p) == Level.SEVERE
-    assert SIGNAL.classify("cascade", 60, params(floor_1h=75)) == Level.WATCH
-    assert SIGNAL.cooldown_seconds(p) == 3600
+    p = default_params(SIGNAL)
+    # an event recorded without window figures: its total (M USD) against floor_1h x the multiples
+    assert SIGNAL.grade("cascade", 2, {}, p) == Level.OK
+    assert SIGNAL.grade("cascade", 4, {}, p) == Level.WATCH
+    assert SIGNAL.grade("cascade", 6, {}, p) == Level.ALERT
+    assert SIGNAL.grade("cascade", 10, {}, p) == Level.SEVERE
+    assert SIGNAL.grade("cascade", 60, {}, params(floor_1h=75)) == Level.WATCH
+    assert SIGNAL.rules(p).cooldown_s == 3600
 
 
 # -- a long live history: what "now" evaluations and charts load ----------------------------------
@@ -181,7 +182,7 @@ def test_live_catch_up_steps_the_tail_not_the_whole_history(monkeypatch: pytest.
     """The pipeline's catch-up (a restart, the streams off) once built one reading per stored
     bucket: half a million readings and gigabytes for a year of live minutes."""
     inputs = inputs_of(long_live_history(20))
-    p = SIGNAL.default_params()
+    p = default_params(SIGNAL)
     full = SIGNAL.history(inputs, p)
     now = datetime(2026, 1, 6, 20, tzinfo=UTC)
     after = datetime(2026, 1, 6, 10, tzinfo=UTC)  # down since before the cascade

@@ -33,6 +33,7 @@ import pytest
 from bot.replay import run_replay
 from signals.base import Level, Reading
 from signals.btc_liq import SIGNAL
+from signals.contract import default_params
 from signals.sources import coinglass
 from storage import observations as obs_repo
 from storage.alerts import AlertEvent
@@ -57,7 +58,7 @@ def rows(data_dir: Path, name: str) -> list[obs_repo.Observation]:
 
 @functools.cache
 def daily_readings(data_dir: Path) -> list[Reading]:
-    return SIGNAL.history(inputs_of(rows(data_dir, DAILY)), SIGNAL.default_params())
+    return SIGNAL.history(inputs_of(rows(data_dir, DAILY)), default_params(SIGNAL))
 
 
 def episodes(readings: list[Reading]) -> list[tuple[datetime, datetime, Level, Reading]]:
@@ -89,7 +90,7 @@ def four_hour_year(tmp_path_factory: pytest.TempPathFactory, data_dir_module: Pa
     res = run_replay(
         db,
         [SIGNAL],
-        {SIGNAL.id: SIGNAL.default_params()},
+        {SIGNAL.id: default_params(SIGNAL)},
         datetime(2024, 12, 15, tzinfo=UTC),
         datetime(2025, 11, 14, 16, tzinfo=UTC),
         resume=False,
@@ -188,7 +189,7 @@ def test_bounded_reads_replay_what_the_whole_history_gives(
 ) -> None:
     """The replay above reads the database by range (roll-ups, imports by the hour); the same
     readings from every bucket in memory give the same cascades."""
-    rs = SIGNAL.history(inputs_of(rows(data_dir, DAILY) + rows(data_dir, FOUR_H)), SIGNAL.default_params())
+    rs = SIGNAL.history(inputs_of(rows(data_dir, DAILY) + rows(data_dir, FOUR_H)), default_params(SIGNAL))
     lo, hi = datetime(2024, 12, 15, tzinfo=UTC), datetime(2025, 11, 14, 16, tzinfo=UTC)
     mem = [(int(s.timestamp()), lv.label) for s, _e, lv, _r in episodes(rs) if lo <= s <= hi]
     stored = sorted((first, peak.label) for first, peak, _e in lifecycles(four_hour_year).values())
@@ -198,7 +199,7 @@ def test_bounded_reads_replay_what_the_whole_history_gives(
 def test_levels_agree_with_the_rank_text(data_dir: Path, four_hour_year: list[AlertEvent]) -> None:
     texts = [(r.level, r.summary) for _s, _e, _lv, r in episodes(daily_readings(data_dir))]
     texts += [(Level.parse(e.level), e.summary) for e in four_hour_year if e.event in ("fired", "escalated")]
-    top = SIGNAL.default_params()["top_n"]
+    top = default_params(SIGNAL)["top_n"]
     for level, text in texts:
         if level == Level.SEVERE:
             assert re.search(r"largest \S+ (of the last 365 days|in the stored history)", text), text

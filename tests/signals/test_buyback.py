@@ -23,6 +23,7 @@ from signals.buyback import (
     share_series,
     to_day,
 )
+from signals.contract import default_params
 from signals.sources import earnings as earnings_src
 from storage import batches
 from storage import earnings as repo
@@ -31,7 +32,7 @@ from storage.observations import Inputs
 from storage.timeutil import to_epoch
 from tests.conftest import DATA
 
-P = SIGNAL.default_params()
+P = default_params(SIGNAL)
 FAR = float(to_epoch(datetime(2100, 1, 1, tzinfo=UTC)))
 
 
@@ -282,7 +283,7 @@ def test_history_walks_through_one_lifecycle_per_season(db: Database) -> None:
     engine = Engine()
     events = []
     for r in rs:
-        events += engine.step(r, Rules(cooldown_s=SIGNAL.cooldown_seconds(P)))
+        events += engine.step(r, SIGNAL.rules(P))
     q2 = [e for e in events if "2024-03-01" <= from_day(e.ts // 86400).isoformat() <= "2024-05-31"]
     assert [(e.event, e.level) for e in q2] == [
         ("fired", "watch"),
@@ -345,9 +346,12 @@ def test_validate_and_classify() -> None:
     bad = P.with_overrides({"alert_exit": 55})
     assert any("alert_exit" in p for p in SIGNAL.validate(bad))
     assert any("severe" in p for p in SIGNAL.validate(P.with_overrides({"alert": 85, "alert_exit": 80})))
-    assert SIGNAL.classify("share", 49.9, P) == Level.OK
-    assert SIGNAL.classify("share", 50, P) == Level.ALERT
-    assert SIGNAL.classify("share", 80, P) == Level.SEVERE
+    assert SIGNAL.grade("share", 49.9, {}, P) == Level.OK
+    assert SIGNAL.grade("share", 50, {}, P) == Level.ALERT
+    assert SIGNAL.grade("share", 80, {}, P) == Level.SEVERE
+    # the heads-up: the projected closing within headsup_days sessions
+    assert SIGNAL.grade("share", 40, {"share": 40.0, "sessions_to_crossing": 3}, P) == Level.WATCH
+    assert SIGNAL.grade("share", 40, {"share": 40.0, "sessions_to_crossing": 9}, P) == Level.OK
 
 
 def test_demo_has_a_full_season(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from sqlite_utils import Database
 
 from signals.base import Level
 from signals.btc_liq import SIGNAL, latest_reading
+from signals.contract import default_params
 from signals.liq_stored import StoredHistory
 from signals.liquidations import MemoryHistory
 from storage import liq_rollups
@@ -111,7 +112,7 @@ def test_the_rollups_keep_what_the_writes_made(stored: Database) -> None:
     ],
 )
 def test_latest_readings_agree(stored: Database, at: datetime) -> None:
-    p = SIGNAL.default_params()
+    p = default_params(SIGNAL)
     mem = latest_reading(MemoryHistory(memory_inputs(), p), p, to_epoch(at))  # type: ignore[arg-type]
     got = latest_reading(StoredHistory(LiqReader(stored), p), p, to_epoch(at))
     assert mem is not None and got is not None
@@ -129,14 +130,14 @@ def test_latest_readings_agree(stored: Database, at: datetime) -> None:
 
 
 def test_the_cascade_is_ranked_against_the_year(stored: Database) -> None:
-    p = SIGNAL.default_params()
+    p = default_params(SIGNAL)
     r = latest_reading(StoredHistory(LiqReader(stored), p), p, to_epoch(START + timedelta(days=1, hours=14)))
     assert r is not None and r.level == Level.SEVERE
     assert "largest 1h in the stored history" in r.summary or "largest 5m" in r.summary
 
 
 def test_charts_and_catch_up_agree(stored: Database) -> None:
-    p = SIGNAL.default_params()
+    p = default_params(SIGNAL)
     end = START + timedelta(days=1, hours=16)
     mem = SIGNAL.chart_data(memory_inputs(), p, end, 3, episodes=[])  # type: ignore[arg-type]
     from storage.liq_reads import load_inputs
@@ -187,7 +188,7 @@ def test_a_top_five_day_of_three_venues_alerts(tmp_path: object) -> None:
             obs.append(Observation(f"liq.btc.{venue}.long_usd.1m", m, round(v * 0.8, 2), venue))
             obs.append(Observation(f"liq.btc.{venue}.short_usd.1m", m, round(v * 0.2, 2), venue))
     obs_repo.upsert(db, obs)
-    p = SIGNAL.default_params()
+    p = default_params(SIGNAL)
     r = latest_reading(StoredHistory(LiqReader(db), p), p, end)
     db.close()
     assert r is not None and r.level == Level.ALERT

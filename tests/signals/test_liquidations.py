@@ -11,6 +11,7 @@ import pytest
 
 from signals.base import Level, Params
 from signals.btc_liq import SIGNAL
+from signals.contract import default_params
 from signals.liquidations import (
     LiveBook,
     Tracker,
@@ -41,7 +42,7 @@ def bucket(venue: str, bucket: str, ts: int, long: float, short: float = 0.0) ->
 
 
 def params(**kw: float) -> Params:
-    return SIGNAL.default_params().with_overrides(kw)
+    return default_params(SIGNAL).with_overrides(kw)
 
 
 # -- the timeline -------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import pytest
 
 from bot.replay import run_replay
 from signals.base import Level, Reading
+from signals.contract import default_params
 from signals.ratecut import SIGNAL
 from signals.sources._fomc_odds import parse_nochange_csv
 from storage import observations as obs_repo
@@ -17,7 +18,7 @@ from storage.observations import Inputs, Observation, inputs_from_long
 
 T0 = datetime(2026, 11, 2, tzinfo=UTC)  # the next two meetings: 2026-12-09 and 2027-01-27
 DEC, JAN, MAR = "2026-12-09", "2027-01-27", "2027-03-17"
-P = SIGNAL.default_params()
+P = default_params(SIGNAL)
 
 
 def path(
@@ -314,14 +315,19 @@ def test_validate_classify_and_labels() -> None:
     )
     assert any("ratios must rise" in m for m in SIGNAL.validate(P.with_overrides({"exit_ratio": 0.6})))
     assert any("diverge_exit_pp" in m for m in SIGNAL.validate(P.with_overrides({"diverge_exit_pp": 12})))
-    assert SIGNAL.classify(f"{DEC}.swing", 0.49, P) == Level.OK
-    assert SIGNAL.classify(f"{DEC}.swing", 0.5, P) == Level.WATCH
-    assert SIGNAL.classify(f"{DEC}.swing", 1.2, P) == Level.ALERT
-    assert SIGNAL.classify(f"{DEC}.swing", 2.0, P) == Level.SEVERE
-    assert SIGNAL.classify(f"{DEC}.divergence", 21, P) == Level.SEVERE
-    assert SIGNAL.classify(f"{DEC}.flip", 1, P) == Level.ALERT
+    assert SIGNAL.grade(f"{DEC}.swing", 0.49, {}, P) == Level.OK
+    assert SIGNAL.grade(f"{DEC}.swing", 0.5, {}, P) == Level.WATCH
+    assert SIGNAL.grade(f"{DEC}.swing", 1.2, {}, P) == Level.ALERT
+    assert SIGNAL.grade(f"{DEC}.swing", 2.0, {}, P) == Level.SEVERE
+    # the figures the level was made from: the other venue did not confirm it, a whipsaw
+    assert SIGNAL.grade(f"{DEC}.swing", 1.2, {"multiple": 1.2, "confirmed": False}, P) == Level.WATCH
+    assert SIGNAL.grade(f"{DEC}.swing", 1.2, {"multiple": 1.2, "whipsaw": [0.8, 0.3, 0.8]}, P) == Level.SEVERE
+    # a divergence counts once it has lasted diverge_minutes
+    assert SIGNAL.grade(f"{DEC}.divergence", 21, {"gap": 0.21, "gap_for_s": 3600}, P) == Level.SEVERE
+    assert SIGNAL.grade(f"{DEC}.divergence", 21, {"gap": 0.21, "gap_for_s": 600}, P) == Level.WATCH
+    assert SIGNAL.grade(f"{DEC}.flip", 1, {}, P) == Level.ALERT
     assert SIGNAL.key_label(f"{DEC}.divergence") == "FOMC Dec 9, 2026 · venue divergence"
-    assert SIGNAL.cooldown_seconds(P) == 6 * 3600
+    assert SIGNAL.rules(P).cooldown_s == 6 * 3600
 
 
 def test_demo_has_a_whipsaw_and_a_divergence() -> None:

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from bot.replay import run_replay
+from signals.contract import default_params
 from signals.ratecut import SIGNAL
 from signals.sources import fedwatch, fred
 from signals.sources.base import BackfillContext
@@ -43,7 +44,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, lis
     _backfill(db, fred, DATA / "fred_dff_daily.csv")
     _backfill(db, fred, DATA / "fed_target_range_2015_2021_constructed.csv")
     message = _backfill(db, fedwatch, DATA / "zq_settlements_2015_2021.csv")
-    res = run_replay(db, [SIGNAL], {SIGNAL.id: SIGNAL.default_params()}, resume=False)
+    res = run_replay(db, [SIGNAL], {SIGNAL.id: default_params(SIGNAL)}, resume=False)
     yield db, res.events, message
     db.close()
 

@@ -11,6 +11,7 @@ import pytest
 
 from bot.replay import run_replay
 from signals.base import Level, Reading
+from signals.contract import default_params
 from signals.fomc_dist import Bucket, dist_observations, path_observations
 from signals.ratecut import SIGNAL
 from storage import observations as obs_repo
@@ -18,7 +19,7 @@ from storage.observations import Inputs, Observation, inputs_from_long
 
 T0 = datetime(2026, 11, 2, tzinfo=UTC)  # the next two meetings: 2026-12-09 and 2027-01-27
 DEC, JAN = "2026-12-09", "2027-01-27"
-P = SIGNAL.default_params()
+P = default_params(SIGNAL)
 HALF_HOUR = timedelta(minutes=30)
 
 

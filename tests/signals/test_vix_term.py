@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from signals.base import Level
+from signals.contract import default_params
 from signals.sources import cboe
 from signals.vix_term import SIGNAL, VIX, VIX3M, VIX9D
 from storage.observations import Inputs, Observation, inputs_from_long
@@ -31,7 +32,7 @@ def test_joins_only_dates_with_both_legs() -> None:
             (VIX3M, "2025-07-07", 18.0),
         ]
     )
-    rs = [r for r in SIGNAL.history(inp, SIGNAL.default_params()) if r.key == "vix3m"]
+    rs = [r for r in SIGNAL.history(inp, default_params(SIGNAL)) if r.key == "vix3m"]
     assert [r.ts.date().isoformat() for r in rs] == ["2025-07-03", "2025-07-07"]
     assert rs[1].value == 1.0 and rs[1].level == Level.ALERT
     # stamped at the 16:15 ET close
@@ -40,12 +41,12 @@ def test_joins_only_dates_with_both_legs() -> None:
 
 
 def test_levels_and_hysteresis_from_params() -> None:
-    p = SIGNAL.default_params()
-    assert SIGNAL.classify("vix3m", 0.94, p) == Level.OK
-    assert SIGNAL.classify("vix3m", 0.95, p) == Level.WATCH
-    assert SIGNAL.classify("vix3m", 1.0, p) == Level.ALERT
-    assert SIGNAL.classify("vix3m", 1.2, p) == Level.SEVERE
-    assert SIGNAL.classify("vix9d", 1.5, p) == Level.WATCH  # never above watch
+    p = default_params(SIGNAL)
+    assert SIGNAL.grade("vix3m", 0.94, {}, p) == Level.OK
+    assert SIGNAL.grade("vix3m", 0.95, {}, p) == Level.WATCH
+    assert SIGNAL.grade("vix3m", 1.0, {}, p) == Level.ALERT
+    assert SIGNAL.grade("vix3m", 1.2, {}, p) == Level.SEVERE
+    assert SIGNAL.grade("vix9d", 1.5, {}, p) == Level.WATCH  # never above watch
     inp = inputs([(VIX, "2025-01-02", 19.6), (VIX3M, "2025-01-02", 20.0)])
     r = SIGNAL.history(inp, p)[0]
     assert r.level == Level.WATCH and r.hold == Level.ALERT  # 0.98: entry watch, exit still holds alert
@@ -56,22 +57,22 @@ def test_summary_has_the_figures_the_issue_asks_for() -> None:
     for i, (v, v3) in enumerate([(15, 18), (20, 21), (25, 23), (30, 25)]):
         d = (datetime(2025, 3, 3) + timedelta(days=i)).date().isoformat()
         rows += [(VIX, d, v), (VIX3M, d, v3), (VIX9D, d, v + 2)]
-    rs = [r for r in SIGNAL.history(inputs(rows), SIGNAL.default_params()) if r.key == "vix3m"]
+    rs = [r for r in SIGNAL.history(inputs(rows), default_params(SIGNAL)) if r.key == "vix3m"]
     last = rs[-1]
     assert last.value == pytest.approx(1.2)
     s = last.summary
     assert "VIX/VIX3M 1.200" in s and "VIX 30.00" in s and "VIX3M 25.00" in s
     assert "+0.113 on the day" in s and "inverted 2 days so far" in s and "100th percentile" in s
-    fronts = [r for r in SIGNAL.history(inputs(rows), SIGNAL.default_params()) if r.key == "vix9d"]
+    fronts = [r for r in SIGNAL.history(inputs(rows), default_params(SIGNAL)) if r.key == "vix9d"]
     assert all(r.level <= Level.WATCH for r in fronts)
 
 
 def test_validate_catches_inverted_hysteresis() -> None:
-    p = SIGNAL.default_params().with_overrides({"alert_exit": 1.05})
+    p = default_params(SIGNAL).with_overrides({"alert_exit": 1.05})
     assert any("alert_exit" in m for m in SIGNAL.validate(p))
-    p = SIGNAL.default_params().with_overrides({"watch": 1.2})
+    p = default_params(SIGNAL).with_overrides({"watch": 1.2})
     assert any("levels must rise" in m for m in SIGNAL.validate(p))
-    assert SIGNAL.validate(SIGNAL.default_params()) == []
+    assert SIGNAL.validate(default_params(SIGNAL)) == []
 
 
 def test_intraday_readings_after_last_close() -> None:
@@ -95,7 +96,7 @@ def test_intraday_readings_after_last_close() -> None:
     )
     wide = daily.values.combine_first(inputs_from_long(long).values)
     inp = Inputs(wide, {})
-    rs = [r for r in SIGNAL.history(inp, SIGNAL.default_params()) if r.key == "vix3m"]
+    rs = [r for r in SIGNAL.history(inp, default_params(SIGNAL)) if r.key == "vix3m"]
     assert len(rs) == 4 and rs[-1].source.startswith("Yahoo")
     assert rs[-1].confirm == 3 and rs[0].confirm == 2
     assert rs[-1].level == Level.SEVERE
@@ -103,7 +104,7 @@ def test_intraday_readings_after_last_close() -> None:
 
 def test_staleness_live_rule() -> None:
     inp = inputs([(VIX, "2025-11-19", 20.0), (VIX3M, "2025-11-19", 21.0)])
-    r = [x for x in SIGNAL.history(inp, SIGNAL.default_params()) if x.key == "vix3m"][-1]
+    r = [x for x in SIGNAL.history(inp, default_params(SIGNAL)) if x.key == "vix3m"][-1]
     # Thursday 2025-11-20 10:00 ET: Wednesday's close is the latest expected
     assert SIGNAL.stale_reason(r, datetime(2025, 11, 20, 15, 0, tzinfo=UTC)) is None
     # Monday morning: Thursday's and Friday's closes are missing
@@ -119,9 +120,9 @@ def test_real_history_percentiles_use_no_future(data_dir: Path) -> None:
     long = pd.DataFrame(
         [(o.series, o.ts, o.value, o.source) for o in rows], columns=["series", "ts", "value", "source"]
     )
-    full = SIGNAL.history(inputs_from_long(long), SIGNAL.default_params())
+    full = SIGNAL.history(inputs_from_long(long), default_params(SIGNAL))
     cut = long[long.ts <= day_epoch(datetime(2018, 2, 6).date())]
-    part = SIGNAL.history(inputs_from_long(cut), SIGNAL.default_params())
+    part = SIGNAL.history(inputs_from_long(cut), default_params(SIGNAL))
     a = {(r.key, r.ts): r.data.get("percentile") for r in full}
     b = {(r.key, r.ts): r.data.get("percentile") for r in part}
     assert all(a[k] == v for k, v in b.items())  # no look-ahead
@@ -135,7 +136,7 @@ def test_latest_equals_last_of_history(data_dir: Path) -> None:
         [(o.series, o.ts, o.value, o.source) for o in rows], columns=["series", "ts", "value", "source"]
     )
     inp = inputs_from_long(long)
-    p = SIGNAL.default_params()
+    p = default_params(SIGNAL)
     hist = SIGNAL.history(inp, p)
     for now in (
         datetime(2020, 3, 16, 15, 0, tzinfo=UTC),

@@ -15,6 +15,7 @@ from bot.config import load_settings
 from bot.queries import alert_chart_data
 from bot.replay import run_replay
 from signals.btc_liq import SIGNAL
+from signals.contract import default_params
 from storage import observations as obs_repo
 from storage.db import open_db
 
@@ -26,7 +27,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list]:  # type
     path = tmp_path_factory.mktemp("chart") / "c.db"
     db = open_db(path)
     obs_repo.upsert(db, SIGNAL.demo(START).observations)
-    res = run_replay(db, [SIGNAL], {SIGNAL.id: SIGNAL.default_params()}, START, None, resume=False)
+    res = run_replay(db, [SIGNAL], {SIGNAL.id: default_params(SIGNAL)}, START, None, resume=False)
     db.close()
     return path, [e for e in res.events if e.kind == "alert"]
 

@@ -8,10 +8,11 @@ from sqlite_utils import Database
 from bot.charts import render_png
 from bot.pipeline import load_signal_inputs
 from signals.buyback import SIGNAL
+from signals.contract import default_params
 from storage import earnings as repo
 from storage.earnings import Report
 
-P = SIGNAL.default_params()
+P = default_params(SIGNAL)
 
 
 def calendar(db: Database) -> None:

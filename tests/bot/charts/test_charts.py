@@ -4,6 +4,7 @@ import sys
 from datetime import UTC, datetime
 
 from bot.charts import Renderer, render_png
+from signals.contract import default_params
 from signals.vix_term import SIGNAL
 from storage.observations import Observation, inputs_from_long
 from storage.timeutil import day_epoch
@@ -25,7 +26,7 @@ def _data() -> dict:  # type: ignore[type-arg]
     )
     mark = (datetime(2024, 7, 30, 20, 15, tzinfo=UTC), "alert", "vix3m")
     return SIGNAL.chart_data(
-        inputs_from_long(long), SIGNAL.default_params(), datetime(2024, 9, 1, tzinfo=UTC), 120, [mark]
+        inputs_from_long(long), default_params(SIGNAL), datetime(2024, 9, 1, tzinfo=UTC), 120, [mark]
     )
 
 
