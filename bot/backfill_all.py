@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from signals.sources import backfills
+from signals.sources import backfills, coinglass
 from signals.sources.base import Backfill, BackfillContext, SourceError
 
 #: the live providers, in an order where each finds what it needs (the universe before earnings)
@@ -99,7 +99,7 @@ async def backfill_all(run_one: RunOne, directory: Path | None, settings: Any) -
             bf = found.get(name)
             if bf is None or not bf.live:
                 continue
-            if name == "coinglass" and not getattr(settings, "coinglass_api_key", None):
+            if name == "coinglass" and not settings.get(coinglass.API_KEY):
                 out.append(
                     Outcome(name, "live", None, "skipped: needs FLOWWATCH_COINGLASS_API_KEY (paid plans)")
                 )

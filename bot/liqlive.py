@@ -52,6 +52,7 @@ from signals.liquidations import (
     warm_tracker,
     window_histories,
 )
+from signals.sources import liquidations as liq_source
 from signals.sources._wsclient import Event, StreamClient
 from signals.sources.liquidations import make_streams
 from storage import liq_raw, meta
@@ -123,14 +124,18 @@ class LiveLiquidations:
         if streams is None:
             kw = dict(stream_kwargs or {})
             kw.setdefault("clock", self.clock)
+            chosen = tuple(venues) if venues is not None else app.settings.get(liq_source.VENUES)
             streams = make_streams(
-                venues if venues is not None else app.settings.liq_venues, self.on_events, urls, **kw
+                chosen,
+                self.on_events,
+                urls,
+                **kw,
             )
         self.streams = list(streams)
         self.primary: dict[str, StreamClient] = {}
         for s in self.streams:
             self.primary.setdefault(s.venue, s)
-        days = app.settings.liq_retention_days if retention_days is None else retention_days
+        days = app.settings.get(liq_source.RAW_RETENTION_DAYS) if retention_days is None else retention_days
         self.retention_s = days * 86400
         self.keep_raw = days > 0
         self.flush_every = flush_every

@@ -8,6 +8,7 @@ from sqlite_utils import Database
 
 from bot.config import Settings
 from signals import sources
+from signals.sources import liquidations as liq_source
 from storage import guild_state, liq_rollups, maintenance
 
 log = logging.getLogger("flowwatch.upkeep")
@@ -26,9 +27,7 @@ def prune(db: Database, settings: Settings, now: int, dry_run: bool = False) -> 
 
 
 def minute_rule(settings: Settings) -> str:
-    return (
-        f"1-minute liquidation buckets and BTC closes older than {settings.liq_minute_retention_days:g} days"
-    )
+    return f"1-minute liquidation buckets and BTC closes older than {settings.get(liq_source.MINUTE_RETENTION_DAYS):g} days"
 
 
 def prune_minutes_step(db: Database, settings: Settings, now: int, dry_run: bool = False) -> int:
@@ -36,7 +35,7 @@ def prune_minutes_step(db: Database, settings: Settings, now: int, dry_run: bool
     roll-ups stay): a step short enough that the alerts written meanwhile never wait long; the
     daily upkeep repeats it until nothing is left (a database upgraded with a year of minutes
     takes a few hundred steps once). With ``dry_run``, every row that would go."""
-    before = liq_rollups.minute_cutoff(now, settings.liq_minute_retention_days)
+    before = liq_rollups.minute_cutoff(now, settings.get(liq_source.MINUTE_RETENTION_DAYS))
     if before is None:
         return 0
     return liq_rollups.prune_minutes_step(db, before, dry_run)

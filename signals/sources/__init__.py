@@ -12,7 +12,7 @@ from collections.abc import Callable
 from functools import cache
 from types import ModuleType
 
-from signals.sources.base import Backfill, Poll
+from signals.sources.base import Backfill, Poll, Setting
 from storage.maintenance import Retention
 
 _SKIP = {"base", "http"}
@@ -42,6 +42,14 @@ def polls() -> list[Poll]:
     out: list[Poll] = []
     for module in modules().values():
         out += [p for p in getattr(module, "POLLS", []) if isinstance(p, Poll)]
+    return out
+
+
+def settings() -> list[tuple[str, Setting[object]]]:
+    """(module, setting) of every source's ``SETTINGS``, in module order."""
+    out: list[tuple[str, Setting[object]]] = []
+    for name, module in modules().items():
+        out += [(name, s) for s in getattr(module, "SETTINGS", ()) if isinstance(s, Setting)]
     return out
 
 

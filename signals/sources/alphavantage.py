@@ -26,6 +26,8 @@ from signals.sources.base import (
     Backfill,
     BackfillContext,
     Rejects,
+    Secret,
+    Setting,
     SourceError,
     check_complete,
     describe_body,
@@ -36,6 +38,25 @@ from storage.earnings import Report, normalise_ticker, parse_time_of_day, write_
 from storage.timeutil import NEW_YORK, to_epoch
 
 log = logging.getLogger("flowwatch.sources.alphavantage")
+
+
+def _api_key(text: str) -> Secret:
+    t = text.strip()
+    if not t.isalnum() or len(t) < 8:
+        raise ValueError(
+            "does not look like an Alpha Vantage key (letters and digits, e.g. from alphavantage.co)"
+        )
+    return Secret(t)
+
+
+API_KEY = Setting[Secret | None](
+    "ALPHAVANTAGE_API_KEY",
+    "",
+    "Alpha Vantage API key (free at alphavantage.co): the earnings-calendar fallback when Nasdaq fails.",
+    _api_key,
+    secret=True,
+)
+SETTINGS = (API_KEY,)
 
 URL = "https://www.alphavantage.co/query"
 HEADER = ["symbol", "name", "reportDate", "fiscalDateEnding", "estimate", "currency", "timeOfTheDay"]
@@ -145,7 +166,7 @@ async def _backfill(ctx: BackfillContext) -> str:
         )
         where = ctx.file.name
     else:
-        key = getattr(ctx.settings, "alphavantage_key", None)
+        key = ctx.settings.get(API_KEY)
         rows = await fetch(ctx.client, key.get() if key else "")
         where = "EARNINGS_CALENDAR (3 months)"
     res = write_reports(ctx.db, rows, source="alphavantage", now=now, covered=covered_days(today))

@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload
 
 import httpx
 
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("flowwatch.sources")
 T = TypeVar("T")
+R = TypeVar("R")
 
 #: timestamps further in the future than this are refused (clock skew allowance)
 FUTURE_SKEW = timedelta(minutes=10)
@@ -244,6 +245,108 @@ class PollReport:
         if self.failures or self.rejects.items:
             self.logger.warning("%s: %s", self.source, self.summary())
         return rows
+
+
+class Secret:
+    """A string that never shows itself in logs, reprs or tracebacks."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+def parse_secret(text: str) -> Secret:
+    return Secret(text.strip())
+
+
+def parse_int_range(lo: int, hi: int) -> Callable[[str], int]:
+    """A parser of a whole number from ``lo`` to ``hi`` whose error says what is allowed."""
+
+    def parse(text: str) -> int:
+        try:
+            v = int(text.strip())
+        except ValueError:
+            raise ValueError(f"{text!r} is not a whole number ({lo} to {hi})") from None
+        if not lo <= v <= hi:
+            raise ValueError(f"{v} is out of range ({lo} to {hi})")
+        return v
+
+    return parse
+
+
+def parse_float_range(lo: float, hi: float) -> Callable[[str], float]:
+    """A parser of a number from ``lo`` to ``hi`` whose error says what is allowed."""
+
+    def parse(text: str) -> float:
+        try:
+            v = float(text.strip())
+        except ValueError:
+            raise ValueError(f"{text!r} is not a number ({lo:g} to {hi:g})") from None
+        if not lo <= v <= hi:
+            raise ValueError(f"{v:g} is out of range ({lo:g} to {hi:g})")
+        return v
+
+    return parse
+
+
+class Setting(Generic[T]):
+    """One setting from the environment (``.env``), declared once where it is used: a source
+    module lists its own in ``SETTINGS`` (the way a signal declares its ``Param`` s); the core
+    settings are attributes of ``bot.config.Settings``. ``default`` is the text an empty or
+    absent variable means (empty: the value is None); ``parse`` turns text into the value or
+    raises ``ValueError`` saying what is allowed; a ``secret`` never prints.
+
+    Read it with ``settings.get(SETTING)`` (``SourceContext.settings``); as a class attribute of
+    ``bot.config.Settings`` it is a typed attribute too (``settings.db_path``).
+    """
+
+    def __init__(
+        self, env: str, default: str, help: str, parse: Callable[[str], T], *, secret: bool = False
+    ) -> None:
+        self.env = env
+        self.default = default
+        self.help = help
+        self.parse = parse
+        self.secret = secret
+
+    def __repr__(self) -> str:
+        return f"Setting({self.env!r})"
+
+    def default_value(self) -> T | None:
+        """The value an empty or absent variable gives (None when the default is empty)."""
+        return self.parse(self.default) if self.default.strip() else None
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> Setting[T]: ...
+    @overload
+    def __get__(self, obj: SettingValues, owner: type | None = None) -> T: ...
+    def __get__(self, obj: SettingValues | None, owner: type | None = None) -> Setting[T] | T:
+        return self if obj is None else obj.get(self)
+
+
+class SettingValues(Protocol):
+    """What a source reads its settings from (``bot.config.Settings``)."""
+
+    def get(self, setting: Setting[T]) -> T: ...
+
+
+class StoreReader(Protocol):
+    """Reads on a read-only connection (``AsyncStore.read``): what a source may look up of what
+    is stored (a cached day, the last stored date) before it fetches. It never writes."""
+
+    async def read(self, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R: ...
 
 
 @dataclass

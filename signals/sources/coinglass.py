@@ -30,12 +30,15 @@ from signals.sources.base import (
     Backfill,
     BackfillContext,
     Rejects,
+    Secret,
+    Setting,
     SourceError,
     bad_value_reason,
     check_file_complete,
     describe_body,
     epoch_seconds,
     looks_like_html,
+    parse_secret,
     read_csv_dicts,
     refuse_damaged,
 )
@@ -45,6 +48,15 @@ from storage.series import liq_series
 from storage.timeutil import iso, parse_ts, to_epoch
 
 log = logging.getLogger("flowwatch.sources.coinglass")
+
+API_KEY = Setting[Secret | None](
+    "FLOWWATCH_COINGLASS_API_KEY",
+    "",
+    "Coinglass API key, only for 'flowwatch backfill coinglass' without --file (paid plans).",
+    parse_secret,
+    secret=True,
+)
+SETTINGS = (API_KEY,)
 
 URL = "https://open-api-v4.coinglass.com/api/futures/liquidation/aggregated-history"
 INTERVALS = {"1h": 3600, "4h": 14400, "1d": 86400}
@@ -207,7 +219,7 @@ def parse(
 async def fetch(
     ctx: BackfillContext, interval: str = "4h", exchanges: str = DEFAULT_EXCHANGES
 ) -> tuple[str, list[Observation]]:
-    key = getattr(ctx.settings, "coinglass_api_key", None)
+    key = ctx.settings.get(API_KEY)
     if not key:
         raise SourceError(
             "coinglass",

@@ -187,8 +187,8 @@ async def refresh(
     scan = await nasdaq.scan(
         client,
         today,
-        days=int(getattr(settings, "earnings_scan_days", 90)),
-        spacing=float(getattr(settings, "earnings_spacing", 2.0)),
+        days=settings.get(nasdaq.SCAN_DAYS),
+        spacing=settings.get(nasdaq.SPACING),
         fetched=cache,
         sleep=sleep,
         progress=progress,
@@ -207,7 +207,7 @@ async def refresh(
 
     if not scan.failed_badly:
         return done()
-    key = getattr(settings, "alphavantage_key", None)
+    key = settings.get(alphavantage.API_KEY)
     if not key:
         lines.append("alphavantage: no fallback (ALPHAVANTAGE_API_KEY is not set)")
     else:

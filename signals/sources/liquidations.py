@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from signals.sources import binance, bybit, okx
 from signals.sources._wsclient import OnEvents, StreamClient
+from signals.sources.base import Setting, SettingValues
 from storage import liq_raw
+from storage.series import LIQ_VENUES
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -23,6 +25,63 @@ if TYPE_CHECKING:
     from bot.runner import App
 
 log = logging.getLogger("flowwatch.sources.liquidations")
+
+
+def _venues(text: str) -> tuple[str, ...]:
+    if text.strip().lower() == "none":
+        return ()
+    names = tuple(dict.fromkeys(v.strip().lower() for v in text.split(",") if v.strip()))
+    bad = [v for v in names if v not in LIQ_VENUES]
+    if bad:
+        raise ValueError(
+            f"unknown venue {bad[0]!r}: use a comma-separated list of {', '.join(LIQ_VENUES)} (or none)"
+        )
+    return names
+
+
+def _days(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number of days") from None
+    if not 0 <= v <= 3650:
+        raise ValueError(f"{text!r} is out of range (0 to 3650 days; 0 = do not keep them)")
+    return v
+
+
+def _minute_days(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number of days") from None
+    if v != 0 and not 3 <= v <= 36500:
+        raise ValueError(
+            f"{text!r} is out of range (3 to 36500 days, or 0 = keep every minute; the cascade tracker "
+            "warms up over the last two days of minutes)"
+        )
+    return v
+
+
+VENUES = Setting[tuple[str, ...]](
+    "FLOWWATCH_LIQ_VENUES",
+    "bybit,binance,okx",
+    "Liquidation streams flowwatch run opens (comma-separated: bybit, binance, okx); 'none' = no streams.",
+    _venues,
+)
+RAW_RETENTION_DAYS = Setting[float](
+    "FLOWWATCH_LIQ_RETENTION_DAYS",
+    "7",
+    "Days to keep raw liquidation events (the 1-minute buckets have their own retention); 0 = do not store raw events.",
+    _days,
+)
+MINUTE_RETENTION_DAYS = Setting[float](
+    "FLOWWATCH_LIQ_MINUTE_RETENTION_DAYS",
+    "90",
+    "Days to keep the 1-minute liquidation buckets, stream gaps and BTC minute closes; their 5-minute, "
+    "hourly and daily roll-ups are kept. 0 = keep every minute; else 3 to 36500.",
+    _minute_days,
+)
+SETTINGS = (VENUES, RAW_RETENTION_DAYS, MINUTE_RETENTION_DAYS)
 
 
 def make_streams(
@@ -72,7 +131,7 @@ class LiquidationStreams:
         if not isinstance(app.clock, SystemClock):
             log.info("liquidation streams not started: they need the wall clock (simulated clock in use)")
             return
-        if not app.settings.liq_venues:
+        if not app.settings.get(VENUES):
             log.info("liquidation streams off (FLOWWATCH_LIQ_VENUES=none)")
             return
         from bot.liqlive import LiveLiquidations
@@ -83,10 +142,10 @@ class LiquidationStreams:
 SERVICES = [LiquidationStreams()]
 
 
-def prune_raw(db: Database, now: int, settings: Any, dry_run: bool = False) -> dict[str, int]:
+def prune_raw(db: Database, now: int, settings: SettingValues, dry_run: bool = False) -> dict[str, int]:
     """Raw frames past ``FLOWWATCH_LIQ_RETENTION_DAYS``, in the daily prune and ``flowwatch db prune``
     too: the running service prunes hourly, but only while its streams run."""
-    days = float(settings.liq_retention_days)
+    days = settings.get(RAW_RETENTION_DAYS)
     n = liq_raw.prune(db, int((now - days * 86400) * 1000), dry_run)
     return {f"raw liquidation frames older than {days:g} days": n}
 

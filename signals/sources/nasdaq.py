@@ -33,15 +33,32 @@ from signals.sources.base import (
     Backfill,
     BackfillContext,
     Rejects,
+    Setting,
     SourceError,
     describe_body,
     looks_like_html,
+    parse_float_range,
+    parse_int_range,
 )
 from storage import meta
 from storage.earnings import Report, normalise_ticker, parse_time_of_day, write_reports
 from storage.timeutil import NEW_YORK, to_epoch
 
 log = logging.getLogger("flowwatch.sources.nasdaq")
+
+SCAN_DAYS = Setting[int](
+    "FLOWWATCH_EARNINGS_SCAN_DAYS",
+    "90",
+    "Calendar days ahead the daily Nasdaq earnings scan covers (one request per trading day), 7 to 180.",
+    parse_int_range(7, 180),
+)
+SPACING = Setting[float](
+    "FLOWWATCH_EARNINGS_SPACING",
+    "2",
+    "Seconds between two requests of the Nasdaq earnings scan, 0.5 to 60.",
+    parse_float_range(0.5, 60),
+)
+SETTINGS = (SCAN_DAYS, SPACING)
 
 URL = "https://api.nasdaq.com/api/calendar/earnings"
 HEADERS = {
@@ -292,8 +309,8 @@ async def _backfill(ctx: BackfillContext) -> str:
         res_scan = await scan(
             ctx.client,
             today,
-            days=int(getattr(settings, "earnings_scan_days", 90)),
-            spacing=float(getattr(settings, "earnings_spacing", 2.0)),
+            days=settings.get(SCAN_DAYS),
+            spacing=settings.get(SPACING),
             fetched=meta.get(ctx.db, "earnings.nasdaq.fetched", {}) or {},
             progress=ctx.progress,
         )

@@ -17,6 +17,7 @@ from bot.queries import status
 from bot.summary import status_line, summary_text
 from signals.contract import default_params
 from signals.sources import coinbase, coinglass, okx
+from signals.sources import liquidations as liq_source
 from signals.sources.base import BackfillContext, SourceContext, SourceError
 from storage import observations as obs_repo
 from storage.db import open_db
@@ -361,9 +362,11 @@ def test_replay_streams_from_the_database(db: object, monkeypatch: pytest.Monkey
 def test_the_minute_retention_setting_is_validated() -> None:
     from bot.config import ConfigError
 
-    assert load_settings(env={}, dotenv=None).liq_minute_retention_days == 90
+    assert load_settings(env={}, dotenv=None).get(liq_source.MINUTE_RETENTION_DAYS) == 90
     assert (
-        load_settings(env={"FLOWWATCH_LIQ_MINUTE_RETENTION_DAYS": "0"}, dotenv=None).liq_minute_retention_days
+        load_settings(env={"FLOWWATCH_LIQ_MINUTE_RETENTION_DAYS": "0"}, dotenv=None).get(
+            liq_source.MINUTE_RETENTION_DAYS
+        )
         == 0
     )
     with pytest.raises(ConfigError, match=r"FLOWWATCH_LIQ_MINUTE_RETENTION_DAYS.*3 to 36500 days, or 0"):

@@ -68,3 +68,23 @@ def test_env_example_is_complete_and_valid() -> None:
     assert sorted(keys) == sorted(all_setting_names())
     # every line documented, and the example as given loads
     load_settings(env={}, dotenv=REPO / ".env.example")
+
+
+def test_every_setting_is_declared_once_and_source_secrets_are_redacted() -> None:
+    """Core settings live on Settings, each source's in its module's SETTINGS: no name twice,
+    and a source's secret (the Alpha Vantage and Coinglass keys) is a secret like the token."""
+    from bot.config import every_setting
+    from signals.sources import alphavantage, coinglass
+
+    names = all_setting_names()
+    assert len(names) == len(set(names))
+    groups = {group for group, _s in every_setting()}
+    assert {"", "alphavantage", "coinglass", "liquidations", "nasdaq"} <= groups
+    s = load_settings(
+        env={"ALPHAVANTAGE_API_KEY": "AVKEY12345", "FLOWWATCH_COINGLASS_API_KEY": "cg-secret-key"},
+        dotenv=None,
+        check_db=False,
+    )
+    assert {"AVKEY12345", "cg-secret-key"} <= set(s.secrets())
+    assert "AVKEY12345" not in repr(s) and "cg-secret-key" not in repr(s)
+    assert str(s.get(alphavantage.API_KEY)) == "Secret('***')" and s.get(coinglass.API_KEY)

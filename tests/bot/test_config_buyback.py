@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, env_example, load_settings
+from signals.sources import alphavantage, nasdaq
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -17,10 +18,11 @@ def test_earnings_settings_and_the_secret_key() -> None:
         dotenv=None,
         check_db=False,
     )
-    assert s.alphavantage_key is not None and s.alphavantage_key.get() == "ABCDEF123456"
+    key = s.get(alphavantage.API_KEY)
+    assert key is not None and key.get() == "ABCDEF123456"
     assert "ABCDEF123456" not in repr(s) and "ABCDEF123456" in s.secrets()
-    assert s.earnings_scan_days == 60 and s.earnings_spacing == 2.0
-    assert load_settings(env={}, dotenv=None, check_db=False).alphavantage_key is None
+    assert s.get(nasdaq.SCAN_DAYS) == 60 and s.get(nasdaq.SPACING) == 2.0
+    assert load_settings(env={}, dotenv=None, check_db=False).get(alphavantage.API_KEY) is None
 
 
 def test_bad_earnings_settings_say_what_is_allowed() -> None:

@@ -38,6 +38,7 @@ from bot.config import load_settings
 from bot.runner import App
 from bot.sinks.console import ConsoleSink
 from signals import sources
+from signals.sources import nasdaq
 from signals.sources.base import Poll
 from storage import alerts as alert_repo
 from storage import earnings as earnings_repo
@@ -266,7 +267,7 @@ async def test_fault(
     if fault.values is not None:  # nothing stored from the bad values
         assert await _rows(app, sc) == rows_before
     spacing = (
-        {app.settings.earnings_spacing} if poll_name == "earnings_calendar" else set()
+        {app.settings.get(nasdaq.SPACING)} if poll_name == "earnings_calendar" else set()
     )  # the scan's pace
     if fault_name == "http_429_retry_after":
         assert 7.0 in world.sleeps and set(world.sleeps) <= {7.0} | spacing, world.sleeps

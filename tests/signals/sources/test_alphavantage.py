@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, date, datetime
+from typing import Any
 
 import httpx
 import pytest
 from sqlite_utils import Database
 
-from bot.config import Secret
+from bot.config import load_settings
 from signals.sources import alphavantage
 from signals.sources import earnings as earnings_src
 from signals.sources.base import SourceError
@@ -18,12 +19,11 @@ KEY = "DEMOKEY12345XYZ"
 NOW = datetime(2026, 7, 1, 10, 10, tzinfo=UTC)
 
 
-class Settings:
-    earnings_scan_days = 7
-    earnings_spacing = 1.0
-
-    def __init__(self, key: str | None = KEY) -> None:
-        self.alphavantage_key = Secret(key) if key else None
+def Settings(key: str | None = KEY) -> Any:
+    env = {"FLOWWATCH_EARNINGS_SCAN_DAYS": "7", "FLOWWATCH_EARNINGS_SPACING": "1"}
+    if key:
+        env["ALPHAVANTAGE_API_KEY"] = key
+    return load_settings(env=env, dotenv=None, check_db=False)
 
 
 async def no_sleep(_: float) -> None:

@@ -4,11 +4,13 @@ import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from sqlite_utils import Database
 
+from bot.config import load_settings
 from signals.sources import earnings as earnings_src
 from signals.sources import nasdaq
 from signals.sources.base import BackfillContext, SourceError
@@ -19,10 +21,10 @@ TODAY = date(2026, 10, 12)  # a Monday
 NOW = datetime(2026, 10, 12, 10, 10, tzinfo=UTC)
 
 
-class Settings:
-    earnings_scan_days = 7  # Mon 10-12 .. Mon 10-19: six trading days
-    earnings_spacing = 2.0
-    alphavantage_key = None
+def Settings() -> Any:
+    # a scan of Mon 10-12 .. Mon 10-19: six trading days
+    env = {"FLOWWATCH_EARNINGS_SCAN_DAYS": "7", "FLOWWATCH_EARNINGS_SPACING": "2"}
+    return load_settings(env=env, dotenv=None, check_db=False)
 
 
 def day_answer(day: date, rows: list[dict[str, str]] | None) -> str:
