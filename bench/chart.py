@@ -197,19 +197,18 @@ def _backfill(db: Any, items: list[tuple[str, Path]]) -> None:
     """Load history files through the sources' own backfills (as ``flowwatch backfill``)."""
     import httpx
 
+    from bot.backfills import run_backfill
     from bot.config import load_settings
     from signals import sources
-    from signals.sources.base import BackfillContext
 
     settings = load_settings(env={}, dotenv=None, check_db=False)
 
     async def run() -> None:
         async with httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(404))) as client:
             for name, path in items:
-                ctx = BackfillContext(
-                    db=db, client=client, now=datetime(2026, 11, 21, tzinfo=UTC), file=path, settings=settings
-                )
-                await sources.backfills()[name].run(ctx)
+                now = datetime(2026, 11, 21, tzinfo=UTC)
+                bf = sources.backfills()[name]
+                await run_backfill(bf, db, client=client, now=now, file=path, settings=settings)
 
     asyncio.run(run())
 

@@ -26,10 +26,10 @@ def run() -> Iterator[Metric]:
         return
     import httpx
 
+    from bot.backfills import run_backfill
     from bot.replay import run_replay
     from signals.ratecut import SIGNAL
     from signals.sources import fedwatch, fred
-    from signals.sources.base import BackfillContext
     from storage import observations as obs_repo
     from storage.db import open_db
 
@@ -44,7 +44,7 @@ def run() -> Iterator[Metric]:
                     (fred, "fed_target_range_2015_2021_constructed.csv"),
                     (fedwatch, "zq_settlements_2015_2021.csv"),
                 ):
-                    await module._backfill(BackfillContext(db=db, client=c, now=now, file=DATA / name))
+                    await run_backfill(module.BACKFILL, db, client=c, now=now, file=DATA / name)
 
         asyncio.run(load())
         params = {SIGNAL.id: default_params(SIGNAL)}

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from signals.sources import backfills, coinglass
-from signals.sources.base import Backfill, BackfillContext, SourceError
+from signals.sources.base import Backfill, SourceError
 
 #: the live providers, in an order where each finds what it needs (the universe before earnings)
 LIVE_ORDER = ("sp500", "cboe", "fred", "kalshi", "polymarket", "coinbase", "okx", "earnings", "coinglass")
@@ -151,17 +151,3 @@ def _why_not(path: Path) -> str:
     if fred_like and len(raw) == 2:
         return f"FRED series flowwatch does not read (it reads {', '.join(FRED_IDS)})"
     return "not in a provider's format"
-
-
-def context(base: BackfillContext, file: Path | None) -> BackfillContext:
-    """The shared context for one provider run: live (no file) or one file."""
-    return BackfillContext(
-        db=base.db,
-        client=base.client,
-        now=base.now,
-        file=file,
-        dir=None,
-        since=base.since,
-        settings=base.settings,
-        progress=base.progress,
-    )

@@ -464,9 +464,10 @@ def corrupt_message(path: Path, detail: str) -> str:
 def cmd_backfill(args: argparse.Namespace) -> int:
     import httpx
 
+    from bot.backfills import run_backfill
     from bot.runner import USER_AGENT
     from signals.sources import backfills
-    from signals.sources.base import BackfillContext, SourceError
+    from signals.sources.base import SourceError
 
     if args.source == "all":
         return _backfill_all(args)
@@ -489,8 +490,9 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         async with httpx.AsyncClient(
             timeout=settings.http_timeout, headers={"User-Agent": USER_AGENT}, follow_redirects=True
         ) as client:
-            ctx = BackfillContext(
-                db=db,
+            return await run_backfill(
+                bf,
+                db,
                 client=client,
                 now=_now(),
                 file=args.file,
@@ -499,7 +501,6 @@ def cmd_backfill(args: argparse.Namespace) -> int:
                 settings=settings,
                 progress=bar.update,
             )
-            return await bf.run(ctx)
 
     try:
         message = asyncio.run(go())
@@ -515,9 +516,9 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 def _backfill_all(args: argparse.Namespace) -> int:
     import httpx
 
-    from bot.backfill_all import backfill_all, context
+    from bot.backfill_all import backfill_all
+    from bot.backfills import run_backfill
     from bot.runner import USER_AGENT
-    from signals.sources.base import BackfillContext
 
     if args.file is not None:
         raise CliError("backfill all takes --dir D (a folder of provider files) or nothing (live)", code=2)
@@ -531,13 +532,20 @@ def _backfill_all(args: argparse.Namespace) -> int:
         async with httpx.AsyncClient(
             timeout=settings.http_timeout, headers={"User-Agent": USER_AGENT}, follow_redirects=True
         ) as client:
-            base = BackfillContext(
-                db=db, client=client, now=_now(), since=args.since, settings=settings, progress=bar.update
-            )
+            now = _now()
 
             async def one(bf: Any, file: Path | None) -> str:
                 print(f"{bf.name}: {file.name if file else 'downloading'} ...", file=sys.stderr)
-                return str(await bf.run(context(base, file)))
+                return await run_backfill(
+                    bf,
+                    db,
+                    client=client,
+                    now=now,
+                    file=file,
+                    since=args.since,
+                    settings=settings,
+                    progress=bar.update,
+                )
 
             return await backfill_all(one, args.dir, settings)
 
@@ -719,6 +727,7 @@ def _check_fetch(settings: Settings, ids: Sequence[str]) -> None:
     from bot.runner import App
     from signals import sources
     from signals.sources.http import single_try
+    from storage import batches
 
     app = App(settings, mode="check")
     app.report_stream = None
@@ -732,14 +741,16 @@ def _check_fetch(settings: Settings, ids: Sequence[str]) -> None:
 
     async def one(poll: Any) -> None:
         try:
-            obs = await poll.run(app.source_context())
+            batch = await poll.run(app.source_context())
         except Exception as exc:
             results[poll.name] = str(exc).removeprefix(f"{poll.name}: ") or type(exc).__name__
             return
         results[poll.name] = None
-        if obs:
-            res = await app.store.call(app.pipeline.ingest, obs)
-            print(f"{poll.name}: {res.total} rows ({res.new} new)", file=sys.stderr)
+        if batch:
+            written = await app.store.call(batches.write, batch, live=True)
+            if batch.observations:
+                res = written.observations
+                print(f"{poll.name}: {res.total} rows ({res.new} new)", file=sys.stderr)
 
     async def fetch() -> None:
         await app.store.open()

@@ -55,8 +55,9 @@ from signals.liquidations import (
 from signals.sources import liquidations as liq_source
 from signals.sources._wsclient import Event, StreamClient
 from signals.sources.liquidations import make_streams
-from storage import liq_raw, meta
+from storage import batches, liq_raw, meta
 from storage import observations as obs_repo
+from storage.batches import Batch
 from storage.liq_reads import LiqReader
 from storage.memory import release_free_memory
 from storage.series import gap_series, liq_series
@@ -385,7 +386,11 @@ class LiveLiquidations:
         except SourceError as exc:
             log.warning("okx: could not fill the downtime from REST: %s", exc)
             return 0
-        obs, _kept = await self.app.store.call(okx.fill_gaps, events, start)
+        if not events:
+            return 0
+        fill = okx.gap_fill(events, start)
+        written = await self.app.store.call(batches.write, Batch(rows=(fill,)), live=True)
+        obs, _kept = written.result(fill)
         for o in obs:  # the windows of the last day see them too
             if o.value:
                 side = 0 if ".long_usd." in o.series else 1

@@ -32,7 +32,6 @@ from signals.contract import (
 from storage import observations as obs_repo
 from storage import state as state_repo
 from storage.alerts import AlertEvent
-from storage.observations import Observation, UpsertResult
 from storage.state import KeyState
 from storage.timeutil import from_epoch, to_epoch
 
@@ -110,10 +109,6 @@ class Pipeline:
 
     def load(self, db: Database) -> None:
         self.engine = Engine(state_repo.load_states(db, self.scope))
-
-    def ingest(self, db: Database, observations: Iterable[Observation]) -> UpsertResult:
-        # live data: an implausible row is dropped with a logged reason, never stored or alerted on
-        return obs_repo.upsert(db, obs_repo.plausible_only(observations))
 
     def evaluate(self, db: Database, signal_ids: Iterable[str], now: datetime) -> dict[str, Evaluation]:
         if self.engine is None:

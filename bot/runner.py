@@ -21,6 +21,7 @@ import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.alert_text import alert_chart
+from bot.backfills import described
 from bot.charts import Renderer
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
@@ -37,8 +38,9 @@ from bot.summary import summary_text
 from signals import registry, sources
 from signals.contract import alert_chart_days_of
 from signals.sources.base import Poll, SourceContext, SourceError
-from storage import meta
+from storage import batches, meta
 from storage.alerts import StoredAlert
+from storage.batches import Batch, Written
 from storage.db import AsyncStore
 from storage.memory import tune_allocator
 from storage.timeutil import from_epoch, human_duration, to_epoch
@@ -222,37 +224,51 @@ class App:
 
     def source_context(self) -> SourceContext:
         return SourceContext(
-            client=self.client, now=self.clock.now, settings=self.settings, sleep=self.sleep, store=self.store
+            client=self.client,
+            now=self.clock.now,
+            settings=self.settings,
+            reader=self.store,
+            sleep=self.sleep,
         )
 
     async def run_poll(self, poll: Poll) -> None:
         now = self.clock.now()
         if poll.active is not None and not poll.active(now):
             return
+        batch = Batch()
         try:
-            obs = await poll.run(self.source_context())
+            batch = await poll.run(self.source_context())
         except SourceError as exc:
             self._poll_failed(poll.name, str(exc), now)
             await self.store.call(meta.record_poll, poll.name, False, 0, str(exc), to_epoch(now))
-            obs = []
         except Exception as exc:  # a broken source must not take the bot down
             log.exception("poll %s crashed", poll.name)
             self.down_since.setdefault(poll.name, now)
             self.poll_outcomes.setdefault(poll.name, PollOutcome(False, error=f"crashed: {exc!r}"))
             await self.store.call(meta.record_poll, poll.name, False, 0, repr(exc), to_epoch(now))
-            obs = []
         else:
-            self._poll_ok(poll.name, len(obs), now)
-            await self.store.call(meta.record_poll, poll.name, True, len(obs), None, to_epoch(now))
-        if obs:
-            try:
-                res = await self.store.call(self.pipeline.ingest, obs)
-            except Exception as exc:
-                self._write_failed(exc, f"storing {len(obs)} rows of {poll.name}")
-            else:
-                self.storage.ok()
-                log.info("%s: %d rows (%d new, %d updated)", poll.name, res.total, res.new, res.updated)
+            rows = len(batch.observations)
+            self._poll_ok(poll.name, rows, now)
+            await self.store.call(meta.record_poll, poll.name, True, rows, None, to_epoch(now))
+        if batch:
+            await self.store_batch(poll.name, batch)
         await self.evaluate(poll.signals)
+
+    async def store_batch(self, name: str, batch: Batch) -> Written | None:
+        """Write a poll's batch (an implausible live row is dropped with its reason) and say what
+        it wrote; None when the database refused the write (logged; a full disk is watched)."""
+        try:
+            written = await self.store.call(batches.write, batch, live=True)
+        except Exception as exc:
+            self._write_failed(exc, f"storing {len(batch.observations) or len(batch.rows)} rows of {name}")
+            return None
+        self.storage.ok()
+        res = written.observations
+        if batch.observations:
+            log.info("%s: %d rows (%d new, %d updated)", name, res.total, res.new, res.updated)
+        for line in described(batch, written, log).splitlines():
+            log.info("%s", line)
+        return written
 
     def _poll_failed(self, name: str, error: str, now: datetime) -> None:
         """One WARNING when a source goes down; its further failures at DEBUG until it recovers."""
@@ -270,7 +286,7 @@ class App:
             log.info("%s: reachable again after %s", name, human_duration((now - since).total_seconds()))
 
     async def ingest(self, observations: list[Any], signals: Sequence[str] = ()) -> None:
-        await self.store.call(self.pipeline.ingest, observations)
+        await self.store.call(batches.write, Batch(tuple(observations)), live=True)
         if signals:
             await self.evaluate(signals)
 

@@ -9,7 +9,7 @@ from sqlite_utils import Database
 from bot.config import Settings
 from signals import sources
 from signals.sources import liquidations as liq_source
-from storage import guild_state, liq_rollups, maintenance
+from storage import guild_state, liq_raw, liq_rollups, maintenance
 
 log = logging.getLogger("flowwatch.upkeep")
 
@@ -19,11 +19,19 @@ def prune(db: Database, settings: Settings, now: int, dry_run: bool = False) -> 
     out = maintenance.prune_observations(db, sources.retention(), now, dry_run)
     out.update(maintenance.prune_alerts(db, settings.alert_retention_days, now, dry_run))
     out.update(guild_state.prune(db, now, settings.alert_retention_days, dry_run))
-    for fn in sources.pruners():
-        out.update(fn(db, now, settings, dry_run))
+    out.update(prune_raw_frames(db, settings, now, dry_run))
     if not dry_run:
         maintenance.checkpoint(db)
     return out
+
+
+def prune_raw_frames(db: Database, settings: Settings, now: int, dry_run: bool = False) -> dict[str, int]:
+    """Raw liquidation frames past ``FLOWWATCH_LIQ_RETENTION_DAYS`` (the stream service writes them
+    with its buckets and prunes hourly while it runs; the daily prune and ``flowwatch db prune``
+    keep the retention when it does not)."""
+    days = settings.get(liq_source.RAW_RETENTION_DAYS)
+    n = liq_raw.prune(db, int((now - days * 86400) * 1000), dry_run)
+    return {f"raw liquidation frames older than {days:g} days": n}
 
 
 def minute_rule(settings: Settings) -> str:

@@ -80,16 +80,21 @@ TableWrite = EarningsRows | IndexMembers | MetaValue | GapFill
 
 @dataclass
 class Written:
-    """What :func:`write` did: the observations' counts, and one result per table record."""
+    """What :func:`write` did: the observations' counts (and how many implausible live rows were
+    dropped), and each table record's result: a ``CalendarWrite`` for :class:`EarningsRows`,
+    ``(added, removed, kept)`` for :class:`IndexMembers`, the stored value for
+    :class:`MetaValue`, ``(observations written, live minutes kept)`` for :class:`GapFill`."""
 
     observations: UpsertResult = field(default_factory=lambda: UpsertResult(0, 0, 0))
     dropped: int = 0
-    rows: list[Any] = field(default_factory=list)
+    rows: list[tuple[TableWrite, Any]] = field(default_factory=list)
 
-    def of(self, kind: type) -> list[Any]:
-        """The results of the records of one kind, in order (``CalendarWrite`` for
-        :class:`EarningsRows`, ``(added, removed, kept)`` for :class:`IndexMembers` …)."""
-        return [r for r, k in self.rows if k is kind]
+    def result(self, record: TableWrite) -> Any:
+        """The result of ``record`` (the very object the batch held)."""
+        for rec, res in self.rows:
+            if rec is record:
+                return res
+        raise KeyError(f"not written: {record!r}")
 
 
 def _describe_none(written: Written) -> str:
@@ -102,11 +107,18 @@ class Batch:
 
     observations: tuple[Observation, ...] = ()
     rows: tuple[TableWrite, ...] = ()
-    #: the line a backfill prints (a poll logs it) from what was written
+    #: the line(s) a backfill prints (a poll logs them) from what was written
     describe: Callable[[Written], str] = _describe_none
+    #: part of the fetch failed: the description is also logged as one WARNING
+    warn: bool = False
 
     def __bool__(self) -> bool:
         return bool(self.observations or self.rows)
+
+
+def counted(head: str, tail: str = "") -> Callable[[Written], str]:
+    """A description: ``head`` then the observations written, ``(N new, M updated)``, then ``tail``."""
+    return lambda w: f"{head} ({w.observations.new} new, {w.observations.updated} updated){tail}"
 
 
 def write(db: Database, batch: Batch, *, live: bool) -> Written:
@@ -121,7 +133,7 @@ def write(db: Database, batch: Batch, *, live: bool) -> Written:
         if obs:
             out.observations = obs_repo.upsert(db, obs)
         for rec in batch.rows:
-            out.rows.append((_write_row(db, rec), type(rec)))
+            out.rows.append((rec, _write_row(db, rec)))
     return out
 
 

@@ -200,3 +200,14 @@ class AsyncStore:
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(self._executor, db.close)
         self._executor.shutdown(wait=True)
+
+
+class SyncReader:
+    """Reads of a database used on this thread, as a coroutine (what a source's context reads
+    with in command-line tools and tests; the running bot reads through :meth:`AsyncStore.read`)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return fn(self.db, *args, **kwargs)

@@ -103,6 +103,18 @@ def write_many(db: Database, rows: Sequence[tuple[str, int, float, str]]) -> Non
             liq_rollups.apply(db, rollup)
 
 
+def points(db: Database, series: str) -> list[tuple[int, float]]:
+    """Every ``(ts, value)`` of one series, in time order."""
+    cur = db.execute("SELECT ts, value FROM observations WHERE series = ? ORDER BY ts", [series])
+    return [(int(t), float(v)) for t, v in cur.fetchall()]
+
+
+def first_ts(db: Database, series: str) -> int | None:
+    """The first stored time of one series (None: nothing stored)."""
+    row = db.execute("SELECT MIN(ts) FROM observations WHERE series = ?", [series]).fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
 def plausible_only(observations: Iterable[Observation]) -> list[Observation]:
     """The observations within their series' plausible range; the rest are logged and dropped
     (live data: one garbage tick must neither alert nor stop the good rows beside it)."""

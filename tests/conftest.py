@@ -55,3 +55,29 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if k.startswith("FLOWWATCH_") or k in ("DISCORD_TOKEN", "DISCORD_WEBHOOK_URL"):
             monkeypatch.delenv(k, raising=False)
     monkeypatch.chdir(tmp_path)
+
+
+def source_context(
+    client: object,
+    now: object = None,
+    *,
+    settings: object = None,
+    sleep: object = None,
+    db: object = None,
+) -> object:
+    """A poll's context for a test: ``now`` a datetime or a clock, the default settings, reads of
+    ``db`` (an empty in-memory database when none is given)."""
+    from datetime import datetime
+
+    from bot.config import Settings
+    from signals.sources.base import SourceContext
+    from storage.db import SyncReader, open_db
+
+    clock = (lambda: now) if isinstance(now, datetime) else now
+    return SourceContext(
+        client=client,  # type: ignore[arg-type]
+        now=clock,  # type: ignore[arg-type]
+        settings=settings or Settings(),  # type: ignore[arg-type]
+        reader=SyncReader(db or open_db(":memory:")),  # type: ignore[arg-type]
+        sleep=sleep,  # type: ignore[arg-type]
+    )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable
 from functools import cache
 from types import ModuleType
 
@@ -58,15 +57,6 @@ def retention() -> list[Retention]:
     out: list[Retention] = []
     for module in modules().values():
         out += [r for r in getattr(module, "RETENTION", []) if isinstance(r, Retention)]
-    return out
-
-
-def pruners() -> list[Callable[..., dict[str, int]]]:
-    """Extra upkeep of provider-owned tables (``PRUNERS`` in source modules):
-    ``fn(db, now_epoch, settings, dry_run) -> {what: rows}``."""
-    out: list[Callable[..., dict[str, int]]] = []
-    for module in modules().values():
-        out += list(getattr(module, "PRUNERS", []))
     return out
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -33,7 +33,7 @@ from signals.sources.base import (
     epoch_seconds,
     read_csv_dicts,
 )
-from storage import observations as obs_repo
+from storage.batches import Batch, counted
 from storage.observations import Observation
 from storage.series import fomc_series
 
@@ -275,21 +275,18 @@ async def run_venue_backfill(
     parse_file: Callable[[Path, datetime, datetime | None], tuple[list[Observation], str]],
     fetch_history: Callable[[BackfillContext], Awaitable[list[Observation]]],
     live_what: str,
-) -> str:
+) -> AsyncIterator[Batch]:
     """``flowwatch backfill <venue>``: the saved ``--file``, or the venue's own history live."""
     if ctx.file:
         rows, note = parse_file(ctx.file, ctx.now, ctx.since)
-        res = obs_repo.upsert(ctx.db, rows)
+        head = f"{venue}: {len(rows)} observations from {ctx.file.name}, {describe_rows(rows)}; {note}"
+        yield Batch(tuple(rows), describe=counted(head))
         ctx.progress(1)
-        return (
-            f"{venue}: {len(rows)} observations from {ctx.file.name}, {describe_rows(rows)}; {note} "
-            f"({res.new} new, {res.updated} updated)"
-        )
+        return
     rows = await fetch_history(ctx)
-    res = obs_repo.upsert(ctx.db, rows)
-    return (
-        f"{venue}: {len(rows)} observations from {live_what}, {describe_rows(rows)} "
-        f"({res.new} new, {res.updated} updated)"
+    yield Batch(
+        tuple(rows),
+        describe=counted(f"{venue}: {len(rows)} observations from {live_what}, {describe_rows(rows)}"),
     )
 
 

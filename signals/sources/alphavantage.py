@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date, timedelta
 
 import httpx
@@ -34,7 +34,8 @@ from signals.sources.base import (
     looks_like_html,
     read_csv,
 )
-from storage.earnings import Report, normalise_ticker, parse_time_of_day, write_reports
+from storage.batches import Batch, EarningsRows
+from storage.earnings import Report, normalise_ticker, parse_time_of_day
 from storage.timeutil import NEW_YORK, to_epoch
 
 log = logging.getLogger("flowwatch.sources.alphavantage")
@@ -157,7 +158,7 @@ def covered_days(today: date, horizon: str = "3month") -> list[date]:
     return [today + timedelta(days=i) for i in range(HORIZON_DAYS[horizon] - 3)]
 
 
-async def _backfill(ctx: BackfillContext) -> str:
+async def _backfill(ctx: BackfillContext) -> AsyncIterator[Batch]:
     now = to_epoch(ctx.now)
     today = ctx.now.astimezone(NEW_YORK).date()
     if ctx.file is not None:
@@ -169,9 +170,12 @@ async def _backfill(ctx: BackfillContext) -> str:
         key = ctx.settings.get(API_KEY)
         rows = await fetch(ctx.client, key.get() if key else "")
         where = "EARNINGS_CALENDAR (3 months)"
-    res = write_reports(ctx.db, rows, source="alphavantage", now=now, covered=covered_days(today))
+    listed = EarningsRows(tuple(rows), "alphavantage", now, covered=tuple(covered_days(today)))
+    yield Batch(
+        rows=(listed,),
+        describe=lambda w: f"alphavantage: {len(rows)} rows from {where}; {w.result(listed).describe()}",
+    )
     ctx.progress(1)
-    return f"alphavantage: {len(rows)} rows from {where}; {res.describe()}"
 
 
 BACKFILL = Backfill(

@@ -4,9 +4,13 @@ A source module (one per provider) exposes any of:
 
 - ``POLLS``: :class:`Poll` records the scheduler runs live;
 - ``BACKFILL``: a :class:`Backfill` for ``flowwatch backfill <name>``;
-- ``SERVICES``: long-running coroutines (websocket streams) started by ``flowwatch run``.
+- ``STREAMS``: live streams (websockets) the app runs as a service (``signals.sources.streams``);
+- ``SETTINGS``: the :class:`Setting` s it reads;
+- ``RETENTION``: how long its series are kept.
 
-Sources know nothing of signals beyond the ids they ask the scheduler to re-evaluate.
+A source fetches and parses; it never writes. A poll returns and a backfill yields a
+:class:`~storage.batches.Batch` (observations and table rows) that the app writes. Sources know
+nothing of signals beyond the ids they ask the scheduler to re-evaluate.
 """
 
 from __future__ import annotations
@@ -17,18 +21,15 @@ import json
 import logging
 import math
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload
+from typing import Any, Generic, Protocol, TypeVar, overload
 
 import httpx
 
-from storage.observations import Observation
-
-if TYPE_CHECKING:
-    from sqlite_utils import Database
+from storage.batches import Batch
 
 log = logging.getLogger("flowwatch.sources")
 T = TypeVar("T")
@@ -351,13 +352,14 @@ class StoreReader(Protocol):
 
 @dataclass
 class SourceContext:
-    """What a live poll gets: an injected HTTP client, the clock and settings."""
+    """What a live poll gets: an injected HTTP client, the clock, its settings and read access to
+    what is stored. It returns a :class:`~storage.batches.Batch`; the app writes it."""
 
     client: httpx.AsyncClient
     now: Callable[[], datetime]
-    settings: Any
+    settings: SettingValues
+    reader: StoreReader
     sleep: Callable[[float], Awaitable[None]] | None = None
-    store: Any = None  # bot's AsyncStore, for sources that read what is stored
 
 
 @dataclass(frozen=True)
@@ -366,7 +368,7 @@ class Poll:
 
     name: str
     trigger: dict[str, Any]
-    run: Callable[[SourceContext], Awaitable[list[Observation]]]
+    run: Callable[[SourceContext], Awaitable[Batch]]
     signals: tuple[str, ...]
     #: skip the run unless this returns True (e.g. US market hours)
     active: Callable[[datetime], bool] | None = None
@@ -377,22 +379,34 @@ class Poll:
 
 @dataclass
 class BackfillContext:
-    db: Database
+    """What a backfill gets: the client, the time, its settings and options, and read access to
+    what is stored (the batches it yielded before are written by then). It never writes."""
+
     client: httpx.AsyncClient
     now: datetime
+    settings: SettingValues
+    reader: StoreReader
     file: Path | None = None
     dir: Path | None = None
     since: datetime | None = None
-    settings: Any = None
     progress: Callable[[int], None] = lambda n: None
     options: dict[str, Any] = field(default_factory=dict)
+
+    def source_context(self) -> SourceContext:
+        """The same client, settings and reader as a poll's context, at the backfill's time."""
+        now = self.now
+        return SourceContext(client=self.client, now=lambda: now, settings=self.settings, reader=self.reader)
 
 
 @dataclass(frozen=True)
 class Backfill:
+    """``flowwatch backfill <name>``: ``run`` yields batches (one per file or series, or staged:
+    FRED first, then the odds computed from it); the command writes each before asking for the
+    next, and prints each batch's description."""
+
     name: str
     help: str
-    run: Callable[[BackfillContext], Awaitable[str]]
+    run: Callable[[BackfillContext], AsyncIterator[Batch]]
     #: which of --file / --dir / live (neither) are accepted
     file: bool = True
     dir: bool = False

@@ -21,7 +21,7 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from math import inf as INF
 from pathlib import Path
@@ -55,7 +55,7 @@ from signals.sources.base import (
     read_csv_dicts,
     undecodable,
 )
-from storage import observations as obs_repo
+from storage.batches import Batch, counted
 from storage.observations import Observation
 from storage.series import LIQ_BUCKETS as BUCKETS
 from storage.series import price_series
@@ -302,7 +302,7 @@ async def fetch_closes(
     return report.rows(label, lambda rj: parse_klines(resp.text, interval, now=ctx.now(), rejects=rj))
 
 
-async def _backfill(ctx: BackfillContext) -> str:
+async def _backfill(ctx: BackfillContext) -> AsyncIterator[Batch]:
     if ctx.file is None:
         raise ValueError("backfill binance reads files only: --file klines.json or a CSV export")
     text = ctx.file.read_text(encoding="utf-8", errors="replace")
@@ -314,9 +314,10 @@ async def _backfill(ctx: BackfillContext) -> str:
         bucket, rows = parse_kline_csv(text, now=ctx.now, label=f"binance {ctx.file.name}")
     if ctx.since is not None:
         rows = [r for r in rows if r.ts >= to_epoch(ctx.since)]
-    res = obs_repo.upsert(ctx.db, rows)
+    yield Batch(
+        tuple(rows), describe=counted(f"{price_series(bucket)}: {len(rows)} closes from {ctx.file.name}")
+    )
     ctx.progress(1)
-    return f"{price_series(bucket)}: {len(rows)} closes from {ctx.file.name} ({res.new} new, {res.updated} updated)"
 
 
 def _interval_from_name(path: Path) -> str:

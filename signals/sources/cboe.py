@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from signals.sources.base import (
     looks_like_html,
     read_csv,
 )
-from storage import observations as obs_repo
+from storage.batches import Batch, counted
 from storage.observations import Observation
 from storage.series import cboe_close
 from storage.timeutil import day_epoch
@@ -140,7 +141,7 @@ async def fetch_index(
     return report.rows(label, lambda rj: parse_csv(resp.text, index, now=ctx.now(), since=since, rejects=rj))
 
 
-async def poll_daily(ctx: SourceContext) -> list[Observation]:
+async def poll_daily(ctx: SourceContext) -> Batch:
     """All four indices; VIX and VIX3M fall back to FRED when Cboe fails. One line for the run."""
     from signals.sources import fred
 
@@ -163,7 +164,7 @@ async def poll_daily(ctx: SourceContext) -> list[Observation]:
         else:
             out += rows
             report.note(f"{symbol} from the FRED fallback ({fid})")
-    return report.finish(out)
+    return Batch(tuple(report.finish(out)))
 
 
 POLLS = [
@@ -198,7 +199,7 @@ POLLS = [
 ]
 
 
-async def _backfill(ctx: BackfillContext) -> str:
+async def _backfill(ctx: BackfillContext) -> AsyncIterator[Batch]:
     since = ctx.since.date() if ctx.since else None
     files: list[tuple[Path, str]] = []
     if ctx.file:
@@ -209,26 +210,20 @@ async def _backfill(ctx: BackfillContext) -> str:
                 files.append((p, index_from_filename(p)))
         if not files:
             raise ValueError(f"no Cboe history CSVs (VIX*_History.csv) found in {ctx.dir}")
-    lines = []
     if files:
         for path, index in files:
             text = path.read_text(encoding="utf-8", errors="replace")
             rows = parse_csv(text, index, now=ctx.now, since=since, name=f"cboe {path.name}")
-            res = obs_repo.upsert(ctx.db, rows)
-            ctx.progress(1)
-            lines.append(
-                f"{series_for(index)}: {len(rows)} rows from {path.name} ({res.new} new, {res.updated} updated)"
+            yield Batch(
+                tuple(rows), describe=counted(f"{series_for(index)}: {len(rows)} rows from {path.name}")
             )
+            ctx.progress(1)
     else:
-        sctx = SourceContext(client=ctx.client, now=lambda: ctx.now, settings=ctx.settings)
+        sctx = ctx.source_context()
         for index in INDICES:
             rows = await fetch_index(sctx, index, since=since)
-            res = obs_repo.upsert(ctx.db, rows)
+            yield Batch(tuple(rows), describe=counted(f"{series_for(index)}: {len(rows)} rows downloaded"))
             ctx.progress(1)
-            lines.append(
-                f"{series_for(index)}: {len(rows)} rows downloaded ({res.new} new, {res.updated} updated)"
-            )
-    return "\n".join(lines)
 
 
 BACKFILL = Backfill(

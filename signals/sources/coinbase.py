@@ -11,7 +11,7 @@ cascade.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -27,7 +27,7 @@ from signals.sources.base import (
     SourceContext,
     SourceError,
 )
-from storage import observations as obs_repo
+from storage.batches import Batch, counted
 from storage.observations import Observation
 from storage.series import LIQ_BUCKET_NAMES as BUCKET_NAMES
 from storage.series import price_series
@@ -95,7 +95,7 @@ async def fetch_candles(
     return report.rows(label, lambda rj: parse_candles(resp.text, granularity, now=now, rejects=rj))
 
 
-async def poll_price(ctx: SourceContext) -> list[Observation]:
+async def poll_price(ctx: SourceContext) -> Batch:
     """The last two hours of 1-minute closes; Binance klines when Coinbase fails. One line for the run."""
     now = ctx.now()
     report = PollReport("coinbase", log)
@@ -110,7 +110,7 @@ async def poll_price(ctx: SourceContext) -> list[Observation]:
             rows = []
         else:
             report.note("used the Binance klines fallback")
-    return report.finish(rows)
+    return Batch(tuple(report.finish(rows)))
 
 
 POLLS = [
@@ -133,7 +133,7 @@ def _granularity_from(path: Path) -> int:
     )
 
 
-async def _backfill(ctx: BackfillContext) -> str:
+async def _backfill(ctx: BackfillContext) -> AsyncIterator[Batch]:
     if ctx.file is not None:
         g = _granularity_from(ctx.file)
         rows = parse_candles(
@@ -153,9 +153,8 @@ async def _backfill(ctx: BackfillContext) -> str:
             ctx.progress(1)
             t = t2
         where = "Coinbase"
-    res = obs_repo.upsert(ctx.db, rows)
     name = price_series(BUCKET_NAMES.get(g, GRANULARITIES[g]))
-    return f"{name}: {len(rows)} closes from {where} ({res.new} new, {res.updated} updated)"
+    yield Batch(tuple(rows), describe=counted(f"{name}: {len(rows)} closes from {where}"))
 
 
 BACKFILL = Backfill(

@@ -20,7 +20,7 @@ import itertools
 import json
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -42,7 +42,7 @@ from signals.sources.base import (
     read_csv_dicts,
     refuse_damaged,
 )
-from storage import observations as obs_repo
+from storage.batches import Batch
 from storage.observations import Observation
 from storage.series import liq_series
 from storage.timeutil import iso, parse_ts, to_epoch
@@ -256,7 +256,7 @@ async def fetch(
     return interval, rows
 
 
-async def _backfill(ctx: BackfillContext) -> str:
+async def _backfill(ctx: BackfillContext) -> AsyncIterator[Batch]:
     if ctx.file is not None:
         text = ctx.file.read_text(encoding="utf-8", errors="replace")
         bucket, rows = parse(
@@ -272,14 +272,14 @@ async def _backfill(ctx: BackfillContext) -> str:
     else:
         bucket, rows = await fetch(ctx)
         where = "the Coinglass API"
-    res = obs_repo.upsert(ctx.db, rows)
-    ctx.progress(1)
     n = len(rows) // 2
     span = f" ({iso(rows[0].ts)[:10]} .. {iso(rows[-1].ts)[:10]})" if rows else ""
-    return (
-        f"liq.btc.coinglass.{{long,short}}_usd.{bucket}: {n} buckets from {where}{span}; "
-        f"{res.new} new, {res.updated} updated rows"
+    head = f"liq.btc.coinglass.{{long,short}}_usd.{bucket}: {n} buckets from {where}{span}"
+    yield Batch(
+        tuple(rows),
+        describe=lambda w: f"{head}; {w.observations.new} new, {w.observations.updated} updated rows",
     )
+    ctx.progress(1)
 
 
 BACKFILL = Backfill(

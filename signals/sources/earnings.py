@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -28,21 +28,21 @@ from signals.sources.base import (
     BackfillContext,
     Poll,
     Rejects,
+    SettingValues,
     SourceContext,
     SourceError,
+    StoreReader,
     check_file_complete,
     read_csv,
     refuse_damaged,
 )
-from storage import earnings as earnings_repo
 from storage import meta
-from storage.earnings import CalendarWrite, Report, normalise_ticker, parse_time_of_day
-from storage.observations import Observation
+from storage.batches import Batch, EarningsRows, TableWrite, Written
+from storage.earnings import Report, normalise_ticker, parse_time_of_day
 from storage.timeutil import NEW_YORK, to_epoch
 
 log = logging.getLogger("flowwatch.sources.earnings")
 
-CACHE_KEY = "earnings.nasdaq.fetched"
 REQUIRED = ("ticker", "earnings_date")
 OPTIONAL = ("time", "market_cap", "fiscal_quarter_end", "estimated")
 #: dates further ahead than this are refused (no calendar lists them)
@@ -159,31 +159,20 @@ def parse_csv(
 # -- the refresh ------------------------------------------------------------------------
 
 
-def _store_scan(db: Any, scan: nasdaq.ScanResult, now: int, today: date) -> CalendarWrite:
-    """The scan's rows and the day cache, in one transaction."""
-    with db.atomic():
-        res = earnings_repo.write_reports(db, scan.reports, source="nasdaq", now=now, covered=scan.ok_days)
-        cache = {k: v for k, v in (meta.get(db, CACHE_KEY, {}) or {}).items() if k >= today.isoformat()}
-        cache.update({d.isoformat(): today.isoformat() for d in scan.ok_days})
-        meta.put(db, CACHE_KEY, cache, now)
-    return res
-
-
 async def refresh(
     client: httpx.AsyncClient,
-    db_call: DbCall,
-    settings: Any,
+    reader: StoreReader,
+    settings: SettingValues,
     now: datetime,
     *,
     sleep: Callable[[float], Awaitable[None]] | None = None,
     progress: Callable[[int], None] | None = None,
-) -> str:
-    """Nasdaq scan, Alpha Vantage when most of it failed; returns what was done (one line each).
-
-    Raises :class:`SourceError` only when no provider gave anything."""
+) -> Batch:
+    """Nasdaq scan, Alpha Vantage when most of it failed: the rows to store, described one line
+    per provider. Raises :class:`SourceError` only when no provider gave anything."""
     today = now.astimezone(NEW_YORK).date()
     ts = to_epoch(now)
-    cache = await db_call(meta.get, CACHE_KEY, {}) or {}
+    cache = await reader.read(meta.get, nasdaq.CACHE_KEY, {}) or {}
     scan = await nasdaq.scan(
         client,
         today,
@@ -193,48 +182,46 @@ async def refresh(
         sleep=sleep,
         progress=progress,
     )
-    lines = []
+    rows: list[TableWrite] = []
+    listed = None
     if scan.ok_days:
-        res = await db_call(_store_scan, scan, ts, today)
-        lines.append(f"nasdaq: {scan.describe()}; {res.describe()}")
-    else:
-        lines.append(f"nasdaq: {scan.describe()}")
+        listed, cached = nasdaq.scan_rows(scan, ts, today)
+        rows += [listed, cached]
+    notes: list[str] = []
+    fallback = None
+    if scan.failed_badly:
+        key = settings.get(alphavantage.API_KEY)
+        if not key:
+            notes.append("alphavantage: no fallback (ALPHAVANTAGE_API_KEY is not set)")
+        else:
+            try:
+                reports = await alphavantage.fetch(client, key.get(), sleep=sleep)
+            except SourceError as exc:
+                notes.append(str(exc))
+            else:
+                covered = tuple(alphavantage.covered_days(today))
+                fallback = EarningsRows(tuple(reports), "alphavantage", ts, covered=covered)
+                rows.append(fallback)
+        if fallback is None and not scan.ok_days:
+            raise SourceError("earnings calendar", " / ".join([f"nasdaq: {scan.describe()}", *notes]))
 
-    def done() -> str:
-        if scan.failed:  # one line for the refresh: what failed, and what came instead
-            log.warning("%s", " / ".join(lines))
+    def describe(w: Written) -> str:
+        lines = [
+            f"nasdaq: {scan.describe()}; {w.result(listed).describe()}"
+            if listed
+            else f"nasdaq: {scan.describe()}"
+        ]
+        lines += notes
+        if fallback is not None:
+            lines.append(f"alphavantage (fallback): {w.result(fallback).describe()}")
         return "\n".join(lines)
 
-    if not scan.failed_badly:
-        return done()
-    key = settings.get(alphavantage.API_KEY)
-    if not key:
-        lines.append("alphavantage: no fallback (ALPHAVANTAGE_API_KEY is not set)")
-    else:
-        try:
-            rows = await alphavantage.fetch(client, key.get(), sleep=sleep)
-        except SourceError as exc:
-            lines.append(str(exc))
-        else:
-            res = await db_call(
-                earnings_repo.write_reports,
-                rows,
-                source="alphavantage",
-                now=ts,
-                covered=alphavantage.covered_days(today),
-            )
-            lines.append(f"alphavantage (fallback): {res.describe()}")
-            return done()
-    if not scan.ok_days:
-        raise SourceError("earnings calendar", " / ".join(lines))
-    return done()
+    # a scan that partly failed: one WARNING for the refresh, what failed and what came instead
+    return Batch(rows=tuple(rows), describe=describe, warn=bool(scan.failed))
 
 
-async def poll_calendar(ctx: SourceContext) -> list[Observation]:
-    text = await refresh(ctx.client, ctx.store.call, ctx.settings, ctx.now(), sleep=ctx.sleep)
-    for line in text.splitlines():
-        log.info("%s", line)
-    return []
+async def poll_calendar(ctx: SourceContext) -> Batch:
+    return await refresh(ctx.client, ctx.reader, ctx.settings, ctx.now(), sleep=ctx.sleep)
 
 
 POLLS = [
@@ -255,18 +242,10 @@ POLLS = [
 ]
 
 
-def sync_call(db: Any) -> DbCall:
-    """A :data:`DbCall` over a database used on this thread (command-line tools)."""
-
-    async def call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        return fn(db, *args, **kwargs)
-
-    return call
-
-
-async def _backfill(ctx: BackfillContext) -> str:
+async def _backfill(ctx: BackfillContext) -> AsyncIterator[Batch]:
     if ctx.file is None:
-        return await refresh(ctx.client, sync_call(ctx.db), ctx.settings, ctx.now, progress=ctx.progress)
+        yield await refresh(ctx.client, ctx.reader, ctx.settings, ctx.now, progress=ctx.progress)
+        return
     text = ctx.file.read_text(encoding="utf-8", errors="replace")
     since = ctx.since.date() if ctx.since else None
     rows = parse_csv(text, now=ctx.now, since=since, name=f"earnings {ctx.file.name}", strict=True)
@@ -274,11 +253,11 @@ async def _backfill(ctx: BackfillContext) -> str:
         raise ValueError(
             f"{ctx.file.name}: no usable rows (header ticker,earnings_date[,time,market_cap,...])"
         )
-    res = earnings_repo.write_reports(ctx.db, rows, source="file", now=to_epoch(ctx.now), dated=True)
-    ctx.progress(1)
+    listed = EarningsRows(tuple(rows), "file", to_epoch(ctx.now), dated=True)
     first, last = min(r.date for r in rows), max(r.date for r in rows)
-    tickers = len({r.ticker for r in rows})
-    return f"earnings: {len(rows)} rows for {tickers} tickers from {ctx.file.name}, {first} to {last}; {res.describe()}"
+    head = f"earnings: {len(rows)} rows for {len({r.ticker for r in rows})} tickers from {ctx.file.name}, {first} to {last}"
+    yield Batch(rows=(listed,), describe=lambda w: f"{head}; {w.result(listed).describe()}")
+    ctx.progress(1)
 
 
 BACKFILL = Backfill(

@@ -30,10 +30,8 @@ import logging
 import math
 import re
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, date, datetime, timedelta
-
-from sqlite_utils import Database
 
 from signals import fomc
 from signals.fomc_dist import Bucket, dist_observations, series
@@ -50,7 +48,6 @@ from signals.sources.base import (
     Backfill,
     BackfillContext,
     Rejects,
-    SourceContext,
     SourceError,
     bad_value_reason,
     describe_body,
@@ -58,6 +55,7 @@ from signals.sources.base import (
     read_csv,
 )
 from storage import observations as obs_repo
+from storage.batches import Batch, counted
 from storage.observations import Observation
 from storage.timeutil import day_epoch
 
@@ -234,35 +232,31 @@ def parse_cme_export(
 # -- FRED inputs and the backfill ----------------------------------------------------------------
 
 
-def _fred_asof(db: Database, series: str) -> list[tuple[int, float]]:
-    cur = db.execute("SELECT ts, value FROM observations WHERE series = ? ORDER BY ts", [series])
-    return [(int(t), float(v)) for t, v in cur.fetchall()]
-
-
 def _asof(points: list[tuple[int, float]], ts: int, strict: bool = False) -> float | None:
     """The last value at or before ``ts`` (strictly before with ``strict``)."""
     i = bisect.bisect_left(points, (ts, -math.inf)) if strict else bisect.bisect_right(points, (ts, math.inf))
     return points[i - 1][1] if i > 0 else None
 
 
-async def _ensure_fred(ctx: BackfillContext, first: date, notes: list[str]) -> None:
-    """Download EFFR and the target range from FRED when the database lacks the dates needed."""
+async def _ensure_fred(ctx: BackfillContext, first: date, notes: list[str]) -> AsyncIterator[Batch]:
+    """EFFR and the target range from FRED when the database lacks the dates needed (a batch per
+    series, written before the odds are computed from them)."""
     need_ts = day_epoch(first)
     missing = []
     for fid, name in FRED_IDS.items():
-        row = ctx.db.execute("SELECT MIN(ts) FROM observations WHERE series = ?", [name]).fetchone()
-        if row is None or row[0] is None or int(row[0]) > need_ts:
+        first_ts = await ctx.reader.read(obs_repo.first_ts, name)
+        if first_ts is None or first_ts > need_ts:
             missing.append(fid)
     if not missing:
         return
-    sctx = SourceContext(client=ctx.client, now=lambda: ctx.now, settings=ctx.settings)
+    sctx = ctx.source_context()
     for fid in missing:
         try:
             rows = await fred.fetch_series(sctx, fid, since=first - timedelta(days=45))
         except SourceError as exc:
             notes.append(f"FRED {fid} unavailable ({exc.message}); load it with flowwatch backfill fred")
             continue
-        obs_repo.upsert(ctx.db, rows)
+        yield Batch(tuple(rows))
         notes.append(f"downloaded FRED {fid} ({len(rows)} days)")
 
 
@@ -354,7 +348,7 @@ def odds_observations(ts: int, odds: list[MeetingOdds]) -> list[Observation]:
     return rows
 
 
-async def _backfill(ctx: BackfillContext) -> str:
+async def _backfill(ctx: BackfillContext) -> AsyncIterator[Batch]:
     if ctx.file is None:
         raise ValueError(
             "fedwatch needs --file: there is no free live source of 30-day Fed funds futures prices "
@@ -364,12 +358,15 @@ async def _backfill(ctx: BackfillContext) -> str:
     notes: list[str] = []
     since = ctx.since.date() if ctx.since else None
     if is_cme_export(text):
-        return await _import_export(ctx, text, notes)
+        async for batch in _import_export(ctx, text, notes):
+            yield batch
+        return
     by_day = parse_zq_csv(text, now=ctx.now, since=since, name=ctx.file.name)
-    await _ensure_fred(ctx, min(by_day), notes)
-    effr_pts = _fred_asof(ctx.db, FRED_IDS["EFFR"])
-    lo_pts = _fred_asof(ctx.db, FRED_IDS["DFEDTARL"])
-    hi_pts = _fred_asof(ctx.db, FRED_IDS["DFEDTARU"])
+    async for batch in _ensure_fred(ctx, min(by_day), notes):
+        yield batch
+    effr_pts = await ctx.reader.read(obs_repo.points, FRED_IDS["EFFR"])
+    lo_pts = await ctx.reader.read(obs_repo.points, FRED_IDS["DFEDTARL"])
+    hi_pts = await ctx.reader.read(obs_repo.points, FRED_IDS["DFEDTARU"])
     changes = rate_changes(lo_pts)
     lo_cal, hi_cal = fomc.coverage()
     rows: list[Observation] = []
@@ -385,18 +382,17 @@ async def _backfill(ctx: BackfillContext) -> str:
         rows += odds_observations(day_epoch(td), odds)
         ctx.progress(1)
     skipped.log(log)
-    res = obs_repo.upsert(ctx.db, rows)
     extra = f"; {'; '.join(notes)}" if notes else ""
     days = len(by_day) - len(skipped.items)
     skip = f", {len(skipped.items)} skipped (see the log)" if skipped.items else ""
-    return (
+    head = (
         f"fedwatch: {len(by_day)} trading day(s) of ZQ settlements from {ctx.file.name} -> "
-        f"{days} priced{skip}, {len(rows)} observations, {describe_rows(rows)} "
-        f"({res.new} new, {res.updated} updated){extra}"
+        f"{days} priced{skip}, {len(rows)} observations, {describe_rows(rows)}"
     )
+    yield Batch(tuple(rows), describe=counted(head, extra))
 
 
-async def _import_export(ctx: BackfillContext, text: str, notes: list[str]) -> str:
+async def _import_export(ctx: BackfillContext, text: str, notes: list[str]) -> AsyncIterator[Batch]:
     assert ctx.file is not None
     m = re.search(r"(\d{8})", ctx.file.stem)
     meeting = None
@@ -419,17 +415,15 @@ async def _import_export(ctx: BackfillContext, text: str, notes: list[str]) -> s
             continue
     if not dates:
         raise SourceError(f"fedwatch {ctx.file.name}", "no dated rows")
-    await _ensure_fred(ctx, min(dates), notes)
-    hi_pts = _fred_asof(ctx.db, FRED_IDS["DFEDTARU"])
+    async for batch in _ensure_fred(ctx, min(dates), notes):
+        yield batch
+    hi_pts = await ctx.reader.read(obs_repo.points, FRED_IDS["DFEDTARU"])
     upper = {d: v for d in dates if (v := _asof(hi_pts, day_epoch(d))) is not None}
     rows = parse_cme_export(text, meeting, upper, name=ctx.file.name)
-    res = obs_repo.upsert(ctx.db, rows)
-    ctx.progress(1)
     extra = f"; {'; '.join(notes)}" if notes else ""
-    return (
-        f"fedwatch: CME meeting export for {meeting.id} from {ctx.file.name} -> {len(rows)} observations "
-        f"({res.new} new, {res.updated} updated){extra}"
-    )
+    head = f"fedwatch: CME meeting export for {meeting.id} from {ctx.file.name} -> {len(rows)} observations"
+    yield Batch(tuple(rows), describe=counted(head, extra))
+    ctx.progress(1)
 
 
 BACKFILL = Backfill(

@@ -13,6 +13,7 @@ the EFFR history: its weekday values go to ``fred.effr``.
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from datetime import date, datetime
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from signals.sources.base import (
     describe_body,
     looks_like_html,
 )
-from storage import observations as obs_repo
+from storage.batches import Batch, counted
 from storage.observations import Observation
 from storage.series import FRED_EFFR, FRED_TARGET_LOWER, FRED_TARGET_UPPER, cboe_close
 from storage.timeutil import day_epoch
@@ -151,27 +152,22 @@ async def fetch_series(
     )
 
 
-async def _backfill(ctx: BackfillContext) -> str:
+async def _backfill(ctx: BackfillContext) -> AsyncIterator[Batch]:
     since = ctx.since.date() if ctx.since else None
-    lines = []
     if ctx.file:
         rows = parse_csv(_read(ctx.file), now=ctx.now, since=since)
-        res = obs_repo.upsert(ctx.db, rows)
-        ctx.progress(1)
         per: dict[str, int] = {}
         for r in rows:
             per[r.series] = per.get(r.series, 0) + 1
         what = ", ".join(f"{k} {v} rows" for k, v in per.items()) or "nothing: 0 rows"
-        return f"{what} from {ctx.file.name} ({res.new} new, {res.updated} updated)"
-    sctx = SourceContext(client=ctx.client, now=lambda: ctx.now, settings=ctx.settings)
+        yield Batch(tuple(rows), describe=counted(f"{what} from {ctx.file.name}"))
+        ctx.progress(1)
+        return
+    sctx = ctx.source_context()
     for fid in SERIES:
         rows = await fetch_series(sctx, fid, since=since)
-        res = obs_repo.upsert(ctx.db, rows)
+        yield Batch(tuple(rows), describe=counted(f"{SERIES[fid]} from FRED {fid}: {len(rows)} rows"))
         ctx.progress(1)
-        lines.append(
-            f"{SERIES[fid]} from FRED {fid}: {len(rows)} rows ({res.new} new, {res.updated} updated)"
-        )
-    return "\n".join(lines)
 
 
 def _read(path: Path) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,7 @@ from signals.sources.base import (
     epoch_seconds,
     looks_like_html,
 )
+from storage.batches import Batch
 from storage.observations import Observation
 from storage.timeutil import iso
 
@@ -187,11 +189,13 @@ async def fetch_events(ctx: SourceContext, status: str = "open") -> list[dict[st
     raise SourceError("kalshi", f"more than {MAX_PAGES} pages of events; stopping")
 
 
-async def poll(ctx: SourceContext) -> list[Observation]:
+async def poll(ctx: SourceContext) -> Batch:
     now = ctx.now()
     events = await fetch_events(ctx)
     report = PollReport("kalshi", log)
-    return report.finish(report.rows("kalshi", lambda rj: parse_events({"events": events}, now, rj)))
+    return Batch(
+        tuple(report.finish(report.rows("kalshi", lambda rj: parse_events({"events": events}, now, rj))))
+    )
 
 
 POLLS = [
@@ -261,7 +265,7 @@ def combine_candles(
 
 
 async def fetch_history(ctx: BackfillContext) -> list[Observation]:
-    sctx = SourceContext(client=ctx.client, now=lambda: ctx.now, settings=ctx.settings)
+    sctx = ctx.source_context()
     events = await fetch_events(sctx)
     rejects = Rejects("kalshi candlesticks")
     out: list[Observation] = []
@@ -321,8 +325,8 @@ def parse_file(path: Path, now: datetime, since: datetime | None) -> tuple[list[
     return rows, f"snapshot of {when:%Y-%m-%d %H:%M} UTC"
 
 
-async def _backfill(ctx: BackfillContext) -> str:
-    return await run_venue_backfill(ctx, VENUE, parse_file, fetch_history, "hourly candlesticks")
+def _backfill(ctx: BackfillContext) -> AsyncIterator[Batch]:
+    return run_venue_backfill(ctx, VENUE, parse_file, fetch_history, "hourly candlesticks")
 
 
 BACKFILL = Backfill(

@@ -15,13 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from signals.sources import binance, bybit, okx
 from signals.sources._wsclient import OnEvents, StreamClient
-from signals.sources.base import Setting, SettingValues
-from storage import liq_raw
+from signals.sources.base import Setting
 from storage.series import LIQ_VENUES
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
-
     from bot.runner import App
 
 log = logging.getLogger("flowwatch.sources.liquidations")
@@ -140,14 +137,3 @@ class LiquidationStreams:
 
 
 SERVICES = [LiquidationStreams()]
-
-
-def prune_raw(db: Database, now: int, settings: SettingValues, dry_run: bool = False) -> dict[str, int]:
-    """Raw frames past ``FLOWWATCH_LIQ_RETENTION_DAYS``, in the daily prune and ``flowwatch db prune``
-    too: the running service prunes hourly, but only while its streams run."""
-    days = settings.get(RAW_RETENTION_DAYS)
-    n = liq_raw.prune(db, int((now - days * 86400) * 1000), dry_run)
-    return {f"raw liquidation frames older than {days:g} days": n}
-
-
-PRUNERS = [prune_raw]

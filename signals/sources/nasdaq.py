@@ -20,7 +20,7 @@ import calendar
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -41,7 +41,8 @@ from signals.sources.base import (
     parse_int_range,
 )
 from storage import meta
-from storage.earnings import Report, normalise_ticker, parse_time_of_day, write_reports
+from storage.batches import Batch, EarningsRows, MetaValue
+from storage.earnings import Report, normalise_ticker, parse_time_of_day
 from storage.timeutil import NEW_YORK, to_epoch
 
 log = logging.getLogger("flowwatch.sources.nasdaq")
@@ -59,6 +60,8 @@ SPACING = Setting[float](
     parse_float_range(0.5, 60),
 )
 SETTINGS = (SCAN_DAYS, SPACING)
+#: ``meta``: the days the scan fetched, and when (a day fetched today is not fetched again today)
+CACHE_KEY = "earnings.nasdaq.fetched"
 
 URL = "https://api.nasdaq.com/api/calendar/earnings"
 HEADERS = {
@@ -299,9 +302,20 @@ def parse_file(path: Path) -> tuple[date, list[Report]]:
     return day, rows
 
 
-async def _backfill(ctx: BackfillContext) -> str:
-    from signals.sources.earnings import _store_scan
+def scan_rows(scan: ScanResult, now: int, today: date) -> tuple[EarningsRows, MetaValue]:
+    """What a scan stores, in one transaction: its listings (a day it answered for no longer
+    listing a report drops it) and the day cache (days fetched today are not fetched again)."""
+    listed = EarningsRows(tuple(scan.reports), "nasdaq", now, covered=tuple(scan.ok_days))
+    fresh = {d.isoformat(): today.isoformat() for d in scan.ok_days}
+    keep_from = today.isoformat()
 
+    def merge(old: Any, new: Any) -> dict[str, str]:
+        return {**{k: v for k, v in (old or {}).items() if k >= keep_from}, **new}
+
+    return listed, MetaValue(CACHE_KEY, fresh, now, merge)
+
+
+async def _backfill(ctx: BackfillContext) -> AsyncIterator[Batch]:
     now = to_epoch(ctx.now)
     if ctx.file is None and ctx.dir is None:
         today = ctx.now.astimezone(NEW_YORK).date()
@@ -311,13 +325,17 @@ async def _backfill(ctx: BackfillContext) -> str:
             today,
             days=settings.get(SCAN_DAYS),
             spacing=settings.get(SPACING),
-            fetched=meta.get(ctx.db, "earnings.nasdaq.fetched", {}) or {},
+            fetched=await ctx.reader.read(meta.get, CACHE_KEY, {}) or {},
             progress=ctx.progress,
         )
         if not res_scan.ok_days and res_scan.requested:
             raise SourceError("nasdaq", res_scan.describe())
-        written = _store_scan(ctx.db, res_scan, now, today)
-        return f"nasdaq: {res_scan.describe()}; {written.describe()}"
+        listed, cached = scan_rows(res_scan, now, today)
+        yield Batch(
+            rows=(listed, cached),
+            describe=lambda w: f"nasdaq: {res_scan.describe()}; {w.result(listed).describe()}",
+        )
+        return
     files = (
         [ctx.file] if ctx.file else sorted(p for p in (ctx.dir or Path(".")).iterdir() if p.suffix == ".json")
     )
@@ -339,8 +357,9 @@ async def _backfill(ctx: BackfillContext) -> str:
         log.warning("%d file(s) skipped: %s", len(errors), "; ".join(errors[:3]))
     if not days:
         raise ValueError("no usable Nasdaq answers: " + "; ".join(errors[:3]))
-    res = write_reports(ctx.db, reports, source="nasdaq", now=now, covered=days)
-    return f"nasdaq: {len(days)} day file(s), {len(errors)} skipped; {res.describe()}"
+    listed = EarningsRows(tuple(reports), "nasdaq", now, covered=tuple(days))
+    head = f"nasdaq: {len(days)} day file(s), {len(errors)} skipped"
+    yield Batch(rows=(listed,), describe=lambda w: f"{head}; {w.result(listed).describe()}")
 
 
 BACKFILL = Backfill(

@@ -21,13 +21,12 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from math import inf as INF
 from typing import Any
 
 import httpx
-from sqlite_utils import Database
 
 from signals.sources import http
 from signals.sources._wsclient import (
@@ -52,7 +51,7 @@ from signals.sources.base import (
     looks_like_html,
     undecodable,
 )
-from storage import observations as obs_repo
+from storage.batches import Batch, GapFill, Written
 from storage.observations import Observation
 from storage.series import liq_series
 from storage.timeutil import to_epoch
@@ -211,6 +210,10 @@ def parse_rest(text: str, *, now: datetime, label: str = "okx liquidation-orders
     return out
 
 
+REST_SOURCE = "okx-rest"
+OKX_1M = (liq_series("okx", "long", "1m"), liq_series("okx", "short", "1m"))
+
+
 def buckets_for_gaps(events: list[Event], covered: set[int], start: int, end: int) -> list[Observation]:
     """1-minute OKX buckets for minutes in ``[start, end)`` that live rows did not cover (zeros too)."""
     sums: dict[int, list[float]] = {}
@@ -222,8 +225,8 @@ def buckets_for_gaps(events: list[Event], covered: set[int], start: int, end: in
         if m in covered:
             continue
         long, short = sums.get(m, (0.0, 0.0))
-        out.append(Observation(liq_series("okx", "long", "1m"), m, round(long, 2), "okx-rest"))
-        out.append(Observation(liq_series("okx", "short", "1m"), m, round(short, 2), "okx-rest"))
+        out.append(Observation(OKX_1M[0], m, round(long, 2), REST_SOURCE))
+        out.append(Observation(OKX_1M[1], m, round(short, 2), REST_SOURCE))
     return out
 
 
@@ -257,7 +260,7 @@ async def fetch_recent(
     return [e for e in events if e[0] >= to_epoch(since) * 1000]
 
 
-async def _backfill(ctx: BackfillContext) -> str:
+async def _backfill(ctx: BackfillContext) -> AsyncIterator[Batch]:
     since = ctx.since or (ctx.now - timedelta(days=1))
     if ctx.file is not None:
         events = [
@@ -270,28 +273,28 @@ async def _backfill(ctx: BackfillContext) -> str:
         events = await fetch_recent(ctx.client, ctx.now, since, ctx.progress)
         where = "OKX REST"
     if not events:
-        return f"okx: no BTC liquidations from {where} since {since:%Y-%m-%d %H:%M} UTC"
+        yield Batch(
+            describe=lambda w: f"okx: no BTC liquidations from {where} since {since:%Y-%m-%d %H:%M} UTC"
+        )
+        return
     end = to_epoch(ctx.now) // 60 * 60  # complete minutes only
-    obs, kept = fill_gaps(ctx.db, events, end)
-    return (
-        f"okx: {len(events)} BTC liquidations from {where}; filled {len(obs) // 2} minute buckets the live "
-        f"stream had not covered; {kept} live minutes kept"
-    )
+    fill = gap_fill(events, end)
+
+    def describe(w: Written) -> str:
+        obs, kept = w.result(fill)
+        return (
+            f"okx: {len(events)} BTC liquidations from {where}; filled {len(obs) // 2} minute buckets the live "
+            f"stream had not covered; {kept} live minutes kept"
+        )
+
+    yield Batch(rows=(fill,), describe=describe)
 
 
-def fill_gaps(db: Database, events: list[Event], end: int) -> tuple[list[Observation], int]:
-    """Write the REST events' minutes before ``end`` that no live row covers; (rows written, minutes kept)."""
-    if not events:
-        return [], 0
+def gap_fill(events: list[Event], end: int) -> GapFill:
+    """The REST events' minutes before ``end``, to be written where no live row covers them
+    (checked in the write's transaction: :class:`storage.batches.GapFill`)."""
     start = min(e[0] for e in events) // 1000
-    rows = db.execute(
-        "SELECT DISTINCT ts FROM observations WHERE series IN (?, ?) AND ts >= ? AND ts < ? AND source != 'okx-rest'",
-        [liq_series("okx", "long", "1m"), liq_series("okx", "short", "1m"), start - 60, end],
-    ).fetchall()
-    covered = {int(r[0]) for r in rows}
-    obs = buckets_for_gaps(events, covered, start, end)
-    obs_repo.upsert(db, obs)
-    return obs, len(covered)
+    return GapFill(tuple(buckets_for_gaps(events, set(), start, end)), OKX_1M, REST_SOURCE, start - 60, end)
 
 
 BACKFILL = Backfill(

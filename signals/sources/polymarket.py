@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,7 @@ from signals.sources.base import (
     epoch_seconds,
     looks_like_html,
 )
+from storage.batches import Batch
 from storage.observations import Observation
 from storage.timeutil import iso
 
@@ -236,11 +238,11 @@ async def fetch_events(ctx: SourceContext) -> list[dict[str, Any]]:
     return events
 
 
-async def poll(ctx: SourceContext) -> list[Observation]:
+async def poll(ctx: SourceContext) -> Batch:
     now = ctx.now()
     events = await fetch_events(ctx)
     report = PollReport("polymarket", log)
-    return report.finish(report.rows("polymarket", lambda rj: parse_events(events, now, rj)))
+    return Batch(tuple(report.finish(report.rows("polymarket", lambda rj: parse_events(events, now, rj)))))
 
 
 POLLS = [
@@ -315,7 +317,7 @@ def combine_history(
 
 
 async def fetch_history(ctx: BackfillContext) -> list[Observation]:
-    sctx = SourceContext(client=ctx.client, now=lambda: ctx.now, settings=ctx.settings)
+    sctx = ctx.source_context()
     events = await fetch_events(sctx)
     rejects = Rejects("polymarket history")
     out: list[Observation] = []
@@ -382,8 +384,8 @@ def parse_file(path: Path, now: datetime, since: datetime | None) -> tuple[list[
     return rows, f"snapshot of {when:%Y-%m-%d %H:%M} UTC"
 
 
-async def _backfill(ctx: BackfillContext) -> str:
-    return await run_venue_backfill(ctx, VENUE, parse_file, fetch_history, "hourly price history")
+def _backfill(ctx: BackfillContext) -> AsyncIterator[Batch]:
+    return run_venue_backfill(ctx, VENUE, parse_file, fetch_history, "hourly price history")
 
 
 BACKFILL = Backfill(

@@ -11,6 +11,7 @@ buyback universe is every company in the loaded calendar.
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 
 from signals.sources import http
 from signals.sources.base import (
@@ -27,9 +28,8 @@ from signals.sources.base import (
     read_csv,
     refuse_damaged,
 )
-from storage import earnings as earnings_repo
+from storage.batches import Batch, IndexMembers, Written
 from storage.earnings import Member, normalise_ticker
-from storage.observations import Observation
 from storage.timeutil import to_epoch
 
 log = logging.getLogger("flowwatch.sources.sp500")
@@ -101,13 +101,14 @@ async def fetch(ctx: SourceContext) -> list[Member]:
     return members
 
 
-async def poll_list(ctx: SourceContext) -> list[Observation]:
-    members = await fetch(ctx)
-    added, removed, kept = await ctx.store.call(
-        earnings_repo.replace_members, INDEX_ID, members, to_epoch(ctx.now())
-    )
-    log.info("sp500: %d constituents (%d added, %d removed)", added + kept, added, removed)
-    return []
+async def poll_list(ctx: SourceContext) -> Batch:
+    members = IndexMembers(INDEX_ID, tuple(await fetch(ctx)), to_epoch(ctx.now()))
+
+    def describe(w: Written) -> str:
+        added, removed, kept = w.result(members)
+        return f"sp500: {added + kept} constituents ({added} added, {removed} removed)"
+
+    return Batch(rows=(members,), describe=describe)
 
 
 POLLS = [
@@ -127,22 +128,26 @@ POLLS = [
 ]
 
 
-async def _backfill(ctx: BackfillContext) -> str:
+async def _backfill(ctx: BackfillContext) -> AsyncIterator[Batch]:
     if ctx.file:
         members = parse_csv(
             ctx.file.read_text(encoding="utf-8", errors="replace"), name=f"sp500 {ctx.file.name}", strict=True
         )
         where = ctx.file.name
     else:
-        sctx = SourceContext(client=ctx.client, now=lambda: ctx.now, settings=ctx.settings)
-        members = await fetch(sctx)
+        members = await fetch(ctx.source_context())
         where = "the public constituents CSV"
-    added, removed, kept = earnings_repo.replace_members(ctx.db, INDEX_ID, members, to_epoch(ctx.now))
+    record = IndexMembers(INDEX_ID, tuple(members), to_epoch(ctx.now))
+
+    def describe(w: Written) -> str:
+        added, removed, kept = w.result(record)
+        return (
+            f"sp500: {len(members)} constituents from {where} ({added} added, {removed} removed, "
+            f"{kept} unchanged); the buyback universe is now this list"
+        )
+
+    yield Batch(rows=(record,), describe=describe)
     ctx.progress(1)
-    return (
-        f"sp500: {len(members)} constituents from {where} ({added} added, {removed} removed, {kept} unchanged); "
-        "the buyback universe is now this list"
-    )
 
 
 BACKFILL = Backfill(

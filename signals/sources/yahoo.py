@@ -26,6 +26,7 @@ from signals.sources.base import (
     describe_body,
     looks_like_html,
 )
+from storage.batches import Batch
 from storage.maintenance import Retention
 from storage.observations import Observation
 from storage.series import yahoo_5m
@@ -156,7 +157,7 @@ async def fetch_intraday(
     )
 
 
-async def poll_intraday(ctx: SourceContext) -> list[Observation]:
+async def poll_intraday(ctx: SourceContext) -> Batch:
     """The three indices; what failed or was skipped in the run is one line."""
     out: list[Observation] = []
     report = PollReport("yahoo", log)
@@ -165,7 +166,7 @@ async def poll_intraday(ctx: SourceContext) -> list[Observation]:
             out += await fetch_intraday(ctx, index, report)
         except SourceError as exc:
             report.failed(f"yahoo {symbol}", exc)
-    return report.finish(out)
+    return Batch(tuple(report.finish(out)))
 
 
 def _market_open(now: datetime) -> bool:

@@ -10,6 +10,7 @@ import httpx
 import numpy as np
 import pytest
 
+from bot.backfills import run_backfill
 from bot.cli import main
 from bot.config import load_settings
 from bot.liquidations import liquidations_chart, liquidations_report, liquidations_text, validate_hours
@@ -18,11 +19,11 @@ from bot.summary import status_line, summary_text
 from signals.contract import default_params
 from signals.sources import coinbase, coinglass, okx
 from signals.sources import liquidations as liq_source
-from signals.sources.base import BackfillContext, SourceContext, SourceError
+from signals.sources.base import BackfillContext, SourceError
 from storage import observations as obs_repo
-from storage.db import open_db
+from storage.db import SyncReader, open_db
 from storage.timeutil import from_epoch
-from tests.conftest import fixture_text
+from tests.conftest import fixture_text, source_context
 from tests.signals.test_liquidations import LOW, T0, minute_history
 
 
@@ -142,12 +143,15 @@ async def test_coinglass_live_needs_the_key_and_sends_it(db: object) -> None:
         return httpx.Response(200, text=fixture_text("coinglass/liquidation_history.json"))
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
-        ctx = BackfillContext(db=db, client=client, now=now, settings=load_settings(env={}, dotenv=None))
+        reader = SyncReader(db)  # type: ignore[arg-type]
+        ctx = BackfillContext(
+            client=client, now=now, settings=load_settings(env={}, dotenv=None), reader=reader
+        )
         with pytest.raises(SourceError, match="FLOWWATCH_COINGLASS_API_KEY"):
             await coinglass.fetch(ctx)
         settings = load_settings(env={"FLOWWATCH_COINGLASS_API_KEY": "k-123"}, dotenv=None)
         ctx = BackfillContext(
-            db=db, client=client, now=now, settings=settings, since=datetime(2023, 1, 1, tzinfo=UTC)
+            client=client, now=now, settings=settings, reader=reader, since=datetime(2023, 1, 1, tzinfo=UTC)
         )
         bucket, rows = await coinglass.fetch(ctx, interval="1d")
     assert (
@@ -170,8 +174,8 @@ async def test_price_poll_falls_back_to_binance() -> None:
         return None
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
-        ctx = SourceContext(client=client, now=lambda: now, settings=None, sleep=nosleep)
-        rows = await coinbase.poll_price(ctx)
+        ctx = source_context(client, now, sleep=nosleep)
+        rows = (await coinbase.poll_price(ctx)).observations  # type: ignore[arg-type]
     assert rows and rows[0].source == "binance" and rows[0].series == "btc.usd.close.1m"
 
 
@@ -186,8 +190,8 @@ async def test_okx_live_backfill_pages_back_and_fills_gaps(db: object) -> None:
         return httpx.Response(200, text=fixture_text("okx/liquidation_orders.json"))
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
-        ctx = BackfillContext(db=db, client=client, now=now, since=datetime.fromtimestamp(1795184000, tz=UTC))
-        msg = await okx._backfill(ctx)
+        since = datetime.fromtimestamp(1795184000, tz=UTC)
+        msg = await run_backfill(okx.BACKFILL, db, client=client, now=now, since=since)  # type: ignore[arg-type]
     assert pages[1]["after"] == "1795184152598" and "3 BTC liquidations" in msg
     n = db.execute("SELECT COUNT(*) FROM observations WHERE series = 'liq.btc.okx.long_usd.1m'").fetchone()[0]  # type: ignore[attr-defined]
     assert n > 10

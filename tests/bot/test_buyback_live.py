@@ -50,8 +50,8 @@ async def test_morning_refresh_counts_the_same_day_and_nothing_repeats(tmp_path:
     await app.start(schedule=False, initial_poll=False)
 
     async def morning() -> None:
-        ctx = SourceContext(client=client, now=clock.now, settings=settings, sleep=no_sleep, store=app.store)
-        await earnings_src.poll_calendar(ctx)
+        ctx = SourceContext(client=client, now=clock.now, settings=settings, reader=app.store, sleep=no_sleep)
+        await app.store_batch("earnings_calendar", await earnings_src.poll_calendar(ctx))
         await app.evaluate(["buyback"])
         await app.dispatcher.drain_once()
 
@@ -87,8 +87,8 @@ async def test_a_calendar_not_refreshed_goes_stale_and_never_alerts(tmp_path: Pa
     app = App(settings, clock=clock, client=client, sinks=[ConsoleSink(stream=out, fmt="jsonl")])
     await app.start(schedule=False, initial_poll=False)
     try:
-        ctx = SourceContext(client=client, now=clock.now, settings=settings, sleep=no_sleep, store=app.store)
-        await earnings_src.poll_calendar(ctx)
+        ctx = SourceContext(client=client, now=clock.now, settings=settings, reader=app.store, sleep=no_sleep)
+        await app.store_batch("earnings_calendar", await earnings_src.poll_calendar(ctx))
         clock.advance(timedelta(days=20))  # no refresh since: the window closes meanwhile
         await app.evaluate(["buyback"])
         await app.dispatcher.drain_once()

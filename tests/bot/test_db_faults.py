@@ -16,7 +16,8 @@ from bot.clock import SimClock
 from bot.config import load_settings
 from bot.health import HealthReport, storage_report
 from bot.runner import App
-from storage import runlock
+from storage import batches, runlock
+from storage.batches import Batch
 from storage.db import applied_migrations, open_db, open_readonly, pending_migrations
 from storage.observations import Observation, upsert
 from tests.storage.test_release_db import release_db
@@ -156,7 +157,7 @@ async def test_disk_full_while_running_is_said_retried_and_reported(
         rows = [Observation("cboe.vix.close", 1_000_000_000 + i * 86400, 15.0, "x") for i in range(5000)]
         caplog.set_level(logging.WARNING)
         try:
-            await app.store.call(app.pipeline.ingest, rows)
+            await app.store.call(batches.write, Batch(tuple(rows)), live=True)
         except sqlite3.OperationalError as exc:
             app._write_failed(exc, "storing rows")
         await app.heartbeat()

@@ -16,11 +16,11 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.backfills import run_backfill
 from bot.replay import run_replay
 from signals.contract import default_params
 from signals.ratecut import SIGNAL
 from signals.sources import fedwatch, fred
-from signals.sources.base import BackfillContext
 from storage.alerts import AlertEvent
 from storage.db import open_db
 from tests.conftest import DATA
@@ -31,7 +31,7 @@ NOW = datetime(2026, 9, 1, tzinfo=UTC)
 def _backfill(db: Any, module: Any, path: Path) -> str:
     async def go() -> str:
         async with httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(503))) as client:
-            return str(await module._backfill(BackfillContext(db=db, client=client, now=NOW, file=path)))
+            return await run_backfill(module.BACKFILL, db, client=client, now=NOW, file=path)
 
     return asyncio.run(go())
 

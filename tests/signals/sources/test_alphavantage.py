@@ -8,11 +8,14 @@ import httpx
 import pytest
 from sqlite_utils import Database
 
+from bot.backfills import described, run_backfill
 from bot.config import load_settings
 from signals.sources import alphavantage
 from signals.sources import earnings as earnings_src
 from signals.sources.base import SourceError
+from storage import batches
 from storage import earnings as repo
+from storage.db import SyncReader
 from tests.conftest import fixture_text
 
 KEY = "DEMOKEY12345XYZ"
@@ -66,7 +69,8 @@ async def fallback(db: Database, av_body: str, key: str | None = KEY) -> tuple[s
         return httpx.Response(200, text=av_body)
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as c:
-        text = await earnings_src.refresh(c, earnings_src.sync_call(db), Settings(key), NOW, sleep=no_sleep)
+        batch = await earnings_src.refresh(c, SyncReader(db), Settings(key), NOW, sleep=no_sleep)
+    text = described(batch, batches.write(db, batch, live=True))
     return text, seen
 
 
@@ -100,15 +104,9 @@ async def test_without_a_key_there_is_no_fallback(db: Database) -> None:
 async def test_backfill_from_a_saved_csv(db: Database, fixtures_dir: object) -> None:
     from pathlib import Path
 
-    from signals.sources.base import BackfillContext
-
-    ctx = BackfillContext(
-        db=db,
-        client=httpx.AsyncClient(),
-        now=NOW,
-        file=Path(str(fixtures_dir)) / "alphavantage" / "earnings_calendar.csv",
-    )
-    assert "5 rows from earnings_calendar.csv" in await alphavantage.BACKFILL.run(ctx)
+    f = Path(str(fixtures_dir)) / "alphavantage" / "earnings_calendar.csv"
+    msg = await run_backfill(alphavantage.BACKFILL, db, client=httpx.AsyncClient(), now=NOW, file=f)
+    assert "5 rows from earnings_calendar.csv" in msg
 
 
 def test_log_lines_never_carry_the_key() -> None:

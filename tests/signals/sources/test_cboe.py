@@ -8,9 +8,9 @@ import httpx
 import pytest
 
 from signals.sources import cboe
-from signals.sources.base import SourceContext, SourceError
+from signals.sources.base import SourceError
 from storage.timeutil import iso
-from tests.conftest import fixture_text
+from tests.conftest import fixture_text, source_context
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
@@ -90,10 +90,8 @@ async def test_poll_falls_back_to_fred_when_cboe_fails() -> None:
         return None
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
-        ctx = SourceContext(
-            client=client, now=lambda: datetime(2026, 4, 27, tzinfo=UTC), settings=None, sleep=no_sleep
-        )
-        rows = await cboe.poll_daily(ctx)
+        ctx = source_context(client, datetime(2026, 4, 27, tzinfo=UTC), sleep=no_sleep)
+        rows = (await cboe.poll_daily(ctx)).observations  # type: ignore[arg-type]
     series = {r.series for r in rows}
     assert series == {"cboe.vix.close", "cboe.vix3m.close"}
     assert {r.source for r in rows} == {"fred"}

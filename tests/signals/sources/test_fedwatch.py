@@ -8,8 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.backfills import run_backfill
 from signals.sources import fedwatch, fred
-from signals.sources.base import BackfillContext, SourceError
+from signals.sources.base import SourceError
 from storage import observations as obs_repo
 from tests.conftest import fixture_text
 
@@ -63,7 +64,7 @@ async def test_backfill_of_zq_settlements_downloads_fred_inputs(db: Any, tmp_pat
         return httpx.Response(200, text=FRED_2022[fid])
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    message = await fedwatch._backfill(BackfillContext(db=db, client=client, now=NOW, file=f))
+    message = await run_backfill(fedwatch.BACKFILL, db, client=client, now=NOW, file=f)
     await client.aclose()
     assert sorted(asked) == ["DFEDTARL", "DFEDTARU", "EFFR"]
     assert "1 trading day(s)" in message and "2 meetings (2022-09-21..2022-11-02)" in message
@@ -78,7 +79,7 @@ async def test_backfill_of_zq_settlements_downloads_fred_inputs(db: Any, tmp_pat
     assert rows["fedwatch.fomc.2022-09-21.cut"] == 0.0
     # FRED is stored now: a second import does not download again
     client = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(500)))
-    await fedwatch._backfill(BackfillContext(db=db, client=client, now=NOW, file=f))
+    await run_backfill(fedwatch.BACKFILL, db, client=client, now=NOW, file=f)
     await client.aclose()
 
 
@@ -86,7 +87,7 @@ async def test_backfill_without_fred_still_imports_when_no_effr_is_needed(db: An
     f = tmp_path / "zq.csv"
     f.write_text(fixture_text("fedwatch/zq_settlements_2022-09-12.csv"))
     client = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(404)))
-    message = await fedwatch._backfill(BackfillContext(db=db, client=client, now=NOW, file=f))
+    message = await run_backfill(fedwatch.BACKFILL, db, client=client, now=NOW, file=f)
     await client.aclose()
     assert "FRED EFFR unavailable" in message and "load it with flowwatch backfill fred" in message
     assert "2 meetings" in message
@@ -95,7 +96,7 @@ async def test_backfill_without_fred_still_imports_when_no_effr_is_needed(db: An
 async def test_backfill_needs_a_file(db: Any) -> None:
     client = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(500)))
     with pytest.raises(ValueError, match="no free live source"):
-        await fedwatch._backfill(BackfillContext(db=db, client=client, now=NOW))
+        await run_backfill(fedwatch.BACKFILL, db, client=client, now=NOW)
     await client.aclose()
 
 
@@ -106,7 +107,7 @@ async def test_cme_meeting_export_against_the_fred_range(db: Any, tmp_path: Path
     f = tmp_path / "fedwatch_meeting_export_20261209.csv"
     f.write_bytes(fixture_text("cme/fedwatch_meeting_export_20261209.csv").encode("utf-8"))
     client = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(500)))
-    message = await fedwatch._backfill(BackfillContext(db=db, client=client, now=NOW, file=f))
+    message = await run_backfill(fedwatch.BACKFILL, db, client=client, now=NOW, file=f)
     await client.aclose()
     assert "CME meeting export for 2026-12-09" in message and "12 observations" in message
     ts = int(datetime(2026, 11, 16, tzinfo=UTC).timestamp())
@@ -144,7 +145,7 @@ async def test_days_the_method_cannot_price_are_skipped_with_their_reason(
     )
     client = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(404)))
     with caplog.at_level(logging.WARNING):
-        message = await fedwatch._backfill(BackfillContext(db=db, client=client, now=NOW, file=f))
+        message = await run_backfill(fedwatch.BACKFILL, db, client=client, now=NOW, file=f)
     await client.aclose()
     assert "3 trading day(s)" in message and "1 priced, 2 skipped (see the log)" in message
     (line,) = [r.getMessage() for r in caplog.records if "skipped 2 row(s)" in r.getMessage()]
@@ -158,9 +159,9 @@ async def test_the_real_settlements_import_with_every_day_priced(db: Any, data_d
     client = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(404)))
     now = datetime(2026, 9, 1, tzinfo=UTC)
     for name in ("fred_dff_daily.csv", "fed_target_range_2015_2021_constructed.csv"):
-        await fred._backfill(BackfillContext(db=db, client=client, now=now, file=data_dir / name))
-    message = await fedwatch._backfill(
-        BackfillContext(db=db, client=client, now=now, file=data_dir / "zq_settlements_2015_2021.csv")
+        await run_backfill(fred.BACKFILL, db, client=client, now=now, file=data_dir / name)
+    message = await run_backfill(
+        fedwatch.BACKFILL, db, client=client, now=now, file=data_dir / "zq_settlements_2015_2021.csv"
     )
     await client.aclose()
     assert "1765 trading day(s)" in message and "1765 priced" in message

@@ -7,8 +7,9 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.backfills import run_backfill
 from signals.sources import fred
-from signals.sources.base import BackfillContext, SourceError
+from signals.sources.base import SourceError
 from storage.timeutil import iso
 from tests.conftest import fixture_text
 
@@ -103,14 +104,14 @@ def test_bad_cells_are_skipped_with_their_reason(caplog: pytest.LogCaptureFixtur
 async def test_backfill_of_the_real_dff_and_target_range_files(db: Any, data_dir: Path) -> None:
     client = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(500)))
     now = datetime(2026, 9, 1, tzinfo=UTC)
-    msg = await fred._backfill(
-        BackfillContext(db=db, client=client, now=now, file=data_dir / "fred_dff_daily.csv")
-    )
+    msg = await run_backfill(fred.BACKFILL, db, client=client, now=now, file=data_dir / "fred_dff_daily.csv")
     assert msg.startswith("fred.effr ") and "from fred_dff_daily.csv" in msg
-    msg = await fred._backfill(
-        BackfillContext(
-            db=db, client=client, now=now, file=data_dir / "fed_target_range_2015_2021_constructed.csv"
-        )
+    msg = await run_backfill(
+        fred.BACKFILL,
+        db,
+        client=client,
+        now=now,
+        file=data_dir / "fed_target_range_2015_2021_constructed.csv",
     )
     await client.aclose()
     assert "fred.target_lower 2557 rows, fred.target_upper 2557 rows" in msg

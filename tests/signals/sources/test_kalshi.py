@@ -10,10 +10,11 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.backfills import run_backfill
 from signals.sources import kalshi
-from signals.sources.base import BackfillContext, Rejects, SourceContext, SourceError
+from signals.sources.base import Rejects, SourceContext, SourceError
 from storage.observations import Observation
-from tests.conftest import fixture_text
+from tests.conftest import fixture_text, source_context
 
 NOW = datetime(2026, 11, 20, 15, 0, 30, tzinfo=UTC)
 
@@ -143,7 +144,7 @@ def _ctx(handler: Any, sleeps: list[float] | None = None) -> SourceContext:
             sleeps.append(s)
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    return SourceContext(client=client, now=lambda: NOW, settings=None, sleep=sleep)
+    return source_context(client, NOW, sleep=sleep)  # type: ignore[return-value]
 
 
 async def test_poll_follows_the_cursor() -> None:
@@ -161,7 +162,7 @@ async def test_poll_follows_the_cursor() -> None:
         return httpx.Response(200, json={"cursor": "", "events": full["events"][1:]})
 
     ctx = _ctx(handler)
-    rows = await kalshi.poll(ctx)
+    rows = list((await kalshi.poll(ctx)).observations)
     await ctx.client.aclose()
     assert len(seen) == 2
     assert probs(rows, "2026-12-09") and probs(rows, "2027-01-27")
@@ -189,7 +190,7 @@ async def test_429_is_retried_after_the_servers_delay() -> None:
 
     sleeps: list[float] = []
     ctx = _ctx(handler, sleeps)
-    rows = await kalshi.poll(ctx)
+    rows = list((await kalshi.poll(ctx)).observations)
     await ctx.client.aclose()
     assert sleeps == [3.0] and probs(rows, "2026-12-09")
 
@@ -254,8 +255,9 @@ async def test_candlestick_backfill_combines_the_buckets(db: Any) -> None:
         return httpx.Response(200, json=h25 if suffix == "H25" else flat(other[suffix]))
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    ctx = BackfillContext(db=db, client=client, now=NOW, since=datetime(2026, 11, 19, tzinfo=UTC))
-    message = await kalshi._backfill(ctx)
+    message = await run_backfill(
+        kalshi.BACKFILL, db, client=client, now=NOW, since=datetime(2026, 11, 19, tzinfo=UTC)
+    )
     await client.aclose()
     assert "36 observations from hourly candlesticks, 1 meeting (2026-12-09)" in message
     row = db.execute(

@@ -10,11 +10,14 @@ import httpx
 import pytest
 from sqlite_utils import Database
 
+from bot.backfills import described, run_backfill
 from bot.config import load_settings
 from signals.sources import earnings as earnings_src
 from signals.sources import nasdaq
-from signals.sources.base import BackfillContext, SourceError
+from signals.sources.base import SourceError
+from storage import batches
 from storage import earnings as repo
+from storage.db import SyncReader
 from tests.conftest import fixture_text
 
 TODAY = date(2026, 10, 12)  # a Monday
@@ -221,8 +224,10 @@ async def test_timeouts_are_retried_once_then_the_day_is_skipped() -> None:
 
 
 async def refresh(db: Database, answers: Callable[[date], httpx.Response], now: datetime = NOW) -> str:
+    """One refresh, written as the runner writes a poll's batch; its description."""
     async with client(Recorder(answers)) as c:
-        return await earnings_src.refresh(c, earnings_src.sync_call(db), Settings(), now, sleep=Sleeps())
+        batch = await earnings_src.refresh(c, SyncReader(db), Settings(), now, sleep=Sleeps())
+    return described(batch, batches.write(db, batch, live=True))
 
 
 def day_ts(day: int) -> int:
@@ -267,8 +272,7 @@ async def test_a_ticker_listed_on_two_days_of_one_quarter(db: Database) -> None:
 
 async def test_backfill_from_saved_answers(db: Database, fixtures_dir: Path) -> None:
     folder = fixtures_dir / "nasdaq"
-    ctx = BackfillContext(db=db, client=httpx.AsyncClient(), now=NOW, dir=folder)
-    msg = await nasdaq.BACKFILL.run(ctx)
+    msg = await run_backfill(nasdaq.BACKFILL, db, client=httpx.AsyncClient(), now=NOW, dir=folder)
     assert "5 day file(s), 1 skipped" in msg  # the weekend answer carries no date
     tickers = {t for t, _ in current(db)}
     assert {"GS", "JPM", "UNH", "WMT", "MSFT"} <= tickers

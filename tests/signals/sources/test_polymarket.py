@@ -9,10 +9,11 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.backfills import run_backfill
 from signals.sources import polymarket
-from signals.sources.base import BackfillContext, Rejects, SourceContext, SourceError
+from signals.sources.base import Rejects, SourceError
 from storage.observations import Observation
-from tests.conftest import fixture_text
+from tests.conftest import fixture_text, source_context
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 
@@ -172,8 +173,9 @@ async def test_history_backfill_aligns_token_points_on_the_hour(db: Any) -> None
         )
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    ctx = BackfillContext(db=db, client=client, now=NOW, since=datetime(2026, 11, 19, tzinfo=UTC))
-    message = await polymarket._backfill(ctx)
+    message = await run_backfill(
+        polymarket.BACKFILL, db, client=client, now=NOW, since=datetime(2026, 11, 19, tzinfo=UTC)
+    )
     await client.aclose()
     assert "117 observations from hourly price history, 1 meeting (2026-12-09)" in message
     row = db.execute(
@@ -193,7 +195,7 @@ async def test_poll_pages_by_offset() -> None:
         return httpx.Response(200, json=[])
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    rows = await polymarket.poll(SourceContext(client=client, now=lambda: NOW, settings=None))
+    rows = list((await polymarket.poll(source_context(client, NOW))).observations)  # type: ignore[arg-type]
     await client.aclose()
     assert offsets == [0, 50] and probs(rows, "2026-12-09")
 
@@ -204,7 +206,7 @@ async def test_poll_rejects_an_object_where_an_array_belongs() -> None:
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
     with pytest.raises(SourceError, match="expected a JSON array of events"):
-        await polymarket.poll(SourceContext(client=client, now=lambda: NOW, settings=None))
+        await polymarket.poll(source_context(client, NOW))  # type: ignore[arg-type]
     await client.aclose()
 
 

@@ -8,10 +8,11 @@ import httpx
 import pytest
 from sqlite_utils import Database
 
+from bot.backfills import run_backfill
 from signals.sources import sp500
-from signals.sources.base import BackfillContext, SourceContext, SourceError
+from signals.sources.base import SourceError
 from storage import earnings as repo
-from tests.conftest import fixture_text
+from tests.conftest import fixture_text, source_context
 
 NOW = datetime(2026, 11, 20, tzinfo=UTC)
 
@@ -40,7 +41,7 @@ async def test_a_short_live_list_keeps_the_stored_one(db: Database) -> None:
     )
     async with httpx.AsyncClient(transport=transport) as c:
         with pytest.raises(SourceError, match="only 10 constituents"):
-            await sp500.fetch(SourceContext(client=c, now=lambda: NOW, settings=None))
+            await sp500.fetch(source_context(c, NOW))  # type: ignore[arg-type]
     assert len(repo.load_members_frame(db)) == 10
 
 
@@ -57,8 +58,7 @@ async def test_backfill_file_replaces_the_list(db: Database, tmp_path: Path) -> 
     repo.replace_members(db, "sp500", [repo.Member("OLD")])
     f = tmp_path / "constituents.csv"
     f.write_text(full_list())
-    ctx = BackfillContext(db=db, client=httpx.AsyncClient(), now=NOW, file=f)
-    msg = await sp500.BACKFILL.run(ctx)
+    msg = await run_backfill(sp500.BACKFILL, db, client=httpx.AsyncClient(), now=NOW, file=f)
     assert "503 constituents from constituents.csv (503 added, 1 removed, 0 unchanged)" in msg
     assert "OLD" not in set(repo.load_members_frame(db)["ticker"])
 
@@ -80,7 +80,6 @@ async def test_a_damaged_file_is_refused_and_the_list_kept(
     repo.replace_members(db, "sp500", [repo.Member("KEEP")])
     f = tmp_path / "constituents.csv"
     f.write_text(damage(full_list()))
-    ctx = BackfillContext(db=db, client=httpx.AsyncClient(), now=NOW, file=f)
     with pytest.raises(SourceError, match=needle):
-        await sp500.BACKFILL.run(ctx)
+        await run_backfill(sp500.BACKFILL, db, client=httpx.AsyncClient(), now=NOW, file=f)
     assert list(repo.load_members_frame(db)["ticker"]) == ["KEEP"]
