@@ -37,21 +37,15 @@ from sqlite_utils import Database
 
 from signals import registry
 from signals.base import Level, Params, Reading
+from signals.btc_liq._baselines import WindowHistory, window_histories
+from signals.btc_liq._livebook import LiveBook
+from signals.btc_liq._reading import step, warm_tracker
+from signals.btc_liq._stored import StoredHistory
+from signals.btc_liq._text import span
+from signals.btc_liq._timeline import Timeline
+from signals.btc_liq._tracker import Tracker
+from signals.btc_liq._vocab import NAMES, VENUE_INDEX, VENUES, WARMUP_S
 from signals.contract import rules_of
-from signals.liq_stored import StoredHistory
-from signals.liquidations import (
-    NAMES,
-    VENUE_INDEX,
-    VENUES,
-    WARMUP_S,
-    LiveBook,
-    Timeline,
-    Tracker,
-    WindowHistory,
-    span,
-    warm_tracker,
-    window_histories,
-)
 from signals.sources import liquidations as liq_source
 from signals.sources._wsclient import Event, StreamClient
 from signals.sources.liquidations import make_streams
@@ -262,7 +256,7 @@ class LiveLiquidations:
         t = int(now)
         arrival, self._pending_arrival = self._pending_arrival, None
         self._mark_live(now)
-        r = self.tracker.step(t, self.book, self.hists)
+        r = step(self.tracker, t, self.book, self.hists)
         self.evaluations += 1
         notices = self._notice_readings(now)
         if not notices and not self._worth(r, t):

@@ -26,12 +26,15 @@ from bot.formatting import EVENT_WORDS, when
 from bot.pipeline import load_signal_inputs
 from signals import get_signal
 from signals.base import Reading
-from signals.btc_liq import chart_range, chart_resolution, history_of, latest_reading
-from signals.liquidations import (
+from signals.btc_liq import (
     BINANCE_NOTE,
     COLUMNS,
     NAMES,
     VENUE_INDEX,
+    chart_range,
+    chart_resolution,
+    history_of,
+    latest_reading,
     span,
     undercounts,
     usd,

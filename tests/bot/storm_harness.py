@@ -111,7 +111,7 @@ async def run(args: argparse.Namespace) -> None:
     from bot.config import load_settings
     from bot.liqlive import LiveLiquidations
     from bot.pacing import ChannelPacer
-    from signals.liquidations import VENUE_INDEX
+    from signals.btc_liq._vocab import VENUE_INDEX
     from storage import meta
     from storage.db import open_db
     from storage.timeutil import from_epoch

@@ -13,8 +13,8 @@ from bot.charts import render_png
 from bot.replay import run_replay
 from signals.base import Level
 from signals.btc_liq import SIGNAL
+from signals.btc_liq._timeline import Episode
 from signals.contract import default_params
-from signals.liquidations import Episode
 from signals.sources import coinglass
 from storage import observations as obs_repo
 from storage.observations import Observation

@@ -13,9 +13,9 @@ from sqlite_utils import Database
 
 from signals.base import Level
 from signals.btc_liq import SIGNAL, latest_reading
+from signals.btc_liq._history import MemoryHistory
+from signals.btc_liq._stored import StoredHistory
 from signals.contract import default_params
-from signals.liq_stored import StoredHistory
-from signals.liquidations import MemoryHistory
 from storage import liq_rollups
 from storage import observations as obs_repo
 from storage.liq_reads import LiqReader

@@ -11,16 +11,14 @@ import pytest
 
 from signals.base import Level, Params
 from signals.btc_liq import SIGNAL
+from signals.btc_liq._baselines import period_totals, window_histories
+from signals.btc_liq._grade import year_rank
+from signals.btc_liq._livebook import LiveBook
+from signals.btc_liq._reading import step
+from signals.btc_liq._text import coverage_of
+from signals.btc_liq._timeline import build_timeline
+from signals.btc_liq._tracker import Tracker
 from signals.contract import default_params
-from signals.liquidations import (
-    LiveBook,
-    Tracker,
-    build_timeline,
-    coverage_of,
-    period_totals,
-    window_histories,
-    year_rank,
-)
 from storage.observations import Inputs, Observation, inputs_from_long
 from storage.series import gap_series, liq_series
 
@@ -330,7 +328,7 @@ def test_live_book_and_stored_timeline_give_the_same_readings() -> None:
             side = 0 if ".long_usd." in o.series else 1
             book.add(ts + 30, 2 * 2 + side, o.value)  # okx is column pair 2
         book.mark("okx", ts)
-        live.append(tr.step(ts + 60, book, hists))
+        live.append(step(tr, ts + 60, book, hists))
     assert [(r.level, r.hold, round(r.value, 6)) for r in live] == [
         (r.level, r.hold, round(r.value, 6)) for r in stored
     ]

@@ -1,6 +1,6 @@
 """``btc_liq`` over a database, reading only the range it is asked for (:class:`StoredHistory`).
 
-The same answers as :class:`signals.liquidations.MemoryHistory` over every bucket, from bounded
+The same answers as :class:`signals.btc_liq._history.MemoryHistory` over every bucket, from bounded
 reads (:class:`storage.liq_reads.LiqReader`):
 
 - timelines: the 1-minute rows of the range (5-minute roll-ups where the minutes were pruned), or
@@ -15,29 +15,18 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from signals.base import Params
-from signals.liquidations import (
-    COVER_SHARE,
-    IMPORTS,
-    RANK_S,
-    VENUE_INDEX,
-    WINDOWS,
-    Episode,
-    Timeline,
-    WindowHistory,
-    build_timeline,
-    make_history,
-    period_totals,
-)
-
-if TYPE_CHECKING:
-    from storage.liq_reads import LiqReader
+from signals.btc_liq._baselines import WindowHistory, make_history, period_totals
+from signals.btc_liq._timeline import Episode, Timeline, build_timeline
+from signals.btc_liq._vocab import COVER_SHARE, IMPORTS, RANK_S, VENUE_INDEX, WINDOWS
+from storage.liq_reads import LiqReader
 
 DAY = 86400
+
+
 #: above this many minutes a chart's prices are sampled at its resolution, not read row by row
 PRICE_ROWS_MAX = 20000
 
