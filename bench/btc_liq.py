@@ -141,7 +141,7 @@ async def _app(path: Path) -> Any:
 
 def _ingest(mix: str) -> tuple[float, float, int]:
     """(our seconds, floor seconds, BTC liquidations) for N_FRAMES frames of ``mix``."""
-    from bot.liqlive import LiveLiquidations
+    from bot.streams import service_of
     from signals.sources.binance import BinanceStream
     from signals.sources.bybit import BybitStream
     from signals.sources.okx import OkxStream
@@ -164,7 +164,7 @@ def _ingest(mix: str) -> tuple[float, float, int]:
                 "binance": BinanceStream("ws://unused", lambda *a: None, clock=wall),
                 "okx": OkxStream("ws://unused", lambda *a: None, clock=wall),
             }
-            svc = LiveLiquidations(app, streams=list(clients.values()), clock=clock)
+            svc = service_of(app, "btc_liq", streams=list(clients.values()), clock=clock)
             svc.start_clock()
             for c in clients.values():
                 c.health.mark_up(T0)
@@ -266,7 +266,7 @@ async def _latency() -> tuple[list[float], list[float], int]:
     from websockets.asyncio.server import serve
     from websockets.exceptions import ConnectionClosed
 
-    from bot.liqlive import LiveLiquidations
+    from bot.streams import StreamService, service_of
     from storage import alerts as alert_repo
 
     # market time runs ahead of the wall clock here, so it starts days in the past
@@ -274,7 +274,7 @@ async def _latency() -> tuple[list[float], list[float], int]:
     frames = cascade_frames(start_s)
     with tempfile.TemporaryDirectory() as tmp:
         app = await _app(Path(tmp) / "latency.db")
-        svc: LiveLiquidations | None = None
+        svc: StreamService | None = None
 
         async def venue(ws: Any) -> None:
             with contextlib.suppress(ConnectionClosed):
@@ -318,14 +318,15 @@ async def _latency() -> tuple[list[float], list[float], int]:
         async with serve(venue, "127.0.0.1", 0) as s1, serve(quiet, "127.0.0.1", 0) as s2:
             u1 = f"ws://127.0.0.1:{s1.sockets[0].getsockname()[1]}/"
             u2 = f"ws://127.0.0.1:{s2.sockets[0].getsockname()[1]}/"
-            holder: dict[str, LiveLiquidations] = {}
+            holder: dict[str, StreamService] = {}
 
             def market_time() -> float:  # the streams' own time: the newest liquidation seen
                 s = holder.get("svc")
-                return max(start_s + 1.0, s.latest_event_ms / 1000 + 0.5) if s else start_s + 1.0
+                return max(start_s + 1.0, s.model.latest_event_ms / 1000 + 0.5) if s else start_s + 1.0
 
-            svc = LiveLiquidations(
+            svc = service_of(
                 app,
+                "btc_liq",
                 venues=["bybit"],
                 urls={"bybit": u1, "bybit_inverse": u2},
                 clock=market_time,

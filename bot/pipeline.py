@@ -1,6 +1,8 @@
 """Live evaluation: stored series → signal → engine → outbox, on the database thread.
 
-Used by ``flowwatch run`` after every poll. Data older than a signal's staleness rule never
+Used by ``flowwatch run`` after every poll (:meth:`Pipeline.evaluate`), and by the stream
+services for readings made in memory (:meth:`Pipeline.apply`): both step the same engine and
+write through the same commit. Data older than a signal's staleness rule never
 reaches the engine; it raises a stale-data notice once (and a recovery notice later)
 through the same engine and outbox, with ``kind='notice'``.
 """
@@ -104,8 +106,6 @@ class Pipeline:
         self.router = router
         self.scope = scope
         self.engine: Engine | None = None
-        #: signals a running service evaluates in memory (streams); evaluate() leaves them alone
-        self.owned: set[str] = set()
 
     def load(self, db: Database) -> None:
         self.engine = Engine(state_repo.load_states(db, self.scope))
@@ -117,7 +117,7 @@ class Pipeline:
         out = {}
         for sid in signal_ids:
             sig = registry().get(sid)
-            if sig is None or sid in self.owned:
+            if sig is None:
                 continue
             out[sid] = self._evaluate_one(db, sig, now)
         return out
@@ -180,14 +180,7 @@ class Pipeline:
             events += engine.step(
                 self._notice(sig.id, name, reason, now, now, engine), Rules(), kind="notice"
             )
-        try:
-            written = persist(db, self.scope, engine.take_dirty(), events, self.router, now=to_epoch(now))
-        except Exception:
-            engine.restore(snapshot)  # keep memory equal to what is stored
-            raise
-        for _id, ev in written:
-            log.info("%s %s/%s %s: %s", ev.kind, ev.signal, ev.key, ev.event, ev.summary)
-        return Evaluation(latest, stale, written)
+        return Evaluation(latest, stale, self._commit(db, snapshot, events, now))
 
     def apply(
         self,
@@ -216,14 +209,35 @@ class Pipeline:
         for r in readings:
             events += engine.step(r, rules)
             stepped.add(r.key)
+        written = self._commit(db, snapshot, events, now)
+        return Applied(written, {k: engine.state(signal_id, k).copy() for k in stepped})
+
+    def _commit(
+        self,
+        db: Database,
+        snapshot: dict[tuple[str, str], KeyState],
+        events: list[AlertEvent],
+        now: datetime,
+    ) -> list[tuple[int, AlertEvent]]:
+        """The states the engine changed and their events, with deliveries, in one transaction
+        (polled and streamed signals alike); on failure the engine goes back to ``snapshot``."""
+        engine = self.engine
+        assert engine is not None
         try:
             written = persist(db, self.scope, engine.take_dirty(), events, self.router, now=to_epoch(now))
         except Exception:
-            engine.restore(snapshot)
+            engine.restore(snapshot)  # keep memory equal to what is stored
             raise
         for _id, ev in written:
             log.info("%s %s/%s %s: %s", ev.kind, ev.signal, ev.key, ev.event, ev.summary)
-        return Applied(written, {k: engine.state(signal_id, k).copy() for k in stepped})
+        return written
+
+    def key_states(self, db: Database, signal_id: str) -> dict[str, KeyState]:
+        """A copy of the engine's state of every key of a signal."""
+        if self.engine is None:
+            self.load(db)
+        assert self.engine is not None
+        return {k: st.copy() for (sig, k), st in self.engine.states.items() if sig == signal_id}
 
     @staticmethod
     def _notice(

@@ -27,22 +27,25 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.dispatcher import Dispatcher
 from bot.engine import Router, console_router
-from bot.pipeline import Pipeline
+from bot.pipeline import Applied, Pipeline
 from bot.queries import alert_chart_data, chart_data
 from bot.scheduler import build_scheduler
 from bot.sink_filters import console_router_for
 from bot.sinks import Sink
 from bot.sinks.console import ConsoleSink
 from bot.startup_report import PollOutcome
+from bot.streams import StreamService, service_for
 from bot.summary import summary_text
 from signals import registry, sources
+from signals.base import Reading
 from signals.contract import alert_chart_days_of
-from signals.sources.base import Poll, SourceContext, SourceError
+from signals.sources.base import Poll, SourceContext, SourceError, Stream
 from storage import batches, meta
 from storage.alerts import StoredAlert
 from storage.batches import Batch, Written
 from storage.db import AsyncStore
 from storage.memory import tune_allocator
+from storage.state import KeyState
 from storage.timeutil import from_epoch, human_duration, to_epoch
 
 if TYPE_CHECKING:
@@ -104,6 +107,8 @@ class App:
         self.poll_outcomes: dict[str, PollOutcome] = {}
         #: sources in an outage (name -> since): one WARNING per outage, the repeats at DEBUG
         self.down_since: dict[str, datetime] = {}
+        #: signals a running stream service evaluates in memory: polled evaluation leaves them alone
+        self.streaming: set[str] = set()
         self.started_at = to_epoch(self.clock.now())
 
     def add_sink(self, sink: Sink) -> None:
@@ -117,10 +122,8 @@ class App:
         await self.store.open()
         await self.store.call(self.pipeline.load)
         self._tasks.append(asyncio.create_task(self.dispatcher.run(), name="dispatcher"))
-        for svc in sources.services():
-            factory = getattr(svc, "start", None)
-            if callable(factory):
-                self._tasks.append(asyncio.create_task(factory(self), name=f"service:{svc}"))
+        for stream in sources.streams():
+            self.start_stream(stream)
         if schedule:
             sched = build_scheduler(self)
             sched.start()
@@ -138,6 +141,40 @@ class App:
             self._tasks.append(asyncio.create_task(self._initial_polls(), name="initial-polls"))
         else:
             self._tasks.append(asyncio.create_task(self.report_startup(), name="startup-report"))
+
+    def start_stream(self, stream: Stream) -> StreamService | None:
+        """Start the service of a declared stream (wall clock only; when the stream is enabled)."""
+        if not isinstance(self.clock, SystemClock):
+            log.info("%s streams not started: they need the wall clock (simulated clock in use)", stream.name)
+            return None
+        if not stream.enabled(self.settings):
+            log.info("%s streams off by their settings", stream.name)
+            return None
+        svc = service_for(self, stream, fill_at_start=True)
+        self._tasks.append(asyncio.create_task(self.run_stream(svc), name=f"stream-service:{stream.name}"))
+        return svc
+
+    async def run_stream(self, svc: StreamService) -> None:
+        """Run a stream service; its signal is evaluated by it (not polled) while it runs."""
+        self.streaming.add(svc.signal)
+        try:
+            await svc.run()
+        finally:
+            self.streaming.discard(svc.signal)
+
+    async def apply(
+        self, signal_id: str, readings: Sequence[Reading], now: datetime, notices: Sequence[Reading] = ()
+    ) -> Applied:
+        """Step readings computed in memory (a stream service) through the engine; events written
+        with their deliveries in one transaction, then sent."""
+        applied = await self.store.call(self.pipeline.apply, signal_id, readings, now, notices)
+        if applied.events:
+            self.dispatcher.kick()
+        return applied
+
+    async def key_states(self, signal_id: str) -> dict[str, KeyState]:
+        """The engine's state of every key of a signal (a copy)."""
+        return await self.store.call(self.pipeline.key_states, signal_id)
 
     async def _initial_polls(self) -> None:
         """Poll every source once at start-up, concurrently (a slow provider delays no other);
@@ -300,6 +337,7 @@ class App:
 
     async def evaluate(self, signal_ids: Sequence[str]) -> bool:
         """Evaluate now; False when it could not run (logged; a storage failure is retried)."""
+        signal_ids = [s for s in signal_ids if s not in self.streaming]
         try:
             evals = await self.store.call(self.pipeline.evaluate, list(signal_ids), self.clock.now())
         except Exception as exc:

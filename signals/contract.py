@@ -32,7 +32,9 @@ from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
 from signals.base import Demo, InputLoader, Level, Param, Params, Reading, Rules, TableLoader
 
 if TYPE_CHECKING:
+    from storage.batches import Batch, Written
     from storage.observations import Inputs
+    from storage.series import LiqEvent
 
 
 @runtime_checkable
@@ -181,6 +183,54 @@ class AlertChartDays(Protocol):
     def alert_chart_days(self) -> int: ...
 
 
+class StreamHealth(Protocol):
+    """What a live model may know of a stream's health (the app's clients keep it)."""
+
+    @property
+    def connected(self) -> bool: ...
+    @property
+    def unavailable(self) -> str | None: ...
+    @property
+    def down_since(self) -> float | None: ...
+    @property
+    def last_error(self) -> str | None: ...
+
+    def up_seconds(self, a: float, b: float) -> float: ...
+
+
+class LiveModel(Protocol):
+    """A signal evaluated in memory as stream frames arrive, by the app's stream service
+    (``bot.streams``): pure, no I/O; the service owns the clients, the tasks and the writes."""
+
+    signal: str
+    key: str
+    #: keep the raw frames for an audit (the service turns it off when they are not kept)
+    keep_raw: bool
+
+    def load(self, db: Any, now: float, until: float, minutes: bool = True) -> Any:
+        """Stored history it needs (run on a read-only connection)."""
+        ...
+
+    def warm(self, loaded: Any, now: float) -> None: ...
+    def refresh(self, loaded: Any) -> None: ...
+    def start(self, now: float) -> None: ...
+    def on_events(self, events: Sequence[LiqEvent], frame: str | bytes = "") -> None: ...
+    def step(self, now: float, connected: Iterable[str]) -> Reading: ...
+    def notice(self, venue: str, stale: bool, now: float, health: StreamHealth) -> Reading: ...
+    def rows_due(
+        self, now: float, started_at: float, health: Mapping[str, StreamHealth]
+    ) -> tuple[list[tuple[str, int, float, str]], Any, int]: ...
+    def flushed(self, cur: int) -> None: ...
+    def absorb(self, batch: Batch, written: Written) -> int: ...
+
+
+@runtime_checkable
+class Streamed(Protocol):
+    """Evaluated live in memory by a stream service (a source's ``STREAMS`` names the signal)."""
+
+    def live_model(self, params: Params) -> LiveModel: ...
+
+
 @runtime_checkable
 class CoverageReport(Protocol):
     """A note on the coverage of the data, for ``flowwatch check``."""
@@ -215,6 +265,7 @@ def _caps(sig: Signal) -> frozenset[str]:
         "chart": Charted,
         "alert_chart": AlertCharted,
         "alert_chart_days": AlertChartDays,
+        "streamed": Streamed,
     }
     caps = frozenset(name for name, proto in table.items() if isinstance(sig, proto))
     _CAPS[id(sig)] = (sig, caps)
@@ -369,3 +420,9 @@ def alert_chart_days_of(sig: Signal) -> int:
 def guild_params_of(sig: Signal) -> tuple[str, ...]:
     """The parameters a guild may set with ``/thresholds`` (``Param(guild=True)``), in order."""
     return tuple(p.name for p in sig.params if p.guild)
+
+
+def live_model_of(sig: Signal, params: Params) -> LiveModel:
+    if not has(sig, "streamed"):
+        raise TypeError(f"{sig.id} is not evaluated from streams")
+    return cast(Streamed, sig).live_model(params)

@@ -33,6 +33,7 @@ from signals.btc_liq._chart import cascade_chart, chart_range, chart_resolution
 from signals.btc_liq._demo import demo_observations
 from signals.btc_liq._grade import ladder, reading_level
 from signals.btc_liq._history import coverage_report, history_of, latest_reading, stream_readings
+from signals.btc_liq._live import LiveCascade
 from signals.btc_liq._reading import step, warm_tracker
 from signals.btc_liq._text import span
 from signals.btc_liq._timeline import Episode
@@ -311,6 +312,10 @@ class BtcLiq:
         return coverage_report(history_of(inputs, params), params)
 
     # -- demo -------------------------------------------------------------------------
+
+    def live_model(self, params: Params) -> LiveCascade:
+        """The model the stream service runs as frames arrive (:mod:`signals.btc_liq._live`)."""
+        return LiveCascade(params)
 
     def demo(self, start: datetime) -> Demo:
         return Demo(tuple(demo_observations(start)))

@@ -1,7 +1,8 @@
 """Sources: one module per data provider, discovered automatically.
 
-A module contributes ``POLLS`` (scheduled fetches), ``BACKFILL`` (``flowwatch backfill``)
-and ``SERVICES`` (long-running streams) — see :mod:`signals.sources.base`.
+A module contributes ``POLLS`` (scheduled fetches), ``BACKFILL`` (``flowwatch backfill``),
+``STREAMS`` (live websocket feeds the app runs as a service), ``SETTINGS`` and ``RETENTION`` —
+see :mod:`signals.sources.base`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import pkgutil
 from functools import cache
 from types import ModuleType
 
-from signals.sources.base import Backfill, Poll, Setting
+from signals.sources.base import Backfill, Poll, Setting, Stream
 from storage.maintenance import Retention
 
 _SKIP = {"base", "http"}
@@ -60,8 +61,9 @@ def retention() -> list[Retention]:
     return out
 
 
-def services() -> list[object]:
-    out: list[object] = []
+def streams() -> list[Stream]:
+    """Every source's live streams (``STREAMS``), in module order."""
+    out: list[Stream] = []
     for module in modules().values():
-        out += list(getattr(module, "SERVICES", []))
+        out += [s for s in getattr(module, "STREAMS", []) if isinstance(s, Stream)]
     return out

@@ -4,7 +4,7 @@ A source module (one per provider) exposes any of:
 
 - ``POLLS``: :class:`Poll` records the scheduler runs live;
 - ``BACKFILL``: a :class:`Backfill` for ``flowwatch backfill <name>``;
-- ``STREAMS``: live streams (websockets) the app runs as a service (``signals.sources.streams``);
+- ``STREAMS``: :class:`Stream` s, live websocket feeds the app runs as a service;
 - ``SETTINGS``: the :class:`Setting` s it reads;
 - ``RETENTION``: how long its series are kept.
 
@@ -21,7 +21,7 @@ import json
 import logging
 import math
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -411,3 +411,27 @@ class Backfill:
     file: bool = True
     dir: bool = False
     live: bool = True
+
+
+@dataclass(frozen=True)
+class Stream:
+    """Live streams (websockets) the app runs as one service for ``signal``, which it evaluates
+    in memory as frames arrive (``bot.streams``). The source module only makes the clients:
+
+    - ``make(settings, on_events, **kw)``: the clients (``kw``: a clock, URL overrides …);
+    - ``raw_retention_days(settings)``: how many days the raw frames are kept (an audit);
+    - ``enabled(settings)``: whether ``flowwatch run`` starts them (a setting may turn them off);
+    - ``on_start(ctx, started, clients)``: a batch to write when the service starts (what a
+      REST feed holds of the minutes the streams missed while flowwatch was down), or None.
+
+    Streams run on the wall clock: under a simulated clock (replays, harnesses) the service is not
+    started, and the signal is evaluated from what is stored, like any other.
+    """
+
+    name: str
+    signal: str
+    make: Callable[..., list[Any]]
+    enabled: Callable[[SettingValues], bool]
+    on_start: Callable[[SourceContext, datetime, Sequence[str]], Awaitable[Batch]] | None = None
+    raw_retention_days: Callable[[SettingValues], float] = lambda settings: 0.0
+    description: str = ""

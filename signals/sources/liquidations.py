@@ -1,25 +1,26 @@
-"""The live BTC liquidation streams (Bybit, Binance, OKX) as one ``flowwatch run`` service.
+"""The live BTC liquidation streams (Bybit, Binance, OKX), declared for the app's stream service.
 
 The venue modules (:mod:`bybit`, :mod:`binance`, :mod:`okx`) know their protocols; this module
-builds their clients from the settings and starts :class:`bot.liqlive.LiveLiquidations`, which
-owns them, keeps the 1-minute buckets and windows in memory and evaluates ``btc_liq`` as frames
-arrive. Streams run on the wall clock: under a simulated clock (replay harnesses, tests) the
-service does not start. ``FLOWWATCH_LIQ_VENUES=none`` turns it off.
+declares the stream (:data:`STREAMS`): it makes their clients from the settings, and on start
+fills the minutes OKX's stream missed from its REST feed. ``flowwatch run`` runs them as one
+service (``bot.streams``) that evaluates ``btc_liq`` in memory as frames arrive. Streams run on
+the wall clock: under a simulated clock (replay harnesses, tests) the service does not start.
+``FLOWWATCH_LIQ_VENUES=none`` turns it off.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
 
 from signals.sources import binance, bybit, okx
 from signals.sources._wsclient import OnEvents, StreamClient
-from signals.sources.base import Setting
+from signals.sources.base import Setting, SettingValues, SourceContext, SourceError, Stream
+from storage.batches import Batch, Written
 from storage.series import LIQ_VENUES
-
-if TYPE_CHECKING:
-    from bot.runner import App
+from storage.timeutil import to_epoch
 
 log = logging.getLogger("flowwatch.sources.liquidations")
 
@@ -82,11 +83,18 @@ SETTINGS = (VENUES, RAW_RETENTION_DAYS, MINUTE_RETENTION_DAYS)
 
 
 def make_streams(
-    venues: Iterable[str], on_events: OnEvents, urls: Mapping[str, str] | None = None, **kw: Any
+    settings: SettingValues,
+    on_events: OnEvents,
+    *,
+    venues: Iterable[str] | None = None,
+    urls: Mapping[str, str] | None = None,
+    **kw: Any,
 ) -> list[StreamClient]:
-    """One client per connection. ``urls`` overrides: bybit, bybit_inverse, binance, okx."""
+    """One client per connection of the venues of ``FLOWWATCH_LIQ_VENUES`` (or ``venues``).
+    ``urls`` overrides: bybit, bybit_inverse, binance, okx; ``kw`` goes to every client."""
     urls = urls or {}
-    venues = set(venues)
+    configured: tuple[str, ...] = settings.get(VENUES)
+    venues = set(configured if venues is None else venues)
     out: list[StreamClient] = []
     if "bybit" in venues:
         out.append(
@@ -116,24 +124,36 @@ def make_streams(
     return out
 
 
-class LiquidationStreams:
-    """The ``SERVICES`` entry: ``await start(app)`` runs until cancelled."""
+async def fill_downtime(ctx: SourceContext, started: datetime, venues: Sequence[str]) -> Batch:
+    """The minutes OKX's stream missed before this start (downtime), from its REST feed (about a
+    day back); written only where no live row covers them (:class:`storage.batches.GapFill`)."""
+    if "okx" not in venues:
+        return Batch()
+    start = to_epoch(started) // 60 * 60
+    try:
+        events = await okx.fetch_recent(ctx.client, ctx.now(), ctx.now() - timedelta(days=1))
+    except SourceError as exc:
+        log.warning("okx: could not fill the downtime from REST: %s", exc)
+        return Batch()
+    if not events:
+        return Batch()
+    fill = okx.gap_fill(events, start)
 
-    def __repr__(self) -> str:
-        return "btc_liq-streams"
+    def describe(w: Written) -> str:
+        n = len(w.result(fill)[0]) // 2
+        return f"okx: filled {n} minutes before this start from REST" if n else ""
 
-    async def start(self, app: App) -> None:
-        from bot.clock import SystemClock
-
-        if not isinstance(app.clock, SystemClock):
-            log.info("liquidation streams not started: they need the wall clock (simulated clock in use)")
-            return
-        if not app.settings.get(VENUES):
-            log.info("liquidation streams off (FLOWWATCH_LIQ_VENUES=none)")
-            return
-        from bot.liqlive import LiveLiquidations
-
-        await LiveLiquidations(app, fill_from_rest=True).run()
+    return Batch(rows=(fill,), describe=describe)
 
 
-SERVICES = [LiquidationStreams()]
+STREAMS = [
+    Stream(
+        name="liquidations",
+        signal="btc_liq",
+        make=make_streams,
+        enabled=lambda settings: bool(settings.get(VENUES)),
+        raw_retention_days=lambda settings: settings.get(RAW_RETENTION_DAYS),
+        on_start=fill_downtime,
+        description="BTC liquidations from Bybit, Binance and OKX, evaluated as frames arrive",
+    )
+]

@@ -2,7 +2,7 @@
 
 The real :class:`bot.runner.App` (database thread, engine, outbox, dispatcher, the default
 console sink saving a chart per alert) and the real btc_liq live service
-(:class:`bot.liqlive.LiveLiquidations`) with the real venue clients, fed by local websocket
+(:class:`bot.streams.StreamService`) with the real venue clients, fed by local websocket
 servers on 127.0.0.1 that speak each venue's protocol and send frames in its recorded format.
 Every HTTP poll is answered by an ``httpx.MockTransport`` from the recorded fixtures (moved to
 the simulated day where a poll asks for recent data: Yahoo's 5-minute bars, Coinbase's
@@ -600,7 +600,7 @@ class Sample:
 
 def structure_sizes(app: Any, svc: Any) -> dict[str, int]:
     """Sizes of the in-memory structures that must stay bounded."""
-    book = svc.book
+    book = svc.model.book
     engine = app.pipeline.engine
     return {
         "book_pending": len(book.pending),
@@ -608,10 +608,10 @@ def structure_sizes(app: Any, svc: Any) -> dict[str, int]:
         "book_prices": len(book.price_ts),
         "book_ring_minutes": int(book.vals.shape[0]),
         "latencies": len(svc.latencies),
-        "raw_batch_frames": svc._raw.n,
+        "raw_batch_frames": svc.model.raw.n,
         "stats_reasons": max(len(s.stats.reasons) for s in svc.streams),
         "health_up_intervals": max(len(s.health.up) for s in svc.streams),
-        "baseline_periods": sum(len(h.ends) for h in svc.hists.values()),
+        "baseline_periods": sum(len(h.ends) for h in svc.model.hists.values()),
         "engine_states": len(engine.states) if engine is not None else 0,
         "app_tasks": len(app._tasks),
         "notices": len(svc._notices),
@@ -747,8 +747,8 @@ def jobs_of(
 
 async def soak(cfg: Config, report: Report) -> None:
     from bot.config import load_settings
-    from bot.liqlive import LiveLiquidations
     from bot.runner import App
+    from bot.streams import service_of
     from storage import alerts as alert_repo
 
     sim = SimTime(cfg.t0)
@@ -781,17 +781,18 @@ async def soak(cfg: Config, report: Report) -> None:
         )
         # as ``flowwatch run`` starts it (signals.sources.liquidations), but on the simulated
         # clock and the local venues; the start-up polls run meanwhile
-        svc = LiveLiquidations(
+        svc = service_of(
             app,
+            "btc_liq",
             venues=["bybit", "binance", "okx"],
             urls={v: venues[v].url for v in VENUES},
             clock=sim.time,
             stream_kwargs={"proxy": None, "sleep": no_wait, "poll": 0.01, "rng": random.Random(cfg.seed)},
             sleep=sim.sleep,
-            fill_from_rest=True,
+            fill_at_start=True,
         )
         by_venue = dict(zip(VENUES, svc.streams, strict=True))
-        task = asyncio.create_task(svc.run(), name="btc_liq-live")
+        task = asyncio.create_task(app.run_stream(svc), name="btc_liq-live")
         await next(t for t in app._tasks if t.get_name() == "initial-polls")
 
         def all_up() -> bool:

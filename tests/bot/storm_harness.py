@@ -6,7 +6,7 @@ in the *test* process (``Route.BASE`` / ``DEFAULT_GATEWAY``, set here only), wit
 :class:`~bot.clock.SimClock` stepping through a :class:`~tests.bot.storm_plan.Storm`. Every step
 ingests, evaluates, drains the outbox and releases quiet-hours digests (a job every minute in
 ``flowwatch run``); inside a BTC window it feeds one minute of liquidations to
-:class:`bot.liqlive.LiveLiquidations` (its real ``on_events``, ``evaluate`` and ``flush``; the
+:class:`bot.streams.StreamService` of ``btc_liq`` (its real ``on_events``, ``evaluate`` and ``flush``; the
 streams' health is set by the plan instead of sockets).
 
 Progress goes to a TCP port of the test as lines ``<step> <phase> [detail]``, phases in order:
@@ -94,23 +94,23 @@ class Progress:
 
 def pin_baselines(pin: int) -> None:
     """``btc_liq`` baselines from the history before ``pin`` only (see the module docstring)."""
-    from bot import liqlive
+    from signals.btc_liq import _live
 
-    real = liqlive.load_history
+    real = _live.load_history
 
     def pinned(db: Any, params: Any, now: float, until: float, minutes: bool = True) -> Any:
         tl, _hists = real(db, params, now, until, minutes)
         _tl, hists = real(db, params, pin, pin, False)  # the medians and ranks of the periods before pin
         return tl, hists
 
-    liqlive.load_history = pinned
+    _live.load_history = pinned
 
 
 async def run(args: argparse.Namespace) -> None:
     from bot.clock import SimClock
     from bot.config import load_settings
-    from bot.liqlive import LiveLiquidations
     from bot.pacing import ChannelPacer
+    from bot.streams import StreamService, service_of
     from signals.btc_liq._vocab import VENUE_INDEX
     from storage import meta
     from storage.db import open_db
@@ -136,17 +136,19 @@ async def run(args: argparse.Namespace) -> None:
     async def chart(_alert: Any) -> bytes:
         return png
 
-    class StormLive(LiveLiquidations):
+    class StormLive:
         """The live service; its bucket write also commits the step counter (one transaction)."""
 
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
+        def __init__(self, svc: StreamService) -> None:
+            self.svc = svc
+            self.streams = svc.streams
             self.step = -1
             self.written: list[tuple[str, int, float, str]] = []  # the rows of the last commit
+            svc._write = self._write  # type: ignore[method-assign]
 
-        def _write(self, db: Any, rows: Any, health: Any, now: int, raw: Any = None) -> None:  # type: ignore[override]
+        def _write(self, db: Any, rows: Any, health: Any, now: int, raw: Any = None) -> None:
             with db.atomic():
-                LiveLiquidations._write(db, rows, health, now, raw)
+                StreamService._write(db, rows, health, now, raw)
                 meta.put(db, CHECKPOINT, self.step, now)
             self.written = rows
 
@@ -183,17 +185,17 @@ async def run(args: argparse.Namespace) -> None:
         nonlocal live, live_window, live_t
         assert bot.app is not None
         live_window, live_t = window, float(minute)
-        live = StormLive(bot.app, venues=VENUES, clock=lambda: live_t)
-        live.start_clock()
-        await live.warm()
-        bot.app.pipeline.owned.add("btc_liq")
+        live = StormLive(service_of(bot.app, "btc_liq", venues=VENUES, clock=lambda: live_t))
+        live.svc.start_clock()
+        await live.svc.warm()
+        bot.app.streaming.add("btc_liq")
         apply_health(minute)
         return live
 
     def close_live() -> None:
         nonlocal live
         assert bot.app is not None
-        bot.app.pipeline.owned.discard("btc_liq")
+        bot.app.streaming.discard("btc_liq")
         live = None
 
     with point_discord_at(args.api, args.gateway):
@@ -229,8 +231,8 @@ async def run(args: argparse.Namespace) -> None:
                     apply_health(step.minute)
                     for venue, events in storm.frames.get(step.minute, []):
                         assert venue in VENUE_INDEX
-                        live.on_events(events, time.perf_counter(), storm.frame_text(venue, events))
-                    await live.evaluate()
+                        live.svc.on_events(events, time.perf_counter(), storm.frame_text(venue, events))
+                    await live.svc.evaluate()
                     progress(i, "fed")
                 await app.dispatcher.drain_once()
                 if await bot.release_quiet():  # (a job every minute in flowwatch run)
@@ -238,7 +240,7 @@ async def run(args: argparse.Namespace) -> None:
                 progress(i, "drained", app.dispatcher.sent + digests)
                 if live is not None:
                     live.step = i
-                    await live.flush()
+                    await live.svc.flush()
                     rows = [[s, t, v] for s, t, v, _src in live.written]
                     progress(i, "flushed", json.dumps(rows, separators=(",", ":")))
                 else:
@@ -290,7 +292,7 @@ def zygote(reply: Callable[[str], None] | None = None) -> None:
     """Import and build once, then fork one run per request read from stdin."""
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")  # no BLAS thread pools: this process forks
-    for name in ("bot.discord_client", "bot.liqlive", "tests.bot.discord_harness", "tests.fakediscord"):
+    for name in ("bot.discord_client", "bot.streams", "tests.bot.discord_harness", "tests.fakediscord"):
         importlib.import_module(name)  # everything a run imports, before any fork
     from signals import registry
     from tests.bot.storm_plan import build_storm

@@ -4,7 +4,7 @@ A :class:`Storm` is a deterministic list of :class:`Step` s on a simulated clock
 ingests the observations that have become available by its time (Fed-odds quotes, VIX closes,
 BTC price candles every five minutes, as the polls would), evaluates signals through the live
 pipeline, and, inside a BTC window, feeds one minute of liquidations to the live
-``btc_liq`` service (:class:`bot.liqlive.LiveLiquidations`) as the streams would.
+``btc_liq`` stream service (:class:`bot.streams.StreamService`) as the streams would.
 
 * ``btc_liq``: the demo cascade (about $1.4B in 90 minutes, with a four-minute OKX outage),
   fed minute by minute; the full storm repeats it in three windows eight hours apart, so the

@@ -16,9 +16,9 @@ import pytest
 
 from bot.clock import SimClock
 from bot.config import load_settings
-from bot.liqlive import LiveLiquidations
 from bot.runner import App
 from bot.sinks.console import ConsoleSink
+from bot.streams import StreamService, service_of
 from signals.sources import bybit, okx
 from signals.sources._wsclient import ParseStats, StreamClient
 from storage import alerts as alert_repo
@@ -74,7 +74,7 @@ async def app(tmp_path: Path) -> AsyncIterator[App]:
     await a.stop()
 
 
-def feed(svc: LiveLiquidations, client: StreamClient, frame: str) -> None:
+def feed(svc: StreamService, client: StreamClient, frame: str) -> None:
     p = client.parse(frame)
     svc.on_events(p.events, 0.0, frame)
 
@@ -83,9 +83,9 @@ async def alerts(app: App, kind: str | None = "alert") -> list[alert_repo.Stored
     return await app.store.call(alert_repo.list_alerts, "live", "btc_liq", None, None, kind)
 
 
-async def service(app: App, clock: Clock, **kw: Any) -> tuple[LiveLiquidations, StreamClient]:
+async def service(app: App, clock: Clock, **kw: Any) -> tuple[StreamService, StreamClient]:
     client = bybit.BybitStream("ws://unused", lambda *a: None, clock=clock)
-    svc = LiveLiquidations(app, streams=[client], clock=clock, **kw)
+    svc = service_of(app, "btc_liq", streams=[client], clock=clock, **kw)
     svc.start_clock()
     await svc.warm()
     client.health.mark_up(clock())
@@ -243,8 +243,8 @@ async def test_a_restart_continues_the_cascade(app: App) -> None:
     assert [e.event for e in await alerts(app)] == ["fired"]
     clock.t = T0 + 90
     svc2, c2 = await service(app, clock)
-    assert svc2.tracker.run is not None
-    assert svc2.book.sides(int(T0), int(T0) + 120) == pytest.approx((30 * 85000.0, 0.0))
+    assert svc2.model.tracker.run is not None
+    assert svc2.model.book.sides(int(T0), int(T0) + 120) == pytest.approx((30 * 85000.0, 0.0))
     feed(svc2, c2, bybit_frame(int(T0 * 1000) + 89000, ("Buy", 1.0)))
     await svc2.evaluate()
     clock.t = T0 + 100
@@ -253,12 +253,18 @@ async def test_a_restart_continues_the_cascade(app: App) -> None:
     assert [e.event for e in await alerts(app)] == ["fired", "updated"]
 
 
-async def test_owned_signals_are_left_to_the_service(app: App) -> None:
-    app.pipeline.owned.add("btc_liq")
-    evals = await app.store.call(
-        app.pipeline.evaluate, ["btc_liq", "vix_term"], datetime.fromtimestamp(T0, tz=UTC)
-    )
-    assert "btc_liq" not in evals and "vix_term" in evals
+async def test_streamed_signals_are_left_to_their_service(app: App) -> None:
+    seen: list[list[str]] = []
+    real = app.pipeline.evaluate
+
+    def spy(db: Any, ids: Any, now: datetime) -> Any:
+        seen.append(list(ids))
+        return real(db, ids, now)
+
+    app.pipeline.evaluate = spy  # type: ignore[method-assign]
+    app.streaming.add("btc_liq")
+    assert await app.evaluate(["btc_liq", "vix_term"])
+    assert seen == [["vix_term"]]
 
 
 async def test_the_real_clients_end_to_end(app: App) -> None:
@@ -278,8 +284,9 @@ async def test_the_real_clients_end_to_end(app: App) -> None:
         FakeVenue([], style="okx") as ok,
         FakeVenue([], style="binance", status=451) as bn,
     ):
-        svc = LiveLiquidations(
+        svc = service_of(
             app,
+            "btc_liq",
             venues=["bybit", "binance", "okx"],
             urls={"bybit": by.url, "bybit_inverse": by_inv.url, "okx": ok.url, "binance": bn.url},
             clock=clock,
@@ -287,8 +294,9 @@ async def test_the_real_clients_end_to_end(app: App) -> None:
             tick=0.05,
             flush_every=0.05,
         )
-        task = asyncio.create_task(svc.run())
+        task = asyncio.create_task(app.run_stream(svc))
         await until(lambda: svc.streams[0].stats.events >= 400)
+        assert "btc_liq" in app.streaming  # polled evaluation leaves it to the service
         await until_async(lambda: _has_alert(app))
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -313,7 +321,7 @@ async def test_the_real_clients_end_to_end(app: App) -> None:
         ).fetchone()[0]
     )
     assert total == pytest.approx(200 * 0.42 * 85000.0)
-    assert "btc_liq" not in app.pipeline.owned  # released on shutdown
+    assert "btc_liq" not in app.streaming  # released on shutdown
     app.clock.set(datetime.fromtimestamp(clock.t + 1, tz=UTC))  # type: ignore[attr-defined]
     await app.dispatcher.drain_once()
     assert '"signal": "btc_liq"' in app.console_out.getvalue()  # type: ignore[attr-defined]
@@ -361,10 +369,10 @@ async def test_okx_downtime_is_filled_from_rest_at_start(tmp_path: Path) -> None
         )
         clock = Clock(1795185130.0)
         okx_client = okx.OkxStream("ws://unused", lambda *x: None, clock=clock)
-        svc = LiveLiquidations(a, streams=[okx_client], clock=clock)
+        svc = service_of(a, "btc_liq", streams=[okx_client], clock=clock, fill_at_start=True)
         svc.start_clock()
         await svc.warm()
-        assert await svc.fill_okx() > 10
+        assert await svc.fill_at_start() > 10
         rows = await a.store.call(
             lambda db: dict(
                 db.execute(
@@ -375,7 +383,7 @@ async def test_okx_downtime_is_filled_from_rest_at_start(tmp_path: Path) -> None
         assert rows[1795185000] == 5.0  # live kept
         assert rows[1795185060] == pytest.approx(1.52 * 85702.4, abs=0.01)  # filled
         assert 1795185120 not in rows  # from the start on, the stream covers
-        assert svc.book.sides(int(T0) - 3600, int(T0) + 120)[0] == pytest.approx(
+        assert svc.model.book.sides(int(T0) - 3600, int(T0) + 120)[0] == pytest.approx(
             1.52 * 85702.4 + 5.0, abs=0.01
         )
     finally:
@@ -385,9 +393,9 @@ async def test_okx_downtime_is_filled_from_rest_at_start(tmp_path: Path) -> None
 
 async def test_latency_samples_are_bounded(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
     """A bot that runs for months keeps the latest samples, not one per alert ever written."""
-    import bot.liqlive
+    import bot.streams
 
-    monkeypatch.setattr(bot.liqlive, "LATENCY_SAMPLES", 2)
+    monkeypatch.setattr(bot.streams, "LATENCY_SAMPLES", 2)
     clock = Clock(T0 + 65)
     svc, c = await service(app, clock)
     for k, size in enumerate((8.0, 20.0, 45.0)):  # fired, escalated, updated: an alert write each
@@ -411,8 +419,15 @@ async def test_the_periodic_helpers_wait_with_the_injected_sleep(app: App) -> No
         await asyncio.sleep(0)
 
     client = bybit.BybitStream("ws://unused", lambda *a: None, clock=clock)
-    svc = LiveLiquidations(
-        app, streams=[client], clock=clock, sleep=sim_sleep, tick=7.0, flush_every=11.0, refresh_every=13.0
+    svc = service_of(
+        app,
+        "btc_liq",
+        streams=[client],
+        clock=clock,
+        sleep=sim_sleep,
+        tick=7.0,
+        flush_every=11.0,
+        refresh_every=13.0,
     )
     client.run = _forever  # type: ignore[method-assign]  # no venue: only the helpers run
     task = asyncio.create_task(svc.run())

@@ -291,3 +291,41 @@ async def test_an_alerts_chart_is_read_beside_the_database_thread(
 
 async def _png() -> bytes:
     return b"png"
+
+
+async def test_declared_streams_start_only_on_the_wall_clock_and_when_enabled(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The runner starts a source's declared streams as an app-layer service: never under a
+    simulated clock (replays, harnesses), never when a setting turns them off; while one runs,
+    its signal is left out of polled evaluation, and given back when it stops."""
+    from bot.clock import SystemClock
+    from signals import sources
+    from signals.sources import okx
+
+    monkeypatch.setattr(okx, "WS_URL", "ws://127.0.0.1:9/")  # no network: a port nothing listens on
+
+    (stream,) = [s for s in sources.streams() if s.signal == "btc_liq"]
+    caplog.set_level(logging.INFO)
+    app, _out = await _app(tmp_path, SimClock(datetime(2026, 1, 5, tzinfo=UTC)))
+    try:
+        assert app.start_stream(stream) is None and "need the wall clock" in caplog.text
+        app.clock = SystemClock()
+        app.settings = load_settings(
+            env={"FLOWWATCH_DB": str(tmp_path / "run.db"), "FLOWWATCH_LIQ_VENUES": "none"}, dotenv=None
+        )
+        assert app.start_stream(stream) is None and "off by their settings" in caplog.text
+        app.settings = load_settings(
+            env={"FLOWWATCH_DB": str(tmp_path / "run.db"), "FLOWWATCH_LIQ_VENUES": "okx"}, dotenv=None
+        )
+        svc = app.start_stream(stream)
+        assert svc is not None and [s.venue for s in svc.streams] == ["okx"]
+        assert svc.on_start is not None  # the OKX REST fill of the downtime
+        for _ in range(50):
+            if "btc_liq" in app.streaming:
+                break
+            await asyncio.sleep(0.01)
+        assert "btc_liq" in app.streaming
+    finally:
+        await app.stop()
+    assert "btc_liq" not in app.streaming

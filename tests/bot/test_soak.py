@@ -33,7 +33,7 @@ from typing import Any
 
 import pytest
 
-from bot.liqlive import LATENCY_SAMPLES
+from bot.streams import LATENCY_SAMPLES
 
 REPO = Path(__file__).resolve().parents[2]
 RAW_BYTES_PER_FRAME = 600  # a stored frame is ~250-330 characters; pages and the index add the rest

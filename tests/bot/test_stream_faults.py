@@ -4,7 +4,7 @@
 venue does and sends liquidation frames one simulated second apart, closing the connection every
 few frames; on the next connection it goes on where it stopped (a venue never replays). Time is
 simulated: the venue sets the clock to each frame's time, and the clients' backoff sleep (injected)
-moves it by the delay. The service (:class:`bot.liqlive.LiveLiquidations`) is driven by the test
+moves it by the delay. The service (:class:`bot.streams.StreamService`) is driven by the test
 (evaluations and batches at chosen moments), not by its wall-clock timers.
 
 Over minutes of frames: the client reconnects each time with a short backoff, health counts the
@@ -34,9 +34,9 @@ from websockets.http11 import Request, Response
 
 from bot.clock import SimClock
 from bot.config import load_settings
-from bot.liqlive import LiveLiquidations
 from bot.runner import App
 from bot.sinks.console import ConsoleSink
+from bot.streams import StreamService, service_of
 from signals.sources import binance, bybit, okx
 from signals.sources._wsclient import StreamClient
 from storage import alerts as alert_repo
@@ -198,7 +198,7 @@ async def test_a_stream_that_drops_every_few_seconds_for_minutes(
         client = venue.client(
             url, lambda *a: None, clock=clock, sleep=backoff, rng=random.Random(7), proxy=None, poll=0.01
         )
-        svc = LiveLiquidations(app, streams=[client], clock=clock, stale_after=300)
+        svc = service_of(app, "btc_liq", streams=[client], clock=clock, stale_after=300)
         svc.start_clock()
         await svc.warm()
         client.on_events = svc.on_events
@@ -227,7 +227,7 @@ async def test_a_stream_that_drops_every_few_seconds_for_minutes(
     ]  # a short backoff each time
     # every liquidation counted once: the book and the kept frames hold exactly what was sent
     sent_usd = 0.01 * PRICE * len(frames)
-    long_usd, short_usd = svc.book.sides(int(T0) - 60, int(T0) + minutes * 60 + 120)
+    long_usd, short_usd = svc.model.book.sides(int(T0) - 60, int(T0) + minutes * 60 + 120)
     assert long_usd + short_usd == pytest.approx(sent_usd)
     raw = await app.store.call(liq_raw.read, 0, 2**62)
     assert len(raw) == len(frames) and len({f for _v, f in raw}) == len(frames)
@@ -246,7 +246,7 @@ async def test_a_venue_down_past_the_stale_limit_notices_once_and_recovers(
     venue = VENUES[venue_name]
     frames = [(T0 + i + 0.5, venue.frame(int((T0 + i) * 1000), 0.01)) for i in range(20)]
     clock = Clock(T0)
-    svc: LiveLiquidations | None = None
+    svc: StreamService | None = None
 
     async def backoff(delay: float) -> None:  # time passes, and the service's tick evaluates
         clock.t += delay
@@ -262,7 +262,7 @@ async def test_a_venue_down_past_the_stale_limit_notices_once_and_recovers(
         client = venue.client(
             url, lambda *a: None, clock=clock, sleep=backoff, rng=random.Random(7), proxy=None, poll=0.01
         )
-        svc = LiveLiquidations(app, streams=[client], clock=clock, stale_after=120)
+        svc = service_of(app, "btc_liq", streams=[client], clock=clock, stale_after=120)
         svc.start_clock()
         await svc.warm()
         client.on_events = svc.on_events
@@ -329,7 +329,7 @@ async def test_hostile_frames_on_the_wire_count_for_nothing(
     async with FlappingVenue(frames, venue.style, clock, lambda n: None) as server:
         url = server.url if venue_name == "binance" else server.url.replace("/market/ws/!forceOrder@arr", "/")
         client = venue.client(url, lambda *a: None, clock=clock, rng=random.Random(7), proxy=None, poll=0.01)
-        svc = LiveLiquidations(app, streams=[client], clock=clock)
+        svc = service_of(app, "btc_liq", streams=[client], clock=clock)
         svc.start_clock()
         await svc.warm()
         client.on_events = svc.on_events
@@ -345,7 +345,7 @@ async def test_hostile_frames_on_the_wire_count_for_nothing(
             with contextlib.suppress(asyncio.CancelledError):
                 await task
     assert client.stats.events == 50 and client.stats.malformed + client.stats.rejected == 50, client.stats
-    long_usd, short_usd = svc.book.sides(int(T0) - 60, int(T0) + 300)
+    long_usd, short_usd = svc.model.book.sides(int(T0) - 60, int(T0) + 300)
     assert long_usd + short_usd == pytest.approx(50 * 0.01 * PRICE)
     assert await app.store.call(alert_repo.list_alerts, "live", None, None, None, None) == []
     loud = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
