@@ -25,7 +25,7 @@ Keys, per meeting (``2025-12-10.swing`` …):
   least ``diverge_pp`` for ``diverge_minutes``: ``watch`` until it has lasted that long,
   then ``alert`` (``severe`` at twice the gap).
 - ``size`` — a repricing of the meeting's expected move or path in bp, in either direction and
-  in any cycle, against sizes from the signal's own history (:mod:`signals.ratecut_size`).
+  in any cycle, against sizes from the signal's own history (:mod:`signals.ratecut._size`).
 
 A FedWatch point is a daily settlement, a final price: readings measured on it need no second
 reading to confirm them (a move seen on one settlement has often left the windows by the next).

@@ -13,16 +13,10 @@ from bot.engine import Engine, Rules
 from bot.pipeline import load_signal_inputs
 from bot.replay import run_replay
 from signals.base import Level, Reading
-from signals.buyback import (
-    SIGNAL,
-    DayStats,
-    _classify,
-    evaluate,
-    from_day,
-    prepare,
-    share_series,
-    to_day,
-)
+from signals.buyback import SIGNAL
+from signals.buyback._daily import classify_day, share_series
+from signals.buyback._model import DayStats, evaluate, prepare
+from signals.buyback._vocab import from_day, to_day
 from signals.contract import default_params
 from signals.sources import earnings as earnings_src
 from storage import batches
@@ -247,7 +241,7 @@ def stats(values: list[float]) -> DayStats:
     ],
 )
 def test_levels_and_hysteresis(values: list[float], level: Level, hold: Level, crossing: int | None) -> None:
-    _, lv, hd, cr = _classify(stats(values), P)
+    _, lv, hd, cr = classify_day(stats(values), P)
     assert (lv, hd, cr) == (level, hold, crossing)
 
 
@@ -257,7 +251,7 @@ def test_no_flapping_around_the_closing_line() -> None:
     t0 = datetime(2024, 3, 1, tzinfo=UTC)
     out = []
     for i, v in enumerate([45, 51, 49, 50.5, 48.5, 52, 47.5]):
-        _, lv, hd, _ = _classify(stats([v] * 8), P)
+        _, lv, hd, _ = classify_day(stats([v] * 8), P)
         r = Reading("buyback", "share", t0 + timedelta(days=i), v, lv, hd, f"{v}", "test")
         out += [(e.event, e.level) for e in engine.step(r, Rules())]
     assert out == [("fired", "alert"), ("resolved", "ok")]
@@ -341,7 +335,7 @@ def test_weight_by_cap_makes_the_cap_weighted_share_the_value(db: Database) -> N
     assert capw[t].data["basis"] == "market-cap-weighted"
 
 
-def test_validate_and_classify() -> None:
+def test_validate_andclassify_day() -> None:
     assert SIGNAL.validate(P) == []
     bad = P.with_overrides({"alert_exit": 55})
     assert any("alert_exit" in p for p in SIGNAL.validate(bad))
