@@ -22,7 +22,7 @@ from bench.common import DATA, Metric, metric, need_data, paired_medians
 from signals.contract import default_params
 
 
-def bare(data: dict[str, Any]) -> bytes:
+def bare(data: Any) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -31,33 +31,33 @@ def bare(data: dict[str, Any]) -> bytes:
     top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1.1], "hspace": 0.08})
     fig.subplots_adjust(left=0.07, right=0.91, top=0.93, bottom=0.1)
     fig.suptitle("t", x=0.07, ha="left")
-    x, share, px = data["x"], data["share"], data["px"]
+    x, share, px = data.x, data.share, data.px
     top.plot(x, share, label="a")
-    top.plot(x, data["share_cap"], label="b")
-    top.plot(px, data["pshare"], linestyle="--", label="c")
-    top.plot(px, data["pshare_cap"], linestyle="--")
+    top.plot(x, data.share_cap, label="b")
+    top.plot(px, data.pshare, linestyle="--", label="c")
+    top.plot(px, data.pshare_cap, linestyle="--")
     top.fill_between(x, 50, share, where=share >= 50, alpha=0.18)
-    for v in data["thresholds"].values():
+    for v in data.thresholds.values():
         top.axhline(v, linestyle=":")
         top.text(1.0, v, "t", transform=top.get_yaxis_transform())
     for ax in (top, bottom):
-        ax.axvline(data["today"])
-    top.text(data["today"], 101, "t")
-    cx = np.array([c[0] for c in data["crossings"]], dtype="datetime64[ns]")
+        ax.axvline(data.today)
+    top.text(data.today, 101, "t")
+    cx = np.array([c[0] for c in data.crossings], dtype="datetime64[ns]")
     for part in np.array_split(np.arange(len(cx)), 4):
         if len(part):
             top.scatter(cx[part], np.full(len(part), 50.0), marker="^")
-    if data["marks"]:
+    if data.marks:
         idx = np.clip(
-            np.searchsorted(x, np.array([m[0] for m in data["marks"]], dtype="datetime64[ns]")), 0, len(x) - 1
+            np.searchsorted(x, np.array([m[0] for m in data.marks], dtype="datetime64[ns]")), 0, len(x) - 1
         )
         top.scatter(x[idx], share[idx])
     top.set_ylim(0, 100)
     top.legend(loc="upper left", frameon=False, ncol=3)
     top.grid(alpha=0.25)
     w = np.timedelta64(6, "D")
-    bottom.bar(data["weeks"], data["reports"], width=w, align="edge")
-    bottom.bar(data["weeks"], data["reports_est"], width=w, align="edge", bottom=data["reports"])
+    bottom.bar(data.weeks, data.reports, width=w, align="edge")
+    bottom.bar(data.weeks, data.reports_est, width=w, align="edge", bottom=data.reports)
     bottom.legend(["a", "b"], loc="upper left", frameon=False, ncol=2)
     bottom.grid(alpha=0.25)
     fig.text(0.01, 0.01, "footer")
@@ -120,6 +120,6 @@ def run() -> Iterator[Metric]:
         "s",
         base,
         "<= 1.3x",
-        note=f"{len(data['x'])} + {len(data['px'])} points, {len(data['weeks'])} weekly bars; "
+        note=f"{len(data.x)} + {len(data.px)} points, {len(data.weeks)} weekly bars; "
         "limit = bare matplotlib figure, same panels/artists/size/dpi/data",
     )

@@ -31,7 +31,7 @@ from signals.contract import default_params
 NOTE = "limit = bare matplotlib figure, same panels/artists/size/dpi/data"
 
 
-def _figure(data: dict[str, Any]) -> Any:
+def _figure(data: Any) -> Any:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -40,11 +40,11 @@ def _figure(data: dict[str, Any]) -> Any:
     return fig
 
 
-def _png(fig: Any, data: dict[str, Any]) -> bytes:
+def _png(fig: Any, data: Any) -> bytes:
     """The footer (the same text as ours) and the PNG."""
-    as_of = data.get("as_of")
+    as_of = data.as_of
     when = f"  ·  as of {as_of.astimezone(UTC):%Y-%m-%d %H:%M UTC}" if isinstance(as_of, datetime) else ""
-    fig.text(0.01, 0.01, f"{data.get('source', '')}{when}  ·  flowwatch", fontsize=8)
+    fig.text(0.01, 0.01, f"{data.source}{when}  ·  flowwatch", fontsize=8)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
     return buf.getvalue()
@@ -61,15 +61,15 @@ def _dates(ax: Any, **kw: Any) -> None:
 # -- bare figures: the same artists, texts and sizes as bot/charts/<signal>.py, colours aside ----
 
 
-def bare_vix(data: dict[str, Any]) -> bytes:
+def bare_vix(data: Any) -> bytes:
     fig = _figure(data)
     top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2], "hspace": 0.08})
     fig.subplots_adjust(left=0.07, right=0.91, top=0.93, bottom=0.1)
-    fig.suptitle(data["title"], x=0.07, ha="left", fontsize=12)
-    x, vix, ratio = data["x"], data["vix"], data["ratio"]
+    fig.suptitle(data.title, x=0.07, ha="left", fontsize=12)
+    x, vix, ratio = data.x, data.vix, data.ratio
     top.plot(x, vix, linewidth=1.3, label="VIX")
-    top.plot(x, data["vix3m"], linewidth=1.3, label="VIX3M")
-    front = data.get("front_marks") or []
+    top.plot(x, data.vix3m, linewidth=1.3, label="VIX3M")
+    front = data.front_marks
     if front and len(x):
         idx = np.clip(np.searchsorted(x, np.array(front, dtype="datetime64[ns]")), 0, len(x) - 1)
         top.scatter(x[idx], vix[idx], marker="v", s=40, zorder=5, label="VIX9D > VIX (front end)")
@@ -78,7 +78,7 @@ def bare_vix(data: dict[str, Any]) -> bytes:
     top.grid(alpha=0.25)
     bottom.plot(x, ratio, linewidth=1.1, label="VIX / VIX3M")
     bottom.fill_between(x, 1.0, ratio, where=ratio >= 1.0, alpha=0.3, interpolate=True, label="inverted")
-    for name, v in data["thresholds"].items():
+    for name, v in data.thresholds.items():
         bottom.axhline(v, linewidth=0.9, linestyle="--")
         bottom.text(
             1.0,
@@ -89,9 +89,9 @@ def bare_vix(data: dict[str, Any]) -> bytes:
             fontsize=7,
             clip_on=False,
         )
-    if data["marks"]:
+    if data.marks:
         idx = np.clip(
-            np.searchsorted(x, np.array([m[0] for m in data["marks"]], dtype="datetime64[ns]")), 0, len(x) - 1
+            np.searchsorted(x, np.array([m[0] for m in data.marks], dtype="datetime64[ns]")), 0, len(x) - 1
         )
         bottom.scatter(
             x[idx], ratio[idx], s=36, c=["k"] * len(idx), zorder=5, edgecolors="white", linewidths=0.8
@@ -101,22 +101,20 @@ def bare_vix(data: dict[str, Any]) -> bytes:
     return _png(fig, data)
 
 
-def bare_ratecut(data: dict[str, Any]) -> bytes:
+def bare_ratecut(data: Any) -> bytes:
     fig = _figure(data)
     ax = fig.subplots()
     fig.subplots_adjust(left=0.07, right=0.97, top=0.92, bottom=0.12)
-    fig.suptitle(data["title"], x=0.07, ha="left", fontsize=12)
+    fig.suptitle(data.title, x=0.07, ha="left", fontsize=12)
     styles = {"fedwatch": {"marker": "s", "markersize": 3.5, "linestyle": "--"}}  # markers cost time
-    for s in data["series"]:
-        ax.plot(s["x"], s["y"], label=s["label"], **styles.get(s["venue"], {}))
+    for s in data.series:
+        ax.plot(s.x, s.y, label=s.label, **styles.get(s.venue, {}))
     ax.axhline(50, linewidth=0.8, linestyle=":")
     ax.text(0.0, 50, " 50 %", transform=ax.get_yaxis_transform(), va="bottom", fontsize=7)
-    if data.get("show_decision"):
-        ax.axvline(data["decision"], linewidth=1.0, linestyle="--")
-        ax.text(
-            data["decision"], 98, f" {data['decision_label']}", fontsize=8, va="top", ha="right", rotation=90
-        )
-    refs = data.get("refs") or []
+    if data.show_decision:
+        ax.axvline(data.decision, linewidth=1.0, linestyle="--")
+        ax.text(data.decision, 98, f" {data.decision_label}", fontsize=8, va="top", ha="right", rotation=90)
+    refs = data.refs
     if refs:
         ax.scatter(
             np.array([r[0] for r in refs], dtype="datetime64[ns]"),
@@ -137,7 +135,7 @@ def bare_ratecut(data: dict[str, Any]) -> bytes:
                 ha="center",
                 fontsize=7,
             )
-    marks = data.get("marks") or []
+    marks = data.marks
     for kind, marker in (("divergence", "X"), ("flip", "D"), ("swing", "o")):
         sel = [m for m in marks if m[3] == kind]
         if sel:
@@ -160,32 +158,32 @@ def bare_ratecut(data: dict[str, Any]) -> bytes:
     return _png(fig, data)
 
 
-def bare_btc_liq(data: dict[str, Any]) -> bytes:
+def bare_btc_liq(data: Any) -> bytes:
     fig = _figure(data)
     ax = fig.subplots()
     fig.subplots_adjust(left=0.08, right=0.9, top=0.92, bottom=0.1)
-    fig.suptitle(data["title"], x=0.08, ha="left", fontsize=12)
-    x, long, short = data["x"], data["long"], data["short"]
-    edges = np.append(x, x[-1] + np.timedelta64(int(data["res"]), "s"))
+    fig.suptitle(data.title, x=0.08, ha="left", fontsize=12)
+    x, long, short = data.x, data.long, data.short
+    edges = np.append(x, x[-1] + np.timedelta64(int(data.res), "s"))
     ax.fill_between(edges, np.append(long, long[-1]), step="post", lw=0, label="longs liquidated")
     ax.fill_between(edges, -np.append(short, short[-1]), step="post", lw=0, label="shorts liquidated")
     top = float(max(long.max(), short.max(), 1e-9))
     ax.set_ylim(-top * 1.1, top * 1.1)
     ax.axhline(0, linewidth=0.6)
-    for a, b, _level in data["cascades"]:
+    for a, b, _level in data.cascades:
         ax.axvspan(a, b, alpha=0.15, lw=0)
-    for a, b, _label in data["gaps"]:
+    for a, b, _label in data.gaps:
         ax.axvspan(a, b, facecolor="none", hatch="///", lw=0, alpha=0.6)
-    if data["marks"]:
-        mx = np.array([m[0] for m in data["marks"]], dtype="datetime64[s]")
+    if data.marks:
+        mx = np.array([m[0] for m in data.marks], dtype="datetime64[s]")
         ax.scatter(mx, np.full(len(mx), top * 1.1 * 0.92), s=36, c=["k"] * len(mx), marker="v", zorder=5)
     _dates(ax)
     ax.set_ylabel("USD liquidated per bucket (millions; shorts below zero)")
     ax.grid(alpha=0.25)
     ax.legend(loc="upper left", frameon=False, ncol=2, fontsize=8)
-    if len(data["price"]):
+    if len(data.price):
         tw = ax.twinx()
-        tw.plot(data["price_x"], data["price"], linewidth=1.0)
+        tw.plot(data.price_x, data.price, linewidth=1.0)
         tw.set_ylabel("BTC (USD)")
     return _png(fig, data)
 
@@ -213,7 +211,7 @@ def _backfill(db: Any, items: list[tuple[str, Path]]) -> None:
     asyncio.run(run())
 
 
-def _chart_data(signal_id: str, load: Any, days: int) -> dict[str, Any]:
+def _chart_data(signal_id: str, load: Any, days: int) -> Any:
     """Replay the signal over what ``load(db)`` stored (alert marks), then its chart data."""
     from bot.config import load_settings
     from bot.queries import chart_data
@@ -259,7 +257,7 @@ def _liquidations(db: Any) -> None:
     )
 
 
-def _bench(name: str, data: dict[str, Any], bare: Any, what: str) -> Metric:
+def _bench(name: str, data: Any, bare: Any, what: str) -> Metric:
     from bot.charts import render_png
 
     ours, floor = paired_medians(lambda: render_png(data), lambda: bare(data), repeat=7)
@@ -270,20 +268,20 @@ def run() -> Iterator[Metric]:
     if not need_data():
         return
     data = _chart_data("vix_term", _cboe, 365 * 3)
-    yield _bench("chart.vix_term", data, bare_vix, f"{len(data['x'])} days, {len(data['marks'])} alert marks")
+    yield _bench("chart.vix_term", data, bare_vix, f"{len(data.x)} days, {len(data.marks)} alert marks")
     data = _chart_data("ratecut", _odds, 30)
-    points = sum(len(s["x"]) for s in data["series"])
+    points = sum(len(s.x) for s in data.series)
     yield _bench(
         "chart.ratecut",
         data,
         bare_ratecut,
-        f"{len(data['series'])} venues, {points} points, {len(data['marks'])} marks",
+        f"{len(data.series)} venues, {points} points, {len(data.marks)} marks",
     )
     data = _chart_data("btc_liq", _liquidations, 365)
     yield _bench(
         "chart.btc_liq",
         data,
         bare_btc_liq,
-        f"{len(data['x'])} bars of {data['res'] // 3600} h, {len(data['price'])} closes, "
-        f"{len(data['cascades'])} cascades, {len(data['marks'])} marks",
+        f"{len(data.x)} bars of {data.res // 3600} h, {len(data.price)} closes, "
+        f"{len(data.cascades)} cascades, {len(data.marks)} marks",
     )

@@ -22,6 +22,7 @@ from typing import Any
 
 from bot.formatting import key_name, level_word
 from signals import registry
+from signals.charts import ChartData
 from signals.contract import value_format_of
 from storage.alerts import AlertEvent
 from storage.timeutil import from_epoch, human_duration
@@ -453,6 +454,6 @@ def chart_title(ev: AlertEvent) -> str:
     return _clip(f"{present(ev, utc_stamp).title} · {from_epoch(ev.ts):%Y-%m-%d}", 110)
 
 
-def alert_chart(data: dict[str, Any], alert: AlertEvent) -> dict[str, Any]:
+def alert_chart(data: ChartData, alert: AlertEvent) -> ChartData:
     """A signal's chart data made the alert's own: titled with the alert, focused on its key."""
-    return {**data, "title": chart_title(alert), "focus_key": alert.key}
+    return data.titled(chart_title(alert), focus_key=alert.key)

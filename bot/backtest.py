@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from sqlite_utils import Database
 
@@ -25,7 +24,8 @@ from bot.pipeline import with_tables
 from bot.replay import _seed
 from signals import get_signal
 from signals.base import Level, Params, Reading
-from signals.contract import Signal, chart_data_of, lookback_of, validate_of
+from signals.charts import ChartData
+from signals.contract import Signal, chart_of, lookback_of, validate_of
 from storage import observations as obs_repo
 from storage.alerts import AlertEvent
 from storage.timeutil import from_epoch, to_epoch
@@ -195,7 +195,7 @@ def run_backtest(
     return BacktestResult(signal_id, begin, last, changed, tested, current, time.monotonic() - t0, params)
 
 
-def backtest_chart_data(db: Database, settings: Settings, result: BacktestResult) -> dict[str, Any]:
+def backtest_chart_data(db: Database, settings: Settings, result: BacktestResult) -> ChartData:
     """The signal's chart over the tested range, with the tested thresholds and their alerts."""
     sig = get_signal(result.signal)
     days = max(2, min(3650 * 2, (result.end - result.start).days + 2))
@@ -208,7 +208,6 @@ def backtest_chart_data(db: Database, settings: Settings, result: BacktestResult
     marks = [
         (from_epoch(e.ts), e.level, e.key) for e in result.tested.events if e.event in ("fired", "escalated")
     ]
-    data = chart_data_of(sig, inputs, result.params, end, days, marks)
+    data = chart_of(sig, inputs, result.params, end, days, marks)
     over = ", ".join(f"{k}={v:g}" for k, v in result.overrides.items()) or "current thresholds"
-    data["title"] = f"Backtest of {sig.title} since {result.start:%Y-%m-%d}: {over}"
-    return data
+    return data.titled(f"Backtest of {sig.title} since {result.start:%Y-%m-%d}: {over}")

@@ -18,6 +18,7 @@ from sqlite_utils import Database
 from bot.config import Settings
 from bot.formatting import when
 from bot.queries import KeyStatus, chart_data, status
+from signals.charts import ChartData
 from storage import earnings as earnings_repo
 from storage.timeutil import NEW_YORK
 
@@ -34,7 +35,7 @@ class BuybackView:
     calendar: dict[str, Any]
     universe: str
     next_reports: list[tuple[date, int, list[str]]] = field(default_factory=list)
-    chart: dict[str, Any] = field(default_factory=dict)
+    chart: ChartData | None = None
 
     @property
     def level(self) -> str:

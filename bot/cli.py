@@ -822,7 +822,7 @@ def cmd_chart(args: argparse.Namespace) -> int:
         # series: as of the day after the last stored value; table-only signals: now
         at = args.at or (_last_ts(db, sig.inputs) + timedelta(days=1) if sig.inputs else _now())
         data = chart_data(db, settings, args.signal, at, args.days)
-        if len(data.get("x", [])) == 0:
+        if data.empty:
             raise CliError(f"no stored data for {args.signal} in those {args.days} days; backfill first")
         png = render_png(data)
     finally:

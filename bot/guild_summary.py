@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
+from bot.charts import Dashboard, Unavailable
 from bot.config import Settings
 from bot.queries import KeyStatus, chart_data, recent_alerts, status
 from signals import registry
 from signals.base import Level
+from signals.charts import ChartData
 from storage import guild_state, meta
 from storage.alerts import StoredAlert
 from storage.timeutil import to_epoch
@@ -33,7 +34,7 @@ class GuildSummary:
     alerts: list[StoredAlert]
     snoozes: dict[str, int]
     stale: list[str]
-    panels: list[dict[str, Any]] = field(default_factory=list)
+    panels: list[ChartData] = field(default_factory=list)
 
     def levels(self) -> dict[str, str]:
         """Each signal's highest level over its keys."""
@@ -43,19 +44,19 @@ class GuildSummary:
         return {k: v.label for k, v in out.items()}
 
     def sources(self) -> str:
-        seen = dict.fromkeys(str(p["source"]) for p in self.panels if p.get("source"))
+        seen = dict.fromkeys(p.source for p in self.panels if p.source)
         return " · ".join(seen) or "flowwatch daily summary"
 
-    def dashboard_data(self) -> dict[str, Any]:
+    def dashboard_data(self) -> Dashboard:
         """The ``render_png`` input of the dashboard (one panel per signal)."""
-        return {
-            "signal": "dashboard",
-            "title": f"flowwatch · {self.now.astimezone(self.tz):%Y-%m-%d %H:%M %Z}",
-            "panels": self.panels,
-            "levels": self.levels(),
-            "source": self.sources(),
-            "as_of": self.now,
-        }
+        return Dashboard(
+            signal="dashboard",
+            title=f"flowwatch · {self.now.astimezone(self.tz):%Y-%m-%d %H:%M %Z}",
+            panels=self.panels,
+            levels=self.levels(),
+            source=self.sources(),
+            as_of=self.now,
+        )
 
 
 def build_summary(
@@ -81,7 +82,7 @@ def build_summary(
         try:
             panels.append(chart_data(db, settings, sig_id, now, days))
         except Exception as exc:  # one signal's data must not sink the whole summary
-            panels.append({"signal": sig_id, "error": str(exc)})
+            panels.append(Unavailable(signal=sig_id, title=sig_id, error=str(exc)))
     return GuildSummary(
         now=now,
         tz=tz or settings.timezone,

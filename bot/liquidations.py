@@ -31,6 +31,7 @@ from signals.btc_liq import (
     COLUMNS,
     NAMES,
     VENUE_INDEX,
+    BtcLiqChart,
     chart_range,
     chart_resolution,
     history_of,
@@ -193,7 +194,7 @@ def liquidations_text(rep: LiquidationReport, tz: ZoneInfo | None = None) -> str
 
 def liquidations_chart(
     db: Database, settings: Settings, now: datetime, hours: int = DEFAULT_HOURS
-) -> dict[str, Any]:
+) -> BtcLiqChart:
     """Chart data for the same range (``render_png(data)``), alert points and cascades marked."""
     hours = validate_hours(hours)
     sig = get_signal(SIGNAL_ID)
@@ -208,5 +209,5 @@ def liquidations_chart(
     ]
     tl = h.timeline(a, end, chart_resolution(end - a))
     if not len(tl):
-        return {"signal": SIGNAL_ID, "title": "BTC liquidations", "x": np.array([], dtype="datetime64[s]")}
+        return BtcLiqChart(signal=SIGNAL_ID, title="BTC liquidations")
     return chart_range(h, tl, params, max(a, int(tl.start[0])), end, marks)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlite_utils import Database
 
@@ -13,10 +12,11 @@ from bot.formatting import fmt_value, level_word
 from bot.pipeline import load_signal_inputs, read_inputs, with_tables
 from signals import get_signal, registry
 from signals.base import Level, Params, Reading
+from signals.charts import ChartData
 from signals.contract import (
     Signal,
-    alert_chart_data_of,
-    chart_data_of,
+    alert_chart_of,
+    chart_of,
     coverage_report_of,
     has,
     keys_at_of,
@@ -156,7 +156,7 @@ def chart_data(
     days: int,
     marks_scope: str = "live",
     params: Params | None = None,
-) -> dict[str, Any]:
+) -> ChartData:
     sig = get_signal(signal_id)
     p = params or settings.signal_params(signal_id)
     since = to_epoch(now - timedelta(days=days))
@@ -173,7 +173,7 @@ def chart_data(
     ]
     from storage.timeutil import from_epoch
 
-    return chart_data_of(sig, inputs, p, now, days, [(from_epoch(t), lv, k) for t, lv, k in marks])
+    return chart_of(sig, inputs, p, now, days, [(from_epoch(t), lv, k) for t, lv, k in marks])
 
 
 def coverage_note(db: Database, settings: Settings, signal_id: str) -> str | None:
@@ -188,7 +188,7 @@ def coverage_note(db: Database, settings: Settings, signal_id: str) -> str | Non
 
 def alert_chart_data(
     db: Database, settings: Settings, alert: AlertEvent, scope: str = "live"
-) -> dict[str, Any] | None:
+) -> ChartData | None:
     """The chart a signal draws for one of its alerts (btc_liq: the cascade from a little before
     it began, cumulative, with its headline figure), read by range; None when the signal has
     none (callers draw its history chart with the alert marked)."""
@@ -196,4 +196,4 @@ def alert_chart_data(
     p = settings.signal_params(alert.signal)
     inputs = with_tables(db, sig, read_inputs(db, sig, None, alert.ts + 1, scope), alert.ts + 1)
     fields = ("ts", "event", "level", "prev_level", "value", "data", "summary")
-    return alert_chart_data_of(sig, inputs, p, {k: getattr(alert, k) for k in fields})
+    return alert_chart_of(sig, inputs, p, {k: getattr(alert, k) for k in fields})

@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlite_utils import Database
 
@@ -23,7 +22,16 @@ from bot.config import Settings
 from signals import fomc, get_signal
 from signals.base import Level, Reading
 from signals.contract import lookback_of
-from signals.ratecut import KINDS, LAGS, LIVE_VENUES, VENUE_NAMES, VENUES, RateCut, meeting_label
+from signals.ratecut import (
+    KINDS,
+    LAGS,
+    LIVE_VENUES,
+    VENUE_NAMES,
+    VENUES,
+    RateCut,
+    RateCutChart,
+    meeting_label,
+)
 from storage import observations as obs_repo
 from storage import state as state_repo
 from storage.timeutil import human_duration, to_epoch
@@ -114,7 +122,7 @@ class RatecutAnswer:
     level: Level
     lines: list[str]
     fields: dict[str, str]
-    chart: dict[str, Any]
+    chart: RateCutChart
     readings: list[Reading] = field(default_factory=list)
 
     @property
@@ -209,5 +217,5 @@ def ratecut_answer(
         lines.append(
             "No Kalshi or Polymarket data for this meeting yet: run flowwatch run, or backfill kalshi / polymarket"
         )
-    lines.append(chart.get("source", ""))
+    lines.append(chart.source)
     return RatecutAnswer(meeting, title, level, lines, fields, chart, readings)

@@ -38,6 +38,7 @@ from bot.streams import StreamService, service_for
 from bot.summary import summary_text
 from signals import registry, sources
 from signals.base import Reading
+from signals.charts import ChartData
 from signals.contract import alert_chart_days_of
 from signals.sources.base import Poll, SourceContext, SourceError, Stream
 from storage import batches, meta
@@ -443,7 +444,7 @@ class App:
         return await self.renderer.render(data)
 
 
-def _alert_chart(db: Database, settings: Settings, alert: StoredAlert, days: int | None) -> dict[str, Any]:
+def _alert_chart(db: Database, settings: Settings, alert: StoredAlert, days: int | None) -> ChartData:
     """The signal's own chart of the alert, or its history chart as of the alert, marked."""
     if days is None:
         data = alert_chart_data(db, settings, alert)

@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
 
 from signals.base import Demo, InputLoader, Level, Param, Params, Reading, Rules, TableLoader
+from signals.charts import ChartData, default_chart
 
 if TYPE_CHECKING:
     from storage.batches import Batch, Written
@@ -152,16 +153,25 @@ class FeedNotices(Protocol):
 
 @runtime_checkable
 class Charted(Protocol):
-    """The signal's own chart of ``days`` to ``end``; ``marks``: (time, level, key) of its alerts."""
+    """The signal's own chart of ``days`` to ``end`` (``marks``: time, level and key of its
+    alerts), drawn by the renderer its class names. Without it, :func:`chart_of` gives the
+    default chart of the readings (:func:`signals.charts.default_chart`)."""
 
-    def chart_data(
+    def chart(
         self,
         inputs: Inputs,
         params: Params,
         end: datetime,
         days: int,
         marks: Iterable[tuple[datetime, str, str]] = (),
-    ) -> dict[str, Any]: ...
+    ) -> ChartData: ...
+
+
+@runtime_checkable
+class Thresholds(Protocol):
+    """The entry line of each level of a key (level label -> value), drawn by the default chart."""
+
+    def thresholds(self, key: str, params: Params) -> Mapping[str, float]: ...
 
 
 @runtime_checkable
@@ -170,9 +180,7 @@ class AlertCharted(Protocol):
     ``alert``: its ``ts``, ``event``, ``level``, ``prev_level``, ``value``, ``data``, ``summary``.
     None: the history chart of ``alert_chart_days`` with the alert marked."""
 
-    def alert_chart_data(
-        self, inputs: Inputs, params: Params, alert: Mapping[str, Any]
-    ) -> dict[str, Any] | None: ...
+    def alert_chart(self, inputs: Inputs, params: Params, alert: Mapping[str, Any]) -> ChartData | None: ...
 
 
 @runtime_checkable
@@ -263,6 +271,7 @@ def _caps(sig: Signal) -> frozenset[str]:
         "notices": FeedNotices,
         "coverage": CoverageReport,
         "chart": Charted,
+        "thresholds": Thresholds,
         "alert_chart": AlertCharted,
         "alert_chart_days": AlertChartDays,
         "streamed": Streamed,
@@ -390,24 +399,27 @@ def coverage_report_of(sig: Signal, inputs: Inputs, params: Params) -> str | Non
     return None
 
 
-def chart_data_of(
+def chart_of(
     sig: Signal,
     inputs: Inputs,
     params: Params,
     end: datetime,
     days: int,
     marks: Iterable[tuple[datetime, str, str]] = (),
-) -> dict[str, Any]:
-    if not has(sig, "chart"):
-        raise NotImplementedError(f"{sig.id} draws no chart")
-    return cast(Charted, sig).chart_data(inputs, params, end, days, marks)
+) -> ChartData:
+    """The signal's chart: its own, else the default chart of its readings (a panel per key,
+    with its thresholds when it declares them, and its alerts marked)."""
+    if has(sig, "chart"):
+        return cast(Charted, sig).chart(inputs, params, end, days, marks)
+    lines = None
+    if has(sig, "thresholds"):
+        lines = {k: cast(Thresholds, sig).thresholds(k, params) for k in sig.keys}
+    return default_chart(sig.id, sig.title, sig.keys, sig.history(inputs, params), end, days, marks, lines)
 
 
-def alert_chart_data_of(
-    sig: Signal, inputs: Inputs, params: Params, alert: Mapping[str, Any]
-) -> dict[str, Any] | None:
+def alert_chart_of(sig: Signal, inputs: Inputs, params: Params, alert: Mapping[str, Any]) -> ChartData | None:
     if has(sig, "alert_chart"):
-        return cast(AlertCharted, sig).alert_chart_data(inputs, params, alert)
+        return cast(AlertCharted, sig).alert_chart(inputs, params, alert)
     return None
 
 

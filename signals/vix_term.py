@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, ClassVar
 
@@ -21,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from signals.base import Demo, Level, Param, Params, Reading, Rules, Threshold
+from signals.charts import ChartData
 from storage.observations import Inputs, Observation
 from storage.series import cboe_close, yahoo_5m
 from storage.timeutil import NEW_YORK, day_epoch
@@ -55,6 +57,29 @@ def _run_length(mask: np.ndarray) -> np.ndarray:
         run = run + 1 if m else 0
         out[i] = run
     return out
+
+
+@dataclass(frozen=True, kw_only=True)
+class VixTermChart(ChartData):
+    """VIX and VIX3M, their ratio with the thresholds and alerts; for the VIX9D/VIX alert's
+    chart (``focus_key`` ``vix9d``) VIX9D and the front ratio."""
+
+    renderer: ClassVar[str] = "vix_term"
+
+    x: np.ndarray
+    vix: np.ndarray
+    vix3m: np.ndarray
+    ratio: np.ndarray
+    vix9d: np.ndarray
+    front_ratio: np.ndarray
+    thresholds: Mapping[str, float]
+    front_thresholds: Mapping[str, float]
+    marks: list[tuple[np.datetime64, str]]
+    front_marks: list[np.datetime64]
+
+    @property
+    def empty(self) -> bool:
+        return len(self.x) == 0
 
 
 class VixTerm:
@@ -411,14 +436,14 @@ class VixTerm:
 
     # -- presentation -----------------------------------------------------------------
 
-    def chart_data(
+    def chart(
         self,
         inputs: Inputs,
         params: Params,
         end: datetime,
         days: int,
         marks: Iterable[tuple[datetime, str, str]] = (),
-    ) -> dict[str, Any]:
+    ) -> VixTermChart:
         daily = self._daily(inputs).dropna(subset=["vix", "vix3m"])
         end_ts = pd.Timestamp(end)
         daily = daily[(daily.index <= end_ts) & (daily.index >= end_ts - pd.Timedelta(days=days))]
@@ -438,35 +463,32 @@ class VixTerm:
             vix3m = np.concatenate([vix3m, iv["vix3m"].to_numpy(dtype=float)])
             vix9d = np.concatenate([vix9d, iv["vix9d"].to_numpy(dtype=float)])
         last_src = inputs.last_source.get(VIX, "cboe")
-        return {
-            "signal": self.id,
-            "title": "VIX term structure: VIX vs VIX3M",
-            "x": x.tz_convert("UTC").tz_localize(None).to_numpy(),
-            "vix": vix,
-            "vix3m": vix3m,
-            "ratio": vix / vix3m if len(vix) else np.array([]),
+        marks = list(marks)
+        return VixTermChart(
+            signal=self.id,
+            title="VIX term structure: VIX vs VIX3M",
+            x=x.tz_convert("UTC").tz_localize(None).to_numpy(),
+            vix=vix,
+            vix3m=vix3m,
+            ratio=vix / vix3m if len(vix) else np.array([]),
             # the front end, for the VIX9D/VIX alert's chart (NaN where VIX9D is missing)
-            "vix9d": vix9d,
-            "front_ratio": vix9d / vix if len(vix) else np.array([]),
-            "front_thresholds": {"watch": params["front_watch"]},
-            "thresholds": {
-                "watch": params["watch"],
-                "alert": params["alert"],
-                "severe": params["severe"],
-            },
-            "marks": [
+            vix9d=vix9d,
+            front_ratio=vix9d / vix if len(vix) else np.array([]),
+            front_thresholds={"watch": params["front_watch"]},
+            thresholds={"watch": params["watch"], "alert": params["alert"], "severe": params["severe"]},
+            marks=[
                 (pd.Timestamp(t).tz_convert("UTC").tz_localize(None).to_datetime64(), lv)
                 for t, lv, key in marks
                 if key == "vix3m"
             ],
-            "front_marks": [
+            front_marks=[
                 pd.Timestamp(t).tz_convert("UTC").tz_localize(None).to_datetime64()
                 for t, lv, key in marks
                 if key == "vix9d"
             ],
-            "source": f"Source: {last_src.upper() if last_src in ('cboe', 'fred') else last_src}",
-            "as_of": x[-1].to_pydatetime() if len(x) else None,
-        }
+            source=f"Source: {last_src.upper() if last_src in ('cboe', 'fred') else last_src}",
+            as_of=x[-1].to_pydatetime() if len(x) else None,
+        )
 
     # -- demo -------------------------------------------------------------------------
 

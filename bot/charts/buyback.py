@@ -3,24 +3,24 @@ and below it the earnings reports per week (known dates solid, estimated dates l
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from matplotlib.figure import Figure
 
 from bot.charts import LEVEL_COLOURS
+from signals.buyback import BuybackChart
 
 LINE, CAP, EST = "#212121", "#1565c0", "#b0bec5"
 
 
-def draw(fig: Figure, data: dict[str, Any]) -> None:
+def draw(fig: Figure, data: BuybackChart) -> None:
     top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1.1], "hspace": 0.08})
     fig.subplots_adjust(left=0.07, right=0.91, top=0.93, bottom=0.1)
-    fig.suptitle(data.get("title", "Buyback blackout"), x=0.07, ha="left", fontsize=12)
-    x = data["x"]
-    share = data.get("share", np.zeros(len(x)))  # absent when no calendar was known at the chart's time
-    px, pshare = data.get("px", x[:0]), data.get("pshare", share[:0])
-    th = data.get("thresholds", {})
+    fig.suptitle(data.title, x=0.07, ha="left", fontsize=12)
+    x = data.x
+    share = data.share if data.share is not None else np.zeros(len(x))  # no calendar known at the time
+    px = data.px if data.px is not None else x[:0]
+    pshare = data.pshare if data.pshare is not None else share[:0]
+    th = data.thresholds
     if not len(x) and not len(px):
         top.text(
             0.5,
@@ -33,12 +33,12 @@ def draw(fig: Figure, data: dict[str, Any]) -> None:
         )
 
     top.plot(x, share, color=LINE, linewidth=1.4, label="count-weighted")
-    cap = data.get("share_cap")
+    cap = data.share_cap
     if cap is not None and len(cap) and np.isfinite(cap).any():
         top.plot(x, cap, color=CAP, linewidth=0.9, alpha=0.8, label="cap-weighted")
     if len(px):
         top.plot(px, pshare, color=LINE, linewidth=1.4, linestyle="--", label="projected")
-        pcap = data.get("pshare_cap")
+        pcap = data.pshare_cap
         if pcap is not None and np.isfinite(pcap).any():
             top.plot(px, pcap, color=CAP, linewidth=0.9, linestyle="--", alpha=0.8)
     if len(x) and "alert" in th:
@@ -58,17 +58,19 @@ def draw(fig: Figure, data: dict[str, Any]) -> None:
             color=LEVEL_COLOURS[name],
             clip_on=False,
         )
-    today = data.get("today")
+    today = data.today
     if today is not None:
         for ax in (top, bottom):
             ax.axvline(today, color="#616161", linewidth=1.0)
         top.text(today, 101, " today", fontsize=7, color="#616161", va="bottom")
-    crossings = data.get("crossings") or []
+    crossings = data.crossings
     if crossings:
         cx = np.array([c[0] for c in crossings], dtype="datetime64[ns]")
         up = np.array([c[1] == "close" for c in crossings])
         proj = np.array([bool(c[2]) for c in crossings])
-        ys = np.where(up, th.get("alert", 50), data.get("alert_exit", th.get("alert", 50)))
+        ys = np.where(
+            up, th.get("alert", 50), data.alert_exit if data.alert_exit is not None else th.get("alert", 50)
+        )
         for sel, face in ((~proj, None), (proj, "white")):
             for kind, marker in ((True, "^"), (False, "v")):
                 m = sel & (up == kind)
@@ -83,7 +85,7 @@ def draw(fig: Figure, data: dict[str, Any]) -> None:
                         facecolors=face or LINE,
                         linewidths=0.8,
                     )
-    marks = data.get("marks") or []
+    marks = data.marks
     if marks and len(x):
         mx = np.array([m[0] for m in marks], dtype="datetime64[ns]")
         idx = np.clip(np.searchsorted(x, mx), 0, len(x) - 1)
@@ -101,9 +103,9 @@ def draw(fig: Figure, data: dict[str, Any]) -> None:
     top.legend(loc="upper left", frameon=False, ncol=3, fontsize=8)
     top.grid(alpha=0.25)
 
-    weeks = data.get("weeks")
+    weeks = data.weeks
     if weeks is not None and len(weeks):
-        known, est = data["reports"], data["reports_est"]
+        known, est = data.reports, data.reports_est
         width = np.timedelta64(6, "D")
         bottom.bar(weeks, known, width=width, align="edge", color="#546e7a", label="reports (known dates)")
         if np.any(est):

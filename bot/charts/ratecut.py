@@ -10,6 +10,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from bot.charts import LEVEL_COLOURS
+from signals.ratecut import RateCutChart, VenueLine
 
 VENUE_STYLE: dict[str, dict[str, Any]] = {
     "kalshi": {"color": "#1565c0", "linewidth": 1.4, "zorder": 4},
@@ -19,8 +20,8 @@ VENUE_STYLE: dict[str, dict[str, Any]] = {
 KIND_MARKERS = {"divergence": "X", "flip": "D", "swing": "o"}  # swings (whipsaws) drawn on top
 
 
-def draw(fig: Figure, data: dict[str, Any]) -> None:
-    sizes = data.get("size_series") or []
+def draw(fig: Figure, data: RateCutChart) -> None:
+    sizes = data.size_series
     if sizes:
         ax, low = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [2, 1], "hspace": 0.08})
         fig.subplots_adjust(left=0.07, right=0.97, top=0.92, bottom=0.10)
@@ -28,24 +29,24 @@ def draw(fig: Figure, data: dict[str, Any]) -> None:
     else:
         ax = fig.subplots()
         fig.subplots_adjust(left=0.07, right=0.97, top=0.92, bottom=0.12)
-    fig.suptitle(data.get("title", "P(cut)"), x=0.07, ha="left", fontsize=12)
-    for s in data["series"]:
-        ax.plot(s["x"], s["y"], label=s["label"], **VENUE_STYLE.get(s["venue"], {}))
+    fig.suptitle(data.title, x=0.07, ha="left", fontsize=12)
+    for s in data.series:
+        ax.plot(s.x, s.y, label=s.label, **VENUE_STYLE.get(s.venue, {}))
     ax.axhline(50, color="#757575", linewidth=0.8, linestyle=":")
     ax.text(0.0, 50, " 50 %", transform=ax.get_yaxis_transform(), va="bottom", fontsize=7, color="#757575")
-    if data.get("show_decision"):
-        ax.axvline(data["decision"], color="#c62828", linewidth=1.0, linestyle="--")
+    if data.show_decision:
+        ax.axvline(data.decision, color="#c62828", linewidth=1.0, linestyle="--")
         ax.text(
-            data["decision"],
+            data.decision,
             98,
-            f" {data.get('decision_label', 'decision')}",
+            f" {data.decision_label}",
             color="#c62828",
             fontsize=8,
             va="top",
             ha="right",
             rotation=90,
         )
-    refs = data.get("refs") or []
+    refs = data.refs
     if refs:
         rx = np.array([r[0] for r in refs], dtype="datetime64[ns]")
         ry = np.array([r[1] for r in refs])
@@ -60,7 +61,7 @@ def draw(fig: Figure, data: dict[str, Any]) -> None:
                 ha="center",
                 fontsize=7,
             )
-    marks = data.get("marks") or []
+    marks = data.marks
     for kind, marker in KIND_MARKERS.items():
         sel = [m for m in marks if m[3] == kind]
         if sel:
@@ -84,11 +85,11 @@ def draw(fig: Figure, data: dict[str, Any]) -> None:
     ax.legend(loc="upper left", frameon=False, ncol=6, fontsize=8)
 
 
-def _draw_sizes(ax: Any, data: dict[str, Any], sizes: list[dict[str, Any]]) -> None:
+def _draw_sizes(ax: Any, data: RateCutChart, sizes: list[VenueLine]) -> None:
     for s in sizes:
-        ax.plot(s["x"], s["y"], label=s["label"], **VENUE_STYLE.get(s["venue"], {}))
+        ax.plot(s.x, s.y, label=s.label, **VENUE_STYLE.get(s.venue, {}))
     ax.axhline(0, color="#757575", linewidth=0.8, linestyle=":")
-    sel = [m for m in data.get("marks") or [] if m[3] == "size"]
+    sel = [m for m in data.marks if m[3] == "size"]
     if sel:
         ax.scatter(
             np.array([m[0] for m in sel], dtype="datetime64[ns]"),
@@ -101,5 +102,5 @@ def _draw_sizes(ax: Any, data: dict[str, Any], sizes: list[dict[str, Any]]) -> N
             zorder=7,
             label="size",
         )
-    ax.set_ylabel(data.get("size_label", "expected move, bp"), fontsize=8)
+    ax.set_ylabel(data.size_label, fontsize=8)
     ax.grid(alpha=0.25)

@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from matplotlib.figure import Figure
 
 from bot.charts import LEVEL_COLOURS
+from signals.vix_term import VixTermChart
 
 
-def draw(fig: Figure, data: dict[str, Any]) -> None:
-    if data.get("focus_key") == "vix9d" and "front_ratio" in data:
+def draw(fig: Figure, data: VixTermChart) -> None:
+    if data.focus_key == "vix9d":
         draw_front(fig, data)
         return
-    x, vix, vix3m, ratio = data["x"], data["vix"], data["vix3m"], data["ratio"]
+    x, vix, vix3m, ratio = data.x, data.vix, data.vix3m, data.ratio
     top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2], "hspace": 0.08})
     fig.subplots_adjust(left=0.07, right=0.91, top=0.93, bottom=0.1)
-    fig.suptitle(data.get("title", "VIX term structure"), x=0.07, ha="left", fontsize=12)
+    fig.suptitle(data.title, x=0.07, ha="left", fontsize=12)
 
     top.plot(x, vix, color="#c62828", linewidth=1.3, label="VIX")
     top.plot(x, vix3m, color="#1565c0", linewidth=1.3, label="VIX3M")
-    front = data.get("front_marks") or []
+    front = data.front_marks
     if front and len(x):
         fx = np.array(front, dtype="datetime64[ns]")
         idx = np.clip(np.searchsorted(x, fx), 0, len(x) - 1)
@@ -50,7 +49,7 @@ def draw(fig: Figure, data: dict[str, Any]) -> None:
             interpolate=True,
             label="inverted",
         )
-    for name, value in data["thresholds"].items():
+    for name, value in data.thresholds.items():
         bottom.axhline(value, color=LEVEL_COLOURS[name], linewidth=0.9, linestyle="--")
         bottom.text(
             1.0,
@@ -63,7 +62,7 @@ def draw(fig: Figure, data: dict[str, Any]) -> None:
             color=LEVEL_COLOURS[name],
             clip_on=False,
         )
-    marks = data.get("marks") or []
+    marks = data.marks
     if marks and len(x):
         mx = np.array([m[0] for m in marks], dtype="datetime64[ns]")
         idx = np.clip(np.searchsorted(x, mx), 0, len(x) - 1)
@@ -73,12 +72,12 @@ def draw(fig: Figure, data: dict[str, Any]) -> None:
     bottom.grid(alpha=0.25)
 
 
-def draw_front(fig: Figure, data: dict[str, Any]) -> None:
+def draw_front(fig: Figure, data: VixTermChart) -> None:
     """The VIX9D/VIX alert's chart: VIX9D and VIX above, their ratio below with its line."""
-    x, vix, vix9d, ratio = data["x"], data["vix"], data["vix9d"], data["front_ratio"]
+    x, vix, vix9d, ratio = data.x, data.vix, data.vix9d, data.front_ratio
     top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2], "hspace": 0.08})
     fig.subplots_adjust(left=0.07, right=0.91, top=0.93, bottom=0.1)
-    fig.suptitle(data.get("title", "VIX term structure: VIX9D vs VIX"), x=0.07, ha="left", fontsize=12)
+    fig.suptitle(data.title, x=0.07, ha="left", fontsize=12)
     top.plot(x, vix9d, color="#6a1b9a", linewidth=1.3, label="VIX9D")
     top.plot(x, vix, color="#c62828", linewidth=1.3, label="VIX")
     top.set_ylabel("index")
@@ -95,7 +94,7 @@ def draw_front(fig: Figure, data: dict[str, Any]) -> None:
             alpha=0.35,
             interpolate=True,
         )
-    for name, value in data.get("front_thresholds", {}).items():
+    for name, value in data.front_thresholds.items():
         bottom.axhline(value, color=LEVEL_COLOURS[name], linewidth=0.9, linestyle="--")
         bottom.text(
             1.0,
@@ -108,7 +107,7 @@ def draw_front(fig: Figure, data: dict[str, Any]) -> None:
             color=LEVEL_COLOURS[name],
             clip_on=False,
         )
-    front = data.get("front_marks") or []
+    front = data.front_marks
     if front and len(x):
         fx = np.array(front, dtype="datetime64[ns]")
         idx = np.clip(np.searchsorted(x, fx), 0, len(x) - 1)

@@ -16,11 +16,11 @@ from bot.commands._common import DAYS_MAX, DAYS_MIN, bot_of, check_range, db_rea
 from bot.discord_embeds import LEVEL_EMOJI, level_colour, signal_title, status_value
 from bot.queries import chart_data, status
 from signals.base import Level
+from signals.charts import ChartData
 
 
-def has_points(data: dict[str, Any]) -> bool:
-    x = data.get("x")
-    return x is None or len(x) > 0
+def has_points(data: ChartData) -> bool:
+    return not data.empty
 
 
 async def send_signal_chart(
@@ -51,7 +51,7 @@ async def send_signal_chart(
     for ks in rows:
         embed.add_field(name=ks.name, value=status_value(ks)[:1024], inline=False)
     embed.set_image(url=f"attachment://{filename}")
-    embed.set_footer(text=f"flowwatch · {data.get('source', '')}")
+    embed.set_footer(text=f"flowwatch · {data.source}")
     await interaction.followup.send(
         embed=embed, file=discord.File(io.BytesIO(png), filename=filename), ephemeral=ephemeral
     )

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import io
-from typing import Any
 
 import discord
 
 from bot.commands._common import bot_of
 from bot.discord_embeds import LEVEL_EMOJI, level_colour
+from signals.charts import ChartData
 
 MAX_FIELD = 1024
 #: Discord refuses a message whose embeds hold more than 6,000 characters in all (title,
@@ -46,7 +46,7 @@ async def send_report(
     level: str,
     description: str,
     fields: dict[str, str],
-    chart: dict[str, Any] | None,
+    chart: ChartData | None,
     filename: str,
     footer: str,
 ) -> None:
@@ -66,8 +66,7 @@ async def send_report(
         )
     embed.set_footer(text=footer[:2048])
     fit_embed(embed)
-    x = chart.get("x") if chart else None
-    if chart and (x is None or len(x) > 0):
+    if chart is not None and not chart.empty:
         png = await bot.app.renderer.render(chart)
         embed.set_image(url=f"attachment://{filename}")
         await interaction.followup.send(embed=embed, file=discord.File(io.BytesIO(png), filename=filename))

@@ -14,7 +14,7 @@ The app uses the names below; the rest is private to the package.
 
 from __future__ import annotations
 
-from signals.btc_liq._chart import chart_range, chart_resolution
+from signals.btc_liq._chart import BtcLiqChart, CascadeChart, chart_range, chart_resolution
 from signals.btc_liq._history import history_of, latest_reading
 from signals.btc_liq._signal import SIGNAL, BtcLiq
 from signals.btc_liq._text import span, undercounts, usd, venue_list
@@ -28,6 +28,8 @@ __all__ = [
     "VENUES",
     "VENUE_INDEX",
     "BtcLiq",
+    "BtcLiqChart",
+    "CascadeChart",
     "chart_range",
     "chart_resolution",
     "history_of",

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -26,7 +27,49 @@ from signals.btc_liq._vocab import (
     SHORT_COLS,
     VENUE_INDEX,
 )
+from signals.charts import ChartData
 from storage.timeutil import to_epoch
+
+_EMPTY = np.array([], dtype="datetime64[s]")
+
+
+@dataclass(frozen=True, kw_only=True)
+class BtcLiqChart(ChartData):
+    """Liquidations per display bucket (longs up, shorts down), BTC price, cascades and stream
+    gaps shaded, alerts marked."""
+
+    renderer: ClassVar[str] = "btc_liq"
+    kind: ClassVar[str] = "history"
+
+    x: np.ndarray = field(default_factory=lambda: _EMPTY)
+    res: int = 60
+    long: np.ndarray = field(default_factory=lambda: np.array([]))
+    short: np.ndarray = field(default_factory=lambda: np.array([]))
+    price_x: np.ndarray = field(default_factory=lambda: _EMPTY)
+    price: np.ndarray = field(default_factory=lambda: np.array([]))
+    cascades: list[tuple[Any, Any, str]] = field(default_factory=list)
+    gaps: list[tuple[Any, Any, str]] = field(default_factory=list)
+    marks: list[tuple[np.datetime64, str]] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return len(self.x) == 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class CascadeChart(BtcLiqChart):
+    """One cascade alert: cumulative USD since it began (the headline figure on it), longs and
+    shorts per bucket, BTC with its move; its level colours it."""
+
+    kind: ClassVar[str] = "cascade"
+
+    headline: str = ""
+    split: str = ""
+    level: str = "alert"
+    start: np.datetime64 | None = None
+    cum_long: np.ndarray = field(default_factory=lambda: np.array([]))
+    cum_short: np.ndarray = field(default_factory=lambda: np.array([]))
+    price_move: str = ""
 
 
 def chart_resolution(width: int, finest: int = 60) -> int:
@@ -64,7 +107,7 @@ def chart_range(
     signal: str = "btc_liq",
     *,
     episodes: Sequence[Episode] | None = None,
-) -> dict[str, Any]:
+) -> BtcLiqChart:
     """Chart data for ``[x_start, x_end)``: long/short per display bucket, price, cascades, gaps."""
     part = tl.slice(x_start, x_end)
     finest = int(part.length.max()) if len(part) else 60
@@ -81,23 +124,23 @@ def chart_range(
     srcs = venue_list(cols, tl.sources)
     bucket = BUCKET_NAMES.get(res, f"{res}s")
     per = {"1d": "day", "1h": "hour"}.get(bucket, bucket)
-    return {
-        "signal": signal,
-        "title": f"BTC liquidations per {per}: longs vs shorts",
-        "x": _dt64(x),
-        "res": res,
-        "long": long / 1e6,
-        "short": short / 1e6,
-        "price_x": _dt64(pts),
-        "price": ppx,
-        "cascades": [(np.datetime64(a, "s"), np.datetime64(b, "s"), lv) for a, b, lv in cascades],
-        "gaps": [(np.datetime64(a, "s"), np.datetime64(b, "s"), label) for a, b, label in gaps],
-        "marks": [
+    return BtcLiqChart(
+        signal=signal,
+        title=f"BTC liquidations per {per}: longs vs shorts",
+        x=_dt64(x),
+        res=res,
+        long=long / 1e6,
+        short=short / 1e6,
+        price_x=_dt64(pts),
+        price=ppx,
+        cascades=[(np.datetime64(a, "s"), np.datetime64(b, "s"), lv) for a, b, lv in cascades],
+        gaps=[(np.datetime64(a, "s"), np.datetime64(b, "s"), label) for a, b, label in gaps],
+        marks=[
             (np.datetime64(to_epoch(t), "s"), lv) for t, lv, _key in marks if x_start <= to_epoch(t) <= x_end
         ],
-        "source": f"Source: {srcs}",
-        "as_of": pd.Timestamp(x_end, unit="s", tz="UTC").to_pydatetime(),
-    }
+        source=f"Source: {srcs}",
+        as_of=pd.Timestamp(x_end, unit="s", tz="UTC").to_pydatetime(),
+    )
 
 
 def cascade_spans(
@@ -176,8 +219,8 @@ def gap_spans(
     return [(a, b, ", ".join(NAMES.get(v, v) for v in sorted(vs)) + " down") for a, b, vs in out]
 
 
-def cascade_chart(h: History, alert: Mapping[str, Any], signal: str = "btc_liq") -> dict[str, Any]:
-    """Chart data of one cascade alert (see :meth:`BtcLiq.alert_chart_data`)."""
+def cascade_chart(h: History, alert: Mapping[str, Any], signal: str = "btc_liq") -> CascadeChart:
+    """Chart data of one cascade alert (see :meth:`BtcLiq.alert_chart`)."""
     data = dict(alert.get("data") or {})
     t_alert = int(alert["ts"])
     start = int(data.get("start") or t_alert - 3600)
@@ -215,28 +258,25 @@ def cascade_chart(h: History, alert: Mapping[str, Any], signal: str = "btc_liq")
     share = t_long / total if total > 0 else 0.5
     headline = f"{usd(total)} liquidated in {span(dur)}"
     cols = tl.venues(a, b) if len(tl) else []
-    return {
-        "signal": signal,
-        "kind": "cascade",
-        "title": f"{peak.upper()} · BTC liquidation cascade {what}: {usd(total)} since {hhmm(start)} UTC",
-        "headline": headline,
-        "split": f"longs {usd(t_long)} ({share:.0%}) · shorts {usd(t_short)} ({1 - share:.0%})",
-        "level": peak,
-        "start": np.datetime64(start, "s"),
-        "x": _dt64(x),
-        "res": res,
-        "long": long / 1e6,
-        "short": short / 1e6,
-        "cum_long": cum_long / 1e6,
-        "cum_short": cum_short / 1e6,
-        "price_x": _dt64(pts),
-        "price": ppx,
-        "price_move": (
+    return CascadeChart(
+        signal=signal,
+        title=f"{peak.upper()} · BTC liquidation cascade {what}: {usd(total)} since {hhmm(start)} UTC",
+        headline=headline,
+        split=f"longs {usd(t_long)} ({share:.0%}) · shorts {usd(t_short)} ({1 - share:.0%})",
+        level=peak,
+        start=np.datetime64(start, "s"),
+        x=_dt64(x),
+        res=res,
+        long=long / 1e6,
+        short=short / 1e6,
+        cum_long=cum_long / 1e6,
+        cum_short=cum_short / 1e6,
+        price_x=_dt64(pts),
+        price=ppx,
+        price_move=(
             f"BTC {float(p1) / float(p0) - 1:+.1%} ({float(p0):,.0f} → {float(p1):,.0f})" if p0 and p1 else ""
         ),
-        "gaps": [
-            (np.datetime64(g0, "s"), np.datetime64(g1, "s"), lab) for g0, g1, lab in gap_spans(tl, a, b)
-        ],
-        "source": f"Source: {venue_list(cols, tl.sources)}",
-        "as_of": pd.Timestamp(b, unit="s", tz="UTC").to_pydatetime(),
-    }
+        gaps=[(np.datetime64(g0, "s"), np.datetime64(g1, "s"), lab) for g0, g1, lab in gap_spans(tl, a, b)],
+        source=f"Source: {venue_list(cols, tl.sources)}",
+        as_of=pd.Timestamp(b, unit="s", tz="UTC").to_pydatetime(),
+    )

@@ -26,10 +26,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-import numpy as np
-
 from signals.base import Demo, InputLoader, Level, Param, Params, Reading, Rules
-from signals.btc_liq._chart import cascade_chart, chart_range, chart_resolution
+from signals.btc_liq._chart import BtcLiqChart, CascadeChart, cascade_chart, chart_range, chart_resolution
 from signals.btc_liq._demo import demo_observations
 from signals.btc_liq._grade import ladder, reading_level
 from signals.btc_liq._history import coverage_report, history_of, latest_reading, stream_readings
@@ -269,7 +267,7 @@ class BtcLiq:
 
     # -- presentation -----------------------------------------------------------------
 
-    def chart_data(
+    def chart(
         self,
         inputs: Inputs,
         params: Params,
@@ -278,12 +276,12 @@ class BtcLiq:
         marks: Iterable[tuple[datetime, str, str]] = (),
         *,
         episodes: Sequence[Episode] | None = None,
-    ) -> dict[str, Any]:
+    ) -> BtcLiqChart:
         h = history_of(inputs, params)
         end_s = to_epoch(end)
         last = h.last_end(end_s)
         if last is None:
-            return {"signal": self.id, "title": "BTC liquidations", "x": np.array([], dtype="datetime64[s]")}
+            return BtcLiqChart(signal=self.id, title="BTC liquidations")
         x_end = min(end_s, last)
         first = h.first_start()
         x_start = x_end - int(days * 86400)
@@ -300,7 +298,7 @@ class BtcLiq:
                 tl = h.timeline(x_start, x_end, chart_resolution(x_end - x_start, finest))
         return chart_range(h, tl, params, x_start, x_end, marks, self.id, episodes=episodes)
 
-    def alert_chart_data(self, inputs: Inputs, params: Params, alert: Mapping[str, Any]) -> dict[str, Any]:
+    def alert_chart(self, inputs: Inputs, params: Params, alert: Mapping[str, Any]) -> CascadeChart:
         """The chart of one cascade alert (``alert``: its ``ts``, ``event``, ``level``, ``value``
         and ``data``): from a little before the cascade started to the alert, the cumulative USD
         liquidated, longs and shorts, with the headline figure on it, and the BTC move."""

@@ -11,6 +11,7 @@ The app uses the names below; the rest is private to the package.
 
 from __future__ import annotations
 
+from signals.buyback._chart import BuybackChart
 from signals.buyback._signal import SIGNAL, Buyback
 
-__all__ = ["SIGNAL", "Buyback"]
+__all__ = ["SIGNAL", "Buyback", "BuybackChart"]

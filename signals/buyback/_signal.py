@@ -41,7 +41,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from signals.base import Demo, Level, Params, Reading, Rules, TableLoader
-from signals.buyback._chart import chart_data
+from signals.buyback._chart import BuybackChart, chart_data
 from signals.buyback._daily import daily, project_outlook
 from signals.buyback._demo import demo_calendar
 from signals.buyback._model import model_of
@@ -137,14 +137,14 @@ class Buyback:
 
     # -- presentation -----------------------------------------------------------------
 
-    def chart_data(
+    def chart(
         self,
         inputs: Inputs,
         params: Params,
         end: datetime,
         days: int,
         marks: Iterable[tuple[datetime, str, str]] = (),
-    ) -> dict[str, Any]:
+    ) -> BuybackChart:
         return chart_data(inputs, params, end, days, marks)
 
     # -- demo -------------------------------------------------------------------------

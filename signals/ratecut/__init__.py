@@ -13,7 +13,19 @@ The app uses the names below; the rest is private to the package.
 
 from __future__ import annotations
 
+from signals.ratecut._chart import RateCutChart
 from signals.ratecut._signal import SIGNAL, RateCut
-from signals.ratecut._vocab import KINDS, LAGS, LIVE_VENUES, VENUE_NAMES, VENUES, meeting_label
+from signals.ratecut._vocab import KINDS, LAGS, LIVE_VENUES, VENUE_NAMES, VENUES, VenueLine, meeting_label
 
-__all__ = ["KINDS", "LAGS", "LIVE_VENUES", "SIGNAL", "VENUES", "VENUE_NAMES", "RateCut", "meeting_label"]
+__all__ = [
+    "KINDS",
+    "LAGS",
+    "LIVE_VENUES",
+    "SIGNAL",
+    "VENUES",
+    "VENUE_NAMES",
+    "RateCut",
+    "RateCutChart",
+    "VenueLine",
+    "meeting_label",
+]

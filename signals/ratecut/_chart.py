@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import ClassVar
 
 import numpy as np
 
 from signals import fomc
 from signals.base import Params
+from signals.charts import ChartData
 from signals.ratecut._size import SizeVenue, size_windows
 from signals.ratecut._size_text import size_chart_series
 from signals.ratecut._venues import load_venue, meetings_in
@@ -18,6 +20,7 @@ from signals.ratecut._vocab import (
     SOURCE_NAMES,
     VENUE_NAMES,
     VENUES,
+    VenueLine,
     meeting_label,
     split_key,
     swing_windows,
@@ -26,13 +29,36 @@ from signals.ratecut._vocab import (
 from storage.observations import Inputs
 
 
+@dataclass(frozen=True, kw_only=True)
+class RateCutChart(ChartData):
+    """One meeting: P(cut) per venue, the decision, 1M/1W/1D-ago references and the alerts; the
+    expected move or path per venue when a venue publishes sizes."""
+
+    renderer: ClassVar[str] = "ratecut"
+
+    meeting: str
+    x: np.ndarray
+    series: list[VenueLine]
+    decision: np.datetime64
+    decision_label: str
+    show_decision: bool
+    refs: list[tuple[np.datetime64, float, str]]
+    marks: list[tuple[np.datetime64, float, str, str]]
+    size_series: list[VenueLine]
+    size_label: str
+
+    @property
+    def empty(self) -> bool:
+        return len(self.x) == 0
+
+
 def chart_data(
     inputs: Inputs,
     params: Params,
     end: datetime,
     days: int,
     marks: Iterable[tuple[datetime, str, str]] = (),
-) -> dict[str, Any]:
+) -> RateCutChart:
     """The meeting of the alert being charted (a mark at ``end``), else the next one with data."""
     marks = list(marks)
     meeting = None
@@ -54,10 +80,10 @@ def chart_for(
     end: datetime,
     days: int,
     marks: Iterable[tuple[datetime, str, str]] = (),
-) -> dict[str, Any]:
+) -> RateCutChart:
     t_end = int(end.timestamp())
     t_start = t_end - days * 86400
-    series = []
+    series: list[VenueLine] = []
     xs = []
     sources = []
     primary = None
@@ -69,7 +95,7 @@ def chart_for(
         if not sel.any():
             continue
         x = v.ts[sel].astype("datetime64[s]").astype("datetime64[ns]")
-        series.append({"venue": name, "label": VENUE_NAMES[name], "x": x, "y": v.p[sel] * 100})
+        series.append(VenueLine(name, VENUE_NAMES[name], x, v.p[sel] * 100))
         xs.append(x)
         sources.append(SOURCE_NAMES.get(v.source, v.source))
         if primary is None:
@@ -117,22 +143,22 @@ def chart_for(
             y = float(on.path[k]) if isinstance(on, SizeVenue) else float(on.p[k] * 100)
             mark_pts.append((np.datetime64(t, "s").astype("datetime64[ns]"), y, level, kind))
     statement = meeting.statement_utc
-    return {
-        "signal": SIGNAL_ID,
-        "title": f"{meeting_label(meeting.id)} · market-implied probability of a cut",
-        "meeting": meeting.id,
-        "x": allx,
-        "series": series,
-        "decision": np.datetime64(int(statement.timestamp()), "s").astype("datetime64[ns]"),
-        "decision_label": f"decision {meeting.label}",
-        "show_decision": bool(len(allx))
+    return RateCutChart(
+        signal=SIGNAL_ID,
+        title=f"{meeting_label(meeting.id)} · market-implied probability of a cut",
+        meeting=meeting.id,
+        x=allx,
+        series=series,
+        decision=np.datetime64(int(statement.timestamp()), "s").astype("datetime64[ns]"),
+        decision_label=f"decision {meeting.label}",
+        show_decision=bool(len(allx))
         and statement.timestamp() <= t_end + max(3 * 86400, 0.35 * (t_end - max(t_start, first_x))),
-        "refs": refs,
-        "marks": mark_pts,
-        "size_series": size_series,
-        "size_label": "expected move, bp"
+        refs=refs,
+        marks=mark_pts,
+        size_series=size_series,
+        size_label="expected move, bp"
         if size_primary is not None and not size_primary.on_path
         else "expected path to it, bp",
-        "source": "Source: " + ", ".join(dict.fromkeys(sources)) if sources else "Source: none",
-        "as_of": utc(int(allx[-1].astype("datetime64[s]").astype(np.int64))) if len(allx) else None,
-    }
+        source="Source: " + ", ".join(dict.fromkeys(sources)) if sources else "Source: none",
+        as_of=utc(int(allx[-1].astype("datetime64[s]").astype(np.int64))) if len(allx) else None,
+    )

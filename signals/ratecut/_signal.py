@@ -45,7 +45,7 @@ import numpy as np
 
 from signals import fomc
 from signals.base import Demo, Level, Params, Reading, Rules
-from signals.ratecut._chart import chart_data, chart_for
+from signals.ratecut._chart import RateCutChart, chart_data, chart_for
 from signals.ratecut._closing import closing_readings
 from signals.ratecut._demo import demo_scenario
 from signals.ratecut._detect import compute
@@ -266,14 +266,14 @@ class RateCut:
 
     # -- presentation and demo --------------------------------------------------------------
 
-    def chart_data(
+    def chart(
         self,
         inputs: Inputs,
         params: Params,
         end: datetime,
         days: int,
         marks: Iterable[tuple[datetime, str, str]] = (),
-    ) -> dict[str, Any]:
+    ) -> RateCutChart:
         """The meeting of the alert being charted (a mark at ``end``), else the next one with data."""
         return chart_data(inputs, params, end, days, marks)
 
@@ -285,7 +285,7 @@ class RateCut:
         end: datetime,
         days: int,
         marks: Iterable[tuple[datetime, str, str]] = (),
-    ) -> dict[str, Any]:
+    ) -> RateCutChart:
         """One meeting's chart (``/ratecut``)."""
         return chart_for(inputs, params, meeting, end, days, marks)
 

@@ -13,7 +13,15 @@ from signals.base import Level, Params, Reading, Threshold
 from signals.ratecut._detect import _Calc
 from signals.ratecut._size import SizeVenue, load_size, window_start
 from signals.ratecut._size_detect import SizeCalc
-from signals.ratecut._vocab import CROSS_CHECK, SIGNAL_ID, SOURCE_NAMES, VENUE_NAMES, confirm_of, size_ladder
+from signals.ratecut._vocab import (
+    CROSS_CHECK,
+    SIGNAL_ID,
+    SOURCE_NAMES,
+    VENUE_NAMES,
+    VenueLine,
+    confirm_of,
+    size_ladder,
+)
 from storage.observations import Inputs
 
 
@@ -141,10 +149,10 @@ def size_chart_series(
     names: Mapping[str, str],
     t_start: int,
     t_end: int,
-) -> tuple[list[dict[str, Any]], SizeVenue | None]:
+) -> tuple[list[VenueLine], SizeVenue | None]:
     """Each venue's expected path (bp) in ``[t_start, t_end]`` for the chart's size panel, and
     the first venue that has one (the size marks sit on it)."""
-    out: list[dict[str, Any]] = []
+    out: list[VenueLine] = []
     first = None
     for name in order:
         v = load_size(inputs, name, meeting, p, wins)
@@ -154,7 +162,7 @@ def size_chart_series(
         if not sel.any():
             continue
         x = v.ts[sel].astype("datetime64[s]").astype("datetime64[ns]")
-        out.append({"venue": name, "label": names[name], "x": x, "y": v.path[sel]})
+        out.append(VenueLine(name, names[name], x, v.path[sel]))
         first = first or v
     return out, first
 

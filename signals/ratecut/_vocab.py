@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+
+import numpy as np
 
 from signals import fomc
 from signals.base import Param, Params
@@ -186,3 +189,13 @@ PARAMS = (
     Param("cooldown_hours", 6, 0, 168, "hours after a resolve before the same key can fire again", unit="h"),
     *SIZE_PARAMS,
 )
+
+
+@dataclass(frozen=True)
+class VenueLine:
+    """One venue's line on the chart (P(cut) in %, or the expected path in bp)."""
+
+    venue: str
+    label: str
+    x: np.ndarray
+    y: np.ndarray

@@ -144,10 +144,10 @@ def test_alert_charts_are_titled_with_the_alert_and_vix9d_plots_vix9d(
     ev = next(e for e in events if e.key == "vix9d" and e.event == "fired")
     data = alert_chart(chart_data(db, settings, "vix_term", from_epoch(ev.ts + 1), 120), ev)
     db.close()
-    assert data["title"] == "Heads-up: VIX9D/VIX 1.078: front end inverted · 2026-05-14"
-    assert data["focus_key"] == "vix9d"
-    front = data["front_ratio"]
-    assert abs(front[-1] - 1.078) < 0.001 and data["front_thresholds"] == {"watch": 1.0}
+    assert data.title == "Heads-up: VIX9D/VIX 1.078: front end inverted · 2026-05-14"
+    assert data.focus_key == "vix9d"
+    front = data.front_ratio
+    assert abs(front[-1] - 1.078) < 0.001 and data.front_thresholds == {"watch": 1.0}
     assert render_png(data).startswith(b"\x89PNG")
 
 

@@ -224,7 +224,7 @@ def test_liquidations_view_and_status_line(tmp_path: Path) -> None:
     )
     assert "Data covers" in text  # 15 hours of data in a 24-hour range
     data = liquidations_chart(db, settings, now, 6)
-    assert len(data["x"]) == 360 and data["cascades"] == []  # none recorded: none drawn
+    assert len(data.x) == 360 and data.cascades == []  # none recorded: none drawn
     # the cascades drawn are the lifecycles the engine recorded (not the tracker re-run)
     from bot.engine import persist
     from storage.alerts import AlertEvent
@@ -248,10 +248,10 @@ def test_liquidations_view_and_status_line(tmp_path: Path) -> None:
         ],
     )
     data = liquidations_chart(db, settings, now, 6)
-    assert data["cascades"] == [
+    assert data.cascades == [
         (np.datetime64(T0 + 596 * 60, "s"), np.datetime64(T0 + 645 * 60, "s"), "alert")
     ]
-    assert len(data["marks"]) == 1
+    assert len(data.marks) == 1
     with pytest.raises(ValueError, match="1 to 720"):
         validate_hours(0)
     with pytest.raises(ValueError, match="whole number"):

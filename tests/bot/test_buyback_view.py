@@ -29,10 +29,10 @@ def test_view_of_a_live_calendar(db: Database) -> None:
     first = view.next_reports[0]
     assert first[0] == date(2024, 4, 16) and first[1] == 2 and first[2] == ["T01", "T00"]
     assert "Next reports" in view.fields
-    assert len(view.chart["x"]) == 1  # a first scan: no history yet, today and the projection
+    assert len(view.chart.x) == 1  # a first scan: no history yet, today and the projection
     text = buyback_text(view)
     assert "Buyback" in text and "Universe: S&P 500 list" in text and "As of 2024-04-15" in text
-    assert len(view.chart["px"]) > 5
+    assert len(view.chart.px) > 5
     assert render_png(view.chart)[:4] == b"\x89PNG"
 
 

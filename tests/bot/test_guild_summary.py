@@ -22,13 +22,13 @@ def test_summary_lists_every_signal_snoozes_and_failing_sources(db: Any) -> None
     meta.record_poll(db, "cboe_daily", True, 10, None, now - 86400)
     meta.record_poll(db, "cboe_daily", False, 0, "HTTP 503 from the Cboe CDN", now - 600)
     s = build_summary(db, settings, NOW, 7, ZoneInfo("Europe/London"))
-    assert {p["signal"] for p in s.panels} == set(registry())
+    assert {p.signal for p in s.panels} == set(registry())
     assert s.snoozes == {"vix_term": now + 3600}
     assert s.stale == [
         f"source cboe_daily failing (last success <t:{now - 86400}:R>): HTTP 503 from the Cboe CDN"
     ]
     data = s.dashboard_data()
-    assert data["signal"] == "dashboard" and set(data["levels"]) == set(registry())
+    assert data.signal == "dashboard" and set(data.levels) == set(registry())
     embed = summary_embed(s, "dashboard.png")
     names = [f.name for f in embed.fields]
     assert names == ["Alerts in the last 24 h", "Snoozed in this server", "Stale data"]

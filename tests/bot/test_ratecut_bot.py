@@ -96,7 +96,7 @@ def test_ratecut_answer_for_a_meeting(db: Any) -> None:
     assert ans.fields["Polymarket"] == "no market stored for this meeting"
     assert ans.fields["FedWatch"].startswith("not imported (no free live source of ZQ prices")
     assert ans.fields["Alerts"] == "swing ok, flip ok, divergence ok, size ok"
-    assert ans.chart["signal"] == "ratecut" and ans.chart["meeting"] == DEC
+    assert ans.chart.signal == "ratecut" and ans.chart.meeting == DEC
     assert render_png(ans.chart)[:8] == b"\x89PNG\r\n\x1a\n"
     assert "P(cut) 25% on Kalshi" in ans.text
 
@@ -138,13 +138,13 @@ def test_chart_follows_the_alerts_meeting(db: Any) -> None:
     obs_repo.upsert(db, rows)
     inp = obs_repo.load_inputs(db, SIGNAL.inputs)
     p = default_params(SIGNAL)
-    assert SIGNAL.chart_data(inp, p, T, 10)["meeting"] == DEC  # the next meeting by default
+    assert SIGNAL.chart(inp, p, T, 10).meeting == DEC  # the next meeting by default
     at = T - timedelta(hours=5)
-    data = SIGNAL.chart_data(inp, p, at + timedelta(seconds=1), 10, [(at, "alert", f"{JAN}.swing")])
-    assert data["meeting"] == JAN and data["marks"][0][2:] == ("alert", "swing")
-    labels = [r[2] for r in data["refs"]]
+    data = SIGNAL.chart(inp, p, at + timedelta(seconds=1), 10, [(at, "alert", f"{JAN}.swing")])
+    assert data.meeting == JAN and data.marks[0][2:] == ("alert", "swing")
+    labels = [r[2] for r in data.refs]
     assert labels == ["1D", "now"]  # 1W and 1M are before the data starts
-    assert data["show_decision"] is False  # January is two months after the chart's end
+    assert data.show_decision is False  # January is two months after the chart's end
     assert render_png(data)[:4] == b"\x89PNG"
 
 
@@ -195,8 +195,8 @@ def test_cli_rejects_bad_ratecut_input(tmp_path: Path, capsys: pytest.CaptureFix
 def test_chart_data_loads_the_whole_range_not_only_the_lookback(db: Any) -> None:
     obs_repo.upsert(db, quotes("kalshi", DEC, T - timedelta(days=40), T, 0.25, step=180))
     data = chart_data(db, settings(), "ratecut", T + timedelta(minutes=1), 45)
-    assert [r[2] for r in data["refs"]] == ["1M", "1W", "1D", "now"]
-    assert fomc.get(data["meeting"]) is not None
+    assert [r[2] for r in data.refs] == ["1M", "1W", "1D", "now"]
+    assert fomc.get(data.meeting) is not None
 
 
 async def test_live_polls_through_the_app_with_a_429_and_a_broken_json_string(tmp_path: Path) -> None:

@@ -253,6 +253,7 @@ async def test_an_alerts_chart_is_read_beside_the_database_thread(
     import threading
 
     import bot.runner
+    from signals.charts import TimeSeriesChart
 
     clock = SimClock(datetime(2024, 8, 6, 12, 0, tzinfo=UTC))
     app, _out = await _app(tmp_path, clock)
@@ -268,7 +269,7 @@ async def test_an_alerts_chart_is_read_beside_the_database_thread(
             refused.append(str(exc))
         entered.set()
         assert release.wait(10), "the database thread waited behind the chart"
-        return {"signal": "vix_term", "x": []}
+        return TimeSeriesChart(signal="vix_term", title="")
 
     monkeypatch.setattr(bot.runner, "chart_data", slow_chart_data)
     monkeypatch.setattr(app.renderer, "render", lambda data: _png())

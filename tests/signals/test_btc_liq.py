@@ -72,19 +72,19 @@ def test_chart_data_marks_cascades_and_gaps() -> None:
     obs += [Observation("btc.usd.close.1m", T0 + 60 * m, 90000 - m, "coinbase") for m in range(1200)]
     mark = (from_epoch(T0 + 601 * 60), "severe", "cascade")
     episode = Episode(T0 + 596 * 60, T0 + 645 * 60, "severe")
-    data = SIGNAL.chart_data(
+    data = SIGNAL.chart(
         inputs_of(obs), params(**LOW), from_epoch(T0 + 1200 * 60), 2, [mark], episodes=[episode]
     )
     # two days at most 800 bars: 5-minute bars; the data starts 20 hours before the end
-    assert data["res"] == 300 and len(data["x"]) == 240
+    assert data.res == 300 and len(data.x) == 240
     longs = sum(o.value for o in obs if ".long_usd." in o.series)
-    assert data["long"].sum() == pytest.approx(longs / 1e6)
-    (cascade,) = data["cascades"]  # from the recorded lifecycle, not from stepping the minutes
+    assert data.long.sum() == pytest.approx(longs / 1e6)
+    (cascade,) = data.cascades  # from the recorded lifecycle, not from stepping the minutes
     assert cascade[2] == "severe" and cascade[0] == np.datetime64(T0 + 596 * 60, "s")
-    assert data["gaps"] == [
+    assert data.gaps == [
         (np.datetime64(T0 + 610 * 60, "s"), np.datetime64(T0 + 614 * 60, "s"), "OKX down")
     ]
-    assert len(data["price"]) == 1200 and data["marks"][0][1] == "severe"
+    assert len(data.price) == 1200 and data.marks[0][1] == "severe"
     png = render_png(data)
     assert png[:4] == b"\x89PNG" and "matplotlib.pyplot" not in sys.modules
     # a year of 4h bars is drawn as days a reader can see; without recorded lifecycles the
@@ -93,17 +93,17 @@ def test_chart_data_marks_cascades_and_gaps() -> None:
         Observation("liq.btc.coinglass.long_usd.4h", T0 + 14400 * k, 1e6 if k != 2000 else 80e6, "coinglass")
         for k in range(2190)
     ]
-    d = SIGNAL.chart_data(inputs_of(imp), params(), from_epoch(T0 + 2190 * 14400), 365)
+    d = SIGNAL.chart(inputs_of(imp), params(), from_epoch(T0 + 2190 * 14400), 365)
     assert (
-        d["res"] == 86400 and len(d["x"]) == 365 and d["title"] == "BTC liquidations per day: longs vs shorts"
+        d.res == 86400 and len(d.x) == 365 and d.title == "BTC liquidations per day: longs vs shorts"
     )
-    (span_,) = d["cascades"]
+    (span_,) = d.cascades
     assert span_[0] == np.datetime64(T0 + 2000 * 14400, "s") and span_[2] in ("alert", "severe")
 
 
 def test_chart_with_no_data() -> None:
-    d = SIGNAL.chart_data(inputs_of([]), params(), NOW, 30)
-    assert len(d["x"]) == 0
+    d = SIGNAL.chart(inputs_of([]), params(), NOW, 30)
+    assert len(d.x) == 0
 
 
 def test_demo_is_one_cascade_that_grows_in_place(db: object) -> None:

@@ -139,16 +139,16 @@ def test_the_cascade_is_ranked_against_the_year(stored: Database) -> None:
 def test_charts_and_catch_up_agree(stored: Database) -> None:
     p = default_params(SIGNAL)
     end = START + timedelta(days=1, hours=16)
-    mem = SIGNAL.chart_data(memory_inputs(), p, end, 3, episodes=[])  # type: ignore[arg-type]
+    mem = SIGNAL.chart(memory_inputs(), p, end, 3, episodes=[])  # type: ignore[arg-type]
     from storage.liq_reads import load_inputs
 
-    got = SIGNAL.chart_data(load_inputs(stored), p, end, 3, episodes=[])
-    assert got["res"] == mem["res"] == 900 and len(got["x"]) == len(mem["x"])
-    np.testing.assert_allclose(got["long"], mem["long"], rtol=1e-9)
-    np.testing.assert_allclose(got["short"], mem["short"], rtol=1e-9)
-    year = SIGNAL.chart_data(load_inputs(stored), p, end, 250, episodes=[])
+    got = SIGNAL.chart(load_inputs(stored), p, end, 3, episodes=[])
+    assert got.res == mem.res == 900 and len(got.x) == len(mem.x)
+    np.testing.assert_allclose(got.long, mem.long, rtol=1e-9)
+    np.testing.assert_allclose(got.short, mem.short, rtol=1e-9)
+    year = SIGNAL.chart(load_inputs(stored), p, end, 250, episodes=[])
     assert (
-        year["res"] == 86400 and year["long"].sum() > 0 and year["title"].endswith("per day: longs vs shorts")
+        year.res == 86400 and year.long.sum() > 0 and year.title.endswith("per day: longs vs shorts")
     )
     after = START + timedelta(days=1, hours=13)
     now = START + timedelta(days=1, hours=15)

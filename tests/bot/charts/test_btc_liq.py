@@ -45,21 +45,21 @@ def test_the_alert_chart_shows_the_cascade(demo: tuple[Path, list]) -> None:  # 
     assert data is not None and over is not None
     start = grown.data["start"]
     # from a little before the cascade began (a quarter of its length, at least 30 minutes)
-    assert data["x"][0] <= np.datetime64(start - 1800, "s") and data["start"] == np.datetime64(start, "s")
-    assert data["x"][-1] < np.datetime64(grown.ts, "s")
+    assert data.x[0] <= np.datetime64(start - 1800, "s") and data.start == np.datetime64(start, "s")
+    assert data.x[-1] < np.datetime64(grown.ts, "s")
     # the cumulative lines start at the cascade and end at the headline figure of the alert
-    before = data["x"] < np.datetime64(start, "s")
-    assert data["cum_long"][before].max() == 0 and data["cum_short"][before].max() == 0
-    end_total = (data["cum_long"][-1] + data["cum_short"][-1]) * 1e6
+    before = data.x < np.datetime64(start, "s")
+    assert data.cum_long[before].max() == 0 and data.cum_short[before].max() == 0
+    end_total = (data.cum_long[-1] + data.cum_short[-1]) * 1e6
     assert end_total == pytest.approx(grown.data["total_usd"], rel=0.02)
-    assert data["headline"].startswith("$1.12B liquidated in 45 min")
-    assert data["split"].startswith("longs $9") and "shorts $" in data["split"]
-    assert data["title"] == "ALERT · BTC liquidation cascade growing: $1.12B since 2026-01-06 13:26 UTC"
-    assert data["price_move"].startswith("BTC -4.8%") and len(data["price"]) > 10
-    assert data["res"] == 60
+    assert data.headline.startswith("$1.12B liquidated in 45 min")
+    assert data.split.startswith("longs $9") and "shorts $" in data.split
+    assert data.title == "ALERT · BTC liquidation cascade growing: $1.12B since 2026-01-06 13:26 UTC"
+    assert data.price_move.startswith("BTC -4.8%") and len(data.price) > 10
+    assert data.res == 60
     # the resolve: its peak level in the title, the final total on the curve
-    assert over["title"].startswith("ALERT · BTC liquidation cascade over: $1.46B")
-    assert over["headline"] == "$1.46B liquidated in 3h 50m" and over["res"] == 60
+    assert over.title.startswith("ALERT · BTC liquidation cascade over: $1.46B")
+    assert over.headline == "$1.46B liquidated in 3h 50m" and over.res == 60
     png = render_png(data)
     assert png[:4] == b"\x89PNG" and "matplotlib.pyplot" not in sys.modules
 

@@ -25,7 +25,7 @@ def _data() -> dict:  # type: ignore[type-arg]
         [(o.series, o.ts, o.value, o.source) for o in rows], columns=["series", "ts", "value", "source"]
     )
     mark = (datetime(2024, 7, 30, 20, 15, tzinfo=UTC), "alert", "vix3m")
-    return SIGNAL.chart_data(
+    return SIGNAL.chart(
         inputs_from_long(long), default_params(SIGNAL), datetime(2024, 9, 1, tzinfo=UTC), 120, [mark]
     )
 

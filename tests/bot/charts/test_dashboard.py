@@ -7,8 +7,13 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from bot.charts import DPI, render_png
+from dataclasses import dataclass
+from typing import ClassVar
+
+from bot.charts import DPI, Dashboard, Unavailable, render_png
 from bot.charts.dashboard import FOOTER_IN, PANEL_HEIGHT_IN
+from signals.charts import ChartData
+from signals.vix_term import VixTermChart
 
 
 def size(png: bytes) -> tuple[int, int]:
@@ -16,38 +21,47 @@ def size(png: bytes) -> tuple[int, int]:
     return int(w), int(h)
 
 
-def vix_panel() -> dict[str, object]:
-    x = np.arange("2024-01-01", "2024-04-01", dtype="datetime64[D]").astype("datetime64[ns]")
+def vix_panel(days: str = "2024-04-01") -> VixTermChart:
+    x = np.arange("2024-01-01", days, dtype="datetime64[D]").astype("datetime64[ns]")
     vix = 15 + np.sin(np.arange(len(x)) / 5)
     vix3m = np.full(len(x), 16.0)
-    return {
-        "signal": "vix_term",
-        "title": "VIX term structure",
-        "x": x,
-        "vix": vix,
-        "vix3m": vix3m,
-        "ratio": vix / vix3m,
-        "thresholds": {"watch": 0.95, "alert": 1.0, "severe": 1.1},
-        "marks": [],
-        "front_marks": [],
-        "source": "Source: CBOE",
-    }
+    return VixTermChart(
+        signal="vix_term",
+        title="VIX term structure" if len(x) else "empty",
+        x=x,
+        vix=vix,
+        vix3m=vix3m,
+        ratio=vix / vix3m,
+        vix9d=np.full(len(x), np.nan),
+        front_ratio=np.full(len(x), np.nan),
+        thresholds={"watch": 0.95, "alert": 1.0, "severe": 1.1},
+        front_thresholds={"watch": 1.0},
+        marks=[],
+        front_marks=[],
+        source="Source: CBOE",
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class NoRenderer(ChartData):
+    renderer: ClassVar[str] = "no_such_chart"
 
 
 def test_one_panel_per_signal_even_broken_or_empty_ones() -> None:
-    panels = [
+    panels: list[ChartData] = [
         vix_panel(),
-        {"signal": "vix_term", "title": "empty", "x": np.array([], dtype="datetime64[ns]")},
-        {"signal": "no_such_chart", "title": "missing"},
-        {"signal": "vix_term", "error": "database locked"},
+        vix_panel("2024-01-01"),
+        NoRenderer(signal="no_such_chart", title="missing"),
+        Unavailable(signal="vix_term", title="vix_term", error="database locked"),
     ]
-    data = {
-        "signal": "dashboard",
-        "panels": panels,
-        "levels": {"vix_term": "alert"},
-        "source": "Source: CBOE",
-        "as_of": datetime(2024, 4, 1, tzinfo=UTC),
-    }
+    data = Dashboard(
+        signal="dashboard",
+        title="",
+        panels=panels,
+        levels={"vix_term": "alert"},
+        source="Source: CBOE",
+        as_of=datetime(2024, 4, 1, tzinfo=UTC),
+    )
     png = render_png(data)
     assert png.startswith(b"\x89PNG")
     w, h = size(png)
