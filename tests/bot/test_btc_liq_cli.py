@@ -248,9 +248,7 @@ def test_liquidations_view_and_status_line(tmp_path: Path) -> None:
         ],
     )
     data = liquidations_chart(db, settings, now, 6)
-    assert data.cascades == [
-        (np.datetime64(T0 + 596 * 60, "s"), np.datetime64(T0 + 645 * 60, "s"), "alert")
-    ]
+    assert data.cascades == [(np.datetime64(T0 + 596 * 60, "s"), np.datetime64(T0 + 645 * 60, "s"), "alert")]
     assert len(data.marks) == 1
     with pytest.raises(ValueError, match="1 to 720"):
         validate_hours(0)

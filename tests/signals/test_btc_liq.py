@@ -81,9 +81,7 @@ def test_chart_data_marks_cascades_and_gaps() -> None:
     assert data.long.sum() == pytest.approx(longs / 1e6)
     (cascade,) = data.cascades  # from the recorded lifecycle, not from stepping the minutes
     assert cascade[2] == "severe" and cascade[0] == np.datetime64(T0 + 596 * 60, "s")
-    assert data.gaps == [
-        (np.datetime64(T0 + 610 * 60, "s"), np.datetime64(T0 + 614 * 60, "s"), "OKX down")
-    ]
+    assert data.gaps == [(np.datetime64(T0 + 610 * 60, "s"), np.datetime64(T0 + 614 * 60, "s"), "OKX down")]
     assert len(data.price) == 1200 and data.marks[0][1] == "severe"
     png = render_png(data)
     assert png[:4] == b"\x89PNG" and "matplotlib.pyplot" not in sys.modules
@@ -94,9 +92,7 @@ def test_chart_data_marks_cascades_and_gaps() -> None:
         for k in range(2190)
     ]
     d = SIGNAL.chart(inputs_of(imp), params(), from_epoch(T0 + 2190 * 14400), 365)
-    assert (
-        d.res == 86400 and len(d.x) == 365 and d.title == "BTC liquidations per day: longs vs shorts"
-    )
+    assert d.res == 86400 and len(d.x) == 365 and d.title == "BTC liquidations per day: longs vs shorts"
     (span_,) = d.cascades
     assert span_[0] == np.datetime64(T0 + 2000 * 14400, "s") and span_[2] in ("alert", "severe")
 

@@ -147,9 +147,7 @@ def test_charts_and_catch_up_agree(stored: Database) -> None:
     np.testing.assert_allclose(got.long, mem.long, rtol=1e-9)
     np.testing.assert_allclose(got.short, mem.short, rtol=1e-9)
     year = SIGNAL.chart(load_inputs(stored), p, end, 250, episodes=[])
-    assert (
-        year.res == 86400 and year.long.sum() > 0 and year.title.endswith("per day: longs vs shorts")
-    )
+    assert year.res == 86400 and year.long.sum() > 0 and year.title.endswith("per day: longs vs shorts")
     after = START + timedelta(days=1, hours=13)
     now = START + timedelta(days=1, hours=15)
     a = SIGNAL.readings_since(memory_inputs(), p, after, now)  # type: ignore[arg-type]

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import struct
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import ClassVar
 
 import numpy as np
-
-from dataclasses import dataclass
-from typing import ClassVar
 
 from bot.charts import DPI, Dashboard, Unavailable, render_png
 from bot.charts.dashboard import FOOTER_IN, PANEL_HEIGHT_IN
