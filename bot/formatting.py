@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from signals import registry
 from signals.base import Reading
 from signals.contract import key_label_of, value_format_of
+from signals.presentation import level_word
 from storage.alerts import AlertEvent
 from storage.timeutil import from_epoch, iso
 
@@ -20,15 +21,6 @@ EVENT_WORDS = {
     "updated": "UPDATED",
     "resolved": "RESOLVED",
 }
-
-
-#: Levels in plain words, for messages people read (alerts, the console, the start-up report).
-#: Machine interfaces (``replay --format jsonl``, the database, settings) keep ok|watch|alert|severe.
-LEVEL_WORDS = {"ok": "OK", "watch": "Heads-up", "alert": "Alert", "severe": "Severe"}
-
-
-def level_word(level: str) -> str:
-    return LEVEL_WORDS.get(level, level)
 
 
 def key_name(signal: str, key: str) -> str:

@@ -33,6 +33,8 @@ from signals.base import Demo, InputLoader, Level, Param, Params, Reading, Rules
 from signals.charts import ChartData, default_chart
 
 if TYPE_CHECKING:
+    from signals.presentation import AlertText, Stamp
+    from storage.alerts import AlertEvent
     from storage.batches import Batch, Written
     from storage.observations import Inputs
     from storage.series import LiqEvent
@@ -240,6 +242,14 @@ class Streamed(Protocol):
 
 
 @runtime_checkable
+class Presented(Protocol):
+    """Its own alert messages (:mod:`signals.presentation`); None for an alert it leaves to the
+    generic message (the app presents every other signal's alerts generically)."""
+
+    def present(self, ev: AlertEvent, stamp: Stamp) -> AlertText | None: ...
+
+
+@runtime_checkable
 class CoverageReport(Protocol):
     """A note on the coverage of the data, for ``flowwatch check``."""
 
@@ -275,6 +285,7 @@ def _caps(sig: Signal) -> frozenset[str]:
         "alert_chart": AlertCharted,
         "alert_chart_days": AlertChartDays,
         "streamed": Streamed,
+        "present": Presented,
     }
     caps = frozenset(name for name, proto in table.items() if isinstance(sig, proto))
     _CAPS[id(sig)] = (sig, caps)
@@ -438,3 +449,10 @@ def live_model_of(sig: Signal, params: Params) -> LiveModel:
     if not has(sig, "streamed"):
         raise TypeError(f"{sig.id} is not evaluated from streams")
     return cast(Streamed, sig).live_model(params)
+
+
+def present_of(sig: Signal, ev: AlertEvent, stamp: Stamp) -> AlertText | None:
+    """The signal's own message of one of its alerts (None: the generic one)."""
+    if has(sig, "present"):
+        return cast(Presented, sig).present(ev, stamp)
+    return None

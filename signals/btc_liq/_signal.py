@@ -32,11 +32,14 @@ from signals.btc_liq._demo import demo_observations
 from signals.btc_liq._grade import ladder, reading_level
 from signals.btc_liq._history import coverage_report, history_of, latest_reading, stream_readings
 from signals.btc_liq._live import LiveCascade
+from signals.btc_liq._present import present
 from signals.btc_liq._reading import step, warm_tracker
 from signals.btc_liq._text import span
 from signals.btc_liq._timeline import Episode
 from signals.btc_liq._vocab import LIVE_STALE_S, WARMUP_S
+from signals.presentation import AlertText, Stamp
 from storage import liq_reads
+from storage.alerts import AlertEvent
 from storage.observations import Inputs
 from storage.timeutil import to_epoch
 
@@ -314,6 +317,10 @@ class BtcLiq:
     def live_model(self, params: Params) -> LiveCascade:
         """The model the stream service runs as frames arrive (:mod:`signals.btc_liq._live`)."""
         return LiveCascade(params)
+
+    def present(self, ev: AlertEvent, stamp: Stamp) -> AlertText | None:
+        """The message of one of its alerts (:mod:`signals.presentation`)."""
+        return present(ev, stamp)
 
     def demo(self, start: datetime) -> Demo:
         return Demo(tuple(demo_observations(start)))

@@ -45,9 +45,12 @@ from signals.buyback._chart import BuybackChart, chart_data
 from signals.buyback._daily import daily, project_outlook
 from signals.buyback._demo import demo_calendar
 from signals.buyback._model import model_of
+from signals.buyback._present import present
 from signals.buyback._reading import live_days, reading_of, stale_reason
 from signals.buyback._vocab import DAY_S, EARNINGS, KEY, MEMBERS, PARAMS
+from signals.presentation import AlertText, Stamp
 from storage import earnings as earnings_repo
+from storage.alerts import AlertEvent
 from storage.batches import EarningsRows
 from storage.observations import Inputs
 
@@ -148,6 +151,10 @@ class Buyback:
         return chart_data(inputs, params, end, days, marks)
 
     # -- demo -------------------------------------------------------------------------
+
+    def present(self, ev: AlertEvent, stamp: Stamp) -> AlertText | None:
+        """The message of one of its alerts (:mod:`signals.presentation`)."""
+        return present(ev, stamp)
 
     def demo(self, start: datetime) -> Demo:
         """Seven seasons of a synthetic earnings calendar (dated, known 180 days ahead)."""

@@ -45,11 +45,13 @@ import numpy as np
 
 from signals import fomc
 from signals.base import Demo, Level, Params, Reading, Rules
+from signals.presentation import AlertText, Stamp
 from signals.ratecut._chart import RateCutChart, chart_data, chart_for
 from signals.ratecut._closing import closing_readings
 from signals.ratecut._demo import demo_scenario
 from signals.ratecut._detect import compute
 from signals.ratecut._freshness import source_notices, stale_reason
+from signals.ratecut._present import present
 from signals.ratecut._readings import readings_at
 from signals.ratecut._size import SizeVenue
 from signals.ratecut._venues import meetings_in
@@ -64,6 +66,7 @@ from signals.ratecut._vocab import (
     split_key,
     swing_ladder,
 )
+from storage.alerts import AlertEvent
 from storage.observations import Inputs
 
 
@@ -288,6 +291,10 @@ class RateCut:
     ) -> RateCutChart:
         """One meeting's chart (``/ratecut``)."""
         return chart_for(inputs, params, meeting, end, days, marks)
+
+    def present(self, ev: AlertEvent, stamp: Stamp) -> AlertText | None:
+        """The message of one of its alerts (:mod:`signals.presentation`)."""
+        return present(ev, stamp)
 
     def demo(self, start: datetime) -> Demo:
         """Six months of odds: see :mod:`signals.ratecut._demo`."""
