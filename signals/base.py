@@ -11,7 +11,7 @@ import enum
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from storage.batches import Batch, TableWrite
@@ -165,12 +165,55 @@ class Rules:
 
 
 @dataclass(frozen=True)
+class Evaluations:
+    """Evaluations of a live run: at ``first``, then every ``every`` up to ``last`` (inclusive)."""
+
+    first: datetime
+    last: datetime
+    every: timedelta = timedelta(days=1)
+    #: also in the short run (a few seconds that still show every signal fire)
+    short: bool = True
+
+    def times(self) -> list[datetime]:
+        out, t = [], self.first
+        while t <= self.last:
+            out.append(t)
+            t += self.every
+        return out
+
+
+@dataclass(frozen=True)
+class LiveRun:
+    """How a demo unfolds as one live run on a simulated clock (the storm test plays every
+    signal's demo at once, killing the bot as it goes): when its observations are published, when
+    the signal is evaluated, the settings the run needs and, for a streamed signal, the minutes
+    fed through its stream. Table rows are stored before the run (a calendar is known ahead).
+
+    A demo without one is run daily around each alert its replay fires."""
+
+    #: an observation is published this long after its time (a close stamped at midnight: that
+    #: evening)
+    published_after: timedelta = timedelta(0)
+    #: observations published late, by their time: when each is published (a stale-data notice,
+    #: then its recovery)
+    late: Mapping[datetime, datetime] = field(default_factory=dict, hash=False)
+    evaluations: tuple[Evaluations, ...] = ()
+    #: settings the run needs (``FLOWWATCH_...`` variables)
+    env: Mapping[str, str] = field(default_factory=dict, hash=False)
+    #: a streamed signal: (the first minute fed through its live stream, how many minutes); what
+    #: comes before is stored before the run, as earlier runs would have written it
+    stream: tuple[datetime, int] | None = None
+
+
+@dataclass(frozen=True)
 class Demo:
     """A signal's built-in scenario for ``flowwatch demo`` (and the storm, the contract test):
-    observations and table rows (:mod:`storage.batches` records), written as a backfill would."""
+    observations and table rows (:mod:`storage.batches` records), written as a backfill would,
+    and how it unfolds as a live run (:class:`LiveRun`; None: derived from its alerts)."""
 
     observations: tuple[Observation, ...] = ()
     rows: tuple[TableWrite, ...] = ()
+    live: LiveRun | None = None
 
     def batch(self) -> Batch:
         """The scenario as one batch, written like a backfill (``storage.batches.write``)."""

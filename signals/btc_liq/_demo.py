@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import math
 import random
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from signals.base import Demo, LiveRun
 from storage.observations import Observation
 from storage.series import gap_series, liq_series, price_series
 from storage.timeutil import to_epoch
+
+
+def demo(start: datetime) -> Demo:
+    """The demo cascade. As a live run: everything before 13:00 UTC of the cascade's day is
+    stored before it (what earlier runs wrote); the liquidations from 13:00 to 17:30 UTC (the
+    cascade, the outage, the calm after) are fed minute by minute through the live stream."""
+    return Demo(
+        tuple(demo_observations(start)),
+        live=LiveRun(stream=(start + timedelta(days=1, hours=13), 270)),
+    )
 
 
 def demo_observations(start: datetime) -> list[Observation]:

@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 
 from signals.base import Demo, InputLoader, Level, Param, Params, Reading, Rules
 from signals.btc_liq._chart import BtcLiqChart, CascadeChart, cascade_chart, chart_range, chart_resolution
-from signals.btc_liq._demo import demo_observations
+from signals.btc_liq._demo import demo
 from signals.btc_liq._grade import ladder, reading_level
 from signals.btc_liq._history import coverage_report, history_of, latest_reading, stream_readings
 from signals.btc_liq._live import LiveCascade
@@ -323,7 +323,7 @@ class BtcLiq:
         return present(ev, stamp)
 
     def demo(self, start: datetime) -> Demo:
-        return Demo(tuple(demo_observations(start)))
+        return demo(start)
 
 
 SIGNAL = BtcLiq()

@@ -4,9 +4,30 @@ from __future__ import annotations
 
 import math
 import random
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
+from signals.base import Demo, Evaluations, LiveRun
 from storage import earnings as earnings_repo
+from storage.batches import EarningsRows
+
+
+def demo(start: datetime) -> Demo:
+    """Seven seasons of a synthetic earnings calendar (dated, known 180 days ahead). As a live
+    run: the calendar is stored ahead, the signal is evaluated on the first evening, then every
+    Friday evening (22:05 UTC) for 25 weeks as the blackout window closes, peaks and reopens
+    twice (the short run: the first seven weeks)."""
+    frontier = int((start + timedelta(days=180)).timestamp())
+    rows = EarningsRows(tuple(demo_calendar(start.date())), "demo", now=frontier, dated=True)
+    evening, week = timedelta(hours=22, minutes=5), timedelta(days=7)
+    friday = start + timedelta(days=4) + evening
+    live = LiveRun(
+        evaluations=(
+            Evaluations(start + evening, start + evening),
+            Evaluations(friday, friday + 6 * week, every=week),
+            Evaluations(friday + 7 * week, friday + 24 * week, every=week, short=False),
+        )
+    )
+    return Demo(rows=(rows,), live=live)
 
 
 def demo_calendar(start: date) -> list[earnings_repo.Report]:

@@ -37,13 +37,13 @@ closed); ``severe`` = at or above ``severe`` (80%, peak blackout); the window re
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, ClassVar
 
 from signals.base import Demo, Level, Params, Reading, Rules, TableLoader
 from signals.buyback._chart import BuybackChart, chart_data
 from signals.buyback._daily import daily, project_outlook
-from signals.buyback._demo import demo_calendar
+from signals.buyback._demo import demo
 from signals.buyback._model import model_of
 from signals.buyback._present import present
 from signals.buyback._reading import live_days, reading_of, stale_reason
@@ -51,7 +51,6 @@ from signals.buyback._vocab import DAY_S, EARNINGS, KEY, MEMBERS, PARAMS
 from signals.presentation import AlertText, Stamp
 from storage import earnings as earnings_repo
 from storage.alerts import AlertEvent
-from storage.batches import EarningsRows
 from storage.observations import Inputs
 
 
@@ -157,10 +156,7 @@ class Buyback:
         return present(ev, stamp)
 
     def demo(self, start: datetime) -> Demo:
-        """Seven seasons of a synthetic earnings calendar (dated, known 180 days ahead)."""
-        frontier = int((start + timedelta(days=180)).timestamp())
-        rows = EarningsRows(tuple(demo_calendar(start.date())), "demo", now=frontier, dated=True)
-        return Demo(rows=(rows,))
+        return demo(start)
 
 
 SIGNAL = Buyback()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 import random
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from signals import fomc
-from signals.base import Demo
+from signals.base import Demo, Evaluations, LiveRun
 from signals.fomc_dist import HOLD, Bucket, dist_observations, path_observations
 from signals.ratecut._vocab import LIVE_VENUES, utc
 from storage.observations import Observation
@@ -86,4 +86,23 @@ def demo_scenario(start: datetime) -> Demo:
             fw = min(0.97, max(0.02, path(mar, day + 19 / 24) - 0.03))
             out.append(Observation(f"fedwatch.fomc.{mar}.cut", t, round(fw, 4), "demo"))
             out.append(Observation(f"fedwatch.fomc.{mar}.hold", t, round(1 - fw, 4), "demo"))
-    return Demo(tuple(out))
+    return Demo(tuple(out), live=live_run(start))
+
+
+def live_run(start: datetime) -> LiveRun:
+    """As a live run: quotes are out as they are stamped; the signal is evaluated on the first
+    evening, then every six hours around the January flip (the short run) and through the March
+    swings, flips and divergence. A quote counts for seven hours there, so each evaluation
+    steps every hourly reading since the one before."""
+    day, six = timedelta(days=1), timedelta(hours=6)
+    at = timedelta(minutes=5)
+    return LiveRun(
+        evaluations=(
+            Evaluations(start + timedelta(hours=22) + at, start + timedelta(hours=22) + at),
+            Evaluations(start + 8 * day + 2 * six + at, start + 10 * day + six + at, every=six),
+            Evaluations(
+                start + 34 * day + 2 * six + at, start + 45 * day + 3 * six + at, every=six, short=False
+            ),
+        ),
+        env={"FLOWWATCH_RATECUT_STALE_MINUTES": "420"},
+    )

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pandas as pd
 
-from signals.base import Demo
+from signals.base import Demo, Evaluations, LiveRun
 from signals.vix_term._vocab import VIX, VIX3M, VIX9D
 from storage.observations import Observation
 from storage.timeutil import day_epoch
@@ -60,4 +60,25 @@ def demo_scenario(start: datetime) -> Demo:
             Observation(VIX3M, ts, round(vix3m, 2), "demo"),
             Observation(VIX9D, ts, round(vix9d, 2), "demo"),
         ]
-    return Demo(tuple(out))
+    return Demo(tuple(out), live=live_run(start))
+
+
+def live_run(start: datetime) -> LiveRun:
+    """As a live run: each close is out in the evening (the 16:15 ET close, stamped 00:00 UTC of
+    its date), the signal is evaluated at 22:05 UTC every day of the shock (the short run: the
+    days it inverts) and the close of day 135 (a Wednesday) comes late, at 20:00 UTC the next
+    day, so a morning evaluation past the publication grace finds it missing: a stale-data
+    notice, then its recovery."""
+    day, evening = timedelta(days=1), timedelta(hours=22, minutes=5)
+    late = start + 135 * day
+    return LiveRun(
+        published_after=timedelta(hours=22),
+        late={late: late + day + timedelta(hours=20)},
+        evaluations=(
+            Evaluations(start + 126 * day + evening, start + 158 * day + evening, short=False),
+            Evaluations(start + 133 * day + evening, start + 139 * day + evening),
+            Evaluations(
+                late + day + timedelta(hours=12, minutes=5), late + day + timedelta(hours=12, minutes=5)
+            ),
+        ),
+    )

@@ -116,11 +116,11 @@ async def run(args: argparse.Namespace) -> None:
     from storage.db import open_db
     from storage.timeutil import from_epoch
     from tests.bot.discord_harness import TestBot
-    from tests.bot.storm_plan import PIN, SIGNAL_ENV, VENUES, Storm, build_storm
+    from tests.bot.storm_plan import VENUES, Storm, build_storm
     from tests.fakediscord import FAST_GUILD_READY_TIMEOUT, point_discord_at, tiny_png
 
     storm: Storm = build_storm(args.size)
-    pin_baselines(PIN)
+    pin_baselines(storm.pin)
     db = open_db(args.db)
     done = int(meta.get(db, CHECKPOINT, -1))
     db.close()
@@ -130,7 +130,7 @@ async def run(args: argparse.Namespace) -> None:
     # the step it was in (routed events, held deliveries), so this one starts there.
     clock = SimClock(from_epoch(storm.steps[min(first, len(storm.steps) - 1)].t))
     live_t = 0.0  # the liquidation service's clock (see open_live)
-    settings = load_settings(env={"FLOWWATCH_DB": args.db, **ENV, **SIGNAL_ENV}, dotenv=None)
+    settings = load_settings(env={"FLOWWATCH_DB": args.db, **ENV, **storm.env}, dotenv=None)
     png = tiny_png()
 
     async def chart(_alert: Any) -> bytes:

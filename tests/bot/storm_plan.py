@@ -1,10 +1,16 @@
 """The storm: the built-in demo scenarios of every signal, arranged as one live run.
 
-A :class:`Storm` is a deterministic list of :class:`Step` s on a simulated clock. Each step
-ingests the observations that have become available by its time (Fed-odds quotes, VIX closes,
-BTC price candles every five minutes, as the polls would), evaluates signals through the live
-pipeline, and, inside a BTC window, feeds one minute of liquidations to the live
-``btc_liq`` stream service (:class:`bot.streams.StreamService`) as the streams would.
+A :class:`Storm` is a deterministic list of :class:`Step` s on a simulated clock, derived from
+what each signal's demo declares (:class:`signals.base.LiveRun`: when its observations are
+published, when it is evaluated, the settings it needs, the minutes fed through its stream).
+Each step ingests the observations that have become available by its time (Fed-odds quotes, VIX
+closes, BTC price candles every five minutes, as the polls would), evaluates signals through the
+live pipeline, and, inside a BTC window, feeds one minute of liquidations to the live
+``btc_liq`` stream service (:class:`bot.streams.StreamService`) as the streams would. A demo
+that declares no live run is evaluated every evening around each alert its own replay fires
+(:func:`derived_run`), so a new signal is in the storm with no edit here.
+
+What the demos declare today:
 
 * ``btc_liq``: the demo cascade (about $1.4B in 90 minutes, with a four-minute OKX outage),
   fed minute by minute; the full storm repeats it in three windows eight hours apart, so the
@@ -20,48 +26,40 @@ pipeline, and, inside a BTC window, feeds one minute of liquidations to the live
   the close of May 20 comes late (a stale-data notice to the admin channel, then its
   recovery).
 
-``size="small"`` is the first BTC window, the first Fed-odds flip, the first weeks of the
-buyback calendar and a few days of the vol shock: every signal, in a few seconds.
+``size="small"`` keeps the evaluations each demo marks ``short`` and the first BTC window: the
+first Fed-odds flip, the first weeks of the buyback calendar and a few days of the vol shock:
+every signal, in a few seconds.
 """
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 
 from bot.demo import START
 from signals import registry
+from signals.base import Evaluations, LiveRun
+from signals.contract import Signal, default_params
 from signals.sources._wsclient import Event
+from storage.batches import TableWrite
 from storage.observations import Observation
 from storage.series import gap_series, liq_series, price_series
-from storage.timeutil import to_epoch
+from storage.timeutil import from_epoch, to_epoch
 
 VENUES = ("bybit", "binance", "okx")
 SYMBOL = {"bybit": "BTCUSDT", "binance": "BTCUSDT", "okx": "BTC-USDT-SWAP"}
 SIDES = ("long_usd", "short_usd")  # side 0: a long was liquidated, 1: a short
+#: the signal whose stream the storm feeds (liquidation frames per venue)
+STREAMED = "btc_liq"
 
 DAY = 86400
-T0 = to_epoch(START)
-#: the first BTC window: the demo cascade starts at 13:30 on the second day
-BTC_WINDOW = (T0 + DAY + 13 * 3600, 270)  # (start, minutes)
-BTC_REPEAT = 8 * 3600  # the full storm repeats the window this much later, twice
-#: btc_liq baselines are computed from the history before this (see storm_harness)
-PIN = BTC_WINDOW[0]
-#: VIX closes are stamped 00:00 UTC of their date and known after the 16:15 ET close
-VIX_KNOWN_AFTER = 22 * 3600
-EVAL_AT = 22 * 3600 + 300  # daily steps at 22:05 UTC
-#: the close of 2026-05-20 is published only at 20:00 UTC the next day; a step at 12:05 UTC
-#: (08:05 in New York, past the publication grace) finds it missing
-LATE_VIX_CLOSE = T0 + 135 * DAY
-LATE_VIX_KNOWN = LATE_VIX_CLOSE + DAY + 20 * 3600
-
-SIGNAL_ENV = {
-    # A quote counts seven hours, so a step every six hours steps every hourly reading.
-    "FLOWWATCH_RATECUT_STALE_MINUTES": "420",
-}
+BTC_REPEAT = 8 * 3600  # the full storm repeats the stream window this much later, twice
+#: evaluations of a derived run: every evening (22:05 UTC)
+EVENING = timedelta(hours=22, minutes=5)
 
 
 @dataclass(frozen=True)
@@ -84,6 +82,14 @@ class Storm:
     frames: dict[int, list[tuple[str, list[Event]]]]  # BTC minute -> (venue, events) per frame
     down: dict[int, frozenset[str]]  # BTC minute -> venues whose stream is down
     buckets: dict[tuple[str, int], float] = field(default_factory=dict)  # fed USD per bucket
+    rows: list[TableWrite] = field(default_factory=list)  # table rows stored before the run
+    env: dict[str, str] = field(default_factory=dict)  # the settings the demos' runs need
+    #: the first stream window: (start epoch s, minutes); btc_liq's baselines are pinned before it
+    window: tuple[int, int] = (0, 0)
+
+    @property
+    def pin(self) -> int:
+        return self.window[0]
 
     def frame_text(self, venue: str, events: list[Event]) -> str:
         """The raw frame kept for an audit (``liq_raw``): the venue's liquidations as JSON."""
@@ -98,10 +104,10 @@ def _split(value: float, n: int) -> list[float]:
 
 
 def _btc_window(
-    storm: Storm, src: dict[tuple[str, int], float], k: int, start: int, minutes: int
+    storm: Storm, src: dict[tuple[str, int], float], start: int, minutes: int
 ) -> list[tuple[int, list[Observation]]]:
-    """Frames, outages and price candles of BTC window ``k``; returns (minute, price obs) per minute."""
-    first = BTC_WINDOW[0]
+    """Frames, outages and price candles of a BTC window; returns (minute, price obs) per minute."""
+    first = storm.window[0]
     out = []
     for j in range(minutes):
         m = start + 60 * j
@@ -132,59 +138,108 @@ def _btc_window(
     return out
 
 
+def derived_run(
+    sig: Signal, observations: tuple[Observation, ...], rows: tuple[TableWrite, ...], start: datetime
+) -> LiveRun:
+    """The live run of a demo that declares none: observations are out as they are stamped, and
+    the signal is evaluated every evening from the day before each alert its demo's replay
+    fires to the day after it resolves (the short run: the first alert)."""
+    from bot.replay import run_replay
+    from storage import batches
+    from storage.batches import Batch
+    from storage.db import open_db
+
+    db = open_db(":memory:")
+    try:
+        batches.write(db, Batch(observations, rows), live=False)
+        events = run_replay(db, [sig], {sig.id: default_params(sig)}, resume=False).events
+    finally:
+        db.close()
+    spans: list[tuple[int, int]] = []
+    open_at: dict[str, int] = {}
+    for ev in events:
+        if ev.event == "fired":
+            open_at[ev.key] = ev.ts
+        elif ev.event == "resolved" and ev.key in open_at:
+            spans.append((open_at.pop(ev.key), ev.ts))
+    spans += [(t, max(e.ts for e in events)) for t in open_at.values()]
+    day = timedelta(days=1)
+    evaluations = []
+    for i, (a, b) in enumerate(sorted(spans)):
+        first = (
+            datetime.combine((from_epoch(a) - day).date(), datetime.min.time(), from_epoch(a).tzinfo)
+            + EVENING
+        )
+        last = (
+            datetime.combine((from_epoch(b) + day).date(), datetime.min.time(), from_epoch(b).tzinfo)
+            + EVENING
+        )
+        evaluations.append(Evaluations(first, last, short=i == 0))
+    return LiveRun(evaluations=tuple(evaluations))
+
+
+def live_runs(
+    sigs: Mapping[str, Signal], start: datetime
+) -> dict[str, tuple[LiveRun, tuple[Observation, ...], tuple[TableWrite, ...]]]:
+    """Each signal's live run (declared, or derived from its demo's alerts) with its demo."""
+    out = {}
+    for sid, sig in sigs.items():
+        demo = sig.demo(start)
+        run = demo.live or derived_run(sig, demo.observations, demo.rows, start)
+        out[sid] = (run, demo.observations, demo.rows)
+    return out
+
+
 @cache
 def build_storm(size: str = "full") -> Storm:
+    return plan_storm(registry(), START, size)
+
+
+def plan_storm(sigs: Mapping[str, Signal], start: datetime, size: str = "full") -> Storm:
     if size not in ("full", "small"):
         raise ValueError(f"storm size {size!r}: use 'full' or 'small'")
-    sigs = registry()
-    btc = sigs["btc_liq"].demo(START).observations
-    src = {(o.series, o.ts): o.value for o in btc}
-    storm = Storm(size, [], [], [o for o in btc if o.ts < BTC_WINDOW[0]], {}, {})
+    small = size == "small"
+    t0 = to_epoch(start)
+    runs = live_runs(sigs, start)
+    streamed = [sid for sid, (run, *_) in runs.items() if run.stream is not None]
+    if streamed not in ([], [STREAMED]):
+        raise ValueError(f"the storm feeds the liquidation streams of {STREAMED} only, not {streamed}")
+    storm = Storm(size, [], [], [], {}, {})
+    for run, _observations, rows in runs.values():
+        storm.env.update(run.env)
+        storm.rows += rows
 
     # what becomes available when: (available at, observation)
     later: list[tuple[int, Observation]] = []
-    for o in sigs["ratecut"].demo(START).observations:
-        later.append((o.ts, o))
-    for o in sigs["vix_term"].demo(START).observations:
-        # one close comes late: a stale-data notice to the admin channel, then its recovery
-        known = LATE_VIX_KNOWN if o.ts == LATE_VIX_CLOSE else o.ts + VIX_KNOWN_AFTER
-        later.append((known, o))
+    # (time, signals to evaluate) of the non-stream steps
+    plan: dict[int, set[str]] = defaultdict(set)
+    src: dict[tuple[str, int], float] = {}
+    for sid, (run, observations, _rows) in runs.items():
+        if run.stream is not None:
+            storm.window = (to_epoch(run.stream[0]), run.stream[1])
+            src = {(o.series, o.ts): o.value for o in observations}
+            storm.pre = [o for o in observations if o.ts < storm.window[0]]
+            continue
+        late = {to_epoch(k): to_epoch(v) for k, v in run.late.items()}
+        after = int(run.published_after.total_seconds())
+        for o in observations:
+            # a late one: a stale-data notice to the admin channel, then its recovery
+            later.append((late.get(o.ts, o.ts + after), o))
+        for ev in run.evaluations:
+            if ev.short or not small:
+                for t in ev.times():
+                    plan[to_epoch(t)].add(sid)
     later.sort(key=lambda x: (x[0], x[1].series))
 
-    # (time, signals to evaluate) of the non-BTC steps
-    plan: dict[int, set[str]] = defaultdict(set)
-
-    def day(d: int, at: int = EVAL_AT) -> int:
-        return T0 + d * DAY + at
-
-    small = size == "small"
-    plan[day(0)] |= {"buyback", "ratecut"}
-    # the Fed-odds whipsaw: a flip on Jan 13; swings, flips and a divergence from Feb 8 to 19
-    ratecut_spans = [(day(8, 12 * 3600), day(10, 6 * 3600))]
-    if not small:
-        ratecut_spans.append((day(34, 12 * 3600), day(45, 18 * 3600)))
-    for a, b in ratecut_spans:
-        for t in range(a, b + 1, 6 * 3600):
-            plan[t + 300].add("ratecut")
-    # the buyback calendar, weekly (Fridays)
-    last_week = 6 if small else 24
-    for w in range(last_week + 1):
-        plan[day(4 + 7 * w)].add("buyback")
-    # the vol shock: every day from May 11 (small: May 18 to 22)
-    vix_days = range(133, 140) if small else range(126, 159)
-    for d in vix_days:
-        plan[day(d)].add("vix_term")
-    plan[day(136, 12 * 3600 + 300)].add("vix_term")
     # the next morning: quiet hours are over, the last digest goes out
-    last_day = max((t - T0) // DAY for t in plan)
-    plan[day(last_day + 1, 7 * 3600 + 300)] = set()
+    last_day = max((t - t0) // DAY for t in plan)
+    plan[t0 + (last_day + 1) * DAY + 7 * 3600 + 300] = set()
 
-    windows = 1 if small else 3
     btc_steps: list[tuple[int, int, int, list[Observation]]] = []  # (t, window, minute, price obs)
-    for k in range(windows):
-        start = BTC_WINDOW[0] + k * BTC_REPEAT
-        for m, price in _btc_window(storm, src, k, start, BTC_WINDOW[1]):
-            btc_steps.append((m + 60, k, m, price))
+    if streamed:
+        for k in range(1 if small else 3):
+            for m, price in _btc_window(storm, src, storm.window[0] + k * BTC_REPEAT, storm.window[1]):
+                btc_steps.append((m + 60, k, m, price))
 
     times = sorted(set(plan) | {t for t, *_ in btc_steps})
     btc_at = {t: (k, m, p) for t, k, m, p in btc_steps}
@@ -223,5 +278,5 @@ def describe(storm: Storm) -> str:
     span = timedelta(seconds=storm.steps[-1].t - storm.steps[0].t)
     return (
         f"{len(storm.steps)} steps over {span.days} days of market time: {len(w)} BTC window(s) of "
-        f"{BTC_WINDOW[1]} minutes, {n_eval} signal evaluations, {len(storm.obs)} observations ingested"
+        f"{storm.window[1]} minutes, {n_eval} signal evaluations, {len(storm.obs)} observations ingested"
     )

@@ -47,11 +47,11 @@ from typing import Any
 import pytest
 
 from bot import guild_config
-from bot.demo import START
 from signals import registry
 from storage import alerts as alert_repo
 from storage import batches, subscriptions
 from storage import observations as obs_repo
+from storage.batches import Batch
 from storage.db import open_db
 from tests.bot.storm_plan import Storm, build_storm, describe
 from tests.fakediscord import (
@@ -188,7 +188,7 @@ def prepare(path: Path, storm: Storm) -> None:
     channel (stale-data notices go there) and the night guild's quiet hours."""
     db = open_db(path)
     obs_repo.upsert(db, storm.pre)
-    batches.write(db, registry()["buyback"].demo(START).batch(), live=False)
+    batches.write(db, Batch((), tuple(storm.rows)), live=False)
     with db.atomic():
         for sid in registry():
             subscriptions.subscribe(db, GUILD, ALERTS, sid, "watch")
