@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from signals.sources import backfills, coinglass
+from signals.sources import fred as fred_source
 from signals.sources.base import Backfill, SourceError
 
 #: the live providers, in an order where each finds what it needs (the universe before earnings)
@@ -28,7 +29,8 @@ LIVE_SKIP = {
     "nasdaq": "covered by earnings (the Nasdaq calendar)",
     "alphavantage": "covered by earnings (its fallback)",
 }
-FRED_IDS = ("VIXCLS", "VXVCLS", "EFFR", "DFEDTARU", "DFEDTARL")
+#: every FRED id ``backfill fred --file`` reads (DFF is read as the EFFR)
+FRED_IDS = (*fred_source.SERIES, *fred_source.ALIASES)
 _CBOE_NAME = re.compile(r"(vix9d|vix3m|vix6m|vix)(?![a-z0-9])", re.IGNORECASE)
 _NASDAQ_DAY = re.compile(r"earnings_\d{4}-\d{2}-\d{2}\.json$", re.IGNORECASE)
 
@@ -68,7 +70,7 @@ def recognise(path: Path) -> list[str]:
         return ["earnings"]
     if "poly_mid" in cols and "kalshi_mid" in cols:
         return ["kalshi", "polymarket"]
-    if cols and cols[0] in ("observation_date", "date") and len(cols) == 2 and cols[1].upper() in FRED_IDS:
+    if _fred_ids(cols) and all(c.upper() in FRED_IDS for c in cols[1:]):
         return ["fred"]
     if cols[:5] == ["timestamp", "open", "high", "low", "close"] and "btc" in name.lower():
         return ["binance"]
@@ -145,9 +147,12 @@ def _why_not(path: Path) -> str:
             raw = [c.strip() for c in fh.readline().strip().split(",")]
     except OSError as exc:
         return f"unreadable ({exc.strerror or exc})"
-    fred_like = raw and raw[0].lower() in ("observation_date", "date") and all(c.isupper() for c in raw[1:])
-    if fred_like and len(raw) > 2:
-        return "a FRED CSV with several series (flowwatch backfill fred reads one series per file)"
-    if fred_like and len(raw) == 2:
+    ids = _fred_ids([c.lower() for c in raw]) and raw[1:]
+    if ids and all(c.isupper() for c in ids):
         return f"FRED series flowwatch does not read (it reads {', '.join(FRED_IDS)})"
     return "not in a provider's format"
+
+
+def _fred_ids(cols: list[str]) -> bool:
+    """A FRED graph CSV's header: a date column in one of FRED's spellings, then series ids."""
+    return len(cols) >= 2 and cols[0] in ("observation_date", "date")

@@ -137,7 +137,10 @@ def parse_zq_csv(
             continue
         reason = bad_value_reason(settle, now=now, ts=day_epoch(td))
         if reason is None and settle > 100.0:
-            reason = f"settle {settle:g} is above 100 (a negative average rate): not a ZQ settlement"
+            reason = (
+                f"settle {settle:g} is above 100: a negative average rate, which the FedWatch method "
+                "cannot price (its lowest range is 0-0.25 %)"
+            )
         elif reason is None and settle < 80.0:
             reason = f"settle {settle:g} is not a ZQ price (100 minus a rate in percent, 80 to 100)"
         if reason:

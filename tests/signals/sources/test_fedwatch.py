@@ -41,7 +41,9 @@ def test_zq_csv_parse_and_bad_rows(caplog: pytest.LogCaptureFixture) -> None:
     (line,) = [r.getMessage() for r in caplog.records]
     assert "skipped 4 row(s)" in line and "does not match contract_month" in line
     assert "settle 'abc' is not a number" in line
-    assert "settle 100.25 is above 100 (a negative average rate): not a ZQ settlement" in line
+    assert (
+        "settle 100.25 is above 100: a negative average rate, which the FedWatch method cannot price" in line
+    )
     with pytest.raises(SourceError, match="unexpected header"):
         fedwatch.parse_zq_csv("date,price\n2022-09-12,97\n")
 
