@@ -155,8 +155,10 @@ class Pipeline:
                     streak, low = (streak + 1, min(low, r.level)) if r.level > Level.OK else (0, Level.SEVERE)
                 engine.seed_pending(rs[-1], streak, low)
                 rs = rs[-1:]
-            for r in rs:
-                if stale_reason_of(sig, r, now) is None:
+            # a catch-up steps every reading since the last evaluation, as replay does, when the
+            # key's latest is fresh; a stale latest steps nothing (no alert from stale data)
+            if stale_reason_of(sig, rs[-1], now) is None:
+                for r in rs:
                     events += engine.step(r, rules)
         # staleness is judged on each key's current reading, new or not (silence is the fault);
         # one notice per signal (its keys usually go stale together), one per feed of a multi-feed
