@@ -362,6 +362,44 @@ class SourceContext:
     sleep: Callable[[float], Awaitable[None]] | None = None
 
 
+#: the fault families a poll can meet (the fault table expands each into its faults)
+FAULT_FAMILIES = ("transport", "body", "values", "nan", "negative", "future")
+
+
+@dataclass(frozen=True)
+class Drill:
+    """How the fault table drills a poll (``tests/bot/test_faults.py``): a time at which the
+    provider's recorded format has data, the poll's interval, which faults can reach it and how
+    its staleness shows. Declared beside the poll, so a new poll is drilled with no edit to the
+    table (its provider's host needs a route in the simulated world).
+
+    ``faults`` are families from :data:`FAULT_FAMILIES`: ``transport`` (timeouts, 5xx, 429s),
+    ``body`` (an HTML page, a truncated or an empty body), ``values`` (NaN, negative and future
+    values; ``nan``, ``negative``, ``future`` one by one where only some apply)."""
+
+    start: datetime
+    step: timedelta
+    #: words naming the source; its one warning line holds one of them
+    names: tuple[str, ...]
+    faults: tuple[str, ...] = ("transport", "body", "values")
+    #: SQL LIKE pattern of the series it writes (None: it writes a table)
+    series: str | None = None
+    #: how long the provider stays frozen for the stale-data row (None: no stale row)
+    stale_after: timedelta | None = None
+    #: polls keep running while the provider is frozen (else only evaluations run)
+    poll_while_stale: bool = True
+    stale_step: timedelta = timedelta(minutes=15)
+    #: settings the drill needs (``FLOWWATCH_...`` variables)
+    env: dict[str, str] = field(default_factory=dict, hash=False)
+    #: polls whose data must be stored first (the universe before the earnings calendar)
+    after: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        unknown = set(self.faults) - set(FAULT_FAMILIES)
+        if unknown:
+            raise ValueError(f"unknown fault families {sorted(unknown)}: use {', '.join(FAULT_FAMILIES)}")
+
+
 @dataclass(frozen=True)
 class Poll:
     """A scheduled fetch. ``trigger`` holds APScheduler trigger arguments."""
@@ -375,6 +413,10 @@ class Poll:
     description: str = ""
     #: ``flowwatch health`` fails when the last successful run is older than this
     max_silence: timedelta | None = None
+    #: how the fault table drills it (None: it runs another poll's fetch, ``same_as``)
+    drill: Drill | None = None
+    #: a retry schedule of another poll's fetch (that poll's drill covers it)
+    same_as: str | None = None
 
 
 @dataclass

@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import AsyncIterator
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from signals.sources import http
 from signals.sources.base import (
     Backfill,
     BackfillContext,
+    Drill,
     Poll,
     PollReport,
     Rejects,
@@ -181,6 +182,15 @@ POLLS = [
         run=poll_daily,
         signals=("vix_term",),
         description="Cboe daily closes for VIX, VIX9D, VIX3M, VIX6M (FRED fallback)",
+        # Thursday morning: Wednesday's close is out
+        drill=Drill(
+            datetime(2026, 5, 28, 12, 0, tzinfo=UTC),
+            timedelta(days=1),
+            ("cboe",),
+            series="cboe.%",
+            stale_after=timedelta(days=2),
+            stale_step=timedelta(days=1),
+        ),
         max_silence=timedelta(hours=50),  # covers Sunday, when the poll does not run
     ),
     Poll(
@@ -195,6 +205,7 @@ POLLS = [
         run=poll_daily,
         signals=("vix_term",),
         description="morning retry for a late Cboe file",
+        same_as="cboe_daily",
     ),
 ]
 

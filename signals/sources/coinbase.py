@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -21,6 +21,7 @@ from signals.sources import binance, http
 from signals.sources.base import (
     Backfill,
     BackfillContext,
+    Drill,
     Poll,
     PollReport,
     Rejects,
@@ -120,6 +121,10 @@ POLLS = [
         run=poll_price,
         signals=(),
         description="BTC-USD 1-minute closes (Coinbase; Binance klines as fallback)",
+        # feeds no signal: no stale row
+        drill=Drill(
+            datetime(2026, 11, 20, 15, 0, tzinfo=UTC), timedelta(minutes=5), ("coinbase",), series="btc.usd.%"
+        ),
     )
 ]
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -26,6 +26,7 @@ from signals.sources import alphavantage, nasdaq
 from signals.sources.base import (
     Backfill,
     BackfillContext,
+    Drill,
     Poll,
     Rejects,
     SettingValues,
@@ -238,6 +239,18 @@ POLLS = [
         run=poll_calendar,
         signals=("buyback",),
         description="earnings calendar for the buyback blackout (Nasdaq scan, Alpha Vantage fallback)",
+        # 06:10 ET on the recorded calendar's day; a calendar carries no prices
+        drill=Drill(
+            datetime(2026, 11, 19, 11, 10, tzinfo=UTC),
+            timedelta(days=1),
+            ("earnings", "nasdaq"),
+            ("transport", "body"),
+            stale_after=timedelta(days=5),
+            poll_while_stale=False,
+            stale_step=timedelta(hours=12),
+            env={"FLOWWATCH_EARNINGS_SCAN_DAYS": "7", "ALPHAVANTAGE_API_KEY": "DEMOKEY123"},
+            after=("sp500_list",),
+        ),
     )
 ]
 

@@ -17,7 +17,7 @@ import json
 import logging
 import re
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ from signals.sources._fomc_odds import (
 from signals.sources.base import (
     Backfill,
     BackfillContext,
+    Drill,
     Poll,
     PollReport,
     Rejects,
@@ -205,6 +206,16 @@ POLLS = [
         run=poll,
         signals=("ratecut",),
         description="Kalshi KXFEDDECISION odds per FOMC meeting (every 5 minutes)",
+        # the recorded snapshot's day; quotes are stamped at the poll (no future values)
+        drill=Drill(
+            datetime(2026, 11, 20, 15, 0, tzinfo=UTC),
+            timedelta(minutes=5),
+            ("kalshi",),
+            ("transport", "body", "nan", "negative"),
+            series="kalshi.%",
+            stale_after=timedelta(minutes=40),
+            poll_while_stale=False,
+        ),
     )
 ]
 

@@ -22,7 +22,7 @@ import json
 import logging
 import re
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ from signals.sources._fomc_odds import (
 from signals.sources.base import (
     Backfill,
     BackfillContext,
+    Drill,
     Poll,
     PollReport,
     Rejects,
@@ -252,6 +253,15 @@ POLLS = [
         run=poll,
         signals=("ratecut",),
         description="Polymarket Fed-decision odds per FOMC meeting (every 5 minutes)",
+        drill=Drill(
+            datetime(2026, 11, 20, 15, 0, tzinfo=UTC),
+            timedelta(minutes=5),
+            ("polymarket",),
+            ("transport", "body", "nan", "negative"),
+            series="polymarket.%",
+            stale_after=timedelta(minutes=40),
+            poll_while_stale=False,
+        ),
     )
 ]
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 from signals.sources import http
 from signals.sources.base import (
     Backfill,
     BackfillContext,
+    Drill,
     Poll,
     Rejects,
     SourceContext,
@@ -124,6 +126,10 @@ POLLS = [
         run=poll_list,
         signals=("buyback",),
         description="S&P 500 constituent list (the buyback universe), weekly",
+        # Sunday morning; a list carries no prices
+        drill=Drill(
+            datetime(2026, 11, 22, 11, 40, tzinfo=UTC), timedelta(days=7), ("sp500",), ("transport", "body")
+        ),
     )
 ]
 

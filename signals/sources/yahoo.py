@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from signals.sources import http
 from signals.sources.base import (
+    Drill,
     Poll,
     PollReport,
     Rejects,
@@ -186,5 +187,13 @@ POLLS = [
         signals=("vix_term",),
         active=_market_open,
         description="Yahoo 5-minute ^VIX, ^VIX3M, ^VIX9D during US market hours",
+        # 11:00 ET, the market open
+        drill=Drill(
+            datetime(2026, 5, 28, 15, 0, tzinfo=UTC),
+            timedelta(minutes=5),
+            ("yahoo",),
+            series="yahoo.%",
+            stale_after=timedelta(minutes=30),
+        ),
     ),
 ]

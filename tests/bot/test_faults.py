@@ -26,7 +26,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,7 @@ from bot.runner import App
 from bot.sinks.console import ConsoleSink
 from signals import sources
 from signals.sources import nasdaq
-from signals.sources.base import Poll
+from signals.sources.base import Drill, Poll
 from storage import alerts as alert_repo
 from storage import earnings as earnings_repo
 from storage import meta
@@ -65,109 +65,49 @@ async def _sp500_members(app: App, world: World) -> None:
     await app.store.call(earnings_repo.replace_members, "sp500", members, int(world.clock.now().timestamp()))
 
 
+FAMILIES = {
+    "transport": TRANSPORT,
+    "body": BODY,
+    "values": VALUES,
+    "nan": ("nan",),
+    "negative": ("negative",),
+    "future": ("future",),
+}
+#: what a drill's ``after`` polls need stored first (the universe before the calendar)
+PREPARE: dict[str, Callable[[App, World], Awaitable[None]]] = {"sp500_list": _sp500_members}
+
+
 @dataclass(frozen=True)
 class Scenario:
+    """A poll's declared :class:`~signals.sources.base.Drill`, expanded for the table."""
+
     poll: str
-    start: datetime
-    step: timedelta
-    #: words naming the source; the log line must hold one
-    names: tuple[str, ...]
-    faults: tuple[str, ...]
-    #: SQL LIKE pattern of the series the poll writes (None: it writes a table, not series)
-    series: str | None
-    #: how long the provider stays frozen for the stale row (None: no stale row)
-    stale_after: timedelta | None = None
-    #: polls keep running while the provider is frozen (else only the evaluation job runs)
-    poll_while_stale: bool = True
-    #: the clock's step while stale (a poll or an evaluation each time)
-    stale_step: timedelta = timedelta(minutes=15)
-    env: dict[str, str] = field(default_factory=dict)
-    prepare: Callable[[App, World], Awaitable[None]] | None = None
+    drill: Drill
+
+    @property
+    def faults(self) -> tuple[str, ...]:
+        return tuple(f for fam in self.drill.faults for f in FAMILIES[fam])
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.drill, name)
+
+    async def prepare(self, app: App, world: World) -> None:
+        for name in self.drill.after:
+            await PREPARE[name](app, world)
 
 
-SCENARIOS = {
-    s.poll: s
-    for s in [
-        Scenario(
-            "cboe_daily",
-            datetime(2026, 5, 28, 12, 0, tzinfo=UTC),  # Thursday morning: Wednesday's close is out
-            timedelta(days=1),
-            ("cboe",),
-            TRANSPORT + BODY + VALUES,
-            "cboe.%",
-            stale_after=timedelta(days=2),
-            stale_step=timedelta(days=1),
-        ),
-        Scenario(
-            "yahoo_intraday",
-            datetime(2026, 5, 28, 15, 0, tzinfo=UTC),  # 11:00 ET, market open
-            timedelta(minutes=5),
-            ("yahoo",),
-            TRANSPORT + BODY + VALUES,
-            "yahoo.%",
-            stale_after=timedelta(minutes=30),
-        ),
-        Scenario(
-            "kalshi_fomc",
-            datetime(2026, 11, 20, 15, 0, tzinfo=UTC),  # the recorded snapshot's day
-            timedelta(minutes=5),
-            ("kalshi",),
-            TRANSPORT + BODY + ("nan", "negative"),
-            "kalshi.%",
-            stale_after=timedelta(minutes=40),
-            poll_while_stale=False,
-        ),
-        Scenario(
-            "polymarket_fomc",
-            datetime(2026, 11, 20, 15, 0, tzinfo=UTC),
-            timedelta(minutes=5),
-            ("polymarket",),
-            TRANSPORT + BODY + ("nan", "negative"),
-            "polymarket.%",
-            stale_after=timedelta(minutes=40),
-            poll_while_stale=False,
-        ),
-        Scenario(
-            "btc_price",
-            datetime(2026, 11, 20, 15, 0, tzinfo=UTC),
-            timedelta(minutes=5),
-            ("coinbase",),
-            TRANSPORT + BODY + VALUES,
-            "btc.usd.%",
-        ),
-        Scenario(
-            "sp500_list",
-            datetime(2026, 11, 22, 11, 40, tzinfo=UTC),  # Sunday morning
-            timedelta(days=7),
-            ("sp500",),
-            TRANSPORT + BODY,
-            None,
-        ),
-        Scenario(
-            "earnings_calendar",
-            datetime(2026, 11, 19, 11, 10, tzinfo=UTC),  # 06:10 ET, the recorded calendar's day
-            timedelta(days=1),
-            ("earnings", "nasdaq"),
-            TRANSPORT + BODY,
-            None,
-            stale_after=timedelta(days=5),
-            poll_while_stale=False,
-            stale_step=timedelta(hours=12),
-            env={"FLOWWATCH_EARNINGS_SCAN_DAYS": "7", "ALPHAVANTAGE_API_KEY": "DEMOKEY123"},
-            prepare=_sp500_members,
-        ),
-    ]
-}
-
+SCENARIOS = {p.name: Scenario(p.name, p.drill) for p in sources.polls() if p.drill is not None}
 ROWS = [(s.poll, f) for s in SCENARIOS.values() for f in s.faults]
-STALE_ROWS = [s.poll for s in SCENARIOS.values() if s.stale_after is not None]
+STALE_ROWS = [s.poll for s in SCENARIOS.values() if s.drill.stale_after is not None]
 
 
-def test_every_poll_has_a_scenario() -> None:
-    names = {p.name for p in sources.polls()}
-    # cboe_morning runs the same fetch as cboe_daily (a retry schedule)
-    assert names - set(SCENARIOS) == {"cboe_morning"}
-    assert next(p for p in sources.polls() if p.name == "cboe_morning").run is _poll("cboe_daily").run
+def test_every_poll_is_drilled() -> None:
+    """Every poll declares its drill, or runs another poll's fetch (a retry schedule)."""
+    for p in sources.polls():
+        if p.drill is None:
+            assert p.same_as is not None, f"{p.name} declares no Drill (signals.sources.base.Drill)"
+            assert p.run is _poll(p.same_as).run, f"{p.name} is not {p.same_as}'s fetch"
+    assert set(SCENARIOS) >= {"cboe_daily", "yahoo_intraday", "kalshi_fomc", "earnings_calendar"}
 
 
 def _poll(name: str) -> Poll:
@@ -191,8 +131,7 @@ async def make_app(tmp_path: Path) -> AsyncIterator[Callable[[Scenario], Awaitab
         )
         await app.start(schedule=False, initial_poll=False)
         apps.append(app)
-        if sc.prepare is not None:
-            await sc.prepare(app, world)
+        await sc.prepare(app, world)
         return app, world
 
     yield make
