@@ -21,6 +21,9 @@ import numpy as np
 from bench.common import DATA, Metric, metric, need_data, paired_medians
 from signals.contract import default_params
 
+#: the per-signal metrics this module measures on real history (bench.signals derives the rest)
+COVERS = ("replay.buyback", "chart.buyback")
+
 
 def bare(data: Any) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg

@@ -30,6 +30,9 @@ from signals.contract import default_params
 
 NOTE = "limit = bare matplotlib figure, same panels/artists/size/dpi/data"
 
+#: the per-signal metrics this module measures on real history (bench.signals derives the rest)
+COVERS = ("chart.vix_term", "chart.ratecut", "chart.btc_liq")
+
 
 def _figure(data: Any) -> Any:
     from matplotlib.backends.backend_agg import FigureCanvasAgg

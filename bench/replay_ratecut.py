@@ -20,6 +20,9 @@ from pathlib import Path
 from bench.common import DATA, Metric, metric, need_data, paired_medians
 from signals.contract import default_params
 
+#: the per-signal metrics this module measures on real history (bench.signals derives the rest)
+COVERS = ("replay.ratecut",)
+
 
 def run() -> Iterator[Metric]:
     if not need_data() or not (DATA / "zq_settlements_2015_2021.csv").exists():

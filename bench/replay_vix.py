@@ -13,6 +13,9 @@ from pathlib import Path
 from bench.common import DATA, Metric, metric, need_data, paired_medians
 from signals.contract import default_params
 
+#: the per-signal metrics this module measures on real history (bench.signals derives the rest)
+COVERS = ("replay.vix_term",)
+
 
 def run() -> Iterator[Metric]:
     if not need_data():
