@@ -3,6 +3,7 @@ below it, when a venue publishes sizes, the expected move or path in bp with the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import matplotlib.dates as mdates
@@ -51,10 +52,11 @@ def draw(fig: Figure, data: RateCutChart) -> None:
         rx = np.array([r[0] for r in refs], dtype="datetime64[ns]")
         ry = np.array([r[1] for r in refs])
         ax.scatter(rx, ry, s=46, facecolors="white", edgecolors="#212121", linewidths=1.1, zorder=6)
-        for x, y, label in refs:
-            below = label == "now"
+        xs = [s.x for s in data.series if len(s.x)]
+        span = (max(x.max() for x in xs) - min(x.min() for x in xs)) if xs else np.timedelta64(1, "D")
+        for x, y, text, below in ref_labels(refs, np.timedelta64(span, "ns")):
             ax.annotate(
-                f"{label} {y:.0f}%",
+                text,
                 (x, y),
                 textcoords="offset points",
                 xytext=(0, -13 if below else 8),
@@ -104,3 +106,34 @@ def _draw_sizes(ax: Any, data: RateCutChart, sizes: list[VenueLine]) -> None:
         )
     ax.set_ylabel(data.size_label, fontsize=8)
     ax.grid(alpha=0.25)
+
+
+def ref_labels(
+    refs: Sequence[tuple[Any, float, str]], span: np.timedelta64
+) -> list[tuple[Any, float, str, bool]]:
+    """The 1M/1W/1D/now labels, placed so none overlaps another: references closer than a
+    twelfth of the chart that read the same are one label ("1W · 1D · now 100%"); close ones that
+    differ alternate above and below their point. (x, y, text, below) each."""
+    out: list[tuple[Any, float, str, bool]] = []
+    near = span / 12
+    group: list[tuple[Any, float, str]] = []
+
+    def flush() -> None:
+        if not group:
+            return
+        x, y = group[-1][0], group[-1][1]
+        names = " · ".join(g[2] for g in group)
+        close = bool(out) and bool(np.datetime64(x, "ns") - np.datetime64(out[-1][0], "ns") < near)
+        below = close and not out[-1][3]
+        out.append((x, y, f"{names} {y:.0f}%", below))
+        group.clear()
+
+    for x, y, label in sorted(refs, key=lambda r: np.datetime64(r[0], "ns")):
+        if group and (
+            round(y) != round(group[-1][1])
+            or np.datetime64(x, "ns") - np.datetime64(group[-1][0], "ns") >= near
+        ):
+            flush()
+        group.append((x, y, label))
+    flush()
+    return out

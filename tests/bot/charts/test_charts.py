@@ -56,3 +56,26 @@ async def test_renderer_runs_off_the_event_loop() -> None:
         charts.render_png = orig  # type: ignore[assignment]
         r.close()
     assert png[:4] == b"\x89PNG" and seen and seen[0].startswith("render")
+
+
+def test_ratecut_reference_labels_never_overlap() -> None:
+    """1W, 1D and now at the same 100 % within days of each other are one label; close ones that
+    differ alternate above and below; far ones keep their own label above."""
+    from datetime import datetime as dt
+
+    import numpy as np
+
+    from bot.charts.ratecut import ref_labels
+
+    def d(day: int) -> np.datetime64:
+        return np.datetime64(dt(2019, 7, day), "ns")
+
+    span = np.timedelta64(90, "D").astype("timedelta64[ns]")
+    same = ref_labels(
+        [(d(1), 100.0, "1M"), (d(12), 99.8, "1W"), (d(18), 100.0, "1D"), (d(19), 100.0, "now")], span
+    )
+    assert [t for _x, _y, t, _b in same] == ["1M 100%", "1W · 1D · now 100%"]
+    assert [b for *_r, b in same] == [False, False]
+    differ = ref_labels([(d(17), 60.0, "1W"), (d(18), 40.0, "1D"), (d(19), 45.0, "now")], span)
+    assert [t for _x, _y, t, _b in differ] == ["1W 60%", "1D 40%", "now 45%"]
+    assert [b for *_r, b in differ] == [False, True, False]
