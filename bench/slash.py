@@ -111,7 +111,7 @@ async def _measure(tmp: Path) -> tuple[list[float], list[float], int]:
                 if i >= WARMUP:
                     ours.append(t_vix * 1000)
                     floor.append((t_render + t_trip) * 1000)
-            points = len(data["x"])
+            points = len(data.x)
     return ours, floor, points
 
 
