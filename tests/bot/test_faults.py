@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import io
 import logging
+import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,58 @@ async def _sp500_members(app: App, world: World) -> None:
 
     members = [Member(t, f"{t} Inc.", "Industrials") for t in sp500_tickers()]
     await app.store.call(earnings_repo.replace_members, "sp500", members, int(world.clock.now().timestamp()))
+
+
+def _walk(
+    rng: random.Random, days: list[date], end: float, sd: float, floor: float = 0.0
+) -> list[tuple[date, float]]:
+    """A walk over ``days`` that ends at ``end``, pulled back toward it (history before a recorded
+    fixture)."""
+    level, out = end, []
+    for d in reversed(days):
+        out.append((d, round(max(level, floor), 3)))
+        level += rng.gauss(0.0, sd) + (end - level) * 0.02
+    return out[::-1]
+
+
+async def _fred_history(
+    app: App, first_fixture_day: date, series: dict[str, tuple[float, float, int]]
+) -> None:
+    """Four years of plausible history before the recorded FRED fixtures (the signals rank each
+    change in three years at least), as an earlier ``backfill fred`` would have stored it.
+    ``series``: id -> (the fixture's first value, the walk's step, 7 for weekly or 1 for daily)."""
+    from storage import observations as obs_repo
+    from storage.observations import Observation
+    from storage.timeutil import day_epoch
+
+    rng = random.Random(14)
+    rows = []
+    for sid, (end, sd, every) in series.items():
+        last = first_fixture_day - timedelta(days=every if every == 7 else 1)
+        days = [last - timedelta(days=i) for i in range(0, 4 * 365, every)][::-1]
+        if every == 1:
+            days = [d for d in days if d.weekday() < 5]
+        rows += [Observation(sid, day_epoch(d), v, "fred") for d, v in _walk(rng, days, end, sd)]
+    await app.store.call(obs_repo.upsert, rows)
+
+
+async def _liquidity_history(app: App, world: World) -> None:
+    # the fixtures start with Wednesday 2023-12-27 (WALCL, WTREGEN) and 2023-12-29 (RRPONTSYD)
+    await _fred_history(
+        app,
+        date(2023, 12, 27),
+        {"fred.walcl": (7_712_781.0, 15_000.0, 7), "fred.wtregen": (731_405.0, 40_000.0, 7)},
+    )
+    await _fred_history(app, date(2023, 12, 29), {"fred.rrpontsyd": (1018.483, 20.0, 1)})
+
+
+async def _credit_history(app: App, world: World) -> None:
+    # the fixtures start on 2026-11-09 (BAMLH0A0HYM2 3.12 %, DGS10 5.21 %; DGS2 served 0.35 below)
+    await _fred_history(
+        app,
+        date(2026, 11, 9),
+        {"fred.bamlh0a0hym2": (3.12, 0.03, 1), "fred.dgs10": (5.21, 0.04, 1), "fred.dgs2": (4.86, 0.04, 1)},
+    )
 
 
 @dataclass(frozen=True)
@@ -142,6 +195,30 @@ SCENARIOS = {
             ("sp500",),
             TRANSPORT + BODY,
             None,
+        ),
+        Scenario(
+            "fred_liquidity",
+            # Monday 17:00 ET: Wednesday 2024-01-03's H.4.1 is out, and Monday's reverse repo
+            datetime(2024, 1, 8, 22, 0, tzinfo=UTC),
+            timedelta(days=1),
+            ("fred",),
+            TRANSPORT + BODY + VALUES,
+            "fred.%",
+            stale_after=timedelta(days=6),  # the H.4.1 of Thursday 2024-01-11 never comes
+            stale_step=timedelta(hours=12),
+            prepare=_liquidity_history,
+        ),
+        Scenario(
+            "fred_credit",
+            # Monday 11:00 ET: Friday's high-yield spread is out; Thursday's yields
+            datetime(2026, 11, 23, 16, 0, tzinfo=UTC),
+            timedelta(days=1),
+            ("fred",),
+            TRANSPORT + BODY + VALUES,
+            "fred.%",
+            stale_after=timedelta(days=3),
+            stale_step=timedelta(hours=12),
+            prepare=_credit_history,
         ),
         Scenario(
             "earnings_calendar",
