@@ -9,11 +9,13 @@ DGS10 - DGS2, a heads-up at the 97.5th percentile. Readings are stamped when FRE
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
 from signals.base import Demo, Level, Params, Reading, Rules
+from signals.charts import TimeSeriesChart
+from signals.credit._chart import chart
 from signals.credit._demo import demo_scenario
 from signals.credit._model import KEYS
 from signals.credit._present import present
@@ -38,6 +40,8 @@ class Credit:
     inputs = INPUTS
     keys: ClassVar[dict[str, str]] = dict(KEYS)
     params = PARAMS
+    #: an alert's chart shows this much history
+    alert_chart_days = 365
 
     def validate(self, params: Params) -> list[str]:
         p, out = params, []
@@ -69,6 +73,16 @@ class Credit:
 
     def stale_reason(self, reading: Reading, now: datetime) -> str | None:
         return stale_reason(reading, now)
+
+    def chart(
+        self,
+        inputs: Inputs,
+        params: Params,
+        end: datetime,
+        days: int,
+        marks: Iterable[tuple[datetime, str, str]] = (),
+    ) -> TimeSeriesChart:
+        return chart(inputs, params, end, days, marks)
 
     def present(self, ev: AlertEvent, stamp: Stamp) -> AlertText | None:
         return present(ev, stamp)

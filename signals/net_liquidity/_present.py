@@ -55,6 +55,7 @@ def present(ev: AlertEvent, stamp: Stamp) -> AlertText | None:
             for n, v in parts.items()
             if n in PARTS and isinstance(v, int | float)
         ),
-        "Figures": figures,
     }
+    if ev.event == "resolved":  # the first line leads with the duration and the peak instead
+        fields["Figures"] = figures
     return message(ev, head, first, MEANING.get(ev.key, ""), fields, "{:.1f}", stamp)

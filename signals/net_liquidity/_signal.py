@@ -9,11 +9,13 @@ the next business day after a holiday), never on the Wednesday itself.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
 from signals.base import Demo, Level, Params, Reading, Rules
+from signals.charts import TimeSeriesChart
+from signals.net_liquidity._chart import chart
 from signals.net_liquidity._demo import demo_scenario
 from signals.net_liquidity._model import KEYS
 from signals.net_liquidity._present import present
@@ -38,6 +40,8 @@ class NetLiquidity:
     inputs = INPUTS
     keys: ClassVar[dict[str, str]] = dict(KEYS)
     params = PARAMS
+    #: an alert's chart shows this much history
+    alert_chart_days = 730
 
     def validate(self, params: Params) -> list[str]:
         p, out = params, []
@@ -67,6 +71,16 @@ class NetLiquidity:
 
     def stale_reason(self, reading: Reading, now: datetime) -> str | None:
         return stale_reason(reading, now)
+
+    def chart(
+        self,
+        inputs: Inputs,
+        params: Params,
+        end: datetime,
+        days: int,
+        marks: Iterable[tuple[datetime, str, str]] = (),
+    ) -> TimeSeriesChart:
+        return chart(inputs, params, end, days, marks)
 
     def present(self, ev: AlertEvent, stamp: Stamp) -> AlertText | None:
         return present(ev, stamp)

@@ -146,10 +146,10 @@ def test_calm_stretches_stay_quiet(replayed: Replayed, s: Stretch) -> None:
 def test_documented_misses(replayed: Replayed) -> None:
     """What the page says it misses, held true (if these start to fire, update docs/signals/net_liquidity.md).
 
-    - The drain *before* the 2019-09 repo spike: the Treasury rebuilt its account after the August
-      2019 debt-ceiling deal and the corporate-tax date drained reserves on 2019-09-16, but the
-      H.4.1 Wednesdays straddle the spike and the weekly moves (about -$100bn) rank below the 90th
-      percentile of a decade that held 2008's and 2014's swings: no drain reading before it.
+    - The drain *before* the 2019-09 repo spike: the squeeze of 16-17 September fell between two
+      H.4.1 Wednesdays; net liquidity fell $73bn in the four weeks to 2019-09-11 (-2.0 %, the 87th
+      percentile), below the watch line. The stress was the low *level* of reserves, which a
+      change signal does not measure.
     - The 2023 TGA rebuild stays a watch (see EPISODES)."""
     pre_spike = Stretch("2019-08", "drain", "2019-08-01", "2019-09-20", OK, "")
     assert replayed.peak_in("drain", pre_spike) == OK
