@@ -33,6 +33,12 @@ def _marks(
     return tuple(out)
 
 
+def _since(part: pd.Series) -> np.ndarray:
+    """A part's change since the first week shown, in billions (its contribution to the change)."""
+    v = part.to_numpy(dtype=float) / 1e3
+    return v - v[0] if len(v) else v
+
+
 def chart(
     inputs: Inputs, params: Params, end: datetime, days: int, marks: Iterable[tuple[datetime, str, str]] = ()
 ) -> TimeSeriesChart:
@@ -54,11 +60,11 @@ def chart(
             marks=_marks(x, net, marks, set(KEYS)),
         ),
         Panel(
-            "its parts ($tn)",
+            "parts, change ($bn)",
             (
-                Line("Fed assets (WALCL)", x, f["walcl"].to_numpy(dtype=float) / 1e6),
-                Line("Treasury account (WTREGEN)", x, f["tga"].to_numpy(dtype=float) / 1e6),
-                Line("reverse repo (RRPONTSYD)", x, f["rrp"].to_numpy(dtype=float) / 1e6),
+                Line("Fed assets (WALCL)", x, _since(f["walcl"])),
+                Line("minus Treasury account (WTREGEN)", x, -_since(f["tga"])),
+                Line("minus reverse repo (RRPONTSYD)", x, -_since(f["rrp"])),
             ),
         ),
     ]
