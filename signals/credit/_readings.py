@@ -38,6 +38,12 @@ CURVE_SOURCE = "FRED DGS10, DGS2 (Treasury yields)"
 LEVELS = (Level.WATCH, Level.ALERT, Level.SEVERE)
 
 
+def _rows(f: pd.DataFrame) -> tuple[dict[str, np.ndarray], list[str]]:
+    """The frame's columns as arrays and its dates as text (a row by position without pandas'
+    per-row cost: the history is 7,000 sessions)."""
+    return {c: f[c].to_numpy() for c in f.columns}, list(pd.DatetimeIndex(f.index).strftime("%Y-%m-%d"))
+
+
 def _next(level: int, thresholds: list[float]) -> Threshold | None:
     return next(
         (Threshold(lv, thresholds[i]) for i, lv in enumerate(LEVELS[: len(thresholds)]) if lv > Level(level)),
@@ -57,10 +63,11 @@ def hy_readings(inputs: Inputs, params: Params) -> list[Reading]:
     horizon, level, hold = (lv[c].to_numpy(dtype=np.int64) for c in ("horizon", "level", "hold"))
     thr, confirm = enters(params, "hy"), int(params["confirm"])
     out = []
+    cols, days = _rows(f)
     for i in np.flatnonzero(np.isfinite(score)).tolist():
-        row = f.iloc[i]
+        row = {c: v[i] for c, v in cols.items()}
         s, h = float(score[i]), int(horizon[i]) if int(horizon[i]) in HY_HORIZONS else HY_HORIZONS[-1]
-        day = pd.Timestamp(str(row.name)).date().isoformat()
+        day = days[i]
         oas_bp, chg = float(row["oas_bp"]), float(row[f"chg_{h}d_bp"])
         lvl_pct = float(row["level_pct"])
         fields = {
@@ -81,7 +88,7 @@ def hy_readings(inputs: Inputs, params: Params) -> list[Reading]:
                 value=s,
                 level=Level(int(level[i])),
                 hold=Level(int(hold[i])),
-                summary=hy_summary(row, s, h),
+                summary=hy_summary(row, s, h),  # type: ignore[arg-type]
                 source=HY_SOURCE,
                 confirm=confirm,
                 fields=fields,
@@ -116,10 +123,11 @@ def curve_readings(inputs: Inputs, params: Params) -> list[Reading]:
     level, hold = (lv[c].to_numpy(dtype=np.int64) for c in ("level", "hold"))
     thr, confirm = enters(params, "curve"), int(params["confirm"])
     out = []
+    cols, days = _rows(f)
     for i in np.flatnonzero(np.isfinite(score)).tolist():
-        row = f.iloc[i]
+        row = {c: v[i] for c, v in cols.items()}
         s = float(score[i])
-        day = pd.Timestamp(str(row.name)).date().isoformat()
+        day = days[i]
         spread, chg, inv = float(row["spread_bp"]), float(row["chg_bp"]), int(row["inverted_days"])
         fields = {
             "2s10s": f"{spread:+.0f} bp ({day})",
@@ -136,7 +144,7 @@ def curve_readings(inputs: Inputs, params: Params) -> list[Reading]:
                 value=s,
                 level=Level(int(level[i])),
                 hold=Level(int(hold[i])),
-                summary=curve_summary(row, s),
+                summary=curve_summary(row, s),  # type: ignore[arg-type]
                 source=CURVE_SOURCE,
                 confirm=confirm,
                 fields=fields,
