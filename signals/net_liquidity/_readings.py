@@ -111,10 +111,10 @@ def reading(
         if np.isfinite(c):
             fields[f"{hh}-week change"] = f"{usd_text(c * 1e6)} ({float(row[f'pct_{hh}w']):+.1f} %)"
     lvl = Level(level)
-    direction = "drain" if chg < 0 else "injection"
+    word = "drained" if chg < 0 else "added"
     lead = f"; {SHORT[driver]} {usd_text(parts[driver] * 1e6)}" if driver else ""
     headline = (
-        f"{direction} {usd_text(abs(chg) * 1e6)} in {h}w ({pct:+.1f} %), {pct_text(score)}{lead}; "
+        f"{usd_text(abs(chg) * 1e6)} {word} in {h}w ({pct:+.1f} %), {pct_text(score)}{lead}; "
         f"net {usd_text(float(row['net']) * 1e6)}, H.4.1 of {release}"
     )
     nxt = next((Threshold(lv, thresholds[i]) for i, lv in enumerate(LEVELS) if lv > lvl), None)
