@@ -8,7 +8,11 @@ drawn with no flowwatch code: the ratio says what our drawing code costs on top 
 - ``chart.vix_term``: Cboe VIX and VIX3M, three years (2009-2026 replayed for the marks);
 - ``chart.ratecut``: Kalshi and Polymarket odds of the December 2025 meeting (30-minute books);
 - ``chart.btc_liq``: Binance liquidations from Coinglass (4 h over daily) and Binance 4 h closes,
-  a year (``/liquidations 365``).
+  a year (``/liquidations 365``);
+- ``chart.net_liquidity``: the H.4.1 history (WALCL, WTREGEN, RRPONTSYD from ``backfill fred
+  --file``), three years of weeks in four panels (2002-2025 replayed for the marks);
+- ``chart.credit``: the high-yield spread and the 2s10s curve, three years of sessions in three
+  panels (1996-2026 replayed for the marks). Both are drawn by the default time-series renderer.
 
 ``chart.buyback`` is in ``bench/buyback.py``.
 """
@@ -194,6 +198,38 @@ def bare_btc_liq(data: Any) -> bytes:
 # -- data ------------------------------------------------------------------------------------
 
 
+def bare_timeseries(data: Any) -> bytes:
+    """The default renderer's panels: lines, the levels' dashed lines and labels, alert dots."""
+    fig = _figure(data)
+    panels = list(data.panels)
+    axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]
+    fig.subplots_adjust(left=0.08, right=0.9, top=0.92, bottom=0.1, hspace=0.12)
+    fig.suptitle(data.title, x=0.08, ha="left", fontsize=12)
+    for ax, panel in zip(axes, panels, strict=True):
+        for line in panel.lines:
+            ax.plot(line.x, line.y, linewidth=1.2, label=line.label)
+        for name, value in panel.thresholds.items():
+            ax.axhline(value, linewidth=0.9, linestyle="--")
+            ax.text(1.0, value, f" {name} {value:g}", transform=ax.get_yaxis_transform(), va="center",
+                    ha="left", fontsize=7, clip_on=False)  # fmt: skip
+        if panel.marks:
+            ax.scatter(np.array([m.at for m in panel.marks], dtype="datetime64[ns]"),
+                       np.array([m.y for m in panel.marks], dtype=float), s=36, zorder=5,
+                       edgecolors="white", linewidths=0.8)  # fmt: skip
+        ax.set_ylabel(panel.ylabel, fontsize=8)
+        ax.grid(alpha=0.25)
+        ax.legend(loc="upper left", frameon=False, fontsize=8)
+    _dates(axes[-1])
+    return _png(fig, data)
+
+
+def _fred(*names: str) -> Any:
+    def load(db: Any) -> None:
+        _backfill(db, [("fred", DATA / name) for name in names])
+
+    return load
+
+
 def _backfill(db: Any, items: list[tuple[str, Path]]) -> None:
     """Load history files through the sources' own backfills (as ``flowwatch backfill``)."""
     import httpx
@@ -288,3 +324,16 @@ def run() -> Iterator[Metric]:
         f"{len(data.x)} bars of {data.res // 3600} h, {len(data.price)} closes, "
         f"{len(data.cascades)} cascades, {len(data.marks)} marks",
     )
+    for sid, files in (
+        ("net_liquidity", ("fred_walcl_weekly.csv", "fred_wtregen_weekly.csv", "fred_rrpontsyd_daily.csv")),
+        ("credit", ("fred_bamlh0a0hym2_daily.csv", "fred_dgs10_daily.csv", "fred_dgs2_daily.csv")),
+    ):
+        data = _chart_data(sid, _fred(*files), 365 * 3)
+        points = sum(len(line.x) for p in data.panels for line in p.lines)
+        marks = sum(len(p.marks) for p in data.panels)
+        yield _bench(
+            f"chart.{sid}",
+            data,
+            bare_timeseries,
+            f"{len(data.panels)} panels, {points} points, {marks} marks",
+        )

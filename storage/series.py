@@ -54,6 +54,19 @@ FRED_EFFR = "fred.effr"
 FRED_TARGET_UPPER = "fred.target_upper"
 FRED_TARGET_LOWER = "fred.target_lower"
 
+#: the flow series from FRED, FRED's own units kept (net_liquidity, credit)
+#: Fed total assets, Wednesday level, millions USD (H.4.1)
+FRED_WALCL = "fred.walcl"
+#: Treasury General Account at the Fed, Wednesday level, millions USD (H.4.1)
+FRED_WTREGEN = "fred.wtregen"
+#: overnight reverse repo, daily, **billions** USD (New York Fed)
+FRED_RRPONTSYD = "fred.rrpontsyd"
+#: ICE BofA US High Yield Index option-adjusted spread, daily, percent
+FRED_HY_OAS = "fred.bamlh0a0hym2"
+#: Treasury constant-maturity yields, daily, percent
+FRED_DGS10 = "fred.dgs10"
+FRED_DGS2 = "fred.dgs2"
+
 #: the live liquidation venues (streams) and the imported aggregates, in column order
 LIQ_VENUES = ("bybit", "binance", "okx")
 LIQ_IMPORTS = ("coinglass",)
@@ -142,6 +155,16 @@ RANGES: tuple[SeriesRange, ...] = (
     SeriesRange("btc.usd.close.*", 0.01, 1e8, "USD", date(2009, 1, 3), "BTC price"),
     SeriesRange("fred.effr", -5.0, 30.0, "percent", date(1954, 7, 1), "effective federal funds rate"),
     SeriesRange("fred.target_*", -5.0, 30.0, "percent", date(1982, 9, 27), "federal funds target range"),
+    SeriesRange("fred.walcl", 100_000.0, 30_000_000.0, "million USD", date(2002, 12, 18), "Fed total assets"),
+    # the Treasury account and reverse repo are legitimately 0 (RRP was 0 for years before 2013)
+    SeriesRange(
+        "fred.wtregen", 0.0, 3_000_000.0, "million USD", date(1986, 1, 1), "Treasury General Account"
+    ),
+    SeriesRange("fred.rrpontsyd", 0.0, 5_000.0, "billion USD", date(2003, 1, 1), "overnight reverse repo"),
+    SeriesRange("fred.bamlh0a0hym2", 0.5, 30.0, "percent", date(1996, 12, 31), "high-yield OAS"),
+    # yields can be 0 or negative
+    SeriesRange("fred.dgs10", -2.0, 20.0, "percent", date(1962, 1, 2), "10-year Treasury yield"),
+    SeriesRange("fred.dgs2", -2.0, 25.0, "percent", date(1976, 6, 1), "2-year Treasury yield"),
 )
 
 #: any series id no declaration matches

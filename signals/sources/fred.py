@@ -1,5 +1,7 @@
 """FRED graph CSVs: VIXCLS (VIX) and VXVCLS (VIX3M), the daily fallback for Cboe; EFFR (or DFF)
-and the target range (DFEDTARU, DFEDTARL), inputs of the FedWatch method.
+and the target range (DFEDTARU, DFEDTARL), inputs of the FedWatch method; the flow series:
+WALCL, WTREGEN and RRPONTSYD (net_liquidity), BAMLH0A0HYM2, DGS10 and DGS2 (credit), each in
+FRED's own unit (RRPONTSYD in **billions**, the two H.4.1 series in millions).
 
 ``GET https://fred.stlouisfed.org/graph/fredgraph.csv?id=VIXCLS&cosd=YYYY-MM-DD``. Layouts in
 use: the current one (``observation_date,<ID>``, empty for missing), the older one still found in
@@ -8,19 +10,27 @@ several series of one frequency (``observation_date,DFEDTARL,DFEDTARU``). All ar
 VIX values are Cboe's closes, so they land in the same ``cboe.*.close`` series with source
 ``fred``. ``DFF`` (the daily effective rate, weekends carrying Friday's value) is accepted as
 the EFFR history: its weekday values go to ``fred.effr``.
+
+Missing values (``.`` in the older layout, empty in the current one) are skipped and counted:
+a backfill says how many. A value outside its series' plausible range (``storage.series``) is
+refused with the range. The flow series are polled after each release (:data:`POLLS`): the H.4.1
+(WALCL, WTREGEN) on Thursday at 16:30 ET with Wednesday's levels, reverse repo the same
+afternoon, the high-yield spread the next morning, the Treasury yields the next business day.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from signals.sources import http
 from signals.sources.base import (
     Backfill,
     BackfillContext,
+    Drill,
+    Poll,
     PollReport,
     Rejects,
     SourceContext,
@@ -32,7 +42,19 @@ from signals.sources.base import (
 )
 from storage.batches import Batch, counted
 from storage.observations import Observation
-from storage.series import FRED_EFFR, FRED_TARGET_LOWER, FRED_TARGET_UPPER, cboe_close
+from storage.series import (
+    FRED_DGS2,
+    FRED_DGS10,
+    FRED_EFFR,
+    FRED_HY_OAS,
+    FRED_RRPONTSYD,
+    FRED_TARGET_LOWER,
+    FRED_TARGET_UPPER,
+    FRED_WALCL,
+    FRED_WTREGEN,
+    cboe_close,
+)
+from storage.series import problem as range_problem
 from storage.timeutil import day_epoch
 
 log = logging.getLogger("flowwatch.sources.fred")
@@ -46,13 +68,29 @@ SERIES = {
     "EFFR": FRED_EFFR,
     "DFEDTARU": FRED_TARGET_UPPER,
     "DFEDTARL": FRED_TARGET_LOWER,
+    # net_liquidity: the H.4.1 Wednesday levels (millions) and reverse repo (billions)
+    "WALCL": FRED_WALCL,
+    "WTREGEN": FRED_WTREGEN,
+    "RRPONTSYD": FRED_RRPONTSYD,
+    # credit: the high-yield spread and the 2s10s yields, percent
+    "BAMLH0A0HYM2": FRED_HY_OAS,
+    "DGS10": FRED_DGS10,
+    "DGS2": FRED_DGS2,
 }
 #: ids read from files into another id's series (not downloaded): DFF is the EFFR, daily
 ALIASES = {"DFF": "EFFR"}
 #: ids whose weekend rows repeat Friday's value: only weekdays are kept
 WEEKDAYS_ONLY = {"DFF"}
 #: rates that are legitimately 0 (the lower bound of the range in 2020-2022)
-ZERO_OK = {"EFFR", "DFF", "DFEDTARU", "DFEDTARL"}
+ZERO_OK = {"EFFR", "DFF", "DFEDTARU", "DFEDTARL", "WTREGEN", "RRPONTSYD"}
+#: yields that are legitimately 0 or below (the 2-year was negative in 2020 in some markets; the
+#: range of the series says how far)
+SIGNED = {"DGS10", "DGS2"}
+#: the ids each flow poll reads
+LIQUIDITY_IDS = ("WALCL", "WTREGEN", "RRPONTSYD")
+CREDIT_IDS = ("BAMLH0A0HYM2", "DGS10", "DGS2")
+#: how far back a poll asks (FRED revises recent weeks; the upsert keeps the last figure)
+POLL_DAYS = 120
 #: the first column's name in the FRED layouts in use
 DATE_COLUMNS = ("observation_date", "DATE", "date")
 #: Cboe index -> FRED id used when Cboe fails
@@ -68,8 +106,12 @@ def parse_csv(
     since: date | None = None,
     series: str | None = None,
     rejects: Rejects | None = None,
+    missing: dict[str, int] | None = None,
 ) -> list[Observation]:
-    """A FRED graph CSV (any layout) -> observations of every mapped series in it."""
+    """A FRED graph CSV (any layout) -> observations of every mapped series in it.
+
+    ``missing`` (when given) counts, per series, the rows FRED marks missing (``.`` or empty):
+    they are skipped, never read as zero."""
     label = f"fred {fred_id or ''}".strip()
     if looks_like_html(text) or not text.strip() or text.lstrip()[:1] in "{[":
         raise SourceError(label, f"expected a FRED graph CSV, got {describe_body(text)}")
@@ -90,7 +132,7 @@ def parse_csv(
         if target is None:
             raise SourceError(
                 label,
-                f"no series is mapped for FRED id {fid}; known: {', '.join([*SERIES, *ALIASES])}",
+                f"no series is mapped for FRED id {fid}; flowwatch reads: {', '.join([*SERIES, *ALIASES])}",
             )
         targets.append(target)
     own = rejects is None
@@ -119,14 +161,20 @@ def parse_csv(
         ts = day_epoch(d)
         for fid, target, cell in zip(ids, targets, parts[1:], strict=True):
             raw_v = cell.strip()
-            if raw_v in MISSING or (fid in WEEKDAYS_ONLY and d.weekday() >= 5):
-                continue  # a holiday (FRED marks it), or a weekend copy of Friday
+            if fid in WEEKDAYS_ONLY and d.weekday() >= 5:
+                continue  # a weekend copy of Friday
+            if raw_v in MISSING:
+                if missing is not None:  # a holiday, or no figure that day (FRED marks it)
+                    missing[target] = missing.get(target, 0) + 1
+                continue
             try:
                 value = float(raw_v)
             except ValueError:
                 rejects.add(f"{d.isoformat()} {fid}", f"value {raw_v[:20]!r} is not a number")
                 continue
-            reason = bad_value_reason(value, now=now, ts=ts, allow_zero=fid in ZERO_OK)
+            reason = bad_value_reason(
+                value, now=now, ts=ts, positive=fid not in SIGNED, allow_zero=fid in ZERO_OK
+            ) or range_problem(target, ts, value)
             if reason:
                 rejects.add(f"{d.isoformat()} {fid}", reason)
                 continue
@@ -137,7 +185,11 @@ def parse_csv(
 
 
 async def fetch_series(
-    ctx: SourceContext, fred_id: str, since: date | None = None, report: PollReport | None = None
+    ctx: SourceContext,
+    fred_id: str,
+    since: date | None = None,
+    report: PollReport | None = None,
+    missing: dict[str, int] | None = None,
 ) -> list[Observation]:
     params = {"id": fred_id}
     if since:
@@ -146,27 +198,121 @@ async def fetch_series(
     resp = await http.get(ctx.client, URL, source=label, params=params, sleep=ctx.sleep)
     check_complete(resp.text, label)
     if report is None:
-        return parse_csv(resp.text, fred_id, now=ctx.now(), since=since)
+        return parse_csv(resp.text, fred_id, now=ctx.now(), since=since, missing=missing)
     return report.rows(
         label, lambda rj: parse_csv(resp.text, fred_id, now=ctx.now(), since=since, rejects=rj)
     )
 
 
+async def poll_ids(ctx: SourceContext, name: str, ids: tuple[str, ...]) -> Batch:
+    """The last :data:`POLL_DAYS` of each id, one request per series; one line for the run (a
+    series that fails does not stop the others)."""
+    since = (ctx.now() - timedelta(days=POLL_DAYS)).date()
+    report = PollReport(name, log)
+    out: list[Observation] = []
+    for fid in ids:
+        try:
+            out += await fetch_series(ctx, fid, since=since, report=report)
+        except SourceError as exc:
+            report.failed(f"fred {fid}", exc)
+    return Batch(tuple(report.finish(out)))
+
+
+async def poll_liquidity(ctx: SourceContext) -> Batch:
+    """WALCL and WTREGEN (the H.4.1's Wednesday levels) and RRPONTSYD (daily reverse repo)."""
+    return await poll_ids(ctx, "fred liquidity", LIQUIDITY_IDS)
+
+
+async def poll_credit(ctx: SourceContext) -> Batch:
+    """BAMLH0A0HYM2 (the high-yield spread) and DGS10, DGS2 (the 2s10s curve)."""
+    return await poll_ids(ctx, "fred credit", CREDIT_IDS)
+
+
+POLLS = [
+    Poll(
+        name="fred_liquidity",
+        # reverse repo is out by ~13:15 ET every business day; the H.4.1 on Thursday at 16:30 ET
+        # (Friday when Thursday is a federal holiday): after both, and again in the evening
+        trigger={
+            "trigger": "cron",
+            "day_of_week": "mon-fri",
+            "hour": "16,20",
+            "minute": 45,
+            "timezone": "America/New_York",
+        },
+        run=poll_liquidity,
+        signals=("net_liquidity",),
+        description="FRED WALCL, WTREGEN (H.4.1, Thursday 16:30 ET) and RRPONTSYD (daily reverse repo)",
+        max_silence=timedelta(hours=80),  # covers the weekend, when the poll does not run
+        # Monday 17:00 ET: Wednesday 2024-01-03's H.4.1 is out, and Monday's reverse repo; the
+        # H.4.1 of Thursday 2024-01-11 never comes in the stale row
+        drill=Drill(
+            datetime(2024, 1, 8, 22, 0, tzinfo=UTC),
+            timedelta(days=1),
+            ("fred",),
+            series="fred.%",
+            stale_after=timedelta(days=6),
+            stale_step=timedelta(hours=12),
+        ),
+    ),
+    Poll(
+        name="fred_credit",
+        # FRED posts the high-yield spread the next morning and the Treasury yields the next
+        # business day in the afternoon
+        trigger={
+            "trigger": "cron",
+            "day_of_week": "mon-fri",
+            "hour": "10,17",
+            "minute": 30,
+            "timezone": "America/New_York",
+        },
+        run=poll_credit,
+        signals=("credit",),
+        description="FRED BAMLH0A0HYM2 (high-yield OAS, next morning) and DGS10, DGS2 (next business day)",
+        max_silence=timedelta(hours=80),
+        # Monday 11:00 ET: Friday's high-yield spread is out, and Thursday's yields
+        drill=Drill(
+            datetime(2026, 11, 23, 16, 0, tzinfo=UTC),
+            timedelta(days=1),
+            ("fred",),
+            series="fred.%",
+            stale_after=timedelta(days=3),
+            stale_step=timedelta(hours=12),
+        ),
+    ),
+]
+
+
+def _counted(series: str, rows: int, missing: int, where: str) -> str:
+    gaps = f" ({missing} missing values, '.' or empty, skipped)" if missing else ""
+    return f"{series} {rows} rows{gaps} {where}"
+
+
 async def _backfill(ctx: BackfillContext) -> AsyncIterator[Batch]:
     since = ctx.since.date() if ctx.since else None
     if ctx.file:
-        rows = parse_csv(_read(ctx.file), now=ctx.now, since=since)
+        missing: dict[str, int] = {}
+        rows = parse_csv(_read(ctx.file), now=ctx.now, since=since, missing=missing)
         per: dict[str, int] = {}
         for r in rows:
             per[r.series] = per.get(r.series, 0) + 1
-        what = ", ".join(f"{k} {v} rows" for k, v in per.items()) or "nothing: 0 rows"
-        yield Batch(tuple(rows), describe=counted(f"{what} from {ctx.file.name}"))
+        for k in missing:
+            per.setdefault(k, 0)
+        what = ", ".join(_counted(k, v, missing.get(k, 0), "").strip() for k, v in per.items())
+        yield Batch(tuple(rows), describe=counted(f"{what or 'nothing: 0 rows'} from {ctx.file.name}"))
         ctx.progress(1)
         return
     sctx = ctx.source_context()
     for fid in SERIES:
-        rows = await fetch_series(sctx, fid, since=since)
-        yield Batch(tuple(rows), describe=counted(f"{SERIES[fid]} from FRED {fid}: {len(rows)} rows"))
+        gaps: dict[str, int] = {}
+        rows = await fetch_series(sctx, fid, since=since, missing=gaps)
+        note = " (FRED serves about the last 3 years of it: ICE's licence)" if fid == "BAMLH0A0HYM2" else ""
+        yield Batch(
+            tuple(rows),
+            describe=counted(
+                _counted(SERIES[fid], len(rows), gaps.get(SERIES[fid], 0), f"from FRED {fid}{note}")
+            ),
+        )
         ctx.progress(1)
 
 
@@ -177,9 +323,10 @@ def _read(path: Path) -> str:
 BACKFILL = Backfill(
     name="fred",
     help=(
-        "FRED daily series: VIXCLS/VXVCLS closes, EFFR and the target range DFEDTARU/DFEDTARL "
-        "(live download, or --file F of a FRED CSV: header observation_date, DATE or date, then "
-        "series ids; DFF is read as the EFFR)"
+        "FRED series: VIXCLS/VXVCLS closes, EFFR and the target range DFEDTARU/DFEDTARL, WALCL, "
+        "WTREGEN, RRPONTSYD (net liquidity), BAMLH0A0HYM2, DGS10, DGS2 (credit); live download of "
+        "each series' whole history, or --file F of a FRED CSV: header observation_date, DATE or "
+        "date, then series ids; DFF is read as the EFFR; '.' or empty = missing, skipped and counted"
     ),
     run=_backfill,
 )

@@ -184,15 +184,76 @@ def cboe_route(request: httpx.Request, world: World, values: str | None) -> http
 
 
 FRED_OF = {"VIXCLS": "VIX", "VXVCLS": "VIX3M"}
+#: the flow series: the recorded fixture (FRED's format, its units: RRPONTSYD in billions),
+#: continued at its last value up to the day FRED would have it
+FRED_FLOWS = ("WALCL", "WTREGEN", "RRPONTSYD", "BAMLH0A0HYM2", "DGS10", "DGS2")
 
 
 def fred_route(request: httpx.Request, world: World, values: str | None) -> httpx.Response:
     fid = request.url.params.get("id", "")
+    if fid in FRED_FLOWS:
+        return fred_flow_route(fid, world, values)
     out = [f"observation_date,{fid}"]
     for d, vals in cboe_rows(FRED_OF.get(fid, "VIX"), world.data_now):
         if values == "future":
             d += FUTURE
         out.append(f"{d.isoformat()},{bad_text_number(vals[-1], values)}")
+    return httpx.Response(200, text="\n".join(out) + "\n", headers={"Content-Type": "text/csv"})
+
+
+def fred_flow_known(fid: str, now: datetime) -> date:
+    """The last date of ``fid`` FRED has at ``now``: the H.4.1 Wednesday once it is out (Thursday
+    16:30 ET), reverse repo the same day after 13:30 ET, the spread the next morning (10:00 ET),
+    the yields the next weekday at 16:30 ET (holidays aside: the world is a simulation)."""
+    local = now.astimezone(NEW_YORK)
+    if fid in ("WALCL", "WTREGEN"):
+        d = local.date() - timedelta(days=(local.weekday() - 2) % 7)  # the last Wednesday
+        if local.date() - d < timedelta(days=1) or (
+            local.date() - d == timedelta(days=1) and (local.hour, local.minute) < (16, 30)
+        ):
+            d -= timedelta(days=7)
+        return d
+    cut = {"RRPONTSYD": (13, 30, 0), "BAMLH0A0HYM2": (10, 0, 1), "DGS10": (16, 30, 1), "DGS2": (16, 30, 1)}
+    hour, minute, lag = cut[fid]
+    d = local.date()
+    if (local.hour, local.minute) < (hour, minute):
+        d -= timedelta(days=1)
+    for _ in range(lag):
+        d -= timedelta(days=1)
+        while d.weekday() >= 5:
+            d -= timedelta(days=1)
+    while d.weekday() >= 5:
+        d -= timedelta(days=1)
+    return d
+
+
+def fred_flow_route(fid: str, world: World, values: str | None) -> httpx.Response:
+    if fid == "DGS2":  # no recording of DGS2: DGS10's (illustrative) rows, 35 bp lower
+        lines = _fixture("fred/DGS10.csv").strip().splitlines()
+        rows = [
+            [d, f"{float(v) - 0.35:.2f}" if v.strip() else v] for d, v in (ln.split(",") for ln in lines[1:])
+        ]
+        header = "observation_date,DGS2"
+    else:
+        lines = _fixture(f"fred/{fid}.csv").strip().splitlines()
+        header, rows = lines[0], [ln.split(",") for ln in lines[1:]]
+    known = fred_flow_known(fid, world.data_now)
+    last = next(float(v) for _, v in reversed(rows) if v.strip() not in ("", "."))
+    d = date.fromisoformat(rows[-1][0])
+    step = timedelta(days=7) if fid in ("WALCL", "WTREGEN") else timedelta(days=1)
+    d += step
+    while d <= known:
+        if step.days == 7 or d.weekday() < 5:
+            rows.append([d.isoformat(), f"{last:g}"])
+        d += step
+    out = [header]
+    for day, v in rows:
+        when = date.fromisoformat(day)
+        if when > known:
+            continue
+        if values == "future":
+            when += FUTURE
+        out.append(f"{when.isoformat()},{bad_text_number(v, values) if v.strip() else v}")
     return httpx.Response(200, text="\n".join(out) + "\n", headers={"Content-Type": "text/csv"})
 
 

@@ -371,6 +371,11 @@ class World:
         self.sp500 = fixture("sp500/constituents.csv")
         self.okx_rest = fixture("okx/liquidation_orders.json")
         self.weekend = fixture("nasdaq/earnings_weekend.json")
+        # the FRED flow series as recorded (DGS2 has no recording: DGS10's rows, renamed)
+        self.fred = {
+            f: fixture(f"fred/{f}.csv") for f in ("WALCL", "WTREGEN", "RRPONTSYD", "BAMLH0A0HYM2", "DGS10")
+        }
+        self.fred["DGS2"] = self.fred["DGS10"].replace("DGS10", "DGS2")
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         host = request.url.host
@@ -390,6 +395,8 @@ class World:
             return httpx.Response(200, text=self.earnings(date.fromisoformat(request.url.params["date"])))
         if host == "raw.githubusercontent.com":
             return httpx.Response(200, text=self.sp500)
+        if host == "fred.stlouisfed.org" and request.url.params.get("id") in self.fred:
+            return httpx.Response(200, text=self.fred[request.url.params["id"]])
         if host == "www.okx.com":
             if request.url.params.get("uly") == "BTC-USDT" and "after" not in request.url.params:
                 return httpx.Response(200, text=self.okx_rest)

@@ -28,8 +28,18 @@ def test_recognises_every_shared_provider_file(data_dir: Path, fixtures_dir: Pat
     assert got["fed_target_range_2015_2021_constructed.csv"] == ["fred"]
     order = [name for name, _path in plan_dir(data_dir)[0]]
     assert order.index("fred") < order.index("fedwatch")
-    # not a provider's file, or a FRED series flowwatch does not read: never guessed at
-    for name in ("SOURCES.md", "sp500_index_daily.csv", "fred_dgs10_daily.csv", "fomc_meetings.csv"):
+    # the flow series (net_liquidity, credit), each in FRED's layout
+    for fid in (
+        "walcl_weekly",
+        "wtregen_weekly",
+        "rrpontsyd_daily",
+        "bamlh0a0hym2_daily",
+        "dgs10_daily",
+        "dgs2_daily",
+    ):
+        assert got[f"fred_{fid}.csv"] == ["fred"], fid
+    # not a provider's file: never guessed at
+    for name in ("SOURCES.md", "sp500_index_daily.csv", "fomc_meetings.csv"):
         assert got[name] == [], name
     assert recognise(fixtures_dir / "fred" / "VIXCLS.csv") == ["fred"]
     assert recognise(fixtures_dir / "cboe" / "VIX_History.csv") == ["cboe"]
@@ -88,3 +98,40 @@ def test_all_refuses_file_and_a_missing_folder(tmp_path: Path, capsys: pytest.Ca
     assert "backfill all takes --dir D" in capsys.readouterr().err
     assert main(["backfill", "all", "--dir", str(tmp_path / "nope"), "--db", db]) == 2
     assert "no such folder" in capsys.readouterr().err
+
+
+def test_dir_loads_the_flow_series_and_names_a_fred_series_it_does_not_read(
+    tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "fred"
+    folder.mkdir()
+    for fid in (
+        "walcl_weekly",
+        "wtregen_weekly",
+        "rrpontsyd_daily",
+        "bamlh0a0hym2_daily",
+        "dgs10_daily",
+        "dgs2_daily",
+    ):
+        shutil.copy(data_dir / f"fred_{fid}.csv", folder / f"fred_{fid}.csv")
+    (folder / "fred_t10y2y_daily.csv").write_text("observation_date,T10Y2Y\n2024-01-02,-0.38\n")
+    db = tmp_path / "f.db"
+    code = main(["backfill", "all", "--dir", str(folder), "--db", str(db)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "ok    fred (fred_rrpontsyd_daily.csv): fred.rrpontsyd 3124 rows (2822 missing values" in out
+    assert "ok    fred (fred_dgs2_daily.csv): fred.dgs2 6645 rows" in out
+    assert "fred_t10y2y_daily.csv" in out and "FRED series flowwatch does not read" in out and "WALCL" in out
+    conn = open_db(db)
+    try:
+        got = dict(conn.execute("SELECT series, COUNT(*) FROM observations GROUP BY series").fetchall())
+    finally:
+        conn.close()
+    assert got == {
+        "fred.walcl": 1197,
+        "fred.wtregen": 1197,
+        "fred.rrpontsyd": 3124,
+        "fred.bamlh0a0hym2": 7634,
+        "fred.dgs10": 5896,
+        "fred.dgs2": 6645,
+    }

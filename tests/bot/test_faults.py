@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import io
 import logging
+import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,58 @@ async def _sp500_members(app: App, world: World) -> None:
     await app.store.call(earnings_repo.replace_members, "sp500", members, int(world.clock.now().timestamp()))
 
 
+def _walk(
+    rng: random.Random, days: list[date], end: float, sd: float, floor: float = 0.0
+) -> list[tuple[date, float]]:
+    """A walk over ``days`` that ends at ``end``, pulled back toward it (history before a recorded
+    fixture)."""
+    level, out = end, []
+    for d in reversed(days):
+        out.append((d, round(max(level, floor), 3)))
+        level += rng.gauss(0.0, sd) + (end - level) * 0.02
+    return out[::-1]
+
+
+async def _fred_history(
+    app: App, first_fixture_day: date, series: dict[str, tuple[float, float, int]]
+) -> None:
+    """Four years of plausible history before the recorded FRED fixtures (the signals rank each
+    change in three years at least), as an earlier ``backfill fred`` would have stored it.
+    ``series``: id -> (the fixture's first value, the walk's step, 7 for weekly or 1 for daily)."""
+    from storage import observations as obs_repo
+    from storage.observations import Observation
+    from storage.timeutil import day_epoch
+
+    rng = random.Random(14)
+    rows = []
+    for sid, (end, sd, every) in series.items():
+        last = first_fixture_day - timedelta(days=every if every == 7 else 1)
+        days = [last - timedelta(days=i) for i in range(0, 4 * 365, every)][::-1]
+        if every == 1:
+            days = [d for d in days if d.weekday() < 5]
+        rows += [Observation(sid, day_epoch(d), v, "fred") for d, v in _walk(rng, days, end, sd)]
+    await app.store.call(obs_repo.upsert, rows)
+
+
+async def _liquidity_history(app: App, world: World) -> None:
+    # the fixtures start with Wednesday 2023-12-27 (WALCL, WTREGEN) and 2023-12-29 (RRPONTSYD)
+    await _fred_history(
+        app,
+        date(2023, 12, 27),
+        {"fred.walcl": (7_712_781.0, 15_000.0, 7), "fred.wtregen": (731_405.0, 40_000.0, 7)},
+    )
+    await _fred_history(app, date(2023, 12, 29), {"fred.rrpontsyd": (1018.483, 20.0, 1)})
+
+
+async def _credit_history(app: App, world: World) -> None:
+    # the fixtures start on 2026-11-09 (BAMLH0A0HYM2 3.12 %, DGS10 5.21 %; DGS2 served 0.35 below)
+    await _fred_history(
+        app,
+        date(2026, 11, 9),
+        {"fred.bamlh0a0hym2": (3.12, 0.03, 1), "fred.dgs10": (5.21, 0.04, 1), "fred.dgs2": (4.86, 0.04, 1)},
+    )
+
+
 FAMILIES = {
     "transport": TRANSPORT,
     "body": BODY,
@@ -75,6 +128,11 @@ FAMILIES = {
 }
 #: what a drill's ``after`` polls need stored first (the universe before the calendar)
 PREPARE: dict[str, Callable[[App, World], Awaitable[None]]] = {"sp500_list": _sp500_members}
+#: history a poll's signals need before the recorded data (they rank each change in years)
+HISTORY: dict[str, Callable[[App, World], Awaitable[None]]] = {
+    "fred_liquidity": _liquidity_history,
+    "fred_credit": _credit_history,
+}
 
 
 @dataclass(frozen=True)
@@ -94,6 +152,8 @@ class Scenario:
     async def prepare(self, app: App, world: World) -> None:
         for name in self.drill.after:
             await PREPARE[name](app, world)
+        if self.poll in HISTORY:
+            await HISTORY[self.poll](app, world)
 
 
 SCENARIOS = {p.name: Scenario(p.name, p.drill) for p in sources.polls() if p.drill is not None}

@@ -1,0 +1,84 @@
+"""net_liquidity's chart, drawn by the default renderer: net liquidity with its alerts, the three
+parts behind it, and each key's percentile against its thresholds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+from signals.base import Params
+from signals.charts import Line, Mark, Panel, TimeSeriesChart
+from signals.net_liquidity._model import KEYS
+from signals.net_liquidity._readings import SOURCE, model_frames
+from signals.net_liquidity._vocab import LEVEL_NAMES, SIGNAL_ID, release_times
+from storage.observations import Inputs
+
+
+def _marks(
+    x: np.ndarray, y: np.ndarray, marks: list[tuple[datetime, str, str]], keys: set[str]
+) -> tuple[Mark, ...]:
+    """Each alert of ``keys`` on the last point of the line at or before its time."""
+    out = []
+    for when, level, key in marks:
+        if key not in keys or not len(x):
+            continue
+        i = int(
+            np.searchsorted(x, np.datetime64(int(when.timestamp()), "s").astype("datetime64[ns]"), "right")
+        )
+        if i and np.isfinite(y[i - 1]):
+            out.append(Mark(x[i - 1], float(y[i - 1]), level))
+    return tuple(out)
+
+
+def _since(part: pd.Series) -> np.ndarray:
+    """A part's change since the first week shown, in billions (its contribution to the change)."""
+    v = part.to_numpy(dtype=float) / 1e3
+    return v - v[0] if len(v) else v
+
+
+def chart(
+    inputs: Inputs, params: Params, end: datetime, days: int, marks: Iterable[tuple[datetime, str, str]] = ()
+) -> TimeSeriesChart:
+    title = "Net liquidity: Fed assets - Treasury account - reverse repo"
+    got = model_frames(inputs, params)
+    if got is None:
+        return TimeSeriesChart(signal=SIGNAL_ID, title=title)
+    f, lv = got
+    at = release_times(pd.DatetimeIndex(f["release"]))
+    keep = (at >= pd.Timestamp(end - timedelta(days=days))) & (at <= pd.Timestamp(end))
+    x = at[keep].tz_convert(None).to_numpy(dtype="datetime64[ns]")
+    f = f.loc[keep]
+    net = f["net"].to_numpy(dtype=float) / 1e6
+    marks = list(marks)
+    panels = [
+        Panel(
+            "net liquidity ($tn)",
+            (Line("WALCL - WTREGEN - RRP", x, net),),
+            marks=_marks(x, net, marks, set(KEYS)),
+        ),
+        Panel(
+            "parts, change ($bn)",
+            (
+                Line("Fed assets (WALCL)", x, _since(f["walcl"])),
+                Line("minus Treasury account (WTREGEN)", x, -_since(f["tga"])),
+                Line("minus reverse repo (RRPONTSYD)", x, -_since(f["rrp"])),
+            ),
+        ),
+    ]
+    for key, name in KEYS.items():
+        score = lv[key]["score"].loc[keep].to_numpy(dtype=float)
+        panels.append(
+            Panel(
+                f"{key} (pctl)",
+                (Line(name, x, score),),
+                thresholds={n: params[n] for n in LEVEL_NAMES},
+                marks=_marks(x, score, marks, {key}),
+            )
+        )
+    last = at[keep][-1].to_pydatetime() if keep.any() else None
+    return TimeSeriesChart(
+        signal=SIGNAL_ID, title=title, source=f"Source: {SOURCE}", as_of=last, panels=tuple(panels)
+    )
