@@ -35,7 +35,7 @@ from signals.contract import default_params
 NOTE = "limit = bare matplotlib figure, same panels/artists/size/dpi/data"
 
 #: the per-signal metrics this module measures on real history (bench.signals derives the rest)
-COVERS = ("chart.vix_term", "chart.ratecut", "chart.btc_liq")
+COVERS = ("chart.vix_term", "chart.ratecut", "chart.btc_liq", "chart.net_liquidity", "chart.credit")
 
 
 def _figure(data: Any) -> Any:

@@ -22,6 +22,9 @@ FILES = {
     "credit": ("fred_bamlh0a0hym2_daily.csv", "fred_dgs10_daily.csv", "fred_dgs2_daily.csv"),
 }
 
+#: the per-signal metrics this module measures on real history (bench.signals derives the rest)
+COVERS = ("replay.net_liquidity", "replay.credit")
+
 
 def run() -> Iterator[Metric]:
     if not need_data():

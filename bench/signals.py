@@ -12,13 +12,13 @@ signal is benchmarked with no edit here.
 from __future__ import annotations
 
 import importlib
-import io
 import tempfile
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from bench.chart import bare_timeseries
 from bench.common import Metric, metric, paired_medians
 from signals.contract import Signal, default_params
 
@@ -34,39 +34,6 @@ def covered() -> set[str]:
         if name != "signals":
             out |= set(getattr(importlib.import_module(f"bench.{name}"), "COVERS", ()))
     return out
-
-
-def bare_timeseries(data: Any) -> bytes:
-    """The default chart's artists with matplotlib alone."""
-    import numpy as np
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(10, 6), dpi=100)
-    FigureCanvasAgg(fig)
-    panels = list(data.panels)
-    axes = fig.subplots(max(1, len(panels)), 1, sharex=True, squeeze=False)[:, 0]
-    fig.suptitle(data.title, x=0.08, ha="left", fontsize=12)
-    for ax, panel in zip(axes, panels, strict=False):
-        for line in panel.lines:
-            ax.plot(line.x, line.y, linewidth=1.2, label=line.label)
-        for name, value in panel.thresholds.items():
-            ax.axhline(value, linewidth=0.9, linestyle="--")
-            ax.text(1.0, value, f" {name} {value:g}", transform=ax.get_yaxis_transform(), fontsize=7)
-        if panel.marks:
-            ax.scatter(
-                np.array([m.at for m in panel.marks], dtype="datetime64[ns]"),
-                np.array([m.y for m in panel.marks], dtype=float),
-                s=36,
-            )
-        ax.set_ylabel(panel.ylabel, fontsize=8)
-        ax.grid(alpha=0.25)
-        if panel.lines:
-            ax.legend(loc="upper left", frameon=False, fontsize=8)
-    fig.text(0.01, 0.01, f"{data.source}  ·  flowwatch", fontsize=8)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    return buf.getvalue()
 
 
 def _replay(sig: Signal, db: Any) -> Metric:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 from datetime import UTC, datetime, timedelta
 
+from bench import chart as bench_chart
 from bench import signals as bench_signals
 from bench.__main__ import modules
 from signals import registry
@@ -51,4 +52,4 @@ def test_the_bare_default_chart_renders() -> None:
         {"k": {"alert": 25.0}},
     )
     assert isinstance(data, TimeSeriesChart) and not data.empty
-    assert bench_signals.bare_timeseries(data).startswith(b"\x89PNG")
+    assert bench_chart.bare_timeseries(data).startswith(b"\x89PNG")
