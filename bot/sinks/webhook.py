@@ -8,8 +8,15 @@ is sorted by what it says about the message:
 * 2xx: posted (an answer that is not JSON still means posted; the message id is then unknown,
   so a later update posts a new message instead of editing);
 * Discord's JSON error, a 429, or a connection that never opened: not posted, retried;
-* no answer (timeout after the request went out, reset, disconnect) or a 5xx page that is not
-  Discord's: **ambiguous**. The dispatcher never re-sends it blind. With a bot token too
+* a 502, 503 or 504 page that is not Discord's (its edge, Cloudflare, saying Discord's servers
+  did not take the request: the usual shape of a Discord incident), and Cloudflare's 521-523
+  (the origin was never reached): not posted, retried with backoff within the dispatcher's
+  budgets (:data:`~bot.dispatcher.MAX_ATTEMPTS` attempts, :data:`~bot.dispatcher.MAX_AGE_S`).
+  The trade, made on purpose: in the rare case an edge 502/504 comes back for a message Discord
+  did store, the retry posts a copy; treating them as "maybe posted" lost every alert of an
+  incident instead;
+* no answer (timeout after the request went out, reset, disconnect) or any other 5xx page that
+  is not Discord's (a 500, Cloudflare's 520 or 524): **ambiguous**. The dispatcher never re-sends it blind. With a bot token too
   (``can_verify``), the next attempt first looks for the message's marker (``ref fw…`` in the
   footer) among the webhook channel's recent messages and re-sends only if it is not there;
   without one the delivery is marked ``unsure`` (a possible loss, logged).
@@ -43,6 +50,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("flowwatch.webhook")
 
 T = TypeVar("T")
+
+#: non-Discord 5xx answers that mean the request never reached Discord's servers (retried)
+EDGE_NOT_POSTED = frozenset({502, 503, 504, 521, 522, 523})
 
 #: how many recent messages of the webhook's channel a look for a marker reads
 LOOK_BACK = 50
@@ -172,11 +182,13 @@ class WebhookSink(DiscordSinkBase):
                 status=429,
             )
         if status >= 500:
+            edge = not discord_error and status in EDGE_NOT_POSTED
             raise DiscordDeliveryError(
-                f"Discord answered {status}: {message or 'server error'}",
+                f"{'the webhook' if edge else 'Discord'} answered {status}: {message or 'server error'}"
+                + (" (Discord's edge: not posted)" if edge else ""),
                 transient=True,
                 status=status,
-                ambiguous=posting and not discord_error,
+                ambiguous=posting and not discord_error and not edge,
             )
         raise DiscordDeliveryError(
             f"HTTP {status}: {message or 'refused'} (code {code})",

@@ -1,7 +1,7 @@
 """One message per event through a webhook that misbehaves after storing the message.
 
 The fake Discord stores the message and then hangs past the client's timeout, resets the
-connection, answers 200 with a body that is not JSON, or answers a 502 page that is not
+connection, answers 200 with a body that is not JSON, or answers a 500 page that is not
 Discord's. Before the fix each of these produced two to five copies of the alert (discord.py's
 own retries, then the dispatcher's catch-all retry for ever). Now: exactly one message; the
 ambiguous ones are recorded ``unsure`` (a possible loss) unless a bot token lets the sink look
@@ -22,6 +22,7 @@ import pytest_asyncio
 
 from bot.clock import SimClock
 from bot.dispatcher import MAX_AGE_S, MAX_ATTEMPTS, Dispatcher
+from bot.pacing import ChannelPacer
 from bot.sinks.webhook import WebhookSink, message_finder
 from storage import alerts as alert_repo
 from storage.db import AsyncStore
@@ -76,7 +77,7 @@ FAULTS: dict[str, Callable[[FakeDiscord], Any]] = {
     "hang": lambda f: f.faults.stored_then_hang("POST", "/webhooks/*", seconds=1.5, times=None),
     "reset": lambda f: f.faults.stored_then_reset("POST", "/webhooks/*", times=None),
     "not_json": lambda f: f.faults.stored_then_garbage("POST", "/webhooks/*", times=None),
-    "html_502": lambda f: f.faults.stored_then_garbage("POST", "/webhooks/*", status=502, times=None),
+    "html_500": lambda f: f.faults.stored_then_garbage("POST", "/webhooks/*", status=500, times=None),
 }
 
 
@@ -188,3 +189,39 @@ async def test_a_full_disk_never_turns_into_copies(world: dict[str, Any]) -> Non
     await disp.drain_once()  # the disk has room again
     statuses = [d.status for i in ids for d in await store.call(alert_repo.deliveries_for, i)]
     assert statuses == ["sent"] * 3 and len(fake.messages(ALERTS)) == 3
+
+
+@pytest.mark.parametrize("status", [502, 503, 504])
+async def test_an_edge_5xx_page_is_not_posted_and_is_retried(world: dict[str, Any], status: int) -> None:
+    """A Cloudflare 502/503/504 page (Discord's edge, the usual shape of an incident) means the
+    message never reached Discord: retried with backoff until it lands, once. It used to be
+    recorded ``unsure`` after one POST, and every alert of the incident was lost."""
+    fake, store, clock = world["fake"], world["store"], world["clock"]
+    fake.faults.edge_error("POST", "/webhooks/*", status=status, times=4)
+    ids = await _events(store, 2)
+    sink = world["sink"](pacer=ChannelPacer(clock=lambda: clock.now().timestamp()))
+    disp = Dispatcher(store, [sink], clock, gate=None)
+    await _drain_for(disp, clock, 30)
+    statuses = [d for i in ids for d in await store.call(alert_repo.deliveries_for, i)]
+    assert [d.status for d in statuses] == ["sent", "sent"]
+    assert [d.ambiguous for d in statuses] == [0, 0]
+    assert len(fake.messages(ALERTS)) == 2  # each once
+    posts = fake.requests_matching("POST", "/webhooks/{webhook_id}/{webhook_token}")
+    assert len(posts) == 2 + 4  # four refused, then one each
+
+
+async def test_an_edge_outage_is_bounded(world: dict[str, Any]) -> None:
+    """An edge that never recovers: retried with growing waits, then failed within the budget."""
+    fake, store, clock = world["fake"], world["store"], world["clock"]
+    fake.faults.edge_error("POST", "/webhooks/*", status=503, times=None)
+    (alert_id,) = await _events(store, 1)
+    sink = world["sink"](pacer=ChannelPacer(clock=lambda: clock.now().timestamp()))
+    disp = Dispatcher(store, [sink], clock, gate=None)
+    for _ in range(MAX_ATTEMPTS + 5):
+        await disp.drain_once()
+        clock.advance(timedelta(minutes=16))
+    (d,) = await store.call(alert_repo.deliveries_for, alert_id)
+    assert d.status == "failed" and d.attempts <= MAX_ATTEMPTS and d.ambiguous == 0
+    posts = fake.requests_matching("POST", "/webhooks/{webhook_id}/{webhook_token}")
+    assert len(posts) == d.attempts <= MAX_ATTEMPTS
+    assert fake.messages(ALERTS) == []
