@@ -352,3 +352,16 @@ def m0007_replay_without_deliveries(db: Database) -> None:
         DELETE FROM deliveries WHERE alert_id IN (SELECT id FROM alerts WHERE scope != 'live')
         """,
     )
+
+
+@MIGRATIONS(name="0008_delivery_attempt_mark")
+def m0008_delivery_attempt_mark(db: Database) -> None:
+    run_sql(
+        db,
+        """
+        -- Set (committed) just before a request that cannot be repeated safely goes out (a
+        -- webhook POST: no nonce), cleared with the attempt's outcome. Found set at a later
+        -- attempt, it means the process died mid-request: the outcome is unknown (ambiguous).
+        ALTER TABLE deliveries ADD COLUMN attempt_started_at INTEGER
+        """,
+    )

@@ -21,6 +21,14 @@ is sorted by what it says about the message:
   footer) among the webhook channel's recent messages and re-sends only if it is not there;
   without one the delivery is marked ``unsure`` (a possible loss, logged).
 
+A process that dies mid-POST (``kill -9``, OOM, power loss, a stop past systemd's timeout) cannot
+record the answer, so every POST of a delivery is recorded (committed) *before* it goes out
+(:func:`storage.alerts.mark_attempt`). A restart that finds that mark treats the attempt as
+ambiguous, exactly like a lost answer: looked for first with a bot token; without one, recorded
+``unsure`` and never re-sent (the README's "never posted twice"), and the next message this
+webhook posts says which alert may be missing (:func:`unsure_note`), so the loss is visible in the
+channel, not only in the log. An edit (PATCH) is safe to repeat and is not marked.
+
 Updated events edit their earlier message in place (keeping the attachment when the chart is
 unchanged), and storms fold into one digest, exactly as in bot mode.
 """
@@ -28,9 +36,10 @@ unchanged), and storms fold into one digest, exactly as in bot mode.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
@@ -41,8 +50,11 @@ from bot.discord_embeds import clip
 from bot.routing import WEBHOOK
 from bot.sinks.discord_base import DiscordDeliveryError, DiscordSinkBase, role_mentions
 from bot.webhook_url import parse_webhook_url
+from storage import alerts as alert_repo
+from storage import meta
 from storage.alerts import Delivery, StoredAlert
 from storage.db import AsyncStore
+from storage.timeutil import iso, to_epoch
 
 if TYPE_CHECKING:
     from bot.runner import App
@@ -53,6 +65,24 @@ T = TypeVar("T")
 
 #: non-Discord 5xx answers that mean the request never reached Discord's servers (retried)
 EDGE_NOT_POSTED = frozenset({502, 503, 504, 521, 522, 523})
+
+#: the delivery whose POST this task is making (its attempt is recorded before the request)
+_delivery: contextvars.ContextVar[int | None] = contextvars.ContextVar("webhook_delivery", default=None)
+#: a note on earlier alerts that may be missing, for the next message this task posts
+_note: contextvars.ContextVar[str | None] = contextvars.ContextVar("webhook_note", default=None)
+#: meta key: the highest ``unsure`` delivery id already named in a message
+NOTED_KEY = "webhook:unsure_noted_through"
+
+
+def unsure_note(missing: Sequence[StoredAlert], more: int = 0) -> str:
+    """The line above the next message: which earlier alerts may not have arrived."""
+    names = "; ".join(f"{a.summary.splitlines()[0][:80]} ({iso(a.ts)[:16]} UTC)" for a in missing)
+    extra = f" and {more} more" if more else ""
+    return (
+        f"⚠️ Possibly missing above: {names}{extra}. Its post got no answer (or the bot stopped while "
+        "posting it); it was not posted again so as never to post a copy. `flowwatch alerts` lists it."
+    )[:1500]
+
 
 #: how many recent messages of the webhook's channel a look for a marker reads
 LOOK_BACK = 50
@@ -88,6 +118,8 @@ class WebhookSink(DiscordSinkBase):
         self.finder = finder
         self._session: aiohttp.ClientSession | None = None
         self._channel_id: int | None = None
+        #: the last send's POST carried the note on possibly missing alerts
+        self.noted = False
 
     async def guard(self, coro: Awaitable[T]) -> T:
         """Every request bounds its own time (:meth:`_request`): a timeout there knows whether
@@ -216,13 +248,21 @@ class WebhookSink(DiscordSinkBase):
             "embeds": [embed.to_dict()],
             "allowed_mentions": role_mentions(role_id).to_dict(),
         }
+        note = _note.get()
+        if note:
+            content = f"{note}\n{content}" if content else note
         if content:
             payload["content"] = content
         if png is not None and filename is not None:
             payload["attachments"] = [{"id": 0, "filename": filename}]
+        delivery_id = _delivery.get()
+        if delivery_id is not None:
+            await self._mark_attempt(delivery_id)
         answer = await self._request(
             "POST", payload=payload, png=png, filename=filename, params={"wait": "true"}
         )
+        if note:
+            self.noted = True
         if isinstance(answer, dict) and answer.get("id"):
             return str(answer["id"])
         return ""  # posted; the message id is unknown (an update will post anew)
@@ -247,7 +287,44 @@ class WebhookSink(DiscordSinkBase):
             "PATCH", f"/messages/{int(message_id)}", payload=payload, png=png, filename=filename
         )
 
+    async def _mark_attempt(self, delivery_id: int) -> None:
+        """Commit "a POST of this delivery is under way" before it goes out; no POST without it."""
+        try:
+            await self.store.call(alert_repo.mark_attempt, delivery_id, to_epoch(self.clock.now()))
+        except Exception as exc:
+            raise DiscordDeliveryError(
+                f"not sent: cannot record the attempt first ({exc})", transient=True
+            ) from None
+
     async def send(self, alert: StoredAlert, delivery: Delivery) -> str | None:
+        noted_through, missing, more = await self._missing(delivery.destination)
+        self.noted = False
+        token = _delivery.set(delivery.id)
+        note_token = _note.set(unsure_note([a for _i, a in missing], more) if missing else None)
+        try:
+            posted = await self._send(alert, delivery)
+        finally:
+            _delivery.reset(token)
+            _note.reset(note_token)
+        if missing and self.noted:
+            try:
+                await self.store.call(meta.put, NOTED_KEY, noted_through)
+            except Exception as exc:  # named again next time: better twice than never
+                log.warning("cannot record that possibly missing alerts were named: %s", exc)
+        return posted
+
+    async def _missing(self, destination: str) -> tuple[int, list[tuple[int, StoredAlert]], int]:
+        """The ``unsure`` deliveries not yet named in a message: (last id, first few, how many more)."""
+        try:
+            through = int(await self.store.call(meta.get, NOTED_KEY, 0) or 0)
+            found = await self.store.call(alert_repo.unsure_since, destination, through, 50)
+        except Exception:
+            return 0, [], 0
+        if not found:
+            return through, [], 0
+        return found[-1][0], found[:3], max(len(found) - 3, 0)
+
+    async def _send(self, alert: StoredAlert, delivery: Delivery) -> str | None:
         if delivery.ambiguous and self.finder is not None:
             found = await self._look_for(alert, delivery)
             if found is not None:
