@@ -99,36 +99,15 @@ def _api_base() -> str:
     return discord.http.Route.BASE
 
 
-class WebhookSink(DiscordSinkBase):
-    name = "webhook"
-    patterns: tuple[str, ...] = (WEBHOOK,)
+class WebhookClient:
+    """One webhook's HTTP requests: one request per call, no retry of its own, every answer sorted
+    (module docstring). ``flowwatch run`` and ``flowwatch test-alert`` both post through it."""
 
-    def __init__(
-        self,
-        url: str,
-        store: AsyncStore,
-        settings: Settings,
-        *,
-        finder: Finder | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(store, settings, **kwargs)
+    def __init__(self, url: str, timeout: float = 30.0) -> None:
         self.url = url
-        self.ref = parse_webhook_url(url)  # validated at start-up by the settings as well
-        self.finder = finder
+        self.ref = parse_webhook_url(url)
+        self.timeout = timeout
         self._session: aiohttp.ClientSession | None = None
-        self._channel_id: int | None = None
-        #: the last send's POST carried the note on possibly missing alerts
-        self.noted = False
-
-    async def guard(self, coro: Awaitable[T]) -> T:
-        """Every request bounds its own time (:meth:`_request`): a timeout there knows whether
-        the request went out; an outer one would not."""
-        return await coro
-
-    @property
-    def can_verify(self) -> bool:
-        return self.finder is not None
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -137,7 +116,7 @@ class WebhookSink(DiscordSinkBase):
             )
         return self._session
 
-    async def _request(
+    async def request(
         self,
         method: str,
         path: str = "",
@@ -229,6 +208,86 @@ class WebhookSink(DiscordSinkBase):
             code=code if isinstance(code, int) else None,
         )
 
+    async def post(
+        self,
+        embed: discord.Embed,
+        *,
+        png: bytes | None = None,
+        filename: str | None = None,
+        content: str | None = None,
+        role_id: int | None = None,
+        before: Callable[[], Awaitable[None]] | None = None,
+    ) -> str:
+        """POST one message; its id ("" when the answer was 2xx but not JSON). ``before`` runs
+        just before the request goes out (the sink records the attempt there)."""
+        payload: dict[str, Any] = {
+            "embeds": [embed.to_dict()],
+            "allowed_mentions": role_mentions(role_id).to_dict(),
+        }
+        if content:
+            payload["content"] = content
+        if png is not None and filename is not None:
+            payload["attachments"] = [{"id": 0, "filename": filename}]
+        if before is not None:
+            await before()
+        answer = await self.request(
+            "POST", payload=payload, png=png, filename=filename, params={"wait": "true"}
+        )
+        if isinstance(answer, dict) and answer.get("id"):
+            return str(answer["id"])
+        return ""  # posted; the message id is unknown (an update will post anew)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+class WebhookSink(DiscordSinkBase):
+    name = "webhook"
+    patterns: tuple[str, ...] = (WEBHOOK,)
+
+    def __init__(
+        self,
+        url: str,
+        store: AsyncStore,
+        settings: Settings,
+        *,
+        finder: Finder | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(store, settings, **kwargs)
+        self.url = url
+        self.client = WebhookClient(url, self.timeout)  # the URL is validated at start-up as well
+        self.ref = self.client.ref
+        self.finder = finder
+        self._channel_id: int | None = None
+        #: the last send's POST carried the note on possibly missing alerts
+        self.noted = False
+
+    async def guard(self, coro: Awaitable[T]) -> T:
+        """Every request bounds its own time (:meth:`_request`): a timeout there knows whether
+        the request went out; an outer one would not."""
+        return await coro
+
+    @property
+    def can_verify(self) -> bool:
+        return self.finder is not None
+
+    async def _request(
+        self,
+        method: str,
+        path: str = "",
+        *,
+        payload: dict[str, Any] | None = None,
+        png: bytes | None = None,
+        filename: str | None = None,
+        params: dict[str, str] | None = None,
+    ) -> Any:
+        return await self.client.request(
+            method, path, payload=payload, png=png, filename=filename, params=params
+        )
+
     async def _post(
         self,
         destination: str,
@@ -244,28 +303,21 @@ class WebhookSink(DiscordSinkBase):
         if nonce is not None:
             footer = embed.footer.text or ""
             embed.set_footer(text=f"{footer} · {marker_text(nonce)}" if footer else marker_text(nonce))
-        payload: dict[str, Any] = {
-            "embeds": [embed.to_dict()],
-            "allowed_mentions": role_mentions(role_id).to_dict(),
-        }
         note = _note.get()
         if note:
             content = f"{note}\n{content}" if content else note
-        if content:
-            payload["content"] = content
-        if png is not None and filename is not None:
-            payload["attachments"] = [{"id": 0, "filename": filename}]
         delivery_id = _delivery.get()
-        if delivery_id is not None:
-            await self._mark_attempt(delivery_id)
-        answer = await self._request(
-            "POST", payload=payload, png=png, filename=filename, params={"wait": "true"}
+
+        async def before() -> None:
+            if delivery_id is not None:
+                await self._mark_attempt(delivery_id)
+
+        posted = await self.client.post(
+            embed, png=png, filename=filename, content=content, role_id=role_id, before=before
         )
         if note:
             self.noted = True
-        if isinstance(answer, dict) and answer.get("id"):
-            return str(answer["id"])
-        return ""  # posted; the message id is unknown (an update will post anew)
+        return posted
 
     async def _edit(
         self,
@@ -377,9 +429,7 @@ class WebhookSink(DiscordSinkBase):
 
     async def close(self) -> None:
         await super().close()
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self.client.close()
 
 
 def message_finder(client: discord.Client, webhook_id: int) -> Finder:

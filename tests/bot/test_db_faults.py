@@ -18,7 +18,7 @@ from bot.health import HealthReport, storage_report
 from bot.runner import App
 from storage import batches, runlock
 from storage.batches import Batch
-from storage.db import applied_migrations, open_db, open_readonly, pending_migrations
+from storage.db import open_db, open_readonly, pending_migrations
 from storage.observations import Observation, upsert
 from tests.storage.test_release_db import release_db
 
