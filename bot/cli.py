@@ -234,6 +234,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "health", help="exit 0 when heartbeat, sources and delivery are healthy; 1 with reasons"
     )
+    p.add_argument(
+        "--integrity",
+        action="store_true",
+        help="check the database file's integrity now (quick_check), not only report the last check "
+        "(re-checked by itself when that is over an hour old)",
+    )
     _add_db(p)
     return parser
 
@@ -280,13 +286,19 @@ def _open_readonly(settings: Settings) -> Database:
 
 
 def _refuse_damaged(settings: Settings, db: Database) -> None:
-    """Before writing: the last integrity check when fresh, else one now (a damaged file is refused)."""
-    from bot.dbwatch import damaged_text, last_or_now
+    """Before a command writes (import, backfill, replay): ``quick_check`` now, whatever an earlier
+    check said (the file may have been damaged since), recorded for ``health``; a damaged file is
+    refused before anything is written into it."""
+    import sqlite3
 
-    result, _ = last_or_now(db, int(_now().timestamp()), save=True)
+    from bot.dbwatch import damaged_text, record, run_check
+
+    result = run_check(db)
     if not result.get("ok", True):
         db.close()
         raise CliError(damaged_text(settings.db_path, result.get("problems", [])))
+    with contextlib.suppress(sqlite3.Error):
+        record(db, result, int(_now().timestamp()))
 
 
 def _check_at_start(settings: Settings) -> None:
@@ -484,6 +496,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         raise CliError(f"{args.dir}: no such folder", code=2)
     settings = _settings(args)
     db = _open(settings)
+    _refuse_damaged(settings, db)
     bar = _progress(None, f"backfill {bf.name}", "file")
 
     async def go() -> str:
@@ -526,6 +539,7 @@ def _backfill_all(args: argparse.Namespace) -> int:
         raise CliError(f"{args.dir}: no such folder", code=2)
     settings = _settings(args)
     db = _open(settings)
+    _refuse_damaged(settings, db)
     bar = _progress(None, "backfill all", "file")
 
     async def go() -> list[Any]:
@@ -607,6 +621,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     sig = get_signal(args.signal)
     params = _params_with_overrides(sig.id, settings, args.overrides)
     db = _open(settings)
+    _refuse_damaged(settings, db)
     if not _has_data(db, sig):
         db.close()
         raise CliError(f"no stored data for {sig.id}; load history first (flowwatch backfill ... or import)")
@@ -848,7 +863,7 @@ def cmd_health(args: argparse.Namespace) -> int:
         return 1
     try:
         rep = check(db, _now())
-        storage_report(db, settings.db_path, rep, _now())
+        storage_report(db, settings.db_path, rep, _now(), recheck=args.integrity)
     except sqlite3.DatabaseError as exc:
         print(f"UNHEALTHY: {_storage_text(settings, exc)}")
         return 1

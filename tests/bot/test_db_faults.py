@@ -89,7 +89,7 @@ def test_health_reports_the_last_integrity_check(tmp_path: Path, capsys: pytest.
     record(db, run_check(db), int(datetime.now(UTC).timestamp()))
     db.close()
     code, out, _ = run(capsys, "health", "--db", str(p))
-    assert "integrity ok (quick_check" in out
+    assert "integrity: last check " in out and "ago: ok" in out
     db = open_db(p)
     record(
         db,
@@ -176,3 +176,80 @@ async def test_disk_full_while_running_is_said_retried_and_reported(
     finally:
         await app.stop()
         lock.release()
+
+
+def damage_a_table(path: Path) -> None:
+    """Garbage over three pages in the middle of the observations (the schema page survives: the
+    file opens, and only a check finds the damage)."""
+    size = path.stat().st_size
+    with path.open("r+b") as fh:
+        for k in (2, 3, 4):
+            fh.seek((size * k // 8) // 4096 * 4096)
+            fh.write(os.urandom(4096))
+
+
+@pytest.fixture
+def damaged_after_a_good_check(tmp_path: Path) -> Path:
+    """A sound file checked 31 minutes ago ("ok" recorded), damaged since."""
+    from bot.dbwatch import record, run_check
+
+    p = filled(tmp_path / "late.db", 20000)
+    db = open_db(p)
+    record(db, run_check(db), int(datetime.now(UTC).timestamp()) - 31 * 60)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    damage_a_table(p)
+    from storage.db import quick_check
+
+    check = open_readonly(p)
+    try:
+        assert quick_check(check)  # the damage is real
+    finally:
+        check.close()
+    return p
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["import", "cboe.vix.close", "{csv}"],
+        ["backfill", "cboe", "--file", "{cboe}"],
+        ["backfill", "all", "--dir", "{dir}"],
+        ["replay", "vix_term"],
+    ],
+)
+def test_writers_check_now_and_refuse_a_file_damaged_since_the_last_check(
+    damaged_after_a_good_check: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    """import and backfill trusted a recorded "ok" for 26 h and wrote into the damaged file."""
+    p = damaged_after_a_good_check
+    csv = tmp_path / "v.csv"
+    csv.write_text("ts,value\n2024-01-02,13.1\n")
+    folder = tmp_path / "files"
+    folder.mkdir()
+    cboe = folder / "VIX_History.csv"
+    cboe.write_text("DATE,OPEN,HIGH,LOW,CLOSE\n01/02/2024,13.1,13.5,12.9,13.2\n")
+    before = p.read_bytes()
+    args = [
+        a.replace("{csv}", str(csv)).replace("{cboe}", str(cboe)).replace("{dir}", str(folder)) for a in argv
+    ]
+    code, out, err = run(capsys, *args, "--db", str(p))
+    assert code != 0 and "Traceback" not in out + err
+    assert "is damaged" in err and "restore the newest good backup" in err, err
+    assert p.read_bytes() == before  # nothing written into it
+
+
+def test_health_shows_the_checks_age_and_checks_again_when_asked_or_stale(
+    damaged_after_a_good_check: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """health said "integrity ok" from a check made before the damage."""
+    p = damaged_after_a_good_check
+    _code, out, _ = run(capsys, "health", "--db", str(p))
+    assert "integrity: last check 31m" in out and "ago: ok" in out and "health --integrity" in out
+    assert "integrity ok" not in out
+    code, out, _ = run(capsys, "health", "--integrity", "--db", str(p))  # on demand
+    assert code == 1 and "integrity check just now found damage" in out, out
+    with sqlite3.connect(p) as con:  # the recorded check is over an hour old: checked again
+        con.execute("UPDATE meta SET updated_at = updated_at - 3600 WHERE key = 'integrity'")
+    code, out, _ = run(capsys, "health", "--db", str(p))
+    assert code == 1 and "integrity check just now found damage" in out, out
