@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -272,7 +273,34 @@ def _storage_text(settings: Settings, exc: Exception) -> str:
     text = str(exc)
     if any(w in text for w in ("malformed", "not a database", "corrupt")):
         return corrupt_message(settings.db_path, text)
-    return text
+    full = disk_full_text(settings.db_path, exc)
+    return f"{text}: {full}" if full else text
+
+
+#: free bytes under which a failure to write is taken for a full disk
+FULL_BELOW = 1 << 20
+
+
+def disk_full_text(db_path: Path, exc: BaseException | None = None) -> str | None:
+    """What to say when the disk holding the database is (nearly) full, else None."""
+    import errno
+    import shutil
+
+    if isinstance(exc, OSError) and exc.errno not in (None, errno.ENOSPC, errno.EDQUOT):
+        return None
+    folder = Path(os.path.realpath(db_path)).parent
+    try:
+        usage = shutil.disk_usage(folder)
+    except OSError:
+        return None
+    if usage.free >= FULL_BELOW and "full" not in str(exc or "").lower():
+        return None
+    return (
+        f"the disk holding {folder} is full ({usage.free / 1e6:.1f} MB free of {usage.total / 1e6:.0f} MB), "
+        "so the database cannot be opened or written. Free some space on that disk (old logs, other files), "
+        "then start again; once flowwatch runs, `flowwatch db prune` keeps its own history within the "
+        "retention (docs/operations.md, 'A full disk')"
+    )
 
 
 def _open_readonly(settings: Settings) -> Database:
@@ -1051,8 +1079,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"flowwatch: error: database: {text}", file=sys.stderr)
         return 1
     except OSError as exc:  # a path the file system refuses (name too long, permissions, disk full)
+        import errno
+
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"flowwatch: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        full = None
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            db = getattr(args, "db", None) or os.environ.get("FLOWWATCH_DB") or "flowwatch.db"
+            full = disk_full_text(Path(db), exc)
+        print(f"flowwatch: error: {where}{exc.strerror or exc}{f': {full}' if full else ''}", file=sys.stderr)
         return 1
 
 

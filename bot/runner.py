@@ -8,6 +8,7 @@ sink (and the webhook sink when a webhook URL is set); the Discord client starts
 from __future__ import annotations
 
 import asyncio
+import time
 import contextlib
 import logging
 import os
@@ -100,7 +101,11 @@ class App:
         self._chart_tasks: OrderedDict[int, asyncio.Future[bytes | None]] = OrderedDict()
         from bot.dbwatch import StorageWatch
 
-        self.storage = StorageWatch(settings.db_path)
+        # "once a minute" on the app's clock when it is simulated (tests), else on the monotonic one
+        self.storage = StorageWatch(
+            settings.db_path,
+            time.monotonic if isinstance(self.clock, SystemClock) else (lambda: self.clock.now().timestamp()),
+        )
         self.started = False
         #: where the start-up report goes (None: not printed; ``flowwatch run`` prints it on stdout)
         self.report_stream: TextIO | None = None
@@ -327,6 +332,13 @@ class App:
         await self.store.call(batches.write, Batch(tuple(observations)), live=True)
         if signals:
             await self.evaluate(signals)
+
+    def storage_failed(self, exc: BaseException, what: str) -> None:
+        """(:class:`bot.streams.LiveHost`) a write failed for want of storage: said once a minute."""
+        self.storage.failed(exc, what)
+
+    def storage_ok(self) -> None:
+        self.storage.ok()
 
     def _write_failed(self, exc: Exception, what: str) -> None:
         from bot.dbwatch import is_storage_failure

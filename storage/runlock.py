@@ -174,10 +174,9 @@ class RunLock:
             fh.close()
             raise
         try:
-            fh.seek(0)
-            fh.truncate()
-            fh.write(" " * NOTE_SIZE)  # allocated now: later notes overwrite, never grow
-            fh.flush()
+            # unbuffered (a buffered write that fails on a full disk fails again at close)
+            os.ftruncate(fh.fileno(), 0)
+            os.pwrite(fh.fileno(), b" " * NOTE_SIZE, 0)  # allocated now: later notes overwrite, never grow
         except OSError:
             pass  # a full disk: the lock holds all the same; notes may not fit
         self._fh = fh
@@ -198,7 +197,8 @@ class RunLock:
         if self._fh is not None:
             with contextlib.suppress(OSError):
                 fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
-            self._fh.close()
+            with contextlib.suppress(OSError):  # (nothing buffered; a full disk must not mask the error)
+                self._fh.close()
             self._fh = None
         self._release_database_file()
 

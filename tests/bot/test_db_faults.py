@@ -3,9 +3,11 @@ backup, a disk that fills while the bot runs, and commands that only read."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sqlite3
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -253,3 +255,69 @@ def test_health_shows_the_checks_age_and_checks_again_when_asked_or_stale(
         con.execute("UPDATE meta SET updated_at = updated_at - 3600 WHERE key = 'integrity'")
     code, out, _ = run(capsys, "health", "--db", str(p))
     assert code == 1 and "integrity check just now found damage" in out, out
+
+
+@pytest.fixture
+def full_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real, small file system (tmpfs, 1 MB) holding a database, then filled to the last byte."""
+    import subprocess
+
+    where = tmp_path / "full"
+    where.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(where)], capture_output=True, check=False
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"mounting a small tmpfs needs root (CAP_SYS_ADMIN): {mounted.stderr.decode().strip()}")
+    try:
+        csv = tmp_path / "v.csv"
+        csv.write_text("ts,value\n2024-01-02,13.2\n")
+        assert main(["import", "cboe.vix.close", str(csv), "--db", str(where / "fd.db")]) == 0
+        with (where / "filler").open("wb", buffering=0) as fh, contextlib.suppress(OSError):
+            while True:
+                fh.write(b"\0" * 4096)
+                fh.flush()
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def test_run_on_a_full_disk_says_what_where_and_what_to_do(full_disk: Path) -> None:
+    """It exited with a bare "flowwatch: error: No space left on device" (the lock file's buffered
+    write failing again at close masked the real error)."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLOWWATCH_", "DISCORD_"))}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+    for argv in (["run", "--no-initial-poll"], ["health"]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "bot", *argv, "--db", str(full_disk / "fd.db")],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=full_disk.parent,
+            timeout=60,
+        )
+        text = proc.stdout + proc.stderr
+        assert proc.returncode != 0 and "Traceback" not in text, text
+        assert f"the disk holding {full_disk} is full" in text, text
+        assert "Free some space on that disk" in text and "db prune" in text, text
+
+
+def test_the_full_disk_text_only_when_the_disk_is_full(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import shutil
+    from collections import namedtuple
+
+    from bot.cli import disk_full_text
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10**9, 10**9 - 4096, 4096))
+    text = disk_full_text(tmp_path / "x.db", OSError(errno.ENOSPC, "No space left on device"))
+    assert text is not None and f"the disk holding {tmp_path} is full" in text
+    assert disk_full_text(tmp_path / "x.db", OSError(errno.EACCES, "Permission denied")) is None
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10**9, 10**8, 9 * 10**8))
+    assert disk_full_text(tmp_path / "x.db", sqlite3.OperationalError("disk I/O error")) is None
