@@ -8,11 +8,11 @@ sink (and the webhook sink when a webhook URL is set); the Discord client starts
 from __future__ import annotations
 
 import asyncio
-import time
 import contextlib
 import logging
 import os
 import signal as os_signal
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
