@@ -109,6 +109,8 @@ class App:
         self.started = False
         #: where the start-up report goes (None: not printed; ``flowwatch run`` prints it on stdout)
         self.report_stream: TextIO | None = None
+        #: lines added at the end of the start-up report (Discord unreachable at start)
+        self.report_notes: list[str] = []
         #: this run's start-up poll outcomes, for the start-up report
         self.poll_outcomes: dict[str, PollOutcome] = {}
         #: sources in an outage (name -> since): one WARNING per outage, the repeats at DEBUG
@@ -222,6 +224,7 @@ class App:
                 started_at=self.started_at,
                 next_runs=self.next_poll_times(),
             )
+            rep.notes += self.report_notes
             self.report_stream.write(rep.text(self.settings.timezone) + "\n")
             self.report_stream.flush()
         except Exception:  # the report must never stop the bot

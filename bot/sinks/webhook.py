@@ -48,6 +48,7 @@ import discord
 from bot.config import Settings
 from bot.discord_embeds import clip
 from bot.routing import WEBHOOK
+from bot.sinks import DeliveryDeferred
 from bot.sinks.discord_base import DiscordDeliveryError, DiscordSinkBase, role_mentions
 from bot.webhook_url import parse_webhook_url
 from storage import alerts as alert_repo
@@ -401,6 +402,8 @@ class WebhookSink(DiscordSinkBase):
             self._channel_id = int(info["channel_id"])
         try:
             return await self.finder(self._channel_id, marker_text(delivery_nonce(delivery, alert)))
+        except DeliveryDeferred:
+            raise
         except Exception as exc:
             # cannot look (no access to the channel?): the same as having no token
             raise DiscordDeliveryError(
@@ -437,6 +440,8 @@ def message_finder(client: discord.Client, webhook_id: int) -> Finder:
     posted in its channel (needs View Channel and Read Message History there)."""
 
     async def find(channel_id: int, marker: str) -> str | None:
+        if client.user is None:  # the bot has not logged in yet (Discord unreachable): look later
+            raise DeliveryDeferred(60.0, "Discord not reached yet: cannot look for the message")
         messages: list[dict[str, Any]] = list(await client.http.logs_from(channel_id, LOOK_BACK))  # type: ignore[arg-type]
         for msg in messages:
             if str(msg.get("webhook_id") or "") != str(webhook_id):
