@@ -163,11 +163,11 @@ class FlowwatchBot(discord.AutoShardedClient):
         report says so; :meth:`setup_hook` completes the start once the login goes through."""
         if self.app is not None:
             return
-        where = "the webhook and the database" if self.settings.webhook_url else "the database"
+        webhook = ", and alerts go to the webhook" if self.settings.webhook_url else ""
         note = (
             f"DISCORD IS UNREACHABLE ({reason}): retrying in the background (5 s, 10 s, 20 s ... then every "
-            f"5 min). Polls and evaluations run meanwhile, and alerts go to {where}; channel alerts wait "
-            "and go out once Discord answers. Check this machine's network (DNS, proxy, firewall) and "
+            f"5 min). Polls and evaluations run meanwhile{webhook}; channel alerts wait in the outbox and go "
+            "out once Discord answers. Check this machine's network (DNS, proxy, firewall) and "
             "https://discordstatus.com."
         )
         await self._start_app(notes=[note])
