@@ -225,3 +225,62 @@ async def test_an_edge_outage_is_bounded(world: dict[str, Any]) -> None:
     posts = fake.requests_matching("POST", "/webhooks/{webhook_id}/{webhook_token}")
     assert len(posts) == d.attempts <= MAX_ATTEMPTS
     assert fake.messages(ALERTS) == []
+
+
+async def _interrupted(store: AsyncStore, alert_id: int) -> None:
+    """The state a process killed mid-POST leaves: the attempt recorded, no outcome."""
+    await store.call(
+        lambda db: db.execute(
+            "UPDATE deliveries SET attempt_started_at = ? WHERE alert_id = ?", [int(T0.timestamp()), alert_id]
+        )
+    )
+
+
+async def test_an_interrupted_post_is_looked_for_with_a_token(world: dict[str, Any]) -> None:
+    """With a bot token the restart looks for the interrupted post: found, it is recorded sent
+    (no second POST); not found, it is posted once."""
+    fake, store, clock, hook = world["fake"], world["store"], world["clock"], world["hook"]
+    client = discord.Client(intents=discord.Intents.none())
+    await client.login(fake.token)
+    try:
+        landed, lost = await _events(store, 2)
+        # the first POST reached Discord before the kill: post it as the dead process did
+        sink = world["sink"](finder=message_finder(client, hook.id))
+        (d,) = await store.call(alert_repo.deliveries_for, landed)
+        alert = await store.call(alert_repo.get_alert, landed)
+        await sink.send(alert, d)
+        for i in (landed, lost):
+            await _interrupted(store, i)
+        disp = Dispatcher(store, [sink], clock, gate=None)
+        await _drain_for(disp, clock, 30)
+    finally:
+        await client.close()
+    d_landed = (await store.call(alert_repo.deliveries_for, landed))[0]
+    d_lost = (await store.call(alert_repo.deliveries_for, lost))[0]
+    assert d_landed.status == "sent" and d_landed.ambiguous == 1 and d_landed.attempt_started_at is None
+    assert d_lost.status == "sent" and d_lost.ambiguous == 1
+    assert len(fake.messages(ALERTS)) == 2  # each once
+    assert len(fake.requests_matching("POST", "/webhooks/{webhook_id}/{webhook_token}")) == 2
+
+
+async def test_no_post_goes_out_unless_its_attempt_is_recorded_first(world: dict[str, Any]) -> None:
+    """A full disk at the moment of recording the attempt: nothing is posted (a post whose trace
+    could be lost is the duplicate of a later restart); it goes out once the disk has room."""
+    fake, store, clock = world["fake"], world["store"], world["clock"]
+    (alert_id,) = await _events(store, 1)
+    disp = Dispatcher(store, [world["sink"]()], clock, gate=None)
+    real = alert_repo.mark_attempt
+
+    def full(db: Any, delivery_id: int, now: int) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    alert_repo.mark_attempt = full  # type: ignore[assignment]
+    try:
+        await _drain_for(disp, clock, 3)
+    finally:
+        alert_repo.mark_attempt = real  # type: ignore[assignment]
+    assert fake.messages(ALERTS) == []
+    assert fake.requests_matching("POST", "/webhooks/{webhook_id}/{webhook_token}") == []
+    await _drain_for(disp, clock, 30)
+    (d,) = await store.call(alert_repo.deliveries_for, alert_id)
+    assert d.status == "sent" and len(fake.messages(ALERTS)) == 1
