@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -234,6 +235,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "health", help="exit 0 when heartbeat, sources and delivery are healthy; 1 with reasons"
     )
+    p.add_argument(
+        "--integrity",
+        action="store_true",
+        help="check the database file's integrity now (quick_check), not only report the last check "
+        "(re-checked by itself when that is over an hour old)",
+    )
     _add_db(p)
     return parser
 
@@ -266,7 +273,34 @@ def _storage_text(settings: Settings, exc: Exception) -> str:
     text = str(exc)
     if any(w in text for w in ("malformed", "not a database", "corrupt")):
         return corrupt_message(settings.db_path, text)
-    return text
+    full = disk_full_text(settings.db_path, exc)
+    return f"{text}: {full}" if full else text
+
+
+#: free bytes under which a failure to write is taken for a full disk
+FULL_BELOW = 1 << 20
+
+
+def disk_full_text(db_path: Path, exc: BaseException | None = None) -> str | None:
+    """What to say when the disk holding the database is (nearly) full, else None."""
+    import errno
+    import shutil
+
+    if isinstance(exc, OSError) and exc.errno not in (None, errno.ENOSPC, errno.EDQUOT):
+        return None
+    folder = Path(os.path.realpath(db_path)).parent
+    try:
+        usage = shutil.disk_usage(folder)
+    except OSError:
+        return None
+    if usage.free >= FULL_BELOW and "full" not in str(exc or "").lower():
+        return None
+    return (
+        f"the disk holding {folder} is full ({usage.free / 1e6:.1f} MB free of {usage.total / 1e6:.0f} MB), "
+        "so the database cannot be opened or written. Free some space on that disk (old logs, other files), "
+        "then start again; once flowwatch runs, `flowwatch db prune` keeps its own history within the "
+        "retention (docs/operations.md, 'A full disk')"
+    )
 
 
 def _open_readonly(settings: Settings) -> Database:
@@ -280,13 +314,19 @@ def _open_readonly(settings: Settings) -> Database:
 
 
 def _refuse_damaged(settings: Settings, db: Database) -> None:
-    """Before writing: the last integrity check when fresh, else one now (a damaged file is refused)."""
-    from bot.dbwatch import damaged_text, last_or_now
+    """Before a command writes (import, backfill, replay): ``quick_check`` now, whatever an earlier
+    check said (the file may have been damaged since), recorded for ``health``; a damaged file is
+    refused before anything is written into it."""
+    import sqlite3
 
-    result, _ = last_or_now(db, int(_now().timestamp()), save=True)
+    from bot.dbwatch import damaged_text, record, run_check
+
+    result = run_check(db)
     if not result.get("ok", True):
         db.close()
         raise CliError(damaged_text(settings.db_path, result.get("problems", [])))
+    with contextlib.suppress(sqlite3.Error):
+        record(db, result, int(_now().timestamp()))
 
 
 def _check_at_start(settings: Settings) -> None:
@@ -484,6 +524,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         raise CliError(f"{args.dir}: no such folder", code=2)
     settings = _settings(args)
     db = _open(settings)
+    _refuse_damaged(settings, db)
     bar = _progress(None, f"backfill {bf.name}", "file")
 
     async def go() -> str:
@@ -526,6 +567,7 @@ def _backfill_all(args: argparse.Namespace) -> int:
         raise CliError(f"{args.dir}: no such folder", code=2)
     settings = _settings(args)
     db = _open(settings)
+    _refuse_damaged(settings, db)
     bar = _progress(None, "backfill all", "file")
 
     async def go() -> list[Any]:
@@ -607,6 +649,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     sig = get_signal(args.signal)
     params = _params_with_overrides(sig.id, settings, args.overrides)
     db = _open(settings)
+    _refuse_damaged(settings, db)
     if not _has_data(db, sig):
         db.close()
         raise CliError(f"no stored data for {sig.id}; load history first (flowwatch backfill ... or import)")
@@ -848,7 +891,7 @@ def cmd_health(args: argparse.Namespace) -> int:
         return 1
     try:
         rep = check(db, _now())
-        storage_report(db, settings.db_path, rep, _now())
+        storage_report(db, settings.db_path, rep, _now(), recheck=args.integrity)
     except sqlite3.DatabaseError as exc:
         print(f"UNHEALTHY: {_storage_text(settings, exc)}")
         return 1
@@ -1036,8 +1079,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"flowwatch: error: database: {text}", file=sys.stderr)
         return 1
     except OSError as exc:  # a path the file system refuses (name too long, permissions, disk full)
+        import errno
+
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"flowwatch: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        full = None
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            db = getattr(args, "db", None) or os.environ.get("FLOWWATCH_DB") or "flowwatch.db"
+            full = disk_full_text(Path(db), exc)
+        print(f"flowwatch: error: {where}{exc.strerror or exc}{f': {full}' if full else ''}", file=sys.stderr)
         return 1
 
 

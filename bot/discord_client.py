@@ -20,7 +20,7 @@ import io
 import logging
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -108,6 +108,7 @@ class FlowwatchBot(discord.AutoShardedClient):
         charts: ChartFn | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         report_stream: Any = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
         **options: Any,
     ) -> None:
         options.setdefault("max_ratelimit_timeout", 30.0)
@@ -127,6 +128,7 @@ class FlowwatchBot(discord.AutoShardedClient):
         self._stopped = False
         self._frozen = False
         self._report_stream = report_stream  # where the start-up report goes (None: nowhere)
+        self._sleep = sleep  # the sources' backoff sleep (None: asyncio.sleep)
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -134,12 +136,54 @@ class FlowwatchBot(discord.AutoShardedClient):
     # -- lifecycle ----------------------------------------------------------------------------
 
     async def setup_hook(self) -> None:
+        """Discord answered the login: start the app (unless it already runs without Discord),
+        then what needs Discord (buttons, the servers' summaries, quiet-hours releases)."""
         self.add_dynamic_items(AlertButton)
+        if self.app is None:
+            await self._start_app()
+        else:
+            log.info("reached Discord: channel alerts held meanwhile go out now")
+            self.app.dispatcher.kick()
+        app = self.app
+        assert app is not None
+        if app.scheduler is not None and app.scheduler.get_job("quiet-release") is None:
+            app.scheduler.add_job(
+                self.release_quiet,
+                "interval",
+                minutes=1,
+                id="quiet-release",
+                name="release quiet-hours digests",
+            )
+        await self.reschedule_summaries()
+        await self.release_quiet()
+
+    async def start_without_discord(self, reason: str) -> None:
+        """Discord cannot be reached at start (an outage, DNS, no network): the app starts anyway
+        (polls, evaluations, the webhook), channel deliveries wait in the outbox, and the start-up
+        report says so; :meth:`setup_hook` completes the start once the login goes through."""
+        if self.app is not None:
+            return
+        webhook = ", and alerts go to the webhook" if self.settings.webhook_url else ""
+        note = (
+            f"DISCORD IS UNREACHABLE ({reason}): retrying in the background (5 s, 10 s, 20 s ... then every "
+            f"5 min). Polls and evaluations run meanwhile{webhook}; channel alerts wait in the outbox and go "
+            "out once Discord answers. Check this machine's network (DNS, proxy, firewall) and "
+            "https://discordstatus.com."
+        )
+        await self._start_app(notes=[note])
+
+    async def _start_app(self, notes: Sequence[str] = ()) -> None:
         settings = self.settings
         webhook_url = settings.webhook_url.get() if settings.webhook_url else None
         router = SubscriptionRouter(settings, self.clock, webhook=bool(webhook_url))
         app = App(
-            settings, clock=self.clock, client=self._http_client, sinks=[], router=router, mode="discord"
+            settings,
+            clock=self.clock,
+            client=self._http_client,
+            sinks=[],
+            router=router,
+            mode="discord",
+            sleep=self._sleep,
         )
         charts = self._charts or app.chart_for_alert
         self.sink = ChannelSink(self, app.store, settings, charts=charts, clock=self.clock, pacer=self._pacer)
@@ -161,17 +205,8 @@ class FlowwatchBot(discord.AutoShardedClient):
             app.on_summary.append(self._webhook_summary)
         self.app = app
         app.report_stream = self._report_stream
+        app.report_notes.extend(notes)
         await app.start(schedule=self._schedule, initial_poll=self._initial_poll)
-        if app.scheduler is not None:
-            app.scheduler.add_job(
-                self.release_quiet,
-                "interval",
-                minutes=1,
-                id="quiet-release",
-                name="release quiet-hours digests",
-            )
-        await self.reschedule_summaries()
-        await self.release_quiet()
 
     async def on_ready(self) -> None:
         if not self._frozen:
@@ -306,6 +341,8 @@ async def login_with_retry(
                     "answers (Ctrl-C to stop)",
                     reason,
                 )
+                if isinstance(bot, FlowwatchBot):
+                    await bot.start_without_discord(reason)  # polls and the other sinks go on meanwhile
             else:
                 log.debug(
                     "Discord still unreachable (%s); attempt %d, next in %.0f s", reason, attempt, delay

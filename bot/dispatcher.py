@@ -14,7 +14,11 @@
   permanent ones are marked failed and handed to the sink's ``on_permanent_failure`` hook
   (Discord disables the subscription and tells the guild).
 * Ambiguous failures (the request went out, no answer came back: the message may be posted):
-  never re-sent blind. A sink that ``can_verify`` looks for the message before a resend
+  never re-sent blind. That includes an attempt the process did not live to see the end of: a
+  sink whose requests cannot be repeated safely (the webhook) commits a mark before each one
+  (``attempt_started_at``), every outcome clears it, so a delivery read with the mark still set
+  was in flight when an earlier process died (the run lock excludes a second bot, and a pass
+  reads the outbox only after the outcomes of the previous one are written). A sink that ``can_verify`` looks for the message before a resend
   (:data:`MAX_AMBIGUOUS` times at most); any other is marked ``unsure``, a possible loss,
   logged with the event so the operator can look (docs/operations.md).
 """
@@ -34,7 +38,7 @@ from bot.sinks import DeliveryDeferred, DeliveryError, Sink
 from storage import alerts as alert_repo
 from storage.alerts import Outcome
 from storage.db import AsyncStore
-from storage.timeutil import to_epoch
+from storage.timeutil import iso, to_epoch
 
 log = logging.getLogger("flowwatch.dispatcher")
 
@@ -270,6 +274,14 @@ class Dispatcher:
             return _Result(
                 Outcome(delivery.id, "failed", error=f"expired: {delivery.last_error or 'not sent'}")
             )
+        if delivery.attempt_started_at is not None:
+            interrupted = DeliveryError(
+                f"the attempt started at {iso(delivery.attempt_started_at)} never got its answer recorded "
+                "(the bot stopped mid-request)",
+                transient=True,
+                ambiguous=True,
+            )
+            return self._failed(sink, delivery, alert, interrupted, now)
         try:
             if self.gate is not None:
                 await self.gate.take()

@@ -109,9 +109,16 @@ def check(db: Database, now: datetime, *, require_heartbeat: bool = True) -> Hea
     return rep
 
 
-def storage_report(db: Database, path: object, rep: HealthReport, now: datetime) -> None:
-    """The database's own health: the last integrity check, a bot that cannot write (a full disk,
-    noted in the run lock file since the database cannot hold it), and possible losses."""
+#: a recorded integrity check older than this is run again by ``health`` (read-only, not saved)
+RECHECK_S = 3600
+
+
+def storage_report(
+    db: Database, path: object, rep: HealthReport, now: datetime, *, recheck: bool = False
+) -> None:
+    """The database's own health: the integrity check (with its age; run again when it is over
+    :data:`RECHECK_S` old or when ``recheck``), a bot that cannot write (a full disk, noted in
+    the run lock file since the database cannot hold it), and possible losses."""
     from pathlib import Path
 
     from storage import runlock
@@ -122,22 +129,32 @@ def storage_report(db: Database, path: object, rep: HealthReport, now: datetime)
         since = holder.get("storage_error_since")
         when = f" since {iso(int(since))}" if since else ""
         rep.problems.append(f"the running bot cannot write the database{when}: {holder['storage_error']}")
-    from bot.dbwatch import last_or_now
+    from bot.dbwatch import INTEGRITY_KEY, run_check
+    from storage import meta
 
-    value, at = last_or_now(db, t, save=False)  # checks now when the bot has not lately
+    found = None if recheck else meta.get_with_time(db, INTEGRITY_KEY)
+    at: int | None
+    if (
+        found is not None
+        and isinstance(found[0], dict)
+        and (t - found[1] < RECHECK_S or not found[0].get("ok"))
+    ):
+        value, at = found[0], found[1]
+    else:
+        value, at = run_check(db), None  # read-only: the result is shown, not saved
     when = f"at {iso(at)}" if at is not None else "just now"
     if not value.get("ok", True):
         rep.problems.append(
             f"the integrity check {when} found damage ({'; '.join(value.get('problems', []))[:200]}); "
             "restore a backup: see docs/operations.md, 'A damaged database'"
         )
-    else:
-        ago = (
-            f"{human_duration(t - at)} ago"
-            if at is not None
-            else f"just now, {value.get('seconds', 0):.1f} s"
+    elif at is not None:
+        rep.facts.append(
+            f"integrity: last check {human_duration(t - at)} ago: ok (damage since then would not show; "
+            "`flowwatch health --integrity` checks now)"
         )
-        rep.facts.append(f"integrity ok (quick_check {ago})")
+    else:
+        rep.facts.append(f"integrity: checked just now: ok (quick_check, {value.get('seconds', 0):.1f} s)")
     unsure = db.execute(
         "SELECT COUNT(*) FROM deliveries WHERE status = 'unsure' AND updated_at >= ?", [t - 86400]
     ).fetchone()[0]

@@ -22,7 +22,7 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from bot.engine import Engine, Rules, console_router, persist, rules_for
+from bot.engine import Engine, Rules, persist, rules_for
 from bot.pipeline import read_inputs, with_tables
 from signals.base import Level, Params, Reading
 from signals.contract import Signal, stream_of
@@ -64,12 +64,14 @@ def _args_hash(
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def _mark_console_sent(db: Database, alert_id: int) -> None:
-    db.execute(
-        "UPDATE deliveries SET status = 'sent', attempts = attempts + 1, updated_at = ? "
-        "WHERE alert_id = ? AND destination = 'console'",
-        [int(time.time()), alert_id],
-    )
+def _no_deliveries(db: Database, scope: str, event: AlertEvent) -> tuple[list[str], list[str]]:
+    """A replay prints its events; it delivers nothing, so it writes no delivery rows."""
+    return [], []
+
+
+def _emitted(db: Database, run_key: str, alert_id: int) -> None:
+    """Note that the replay printed its events through ``alert_id`` (a killed one resumes after)."""
+    db.execute("UPDATE replay_runs SET emitted_through = ? WHERE signal = ?", [alert_id, run_key])
 
 
 def compute_readings(
@@ -109,12 +111,13 @@ def run_replay(
         result.resumed = True
         states = {k: v for k, v in state_repo.load_states(db, SCOPE).items() if k[0] in ids}
         engine = Engine(states)
-        # Deliver what a killed run wrote but did not print.
-        for _delivery, alert in alert_repo.due_deliveries(db, SCOPE, ["console"], now=2**62, limit=10**9):
-            if alert.signal in ids:
+        # Print what a killed run wrote but did not print.
+        through = db.execute("SELECT emitted_through FROM replay_runs WHERE signal = ?", [run_key]).fetchone()
+        for alert in sorted(alert_repo.list_alerts(db, SCOPE, kind=None), key=lambda a: a.id):
+            if alert.signal in ids and alert.id > int(through[0] or 0):
                 if emit:
                     emit(alert.id, alert)
-                _mark_console_sent(db, alert.id)
+                _emitted(db, run_key, alert.id)
                 result.reemitted += 1
     else:
         with db.atomic():
@@ -122,9 +125,9 @@ def run_replay(
                 state_repo.delete_scope(db, SCOPE, sid)
                 alert_repo.delete_scope(db, SCOPE, sid)
             db.execute(
-                "INSERT INTO replay_runs (signal, args_hash, started_at, completed_at) VALUES (?, ?, ?, NULL) "
-                "ON CONFLICT (signal) DO UPDATE SET args_hash = excluded.args_hash, "
-                "started_at = excluded.started_at, completed_at = NULL",
+                "INSERT INTO replay_runs (signal, args_hash, started_at, completed_at, emitted_through) "
+                "VALUES (?, ?, ?, NULL, 0) ON CONFLICT (signal) DO UPDATE SET args_hash = excluded.args_hash, "
+                "started_at = excluded.started_at, completed_at = NULL, emitted_through = 0",
                 [run_key, h, int(time.time())],
             )
         engine = Engine()
@@ -146,20 +149,20 @@ def run_replay(
         since_checkpoint += 1
         events = engine.step(r, rules[r.signal])
         if events:
-            written = persist(db, SCOPE, engine.take_dirty(), events, console_router)
+            written = persist(db, SCOPE, engine.take_dirty(), events, _no_deliveries)
             for alert_id, ev in written:
                 result.events.append(ev)
                 if emit:
                     emit(alert_id, ev)
-                _mark_console_sent(db, alert_id)
+                _emitted(db, run_key, alert_id)
             since_checkpoint = 0
         elif since_checkpoint >= CHECKPOINT_EVERY:
-            persist(db, SCOPE, engine.take_dirty(), [], console_router)
+            persist(db, SCOPE, engine.take_dirty(), [], _no_deliveries)
             since_checkpoint = 0
         if progress and result.readings % 500 == 0:
             progress(500)
     with db.atomic():
-        persist(db, SCOPE, engine.take_dirty(), [], console_router)
+        persist(db, SCOPE, engine.take_dirty(), [], _no_deliveries)
         db.execute("UPDATE replay_runs SET completed_at = ? WHERE signal = ?", [int(time.time()), run_key])
     if progress:
         progress(result.readings % 500)

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import signal as os_signal
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
@@ -100,10 +101,16 @@ class App:
         self._chart_tasks: OrderedDict[int, asyncio.Future[bytes | None]] = OrderedDict()
         from bot.dbwatch import StorageWatch
 
-        self.storage = StorageWatch(settings.db_path)
+        # "once a minute" on the app's clock when it is simulated (tests), else on the monotonic one
+        self.storage = StorageWatch(
+            settings.db_path,
+            time.monotonic if isinstance(self.clock, SystemClock) else (lambda: self.clock.now().timestamp()),
+        )
         self.started = False
         #: where the start-up report goes (None: not printed; ``flowwatch run`` prints it on stdout)
         self.report_stream: TextIO | None = None
+        #: lines added at the end of the start-up report (Discord unreachable at start)
+        self.report_notes: list[str] = []
         #: this run's start-up poll outcomes, for the start-up report
         self.poll_outcomes: dict[str, PollOutcome] = {}
         #: sources in an outage (name -> since): one WARNING per outage, the repeats at DEBUG
@@ -217,6 +224,7 @@ class App:
                 started_at=self.started_at,
                 next_runs=self.next_poll_times(),
             )
+            rep.notes += self.report_notes
             self.report_stream.write(rep.text(self.settings.timezone) + "\n")
             self.report_stream.flush()
         except Exception:  # the report must never stop the bot
@@ -327,6 +335,13 @@ class App:
         await self.store.call(batches.write, Batch(tuple(observations)), live=True)
         if signals:
             await self.evaluate(signals)
+
+    def storage_failed(self, exc: BaseException, what: str) -> None:
+        """(:class:`bot.streams.LiveHost`) a write failed for want of storage: said once a minute."""
+        self.storage.failed(exc, what)
+
+    def storage_ok(self) -> None:
+        self.storage.ok()
 
     def _write_failed(self, exc: Exception, what: str) -> None:
         from bot.dbwatch import is_storage_failure

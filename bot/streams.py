@@ -54,6 +54,8 @@ from storage.state import KeyState
 log = logging.getLogger("flowwatch.streams")
 
 LATENCY_SAMPLES = 10_000
+#: seconds between reminders of a periodic job that keeps failing
+REMIND_S = 60.0
 
 
 class LiveHost(Protocol):
@@ -65,6 +67,12 @@ class LiveHost(Protocol):
     def store(self) -> AsyncStore: ...
     @property
     def settings(self) -> Settings: ...
+
+    def storage_failed(self, exc: BaseException, what: str) -> None:
+        """A write failed for want of storage (a full disk): said once, then once a minute."""
+
+    def storage_ok(self) -> None:
+        """Writes work (again)."""
 
     async def apply(
         self, signal_id: str, readings: Sequence[Reading], now: datetime, notices: Sequence[Reading] = ()
@@ -132,6 +140,8 @@ class StreamService:
         self.latencies: deque[float] = deque(maxlen=LATENCY_SAMPLES)
         self.evaluations = 0
         self.sends = 0
+        #: what keeps failing: (first failure, last said, failures), by job
+        self._failing: dict[str, tuple[float, float, int]] = {}
 
     # -- ingest: the hot path -----------------------------------------------------------------
 
@@ -206,15 +216,44 @@ class StreamService:
             self.latencies.append(time.perf_counter() - arrival)
         return applied.events
 
+    def _failed(self, exc: BaseException, what: str) -> None:
+        """A periodic job failed. A full disk goes to the host (said once, then once a minute, as
+        every other write of the bot); anything else is logged with its traceback the first time,
+        then as a one-line reminder at most once a minute while it keeps failing."""
+        from bot.dbwatch import is_storage_failure
+
+        if is_storage_failure(exc):
+            self.host.storage_failed(exc, f"{what} ({self.signal} stream)")
+            return
+        now = self.clock()
+        first, last, count = self._failing.get(what, (now, -1e18, 0))
+        count += 1
+        if count == 1:
+            log.error("%s %s failed; will retry", self.signal, what, exc_info=exc)
+            last = now
+        elif now - last >= REMIND_S:
+            log.error(
+                "%s %s still failing (%d times in %.0f s): %r", self.signal, what, count, now - first, exc
+            )
+            last = now
+        self._failing[what] = (first, last, count)
+
+    def _succeeded(self, what: str) -> None:
+        failing = self._failing.pop(what, None)
+        if failing is not None:
+            log.warning("%s %s works again (after %d failures)", self.signal, what, failing[2])
+
     async def _evaluator(self) -> None:
         while True:
             await self._kick.wait()
             self._kick.clear()
             try:
                 await self.evaluate()
-            except Exception:
-                log.exception("%s live evaluation failed", self.signal)
+            except Exception as exc:
+                self._failed(exc, "live evaluation")
                 await self.sleep(1.0)
+            else:
+                self._succeeded("live evaluation")
 
     async def _ticker(self) -> None:
         """Evaluate every ``tick`` seconds without frames too: windows roll, quiet cascades resolve."""
@@ -247,6 +286,7 @@ class StreamService:
         rows, raw, cur = self.model.rows_due(now, self._started_at, self._health())
         health = {s.name: s.health.as_dict(s.stats) for s in self.streams}
         await self.host.store.call(self._write, rows, health, int(now), raw)
+        self.host.storage_ok()
         self.model.flushed(cur)
         if now - self._last_summary >= 60 or final:
             self._last_summary = now
@@ -259,8 +299,10 @@ class StreamService:
             await self.sleep(self.flush_every)
             try:
                 await self.flush()
-            except Exception:
-                log.exception("writing %s stream rows failed; will retry", self.signal)
+            except Exception as exc:
+                self._failed(exc, "writing stream rows")  # kept in memory, written by the next flush
+            else:
+                self._succeeded("writing stream rows")
 
     async def fill_at_start(self) -> int:
         """What the stream's ``on_start`` fetches of the time before this start (the minutes a
@@ -296,8 +338,10 @@ class StreamService:
                 n = await self.prune()
                 if n:
                     log.info("pruned %d raw stream frames older than the retention", n)
-            except Exception:
-                log.exception("refreshing %s baselines failed", self.signal)
+            except Exception as exc:
+                self._failed(exc, "refreshing baselines")
+            else:
+                self._succeeded("refreshing baselines")
 
     # -- lifecycle -------------------------------------------------------------------------------
 

@@ -31,7 +31,6 @@ from bot.config import Settings
 from bot.discord_embeds import alert_embed, chart_filename
 from bot.formatting import event_line
 from bot.queries import chart_data
-from bot.webhook_url import parse_webhook_url
 from signals import get_signal
 from signals.base import Level, Reading
 from signals.contract import alert_chart_days_of, latest_of
@@ -179,22 +178,35 @@ def _refusal(exc: BaseException) -> str:
     return str(mapped) if mapped is not None else f"{type(exc).__name__}: {exc}"
 
 
-async def send_webhook(url: str, alert: StoredAlert, png: bytes | None) -> SinkAnswer:
+async def send_webhook(url: str, alert: StoredAlert, png: bytes | None, wait_s: float = 30.0) -> SinkAnswer:
+    """Post through the very client ``flowwatch run`` uses (:class:`bot.sinks.webhook.WebhookClient`):
+    one request, no retry of its own, the answer sorted the same way. (discord.py's webhook client
+    crashed on a 200 that is not JSON and repeated a POST up to five times after a 500.)"""
+    from bot.sinks import DeliveryError
+    from bot.sinks.webhook import WebhookClient
+
     try:
-        async with aiohttp.ClientSession() as session:
-            ref = parse_webhook_url(url)  # every form Discord hands out, /api/v10/ included
-            hook = discord.Webhook.partial(ref.id, ref.token, session=session)
-            kwargs: dict[str, Any] = {"file": f} if (f := _file(alert, png)) else {}
-            async with asyncio.timeout(30):
-                msg = await hook.send(
-                    embed=test_embed(alert, png),
-                    wait=True,
-                    allowed_mentions=discord.AllowedMentions.none(),
-                    **kwargs,
-                )
-        return SinkAnswer("webhook", True, f"posted message {msg.id} in channel {msg.channel.id}")
-    except (discord.DiscordException, aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
-        return SinkAnswer("webhook", False, _refusal(exc))
+        client = WebhookClient(url, wait_s)  # every form Discord hands out, /api/v10/ included
+    except ValueError as exc:
+        return SinkAnswer("webhook", False, str(exc))
+    filename = chart_filename(alert) if png else None
+    try:
+        message_id = await client.post(test_embed(alert, png), png=png, filename=filename)
+    except DeliveryError as exc:
+        if exc.ambiguous:
+            return SinkAnswer(
+                "webhook",
+                False,
+                f"{exc}: the message may or may not have been posted (look in the channel); "
+                "not sent again, as flowwatch run would not",
+            )
+        retry = " (flowwatch run would retry this)" if exc.transient else ""
+        return SinkAnswer("webhook", False, f"{exc}{retry}")
+    finally:
+        await client.close()
+    if not message_id:
+        return SinkAnswer("webhook", True, "posted (the answer was not JSON: the message id is unknown)")
+    return SinkAnswer("webhook", True, f"posted message {message_id}")
 
 
 async def send_channels(
@@ -255,9 +267,15 @@ async def run_test_alert(
     )
     answers: list[SinkAnswer] = []
     try:
-        stream.write(f"{TEST_MARK} (not a market signal)  {event_line(alert, settings.timezone)}\n")
+        suffix, saved = "", ""
+        if settings.chart_dir is not None and test.png:  # as the console sink of flowwatch run does
+            settings.chart_dir.mkdir(parents=True, exist_ok=True)
+            path = settings.chart_dir / f"test-{alert.signal}-{alert.key}.png"
+            path.write_bytes(test.png)
+            suffix, saved = f"  [chart: {path}]", f"; chart saved to {path}"
+        stream.write(f"{TEST_MARK} (not a market signal)  {event_line(alert, settings.timezone)}{suffix}\n")
         stream.flush()
-        answers.append(SinkAnswer("console", True, "printed on stdout"))
+        answers.append(SinkAnswer("console", True, f"printed on stdout{saved}"))
     except (OSError, ValueError) as exc:
         answers.append(SinkAnswer("console", False, str(exc)))
     if settings.webhook_url:

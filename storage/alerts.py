@@ -61,6 +61,9 @@ class Delivery:
     next_attempt_at: int | None
     ambiguous: int = 0  # attempts whose outcome is unknown (sent, no answer)
     chart_sha: str | None = None  # the chart attached to the delivered message
+    #: a request that cannot be repeated safely went out at this time and its outcome was never
+    #: recorded (the process died mid-request): the attempt is ambiguous
+    attempt_started_at: int | None = None
 
 
 _ALERT_COLS = (
@@ -233,7 +236,10 @@ def delete_scope(db: Database, scope: str, signal: str | None = None) -> None:
 
 # --- deliveries -----------------------------------------------------------------------
 
-_DELIVERY_COLS = "id, alert_id, destination, status, attempts, last_error, external_id, next_attempt_at, ambiguous, chart_sha"
+_DELIVERY_COLS = (
+    "id, alert_id, destination, status, attempts, last_error, external_id, next_attempt_at, ambiguous, "
+    "chart_sha, attempt_started_at"
+)
 _NDC = len(_DELIVERY_COLS.split(","))
 
 
@@ -302,28 +308,52 @@ def record_outcomes(db: Database, outcomes: Sequence[Outcome], now: int) -> None
                 db.conn.execute(
                     "UPDATE deliveries SET status = 'sent', external_id = COALESCE(?, external_id), "
                     "chart_sha = COALESCE(?, chart_sha), attempts = attempts + 1, last_error = NULL, "
-                    "updated_at = ? WHERE id = ?",
+                    "attempt_started_at = NULL, updated_at = ? WHERE id = ?",
                     [o.external_id or None, o.chart_sha, now, o.delivery_id],
                 )
             elif o.kind in ("retry", "ambiguous"):
                 db.conn.execute(
                     "UPDATE deliveries SET attempts = attempts + 1, ambiguous = ambiguous + ?, last_error = ?, "
-                    "next_attempt_at = ?, updated_at = ? WHERE id = ?",
+                    "next_attempt_at = ?, attempt_started_at = NULL, updated_at = ? WHERE id = ?",
                     [int(o.kind == "ambiguous"), err, o.next_attempt_at, now, o.delivery_id],
                 )
             elif o.kind == "defer":
                 db.conn.execute(
-                    "UPDATE deliveries SET next_attempt_at = ?, updated_at = ? WHERE id = ? AND status = 'pending'",
+                    "UPDATE deliveries SET next_attempt_at = ?, attempt_started_at = NULL, updated_at = ? "
+                    "WHERE id = ? AND status = 'pending'",
                     [o.next_attempt_at, now, o.delivery_id],
                 )
             elif o.kind in ("failed", "unsure"):
                 db.conn.execute(
                     "UPDATE deliveries SET status = ?, attempts = attempts + 1, ambiguous = ambiguous + ?, "
-                    "last_error = ?, updated_at = ? WHERE id = ?",
+                    "last_error = ?, attempt_started_at = NULL, updated_at = ? WHERE id = ?",
                     [o.kind, int(o.kind == "unsure"), err, now, o.delivery_id],
                 )
             else:
                 raise ValueError(f"unknown delivery outcome {o.kind!r}")
+
+
+def mark_attempt(db: Database, delivery_id: int, now: int) -> None:
+    """Record, before the request goes out, that an attempt which cannot be repeated safely is
+    under way (its own transaction: durable before the request). :func:`record_outcomes` clears it."""
+    with db.atomic():
+        db.conn.execute(
+            "UPDATE deliveries SET attempt_started_at = ?, updated_at = ? WHERE id = ?",
+            [now, now, delivery_id],
+        )
+
+
+def unsure_since(
+    db: Database, destination: str, after_id: int, limit: int = 5
+) -> list[tuple[int, StoredAlert]]:
+    """``unsure`` deliveries to ``destination`` with an id above ``after_id``, oldest first."""
+    rows = db.execute(
+        f"SELECT d.id, {', '.join('a.' + c.strip() for c in _ALERT_COLS.split(','))} FROM deliveries d "
+        "JOIN alerts a ON a.id = d.alert_id WHERE d.destination = ? AND d.status = 'unsure' AND d.id > ? "
+        "ORDER BY d.id LIMIT ?",
+        [destination, after_id, limit],
+    ).fetchall()
+    return [(int(r[0]), _row_to_alert(r[1:])) for r in rows]
 
 
 def mark_retry(

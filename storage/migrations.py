@@ -333,3 +333,35 @@ def m0006_delivery_at_scale(db: Database) -> None:
         CREATE INDEX subscriptions_by_channel ON subscriptions (channel_id, signal)
         """,
     )
+
+
+@MIGRATIONS(name="0007_replay_without_deliveries")
+def m0007_replay_without_deliveries(db: Database) -> None:
+    run_sql(
+        db,
+        """
+        -- A replay prints its events and delivers nothing: it no longer writes delivery rows
+        -- (they were counted as sent console deliveries). What it printed is kept here: a
+        -- killed replay resumes by printing its events after this alert id.
+        ALTER TABLE replay_runs ADD COLUMN emitted_through INTEGER NOT NULL DEFAULT 0;
+        UPDATE replay_runs SET emitted_through = COALESCE((
+            SELECT MAX(a.id) FROM alerts a JOIN deliveries d ON d.alert_id = a.id
+            WHERE a.scope = 'replay' AND d.status = 'sent'
+            AND instr(',' || replay_runs.signal || ',', ',' || a.signal || ',') > 0
+        ), 0);
+        DELETE FROM deliveries WHERE alert_id IN (SELECT id FROM alerts WHERE scope != 'live')
+        """,
+    )
+
+
+@MIGRATIONS(name="0008_delivery_attempt_mark")
+def m0008_delivery_attempt_mark(db: Database) -> None:
+    run_sql(
+        db,
+        """
+        -- Set (committed) just before a request that cannot be repeated safely goes out (a
+        -- webhook POST: no nonce), cleared with the attempt's outcome. Found set at a later
+        -- attempt, it means the process died mid-request: the outcome is unknown (ambiguous).
+        ALTER TABLE deliveries ADD COLUMN attempt_started_at INTEGER
+        """,
+    )

@@ -43,6 +43,11 @@ class ChannelSink(DiscordSinkBase):
         super().__init__(store, settings, **kwargs)
         self.client = client
 
+    async def send(self, alert: StoredAlert, delivery: Delivery) -> str | None:
+        if self.client.user is None:  # not logged in yet (Discord unreachable at start): wait
+            raise DeliveryDeferred(60.0, "Discord not reached yet")
+        return await super().send(alert, delivery)
+
     # -- targets ----------------------------------------------------------------------------
 
     async def _channel_id(self, destination: str) -> int:

@@ -8,11 +8,26 @@ is sorted by what it says about the message:
 * 2xx: posted (an answer that is not JSON still means posted; the message id is then unknown,
   so a later update posts a new message instead of editing);
 * Discord's JSON error, a 429, or a connection that never opened: not posted, retried;
-* no answer (timeout after the request went out, reset, disconnect) or a 5xx page that is not
-  Discord's: **ambiguous**. The dispatcher never re-sends it blind. With a bot token too
+* a 502, 503 or 504 page that is not Discord's (its edge, Cloudflare, saying Discord's servers
+  did not take the request: the usual shape of a Discord incident), and Cloudflare's 521-523
+  (the origin was never reached): not posted, retried with backoff within the dispatcher's
+  budgets (:data:`~bot.dispatcher.MAX_ATTEMPTS` attempts, :data:`~bot.dispatcher.MAX_AGE_S`).
+  The trade, made on purpose: in the rare case an edge 502/504 comes back for a message Discord
+  did store, the retry posts a copy; treating them as "maybe posted" lost every alert of an
+  incident instead;
+* no answer (timeout after the request went out, reset, disconnect) or any other 5xx page that
+  is not Discord's (a 500, Cloudflare's 520 or 524): **ambiguous**. The dispatcher never re-sends it blind. With a bot token too
   (``can_verify``), the next attempt first looks for the message's marker (``ref fw…`` in the
   footer) among the webhook channel's recent messages and re-sends only if it is not there;
   without one the delivery is marked ``unsure`` (a possible loss, logged).
+
+A process that dies mid-POST (``kill -9``, OOM, power loss, a stop past systemd's timeout) cannot
+record the answer, so every POST of a delivery is recorded (committed) *before* it goes out
+(:func:`storage.alerts.mark_attempt`). A restart that finds that mark treats the attempt as
+ambiguous, exactly like a lost answer: looked for first with a bot token; without one, recorded
+``unsure`` and never re-sent (the README's "never posted twice"), and the next message this
+webhook posts says which alert may be missing (:func:`unsure_note`), so the loss is visible in the
+channel, not only in the log. An edit (PATCH) is safe to repeat and is not marked.
 
 Updated events edit their earlier message in place (keeping the attachment when the chart is
 unchanged), and storms fold into one digest, exactly as in bot mode.
@@ -21,9 +36,10 @@ unchanged), and storms fold into one digest, exactly as in bot mode.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
@@ -32,10 +48,14 @@ import discord
 from bot.config import Settings
 from bot.discord_embeds import clip
 from bot.routing import WEBHOOK
+from bot.sinks import DeliveryDeferred
 from bot.sinks.discord_base import DiscordDeliveryError, DiscordSinkBase, role_mentions
 from bot.webhook_url import parse_webhook_url
+from storage import alerts as alert_repo
+from storage import meta
 from storage.alerts import Delivery, StoredAlert
 from storage.db import AsyncStore
+from storage.timeutil import iso, to_epoch
 
 if TYPE_CHECKING:
     from bot.runner import App
@@ -43,6 +63,27 @@ if TYPE_CHECKING:
 log = logging.getLogger("flowwatch.webhook")
 
 T = TypeVar("T")
+
+#: non-Discord 5xx answers that mean the request never reached Discord's servers (retried)
+EDGE_NOT_POSTED = frozenset({502, 503, 504, 521, 522, 523})
+
+#: the delivery whose POST this task is making (its attempt is recorded before the request)
+_delivery: contextvars.ContextVar[int | None] = contextvars.ContextVar("webhook_delivery", default=None)
+#: a note on earlier alerts that may be missing, for the next message this task posts
+_note: contextvars.ContextVar[str | None] = contextvars.ContextVar("webhook_note", default=None)
+#: meta key: the highest ``unsure`` delivery id already named in a message
+NOTED_KEY = "webhook:unsure_noted_through"
+
+
+def unsure_note(missing: Sequence[StoredAlert], more: int = 0) -> str:
+    """The line above the next message: which earlier alerts may not have arrived."""
+    names = "; ".join(f"{a.summary.splitlines()[0][:80]} ({iso(a.ts)[:16]} UTC)" for a in missing)
+    extra = f" and {more} more" if more else ""
+    return (
+        f"⚠️ Possibly missing above: {names}{extra}. Its post got no answer (or the bot stopped while "
+        "posting it); it was not posted again so as never to post a copy. `flowwatch alerts` lists it."
+    )[:1500]
+
 
 #: how many recent messages of the webhook's channel a look for a marker reads
 LOOK_BACK = 50
@@ -59,34 +100,15 @@ def _api_base() -> str:
     return discord.http.Route.BASE
 
 
-class WebhookSink(DiscordSinkBase):
-    name = "webhook"
-    patterns: tuple[str, ...] = (WEBHOOK,)
+class WebhookClient:
+    """One webhook's HTTP requests: one request per call, no retry of its own, every answer sorted
+    (module docstring). ``flowwatch run`` and ``flowwatch test-alert`` both post through it."""
 
-    def __init__(
-        self,
-        url: str,
-        store: AsyncStore,
-        settings: Settings,
-        *,
-        finder: Finder | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(store, settings, **kwargs)
+    def __init__(self, url: str, timeout: float = 30.0) -> None:
         self.url = url
-        self.ref = parse_webhook_url(url)  # validated at start-up by the settings as well
-        self.finder = finder
+        self.ref = parse_webhook_url(url)
+        self.timeout = timeout
         self._session: aiohttp.ClientSession | None = None
-        self._channel_id: int | None = None
-
-    async def guard(self, coro: Awaitable[T]) -> T:
-        """Every request bounds its own time (:meth:`_request`): a timeout there knows whether
-        the request went out; an outer one would not."""
-        return await coro
-
-    @property
-    def can_verify(self) -> bool:
-        return self.finder is not None
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -95,7 +117,7 @@ class WebhookSink(DiscordSinkBase):
             )
         return self._session
 
-    async def _request(
+    async def request(
         self,
         method: str,
         path: str = "",
@@ -172,17 +194,99 @@ class WebhookSink(DiscordSinkBase):
                 status=429,
             )
         if status >= 500:
+            edge = not discord_error and status in EDGE_NOT_POSTED
             raise DiscordDeliveryError(
-                f"Discord answered {status}: {message or 'server error'}",
+                f"{'the webhook' if edge else 'Discord'} answered {status}: {message or 'server error'}"
+                + (" (Discord's edge: not posted)" if edge else ""),
                 transient=True,
                 status=status,
-                ambiguous=posting and not discord_error,
+                ambiguous=posting and not discord_error and not edge,
             )
         raise DiscordDeliveryError(
             f"HTTP {status}: {message or 'refused'} (code {code})",
             transient=False,
             status=status,
             code=code if isinstance(code, int) else None,
+        )
+
+    async def post(
+        self,
+        embed: discord.Embed,
+        *,
+        png: bytes | None = None,
+        filename: str | None = None,
+        content: str | None = None,
+        role_id: int | None = None,
+        before: Callable[[], Awaitable[None]] | None = None,
+    ) -> str:
+        """POST one message; its id ("" when the answer was 2xx but not JSON). ``before`` runs
+        just before the request goes out (the sink records the attempt there)."""
+        payload: dict[str, Any] = {
+            "embeds": [embed.to_dict()],
+            "allowed_mentions": role_mentions(role_id).to_dict(),
+        }
+        if content:
+            payload["content"] = content
+        if png is not None and filename is not None:
+            payload["attachments"] = [{"id": 0, "filename": filename}]
+        if before is not None:
+            await before()
+        answer = await self.request(
+            "POST", payload=payload, png=png, filename=filename, params={"wait": "true"}
+        )
+        if isinstance(answer, dict) and answer.get("id"):
+            return str(answer["id"])
+        return ""  # posted; the message id is unknown (an update will post anew)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+class WebhookSink(DiscordSinkBase):
+    name = "webhook"
+    patterns: tuple[str, ...] = (WEBHOOK,)
+
+    def __init__(
+        self,
+        url: str,
+        store: AsyncStore,
+        settings: Settings,
+        *,
+        finder: Finder | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(store, settings, **kwargs)
+        self.url = url
+        self.client = WebhookClient(url, self.timeout)  # the URL is validated at start-up as well
+        self.ref = self.client.ref
+        self.finder = finder
+        self._channel_id: int | None = None
+        #: the last send's POST carried the note on possibly missing alerts
+        self.noted = False
+
+    async def guard(self, coro: Awaitable[T]) -> T:
+        """Every request bounds its own time (:meth:`_request`): a timeout there knows whether
+        the request went out; an outer one would not."""
+        return await coro
+
+    @property
+    def can_verify(self) -> bool:
+        return self.finder is not None
+
+    async def _request(
+        self,
+        method: str,
+        path: str = "",
+        *,
+        payload: dict[str, Any] | None = None,
+        png: bytes | None = None,
+        filename: str | None = None,
+        params: dict[str, str] | None = None,
+    ) -> Any:
+        return await self.client.request(
+            method, path, payload=payload, png=png, filename=filename, params=params
         )
 
     async def _post(
@@ -200,20 +304,21 @@ class WebhookSink(DiscordSinkBase):
         if nonce is not None:
             footer = embed.footer.text or ""
             embed.set_footer(text=f"{footer} · {marker_text(nonce)}" if footer else marker_text(nonce))
-        payload: dict[str, Any] = {
-            "embeds": [embed.to_dict()],
-            "allowed_mentions": role_mentions(role_id).to_dict(),
-        }
-        if content:
-            payload["content"] = content
-        if png is not None and filename is not None:
-            payload["attachments"] = [{"id": 0, "filename": filename}]
-        answer = await self._request(
-            "POST", payload=payload, png=png, filename=filename, params={"wait": "true"}
+        note = _note.get()
+        if note:
+            content = f"{note}\n{content}" if content else note
+        delivery_id = _delivery.get()
+
+        async def before() -> None:
+            if delivery_id is not None:
+                await self._mark_attempt(delivery_id)
+
+        posted = await self.client.post(
+            embed, png=png, filename=filename, content=content, role_id=role_id, before=before
         )
-        if isinstance(answer, dict) and answer.get("id"):
-            return str(answer["id"])
-        return ""  # posted; the message id is unknown (an update will post anew)
+        if note:
+            self.noted = True
+        return posted
 
     async def _edit(
         self,
@@ -235,7 +340,44 @@ class WebhookSink(DiscordSinkBase):
             "PATCH", f"/messages/{int(message_id)}", payload=payload, png=png, filename=filename
         )
 
+    async def _mark_attempt(self, delivery_id: int) -> None:
+        """Commit "a POST of this delivery is under way" before it goes out; no POST without it."""
+        try:
+            await self.store.call(alert_repo.mark_attempt, delivery_id, to_epoch(self.clock.now()))
+        except Exception as exc:
+            raise DiscordDeliveryError(
+                f"not sent: cannot record the attempt first ({exc})", transient=True
+            ) from None
+
     async def send(self, alert: StoredAlert, delivery: Delivery) -> str | None:
+        noted_through, missing, more = await self._missing(delivery.destination)
+        self.noted = False
+        token = _delivery.set(delivery.id)
+        note_token = _note.set(unsure_note([a for _i, a in missing], more) if missing else None)
+        try:
+            posted = await self._send(alert, delivery)
+        finally:
+            _delivery.reset(token)
+            _note.reset(note_token)
+        if missing and self.noted:
+            try:
+                await self.store.call(meta.put, NOTED_KEY, noted_through)
+            except Exception as exc:  # named again next time: better twice than never
+                log.warning("cannot record that possibly missing alerts were named: %s", exc)
+        return posted
+
+    async def _missing(self, destination: str) -> tuple[int, list[tuple[int, StoredAlert]], int]:
+        """The ``unsure`` deliveries not yet named in a message: (last id, first few, how many more)."""
+        try:
+            through = int(await self.store.call(meta.get, NOTED_KEY, 0) or 0)
+            found = await self.store.call(alert_repo.unsure_since, destination, through, 50)
+        except Exception:
+            return 0, [], 0
+        if not found:
+            return through, [], 0
+        return found[-1][0], found[:3], max(len(found) - 3, 0)
+
+    async def _send(self, alert: StoredAlert, delivery: Delivery) -> str | None:
         if delivery.ambiguous and self.finder is not None:
             found = await self._look_for(alert, delivery)
             if found is not None:
@@ -260,6 +402,8 @@ class WebhookSink(DiscordSinkBase):
             self._channel_id = int(info["channel_id"])
         try:
             return await self.finder(self._channel_id, marker_text(delivery_nonce(delivery, alert)))
+        except DeliveryDeferred:
+            raise
         except Exception as exc:
             # cannot look (no access to the channel?): the same as having no token
             raise DiscordDeliveryError(
@@ -288,9 +432,7 @@ class WebhookSink(DiscordSinkBase):
 
     async def close(self) -> None:
         await super().close()
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self.client.close()
 
 
 def message_finder(client: discord.Client, webhook_id: int) -> Finder:
@@ -298,6 +440,8 @@ def message_finder(client: discord.Client, webhook_id: int) -> Finder:
     posted in its channel (needs View Channel and Read Message History there)."""
 
     async def find(channel_id: int, marker: str) -> str | None:
+        if client.user is None:  # the bot has not logged in yet (Discord unreachable): look later
+            raise DeliveryDeferred(60.0, "Discord not reached yet: cannot look for the message")
         messages: list[dict[str, Any]] = list(await client.http.logs_from(channel_id, LOOK_BACK))  # type: ignore[arg-type]
         for msg in messages:
             if str(msg.get("webhook_id") or "") != str(webhook_id):

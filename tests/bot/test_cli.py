@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -229,3 +231,40 @@ def test_db_stats_does_not_count_replay_events_as_deliveries(
     code, out, _err = run(capsys, "db", "stats", "--db", db)
     assert code == 0 and "live deliveries" not in out
     assert "replay events" in out and "never delivered" in out
+    # no delivery rows at all: the replay's events used to be stored as "sent" console deliveries
+    assert re.search(r"deliveries +0 rows", out), out
+    assert re.search(r"replay events +[1-9]", out), out
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0] == 0
+    finally:
+        conn.close()
+
+
+def test_migration_drops_the_replay_deliveries_an_older_replay_wrote(tmp_path: Path) -> None:
+    """An older database: replay events with "sent" console deliveries, and a killed replay whose
+    last two events were not printed. The migration removes the replay's delivery rows (live ones
+    stay) and remembers what was printed, so the killed replay still resumes where it stopped."""
+    from storage.alerts import AlertEvent, insert_event
+    from storage.db import open_db
+    from storage.migrations import MIGRATIONS
+
+    db = open_db(tmp_path / "old.db", migrate=False)
+    MIGRATIONS.apply(db, stop_before="0007_replay_without_deliveries")
+    ids = [
+        insert_event(
+            db, "replay", AlertEvent("vix_term", "vix3m", "fired", "alert", 1000 + i, f"e{i}"), ["console"]
+        )
+        for i in range(5)
+    ]
+    live = insert_event(db, "live", AlertEvent("vix_term", "vix3m", "fired", "alert", 99, "x"), ["console"])
+    for i in ids[:3]:
+        db.execute("UPDATE deliveries SET status = 'sent' WHERE alert_id = ?", [i])
+    db.execute("INSERT INTO replay_runs (signal, args_hash, started_at) VALUES ('vix_term', 'h', 1)")
+    db.conn.commit()
+    MIGRATIONS.apply(db)
+    rows = db.execute("SELECT alert_id FROM deliveries").fetchall()
+    through = db.execute("SELECT emitted_through FROM replay_runs").fetchone()[0]
+    db.close()
+    assert rows == [(live,)]
+    assert through == ids[2]

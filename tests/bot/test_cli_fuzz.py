@@ -194,7 +194,7 @@ GRAMMAR: dict[tuple[str, ...], list[Opt]] = {
     ("db", "backup"): [
         Opt(None, st.one_of(st.builds(File, st.just("copy.db"), st.none()), specials, any_file))
     ],
-    ("health",): [],
+    ("health",): [Opt("--integrity")],
     ("sync-commands",): [
         Opt("--guild", option_value("number", ["1191531302092800010", "0", "-5", "12345678901234567890123"])),
         Opt("--dry-run"),

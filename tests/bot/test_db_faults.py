@@ -3,9 +3,11 @@ backup, a disk that fills while the bot runs, and commands that only read."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sqlite3
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,7 +20,7 @@ from bot.health import HealthReport, storage_report
 from bot.runner import App
 from storage import batches, runlock
 from storage.batches import Batch
-from storage.db import applied_migrations, open_db, open_readonly, pending_migrations
+from storage.db import open_db, open_readonly, pending_migrations
 from storage.observations import Observation, upsert
 from tests.storage.test_release_db import release_db
 
@@ -89,7 +91,7 @@ def test_health_reports_the_last_integrity_check(tmp_path: Path, capsys: pytest.
     record(db, run_check(db), int(datetime.now(UTC).timestamp()))
     db.close()
     code, out, _ = run(capsys, "health", "--db", str(p))
-    assert "integrity ok (quick_check" in out
+    assert "integrity: last check " in out and "ago: ok" in out
     db = open_db(p)
     record(
         db,
@@ -139,7 +141,9 @@ def test_read_only_commands_never_write(tmp_path: Path, capsys: pytest.CaptureFi
             db.execute("CREATE TABLE x (a)")
     finally:
         db.close()
-    assert applied_migrations(open_db(p))[-1].startswith("0006")
+    migrated = open_db(p)
+    assert not pending_migrations(migrated)  # open_db migrates it to this release's schema
+    migrated.close()
 
 
 async def test_disk_full_while_running_is_said_retried_and_reported(
@@ -174,3 +178,146 @@ async def test_disk_full_while_running_is_said_retried_and_reported(
     finally:
         await app.stop()
         lock.release()
+
+
+def damage_a_table(path: Path) -> None:
+    """Garbage over three pages in the middle of the observations (the schema page survives: the
+    file opens, and only a check finds the damage)."""
+    size = path.stat().st_size
+    with path.open("r+b") as fh:
+        for k in (2, 3, 4):
+            fh.seek((size * k // 8) // 4096 * 4096)
+            fh.write(os.urandom(4096))
+
+
+@pytest.fixture
+def damaged_after_a_good_check(tmp_path: Path) -> Path:
+    """A sound file checked 31 minutes ago ("ok" recorded), damaged since."""
+    from bot.dbwatch import record, run_check
+
+    p = filled(tmp_path / "late.db", 20000)
+    db = open_db(p)
+    record(db, run_check(db), int(datetime.now(UTC).timestamp()) - 31 * 60)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    damage_a_table(p)
+    from storage.db import quick_check
+
+    check = open_readonly(p)
+    try:
+        assert quick_check(check)  # the damage is real
+    finally:
+        check.close()
+    return p
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["import", "cboe.vix.close", "{csv}"],
+        ["backfill", "cboe", "--file", "{cboe}"],
+        ["backfill", "all", "--dir", "{dir}"],
+        ["replay", "vix_term"],
+    ],
+)
+def test_writers_check_now_and_refuse_a_file_damaged_since_the_last_check(
+    damaged_after_a_good_check: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    """import and backfill trusted a recorded "ok" for 26 h and wrote into the damaged file."""
+    p = damaged_after_a_good_check
+    csv = tmp_path / "v.csv"
+    csv.write_text("ts,value\n2024-01-02,13.1\n")
+    folder = tmp_path / "files"
+    folder.mkdir()
+    cboe = folder / "VIX_History.csv"
+    cboe.write_text("DATE,OPEN,HIGH,LOW,CLOSE\n01/02/2024,13.1,13.5,12.9,13.2\n")
+    before = p.read_bytes()
+    args = [
+        a.replace("{csv}", str(csv)).replace("{cboe}", str(cboe)).replace("{dir}", str(folder)) for a in argv
+    ]
+    code, out, err = run(capsys, *args, "--db", str(p))
+    assert code != 0 and "Traceback" not in out + err
+    assert "is damaged" in err and "restore the newest good backup" in err, err
+    assert p.read_bytes() == before  # nothing written into it
+
+
+def test_health_shows_the_checks_age_and_checks_again_when_asked_or_stale(
+    damaged_after_a_good_check: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """health said "integrity ok" from a check made before the damage."""
+    p = damaged_after_a_good_check
+    _code, out, _ = run(capsys, "health", "--db", str(p))
+    assert "integrity: last check 31m" in out and "ago: ok" in out and "health --integrity" in out
+    assert "integrity ok" not in out
+    code, out, _ = run(capsys, "health", "--integrity", "--db", str(p))  # on demand
+    assert code == 1 and "integrity check just now found damage" in out, out
+    with sqlite3.connect(p) as con:  # the recorded check is over an hour old: checked again
+        con.execute("UPDATE meta SET updated_at = updated_at - 3600 WHERE key = 'integrity'")
+    code, out, _ = run(capsys, "health", "--db", str(p))
+    assert code == 1 and "integrity check just now found damage" in out, out
+
+
+@pytest.fixture
+def full_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real, small file system (tmpfs, 1 MB) holding a database, then filled to the last byte."""
+    import subprocess
+
+    where = tmp_path / "full"
+    where.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(where)], capture_output=True, check=False
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"mounting a small tmpfs needs root (CAP_SYS_ADMIN): {mounted.stderr.decode().strip()}")
+    try:
+        csv = tmp_path / "v.csv"
+        csv.write_text("ts,value\n2024-01-02,13.2\n")
+        assert main(["import", "cboe.vix.close", str(csv), "--db", str(where / "fd.db")]) == 0
+        with (where / "filler").open("wb", buffering=0) as fh, contextlib.suppress(OSError):
+            while True:
+                fh.write(b"\0" * 4096)
+                fh.flush()
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def test_run_on_a_full_disk_says_what_where_and_what_to_do(full_disk: Path) -> None:
+    """It exited with a bare "flowwatch: error: No space left on device" (the lock file's buffered
+    write failing again at close masked the real error)."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLOWWATCH_", "DISCORD_"))}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+    for argv in (["run", "--no-initial-poll"], ["health"]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "bot", *argv, "--db", str(full_disk / "fd.db")],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=full_disk.parent,
+            timeout=60,
+        )
+        text = proc.stdout + proc.stderr
+        assert proc.returncode != 0 and "Traceback" not in text, text
+        assert f"the disk holding {full_disk} is full" in text, text
+        assert "Free some space on that disk" in text and "db prune" in text, text
+
+
+def test_the_full_disk_text_only_when_the_disk_is_full(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import shutil
+    from collections import namedtuple
+
+    from bot.cli import disk_full_text
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10**9, 10**9 - 4096, 4096))
+    text = disk_full_text(tmp_path / "x.db", OSError(errno.ENOSPC, "No space left on device"))
+    assert text is not None and f"the disk holding {tmp_path} is full" in text
+    assert disk_full_text(tmp_path / "x.db", OSError(errno.EACCES, "Permission denied")) is None
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10**9, 10**8, 9 * 10**8))
+    assert disk_full_text(tmp_path / "x.db", sqlite3.OperationalError("disk I/O error")) is None

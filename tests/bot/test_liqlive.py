@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -441,3 +443,66 @@ async def test_the_periodic_helpers_wait_with_the_injected_sleep(app: App) -> No
 
 async def _forever() -> None:
     await asyncio.Event().wait()
+
+
+async def test_a_full_disk_is_said_once_a_minute_and_nothing_is_lost(
+    app: App, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The flusher and the evaluator logged a full traceback every 5 s each while the disk was
+    full (about 570 lines in 90 s). Now: one line at once, one a minute; the rows are written
+    once there is room again."""
+    clock = Clock(T0 + 5)
+    svc, c = await service(app, clock)
+
+    async def tick(delay: float) -> None:  # simulated time: each of the service's waits passes it
+        clock.t += delay
+        app.clock.advance(timedelta(seconds=delay))  # type: ignore[attr-defined]
+        if clock.t > T0 + 5 + 180:
+            raise asyncio.CancelledError
+        feed(svc, c, bybit_frame(int(clock.t * 1000), ("Buy", 0.01)))  # liquidations keep coming
+        svc._kick.set()
+        await asyncio.sleep(0)
+
+    svc.sleep = tick
+    failures = 0
+    real_flush = svc.flush
+
+    async def counted(final: bool = False) -> int:
+        nonlocal failures
+        try:
+            return await real_flush(final)
+        except Exception:
+            failures += 1
+            raise
+
+    svc.flush = counted  # type: ignore[method-assign]
+    # the database can no longer grow, as on a full disk (SQLITE_FULL)
+    await app.store.call(
+        lambda db: db.execute(f"PRAGMA max_page_count = {db.execute('PRAGMA page_count').fetchone()[0]}")
+    )
+    caplog.set_level(logging.DEBUG)
+    evaluator = asyncio.create_task(svc._evaluator())
+    with pytest.raises(asyncio.CancelledError):
+        await svc._flusher()  # three simulated minutes of flushes every 5 s, all failing
+    evaluator.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await evaluator
+    loud = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert not any(r.exc_info for r in loud), [r.getMessage() for r in loud]  # no tracebacks
+    said = [r.getMessage() for r in loud if "cannot write the database" in r.getMessage()]
+    # from the first minute's rows on, every flush (every 5 s) fails: said at once, then once a minute
+    assert failures >= 10
+    assert 2 <= len(said) <= 3 and len(loud) == len(said), [r.getMessage()[:200] for r in loud]
+    svc.flush = real_flush  # type: ignore[method-assign]
+    assert "disk is full" in said[0]
+    # room again: the next flush writes every minute the full disk held back
+    await app.store.call(lambda db: db.execute("PRAGMA max_page_count = 1073741823"))
+    written = await svc.flush()
+    assert written > 0
+    assert "can be written again" in caplog.text
+    rows = await app.store.call(
+        lambda db: db.execute(
+            "SELECT COUNT(DISTINCT ts) FROM observations WHERE series LIKE 'liq.btc.bybit.long_usd.1m'"
+        ).fetchone()[0]
+    )
+    assert rows >= 3  # the minutes of the outage, kept in memory and written late

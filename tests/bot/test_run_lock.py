@@ -121,3 +121,45 @@ def test_lock_in_process(tmp_path: Path) -> None:
         assert info.value.holder["pid"] == os.getpid()
     with runlock.RunLock(db):
         pass
+
+
+@pytest.mark.parametrize("link", ["symlink", "hardlink", "symlinked_dir"])
+def test_another_name_for_the_same_file_is_refused(
+    running: tuple[Path, subprocess.Popen[str]], tmp_path: Path, link: str
+) -> None:
+    """A second bot through a symlink or a hard link to the running bot's database is refused
+    (it used to lock ``<its own name>.lock`` and post every alert a second time)."""
+    db, proc = running
+    if link == "symlink":
+        other = tmp_path / "link.db"
+        other.symlink_to(db)
+    elif link == "hardlink":
+        other = tmp_path / "hard.db"
+        os.link(db, other)
+    else:
+        (tmp_path / "alias").symlink_to(tmp_path, target_is_directory=True)
+        other = tmp_path / "alias" / db.name
+    second = subprocess.run(
+        [sys.executable, "-m", "bot", "run", "--no-initial-poll", "--db", str(other)],
+        capture_output=True,
+        text=True,
+        env=_env(other),
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert second.returncode == 2, second.stderr
+    assert "another flowwatch run" in second.stderr and f"pid {proc.pid}" in second.stderr
+    assert proc.poll() is None  # the first keeps running
+
+
+def test_a_hard_link_is_refused_in_process(tmp_path: Path) -> None:
+    db = tmp_path / "x.db"
+    open_db(db).close()
+    os.link(db, tmp_path / "y.db")
+    with runlock.RunLock(db):
+        with pytest.raises(runlock.AlreadyRunning) as info:
+            runlock.RunLock(tmp_path / "y.db").acquire()
+        assert info.value.holder.get("pid") == os.getpid()
+        assert "hard link" in str(info.value)
+    with runlock.RunLock(tmp_path / "y.db"):  # released: the other name may run now
+        pass

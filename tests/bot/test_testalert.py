@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -95,7 +96,7 @@ async def test_bot_without_subscriptions_and_a_deleted_webhook_are_reported(
     finally:
         db.close()
     by_sink = {a.sink: a for a in answers}
-    assert not by_sink["webhook"].ok and by_sink["webhook"].answer.startswith("404 Not Found")
+    assert not by_sink["webhook"].ok and by_sink["webhook"].answer.startswith("HTTP 404: Unknown Webhook")
     bot = by_sink["bot"]
     assert (
         not bot.ok and bot.answer == "no channel is subscribed to vix_term: /alerts subscribe in your server"
@@ -145,3 +146,59 @@ async def test_the_versioned_webhook_url_form_reaches_the_webhook(
         db.close()
     by_sink = {a.sink: a for a in answers}
     assert by_sink["webhook"].ok, by_sink["webhook"].answer
+
+
+def _webhook_settings(fake: FakeDiscord, tmp_path: Path, **extra: str) -> tuple[Any, Any]:
+    hook = fake.add_webhook(Defaults.GENERAL_CHANNEL_ID)
+    env = {"FLOWWATCH_DB": str(tmp_path / "t.db"), "DISCORD_WEBHOOK_URL": hook.url, **extra}
+    return hook, load_settings(env=env, dotenv=None)
+
+
+async def _test_alert(settings: Any) -> dict[str, Any]:
+    db = open_db(settings.db_path)
+    try:
+        answers = await run_test_alert(settings, db, "vix_term", NOW, io.StringIO(), lambda s: None)
+    finally:
+        db.close()
+    return {a.sink: a for a in answers}
+
+
+async def test_a_200_that_is_not_json_is_posted_as_run_counts_it(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    """It crashed with a TypeError inside discord.py's webhook client; run counts it as posted."""
+    _hook, settings = _webhook_settings(fake_discord, tmp_path)
+    fake_discord.faults.stored_then_garbage("POST", "/webhooks/*", times=1)
+    answer = (await _test_alert(settings))["webhook"]
+    assert answer.ok and "message id is unknown" in answer.answer
+    assert len(fake_discord.messages(Defaults.GENERAL_CHANNEL_ID)) == 1
+
+
+async def test_a_500_page_is_one_post_not_five(fake_discord: FakeDiscord, tmp_path: Path) -> None:
+    """discord.py's webhook client repeated the POST after a 500: five copies. Now one request, and
+    the answer says what run would do (an ambiguous 500 page is never re-sent)."""
+    _hook, settings = _webhook_settings(fake_discord, tmp_path)
+    fake_discord.faults.stored_then_garbage("POST", "/webhooks/*", status=500, times=None)
+    answer = (await _test_alert(settings))["webhook"]
+    assert not answer.ok and "may or may not have been posted" in answer.answer
+    assert len(fake_discord.requests_matching("POST", "/webhooks/{webhook_id}/{webhook_token}")) == 1
+    assert len(fake_discord.messages(Defaults.GENERAL_CHANNEL_ID)) == 1
+
+
+async def test_an_edge_503_is_reported_as_run_would_retry_it(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    _hook, settings = _webhook_settings(fake_discord, tmp_path)
+    fake_discord.faults.edge_error("POST", "/webhooks/*", status=503, times=None)
+    answer = (await _test_alert(settings))["webhook"]
+    assert not answer.ok and "503" in answer.answer and "would retry" in answer.answer
+    assert len(fake_discord.requests_matching("POST", "/webhooks/{webhook_id}/{webhook_token}")) == 1
+
+
+async def test_the_chart_dir_gets_the_test_chart(fake_discord: FakeDiscord, tmp_path: Path) -> None:
+    """FLOWWATCH_CHART_DIR: the report said "chart attached" and nothing was saved."""
+    _hook, settings = _webhook_settings(fake_discord, tmp_path, FLOWWATCH_CHART_DIR=str(tmp_path / "charts"))
+    answer = (await _test_alert(settings))["console"]
+    saved = list((tmp_path / "charts").glob("*.png"))
+    assert answer.ok and len(saved) == 1 and str(saved[0]) in answer.answer
+    assert saved[0].read_bytes().startswith(PNG)

@@ -1,7 +1,7 @@
 """One message per event through a webhook that misbehaves after storing the message.
 
 The fake Discord stores the message and then hangs past the client's timeout, resets the
-connection, answers 200 with a body that is not JSON, or answers a 502 page that is not
+connection, answers 200 with a body that is not JSON, or answers a 500 page that is not
 Discord's. Before the fix each of these produced two to five copies of the alert (discord.py's
 own retries, then the dispatcher's catch-all retry for ever). Now: exactly one message; the
 ambiguous ones are recorded ``unsure`` (a possible loss) unless a bot token lets the sink look
@@ -22,6 +22,7 @@ import pytest_asyncio
 
 from bot.clock import SimClock
 from bot.dispatcher import MAX_AGE_S, MAX_ATTEMPTS, Dispatcher
+from bot.pacing import ChannelPacer
 from bot.sinks.webhook import WebhookSink, message_finder
 from storage import alerts as alert_repo
 from storage.db import AsyncStore
@@ -76,7 +77,7 @@ FAULTS: dict[str, Callable[[FakeDiscord], Any]] = {
     "hang": lambda f: f.faults.stored_then_hang("POST", "/webhooks/*", seconds=1.5, times=None),
     "reset": lambda f: f.faults.stored_then_reset("POST", "/webhooks/*", times=None),
     "not_json": lambda f: f.faults.stored_then_garbage("POST", "/webhooks/*", times=None),
-    "html_502": lambda f: f.faults.stored_then_garbage("POST", "/webhooks/*", status=502, times=None),
+    "html_500": lambda f: f.faults.stored_then_garbage("POST", "/webhooks/*", status=500, times=None),
 }
 
 
@@ -188,3 +189,98 @@ async def test_a_full_disk_never_turns_into_copies(world: dict[str, Any]) -> Non
     await disp.drain_once()  # the disk has room again
     statuses = [d.status for i in ids for d in await store.call(alert_repo.deliveries_for, i)]
     assert statuses == ["sent"] * 3 and len(fake.messages(ALERTS)) == 3
+
+
+@pytest.mark.parametrize("status", [502, 503, 504])
+async def test_an_edge_5xx_page_is_not_posted_and_is_retried(world: dict[str, Any], status: int) -> None:
+    """A Cloudflare 502/503/504 page (Discord's edge, the usual shape of an incident) means the
+    message never reached Discord: retried with backoff until it lands, once. It used to be
+    recorded ``unsure`` after one POST, and every alert of the incident was lost."""
+    fake, store, clock = world["fake"], world["store"], world["clock"]
+    fake.faults.edge_error("POST", "/webhooks/*", status=status, times=4)
+    ids = await _events(store, 2)
+    sink = world["sink"](pacer=ChannelPacer(clock=lambda: clock.now().timestamp()))
+    disp = Dispatcher(store, [sink], clock, gate=None)
+    await _drain_for(disp, clock, 30)
+    statuses = [d for i in ids for d in await store.call(alert_repo.deliveries_for, i)]
+    assert [d.status for d in statuses] == ["sent", "sent"]
+    assert [d.ambiguous for d in statuses] == [0, 0]
+    assert len(fake.messages(ALERTS)) == 2  # each once
+    posts = fake.requests_matching("POST", "/webhooks/{webhook_id}/{webhook_token}")
+    assert len(posts) == 2 + 4  # four refused, then one each
+
+
+async def test_an_edge_outage_is_bounded(world: dict[str, Any]) -> None:
+    """An edge that never recovers: retried with growing waits, then failed within the budget."""
+    fake, store, clock = world["fake"], world["store"], world["clock"]
+    fake.faults.edge_error("POST", "/webhooks/*", status=503, times=None)
+    (alert_id,) = await _events(store, 1)
+    sink = world["sink"](pacer=ChannelPacer(clock=lambda: clock.now().timestamp()))
+    disp = Dispatcher(store, [sink], clock, gate=None)
+    for _ in range(MAX_ATTEMPTS + 5):
+        await disp.drain_once()
+        clock.advance(timedelta(minutes=16))
+    (d,) = await store.call(alert_repo.deliveries_for, alert_id)
+    assert d.status == "failed" and d.attempts <= MAX_ATTEMPTS and d.ambiguous == 0
+    posts = fake.requests_matching("POST", "/webhooks/{webhook_id}/{webhook_token}")
+    assert len(posts) == d.attempts <= MAX_ATTEMPTS
+    assert fake.messages(ALERTS) == []
+
+
+async def _interrupted(store: AsyncStore, alert_id: int) -> None:
+    """The state a process killed mid-POST leaves: the attempt recorded, no outcome."""
+    await store.call(
+        lambda db: db.execute(
+            "UPDATE deliveries SET attempt_started_at = ? WHERE alert_id = ?", [int(T0.timestamp()), alert_id]
+        )
+    )
+
+
+async def test_an_interrupted_post_is_looked_for_with_a_token(world: dict[str, Any]) -> None:
+    """With a bot token the restart looks for the interrupted post: found, it is recorded sent
+    (no second POST); not found, it is posted once."""
+    fake, store, clock, hook = world["fake"], world["store"], world["clock"], world["hook"]
+    client = discord.Client(intents=discord.Intents.none())
+    await client.login(fake.token)
+    try:
+        landed, lost = await _events(store, 2)
+        # the first POST reached Discord before the kill: post it as the dead process did
+        sink = world["sink"](finder=message_finder(client, hook.id))
+        (d,) = await store.call(alert_repo.deliveries_for, landed)
+        alert = await store.call(alert_repo.get_alert, landed)
+        await sink.send(alert, d)
+        for i in (landed, lost):
+            await _interrupted(store, i)
+        disp = Dispatcher(store, [sink], clock, gate=None)
+        await _drain_for(disp, clock, 30)
+    finally:
+        await client.close()
+    d_landed = (await store.call(alert_repo.deliveries_for, landed))[0]
+    d_lost = (await store.call(alert_repo.deliveries_for, lost))[0]
+    assert d_landed.status == "sent" and d_landed.ambiguous == 1 and d_landed.attempt_started_at is None
+    assert d_lost.status == "sent" and d_lost.ambiguous == 1
+    assert len(fake.messages(ALERTS)) == 2  # each once
+    assert len(fake.requests_matching("POST", "/webhooks/{webhook_id}/{webhook_token}")) == 2
+
+
+async def test_no_post_goes_out_unless_its_attempt_is_recorded_first(world: dict[str, Any]) -> None:
+    """A full disk at the moment of recording the attempt: nothing is posted (a post whose trace
+    could be lost is the duplicate of a later restart); it goes out once the disk has room."""
+    fake, store, clock = world["fake"], world["store"], world["clock"]
+    (alert_id,) = await _events(store, 1)
+    disp = Dispatcher(store, [world["sink"]()], clock, gate=None)
+    real = alert_repo.mark_attempt
+
+    def full(db: Any, delivery_id: int, now: int) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    alert_repo.mark_attempt = full  # type: ignore[assignment]
+    try:
+        await _drain_for(disp, clock, 3)
+    finally:
+        alert_repo.mark_attempt = real  # type: ignore[assignment]
+    assert fake.messages(ALERTS) == []
+    assert fake.requests_matching("POST", "/webhooks/{webhook_id}/{webhook_token}") == []
+    await _drain_for(disp, clock, 30)
+    (d,) = await store.call(alert_repo.deliveries_for, alert_id)
+    assert d.status == "sent" and len(fake.messages(ALERTS)) == 1

@@ -3,8 +3,8 @@
 The events are the real ``vix_term`` alerts of the Cboe history (a replay), delivered live to
 the webhook in windows, each with one kind of misbehaviour of the local fake Discord: it stores
 the message and then hangs past the timeout, resets the connection, answers 200 with a body that
-is not JSON, or answers a 502 page that is not Discord's; it answers Discord's own 500 or 429
-before storing; it drops the connection before storing. Every event must land exactly once, or
+is not JSON, or answers a 500 page that is not Discord's; it answers Discord's own 500 or 429,
+or its edge's 503 page, before storing; it drops the connection before storing. Every event must land exactly once, or
 be recorded ``unsure`` (docs/operations.md: a possible loss) with at most one message; with a bot
 token too, the sink looks before it resends and every event lands exactly once.
 """
@@ -52,8 +52,12 @@ WINDOWS: list[tuple[str, Callable[[FakeDiscord], Any]]] = [
     ("stored, then resets", lambda f: f.faults.stored_then_reset("POST", "/webhooks/*", times=None)),
     ("stored, 200 not JSON", lambda f: f.faults.stored_then_garbage("POST", "/webhooks/*", times=None)),
     (
-        "stored, 502 page",
-        lambda f: f.faults.stored_then_garbage("POST", "/webhooks/*", status=502, times=None),
+        "stored, 500 page",
+        lambda f: f.faults.stored_then_garbage("POST", "/webhooks/*", status=500, times=None),
+    ),
+    (
+        "the edge's 503 page",
+        lambda f: f.faults.edge_error("POST", "/webhooks/*", status=503, times=PER_WINDOW),
     ),
     ("Discord's 500", lambda f: f.faults.server_error("POST", "/webhooks/*", status=500, times=PER_WINDOW)),
     (
@@ -164,7 +168,13 @@ async def test_webhook_storm_without_a_token(
                         lost.append(name)
                 if name.startswith("stored") and name != "stored, 200 not JSON":
                     assert d.status == "unsure" and n == 1, (name, d)  # delivered once, counted as unsure
-                if name in ("stored, 200 not JSON", "Discord's 500", "Discord's 429", "healthy"):
+                if name in (
+                    "stored, 200 not JSON",
+                    "Discord's 500",
+                    "Discord's 429",
+                    "the edge's 503 page",
+                    "healthy",
+                ):
                     assert d.status == "sent", (name, d)
     finally:
         store.close()

@@ -201,6 +201,24 @@ class Faults:
         """5xx. discord.py retries 500/502/504/524 (sleeping 1 s, 3 s, ...), not 503."""
         return self.add(FaultRule(method, path, status=status, times=times, name="server_error"))
 
+    def edge_error(
+        self, method: str = "*", path: str = "*", *, status: int = 502, times: int | None = 1
+    ) -> FaultRule:
+        """A 5xx HTML page from Discord's edge (Cloudflare) before the request reached Discord:
+        nothing is stored, the body is not Discord's JSON and there is no ``Via`` header."""
+        return self.add(
+            FaultRule(
+                method,
+                path,
+                status=status,
+                times=times,
+                via=False,
+                body=f"<html><head><title>{status} Bad Gateway</title></head><body>cloudflare</body></html>",
+                headers={"Content-Type": "text/html"},
+                name="edge_error",
+            )
+        )
+
     def http_error(
         self,
         method: str,
