@@ -23,7 +23,18 @@ from signals.sources import spx as spx_source
 from signals.sources.base import Backfill, SourceError
 
 #: the live providers, in an order where each finds what it needs (the universe before earnings)
-LIVE_ORDER = ("sp500", "cboe", "spx", "fred", "kalshi", "polymarket", "coinbase", "okx", "earnings", "coinglass")
+LIVE_ORDER = (
+    "sp500",
+    "cboe",
+    "spx",
+    "fred",
+    "kalshi",
+    "polymarket",
+    "coinbase",
+    "okx",
+    "earnings",
+    "coinglass",
+)
 #: live providers covered by another one (earnings refreshes the calendar from Nasdaq, then
 #: Alpha Vantage) or with no live source
 LIVE_SKIP = {
