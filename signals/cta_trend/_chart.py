@@ -1,5 +1,5 @@
 """cta_trend's chart: the S&P 500 with the four trigger levels as they stood each day and the net
-flip level, the alerts marked; the replicated position; the de/re-leveraging scores with their
+flip level (the 1- and 3-month triggers drawn; the others are in the texts), the alerts marked; the replicated position; the de/re-leveraging scores with their
 levels. Drawn by the default renderer (stacked panels)."""
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from signals.cta_trend._model import NAMES
 from signals.cta_trend._readings import model_frames
 from signals.cta_trend._vocab import KEYS, SIGNAL_ID, entry_lines, model_of
 from storage.observations import Inputs
+
+DISTANCE_CAP = 8.0
 
 
 def _marks(
@@ -52,11 +54,12 @@ def chart(
     price_lines = [Line("S&P 500 close", x, close)]
     price_lines += [
         Line(f"{NAMES.get(n, n)} trigger", x, f[f"trigger_{n}"].to_numpy(dtype=float))
-        for n in m.lookbacks[:3]
+        for n in m.lookbacks[:2]
     ]
     price_lines.append(Line("net flip level", x, f["flip_level"].to_numpy(dtype=float)))
     scores = {k: lv[k]["score"].to_numpy(dtype=float)[keep] for k in ("selling", "buying")}
-    distance = f["flip_sigma"].to_numpy(dtype=float)
+    # beyond a few daily moves the distance says only "far": capped, so the heads-up line shows
+    distance = np.minimum(f["flip_sigma"].to_numpy(dtype=float), DISTANCE_CAP)
     panels = (
         Panel("S&P 500", tuple(price_lines), marks=_marks(x, close, ms, set(KEYS))),
         Panel("Position (%)", (Line("replicated position", x, f["position"].to_numpy(dtype=float) * 100.0),)),
@@ -73,7 +76,7 @@ def chart(
             marks=_marks(x, scores["buying"], ms, {"buying"}),
         ),
         Panel(
-            "To net flip (daily moves)",
+            f"To net flip (daily moves, capped at {DISTANCE_CAP:g})",
             (Line(KEYS["trigger"], x, distance),),
             thresholds=entry_lines("trigger", params),
             marks=_marks(x, distance, ms, {"trigger"}),

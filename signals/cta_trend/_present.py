@@ -51,6 +51,7 @@ def present(ev: AlertEvent, stamp: Stamp) -> AlertText | None:
         fields["Triggers"] = ", ".join(f"{k} {v:,.0f}" for k, v in trig.items() if isinstance(v, int | float))
     fields["Assumptions"] = str(d.get("assumptions") or "")
     fmt = "{:.1f}"
+    # a trigger's peak (its distance) says nothing of how close it came: left out
     return message(
-        ev, head, first, meaning, fields, fmt, stamp, peak_text=None if ev.key == "trigger" else pct_text
+        ev, head, first, meaning, fields, fmt, stamp, peak_text=pct_text, no_peak=ev.key == "trigger"
     )

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from signals import registry
 
 FIXTURE_CBOE = ["VIX_History.csv", "VIX3M_History.csv", "VIX9D_History.csv", "VIX6M_History.csv"]
 
@@ -213,7 +214,7 @@ def test_demo_writes_charts_and_summary(tmp_path: Path, capsys: pytest.CaptureFi
     assert summary.startswith("flowwatch daily summary")
     assert "STALE" not in summary and "Stale data" not in summary  # recorded data is never stale
     assert (out_dir / "vix_term.png").exists() and list(out_dir.glob("alert-*.png"))
-    assert {e["signal"] for e in events} == {"vix_term", "ratecut", "btc_liq", "buyback"}  # every signal
+    assert {e["signal"] for e in events} == set(registry())  # every signal fires in its demo
     # the demo's database is its own, in its folder; its replayed events were never delivered
     code, out, _err = run(capsys, "db", "stats", "--db", str(out_dir / "demo.db"))
     assert code == 0 and "sent" not in out and "deliveries                0 rows" in out
