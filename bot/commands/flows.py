@@ -52,7 +52,7 @@ async def flows_callback(
     for sid in flow_ids():
         rows += await db_read(interaction, status, bot.settings, now, sid)
     embed = status_embed(rows, "flowwatch flows")
-    notes = []
+    notes: list[str] = []
     for ks in rows:
         text = ks.reading.data.get("assumptions") if ks.reading is not None else None
         if isinstance(text, str) and text and not any(text in n for n in notes):

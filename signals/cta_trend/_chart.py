@@ -76,7 +76,7 @@ def chart(
             marks=_marks(x, scores["buying"], ms, {"buying"}),
         ),
         Panel(
-            f"To net flip (daily moves, capped at {DISTANCE_CAP:g})",
+            "To net flip (daily σ)",
             (Line(KEYS["trigger"], x, distance),),
             thresholds=entry_lines("trigger", params),
             marks=_marks(x, distance, ms, {"trigger"}),
