@@ -33,19 +33,25 @@ MOVES = (-2, -1, 0, 1)
 _DATA = ("close", "vol", "scale", "position", "sell", "buy", "sell_usd", "buy_usd", "flow_usd")
 
 
-def model_frames(inputs: Inputs, p: Params) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
-    """The replication over every stored close (with its scenario flows), and its levels per key."""
+def model_frames(
+    inputs: Inputs, p: Params, tail: int | None = None
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """The replication over every stored close, its levels per key, and the scenario flows (of
+    the last ``tail`` closes only when given: each needs a year and a volatility window before it,
+    not the whole history)."""
     close = _spx.closes(inputs)
     if len(close) < 2:
         return pd.DataFrame(), {}
     m = model_of(p)
     f = frame(close, m)
-    f = f.join(scenarios(close, m, MOVES))
+    warm = max(m.lookbacks) + m.vol_days + 10
+    part = close if tail is None else close.iloc[-(tail + warm) :]
+    f = f.join(scenarios(part, m, MOVES))
     return f, levels(f, level_rules(p))
 
 
 def readings(inputs: Inputs, p: Params, tail: int | None = None) -> list[Reading]:
-    f, lv = model_frames(inputs, p)
+    f, lv = model_frames(inputs, p, tail)
     if f.empty:
         return []
     m = model_of(p)
