@@ -280,11 +280,11 @@ async def _backfill(ctx: BackfillContext) -> AsyncIterator[Batch]:
         ctx.progress(1)
         return
     sctx = ctx.source_context()
-    start = since or ctx.now.date().replace(year=ctx.now.year - HISTORY_YEARS)
+    start = since or years_back(ctx.now.date(), HISTORY_YEARS)
     try:
         rows = await fetch_yahoo(sctx, since=start)
     except SourceError as exc:
-        fred_start = max(start, ctx.now.date().replace(year=ctx.now.year - FRED_YEARS))
+        fred_start = max(start, years_back(ctx.now.date(), FRED_YEARS))
         try:
             rows = await fetch_fred(sctx, since=fred_start)
         except SourceError as exc2:
@@ -307,6 +307,14 @@ async def _backfill(ctx: BackfillContext) -> AsyncIterator[Batch]:
         describe=counted(f"{SPX_CLOSE}: {len(rows)} closes {first} to {last} from Yahoo {SYMBOL}"),
     )
     ctx.progress(1)
+
+
+def years_back(d: date, years: int) -> date:
+    """The same day ``years`` earlier (29 February gives the 28th of a common year)."""
+    try:
+        return d.replace(year=d.year - years)
+    except ValueError:
+        return d.replace(year=d.year - years, day=28)
 
 
 def _span(rows: list[Observation]) -> tuple[str, str]:

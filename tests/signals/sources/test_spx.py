@@ -212,3 +212,8 @@ def test_yahoo_body_with_a_zero_close_drops_that_bar() -> None:
     doc["chart"]["result"][0]["indicators"]["quote"][0]["close"][2] = 0.0
     rows = spx.parse_yahoo(json.dumps(doc), now=AFTER_CLOSE)
     assert "2026-11-18" not in [iso(r.ts)[:10] for r in rows] and len(rows) == 4
+
+
+def test_years_back_from_a_leap_day() -> None:
+    assert spx.years_back(datetime(2028, 2, 29).date(), 25).isoformat() == "2003-02-28"
+    assert spx.years_back(datetime(2028, 2, 29).date(), 4).isoformat() == "2024-02-29"
