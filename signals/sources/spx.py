@@ -13,7 +13,8 @@
   ``sp500_index_daily.csv``. A file is refused whole, with the line and date, when a close is
   zero, negative or not a number, when a date repeats or goes backwards, and when an NYSE
   session is missing between its first and last date (the models read consecutive sessions:
-  a gap would be read as one long day).
+  a gap would be read as one long day). The bar of a session that has not closed yet (a file
+  saved during the session) is not a close and is left out.
 
 Each close is one observation in ``spx.close`` at 00:00 UTC of its trading date (as every daily
 close); the signals read it as the 16:00 ET close.
@@ -215,7 +216,7 @@ def parse_file(
         if value <= 0:
             raise SourceError(
                 label,
-                f"line {n} ({d.isoformat()}): close {raw} is zero or negative; closes must be above zero "
+                f"line {n} ({d.isoformat()}): close {raw[:20]} is zero or negative; closes must be above zero "
                 "(nothing imported)",
             )
         ts = day_epoch(d)
@@ -223,6 +224,8 @@ def parse_file(
             raise SourceError(label, f"line {n}: the date {d.isoformat()} is in the future")
         if since is not None and d < since:
             continue
+        if not closed(ts, now):
+            continue  # a file saved during a session ends with that session's moving bar: not a close
         if tradingcal.first_known_session() <= d and not tradingcal.is_session(d):
             raise SourceError(
                 label,

@@ -217,3 +217,10 @@ def test_yahoo_body_with_a_zero_close_drops_that_bar() -> None:
 def test_years_back_from_a_leap_day() -> None:
     assert spx.years_back(datetime(2028, 2, 29).date(), 25).isoformat() == "2003-02-28"
     assert spx.years_back(datetime(2028, 2, 29).date(), 4).isoformat() == "2024-02-29"
+
+
+def test_a_file_saved_during_the_session_leaves_out_its_moving_bar() -> None:
+    rows = [("2026-11-18", "6870.12"), ("2026-11-19", "6859.40"), ("2026-11-20", "6880.00")]
+    got = spx.parse_file(_bars(rows), "spx.csv", now=DURING)
+    assert [iso(r.ts)[:10] for r in got] == ["2026-11-18", "2026-11-19"]
+    assert len(spx.parse_file(_bars(rows), "spx.csv", now=AFTER_CLOSE)) == 3
