@@ -57,68 +57,109 @@ def readings(inputs: Inputs, p: Params, tail: int | None = None) -> list[Reading
     m = model_of(p)
     times = _spx.close_times(pd.DatetimeIndex(f.index))
     start = 0 if tail is None else max(0, len(f) - tail)
+    stamps = [None] * start + list(times[start:].to_pydatetime())
     cols = {c: f[c].to_numpy(dtype=float) for c in f.columns if f[c].dtype.kind in "fiu"}
     out: list[Reading] = []
     position = cols["position"]
+    common: dict[str, Any] = {}
+    per_key = {}
     for key in KEYS:
-        score = lv[key]["score"].to_numpy(dtype=float)
         level = lv[key]["level"].to_numpy()
         hold = lv[key]["hold"].to_numpy()
         if key in CHANGE:
             # an immaterial move (a point or two of a full position) gets no level, whatever its rank
             small = ~(cols[CHANGE[key]] * 100.0 >= p["min_points"])
             level, hold = np.where(small, 0, level), np.where(small, 0, hold)
-        for i in range(start, len(f)):
-            if not np.isfinite(position[i]):
-                continue
+        per_key[key] = (lv[key]["score"].to_numpy(dtype=float), level, hold)
+    for i in range(start, len(f)):
+        if not np.isfinite(position[i]):
+            continue
+        row: dict[str, Any] | None = None
+        shared: dict[str, str] = {}
+        for key, (score, level, hold) in per_key.items():
             if key == "trigger":
                 value = float(-score[i]) if np.isfinite(score[i]) else FAR
             elif np.isfinite(score[i]):
                 value = float(score[i])
             else:
                 continue
-            row = {c: float(v[i]) for c, v in cols.items()}
-            out.append(reading(key, times[i].to_pydatetime(), value, int(level[i]), int(hold[i]), row, m, p))
+            if row is None:  # the figures of the close, built once for its keys
+                row = {c: float(v[i]) for c, v in cols.items()}
+                shared = fields(row, m)
+                common = common_data(row, m)
+            out.append(
+                reading(key, stamps[i], value, int(level[i]), int(hold[i]), row, m, p, dict(shared), common)
+            )
     out.sort(key=lambda r: (r.ts, r.key))
     return out
 
 
 def _triggers(row: dict[str, Any], m: Model) -> list[tuple[str, float, float]]:
-    """(name, level, % from the close) of each component's trigger."""
+    """(name, level, % from the close) of each component's trigger (kept on the row once built)."""
+    if "_triggers" in row:
+        return list(row["_triggers"])
     out = []
     for n in m.lookbacks:
         lvl = row.get(f"trigger_{n}", float("nan"))
         if np.isfinite(lvl):
             out.append((NAMES.get(n, f"{n}-session"), lvl, (lvl / row["close"] - 1.0) * 100.0))
+    row["_triggers"] = tuple(out)
     return out
 
 
-def reading(
-    key: str, ts: Any, value: float, level: int, hold: int, row: dict[str, Any], m: Model, p: Params
-) -> Reading:
-    lvl = Level(level)
-    enters = entry_lines(key, p)
-    nxt = next(
-        (Threshold(lv, enters[lv.label]) for lv in KEY_LEVELS[key] if lv > lvl and lv.label in enters), None
-    )
-    flip = row["flip_level"] if np.isfinite(row["flip_level"]) else None
-    data: dict[str, Any] = {c: row[c] for c in _DATA} | {
-        "value": value,
+def _assumptions(row: dict[str, Any], m: Model) -> str:
+    if "_assumptions" not in row:
+        row["_assumptions"] = assumptions(m)
+    return str(row["_assumptions"])
+
+
+def _num(x: float) -> float | None:
+    """A figure for ``data``: None for a missing number, never NaN (JSON-safe)."""
+    return x if np.isfinite(x) else None
+
+
+def common_data(row: dict[str, Any], m: Model) -> dict[str, Any]:
+    """The figures of a close every key's reading carries in ``data``."""
+    flip = _num(row["flip_level"])
+    return {c: _num(row[c]) for c in _DATA} | {
         "flow_days": m.flow_days,
         "full_usd": m.full_usd,
         "flip_level": flip,
-        "flip_pct": row["flip_pct"] if flip is not None else None,
-        "flip_sigma": row["flip_sigma"] if flip is not None else None,
+        "flip_pct": _num(row["flip_pct"]) if flip is not None else None,
+        "flip_sigma": _num(row["flip_sigma"]) if flip is not None else None,
         "nearest": int(row["nearest"]) if np.isfinite(row["nearest"]) else 0,
-        "nearest_level": row["nearest_level"] if np.isfinite(row["nearest_level"]) else None,
-        "nearest_pct": row["nearest_pct"] if np.isfinite(row["nearest_pct"]) else None,
+        "nearest_level": _num(row["nearest_level"]),
+        "nearest_pct": _num(row["nearest_pct"]),
         "triggers": {name: lv for name, lv, _pct in _triggers(row, m)},
-        "scenarios": {f"{k:+g}": row.get(f"flow_usd_{k:+g}") for k in MOVES},
-        "assumptions": assumptions(m),
+        "scenarios": {f"{k:+g}": _num(row.get(f"flow_usd_{k:+g}", float("nan"))) for k in MOVES},
+        "assumptions": _assumptions(row, m),
     }
+
+
+def reading(
+    key: str,
+    ts: Any,
+    value: float,
+    level: int,
+    hold: int,
+    row: dict[str, Any],
+    m: Model,
+    p: Params,
+    shared: dict[str, str] | None = None,
+    common: dict[str, Any] | None = None,
+) -> Reading:
+    lvl = Level(level)
+    nxt = None
+    if key != "trigger" and lvl < KEY_LEVELS[key][-1]:
+        enters = entry_lines(key, p)
+        nxt = next(
+            (Threshold(lv, enters[lv.label]) for lv in KEY_LEVELS[key] if lv > lvl and lv.label in enters),
+            None,
+        )
+    data: dict[str, Any] = dict(common if common is not None else common_data(row, m))
+    data["value"] = value
     if key != "trigger":
         data["percentile"] = value
-    data = {k: _clean(v) for k, v in data.items()}
     return Reading(
         signal=SIGNAL_ID,
         key=key,
@@ -129,9 +170,9 @@ def reading(
         summary=summary(key, row, value, m),
         source=_spx.SOURCE,
         confirm=int(p["confirm"]),
-        fields=fields(row, m),
+        fields=shared if shared is not None else fields(row, m),
         data=data,
-        next_threshold=nxt if key != "trigger" else None,
+        next_threshold=nxt,
         unit=" daily moves" if key == "trigger" else " pctl",
         headline=headline(key, row, value, m),
     )
@@ -162,7 +203,7 @@ def summary(key: str, row: dict[str, Any], value: float, m: Model) -> str:
     trig = _triggers(row, m)
     nearest = min(trig, key=lambda t: abs(t[2])) if trig else None
     near = f"; nearest trigger: {nearest[0]} at {nearest[1]:,.0f} ({nearest[2]:+.1f} %)" if nearest else ""
-    text = assumptions(m)
+    text = _assumptions(row, m)
     return f"{what}{rank}; {_flip_text(row)}{near}. {text[:1].upper()}{text[1:]}."
 
 
@@ -190,15 +231,6 @@ def fields(row: dict[str, Any], m: Model) -> dict[str, str]:
         )
         or "n/a",
         "Volatility": f"{row['vol']:.1%} (size scaled to {row['scale']:.0%})",
-        "Assumptions": assumptions(m),
+        "Assumptions": _assumptions(row, m),
     }
     return out
-
-
-def _clean(v: Any) -> Any:
-    """JSON-safe figures: a missing number is None, never NaN."""
-    if isinstance(v, dict):
-        return {k: _clean(x) for k, x in v.items()}
-    if isinstance(v, float) and not np.isfinite(v):
-        return None
-    return v

@@ -54,25 +54,28 @@ def readings(inputs: Inputs, p: Params, tail: int | None = None) -> list[Reading
     m = model_of(p)
     times = _spx.close_times(pd.DatetimeIndex(f.index))
     start = 0 if tail is None else max(0, len(f) - tail)
+    stamps = [None] * start + list(times[start:].to_pydatetime())
+    assume = assumptions(m)
     cols = {c: f[c].to_numpy(dtype=float) for c in _DATA}
     binding = f["binding"].to_numpy()
     out: list[Reading] = []
+    per_key = {}
     for key in KEYS:
-        score = lv[key]["score"].to_numpy(dtype=float)
         # an immaterial share (a few hundred million of a $300bn pool) gets no level, whatever its rank
         small = cols[SHARE[key]] < p["min_share"]
         level = np.where(small, 0, lv[key]["level"].to_numpy())
         hold = np.where(small, 0, lv[key]["hold"].to_numpy())
-        for i in range(start, len(f)):
+        per_key[key] = (lv[key]["score"].to_numpy(dtype=float), level, hold)
+    for i in range(start, len(f)):
+        row: dict[str, Any] | None = None
+        for key, (score, level, hold) in per_key.items():
             if not np.isfinite(score[i]):
                 continue
-            row: dict[str, Any] = {c: float(cols[c][i]) for c in _DATA}
-            row["binding"] = str(binding[i])
-            out.append(
-                reading(
-                    key, times[i].to_pydatetime(), float(score[i]), int(level[i]), int(hold[i]), row, m, p
-                )
-            )
+            if row is None:  # the figures of the close, built once for its keys
+                row = {c: float(cols[c][i]) for c in _DATA}
+                row["binding"] = str(binding[i])
+                row["_assumptions"] = assume
+            out.append(reading(key, stamps[i], float(score[i]), int(level[i]), int(hold[i]), row, m, p))
     out.sort(key=lambda r: (r.ts, r.key))
     return out
 
@@ -81,17 +84,21 @@ def reading(
     key: str, ts: Any, score: float, level: int, hold: int, row: dict[str, Any], m: Model, p: Params
 ) -> Reading:
     lvl = Level(level)
-    enters = entry_lines(key, p)
-    nxt = next(
-        (Threshold(lv, enters[lv.label]) for lv in KEY_LEVELS[key] if lv > lvl and lv.label in enters), None
-    )
+    nxt = None
+    if lvl < KEY_LEVELS[key][-1]:
+        enters = entry_lines(key, p)
+        nxt = next(
+            (Threshold(lv, enters[lv.label]) for lv in KEY_LEVELS[key] if lv > lvl and lv.label in enters),
+            None,
+        )
+    assume = str(row.get("_assumptions") or assumptions(m))
     data = {c: row[c] for c in _DATA} | {
         "binding": row["binding"],
         "percentile": score,
         "horizon_days": m.horizon_days,
         "aum_usd": m.aum_usd,
         "target_vol": m.target_vol,
-        "assumptions": assumptions(m),
+        "assumptions": assume,
     }
     return Reading(
         signal=SIGNAL_ID,
@@ -139,7 +146,7 @@ def summary(key: str, row: dict[str, Any], score: float, m: Model) -> str:
         )
     else:
         what = f"Vol-control funds: nothing to buy back ({rank})"
-    text = assumptions(m)
+    text = str(row.get("_assumptions") or assumptions(m))
     return f"{what}; {move}. {text[:1].upper()}{text[1:]}."
 
 
@@ -174,5 +181,5 @@ def fields(key: str, row: dict[str, Any], score: float, m: Model, p: Params) -> 
         ),
         "Today's estimated flow": usd_text(row["flow_usd"]),
         "Percentile": f"{score:.1f} ({p['window_years']:g}-year window)",
-        "Assumptions": assumptions(m),
+        "Assumptions": str(row.get("_assumptions") or assumptions(m)),
     }
