@@ -4,7 +4,7 @@ Without ``--dir``: every provider that downloads history live, one after another
 that fails is reported and the others go on). With ``--dir D``: every file in the folder in a
 provider's own format, recognised by its name or its header line (Cboe ``*_History.csv``, FRED
 graph CSVs, the Coinglass export, ZQ settlements, the earnings CSV, the Kalshi/Polymarket
-recorded CSV, Binance klines, Nasdaq day answers, the S&P 500 list); files it does not recognise
+recorded CSV, Binance klines, Nasdaq day answers, the S&P 500 list, S&P 500 daily bars); files it does not recognise
 are listed, never guessed at.
 """
 
@@ -19,10 +19,22 @@ from typing import Any
 
 from signals.sources import backfills, coinglass
 from signals.sources import fred as fred_source
+from signals.sources import spx as spx_source
 from signals.sources.base import Backfill, SourceError
 
 #: the live providers, in an order where each finds what it needs (the universe before earnings)
-LIVE_ORDER = ("sp500", "cboe", "fred", "kalshi", "polymarket", "coinbase", "okx", "earnings", "coinglass")
+LIVE_ORDER = (
+    "sp500",
+    "cboe",
+    "spx",
+    "fred",
+    "kalshi",
+    "polymarket",
+    "coinbase",
+    "okx",
+    "earnings",
+    "coinglass",
+)
 #: live providers covered by another one (earnings refreshes the calendar from Nasdaq, then
 #: Alpha Vantage) or with no live source
 LIVE_SKIP = {
@@ -62,6 +74,8 @@ def recognise(path: Path) -> list[str]:
         return []
     if cols[:5] == ["date", "open", "high", "low", "close"] and _CBOE_NAME.search(name):
         return ["cboe"]
+    if cols[:5] == ["date", "open", "high", "low", "close"] and spx_source.recognises(name):
+        return ["spx"]
     if "long_liquidation_usd" in cols and ("time_ms" in cols):
         return ["coinglass"]
     if cols[:4] == ["trade_date", "symbol", "contract_month", "settle"]:
@@ -136,7 +150,7 @@ def plan_dir(directory: Path) -> tuple[list[tuple[str, Path]], list[Outcome]]:
 
 #: providers of files, in an order where each finds what it reads (FRED's rates before FedWatch)
 FILE_ORDER = (
-    "sp500", "cboe", "fred", "binance", "coinbase", "coinglass", "okx", "kalshi", "polymarket", "earnings",
+    "sp500", "cboe", "spx", "fred", "binance", "coinbase", "coinglass", "okx", "kalshi", "polymarket", "earnings",
     "nasdaq", "fedwatch",
 )  # fmt: skip
 

@@ -72,3 +72,27 @@ def add_sessions(d: date, n: int) -> date:
     else:
         base = cal.date_to_session(ts, direction="next")
     return cal.session_offset(base, n).date()
+
+
+def session_close(d: date) -> datetime | None:
+    """The regular close of session ``d`` (16:00 ET, 13:00 on early-close days) in UTC, or None
+    when ``d`` is not an NYSE session the calendar knows."""
+    if not is_session(d):
+        return None
+    close = _xnys().session_close(pd.Timestamp(d))
+    return close.to_pydatetime()
+
+
+def first_known_session() -> date:
+    """The first session the calendar covers (gaps before it cannot be judged)."""
+    return _xnys().first_session.date()
+
+
+def missing_sessions(dates: list[date]) -> list[date]:
+    """NYSE sessions from the first to the last of ``dates`` (sorted) that ``dates`` lacks,
+    judged where the calendar covers them."""
+    if not dates:
+        return []
+    have = set(dates)
+    start = max(dates[0], first_known_session())
+    return [d for d in sessions_between(start, dates[-1]) if d not in have]

@@ -50,6 +50,10 @@ def fomc_series(venue: str, meeting_id: str, suffix: str) -> str:
     return f"{venue}.fomc.{meeting_id}.{suffix}"
 
 
+#: the S&P 500 index daily close (index points), stamped 00:00 UTC of its trading date; the
+#: reading it gives is at the 16:00 ET close (Yahoo ``^GSPC``, FRED ``SP500`` as the fallback)
+SPX_CLOSE = "spx.close"
+
 FRED_EFFR = "fred.effr"
 FRED_TARGET_UPPER = "fred.target_upper"
 FRED_TARGET_LOWER = "fred.target_lower"
@@ -153,6 +157,7 @@ RANGES: tuple[SeriesRange, ...] = (
     SeriesRange("liq.btc.*.gap_s.*", 0.0, 366 * 86400.0, "seconds", date(2015, 1, 1), "feed gaps"),
     SeriesRange("liq.btc.*", 0.0, 1e11, "USD", date(2015, 1, 1), "BTC futures liquidated in a bucket"),
     SeriesRange("btc.usd.close.*", 0.01, 1e8, "USD", date(2009, 1, 3), "BTC price"),
+    SeriesRange("spx.close", 100.0, 100_000.0, "index points", date(1927, 12, 30), "S&P 500 daily close"),
     SeriesRange("fred.effr", -5.0, 30.0, "percent", date(1954, 7, 1), "effective federal funds rate"),
     SeriesRange("fred.target_*", -5.0, 30.0, "percent", date(1982, 9, 27), "federal funds target range"),
     SeriesRange("fred.walcl", 100_000.0, 30_000_000.0, "million USD", date(2002, 12, 18), "Fed total assets"),

@@ -194,6 +194,13 @@ def fred_route(request: httpx.Request, world: World, values: str | None) -> http
     if fid in FRED_FLOWS:
         return fred_flow_route(fid, world, values)
     out = [f"observation_date,{fid}"]
+    if fid == "SP500":
+        since = date.fromisoformat(request.url.params.get("cosd", "2000-01-01"))
+        for d, close in gspc_rows(world.data_now):
+            if d >= since:
+                d2 = d + FUTURE if values == "future" else d
+                out.append(f"{d2.isoformat()},{bad_text_number(f'{close:.2f}', values)}")
+        return httpx.Response(200, text="\n".join(out) + "\n", headers={"Content-Type": "text/csv"})
     for d, vals in cboe_rows(FRED_OF.get(fid, "VIX"), world.data_now):
         if values == "future":
             d += FUTURE
@@ -257,6 +264,55 @@ def fred_flow_route(fid: str, world: World, values: str | None) -> httpx.Respons
     return httpx.Response(200, text="\n".join(out) + "\n", headers={"Content-Type": "text/csv"})
 
 
+# -- Yahoo ^GSPC (and FRED SP500): S&P 500 daily closes ---------------------------------------
+
+#: the first session of the simulated S&P 500 history (four years before the scenarios: enough
+#: for the flow signals' ranks)
+GSPC_FIRST = date(2022, 1, 3)
+
+
+def gspc_close(i: int) -> float:
+    """The simulated close of the i-th session: a gentle trend with a slow wave."""
+    return round(4500.0 * math.exp(0.0003 * i + 0.03 * math.sin(i / 23.0)), 2)
+
+
+def gspc_rows(now: datetime) -> list[tuple[date, float]]:
+    """Every published session's close up to ``now``."""
+    return [(d, gspc_close(i)) for i, d in enumerate(published_sessions(GSPC_FIRST, now))]
+
+
+def gspc_route(request: httpx.Request, world: World, values: str | None) -> httpx.Response:
+    """Daily bars as Yahoo sends them: the last month (``range=1mo``) or ``period1``..``period2``;
+    stamps at the session's 09:30 ET open, the session in progress included."""
+    doc = json.loads(_fixture("yahoo/chart_GSPC_1d.json"))
+    res = doc["chart"]["result"][0]
+    now = world.data_now
+    rows = gspc_rows(now)
+    local = now.astimezone(NEW_YORK)
+    forming = tradingcal.is_market_open(now) and (not rows or rows[-1][0] < local.date())
+    if forming:  # the bar still forming moves with the index
+        rows.append((local.date(), gspc_close(len(rows)) + 1.5))
+    if "period1" in request.url.params:
+        first = datetime.fromtimestamp(int(request.url.params["period1"]), UTC).date()
+    else:
+        first = local.date() - timedelta(days=31)
+    rows = [(d, c) for d, c in rows if d >= first]
+    stamps, closes = [], []
+    for d, c in rows:
+        open_ = datetime.combine(d, datetime.min.time(), tzinfo=NEW_YORK) + timedelta(hours=9, minutes=30)
+        stamps.append(int(open_.timestamp()) + (int(FUTURE.total_seconds()) if values == "future" else 0))
+        closes.append(bad_number(c, values))
+    res["timestamp"] = stamps
+    q = res["indicators"]["quote"][0]
+    for k in ("open", "high", "low", "close"):
+        q[k] = list(closes)
+    q["volume"] = [0] * len(closes)
+    res["indicators"]["adjclose"] = [{"adjclose": list(closes)}]
+    return httpx.Response(
+        200, text=json.dumps(doc, separators=(",", ":")), headers={"Content-Type": "application/json"}
+    )
+
+
 # -- Yahoo: 5-minute bars of the session so far -------------------------------------------------
 
 YAHOO_LEVEL = {"^VIX": 16.5, "^VIX3M": 19.25, "^VIX9D": 15.75}
@@ -264,6 +320,8 @@ YAHOO_LEVEL = {"^VIX": 16.5, "^VIX3M": 19.25, "^VIX9D": 15.75}
 
 def yahoo_route(request: httpx.Request, world: World, values: str | None) -> httpx.Response:
     symbol = request.url.path.rsplit("/", 1)[-1]
+    if symbol == "^GSPC":
+        return gspc_route(request, world, values)
     doc = json.loads(_fixture("yahoo/chart_VIX_1d.json"))
     res = doc["chart"]["result"][0]
     now = world.data_now

@@ -364,6 +364,7 @@ class World:
         self.unknown: list[str] = []
         self.cboe = {s: fixture(f"cboe/{s}_History.csv") for s in ("VIX", "VIX3M", "VIX9D", "VIX6M")}
         self.chart = json.loads(fixture("yahoo/chart_VIX_1d.json"))
+        self.gspc_chart = json.loads(fixture("yahoo/chart_GSPC_1d.json"))
         self.nasdaq_day = json.loads(fixture("nasdaq/earnings_2026-10-13.json"))
         self.nasdaq_recorded = json.loads(fixture("nasdaq/earnings.json"))
         self.kalshi = fixture("kalshi/events_KXFEDDECISION_nested.json")
@@ -404,8 +405,33 @@ class World:
         self.unknown.append(str(request.url)[:120])
         return httpx.Response(404, text="not found")
 
+    def gspc(self) -> str:
+        """The last month of S&P 500 daily bars (the session in progress included, as Yahoo sends
+        it), in the recorded ^GSPC envelope."""
+        from signals import tradingcal
+
+        now = self.clock.now()
+        local = now.astimezone(NEW_YORK)
+        stamps, closes = [], []
+        for d in tradingcal.sessions_between(local.date() - timedelta(days=31), local.date()):
+            open_ = datetime.combine(d, datetime.min.time(), tzinfo=NEW_YORK) + timedelta(hours=9, minutes=30)
+            if open_ <= now:
+                stamps.append(int(open_.timestamp()))
+                closes.append(round(6000.0 + 40.0 * math.sin(d.toordinal() / 5.0), 2))
+        doc = copy.deepcopy(self.gspc_chart)
+        res = doc["chart"]["result"][0]
+        res["timestamp"] = stamps
+        res["indicators"] = {
+            "quote": [
+                {"open": closes, "high": closes, "low": closes, "close": closes, "volume": [0] * len(closes)}
+            ]
+        }
+        return json.dumps(doc)
+
     def yahoo(self, symbol: str) -> str:
-        """Today's 5-minute bars so far, in the recorded chart envelope."""
+        """Today's 5-minute bars so far, in the recorded chart envelope (``^GSPC``: daily bars)."""
+        if symbol == "^GSPC":
+            return self.gspc()
         now = self.clock.now().astimezone(NEW_YORK)
         open_ = datetime.combine(now.date(), datetime.min.time(), tzinfo=NEW_YORK) + timedelta(
             hours=9, minutes=30

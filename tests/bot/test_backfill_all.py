@@ -22,6 +22,8 @@ def test_recognises_every_shared_provider_file(data_dir: Path, fixtures_dir: Pat
     assert got["sp500_earnings_dates_2015_2025.csv"] == ["earnings"]
     assert got["fed_dec2025_nochange_polymarket_kalshi_30min.csv"] == ["kalshi", "polymarket"]
     assert got["btc_usdt_binance_daily.csv"] == ["binance"]
+    # S&P 500 daily bars (date,open,high,low,close,volume), named for the index
+    assert got["sp500_index_daily.csv"] == ["spx"]
     # the FedWatch method's inputs: DFF (read as the EFFR) and the constructed target range,
     # two series in one FRED layout; loaded before the settlements (FRED before fedwatch)
     assert got["fred_dff_daily.csv"] == ["fred"]
@@ -39,7 +41,7 @@ def test_recognises_every_shared_provider_file(data_dir: Path, fixtures_dir: Pat
     ):
         assert got[f"fred_{fid}.csv"] == ["fred"], fid
     # not a provider's file: never guessed at
-    for name in ("SOURCES.md", "sp500_index_daily.csv", "fomc_meetings.csv"):
+    for name in ("SOURCES.md", "fomc_meetings.csv"):
         assert got[name] == [], name
     assert recognise(fixtures_dir / "fred" / "VIXCLS.csv") == ["fred"]
     assert recognise(fixtures_dir / "cboe" / "VIX_History.csv") == ["cboe"]

@@ -101,6 +101,7 @@ SOURCE_FILES: dict[str, st.SearchStrategy[File]] = {
     "polymarket": text_files(S.POLY_EVENTS, "json", ["gamma_events.json"])
     | text_files(S.NOCHANGE, "csv", ["dec.csv"]),
     "sp500": text_files(S.SP500, "csv", ["constituents.csv"]),
+    "spx": text_files(S.SPX_BARS, "csv", ["sp500_index_daily.csv", "spx.csv"]),
 }
 assert set(SOURCE_FILES) == set(backfills()), "a backfill source without hostile files"
 

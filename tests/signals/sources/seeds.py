@@ -107,6 +107,16 @@ ALPHAVANTAGE = seeds(
     "alphavantage/error_information.json",
     fallback="symbol,name,reportDate,fiscalDateEnding,estimate,currency,timeOfTheDay\r\nIBM,IBM,2026-01-20,2025-12-31,4.3,USD,post-market\r\n",
 )
+#: S&P 500 daily bars (``backfill spx --file``) and Yahoo's ^GSPC chart
+SPX_BARS = seeds(
+    "data/sp500_index_daily.csv",
+    fallback="date,open,high,low,close,volume\n2024-07-01,1,1,1,5475.09,0\n2024-07-02,1,1,1,5509.01,0\n",
+    lines=40,
+)
+SPX_YAHOO = seeds(
+    "yahoo/chart_GSPC_1d.json",
+    fallback='{"chart":{"result":[{"meta":{"exchangeTimezoneName":"America/New_York"},"timestamp":[1794839400],"indicators":{"quote":[{"close":[6822.7]}]}}],"error":null}}',
+)
 SP500 = seeds("sp500/constituents.csv", fallback="Symbol,Security,GICS Sector\nMMM,3M,Industrials\n")
 EARNINGS = seeds(
     "data/sp500_earnings_dates_2015_2025.csv",

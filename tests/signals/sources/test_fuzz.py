@@ -35,6 +35,7 @@ from signals.sources import (
     okx,
     polymarket,
     sp500,
+    spx,
     yahoo,
 )
 from signals.sources.base import Rejects, SourceError
@@ -59,6 +60,8 @@ from tests.signals.sources.seeds import (
     POLY_EVENTS,
     POLY_HISTORY,
     SP500,
+    SPX_BARS,
+    SPX_YAHOO,
     YAHOO,
     ZQ,
 )
@@ -107,6 +110,27 @@ def test_yahoo_chart(text: str, interval: str) -> None:
     rows = expect_clear_error(
         lambda: yahoo.parse_chart(text, "yahoo.vix.5m", interval=interval, now=NOW), (SourceError,)
     )
+    check_rows(rows or [], max_ts=LIMIT)
+
+
+# -- S&P 500 closes ---------------------------------------------------------------------------
+
+
+@fuzz_settings
+@given(payloads(SPX_BARS, "csv"))
+def test_spx_bars_file(text: str) -> None:
+    """A daily-bar file: every close kept is a positive, finite close of a past NYSE session, or
+    the whole file is refused with the reason."""
+    rows = expect_clear_error(lambda: spx.parse_file(text, "spx.csv", now=NOW), (SourceError,))
+    check_rows(rows or [], max_ts=LIMIT)
+    days = [r.ts for r in rows or []]  # type: ignore[attr-defined]
+    assert days == sorted(set(days))
+
+
+@fuzz_settings
+@given(payloads(SPX_YAHOO, "json"))
+def test_spx_yahoo(text: str) -> None:
+    rows = expect_clear_error(lambda: spx.parse_yahoo(text, now=NOW), (SourceError,))
     check_rows(rows or [], max_ts=LIMIT)
 
 
@@ -363,6 +387,7 @@ BIG = "x" * 200_000  # past the csv module's field limit (128 KiB)
 CSV_READERS: dict[str, Any] = {
     "cboe": lambda t: cboe.parse_csv("DATE,OPEN,HIGH,LOW,CLOSE\n" + t + "\n", "vix", now=NOW),
     "sp500": lambda t: sp500.parse_csv("Symbol,Security\n" + t),
+    "spx": lambda t: spx.parse_file("date,open,high,low,close\n" + t + "\n", "spx.csv", now=NOW),
     "alphavantage": lambda t: alphavantage.parse_csv("symbol,name,reportDate,fiscalDateEnding\n" + t),
     "earnings": lambda t: earnings.parse_csv("ticker,earnings_date\n" + t),
     "zq": lambda t: fedwatch.parse_zq_csv("trade_date,symbol,contract_month,settle\n" + t),
