@@ -25,6 +25,9 @@ from signals.contract import default_params
 
 SIGNALS = ("vol_control", "cta_trend")
 
+#: the per-signal metrics this module measures on real history (bench.signals derives the rest)
+COVERS = ("replay.vol_control", "replay.cta_trend", "chart.vol_control", "chart.cta_trend")
+
 
 def bare_panels(data: Any) -> bytes:
     """The default renderer's stacked panels, drawn with matplotlib alone."""
