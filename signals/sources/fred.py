@@ -27,9 +27,12 @@ from signals.sources.base import (
     SourceError,
     bad_value_reason,
     check_complete,
+    check_file_complete,
     describe_body,
     looks_like_html,
+    refuse_conflicts,
 )
+from storage import filerules
 from storage.batches import Batch, counted
 from storage.observations import Observation
 from storage.series import FRED_EFFR, FRED_TARGET_LOWER, FRED_TARGET_UPPER, cboe_close
@@ -68,8 +71,10 @@ def parse_csv(
     since: date | None = None,
     series: str | None = None,
     rejects: Rejects | None = None,
+    strict: bool = False,
 ) -> list[Observation]:
-    """A FRED graph CSV (any layout) -> observations of every mapped series in it."""
+    """A FRED graph CSV (any layout) -> observations of every mapped series in it. With ``strict``
+    (a file), a file cut off or giving one date two values is refused (:mod:`storage.filerules`)."""
     label = f"fred {fred_id or ''}".strip()
     if looks_like_html(text) or not text.strip() or text.lstrip()[:1] in "{[":
         raise SourceError(label, f"expected a FRED graph CSV, got {describe_body(text)}")
@@ -93,6 +98,9 @@ def parse_csv(
                 f"no series is mapped for FRED id {fid}; known: {', '.join([*SERIES, *ALIASES])}",
             )
         targets.append(target)
+    if strict:
+        check_file_complete(text, label)
+    seen = filerules.Conflicts()
     own = rejects is None
     rejects = Rejects(label) if rejects is None else rejects
     body = lines[1:]
@@ -130,7 +138,10 @@ def parse_csv(
             if reason:
                 rejects.add(f"{d.isoformat()} {fid}", reason)
                 continue
-            out.append(Observation(target, ts, value, "fred"))
+            if seen.add((target, ts), value, n):
+                out.append(Observation(target, ts, value, "fred"))
+    if strict:
+        refuse_conflicts(seen, label, filerules.series_time)
     if own:
         rejects.log(log)
     return out
@@ -155,12 +166,12 @@ async def fetch_series(
 async def _backfill(ctx: BackfillContext) -> AsyncIterator[Batch]:
     since = ctx.since.date() if ctx.since else None
     if ctx.file:
-        rows = parse_csv(_read(ctx.file), now=ctx.now, since=since)
+        rows = parse_csv(_read(ctx.file), now=ctx.now, since=since, strict=True)
         per: dict[str, int] = {}
         for r in rows:
             per[r.series] = per.get(r.series, 0) + 1
         what = ", ".join(f"{k} {v} rows" for k, v in per.items()) or "nothing: 0 rows"
-        yield Batch(tuple(rows), describe=counted(f"{what} from {ctx.file.name}"))
+        yield Batch(tuple(rows), describe=counted(f"{what} from {ctx.file.name}"), file=ctx.file.name)
         ctx.progress(1)
         return
     sctx = ctx.source_context()
