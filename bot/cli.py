@@ -127,6 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("import", help="load a CSV with header ts,value into a series (idempotent)")
     p.add_argument("series", help="series id, e.g. cboe.vix.close")
     p.add_argument("file", type=Path, help="CSV file with header ts,value")
+    p.add_argument(
+        "--custom",
+        action="store_true",
+        help="the series is your own, not one of the ids in docs/series.md: import it anyway "
+        "(without it, an unknown id is refused with the nearest known ones)",
+    )
     _add_db(p)
 
     bfs = backfills()
@@ -404,6 +410,7 @@ def cmd_sync_commands(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from storage import series as series_ids
     from storage.importer import ImportRefused, import_csv
     from storage.observations import validate_series_id
 
@@ -411,6 +418,19 @@ def cmd_import(args: argparse.Namespace) -> int:
         series = validate_series_id(args.series)
     except ValueError as exc:
         raise CliError(str(exc), code=2) from None
+    if not args.custom and not series_ids.declared(series):
+        near = series_ids.close_matches(series)
+        hint = ""
+        if near:
+            hint = (
+                f"; did you mean {near[0] if len(near) == 1 else ', '.join(near[:-1]) + ' or ' + near[-1]}?"
+            )
+        raise CliError(
+            f"{series!r} is not a series flowwatch knows{hint}. The ids are listed in docs/series.md "
+            "(e.g. cboe.vix.close, fred.effr, btc.usd.close.1d, kalshi.fomc.<decision-date>.cut). "
+            "For a series of your own, add --custom; nothing imported",
+            code=2,
+        )
     path: Path = args.file
     if not path.is_file():
         raise CliError(f"{path}: no such file", code=2)

@@ -75,7 +75,7 @@ def test_import_rejects_bad_files_and_imports_nothing(
     f = tmp_path / "bad.csv"
     f.write_text(content)
     db = tmp_path / "x.db"
-    code, _, err = run(capsys, "import", "test.series", str(f), "--db", str(db))
+    code, _, err = run(capsys, "import", "test.series", str(f), "--db", str(db), "--custom")
     assert code == 1 and needle in err
     assert "nothing imported" in err or "header" in err
 
@@ -83,7 +83,7 @@ def test_import_rejects_bad_files_and_imports_nothing(
 def test_import_bad_series_id_and_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "import", "Bad Series", str(tmp_path / "x.csv"))
     assert code == 2 and "invalid series id" in err
-    code, _, err = run(capsys, "import", "a.b", str(tmp_path / "none.csv"))
+    code, _, err = run(capsys, "import", "cboe.vix.close", str(tmp_path / "none.csv"))
     assert code == 2 and "no such file" in err
 
 
