@@ -275,6 +275,17 @@ def _storage_text(settings: Settings, exc: Exception) -> str:
     return text
 
 
+def _require_db(settings: Settings) -> None:
+    """Commands that only read: a missing file is a mistyped path or an empty install, never a
+    database to create (an empty one would then say "no stored data")."""
+    if not settings.db_path.exists():
+        raise CliError(
+            f"no database at {settings.db_path}: check --db (or FLOWWATCH_DB); "
+            "flowwatch backfill all or flowwatch import loads history into a new one",
+            code=2,
+        )
+
+
 def _open_readonly(settings: Settings) -> Database:
     """``health``, ``db stats``, ``db backup``: read the database, never write or migrate it."""
     from storage.db import StorageError, open_readonly
@@ -715,6 +726,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     from signals import registry
 
     settings = _settings(args)
+    if args.no_fetch:
+        _require_db(settings)  # nothing would be fetched into a new one
     _open(settings).close()  # migrate and fail early with a readable error
     ids = [args.signal] if args.signal else list(registry())
     if not args.no_fetch:
@@ -805,9 +818,19 @@ def _check_fetch(settings: Settings, ids: Sequence[str]) -> None:
 
 def cmd_test_alert(args: argparse.Namespace) -> int:
     from bot.testalert import run_test_alert
+    from storage.db import open_db
 
     settings = _settings(args)
-    db = _open(settings)
+    if settings.db_path.exists():
+        db = _open(settings)
+    else:
+        # a mistyped path must not become an empty database; the sinks are still worth testing
+        print(
+            f"no database at {settings.db_path} (check --db or FLOWWATCH_DB): nothing stored and no "
+            "channel subscribed there",
+            file=sys.stderr,
+        )
+        db = open_db(":memory:")
     try:
         answers = asyncio.run(
             run_test_alert(
@@ -835,6 +858,7 @@ def cmd_chart(args: argparse.Namespace) -> int:
     if args.output.parent and not args.output.parent.exists():
         raise CliError(f"-o {args.output}: folder {args.output.parent} does not exist", code=2)
     settings = _settings(args)
+    _require_db(settings)
     _open(settings).close()  # migrate and fail early with a readable error
     db = _open_readonly(settings)
     try:

@@ -228,3 +228,22 @@ def test_db_stats_does_not_count_replay_events_as_deliveries(
     code, out, _err = run(capsys, "db", "stats", "--db", db)
     assert code == 0 and "live deliveries" not in out
     assert "replay events" in out and "never delivered" in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["chart", "btc_liq", "-o", "{tmp}/x.png"],
+        ["check", "vix_term", "--no-fetch"],
+    ],
+    ids=["chart", "check --no-fetch"],
+)
+def test_a_mistyped_db_path_is_no_database_never_an_empty_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    """Observed: these created an empty database (with -wal and -shm) at a mistyped --db path,
+    then said "no stored data ... backfill first"; db stats and health say "no database at"."""
+    db = tmp_path / "flowwatch.dbb"
+    code, _, err = run(capsys, *[a.replace("{tmp}", str(tmp_path)) for a in argv], "--db", str(db))
+    assert code == 2 and f"no database at {db}" in err and "--db" in err, err
+    assert list(tmp_path.iterdir()) == []

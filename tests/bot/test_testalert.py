@@ -123,10 +123,14 @@ def test_cli_prints_each_sinks_answer(
     for k in ("DISCORD_TOKEN", "DISCORD_WEBHOOK_URL"):
         monkeypatch.delenv(k, raising=False)
     code = main(["test-alert", "--signal", "vix_term", "--db", str(tmp_path / "c.db")])
-    out = capsys.readouterr().out
+    got = capsys.readouterr()
+    out = got.out
     assert code == 0
     assert out.startswith(f"{TEST_MARK} (not a market signal)") and "VIX/VIX3M" in out
     assert "sinks:\n  console  ok      printed on stdout" in out
+    # a path with no database (a typo, or nothing loaded yet) is said so, and never created
+    assert f"no database at {tmp_path / 'c.db'}" in got.err
+    assert list(tmp_path.iterdir()) == []
 
 
 async def test_the_versioned_webhook_url_form_reaches_the_webhook(
