@@ -634,6 +634,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
         raise CliError("--from must be on or before --to", code=2)
     if args.chart is not None and args.chart.suffix.lower() != ".png":
         raise CliError(f"--chart {args.chart}: the chart is a PNG; give a file name ending in .png", code=2)
+    if args.chart is not None and args.chart.parent and not args.chart.parent.is_dir():
+        # before the replay, not after it has run and stored its events (as chart -o does)
+        raise CliError(f"--chart {args.chart}: folder {args.chart.parent} does not exist", code=2)
     settings = _settings(args)
     sig = get_signal(args.signal)
     params = _params_with_overrides(sig.id, settings, args.overrides)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from storage.db import open_db
 
 FIXTURE_CBOE = ["VIX_History.csv", "VIX3M_History.csv", "VIX9D_History.csv", "VIX6M_History.csv"]
 
@@ -247,3 +248,19 @@ def test_a_mistyped_db_path_is_no_database_never_an_empty_one(
     code, _, err = run(capsys, *[a.replace("{tmp}", str(tmp_path)) for a in argv], "--db", str(db))
     assert code == 2 and f"no database at {db}" in err and "--db" in err, err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_replay_checks_the_chart_folder_before_it_runs(
+    loaded: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Observed: ``replay --chart /nonexistent/x.png`` ran the whole replay, stored its events,
+    then failed; ``chart -o`` checks the folder before doing any work."""
+    target = tmp_path / "nonexistent" / "x.png"
+    code, out, err = run(capsys, "replay", "vix_term", "--chart", str(target), "--db", str(loaded))
+    assert code == 2 and f"folder {target.parent} does not exist" in err, err
+    assert out == "" and "readings" not in err
+    conn = open_db(loaded)
+    try:
+        assert conn.execute("SELECT COUNT(*) FROM replay_runs").fetchone()[0] == 0
+    finally:
+        conn.close()
