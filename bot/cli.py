@@ -1056,11 +1056,51 @@ def _early_logging(args: argparse.Namespace) -> None:
     setup_logging(level, secrets)
 
 
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def parse_command_line(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """``parser.parse_args``, with an unknown option named where it was given: argparse reports a
+    subcommand's unknown option with the top-level usage (``flowwatch run --bogus``), and an option
+    before any command as a missing COMMAND (``flowwatch --bogus``)."""
+    level, rest = parser, argv
+    while (subs := _subparsers(level)) and rest:
+        head = rest[0]
+        if head.startswith("-") and head not in ("-h", "--help", "--version"):
+            level.error(
+                f"unrecognized option {head}: give a command first, then its options "
+                f"({level.prog} COMMAND --help lists them). Commands: {', '.join(subs)}"
+            )
+        if head not in subs:
+            break
+        level, rest = subs[head], rest[1:]
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        target = parser
+        for dest in ("command", "db_command"):
+            sub = _subparsers(target).get(getattr(args, dest, None) or "")
+            if sub is None:
+                break
+            target = sub
+        unknown = [a for a in extra if a.startswith("-")]
+        what = (
+            f"unrecognized option {' '.join(unknown)}"
+            if unknown
+            else f"unrecognized arguments: {' '.join(extra)}"
+        )
+        target.error(f"{what} ({target.prog} --help lists what it takes)")
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     import sqlite3
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_command_line(parser, list(sys.argv[1:] if argv is None else argv))
     _early_logging(args)
     try:
         return COMMANDS[args.command](args)

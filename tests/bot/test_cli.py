@@ -264,3 +264,29 @@ def test_replay_checks_the_chart_folder_before_it_runs(
         assert conn.execute("SELECT COUNT(*) FROM replay_runs").fetchone()[0] == 0
     finally:
         conn.close()
+
+
+@pytest.mark.parametrize(
+    ("argv", "usage", "needle"),
+    [
+        (["--bogus"], "usage: flowwatch [-h]", "unrecognized option --bogus: give a command first"),
+        (
+            ["run", "--bogus"],
+            "usage: flowwatch run [-h]",
+            "unrecognized option --bogus (flowwatch run --help",
+        ),
+        (["db", "--bogus"], "usage: flowwatch db [-h]", "unrecognized option --bogus: give a command first"),
+        (["db", "stats", "--bogus"], "usage: flowwatch db stats [-h]", "unrecognized option --bogus"),
+        (["check", "vix_term", "stray"], "usage: flowwatch check [-h]", "unrecognized arguments: stray"),
+    ],
+)
+def test_an_unknown_option_is_named_with_its_commands_usage(
+    capsys: pytest.CaptureFixture[str], argv: list[str], usage: str, needle: str
+) -> None:
+    """Observed: ``flowwatch --bogus`` said "the following arguments are required: COMMAND", and
+    ``flowwatch run --bogus`` printed the top-level usage, not run's."""
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2
+    assert err.startswith(usage) and needle in err, err
