@@ -737,7 +737,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         _check_fetch(settings, ids)
     db = _open_readonly(settings)  # the evaluation reads; it never holds up a running bot's writes
     now = _now()
-    rows = [ks for sid in ids for ks in status(db, settings, now, sid)]
+    rows = [ks for sid in ids for ks in status(db, settings, now, sid, running=False)]
     notes = [n for sid in ids for n in [coverage_note(db, settings, sid)] if n]
     db.close()
     stale = 0

@@ -110,7 +110,7 @@ def why_not_stored(db: Database, settings: Settings, signal_id: str, now: dateti
     year old is not "calm"), or there is no current reading at all (and why)."""
     from bot.queries import status
 
-    keys = status(db, settings, now, signal_id)
+    keys = status(db, settings, now, signal_id, running=False)
     current = [k for k in keys if k.reading is not None]
     if not current:
         why = next((k.why_empty for k in keys if k.why_empty), None)
