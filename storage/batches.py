@@ -132,7 +132,7 @@ def write(db: Database, batch: Batch, *, live: bool) -> Written:
     out = Written()
     obs: Sequence[Observation] = batch.observations
     if batch.file is not None:
-        filerules.check_observations(((o.series, o.ts, o.value) for o in obs), batch.file)
+        filerules.check_observations(obs, batch.file)
     if live:
         kept = obs_repo.plausible_only(obs)
         out.dropped = len(obs) - len(kept)

@@ -15,10 +15,11 @@ A refused file writes nothing: the readers check before they hand anything over,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from storage.observations import Observation
 from storage.timeutil import iso
 
 #: conflicts named in one message
@@ -79,37 +80,40 @@ class Conflicts:
 
     :meth:`add` returns True the first time it meets a key (keep the row) and False for a repeat
     (an identical repeat is dropped; a different one is a conflict, reported by :meth:`message`).
+    Only the first value of each key is kept, and the others of a conflicting key.
     """
 
-    found: dict[Hashable, list[tuple[int | None, Value]]] = field(default_factory=dict)
-    conflicting: list[Hashable] = field(default_factory=list)
+    first: dict[Hashable, tuple[Value, int | None]] = field(default_factory=dict)
+    more: dict[Hashable, list[tuple[int | None, Value]]] = field(default_factory=dict)
 
     def add(self, key: Hashable, value: Value, line: int | None = None) -> bool:
-        seen = self.found.get(key)
-        if seen is None:
-            self.found[key] = [(line, value)]
+        got = self.first.get(key)
+        if got is None:
+            self.first[key] = (value, line)
             return True
-        if all(v != value for _, v in seen):
-            if len(seen) == 1:
-                self.conflicting.append(key)
-            seen.append((line, value))
+        if got[0] != value:
+            others = self.more.setdefault(key, [])
+            if all(v != value for _, v in others):
+                others.append((line, value))
         return False
 
     def __bool__(self) -> bool:
-        return bool(self.conflicting)
+        return bool(self.more)
 
     def message(self, describe_key: Callable[[Hashable], str] = str) -> str | None:
         """The refusal naming the conflicting keys, their lines and values (without the file's
         label), or None when there is none."""
-        if not self.conflicting:
+        if not self.more:
             return None
         shown = []
-        for key in self.conflicting[:MAX_SHOWN]:
-            parts = [f"line {ln}: {_show(v)}" if ln is not None else _show(v) for ln, v in self.found[key]]
+        for key in list(self.more)[:MAX_SHOWN]:
+            value, line = self.first[key]
+            seen = [(line, value), *self.more[key]]
+            parts = [f"line {ln}: {_show(v)}" if ln is not None else _show(v) for ln, v in seen]
             shown.append(f"{describe_key(key)} ({', '.join(parts)})")
-        more = f" (and {len(self.conflicting) - MAX_SHOWN} more)" if len(self.conflicting) > MAX_SHOWN else ""
+        more = f" (and {len(self.more) - MAX_SHOWN} more)" if len(self.more) > MAX_SHOWN else ""
         return (
-            f"{len(self.conflicting)} timestamp(s) appear more than once with different values, "
+            f"{len(self.more)} timestamp(s) appear more than once with different values, "
             f"nothing imported: {'; '.join(shown)}{more}. Keep one value per timestamp"
         )
 
@@ -131,9 +135,16 @@ def series_time(key: Hashable) -> str:
     return f"{series} at {iso(int(ts))}"
 
 
-def check_observations(observations: Iterable[tuple[str, int, float]], label: str) -> None:
-    """Refuse (:class:`FileRefused`) a file's observations when one series has two values at one time."""
-    seen = Conflicts()
-    for series, ts, value in observations:
-        seen.add((series, int(ts)), float(value))
-    seen.check(label, series_time)
+def check_observations(observations: Sequence[Observation], label: str) -> None:
+    """Refuse (:class:`FileRefused`) a file's observations when one series has two values at one
+    time (one pass over plain numbers; the message is built only for a file that is refused)."""
+    per: dict[str, dict[int, float]] = {}
+    clash = False
+    for o in observations:
+        if per.setdefault(o.series, {}).setdefault(o.ts, o.value) != o.value:
+            clash = True
+    if clash:
+        conflicts = Conflicts()
+        for o in observations:
+            conflicts.add((o.series, o.ts), o.value)
+        conflicts.check(label, series_time)
