@@ -16,7 +16,9 @@ interleaved on the two databases, median of three:
 - ``replay_day``: ``flowwatch replay btc_liq --from <the last day>`` (the whole process).
 
 ``history.btc_liq.<op>.rss``: the peak RSS of that process in MiB on the 400-day database;
-``limit`` is the 7-day one; goal: at most 400 MiB.
+``limit`` is the 7-day one; goal: at most 400 MiB. Each process is started by a small launcher
+(:func:`bench.common.run_measured`) that reads its children's peak: a child started from here
+would inherit this process's high-water mark (203 MiB for every op, whatever it used).
 
 ``latency.btc_liq.write_under_read``: an alert's outbox write (an event and its deliveries, one
 transaction, through the database owner thread) while ``/liquidations 720`` runs on the read
@@ -41,7 +43,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bench.common import REPO, Metric, metric
+from bench.common import REPO, Metric, metric, run_measured
 
 RUNS = 3
 SEED_DAYS = (7, 400)
@@ -95,18 +97,12 @@ def _env(db: Path | None = None) -> dict[str, str]:
 
 
 def _run(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Spawn ``cmd``, wait for it with ``wait4`` (its own peak RSS), return (s, MiB, stdout)."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert proc.stdout is not None and proc.stderr is not None
-    out = proc.stdout.read()
-    err = proc.stderr.read()
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode:
-        raise RuntimeError(f"{' '.join(cmd[1:5])} exited with {proc.returncode}: {err.decode()[-400:]}")
-    return seconds, usage.ru_maxrss / 1024, out.decode()
+    """Run ``cmd`` (seconds, its own peak RSS in MiB, stdout) through a fresh launcher process
+    (:func:`bench.common.run_measured`): ``wait4`` from here would report this process's peak."""
+    got = run_measured(cmd, env=env)
+    if got.returncode:
+        raise RuntimeError(f"{' '.join(cmd[1:5])} exited with {got.returncode}: {got.stderr[-400:]}")
+    return got.seconds, got.peak_mib, got.stdout
 
 
 def op_command(op: str, db: Path) -> list[str]:

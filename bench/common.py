@@ -136,3 +136,57 @@ def need_data() -> bool:
         print(f"bench: {DATA} not found; skipping benchmarks that need the shared data", file=sys.stderr)
         return False
     return True
+
+
+#: A fresh, small process that runs the command and reports its peak RSS. On Linux a child
+#: starts with its parent's high-water mark (fork and vfork copy or share the parent's memory,
+#: and exec keeps that mark in ``ru_maxrss``), so a bench process at 200 MiB would see every child
+#: "peak" at 200 MiB. The launcher holds a few MiB: what ``RUSAGE_CHILDREN`` reports in it is the
+#: command's own peak. It writes ``exit-code seconds peak-KiB`` to the descriptor it is given.
+_LAUNCHER = """
+import os, resource, subprocess, sys, time
+fd = int(sys.argv[1])
+t0 = time.perf_counter()
+code = subprocess.call(sys.argv[2:])
+seconds = time.perf_counter() - t0
+os.write(fd, f"{code} {seconds!r} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}".encode())
+"""
+
+
+@dataclass(frozen=True)
+class Measured:
+    seconds: float
+    peak_mib: float
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_measured(cmd: list[str], *, env: dict[str, str] | None = None, cwd: Path = REPO) -> Measured:
+    """Run ``cmd`` through a fresh launcher process: its wall seconds and its own peak RSS (MiB),
+    not the high-water mark it would inherit from this process (see ``_LAUNCHER``)."""
+    import subprocess
+
+    r, w = os.pipe()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-I", "-S", "-c", _LAUNCHER, str(w), *cmd],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            pass_fds=(w,),
+            check=False,
+        )
+        os.close(w)
+        w = -1
+        with os.fdopen(r, "rb") as fh:
+            r = -1
+            report = fh.read().decode().split()
+    finally:
+        for fd in (r, w):
+            if fd >= 0:
+                os.close(fd)
+    if proc.returncode or len(report) != 3:
+        raise RuntimeError(f"the launcher of {' '.join(cmd[:5])} failed: {proc.stderr.decode()[-400:]}")
+    code, seconds, kib = int(report[0]), float(report[1]), int(report[2])
+    return Measured(seconds, kib / 1024, code, proc.stdout.decode(), proc.stderr.decode())

@@ -2,13 +2,14 @@
 
 A backfill (``signals.sources.base.Backfill``) yields :class:`~storage.batches.Batch` es and
 never writes; :func:`run_backfill` writes each (a file's rows refused whole when one value is
-implausible) before the backfill goes on, so a staged backfill reads what it wrote before
+implausible or one time has two values, :mod:`storage.filerules`) before the backfill goes on, so a staged backfill reads what it wrote before
 (FedWatch reads the FRED rates it downloaded). ``flowwatch backfill``, ``backfill all``, the
 bench and the tests run backfills through it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -64,7 +65,10 @@ async def run_backfill(
         options=dict(options or {}),
     )
     lines = []
+    origin = file.name if file is not None else (str(dir) if dir is not None else None)
     async for batch in bf.run(ctx):
+        if origin is not None and batch.file is None:
+            batch = dataclasses.replace(batch, file=origin)  # read from a file: the file rules hold
         text = described(batch, batches.write(db, batch, live=False))
         if text:
             lines.append(text)

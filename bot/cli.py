@@ -128,6 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("import", help="load a CSV with header ts,value into a series (idempotent)")
     p.add_argument("series", help="series id, e.g. cboe.vix.close")
     p.add_argument("file", type=Path, help="CSV file with header ts,value")
+    p.add_argument(
+        "--custom",
+        action="store_true",
+        help="the series is your own, not one of the ids in docs/series.md: import it anyway "
+        "(without it, an unknown id is refused with the nearest known ones)",
+    )
     _add_db(p)
 
     bfs = backfills()
@@ -303,6 +309,17 @@ def disk_full_text(db_path: Path, exc: BaseException | None = None) -> str | Non
     )
 
 
+def _require_db(settings: Settings) -> None:
+    """Commands that only read: a missing file is a mistyped path or an empty install, never a
+    database to create (an empty one would then say "no stored data")."""
+    if not settings.db_path.exists():
+        raise CliError(
+            f"no database at {settings.db_path}: check --db (or FLOWWATCH_DB); "
+            "flowwatch backfill all or flowwatch import loads history into a new one",
+            code=2,
+        )
+
+
 def _open_readonly(settings: Settings) -> Database:
     """``health``, ``db stats``, ``db backup``: read the database, never write or migrate it."""
     from storage.db import StorageError, open_readonly
@@ -444,6 +461,7 @@ def cmd_sync_commands(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from storage import series as series_ids
     from storage.importer import ImportRefused, import_csv
     from storage.observations import validate_series_id
 
@@ -451,6 +469,19 @@ def cmd_import(args: argparse.Namespace) -> int:
         series = validate_series_id(args.series)
     except ValueError as exc:
         raise CliError(str(exc), code=2) from None
+    if not args.custom and not series_ids.declared(series):
+        near = series_ids.close_matches(series)
+        hint = ""
+        if near:
+            hint = (
+                f"; did you mean {near[0] if len(near) == 1 else ', '.join(near[:-1]) + ' or ' + near[-1]}?"
+            )
+        raise CliError(
+            f"{series!r} is not a series flowwatch knows{hint}. The ids are listed in docs/series.md "
+            "(e.g. cboe.vix.close, fred.effr, btc.usd.close.1d, kalshi.fomc.<decision-date>.cut). "
+            "For a series of your own, add --custom; nothing imported",
+            code=2,
+        )
     path: Path = args.file
     if not path.is_file():
         raise CliError(f"{path}: no such file", code=2)
@@ -645,6 +676,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
         raise CliError("--from must be on or before --to", code=2)
     if args.chart is not None and args.chart.suffix.lower() != ".png":
         raise CliError(f"--chart {args.chart}: the chart is a PNG; give a file name ending in .png", code=2)
+    if args.chart is not None and args.chart.parent and not args.chart.parent.is_dir():
+        # before the replay, not after it has run and stored its events (as chart -o does)
+        raise CliError(f"--chart {args.chart}: folder {args.chart.parent} does not exist", code=2)
     settings = _settings(args)
     sig = get_signal(args.signal)
     params = _params_with_overrides(sig.id, settings, args.overrides)
@@ -738,13 +772,15 @@ def cmd_check(args: argparse.Namespace) -> int:
     from signals import registry
 
     settings = _settings(args)
+    if args.no_fetch:
+        _require_db(settings)  # nothing would be fetched into a new one
     _open(settings).close()  # migrate and fail early with a readable error
     ids = [args.signal] if args.signal else list(registry())
     if not args.no_fetch:
         _check_fetch(settings, ids)
     db = _open_readonly(settings)  # the evaluation reads; it never holds up a running bot's writes
     now = _now()
-    rows = [ks for sid in ids for ks in status(db, settings, now, sid)]
+    rows = [ks for sid in ids for ks in status(db, settings, now, sid, running=False)]
     notes = [n for sid in ids for n in [coverage_note(db, settings, sid)] if n]
     db.close()
     stale = 0
@@ -828,9 +864,19 @@ def _check_fetch(settings: Settings, ids: Sequence[str]) -> None:
 
 def cmd_test_alert(args: argparse.Namespace) -> int:
     from bot.testalert import run_test_alert
+    from storage.db import open_db
 
     settings = _settings(args)
-    db = _open(settings)
+    if settings.db_path.exists():
+        db = _open(settings)
+    else:
+        # a mistyped path must not become an empty database; the sinks are still worth testing
+        print(
+            f"no database at {settings.db_path} (check --db or FLOWWATCH_DB): nothing stored and no "
+            "channel subscribed there",
+            file=sys.stderr,
+        )
+        db = open_db(":memory:")
     try:
         answers = asyncio.run(
             run_test_alert(
@@ -858,6 +904,7 @@ def cmd_chart(args: argparse.Namespace) -> int:
     if args.output.parent and not args.output.parent.exists():
         raise CliError(f"-o {args.output}: folder {args.output.parent} does not exist", code=2)
     settings = _settings(args)
+    _require_db(settings)
     _open(settings).close()  # migrate and fail early with a readable error
     db = _open_readonly(settings)
     try:
@@ -1052,11 +1099,51 @@ def _early_logging(args: argparse.Namespace) -> None:
     setup_logging(level, secrets)
 
 
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def parse_command_line(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """``parser.parse_args``, with an unknown option named where it was given: argparse reports a
+    subcommand's unknown option with the top-level usage (``flowwatch run --bogus``), and an option
+    before any command as a missing COMMAND (``flowwatch --bogus``)."""
+    level, rest = parser, argv
+    while (subs := _subparsers(level)) and rest:
+        head = rest[0]
+        if head.startswith("-") and head not in ("-h", "--help", "--version"):
+            level.error(
+                f"unrecognized option {head}: give a command first, then its options "
+                f"({level.prog} COMMAND --help lists them). Commands: {', '.join(subs)}"
+            )
+        if head not in subs:
+            break
+        level, rest = subs[head], rest[1:]
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        target = parser
+        for dest in ("command", "db_command"):
+            sub = _subparsers(target).get(getattr(args, dest, None) or "")
+            if sub is None:
+                break
+            target = sub
+        unknown = [a for a in extra if a.startswith("-")]
+        what = (
+            f"unrecognized option {' '.join(unknown)}"
+            if unknown
+            else f"unrecognized arguments: {' '.join(extra)}"
+        )
+        target.error(f"{what} ({target.prog} --help lists what it takes)")
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     import sqlite3
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_command_line(parser, list(sys.argv[1:] if argv is None else argv))
     _early_logging(args)
     try:
         return COMMANDS[args.command](args)

@@ -66,7 +66,10 @@ def status(
     now: datetime,
     signal_id: str | None = None,
     params: dict[str, Params] | None = None,
+    running: bool = True,
 ) -> list[KeyStatus]:
+    """Every key's reading, staleness and lifecycle now. ``running``: for the running bot (see
+    :func:`why_no_reading`); ``check`` and ``test-alert`` pass False."""
     sigs = [get_signal(signal_id)] if signal_id else list(registry().values())
     states = state_repo.load_states(db, "live")
     out = []
@@ -88,7 +91,7 @@ def status(
                     stale=stale_reason(sig, r, now) if r else None,
                     state=states.get((sig.id, key)),
                     change_1d=change,
-                    why_empty=None if r is not None else why_no_reading(db, sig, now),
+                    why_empty=None if r is not None else why_no_reading(db, sig, now, running),
                 )
             )
     return out
@@ -112,8 +115,10 @@ def stale_reason(sig: Signal, r: Reading, now: datetime) -> str | None:
     return None
 
 
-def why_no_reading(db: Database, sig: Signal, now: datetime) -> str:
-    """Why a key of ``sig`` has no reading at ``now``: what is stored, and what to do."""
+def why_no_reading(db: Database, sig: Signal, now: datetime, running: bool = True) -> str:
+    """Why a key of ``sig`` has no reading at ``now``: what is stored, and what to do. ``running``:
+    said by the running bot (the start-up report, Discord), whose polls fetch the data, rather
+    than by a command beside it (``check``, ``test-alert``)."""
     from storage.observations import _series_clause
     from storage.timeutil import human_duration, iso
 
@@ -126,13 +131,18 @@ def why_no_reading(db: Database, sig: Signal, now: datetime) -> str:
             return "none of the stored data covers it yet"
         lookback = lookback_of(sig)
         reads = f"; the signal reads the last {human_duration(lookback.total_seconds())}" if lookback else ""
+        current = "the polls keep it current from now on" if running else "flowwatch run keeps it current"
         return (
             f"stored history ends {iso(int(last))[:10]}, {human_duration(age)} ago{reads}: "
-            "flowwatch backfill all loads recent data, flowwatch run keeps it current"
+            f"flowwatch backfill all loads recent data, {current}"
         )
     rows = sum(len(load(db, None)) for load in tables_of(sig).values())
     if rows:
         return f"{rows} stored rows, none usable at {now:%Y-%m-%d}: flowwatch backfill all refreshes them"
+    if running:
+        return (
+            "nothing stored yet: the polls store it as it is published; flowwatch backfill all loads history"
+        )
     return "nothing stored: flowwatch backfill all loads history (or flowwatch run polls it)"
 
 

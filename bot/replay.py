@@ -7,18 +7,24 @@ counts its streak, so it fires at the first evaluation that completes the confir
 
 Replays write to the ``replay`` scope of the outbox, never the live one. A replay killed
 part-way and started again with the same arguments resumes from its last commit: events
-already written are not repeated and undelivered ones are delivered first.
+already written are not repeated and undelivered ones are delivered first. Printing an event and
+marking it printed are one step that SIGINT and SIGTERM wait for, so the two runs' outputs
+together hold each event once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import heapq
 import json
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -74,6 +80,56 @@ def _emitted(db: Database, run_key: str, alert_id: int) -> None:
     db.execute("UPDATE replay_runs SET emitted_through = ? WHERE signal = ?", [alert_id, run_key])
 
 
+class _Steps:
+    """SIGINT and SIGTERM (Ctrl-C, ``kill``, ``timeout``, a service stop) wait for the step in
+    progress: an event's line printed and its console delivery marked sent happen together, so a
+    resumed replay prints each event exactly once (one stopped between the two was printed again).
+    A signal outside a step, or pending at a step's end, takes effect at once with its own
+    disposition. Only the main thread can install handlers; elsewhere steps are plain blocks."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.inside = False
+        self.pending: list[int] = []
+        self.old: dict[int, Any] = {}
+
+    def __enter__(self) -> _Steps:
+        if threading.current_thread() is threading.main_thread():
+            self.old = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._restore()
+
+    def _restore(self) -> None:
+        for s, h in self.old.items():
+            signal.signal(s, h if h is not None else signal.SIG_DFL)
+        self.old = {}
+
+    def _handle(self, signum: int, _frame: object) -> None:
+        if self.inside:
+            self.pending.append(signum)
+        else:
+            self._fire(signum)
+
+    def _fire(self, signum: int) -> None:
+        self._restore()
+        signal.raise_signal(signum)
+
+    @contextlib.contextmanager
+    def step(self) -> Iterator[None]:
+        self.inside = True
+        try:
+            yield
+        finally:
+            self.inside = False
+            if self.pending:
+                signum = self.pending[0]
+                self.pending.clear()
+                self._fire(signum)
+
+
 def compute_readings(
     db: Database,
     sig: Signal,
@@ -100,6 +156,24 @@ def run_replay(
     resume: bool = True,
     readings: dict[str, list[Reading]] | None = None,
 ) -> ReplayResult:
+    """Replay ``signals`` over stored history (see the module docstring); SIGINT and SIGTERM wait
+    for the event being printed and marked (:class:`_Steps`)."""
+    with _Steps() as steps:
+        return _run(db, signals, params, start, end, emit, progress, resume, readings, steps)
+
+
+def _run(
+    db: Database,
+    signals: Sequence[Signal],
+    params: dict[str, Params],
+    start: datetime | None,
+    end: datetime | None,
+    emit: Emit | None,
+    progress: Callable[[int], None] | None,
+    resume: bool,
+    readings: dict[str, list[Reading]] | None,
+    steps: _Steps,
+) -> ReplayResult:
     t0 = time.perf_counter()
     result = ReplayResult()
     run_key = ",".join(sorted(s.id for s in signals))
@@ -115,9 +189,10 @@ def run_replay(
         through = db.execute("SELECT emitted_through FROM replay_runs WHERE signal = ?", [run_key]).fetchone()
         for alert in sorted(alert_repo.list_alerts(db, SCOPE, kind=None), key=lambda a: a.id):
             if alert.signal in ids and alert.id > int(through[0] or 0):
-                if emit:
-                    emit(alert.id, alert)
-                _emitted(db, run_key, alert.id)
+                with steps.step():
+                    if emit:
+                        emit(alert.id, alert)
+                    _emitted(db, run_key, alert.id)
                 result.reemitted += 1
     else:
         with db.atomic():
@@ -152,9 +227,10 @@ def run_replay(
             written = persist(db, SCOPE, engine.take_dirty(), events, _no_deliveries)
             for alert_id, ev in written:
                 result.events.append(ev)
-                if emit:
-                    emit(alert_id, ev)
-                _emitted(db, run_key, alert_id)
+                with steps.step():
+                    if emit:
+                        emit(alert_id, ev)
+                    _emitted(db, run_key, alert_id)
             since_checkpoint = 0
         elif since_checkpoint >= CHECKPOINT_EVERY:
             persist(db, SCOPE, engine.take_dirty(), [], _no_deliveries)

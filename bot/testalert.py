@@ -104,6 +104,30 @@ def build_test_alert(db: Database, settings: Settings, signal_id: str, now: date
     return TestAlert(ev, png, f"stored data as of {r.ts:%Y-%m-%d %H:%M} UTC")
 
 
+def why_not_stored(db: Database, settings: Settings, signal_id: str, now: datetime) -> str:
+    """Why stored data gave no test alert: the readings are calm, or stale (with their age: data a
+    year old is not "calm"), or there is no current reading at all (and why)."""
+    from bot.queries import status
+
+    keys = status(db, settings, now, signal_id, running=False)
+    current = [k for k in keys if k.reading is not None]
+    if not current:
+        why = next((k.why_empty for k in keys if k.why_empty), None)
+        return f"no current reading: {why}" if why else "no current reading"
+    fresh = [k for k in current if not k.stale]
+    if not fresh:
+        from storage.timeutil import human_duration
+
+        newest = max(current, key=lambda k: k.reading.ts if k.reading else now)
+        assert newest.reading is not None
+        age = human_duration((now - newest.reading.ts).total_seconds())
+        return (
+            f"the stored data is stale, {age} old (latest reading {newest.reading.ts:%Y-%m-%d}), so there "
+            f"is no current reading: {newest.stale}"
+        )
+    return "the current reading is calm"
+
+
 def demo_test_alert(
     settings: Settings, signal_id: str, why: str = "no stored data for this signal yet"
 ) -> TestAlert:
@@ -257,10 +281,10 @@ async def run_test_alert(
 
     test = build_test_alert(db, settings, signal_id, now)
     if test is None:
-        calm = _has_data(db, get_signal(signal_id))
-        test = demo_test_alert(
-            settings, signal_id, "the current reading is calm" if calm else "no stored data yet"
-        )
+        why = "no stored data yet"
+        if _has_data(db, get_signal(signal_id)):
+            why = why_not_stored(db, settings, signal_id, now)
+        test = demo_test_alert(settings, signal_id, why)
     alert = test.event
     report(
         f"test alert for {signal_id} from {test.origin}; chart {'attached' if test.png else 'unavailable'}"

@@ -9,6 +9,9 @@ with :func:`write`:
 - ``live=False`` (a backfill, an import, a demo): an implausible value refuses the whole batch
   (:class:`~storage.series.ImplausibleValues`): nothing is written.
 
+A batch read from a file (:attr:`Batch.file`) is also refused whole when one series has two
+different values at one time (:mod:`storage.filerules`, :class:`~storage.filerules.FileRefused`).
+
 Table rows are records (:data:`TableWrite`): the earnings calendar, an index's members, a
 cached value of ``meta``, the minutes a stream missed (:class:`GapFill`). The line a backfill
 prints or a poll logs comes from what was written (:attr:`Batch.describe`), so it can count
@@ -25,7 +28,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from storage import earnings as earnings_repo
-from storage import meta
+from storage import filerules, meta
 from storage import observations as obs_repo
 from storage.earnings import CalendarWrite, Member, Report
 from storage.observations import Observation, UpsertResult
@@ -111,6 +114,9 @@ class Batch:
     describe: Callable[[Written], str] = _describe_none
     #: part of the fetch failed: the description is also logged as one WARNING
     warn: bool = False
+    #: the file the batch was read from: the batch is held to the file rules
+    #: (:mod:`storage.filerules`: a series with two values at one time refuses it whole)
+    file: str | None = None
 
     def __bool__(self) -> bool:
         return bool(self.observations or self.rows)
@@ -125,6 +131,8 @@ def write(db: Database, batch: Batch, *, live: bool) -> Written:
     """Write ``batch`` in one transaction; see the module docstring for ``live``."""
     out = Written()
     obs: Sequence[Observation] = batch.observations
+    if batch.file is not None:
+        filerules.check_observations(obs, batch.file)
     if live:
         kept = obs_repo.plausible_only(obs)
         out.dropped = len(obs) - len(kept)

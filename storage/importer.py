@@ -2,8 +2,8 @@
 
 The file is read row by row into a temporary staging table (on disk, in SQLite's temp
 store), never held as Python objects: a 210 MB file used to take 2.9 GB. Only when every row
-is readable and plausible (:mod:`storage.series`) and no timestamp appears twice with two
-values does one statement move the rows into ``observations``, inside one transaction: a bad
+is readable and plausible (:mod:`storage.series`), the file ends with a line break and no
+timestamp appears twice with two values (the rules of :mod:`storage.filerules`) does one statement move the rows into ``observations``, inside one transaction: a bad
 row, a conflict, a full disk or Ctrl-C leaves the database as it was. A live 1-minute liquidation
 series moves in chunks instead, each with its roll-up deltas, in that same transaction.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from storage import liq_rollups
+from storage import filerules, liq_rollups
 from storage import series as series_ranges
 from storage.observations import _UPSERT
 from storage.timeutil import iso, parse_ts
@@ -75,6 +75,10 @@ def import_csv(
     progress: Callable[[int], object] | None = None,
 ) -> ImportResult:
     """Import ``path`` into ``series``; raises :class:`ImportRefused` (nothing written)."""
+    try:
+        filerules.check_file_tail(path, str(path))  # a cut-off last row may still parse
+    except filerules.FileRefused as exc:
+        raise ImportRefused(str(exc)) from None
     rng = series_ranges.range_for(series)
     errors: list[str] = []
     counts = [0]  # bad rows

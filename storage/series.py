@@ -15,9 +15,11 @@ is 89.53; BTC liquidations passed 19 billion dollars on 10 October 2025).
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import functools
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -96,6 +98,56 @@ def gap_series(venue: str) -> str:
 def price_series(bucket: str) -> str:
     """``btc.usd.close.<bucket>``: the BTC price at the close of the bucket."""
     return f"btc.usd.close.{bucket}"
+
+
+# -- the declared ids ---------------------------------------------------------------------
+
+_DATE = r"\d{4}-\d{2}-\d{2}"
+_ONE_OF = "|".join
+#: Every id flowwatch writes or reads (docs/series.md), as full-match patterns. ``import`` refuses
+#: any other id unless told it is a series of the user's own (``--custom``): a typo
+#: (``cboe.vix.clsoe``) would otherwise start a new series no signal reads. A new id is added here
+#: and in docs/series.md.
+DECLARED: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(p)
+    for p in (
+        rf"cboe\.({_ONE_OF(CBOE_INDEXES)})\.close",
+        r"yahoo\.(vix|vix3m|vix9d)\.5m",
+        rf"({_ONE_OF(FOMC_VENUES)})\.fomc\.{_DATE}\.(cut|hold|hike|(cut|hike)\d+|(cut|hike)50plus|move_bp|path_bp|rate)",
+        r"fred\.(effr|target_lower|target_upper|walcl|wtregen|rrpontsyd|bamlh0a0hym2|dgs10|dgs2)",
+        r"spx\.close",
+        rf"liq\.btc\.({_ONE_OF(LIQ_COLUMNS)})\.(long|short)_usd\.({_ONE_OF(LIQ_BUCKETS)})",
+        rf"liq\.btc\.({_ONE_OF(LIQ_VENUES)})\.gap_s\.1m",
+        rf"btc\.usd\.close\.({_ONE_OF(LIQ_BUCKETS)})",
+    )
+)
+
+
+def declared(series: str) -> bool:
+    """Whether ``series`` is one of the ids flowwatch declares (:data:`DECLARED`)."""
+    return any(p.fullmatch(series) for p in DECLARED)
+
+
+def declared_examples(like: str = "") -> list[str]:
+    """Concrete declared ids (an FOMC id with the decision date of ``like`` when it has one)."""
+    m = re.search(_DATE, like)
+    day = m.group(0) if m else "2026-12-09"
+    out = [cboe_close(i) for i in CBOE_INDEXES] + [yahoo_5m(i) for i in ("vix", "vix3m", "vix9d")]
+    out += [
+        fomc_series(v, day, x)
+        for v in FOMC_VENUES
+        for x in ("cut", "hold", "hike", "cut25", "cut50plus", "move_bp", "path_bp", "rate")
+    ]
+    out += [FRED_EFFR, FRED_TARGET_LOWER, FRED_TARGET_UPPER, SPX_CLOSE]
+    out += [FRED_WALCL, FRED_WTREGEN, FRED_RRPONTSYD, FRED_HY_OAS, FRED_DGS10, FRED_DGS2]
+    out += [liq_series(v, side, b) for v in LIQ_COLUMNS for side in ("long", "short") for b in LIQ_BUCKETS]
+    out += [gap_series(v) for v in LIQ_VENUES] + [price_series(b) for b in LIQ_BUCKETS]
+    return out
+
+
+def close_matches(series: str, n: int = 3) -> list[str]:
+    """The declared ids nearest to ``series`` (a typo's likely meaning), best first."""
+    return difflib.get_close_matches(series, declared_examples(series), n=n, cutoff=0.75)
 
 
 # -- the plausible ranges -----------------------------------------------------------------

@@ -290,15 +290,9 @@ class BtcLiq:
         x_start = x_end - int(days * 86400)
         if first is not None:
             x_start = max(x_start, first)  # the range there is data for: its bars, its resolution
+        # the range asked for, never more: two days of 4-hour buckets are 12 bars (it was widened
+        # to 60 buckets, so `--days 2` drew ten days of them)
         tl = h.timeline(x_start, x_end, chart_resolution(x_end - x_start))
-        if len(tl):
-            # at least 60 buckets of the data's resolution, so a short range of daily data shows
-            finest = tl.resolution(x_end)
-            if x_end - 60 * finest < x_start:
-                x_start = x_end - 60 * finest
-                if first is not None:
-                    x_start = max(x_start, first)
-                tl = h.timeline(x_start, x_end, chart_resolution(x_end - x_start, finest))
         return chart_range(h, tl, params, x_start, x_end, marks, self.id, episodes=episodes)
 
     def alert_chart(self, inputs: Inputs, params: Params, alert: Mapping[str, Any]) -> CascadeChart:

@@ -31,11 +31,14 @@ from signals.sources.base import (
     SourceError,
     bad_value_reason,
     epoch_seconds,
-    read_csv_dicts,
+    read_csv_numbered,
+    refuse_conflicts,
 )
+from storage import filerules
 from storage.batches import Batch, counted
 from storage.observations import Observation
 from storage.series import fomc_series
+from storage.timeutil import iso
 
 #: a bid/ask spread wider than this (in probability) is not a usable quote
 WIDE_SPREAD = 0.10
@@ -209,8 +212,9 @@ def parse_nochange_csv(
         raise SourceError(label, "not the recorded no-change order-book CSV (header timestamp_ms,...)")
     bid_col, bid_no_col = NOCHANGE_COLUMNS[venue]
     rejects = Rejects(label)
+    seen = filerules.Conflicts()
     rows: list[tuple[int, float]] = []
-    for n, row in enumerate(read_csv_dicts(text, label)[1], start=2):
+    for n, row in read_csv_numbered(text, label)[1]:
         try:
             ts_raw: int | None = int(float(row["timestamp_ms"])) // 1000
         except (TypeError, ValueError, OverflowError):
@@ -231,7 +235,9 @@ def parse_nochange_csv(
         if reason:
             rejects.add(f"line {n}", reason)
             continue
-        rows.append((ts, price.prob))
+        if seen.add(ts, price.prob, n):
+            rows.append((ts, price.prob))
+    refuse_conflicts(seen, label, lambda ts: f"{iso(ts)} (P(hold))")
     rejects.log()
     if not rows:
         raise SourceError(label, "no usable rows")
@@ -280,7 +286,7 @@ async def run_venue_backfill(
     if ctx.file:
         rows, note = parse_file(ctx.file, ctx.now, ctx.since)
         head = f"{venue}: {len(rows)} observations from {ctx.file.name}, {describe_rows(rows)}; {note}"
-        yield Batch(tuple(rows), describe=counted(head))
+        yield Batch(tuple(rows), describe=counted(head), file=ctx.file.name)
         ctx.progress(1)
         return
     rows = await fetch_history(ctx)

@@ -33,6 +33,7 @@ from signals.sources.base import (
     describe_body,
     looks_like_html,
     read_csv,
+    read_file,
 )
 from storage.batches import Batch, EarningsRows
 from storage.earnings import Report, normalise_ticker, parse_time_of_day
@@ -162,9 +163,8 @@ async def _backfill(ctx: BackfillContext) -> AsyncIterator[Batch]:
     now = to_epoch(ctx.now)
     today = ctx.now.astimezone(NEW_YORK).date()
     if ctx.file is not None:
-        rows = parse_csv(
-            ctx.file.read_text(encoding="utf-8", errors="replace"), name=f"alphavantage {ctx.file.name}"
-        )
+        label = f"alphavantage {ctx.file.name}"
+        rows = parse_csv(read_file(ctx.file, label), name=label)
         where = ctx.file.name
     else:
         key = ctx.settings.get(API_KEY)

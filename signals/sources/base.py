@@ -29,6 +29,7 @@ from typing import Any, Generic, Protocol, TypeVar, overload
 
 import httpx
 
+from storage import filerules
 from storage.batches import Batch
 
 log = logging.getLogger("flowwatch.sources")
@@ -125,6 +126,17 @@ def read_csv_dicts(text: str, label: str) -> tuple[list[str], list[dict[str | No
         raise SourceError(label, f"unreadable CSV ({exc})") from None
 
 
+def read_csv_numbered(text: str, label: str) -> tuple[list[str], list[tuple[int, dict[str | None, Any]]]]:
+    """:func:`read_csv_dicts` with the line number each row ends on (blank lines are skipped, so
+    counting rows would drift), for messages that name a file's lines."""
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        rows = [(reader.line_num, row) for row in reader]
+        return list(reader.fieldnames or []), rows
+    except csv.Error as exc:
+        raise SourceError(label, f"unreadable CSV ({exc})") from None
+
+
 def check_complete(text: str, label: str) -> None:
     """A live CSV download always ends with a line break; one that does not was cut off in
     transfer (what arrived may look fine but lacks the newest rows): :class:`SourceError`."""
@@ -139,15 +151,29 @@ def check_complete(text: str, label: str) -> None:
 def check_file_complete(text: str, label: str) -> None:
     """A CSV *file* without a final line break was cut off (a copy or a download that stopped):
     its last row may be a fragment that still parses (``1675209600000,21`` from ``…,2125001.27``).
-    Refuse it, with nothing imported."""
+    Refuse it, with nothing imported (the rule of :mod:`storage.filerules`)."""
     t = text.strip()
-    if t and t[:1] not in "{[" and not text.endswith(("\n", "\r")):
-        tail = text[-40:].rsplit("\n", 1)[-1]
-        raise SourceError(
-            label,
-            f"the file ends in the middle of a line ({tail!r}): it was cut off; nothing imported. "
-            "Copy or download it again",
-        )
+    cut = filerules.cut_off_line(text)
+    if t and t[:1] not in "{[" and cut is not None:
+        raise SourceError(label, filerules.cut_off_message(*cut))
+
+
+def read_file(path: Path, label: str) -> str:
+    """The text of a provider file (``backfill --file``/``--dir``), refused when it was cut off
+    (:func:`check_file_complete`). A JSON body cut off fails to parse on its own."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    check_file_complete(text.lstrip("\ufeff"), label)
+    return text
+
+
+def refuse_conflicts(
+    conflicts: filerules.Conflicts, label: str, describe_key: Callable[[Any], str] = str
+) -> None:
+    """A file that gives one time two different values is refused whole (:mod:`storage.filerules`):
+    :class:`SourceError` naming the lines."""
+    text = conflicts.message(describe_key)
+    if text is not None:
+        raise SourceError(label, text)
 
 
 def refuse_damaged(rejects: Rejects) -> None:

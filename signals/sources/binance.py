@@ -52,9 +52,12 @@ from signals.sources.base import (
     describe_body,
     epoch_seconds,
     looks_like_html,
-    read_csv_dicts,
+    read_csv_numbered,
+    read_file,
+    refuse_conflicts,
     undecodable,
 )
+from storage import filerules
 from storage.batches import Batch, counted
 from storage.observations import Observation
 from storage.series import LIQ_BUCKETS as BUCKETS
@@ -247,15 +250,17 @@ def parse_klines(
 
 
 def parse_kline_csv(text: str, *, now: datetime, label: str = "binance csv") -> tuple[str, list[Observation]]:
-    """A CSV export with header ``timestamp,open,high,low,close,...`` (bar open time, UTC)."""
-    fields, reader = read_csv_dicts(text.lstrip("\ufeff"), label)
+    """A CSV export with header ``timestamp,open,high,low,close,...`` (bar open time, UTC). A file
+    that gives one bar two closes is refused (:mod:`storage.filerules`)."""
+    fields, reader = read_csv_numbered(text.lstrip("\ufeff"), label)
     cols = [c.strip().lower() for c in fields]
     if "close" not in cols or not ({"timestamp", "open_time", "date"} & set(cols)):
         raise SourceError(label, f"unexpected CSV header {','.join(cols)[:80]!r} (need timestamp and close)")
     tcol = next(c for c in ("timestamp", "open_time", "date") if c in cols)
     rows: list[tuple[int, float]] = []
     rejects = Rejects(label)
-    for raw in reader:
+    seen = filerules.Conflicts()
+    for line, raw in reader:
         row = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if k}
         try:
             ts = parse_ts(row[tcol])
@@ -267,7 +272,9 @@ def parse_kline_csv(text: str, *, now: datetime, label: str = "binance csv") -> 
         if reason:
             rejects.add(iso(ts), reason)
             continue
-        rows.append((ts, close))
+        if seen.add(ts, close, line):
+            rows.append((ts, close))
+    refuse_conflicts(seen, label, iso)
     rejects.log(log)
     rows.sort()
     if len(rows) < 2:
@@ -305,7 +312,7 @@ async def fetch_closes(
 async def _backfill(ctx: BackfillContext) -> AsyncIterator[Batch]:
     if ctx.file is None:
         raise ValueError("backfill binance reads files only: --file klines.json or a CSV export")
-    text = ctx.file.read_text(encoding="utf-8", errors="replace")
+    text = read_file(ctx.file, f"binance {ctx.file.name}")
     if text.lstrip()[:1] == "[" or text.lstrip()[:1] == "{":
         interval = _interval_from_name(ctx.file)
         rows = parse_klines(text, interval, now=ctx.now, label=f"binance {ctx.file.name}")
@@ -315,7 +322,9 @@ async def _backfill(ctx: BackfillContext) -> AsyncIterator[Batch]:
     if ctx.since is not None:
         rows = [r for r in rows if r.ts >= to_epoch(ctx.since)]
     yield Batch(
-        tuple(rows), describe=counted(f"{price_series(bucket)}: {len(rows)} closes from {ctx.file.name}")
+        tuple(rows),
+        describe=counted(f"{price_series(bucket)}: {len(rows)} closes from {ctx.file.name}"),
+        file=ctx.file.name,
     )
     ctx.progress(1)
 

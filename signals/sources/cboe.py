@@ -26,14 +26,17 @@ from signals.sources.base import (
     SourceError,
     bad_value_reason,
     check_complete,
+    check_file_complete,
     describe_body,
     looks_like_html,
     read_csv,
+    refuse_conflicts,
 )
+from storage import filerules
 from storage.batches import Batch, counted
 from storage.observations import Observation
 from storage.series import cboe_close
-from storage.timeutil import day_epoch
+from storage.timeutil import day_epoch, iso
 
 log = logging.getLogger("flowwatch.sources.cboe")
 
@@ -54,11 +57,13 @@ def parse_csv(
     since: date | None = None,
     name: str | None = None,
     rejects: Rejects | None = None,
+    strict: bool = False,
 ) -> list[Observation]:
     """Parse one ``*_History.csv``. Bad rows are skipped with one summary log line.
 
     Raises :class:`SourceError` when the whole body is unusable (HTML, JSON error, wrong
-    header, empty).
+    header, empty), or with ``strict`` (a file) when it was cut off or gives one date two closes
+    (:mod:`storage.filerules`).
     """
     label = name or f"cboe {INDICES.get(index, index)}"
     text = text.lstrip("\ufeff")  # a byte-order mark, alone or before the header
@@ -69,6 +74,9 @@ def parse_csv(
     if header[:1] != ["DATE"] or "CLOSE" not in header:
         raise SourceError(label, f"unexpected header {lines[0][:80]!r} (expected {','.join(HEADER)})")
     close_col = header.index("CLOSE")
+    if strict:
+        check_file_complete(text, label)
+    seen = filerules.Conflicts()
     own = rejects is None
     rejects = Rejects(label) if rejects is None else rejects
     truncated = not text.endswith(("\n", "\r"))
@@ -104,7 +112,10 @@ def parse_csv(
         if reason:
             rejects.add(d.isoformat(), reason)
             continue
-        out.append(Observation(series, ts, round(value, 6), "cboe"))
+        if seen.add(ts, round(value, 6), n):
+            out.append(Observation(series, ts, round(value, 6), "cboe"))
+    if strict:
+        refuse_conflicts(seen, label, lambda ts: iso(ts)[:10])
     if own:
         rejects.log(log)
     return out
@@ -224,9 +235,11 @@ async def _backfill(ctx: BackfillContext) -> AsyncIterator[Batch]:
     if files:
         for path, index in files:
             text = path.read_text(encoding="utf-8", errors="replace")
-            rows = parse_csv(text, index, now=ctx.now, since=since, name=f"cboe {path.name}")
+            rows = parse_csv(text, index, now=ctx.now, since=since, name=f"cboe {path.name}", strict=True)
             yield Batch(
-                tuple(rows), describe=counted(f"{series_for(index)}: {len(rows)} rows from {path.name}")
+                tuple(rows),
+                describe=counted(f"{series_for(index)}: {len(rows)} rows from {path.name}"),
+                file=path.name,
             )
             ctx.progress(1)
     else:

@@ -27,6 +27,7 @@ from signals.sources.base import (
     Rejects,
     SourceContext,
     SourceError,
+    read_file,
 )
 from storage.batches import Batch, counted
 from storage.observations import Observation
@@ -142,7 +143,10 @@ async def _backfill(ctx: BackfillContext) -> AsyncIterator[Batch]:
     if ctx.file is not None:
         g = _granularity_from(ctx.file)
         rows = parse_candles(
-            ctx.file.read_text(encoding="utf-8"), g, now=ctx.now, label=f"coinbase {ctx.file.name}"
+            read_file(ctx.file, f"coinbase {ctx.file.name}"),
+            g,
+            now=ctx.now,
+            label=f"coinbase {ctx.file.name}",
         )
         if ctx.since is not None:
             rows = [r for r in rows if r.ts >= to_epoch(ctx.since)]

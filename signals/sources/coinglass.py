@@ -39,9 +39,11 @@ from signals.sources.base import (
     epoch_seconds,
     looks_like_html,
     parse_secret,
-    read_csv_dicts,
+    read_csv_numbered,
+    refuse_conflicts,
     refuse_damaged,
 )
+from storage import filerules
 from storage.batches import Batch
 from storage.observations import Observation
 from storage.series import liq_series
@@ -99,7 +101,7 @@ def _bucket_from_spacing(times: Sequence[int], label: str) -> str:
     )
 
 
-def _rows_from_json(text: str, label: str) -> list[tuple[Any, Any, Any]]:
+def _rows_from_json(text: str, label: str) -> list[tuple[Any, Any, Any, int | None]]:
     try:
         body = json.loads(text)
     except json.JSONDecodeError:
@@ -114,18 +116,18 @@ def _rows_from_json(text: str, label: str) -> list[tuple[Any, Any, Any]]:
     data = body.get("data")
     if not isinstance(data, list):
         raise SourceError(label, "the response has no data list")
-    out: list[tuple[Any, Any, Any]] = []
+    out: list[tuple[Any, Any, Any, int | None]] = []
     for row in data:
         if not isinstance(row, dict):
             continue
         long = next((row[k] for k in _KEYS_LONG if k in row), None)
         short = next((row[k] for k in _KEYS_SHORT if k in row), None)
-        out.append((row.get("time"), long, short))
+        out.append((row.get("time"), long, short, None))
     return out
 
 
-def _rows_from_csv(text: str, label: str) -> list[tuple[Any, Any, Any]]:
-    fields, reader = read_csv_dicts(text.lstrip("\ufeff"), label)
+def _rows_from_csv(text: str, label: str) -> list[tuple[Any, Any, Any, int | None]]:
+    fields, reader = read_csv_numbered(text.lstrip("\ufeff"), label)
     cols = [c.strip().lower() for c in fields]
     time_col = next((c for c in ("time_ms", "time", "date_utc", "datetime_utc", "date") if c in cols), None)
     long_col = next((c for c in (*_KEYS_LONG, "long_usd") if c in cols), None)
@@ -136,8 +138,8 @@ def _rows_from_csv(text: str, label: str) -> list[tuple[Any, Any, Any]]:
             f"unexpected CSV header {','.join(cols)[:100]!r}: need time_ms (or date_utc), "
             "long_liquidation_usd and short_liquidation_usd",
         )
-    out: list[tuple[Any, Any, Any]] = []
-    for raw in reader:
+    out: list[tuple[Any, Any, Any, int | None]] = []
+    for line, raw in reader:
         row = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if k}
         t = row.get(time_col, "")
         ts: Any = t
@@ -146,7 +148,7 @@ def _rows_from_csv(text: str, label: str) -> list[tuple[Any, Any, Any]]:
                 ts = parse_ts(t) * 1000
             except ValueError:
                 ts = t
-        out.append((ts, row.get(long_col, ""), row.get(short_col, "")))
+        out.append((ts, row.get(long_col, ""), row.get(short_col, ""), line))
     return out
 
 
@@ -168,8 +170,9 @@ def parse(
         check_file_complete(text, label)
     rows = _rows_from_json(text, label) if text.lstrip()[:1] in "{[" else _rows_from_csv(text, label)
     rejects = Rejects(label)
+    seen = filerules.Conflicts()
     parsed: list[tuple[int, float, float]] = []
-    for t, lo, sh in rows:
+    for t, lo, sh, line in rows:
         try:
             ts_s: int | None = int(float(t)) // 1000
         except (TypeError, ValueError, OverflowError):
@@ -189,9 +192,11 @@ def parse(
         if reason:
             rejects.add(iso(ts), reason)
             continue
-        parsed.append((ts, long, short))
+        if seen.add(ts, (long, short), line):
+            parsed.append((ts, long, short))
     if strict:
         refuse_damaged(rejects)
+        refuse_conflicts(seen, label, lambda ts: f"{iso(ts)} (long/short USD)")
     parsed.sort()
     bucket = bucket or _bucket_from_spacing([p[0] for p in parsed], label)
     length = INTERVALS[bucket]
@@ -278,6 +283,7 @@ async def _backfill(ctx: BackfillContext) -> AsyncIterator[Batch]:
     yield Batch(
         tuple(rows),
         describe=lambda w: f"{head}; {w.observations.new} new, {w.observations.updated} updated rows",
+        file=ctx.file.name if ctx.file is not None else None,
     )
     ctx.progress(1)
 

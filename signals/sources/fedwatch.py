@@ -53,7 +53,10 @@ from signals.sources.base import (
     describe_body,
     looks_like_html,
     read_csv,
+    read_file,
+    refuse_conflicts,
 )
+from storage import filerules
 from storage import observations as obs_repo
 from storage.batches import Batch, counted
 from storage.observations import Observation
@@ -100,6 +103,7 @@ def parse_zq_csv(
             label, f"unexpected header {','.join(header)[:80]!r} (expected {','.join(ZQ_HEADER)})"
         )
     rejects = Rejects(label)
+    seen = filerules.Conflicts()
     out: dict[date, dict[Month, float]] = defaultdict(dict)
     for n, row in enumerate(reader, start=2):
         if not row or not "".join(row).strip():
@@ -146,7 +150,9 @@ def parse_zq_csv(
         if reason:
             rejects.add(f"line {n}", reason)
             continue
-        out[td][month] = settle
+        if seen.add((td, month), settle, n):
+            out[td][month] = settle
+    refuse_conflicts(seen, label, lambda k: f"{k[0].isoformat()} contract {k[1][0]}-{k[1][1]:02d}")
     rejects.log(log)
     if not out:
         raise SourceError(label, "no usable settlement rows")
@@ -357,7 +363,7 @@ async def _backfill(ctx: BackfillContext) -> AsyncIterator[Batch]:
             "fedwatch needs --file: there is no free live source of 30-day Fed funds futures prices "
             "(a ZQ settlements CSV trade_date,symbol,contract_month,settle or a CME FedWatch export)"
         )
-    text = ctx.file.read_text(encoding="utf-8", errors="replace")
+    text = read_file(ctx.file, f"fedwatch {ctx.file.name}")
     notes: list[str] = []
     since = ctx.since.date() if ctx.since else None
     if is_cme_export(text):
@@ -392,7 +398,7 @@ async def _backfill(ctx: BackfillContext) -> AsyncIterator[Batch]:
         f"fedwatch: {len(by_day)} trading day(s) of ZQ settlements from {ctx.file.name} -> "
         f"{days} priced{skip}, {len(rows)} observations, {describe_rows(rows)}"
     )
-    yield Batch(tuple(rows), describe=counted(head, extra))
+    yield Batch(tuple(rows), describe=counted(head, extra), file=ctx.file.name)
 
 
 async def _import_export(ctx: BackfillContext, text: str, notes: list[str]) -> AsyncIterator[Batch]:
@@ -425,7 +431,7 @@ async def _import_export(ctx: BackfillContext, text: str, notes: list[str]) -> A
     rows = parse_cme_export(text, meeting, upper, name=ctx.file.name)
     extra = f"; {'; '.join(notes)}" if notes else ""
     head = f"fedwatch: CME meeting export for {meeting.id} from {ctx.file.name} -> {len(rows)} observations"
-    yield Batch(tuple(rows), describe=counted(head, extra))
+    yield Batch(tuple(rows), describe=counted(head, extra), file=ctx.file.name)
     ctx.progress(1)
 
 

@@ -37,9 +37,12 @@ from signals.sources.base import (
     SourceError,
     bad_value_reason,
     check_complete,
+    check_file_complete,
     describe_body,
     looks_like_html,
+    refuse_conflicts,
 )
+from storage import filerules
 from storage.batches import Batch, counted
 from storage.observations import Observation
 from storage.series import (
@@ -107,11 +110,13 @@ def parse_csv(
     series: str | None = None,
     rejects: Rejects | None = None,
     missing: dict[str, int] | None = None,
+    strict: bool = False,
 ) -> list[Observation]:
     """A FRED graph CSV (any layout) -> observations of every mapped series in it.
 
     ``missing`` (when given) counts, per series, the rows FRED marks missing (``.`` or empty):
-    they are skipped, never read as zero."""
+    they are skipped, never read as zero. With ``strict`` (a file), a file cut off or giving one
+    date two values is refused (:mod:`storage.filerules`)."""
     label = f"fred {fred_id or ''}".strip()
     if looks_like_html(text) or not text.strip() or text.lstrip()[:1] in "{[":
         raise SourceError(label, f"expected a FRED graph CSV, got {describe_body(text)}")
@@ -135,6 +140,9 @@ def parse_csv(
                 f"no series is mapped for FRED id {fid}; flowwatch reads: {', '.join([*SERIES, *ALIASES])}",
             )
         targets.append(target)
+    if strict:
+        check_file_complete(text, label)
+    seen = filerules.Conflicts()
     own = rejects is None
     rejects = Rejects(label) if rejects is None else rejects
     body = lines[1:]
@@ -178,7 +186,10 @@ def parse_csv(
             if reason:
                 rejects.add(f"{d.isoformat()} {fid}", reason)
                 continue
-            out.append(Observation(target, ts, value, "fred"))
+            if seen.add((target, ts), value, n):
+                out.append(Observation(target, ts, value, "fred"))
+    if strict:
+        refuse_conflicts(seen, label, filerules.series_time)
     if own:
         rejects.log(log)
     return out
@@ -292,14 +303,18 @@ async def _backfill(ctx: BackfillContext) -> AsyncIterator[Batch]:
     since = ctx.since.date() if ctx.since else None
     if ctx.file:
         missing: dict[str, int] = {}
-        rows = parse_csv(_read(ctx.file), now=ctx.now, since=since, missing=missing)
+        rows = parse_csv(_read(ctx.file), now=ctx.now, since=since, missing=missing, strict=True)
         per: dict[str, int] = {}
         for r in rows:
             per[r.series] = per.get(r.series, 0) + 1
         for k in missing:
             per.setdefault(k, 0)
         what = ", ".join(_counted(k, v, missing.get(k, 0), "").strip() for k, v in per.items())
-        yield Batch(tuple(rows), describe=counted(f"{what or 'nothing: 0 rows'} from {ctx.file.name}"))
+        yield Batch(
+            tuple(rows),
+            describe=counted(f"{what or 'nothing: 0 rows'} from {ctx.file.name}"),
+            file=ctx.file.name,
+        )
         ctx.progress(1)
         return
     sctx = ctx.source_context()

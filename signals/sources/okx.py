@@ -49,6 +49,7 @@ from signals.sources.base import (
     SourceError,
     describe_body,
     looks_like_html,
+    read_file,
     undecodable,
 )
 from storage.batches import Batch, GapFill, Written
@@ -265,7 +266,7 @@ async def _backfill(ctx: BackfillContext) -> AsyncIterator[Batch]:
     if ctx.file is not None:
         events = [
             e
-            for e in parse_rest(ctx.file.read_text(encoding="utf-8"), now=ctx.now)
+            for e in parse_rest(read_file(ctx.file, f"okx {ctx.file.name}"), now=ctx.now)
             if e[0] >= to_epoch(since) * 1000
         ]
         where = ctx.file.name

@@ -53,6 +53,7 @@ from signals.sources.base import (
     describe_body,
     epoch_seconds,
     looks_like_html,
+    read_file,
 )
 from storage.batches import Batch
 from storage.observations import Observation
@@ -376,7 +377,7 @@ async def fetch_history(ctx: BackfillContext) -> list[Observation]:
 
 
 def parse_file(path: Path, now: datetime, since: datetime | None) -> tuple[list[Observation], str]:
-    text = path.read_text(encoding="utf-8", errors="replace")
+    text = read_file(path, f"polymarket {path.name}")
     saved = read_nochange_file(text, VENUE, now, since, path.name)
     if saved is not None:
         return saved

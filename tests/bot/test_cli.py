@@ -12,6 +12,7 @@ import pytest
 
 from bot.cli import main
 from signals import registry
+from storage.db import open_db
 
 FIXTURE_CBOE = ["VIX_History.csv", "VIX3M_History.csv", "VIX9D_History.csv", "VIX6M_History.csv"]
 
@@ -78,7 +79,7 @@ def test_import_rejects_bad_files_and_imports_nothing(
     f = tmp_path / "bad.csv"
     f.write_text(content)
     db = tmp_path / "x.db"
-    code, _, err = run(capsys, "import", "test.series", str(f), "--db", str(db))
+    code, _, err = run(capsys, "import", "test.series", str(f), "--db", str(db), "--custom")
     assert code == 1 and needle in err
     assert "nothing imported" in err or "header" in err
 
@@ -86,7 +87,7 @@ def test_import_rejects_bad_files_and_imports_nothing(
 def test_import_bad_series_id_and_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "import", "Bad Series", str(tmp_path / "x.csv"))
     assert code == 2 and "invalid series id" in err
-    code, _, err = run(capsys, "import", "a.b", str(tmp_path / "none.csv"))
+    code, _, err = run(capsys, "import", "cboe.vix.close", str(tmp_path / "none.csv"))
     assert code == 2 and "no such file" in err
 
 
@@ -241,6 +242,41 @@ def test_db_stats_does_not_count_replay_events_as_deliveries(
         conn.close()
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["chart", "btc_liq", "-o", "{tmp}/x.png"],
+        ["check", "vix_term", "--no-fetch"],
+    ],
+    ids=["chart", "check --no-fetch"],
+)
+def test_a_mistyped_db_path_is_no_database_never_an_empty_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    """Observed: these created an empty database (with -wal and -shm) at a mistyped --db path,
+    then said "no stored data ... backfill first"; db stats and health say "no database at"."""
+    db = tmp_path / "flowwatch.dbb"
+    code, _, err = run(capsys, *[a.replace("{tmp}", str(tmp_path)) for a in argv], "--db", str(db))
+    assert code == 2 and f"no database at {db}" in err and "--db" in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_replay_checks_the_chart_folder_before_it_runs(
+    loaded: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Observed: ``replay --chart /nonexistent/x.png`` ran the whole replay, stored its events,
+    then failed; ``chart -o`` checks the folder before doing any work."""
+    target = tmp_path / "nonexistent" / "x.png"
+    code, out, err = run(capsys, "replay", "vix_term", "--chart", str(target), "--db", str(loaded))
+    assert code == 2 and f"folder {target.parent} does not exist" in err, err
+    assert out == "" and "readings" not in err
+    conn = open_db(loaded)
+    try:
+        assert conn.execute("SELECT COUNT(*) FROM replay_runs").fetchone()[0] == 0
+    finally:
+        conn.close()
+
+
 def test_migration_drops_the_replay_deliveries_an_older_replay_wrote(tmp_path: Path) -> None:
     """An older database: replay events with "sent" console deliveries, and a killed replay whose
     last two events were not printed. The migration removes the replay's delivery rows (live ones
@@ -268,3 +304,29 @@ def test_migration_drops_the_replay_deliveries_an_older_replay_wrote(tmp_path: P
     db.close()
     assert rows == [(live,)]
     assert through == ids[2]
+
+
+@pytest.mark.parametrize(
+    ("argv", "usage", "needle"),
+    [
+        (["--bogus"], "usage: flowwatch [-h]", "unrecognized option --bogus: give a command first"),
+        (
+            ["run", "--bogus"],
+            "usage: flowwatch run [-h]",
+            "unrecognized option --bogus (flowwatch run --help",
+        ),
+        (["db", "--bogus"], "usage: flowwatch db [-h]", "unrecognized option --bogus: give a command first"),
+        (["db", "stats", "--bogus"], "usage: flowwatch db stats [-h]", "unrecognized option --bogus"),
+        (["check", "vix_term", "stray"], "usage: flowwatch check [-h]", "unrecognized arguments: stray"),
+    ],
+)
+def test_an_unknown_option_is_named_with_its_commands_usage(
+    capsys: pytest.CaptureFixture[str], argv: list[str], usage: str, needle: str
+) -> None:
+    """Observed: ``flowwatch --bogus`` said "the following arguments are required: COMMAND", and
+    ``flowwatch run --bogus`` printed the top-level usage, not run's."""
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2
+    assert err.startswith(usage) and needle in err, err

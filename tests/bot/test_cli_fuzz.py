@@ -165,6 +165,7 @@ GRAMMAR: dict[tuple[str, ...], list[Opt]] = {
             )
             | specials,
         ),
+        Opt("--custom"),
     ],
     ("backfill",): [
         Opt(None, st.sampled_from(["all", *sorted(backfills())]) | hostile_text(10)),

@@ -55,7 +55,7 @@ def test_implausible_values_are_refused_and_nothing_is_imported(
     f = tmp_path / "bad.csv"
     f.write_text(content)
     db = tmp_path / "x.db"
-    code, _out, err = run(capsys, "import", series, str(f), "--db", str(db))
+    code, _out, err = run(capsys, "import", series, str(f), "--db", str(db), "--custom")
     assert code == 1 and needle in err and "nothing imported" in err, err
     assert rows(db) == 0
 
@@ -140,3 +140,60 @@ def test_the_database_is_untouched_by_a_refused_file(tmp_path: Path) -> None:
     with pytest.raises(sqlite3.OperationalError):
         db.execute("SELECT * FROM temp.import_rows")
     db.close()
+
+
+def test_an_unknown_series_id_is_refused_with_the_nearest_ones(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Observed: ``import cboe.vix.clsoe ok.csv`` gave "1 new", rc 0: a typo started a series that
+    no signal reads, and the real one stayed empty."""
+    f = tmp_path / "ok.csv"
+    f.write_text("ts,value\n2026-07-23,19.1\n")
+    db = tmp_path / "x.db"
+    code, _, err = run(capsys, "import", "cboe.vix.clsoe", str(f), "--db", str(db))
+    assert code == 2, err
+    assert "'cboe.vix.clsoe' is not a series flowwatch knows; did you mean cboe.vix.close" in err, err
+    assert "docs/series.md" in err and "--custom" in err and "nothing imported" in err
+    assert not db.exists()
+    code, _, err = run(capsys, "import", "kalshi.fomc.2025-12-10.ct", str(f), "--db", str(db))
+    assert code == 2 and "did you mean kalshi.fomc.2025-12-10.cut" in err, err
+    # a series of the user's own, said so
+    code, out, err = run(capsys, "import", "my.own.series", str(f), "--db", str(db), "--custom")
+    assert code == 0 and "1 new" in out, err
+    assert rows(db) == 1
+    # every declared shape is accepted as it is
+    for series in ("cboe.vix.close", "fedwatch.fomc.2025-12-10.cut125", "liq.btc.coinglass.long_usd.4h"):
+        g = tmp_path / f"{series}.csv"
+        g.write_text("ts,value\n2025-11-03,0.5\n")
+        code, _, err = run(capsys, "import", series, str(g), "--db", str(db))
+        assert code == 0 or "not a series flowwatch knows" not in err, err
+
+
+def test_every_id_docs_series_lists_is_declared() -> None:
+    """docs/series.md and storage.series.DECLARED say the same: a new id goes into both."""
+    import re
+
+    from storage import series as series_ids
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "series.md").read_text()
+    table = [ln.split("|")[1] for ln in text.splitlines() if ln.startswith("| `")]
+    shown = [t for cell in table for t in re.findall(r"`([^`]+)`", cell)]
+    assert len(shown) >= 10
+    fill = {"<venue>": "kalshi", "<decision-date>": "2025-12-10", "<bucket>": "4h", "<N>": "25"}
+    checked = 0
+    for raw in shown:
+        if raw.startswith("."):
+            continue  # a suffix (`.hike<N>`), covered by the whole ids around it
+        for venue in ("bybit", "binance", "okx", "coinglass") if raw.startswith("liq.") else ("kalshi",):
+            sid = raw.replace("<venue>", venue)
+            for k, v in fill.items():
+                sid = sid.replace(k, v)
+            for part in sid.split("\\|") if "\\|" in sid else [sid]:
+                full = (
+                    part
+                    if part.count(".") >= 2 or part.startswith("fred.")
+                    else sid.rsplit(".", 1)[0] + "." + part
+                )
+                assert series_ids.declared(full), (raw, full)
+                checked += 1
+    assert checked >= 20

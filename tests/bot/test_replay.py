@@ -138,3 +138,56 @@ def test_replay_killed_mid_run_resumes_without_repeats_or_losses(
     assert len(combined) - len(ref_lines) <= 1
     for line in combined:
         json.loads(line)
+
+
+#: ``flowwatch replay`` whose SIGTERM (``kill``, ``timeout``, a service stop) arrives at the worst
+#: moment: right after the KILL_AT-th event's line is printed, before it is marked printed
+_TERM_IN_FLIGHT = """
+import os, signal, sys
+import bot.replay as replay
+from bot.cli import main
+
+mark = replay._mark_console_sent
+calls = [0]
+
+def term_then_mark(db, alert_id):
+    calls[0] += 1
+    if calls[0] == int(os.environ["KILL_AT"]):
+        os.kill(os.getpid(), signal.SIGTERM)
+    mark(db, alert_id)
+
+replay._mark_console_sent = term_then_mark
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("kill_at", [1, 7])
+def test_replay_terminated_right_after_printing_resumes_exactly_once(
+    tmp_path: Path, data_dir: Path, kill_at: int
+) -> None:
+    """Observed: a replay --format jsonl killed part-way printed one event again when resumed
+    (56 + 156 lines, 211 distinct): a script appending both outputs got a duplicate."""
+    ref_db, db = tmp_path / "ref.db", tmp_path / "term.db"
+    for p in (ref_db, db):
+        d = open_db(p)
+        load_real(d, data_dir)
+        d.close()
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    args = _replay_cmd(ref_db)[3:]
+    ref = subprocess.run(_replay_cmd(ref_db), capture_output=True, text=True, env=env, check=True, cwd=REPO)
+    ref_lines = ref.stdout.splitlines()
+    term_args = [a if a != str(ref_db) else str(db) for a in args]
+    first = subprocess.run(
+        [sys.executable, "-c", _TERM_IN_FLIGHT, *term_args],
+        capture_output=True,
+        text=True,
+        env={**env, "KILL_AT": str(kill_at)},
+        cwd=REPO,
+    )
+    assert first.returncode == -signal.SIGTERM, first.stderr[-500:]
+    second = subprocess.run(_replay_cmd(db), capture_output=True, text=True, env=env, check=True, cwd=REPO)
+    assert "resumed an interrupted replay" in second.stderr
+    combined = first.stdout.splitlines() + second.stdout.splitlines()
+    assert len(first.stdout.splitlines()) == kill_at
+    assert combined == ref_lines  # every event once, in order
+    assert _events(db) == _events(ref_db)

@@ -98,6 +98,9 @@ async def test_offline_report_says_nothing_is_reachable_and_logs_one_warning_per
         assert "Name or service not known" in text
         # every signal is still listed, saying why it has nothing to show
         assert "vix_term/vix3m" in text and "no data yet (nothing stored" in text
+        # said by run itself: not "(or flowwatch run polls it)"
+        assert "flowwatch run" not in text.split("Sources:")[0], text
+        assert "the polls store it as it is published" in text
         # retries are DEBUG; each failing poll logs exactly one WARNING for its outage
         retries = [r for r in caplog.records if "retry " in r.getMessage()]
         assert retries and all(r.levelno == logging.DEBUG for r in retries)

@@ -124,10 +124,14 @@ def test_cli_prints_each_sinks_answer(
     for k in ("DISCORD_TOKEN", "DISCORD_WEBHOOK_URL"):
         monkeypatch.delenv(k, raising=False)
     code = main(["test-alert", "--signal", "vix_term", "--db", str(tmp_path / "c.db")])
-    out = capsys.readouterr().out
+    got = capsys.readouterr()
+    out = got.out
     assert code == 0
     assert out.startswith(f"{TEST_MARK} (not a market signal)") and "VIX/VIX3M" in out
     assert "sinks:\n  console  ok      printed on stdout" in out
+    # a path with no database (a typo, or nothing loaded yet) is said so, and never created
+    assert f"no database at {tmp_path / 'c.db'}" in got.err
+    assert list(tmp_path.iterdir()) == []
 
 
 async def test_the_versioned_webhook_url_form_reaches_the_webhook(
@@ -202,3 +206,37 @@ async def test_the_chart_dir_gets_the_test_chart(fake_discord: FakeDiscord, tmp_
     saved = list((tmp_path / "charts").glob("*.png"))
     assert answer.ok and len(saved) == 1 and str(saved[0]) in answer.answer
     assert saved[0].read_bytes().startswith(PNG)
+
+
+async def test_stale_stored_data_is_called_stale_with_its_age_not_calm(tmp_path: Path) -> None:
+    """Observed: "from the built-in demo scenario (the current reading is calm)" when the stored
+    data was 386 days old: nothing current was read at all."""
+    from storage import observations as obs_repo
+    from storage.observations import Observation
+
+    settings = load_settings(env={"FLOWWATCH_DB": str(tmp_path / "t.db")}, dotenv=None)
+    db = open_db(settings.db_path)
+    last = datetime(2025, 11, 14, tzinfo=UTC)
+    days = [int(last.timestamp()) - 86400 * k for k in range(400) if (last.weekday() - k) % 7 < 5]
+    obs_repo.upsert(
+        db,
+        [
+            Observation(f"cboe.{i}.close", t, v, "test")
+            for t in days
+            for i, v in (("vix", 15.0), ("vix3m", 18.0), ("vix9d", 14.0))
+        ],
+    )
+    notes: list[str] = []
+    try:
+        await run_test_alert(settings, db, "vix_term", NOW, io.StringIO(), notes.append)
+        fresh: list[str] = []
+        await run_test_alert(
+            settings, db, "vix_term", datetime(2025, 11, 15, 12, tzinfo=UTC), io.StringIO(), fresh.append
+        )
+    finally:
+        db.close()
+    assert "the current reading is calm" not in notes[0], notes
+    assert "the stored data is stale, 384d 14h old" in notes[0] and "latest reading 2025-11-14" in notes[0], (
+        notes
+    )
+    assert "the current reading is calm" in fresh[0], fresh  # a day later it really is calm

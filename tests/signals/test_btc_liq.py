@@ -97,6 +97,20 @@ def test_chart_data_marks_cascades_and_gaps() -> None:
     assert span_[0] == np.datetime64(T0 + 2000 * 14400, "s") and span_[2] in ("alert", "severe")
 
 
+def test_chart_draws_the_days_asked_for() -> None:
+    """Observed: ``chart btc_liq --days 2`` on 4-hour buckets drew 10 days (widened to 60 buckets),
+    identical to ``--days 3``, while the command said "over 2 days"."""
+    imp = [
+        Observation("liq.btc.coinglass.long_usd.4h", T0 + 14400 * k, 1e6 + k, "coinglass") for k in range(600)
+    ]
+    end = from_epoch(T0 + 600 * 14400)
+    for days in (1, 2, 3, 30):
+        d = SIGNAL.chart(inputs_of(imp), params(), end, days)
+        assert d.res == 14400 and len(d.x) == days * 6, (days, len(d.x))
+        assert int((d.x[-1] - d.x[0]) / np.timedelta64(1, "s")) == days * 86400 - 14400
+        assert d.long.sum() == pytest.approx(sum(o.value for o in imp[-days * 6 :]) / 1e6)
+
+
 def test_chart_with_no_data() -> None:
     d = SIGNAL.chart(inputs_of([]), params(), NOW, 30)
     assert len(d.x) == 0
