@@ -147,16 +147,16 @@ import os, signal, sys
 import bot.replay as replay
 from bot.cli import main
 
-mark = replay._mark_console_sent
+mark = replay._emitted
 calls = [0]
 
-def term_then_mark(db, alert_id):
+def term_then_mark(db, run_key, alert_id):
     calls[0] += 1
     if calls[0] == int(os.environ["KILL_AT"]):
         os.kill(os.getpid(), signal.SIGTERM)
-    mark(db, alert_id)
+    mark(db, run_key, alert_id)
 
-replay._mark_console_sent = term_then_mark
+replay._emitted = term_then_mark
 sys.exit(main(sys.argv[1:]))
 """
 
