@@ -96,7 +96,12 @@ class Engine:
                         events[-1].data["awaiting"] = {"level": r.level.label, "confirm": r.confirm}
                     st.reported_value = r.value
                     st.level, st.level_since = target.label, t
-                    st.pending_count, st.pending_level = 0, None
+                    if r.level > target:
+                        # this reading already counts toward the higher level it shows: the next
+                        # qualifying reading is its second, as the confirm rule reads
+                        st.pending_count, st.pending_level = 1, r.level.label
+                    else:
+                        st.pending_count, st.pending_level = 0, None
         else:
             st.pending_count, st.pending_level = 0, None
             if cur == Level.OK:

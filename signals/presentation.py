@@ -95,11 +95,13 @@ def pending(ev: AlertEvent) -> str:
     if not isinstance(aw, Mapping) or ev.event in ("resolved", "deescalated"):
         return ""
     lvl = level_word(str(aw.get("level", "")))
-    n = int(aw.get("confirm") or 2)
-    unit = "closes" if "close" in (ev.source or "").lower() else "readings"
+    n = max(int(aw.get("confirm") or 2), 2)
+    unit = "close" if "close" in (ev.source or "").lower() else "reading"
+    # this reading is the first at that level: the confirm rule wants n - 1 more
+    more = n - 1
     return (
-        f"Awaiting confirmation: the number is already at {lvl}; it becomes {lvl} after {n} more {unit} "
-        f"at that level (the {n}-{unit.rstrip('s')} confirm rule)."
+        f"Awaiting confirmation: the number is already at {lvl}; it becomes {lvl} after {more} more "
+        f"{unit}{'s' if more != 1 else ''} at that level (the {n}-{unit} confirm rule)."
     )
 
 

@@ -84,7 +84,7 @@ def test_level_never_contradicts_the_words(events: list[AlertEvent]) -> None:
     assert ev.level == "watch" and ev.value > 1.10
     text = present(ev, str)
     assert text.title.startswith("Heads-up: VIX/VIX3M 1.122")
-    assert "already at Severe" in text.pending and "2 more closes" in text.pending
+    assert "already at Severe" in text.pending and "after 1 more close at that level" in text.pending
     assert "awaiting" not in json.dumps(event_json(ev))  # the jsonl contract is unchanged
     sig = registry()["vix_term"]
     for other in events:
