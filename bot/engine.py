@@ -108,6 +108,9 @@ class Engine:
                 st.state = "ok"
             elif new < cur:
                 if new == Level.OK:
+                    if st.peak is None or r.value > st.peak:
+                        # the resolving reading counts toward the peak (a cascade's final total)
+                        st.peak, st.peak_ts = r.value, t
                     duration = t - (st.since or t)
                     peak_txt = ""
                     if st.peak is not None and st.peak_ts is not None:

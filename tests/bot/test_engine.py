@@ -94,6 +94,16 @@ def test_resolve_carries_duration_and_peak() -> None:
     assert ev.episode == f"s:k:{int((T0 + timedelta(days=1)).timestamp())}"
 
 
+def test_the_resolving_reading_counts_toward_the_peak() -> None:
+    """A cascade resolves on the reading that carries its final total: the Over message's peak is
+    never below the total it reports (btc_liq 2020-12-29: total $577.4M, peak was $522.4M)."""
+    e = Engine()
+    run(e, [rd(0, 54.7, L.WATCH, confirm=1), rd(1, 522.4, L.WATCH, confirm=1)])
+    (ev,) = e.step(rd(2, 577.4, L.OK, confirm=1), Rules())
+    assert ev.event == "resolved" and ev.peak == 577.4
+    assert "Peak 577.400 on 2024-08-03" in ev.summary
+
+
 def test_cooldown_blocks_refire_then_allows() -> None:
     e = Engine()
     rules = Rules(cooldown_s=10 * 86400)

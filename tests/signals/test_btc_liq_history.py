@@ -218,3 +218,12 @@ def test_levels_agree_with_the_rank_text(data_dir: Path, four_hour_year: list[Al
             assert ok, text
         elif level == Level.WATCH:
             assert "of the last 365 days;" not in text.replace("-largest", "")  # never the year's largest
+
+
+def test_over_messages_never_report_a_peak_below_their_total(four_hour_year: list[AlertEvent]) -> None:
+    """A cascade's total only grows, and it resolves on the reading carrying its final total: that
+    reading counts toward the peak the Over message gives."""
+    overs = [e for e in four_hour_year if e.event == "resolved"]
+    assert overs
+    for e in overs:
+        assert e.peak is not None and e.peak >= e.value, (day_of(e.ts), e.peak, e.value)
