@@ -152,6 +152,8 @@ def message(
 
 
 def ordinal(p: float) -> str:
-    n = round(p)
+    """A percentile's ordinal, floored (99.6 is the 99th: something was higher) and kept within
+    1st..99th unless it is the highest (100th)."""
+    n = 100 if p >= 100.0 else min(max(math.floor(p), 1), 99)
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
