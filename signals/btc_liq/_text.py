@@ -40,6 +40,15 @@ def span(seconds: float) -> str:
     return f"{d}d {rest // 3600}h" if rest // 3600 else f"{d}d"
 
 
+def median_words(baseline_days: int, history_days: float | None) -> str:
+    """``the 28-day median``, or with less history than the baseline span, ``the median of its 8
+    days of history`` (what the rolling median was taken over)."""
+    if history_days and history_days < baseline_days:
+        n = max(round(history_days), 1)
+        return f"the median of its {n} day{'s' if n != 1 else ''} of history"
+    return f"the {baseline_days}-day median"
+
+
 def ordinal(n: int) -> str:
     if 10 <= n % 100 <= 20:
         return f"{n}th"

@@ -68,7 +68,7 @@ def test_units_are_one_style() -> None:
 
 def test_btc_cascade_headline_is_the_number_and_its_time(events: list[AlertEvent]) -> None:
     fired = next(e for e in events if e.signal == "btc_liq" and e.event == "fired")
-    assert present(fired, str).title == "Heads-up: BTC longs liquidated: $7.4M in 6 min"
+    assert present(fired, str).title == "Heads-up: BTC liquidations: $7.4M in 5 min (longs 83%)"
     over = next(e for e in events if e.signal == "btc_liq" and e.event == "resolved")
     text = present(over, str)
     # the demo's cascade has 8 days of history behind it: too little to call it the year's record
