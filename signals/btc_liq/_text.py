@@ -6,19 +6,9 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from signals.btc_liq._vocab import IMPORTS, NAMES, VENUES
+from signals.presentation import usd  # the one money style of every message
 
-
-def usd(x: float) -> str:
-    """``$1.23B``, ``$412.3M``, ``$12.3k``, ``$120``."""
-    a = abs(x)
-    sign = "-" if x < 0 else ""
-    if a >= 1e9:
-        return f"{sign}${a / 1e9:.2f}B"
-    if a >= 1e6:
-        return f"{sign}${a / 1e6:.1f}M"
-    if a >= 1e3:
-        return f"{sign}${a / 1e3:.1f}k"
-    return f"{sign}${a:.0f}"
+__all__ = ["usd"]
 
 
 def hhmm(ts: int) -> str:

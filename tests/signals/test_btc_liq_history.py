@@ -274,3 +274,10 @@ def test_headlines_name_the_total_and_the_words_follow_the_price(whole_history: 
     # its 24h window was judged against 10 days of history, not a 28-day median that did not exist yet
     assert text.fields["Biggest window"] == "24h $315.4M = 5.1× the median of its 10 days of history ($62.2M)"
     assert "the median of its 10 days of history" in ev.summary and "28-day" not in ev.summary
+
+
+def test_money_reads_in_one_style(whole_history: list[AlertEvent]) -> None:
+    """Every summary (resolve peaks included) writes money as $577.4M, never "577.4M USD"."""
+    overs = [e for e in whole_history if e.event == "resolved"]
+    assert overs and all("M USD" not in e.summary for e in whole_history)
+    assert "Peak $577.4M on 2020-12-29" in overs[0].summary
