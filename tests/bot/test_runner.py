@@ -107,12 +107,14 @@ async def test_a_lagging_vix9d_is_named_and_never_casts_doubt_on_vix_vix3m(tmp_p
     old = day_epoch(datetime(2026, 7, 22).date())
     try:
         await app.ingest(
-            _obs("2026-07-22", 16.6, 19.0)
-            + [Observation("cboe.vix9d.close", old, 15.0, "cboe")]
-            + _obs("2026-12-01", 30, 27)
-            + _obs("2026-12-02", 31, 27)
-            + _obs("2026-12-03", 33, 27.5)
-            + _obs("2026-12-04", 34, 28),
+            [
+                *_obs("2026-07-22", 16.6, 19.0),
+                Observation("cboe.vix9d.close", old, 15.0, "cboe"),
+                *_obs("2026-12-01", 30, 27),
+                *_obs("2026-12-02", 31, 27),
+                *_obs("2026-12-03", 33, 27.5),
+                *_obs("2026-12-04", 34, 28),
+            ],
             ["vix_term"],
         )
         await app.evaluate(["vix_term"])
