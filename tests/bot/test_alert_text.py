@@ -162,3 +162,16 @@ def test_a_size_repricing_names_the_expected_move_in_bp(events: list[AlertEvent]
         assert "P(cut)" not in text.title, text.title
         if ev.event != "resolved":
             assert "repricing size" in text.fields.get("Size", ""), text.fields
+
+
+def test_a_chart_seen_alone_says_the_level_awaiting_confirmation(events: list[AlertEvent]) -> None:
+    """The demo's VIX/VIX3M 1.122 fires as a heads-up past the Severe line: its chart title says
+    Severe awaits confirmation; a chart of an alert at its own level says nothing of the kind."""
+    from bot.alert_text import chart_title
+
+    ev = next(e for e in events if e.key == "vix3m" and e.event == "fired")
+    title = chart_title(ev)
+    assert title.startswith("Heads-up: VIX/VIX3M 1.122: curve inverted · Severe awaiting confirmation · ")
+    assert len(title) <= 110
+    plain = next(e for e in events if e.event in ("fired", "escalated") and "awaiting" not in e.data)
+    assert "awaiting" not in chart_title(plain)
