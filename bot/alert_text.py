@@ -12,11 +12,13 @@ database) keep the event's own ``summary`` and ``watch|alert|severe``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from bot.formatting import key_name
 from signals import registry
 from signals.charts import ChartData
 from signals.contract import present_of, value_format_of
-from signals.presentation import AlertText, Stamp, clip, message, pct, usd
+from signals.presentation import AlertText, Stamp, clip, level_word, message, pct, usd
 from storage.alerts import AlertEvent
 from storage.timeutil import from_epoch
 
@@ -46,8 +48,13 @@ def utc_stamp(ts: int) -> str:
 
 
 def chart_title(ev: AlertEvent) -> str:
-    """An alert chart's title: the alert's own headline and its date (UTC)."""
-    return clip(f"{present(ev, utc_stamp).title} · {from_epoch(ev.ts):%Y-%m-%d}", 110)
+    """An alert chart's title: the alert's own headline, the level the number already shows when it
+    waits for confirmation (a chart is often seen alone: "Heads-up: VIX/VIX3M 1.122" must not read
+    as all there is), and its date (UTC)."""
+    text = present(ev, utc_stamp)
+    aw = ev.data.get("awaiting") if text.pending else None
+    note = f" · {level_word(str(aw.get('level')))} awaiting confirmation" if isinstance(aw, Mapping) else ""
+    return clip(f"{text.title}{note} · {from_epoch(ev.ts):%Y-%m-%d}", 110)
 
 
 def alert_chart(data: ChartData, alert: AlertEvent) -> ChartData:

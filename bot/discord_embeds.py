@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.formatting import level_word
+from bot.formatting import fmt_amount, level_word
 from bot.queries import KeyStatus
 from signals import registry
 from signals.base import Level
@@ -184,7 +184,7 @@ def status_value(ks: KeyStatus) -> str:
         parts = [f"{r.headline} ({level_word(ks.level.label)})", f"as of {ts_tag(r.ts)}"]
     else:
         parts = [
-            f"**{r.value:.3f}{r.unit}** ({level_word(ks.level.label)})",
+            f"**{fmt_amount(ks.signal, r.value, r.unit)}** ({level_word(ks.level.label)})",
             f"as of {ts_tag(r.ts)}",
             ks.distance(),
         ]

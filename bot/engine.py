@@ -96,13 +96,21 @@ class Engine:
                         events[-1].data["awaiting"] = {"level": r.level.label, "confirm": r.confirm}
                     st.reported_value = r.value
                     st.level, st.level_since = target.label, t
-                    st.pending_count, st.pending_level = 0, None
+                    if r.level > target:
+                        # this reading already counts toward the higher level it shows: the next
+                        # qualifying reading is its second, as the confirm rule reads
+                        st.pending_count, st.pending_level = 1, r.level.label
+                    else:
+                        st.pending_count, st.pending_level = 0, None
         else:
             st.pending_count, st.pending_level = 0, None
             if cur == Level.OK:
                 st.state = "ok"
             elif new < cur:
                 if new == Level.OK:
+                    if st.peak is None or r.value > st.peak:
+                        # the resolving reading counts toward the peak (a cascade's final total)
+                        st.peak, st.peak_ts = r.value, t
                     duration = t - (st.since or t)
                     peak_txt = ""
                     if st.peak is not None and st.peak_ts is not None:

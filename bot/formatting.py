@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from signals import registry
 from signals.base import Reading
 from signals.contract import key_label_of, value_format_of
-from signals.presentation import level_word
+from signals.presentation import level_word, usd
 from storage.alerts import AlertEvent
 from storage.timeutil import from_epoch, iso
 
@@ -83,12 +83,20 @@ def fmt_value(signal: str, value: float, signed: bool = False) -> str:
     return (spec.replace("{:", "{:+", 1) if signed else spec).format(value)
 
 
+def fmt_amount(signal: str, value: float, unit: str = "") -> str:
+    """A reading's value with its unit in the one style every message uses: money as ``$13.8M``
+    (readings in ``M USD``), anything else in its signal's ``value_format`` followed by its unit."""
+    if unit.strip() == "M USD":
+        return usd(value * 1e6)
+    return f"{fmt_value(signal, value)}{unit}"
+
+
 def reading_line(r: Reading, tz: ZoneInfo | None = None, stale: str | None = None) -> str:
     nxt = ""
     if r.next_threshold is not None:
         gap = r.next_threshold.value - r.value
         nxt = (
-            f"; {fmt_value(r.signal, abs(gap))}{r.unit} {'below' if gap > 0 else 'past'} "
+            f"; {fmt_amount(r.signal, abs(gap), r.unit)} {'below' if gap > 0 else 'past'} "
             f"{level_word(r.next_threshold.level.label)}"
         )
     st = f"  STALE: {stale}" if stale else ""

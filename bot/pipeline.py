@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+import pandas as pd
 from sqlite_utils import Database
 
 from bot.config import Settings
@@ -23,6 +24,7 @@ from signals import registry
 from signals.base import Level, Reading
 from signals.contract import (
     Signal,
+    key_inputs_of,
     latest_of,
     loader_of,
     lookback_of,
@@ -45,9 +47,18 @@ DATA_NOTICE = "data"
 
 
 def stale_subject(signal: str, key: str) -> str:
-    """What a notice key says went stale: ``vix_term`` for ``stale:data``, else ``signal/feed``."""
+    """What a notice key says went stale: ``vix_term`` for ``stale:data`` (every key of the
+    signal), ``vix_term/vix9d`` for ``stale:data.vix9d`` (one key while the others are current),
+    else ``signal/feed``."""
     name = key.removeprefix(NOTICE_PREFIX)
-    return signal if name == DATA_NOTICE else f"{signal}/{name}"
+    if name == DATA_NOTICE:
+        return signal
+    return f"{signal}/{name.removeprefix(DATA_NOTICE + '.')}"
+
+
+def key_notice(key: str) -> str:
+    """The notice name of one key's readings going stale while the signal's other keys are current."""
+    return f"{DATA_NOTICE}.{key}"
 
 
 def rules_for(sig: Signal, settings: Settings) -> Rules:
@@ -81,6 +92,23 @@ def with_tables(db: Database, sig: Signal, inputs: obs_repo.Inputs, end: int | N
     if not tables:
         return inputs
     return replace(inputs, tables={name: load(db, end) for name, load in tables.items()})
+
+
+def lagging_inputs(sig: Signal, key: str, inputs: obs_repo.Inputs) -> str:
+    """`` (VIX9D lags: its latest is 2026-07-22; VIX 2026-12-04)`` when one of the inputs a key
+    needs is behind the others (empty when they agree or the signal does not say)."""
+    latest: dict[str, str] = {}
+    for name, series in key_inputs_of(sig).get(key, {}).items():
+        values = inputs.series(series).dropna()
+        if len(values.index):
+            latest[name] = f"{pd.Timestamp(values.index[-1]):%Y-%m-%d}"
+    if len(set(latest.values())) <= 1:
+        return ""
+    oldest = min(latest.values())
+    behind = [n for n, d in latest.items() if d == oldest]
+    others = [f"{n} {d}" for n, d in latest.items() if d != oldest]
+    verb = "lags" if len(behind) == 1 else "lag"
+    return f" ({' and '.join(behind)} {verb}: its latest is {oldest}; {', '.join(others)})"
 
 
 @dataclass
@@ -160,22 +188,27 @@ class Pipeline:
             if stale_reason_of(sig, rs[-1], now) is None:
                 for r in rs:
                     events += engine.step(r, rules)
-        # staleness is judged on each key's current reading, new or not (silence is the fault);
-        # one notice per signal (its keys usually go stale together), one per feed of a multi-feed
-        # signal (Signal.source_notices)
+        # staleness is judged on each key's current reading, new or not (silence is the fault), and
+        # gates only that key: one notice for the signal when every key is stale, else one per
+        # stale key saying which input lags and which keys still alert (a lagging VIX9D never
+        # casts doubt on a current VIX/VIX3M alert); one per feed of a multi-feed signal
+        # (Signal.source_notices)
         latest = latest_of(sig, inputs, params, now)
         for r in latest:
             reason = stale_reason_of(sig, r, now)
             if reason:
                 stale[r.key] = reason
         if latest:
+            whole = all(r.key in stale for r in latest)
             reasons = list(dict.fromkeys(stale[r.key] for r in latest if r.key in stale))
             as_of = max(r.ts for r in latest)
             events += engine.step(
-                self._notice(sig.id, DATA_NOTICE, "; ".join(reasons) or None, now, as_of, engine),
+                self._notice(sig.id, DATA_NOTICE, "; ".join(reasons) if whole else None, now, as_of, engine),
                 Rules(),
                 kind="notice",
             )
+            if not whole:  # while the whole signal is stale, its notice speaks for every key
+                events += self._key_notices(sig, latest, stale, inputs, now, engine)
         for name, reason in source_notices_of(sig, latest, now).items():
             if reason:
                 stale[name] = reason
@@ -241,9 +274,50 @@ class Pipeline:
         assert self.engine is not None
         return {k: st.copy() for (sig, k), st in self.engine.states.items() if sig == signal_id}
 
+    def _key_notices(
+        self,
+        sig: Signal,
+        latest: list[Reading],
+        stale: dict[str, str],
+        inputs: obs_repo.Inputs,
+        now: datetime,
+        engine: Engine,
+    ) -> list[AlertEvent]:
+        """A notice per stale key (and its recovery), naming what still alerts."""
+        events: list[AlertEvent] = []
+        labels = getattr(sig, "keys", {}) or {}
+        for r in latest:
+            name = key_notice(r.key)
+            reason = stale.get(r.key)
+            st = engine.states.get((sig.id, NOTICE_PREFIX + name))
+            if reason is None and (st is None or st.state != "firing"):
+                continue  # nothing to raise or to recover: no notice state for a healthy key
+            if reason is not None:
+                reason += lagging_inputs(sig, r.key, inputs)
+                current = [
+                    f"{labels.get(o.key, o.key)} (as of {o.ts:%Y-%m-%d %H:%M} UTC)"
+                    for o in latest
+                    if o.key not in stale
+                ]
+                what = labels.get(r.key, r.key)
+                reason = f"{reason}; no {what} alerts until it is fresh. Still alerting: " + ", ".join(
+                    current
+                )
+            events += engine.step(
+                self._notice(sig.id, name, reason, now, r.ts, engine, whole=False), Rules(), kind="notice"
+            )
+        return events
+
     @staticmethod
     def _notice(
-        signal: str, name: str, reason: str | None, now: datetime, as_of: datetime, engine: Engine
+        signal: str,
+        name: str,
+        reason: str | None,
+        now: datetime,
+        as_of: datetime,
+        engine: Engine,
+        *,
+        whole: bool = True,
     ) -> Reading:
         """A stale-data notice (or its recovery) as a reading for the engine, ``kind='notice'``.
 
@@ -252,7 +326,9 @@ class Pipeline:
         """
         key = NOTICE_PREFIX + name
         what = stale_subject(signal, key)
-        if reason:
+        if reason and not whole:
+            summary = f"Stale data for {what}: {reason}"
+        elif reason:
             summary = f"Stale data for {what}: {reason}; no alerts from it until fresh data arrives"
         else:
             summary = f"Fresh data for {what} again (as of {as_of:%Y-%m-%d %H:%M} UTC)"

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlite_utils import Database
 
 from bot.config import Settings
-from bot.formatting import fmt_value, level_word
+from bot.formatting import fmt_amount, level_word
 from bot.pipeline import load_signal_inputs, read_inputs, with_tables
 from signals import get_signal, registry
 from signals.base import Level, Params, Reading
@@ -57,7 +57,7 @@ class KeyStatus:
             return "at its highest level" if r is not None else "no data"
         gap = r.next_threshold.value - r.value
         word = level_word(r.next_threshold.level.label)
-        return f"{fmt_value(r.signal, abs(gap))}{r.unit} {'to' if gap > 0 else 'past'} {word}"
+        return f"{fmt_amount(r.signal, abs(gap), r.unit)} {'to' if gap > 0 else 'past'} {word}"
 
 
 def status(

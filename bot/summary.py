@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlite_utils import Database
 
 from bot.config import Settings
-from bot.formatting import event_line, fmt_value, level_word, when
+from bot.formatting import event_line, fmt_amount, fmt_value, level_word, when
 from bot.queries import KeyStatus, recent_alerts, status
 
 
@@ -22,7 +22,7 @@ def status_line(ks: KeyStatus, tz: ZoneInfo | None = None) -> str:
         else ""
     )
     stale = f" — STALE: {ks.stale}" if ks.stale else ""
-    body = r.headline or f"{fmt_value(ks.signal, r.value)}{r.unit}{chg}; {ks.distance()}"
+    body = r.headline or f"{fmt_amount(ks.signal, r.value, r.unit)}{chg}; {ks.distance()}"
     return f"[{level_word(ks.level.label):>8}] {ks.signal} · {ks.name}: {body}; as of {when(r.ts, tz)}{stale}"
 
 

@@ -147,6 +147,15 @@ class Stale(Protocol):
 
 
 @runtime_checkable
+class KeyInputs(Protocol):
+    """Live only: the input series each key's readings need (key -> name -> series id), so a
+    stale-data notice can name the input that lags while the others are current."""
+
+    @property
+    def key_inputs(self) -> Mapping[str, Mapping[str, str]]: ...
+
+
+@runtime_checkable
 class FeedNotices(Protocol):
     """Live only: staleness of individual feeds behind the readings (name -> reason or None)."""
 
@@ -278,6 +287,7 @@ def _caps(sig: Signal) -> frozenset[str]:
         "stream": Streaming,
         "calendar": CalendarKeys,
         "stale": Stale,
+        "key_inputs": KeyInputs,
         "notices": FeedNotices,
         "coverage": CoverageReport,
         "chart": Charted,
@@ -396,6 +406,13 @@ def stale_reason_of(sig: Signal, reading: Reading, now: datetime) -> str | None:
     if has(sig, "stale"):
         return cast(Stale, sig).stale_reason(reading, now)
     return None
+
+
+def key_inputs_of(sig: Signal) -> Mapping[str, Mapping[str, str]]:
+    """Each key's input series by name (empty: the signal does not say)."""
+    if has(sig, "key_inputs"):
+        return cast(KeyInputs, sig).key_inputs
+    return {}
 
 
 def source_notices_of(sig: Signal, readings: Sequence[Reading], now: datetime) -> dict[str, str | None]:

@@ -95,11 +95,13 @@ def pending(ev: AlertEvent) -> str:
     if not isinstance(aw, Mapping) or ev.event in ("resolved", "deescalated"):
         return ""
     lvl = level_word(str(aw.get("level", "")))
-    n = int(aw.get("confirm") or 2)
-    unit = "closes" if "close" in (ev.source or "").lower() else "readings"
+    n = max(int(aw.get("confirm") or 2), 2)
+    unit = "close" if "close" in (ev.source or "").lower() else "reading"
+    # this reading is the first at that level: the confirm rule wants n - 1 more
+    more = n - 1
     return (
-        f"Awaiting confirmation: the number is already at {lvl}; it becomes {lvl} after {n} more {unit} "
-        f"at that level (the {n}-{unit.rstrip('s')} confirm rule)."
+        f"Awaiting confirmation: the number is already at {lvl}; it becomes {lvl} after {more} more "
+        f"{unit}{'s' if more != 1 else ''} at that level (the {n}-{unit} confirm rule)."
     )
 
 
@@ -150,6 +152,8 @@ def message(
 
 
 def ordinal(p: float) -> str:
-    n = round(p)
+    """A percentile's ordinal, floored (99.6 is the 99th: something was higher) and kept within
+    1st..99th unless it is the highest (100th)."""
+    n = 100 if p >= 100.0 else min(max(math.floor(p), 1), 99)
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"

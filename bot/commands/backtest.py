@@ -72,12 +72,45 @@ def work(
 
 
 def _run_line(result: BacktestResult, run: Run) -> str:
-    n = len(run.lifecycles)
-    hard = run.at_least(Level.ALERT)
+    """Alerts a year (lifecycles that reached Alert or Severe: what the override is about), then
+    the heads-ups apart: they never ping, and one key's heads-ups must not drown the number."""
+    alerts = run.at_least(Level.ALERT)
+    heads_up = len(run.lifecycles) - alerts
     return (
-        f"**{result.per_year(run):.1f} a year**: {n} lifecycle{'s' if n != 1 else ''} in "
-        f"{result.years:.1f} years, {hard} reaching {level_word('alert')} or {level_word('severe')}"
+        f"**{alerts / result.years:.1f} alerts a year**: {alerts} reaching {level_word('alert')} or "
+        f"{level_word('severe')} in {result.years:.1f} years; {heads_up} heads-up"
+        f"{'s' if heads_up != 1 else ''} besides ({heads_up / result.years:.1f} a year)"
     )
+
+
+#: a field's value limit (Discord: 1,024 characters)
+FIELD_MAX = 1024
+
+
+def per_key_field(result: BacktestResult) -> tuple[str, str] | None:
+    """(name, value) of the lifecycles per key, yours vs current, within one field's limit: a
+    signal with many keys (ratecut: a key per meeting and kind) is summed by kind of key
+    (``*.size``), and what still does not fit is clipped."""
+    tested, current = result.tested.lifecycles, result.current.lifecycles
+    keys = sorted({c.key for c in tested + current})
+    if len(keys) <= 1:
+        return None
+    text = " · ".join(
+        f"`{k}` {sum(c.key == k for c in tested)} vs {sum(c.key == k for c in current)}" for k in keys
+    )
+    if len(text) <= FIELD_MAX:
+        return "Lifecycles per key (yours vs current)", text
+
+    def kind(key: str) -> str:
+        return "*." + key.rsplit(".", 1)[1] if "." in key else key
+
+    kinds = sorted({kind(k) for k in keys})
+    text = " · ".join(
+        f"`{g}` {sum(kind(c.key) == g for c in tested)} vs {sum(kind(c.key) == g for c in current)} "
+        f"({sum(kind(k) == g for k in keys)} keys)"
+        for g in kinds
+    )
+    return f"Lifecycles per kind of key, {len(keys)} keys (yours vs current)", clip(text, FIELD_MAX)
 
 
 def backtest_embed(result: BacktestResult, filename: str) -> discord.Embed:
@@ -87,24 +120,17 @@ def backtest_embed(result: BacktestResult, filename: str) -> discord.Embed:
     embed = discord.Embed(
         title=clip(f"Backtest · {signal_title(result.signal)} since {result.start:%Y-%m-%d}", 256),
         description=clip(
-            f"With {over}: {_run_line(result, result.tested)}.\n"
+            f"With {clip(over, 1500)}: {_run_line(result, result.tested)}.\n"
             f"With the current thresholds: {_run_line(result, result.current)}.\n"
-            "-# A lifecycle is one alert from fired to resolved; its escalations and updates count once.",
+            "-# An alert is one lifecycle (fired to resolved) that reached Alert or Severe; its "
+            "escalations and updates count once. Heads-ups never ping and are counted apart.",
             4096,
         ),
         colour=discord.Colour(0x5865F2),
     )
-    keys = sorted({c.key for c in result.tested.lifecycles + result.current.lifecycles})
-    if len(keys) > 1:
-        embed.add_field(
-            name="Lifecycles per key (yours vs current)",
-            value=" · ".join(
-                f"`{k}` {sum(c.key == k for c in result.tested.lifecycles)} vs "
-                f"{sum(c.key == k for c in result.current.lifecycles)}"
-                for k in keys
-            ),
-            inline=False,
-        )
+    per_key = per_key_field(result)
+    if per_key is not None:
+        embed.add_field(name=per_key[0], value=per_key[1], inline=False)
     last = result.tested.lifecycles[-LAST_SHOWN:]
     if last:
         lines = []

@@ -10,7 +10,17 @@ import numpy as np
 
 from signals.base import Level, Params, Reading
 from signals.btc_liq._baselines import WindowHistory
-from signals.btc_liq._text import coverage_text, day, hhmm, ordinal, span, undercounts, usd, venue_list
+from signals.btc_liq._text import (
+    coverage_text,
+    day,
+    hhmm,
+    median_words,
+    ordinal,
+    span,
+    undercounts,
+    usd,
+    venue_list,
+)
 from signals.btc_liq._timeline import Book
 from signals.btc_liq._tracker import Run, Step, Tracker, WindowEval, strength
 from signals.btc_liq._vocab import (
@@ -147,7 +157,11 @@ def describe_run(
         price_txt = f"BTC {chg:+.1%} ({p0:,.0f} → {p1:,.0f})"
         data.update(price_start=p0, price_end=p1, price_change=chg)
     lead = run.best or max((e for e in evals if e.norm > 0), key=strength, default=top)
-    mult = f" = {lead.multiple:.1f}× the {int(tr.p['baseline_days'])}-day median" if lead.multiple else ""
+    mult = (
+        f" = {lead.multiple:.1f}× {median_words(int(tr.p['baseline_days']), lead.history_days)}"
+        if lead.multiple
+        else ""
+    )
     rank = rank_text(lead, float(tr.p["k_alert"]))
     cov = lead.coverage
     data.update(
@@ -162,6 +176,8 @@ def describe_run(
         record=lead.record,
         coverage=cov,
         floor_usd=lead.floor * cov,
+        baseline_days=int(tr.p["baseline_days"]),
+        median_days=min(float(tr.p["baseline_days"]), lead.history_days) if lead.history_days else None,
     )
     gaps = {v: s for v, s in tr._run_gaps(run, t, book).items() if s >= 60}
     gap_txt = ", ".join(f"{NAMES.get(v, v)} down {span(s)}" for v, s in sorted(gaps.items()))

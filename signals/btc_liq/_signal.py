@@ -34,7 +34,7 @@ from signals.btc_liq._history import coverage_report, history_of, latest_reading
 from signals.btc_liq._live import LiveCascade
 from signals.btc_liq._present import present
 from signals.btc_liq._reading import step, warm_tracker
-from signals.btc_liq._text import span
+from signals.btc_liq._text import span, usd
 from signals.btc_liq._timeline import Episode
 from signals.btc_liq._vocab import LIVE_STALE_S, WARMUP_S
 from signals.presentation import AlertText, Stamp
@@ -202,7 +202,7 @@ class BtcLiq:
             cooldown_s=int(params["cooldown_hours"] * 3600),
             update_growth=1.5,
             value_format="{:,.1f}",  # readings carry unit "M USD"
-            describe_peak=lambda key, value: f"{value:,.1f}M USD",
+            describe_peak=lambda key, value: usd(value * 1e6),
         )
 
     def grade(self, key: str, value: float, figures: Mapping[str, Any], params: Params) -> Level:

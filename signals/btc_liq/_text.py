@@ -6,19 +6,9 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from signals.btc_liq._vocab import IMPORTS, NAMES, VENUES
+from signals.presentation import usd  # the one money style of every message
 
-
-def usd(x: float) -> str:
-    """``$1.23B``, ``$412.3M``, ``$12.3k``, ``$120``."""
-    a = abs(x)
-    sign = "-" if x < 0 else ""
-    if a >= 1e9:
-        return f"{sign}${a / 1e9:.2f}B"
-    if a >= 1e6:
-        return f"{sign}${a / 1e6:.1f}M"
-    if a >= 1e3:
-        return f"{sign}${a / 1e3:.1f}k"
-    return f"{sign}${a:.0f}"
+__all__ = ["usd"]
 
 
 def hhmm(ts: int) -> str:
@@ -38,6 +28,15 @@ def span(seconds: float) -> str:
         return f"{h}h {m:02d}m" if m else f"{h}h"
     d, rest = divmod(s, 86400)
     return f"{d}d {rest // 3600}h" if rest // 3600 else f"{d}d"
+
+
+def median_words(baseline_days: int, history_days: float | None) -> str:
+    """``the 28-day median``, or with less history than the baseline span, ``the median of its 8
+    days of history`` (what the rolling median was taken over)."""
+    if history_days and history_days < baseline_days:
+        n = max(round(history_days), 1)
+        return f"the median of its {n} day{'s' if n != 1 else ''} of history"
+    return f"the {baseline_days}-day median"
 
 
 def ordinal(n: int) -> str:

@@ -5,7 +5,7 @@ the closed-window runs.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +14,7 @@ import pandas as pd
 
 from signals.base import Level, Params
 from signals.buyback._model import DayStats, Model, evaluate, prepare
-from signals.buyback._vocab import DAY_S, HOLD_SLACK, dt64, from_day, to_day
+from signals.buyback._vocab import DAY_S, HOLD_SLACK, MIN_SEASONS, SEASON_SLACK_DAYS, dt64, from_day, to_day
 
 
 @dataclass
@@ -31,6 +31,12 @@ class Day:
     closed_since: int | None  # first session of the current closed run
     closed_sessions: int
     last_run: tuple[int, int, int] | None  # (first, last, sessions) of the latest closed run that ended
+    #: the closed runs that ended before this day: (first, last, peak share)
+    runs: tuple[tuple[int, int, float], ...] = ()
+    #: the highest peak of the same season in the last ``season_years`` years (None: too few)
+    season_high: float | None = None
+    #: the peak share of the current closed run so far
+    run_peak: float | None = None
 
 
 def _value(st: DayStats, i: int, p: Params) -> float:
@@ -65,6 +71,66 @@ def classify_day(st: DayStats, p: Params) -> tuple[float, Level, Level, int | No
     return s, level, hold, crossing
 
 
+def season_high(runs: tuple[tuple[int, int, float], ...], start: int, p: Params) -> float | None:
+    """The highest peak among the closed runs of the same season (started within
+    ``SEASON_SLACK_DAYS`` of the same day of the year) that ended before ``start`` in the last
+    ``season_years`` years; None with fewer than ``MIN_SEASONS`` of them."""
+    lo = start - int(p["season_years"]) * 365.25 - SEASON_SLACK_DAYS
+    peaks = []
+    for a, b, peak in runs:
+        if b >= start or a < lo:
+            continue
+        d = (start - a) % 365.25
+        if min(d, 365.25 - d) <= SEASON_SLACK_DAYS:
+            peaks.append(peak)
+    return max(peaks) if len(peaks) >= MIN_SEASONS else None
+
+
+def severe_lines(high: float | None, p: Params) -> tuple[float, float] | None:
+    """(entry, exit) of severe for a run whose season's highest peak is ``high``: the share must
+    pass both the ``severe`` floor and that peak by ``severe_margin``; None: too little history
+    of the season to call any blackout unusual (no severe)."""
+    if high is None:
+        return None
+    entry = max(float(p["severe"]), high + float(p["severe_margin"]))
+    return entry, entry - (float(p["severe"]) - float(p["severe_exit"]))
+
+
+def seasonal(level: Level, hold: Level, s: float, high: float | None, p: Params) -> tuple[Level, Level]:
+    """The levels with severe kept for a blackout unusually deep for its season: a peak blackout
+    that every season reaches (80–92 % of the S&P 500, four times a year) is an Alert."""
+    lines = severe_lines(high, p)
+    if level == Level.SEVERE and (lines is None or s < lines[0]):
+        level = Level.ALERT
+    if hold == Level.SEVERE and (lines is None or s < lines[1]):
+        hold = Level.ALERT
+    return level, hold
+
+
+def step_day(td: int, know: float, st: DayStats, p: Params, prev: Day | None) -> Day:
+    """One session's Day from its evaluation and the day before (the run, its peak, the season)."""
+    s, level, hold, crossing = classify_day(st, p)
+    closed_since, closed_n, last_run = track_run(
+        s,
+        p,
+        td,
+        prev.closed_since if prev else None,
+        prev.closed_sessions if prev else 0,
+        prev.last_run if prev else None,
+        prev.day if prev else None,
+    )
+    runs = prev.runs if prev else ()
+    run_peak = None
+    if prev is not None and prev.closed_since is not None and closed_since != prev.closed_since:
+        runs = (*runs, (prev.closed_since, prev.day, float(prev.run_peak or prev.value)))
+    if closed_since is not None:
+        same = prev is not None and prev.closed_since == closed_since
+        run_peak = max(s, float(prev.run_peak or 0.0)) if same and prev is not None else s
+    high = season_high(runs, closed_since if closed_since is not None else td, p)
+    level, hold = seasonal(level, hold, s, high, p)
+    return Day(td, know, st, s, level, hold, crossing, closed_since, closed_n, last_run, runs, high, run_peak)
+
+
 def daily(m: Model, p: Params, first: int | None = None, last: int | None = None) -> list[Day]:
     """Every session from ``first`` to ``last`` (day numbers) with a usable calendar, each as
     known at 00:00 UTC of that day, with its projection over the next sessions."""
@@ -77,21 +143,18 @@ def daily(m: Model, p: Params, first: int | None = None, last: int | None = None
     i0, i1 = int(np.searchsorted(sess, lo, "left")), int(np.searchsorted(sess, hi, "right"))
     ahead = int(p["headsup_days"]) + HOLD_SLACK
     out: list[Day] = []
-    closed_since: int | None = None
-    closed_n = 0
-    last_run: tuple[int, int, int] | None = None
-    prev_day: int | None = None
+    prev: Day | None = None
     for i in range(i0, i1):
         td = int(sess[i])
         know = float(td) * DAY_S
         st = evaluate(m, know, sess[i : i + 1 + ahead])
         if not st.usable:
-            closed_since, closed_n, prev_day = None, 0, None
+            if prev is not None:  # the run breaks (its peak not seen to its end); seasons seen are kept
+                prev = replace(prev, closed_since=None, closed_sessions=0, run_peak=None)
             continue
-        s, level, hold, crossing = classify_day(st, p)
-        closed_since, closed_n, last_run = track_run(s, p, td, closed_since, closed_n, last_run, prev_day)
-        out.append(Day(td, know, st, s, level, hold, crossing, closed_since, closed_n, last_run))
-        prev_day = td
+        day = step_day(td, know, st, p, prev)
+        out.append(day)
+        prev = day
     return out
 
 

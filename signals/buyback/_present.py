@@ -25,6 +25,15 @@ def present(ev: AlertEvent, stamp: Stamp) -> AlertText | None:
     elif ev.event == "resolved":
         head = f"Buyback window reopening: {pct(s, 1)} in blackout"
         meaning = "Companies may buy back their shares again: a steady bid returns to US stocks."
+    elif ev.level == "severe" and num(d, "season_high") is not None:
+        head = (
+            f"Buyback blackout unusually deep: {pct(s, 1)} of companies, above the season's highest "
+            f"peak of recent years ({pct(num(d, 'season_high') or 0.0, 1)})"
+        )
+        meaning = (
+            "Fewer companies than in any recent season can buy back their shares: the largest net buyer "
+            "of US stocks is sidelined more than usual."
+        )
     else:
         head = f"Buyback window closed: {pct(s, 1)} of companies in blackout"
         meaning = (

@@ -9,15 +9,17 @@ from typing import Any
 import numpy as np
 
 from signals.base import Level, Params, Reading, Threshold
-from signals.buyback._daily import Day, classify_day, daily, session_on_or_before, sessions_between, track_run
+from signals.buyback._daily import Day, daily, session_on_or_before, sessions_between, severe_lines, step_day
 from signals.buyback._model import Model, evaluate, source_label
 from signals.buyback._vocab import (
     CALENDAR_MAX_AGE,
     DAY_S,
     HOLD_SLACK,
     KEY,
+    MIN_SEASONS,
     MODEL_NOTE,
     RECALL_SESSIONS,
+    SEASON_SLACK_DAYS,
     SIGNAL_ID,
     from_day,
     p_ahead,
@@ -34,24 +36,15 @@ def live_days(m: Model, p: Params, now: datetime, after: datetime | None) -> tup
     first = today - 150
     if after is not None:
         first = min(first, int(after.timestamp() // DAY_S) - 150)
-    past = daily(m, p, first=first, last=today - 1)
+    # the seasons before: a blackout is severe only when unusually deep for its season
+    history = daily(m, p, first=first - int(p["season_years"]) * 366 - SEASON_SLACK_DAYS, last=today - 1)
+    past = [d for d in history if d.day >= first]
     know = now.timestamp()
     i = int(np.searchsorted(m.sessions, today, "left"))
     st = evaluate(m, know, m.sessions[i : i + 1 + p_ahead(p)])
     if not st.usable:
         return past, None
-    s, level, hold, crossing = classify_day(st, p)
-    prev = past[-1] if past else None
-    since, n, last_run = track_run(
-        s,
-        p,
-        today,
-        prev.closed_since if prev else None,
-        prev.closed_sessions if prev else 0,
-        prev.last_run if prev else None,
-        prev.day if prev else None,
-    )
-    return past, Day(today, know, st, s, level, hold, crossing, since, n, last_run)
+    return past, step_day(today, know, st, p, history[-1] if history else None)
 
 
 def reading_of(m: Model, d: Day, p: Params, outlook: dict[str, Any] | None = None) -> Reading:
@@ -73,13 +66,24 @@ def reading_of(m: Model, d: Day, p: Params, outlook: dict[str, Any] | None = Non
     crossing_day = (
         from_day(int(st.days[d.crossing])) if d.crossing is not None and d.crossing < len(st.days) else None
     )
+    lines = severe_lines(d.season_high, p)
     if level >= Level.ALERT or (hold >= Level.ALERT and d.closed_since is not None):
-        peak = "peak blackout" if s >= p["severe"] else "window closed"
+        if level == Level.SEVERE:
+            peak = "blackout unusually deep for the season"
+        elif s >= p["severe"]:
+            peak = "peak blackout"
+        else:
+            peak = "window closed"
         since = from_day(d.closed_since) if d.closed_since is not None else today
         summary = (
             f"Buyback {peak} (estimate): {head}; closed since {since.isoformat()} "
             f"({d.closed_sessions} trading day{'s' if d.closed_sessions != 1 else ''})"
         )
+        if level == Level.SEVERE and d.season_high is not None:
+            summary += (
+                f"; the season's highest peak of the last {int(p['season_years'])} years was "
+                f"{d.season_high:.1f}%"
+            )
     elif (level == Level.WATCH or hold == Level.WATCH) and d.crossing is not None:
         summary = (
             f"Buyback window closes in about {d.crossing} trading day{'s' if d.crossing != 1 else ''} "
@@ -112,6 +116,12 @@ def reading_of(m: Model, d: Day, p: Params, outlook: dict[str, Any] | None = Non
         fields["Window"] = (
             f"closed since {from_day(d.closed_since).isoformat()} ({d.closed_sessions} sessions)"
         )
+        fields["Severe"] = (
+            f"from {lines[0]:.1f}%: the season's highest peak of the last {int(p['season_years'])} years "
+            f"({d.season_high:.1f}%) + {p['severe_margin']:g} pp"
+            if lines is not None and d.season_high is not None
+            else f"not judged: fewer than {MIN_SEASONS} earlier seasons to compare with"
+        )
     elif crossing_day is not None:
         fields["Window"] = f"closes in about {d.crossing} trading days ({crossing_day.isoformat()})"
     data: dict[str, Any] = {
@@ -128,6 +138,9 @@ def reading_of(m: Model, d: Day, p: Params, outlook: dict[str, Any] | None = Non
         "closed_since": from_day(d.closed_since).isoformat() if d.closed_since is not None else None,
         "sessions_closed": d.closed_sessions,
         "calendar_as_of": m.frontier,
+        # severe: past the floor and this season's highest peak of the last years by the margin
+        "season_high": d.season_high,
+        "severe_line": None if lines is None else lines[0],
     }
     if outlook:
         data.update(outlook)
@@ -138,8 +151,8 @@ def reading_of(m: Model, d: Day, p: Params, outlook: dict[str, Any] | None = Non
     nxt = None
     if level < Level.ALERT:
         nxt = Threshold(Level.ALERT, p["alert"])
-    elif level < Level.SEVERE:
-        nxt = Threshold(Level.SEVERE, p["severe"])
+    elif level < Level.SEVERE and lines is not None:
+        nxt = Threshold(Level.SEVERE, lines[0])
     # the /status and summary line: the share and where the window stands (an estimate)
     if d.closed_since is not None:
         where = f"window closed since {from_day(d.closed_since):%m-%d} ({d.closed_sessions} trading days)"

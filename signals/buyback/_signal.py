@@ -42,7 +42,7 @@ from typing import Any, ClassVar
 
 from signals.base import Demo, Level, Params, Reading, Rules, TableLoader
 from signals.buyback._chart import BuybackChart, chart_data
-from signals.buyback._daily import daily, project_outlook
+from signals.buyback._daily import daily, project_outlook, severe_lines
 from signals.buyback._demo import demo
 from signals.buyback._model import model_of
 from signals.buyback._present import present
@@ -80,15 +80,18 @@ class Buyback:
         return Rules(cooldown_s=int(params["cooldown_days"] * 86400), value_format="{:.1f}")
 
     def grade(self, key: str, value: float, figures: Mapping[str, Any], params: Params) -> Level:
-        """The share against ``alert`` and ``severe``; below them, the heads-up when the projected
+        """The share against ``alert`` and, with the season's highest peak of the last years
+        (``season_high``), the severe line; below them, the heads-up when the projected
         crossing (``sessions_to_crossing``, figured with the global ``alert``) is within
         ``headsup_days`` sessions."""
         s = value
         share, cap = figures.get("share"), figures.get("share_cap")
         if isinstance(share, int | float):  # the unrounded figure the level was made from
             s = float(cap) if params["weight_by_cap"] and isinstance(cap, int | float) else float(share)
-        if s >= params["severe"]:
-            return Level.SEVERE
+        high = figures.get("season_high")
+        lines = severe_lines(float(high) if isinstance(high, int | float) else None, params)
+        if lines is not None and s >= lines[0]:
+            return Level.SEVERE  # unusually deep for its season (see docs/signals/buyback.md)
         if s >= params["alert"]:
             return Level.ALERT
         crossing = figures.get("sessions_to_crossing")

@@ -94,8 +94,33 @@ PARAMS = (
         guild=True,
     ),
     Param("alert_exit", 48, 1, 99, "share (%) below which the window counts as reopened", unit="%"),
-    Param("severe", 80, 1, 100, "share (%) of peak blackout (severe)", unit="%", guild=True),
-    Param("severe_exit", 75, 1, 100, "share (%) below which peak blackout steps down", unit="%"),
+    Param(
+        "severe",
+        80,
+        1,
+        100,
+        "share (%) a closed window must reach to be severe, and then only when unusually deep for its season",
+        unit="%",
+        guild=True,
+    ),
+    Param("severe_exit", 75, 1, 100, "share (%) below which a severe blackout steps down", unit="%"),
+    Param(
+        "severe_margin",
+        1,
+        0,
+        20,
+        "severe: at least this far above the highest peak of the same season in the last season_years years",
+        unit="pp",
+    ),
+    Param(
+        "season_years",
+        5,
+        2,
+        15,
+        "years of the same season's peaks a blackout is compared with (at least 3 seasons needed)",
+        integer=True,
+        unit="years",
+    ),
     Param(
         "headsup_days",
         5,
@@ -167,6 +192,13 @@ PARAMS = (
         unit="days",
     ),
 )
+
+
+#: seasons of history (the same season, earlier years) before a blackout can be judged unusual
+MIN_SEASONS = 3
+#: a closed run belongs to the season of another when they started within this many days of the
+#: same day of the year (the four seasons are about 91 days apart)
+SEASON_SLACK_DAYS = 45
 
 
 def p_ahead(p: Params) -> int:

@@ -7,9 +7,37 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
-from signals.presentation import AlertText, Stamp, message, num, window
+from signals.presentation import AlertText, Stamp, level_word, message, num, window
 from signals.ratecut._vocab import KIND_NAMES, meeting_label
 from storage.alerts import AlertEvent
+
+
+def bp(x: float) -> str:
+    """Basis points signed, with no "-0" (a move that rounds to nothing is 0)."""
+    v = round(x)
+    return f"{v:+d}" if v else "0"
+
+
+def held_peak(ev: AlertEvent) -> str:
+    """Why a size repricing's peak past a higher line stayed at the lower level, for its Over
+    message (the level never contradicts the words): a size repricing rises above Heads-up only
+    when the other venue confirms it and neither the nearer meeting's repricing nor the swing of
+    P(cut) explains it."""
+    if ev.event != "resolved" or ev.peak is None:
+        return ""
+    ladder = ev.data.get("ladder")
+    peak_level = str(ev.data.get("peak_level") or "")
+    if not isinstance(ladder, list) or len(ladder) < 3 or peak_level not in ("watch", "alert"):
+        return ""
+    shown = "alert" if ev.peak < ladder[2] else "severe"
+    if ev.peak < ladder[1] or (peak_level == "alert" and shown == "alert"):
+        return ""
+    line = ladder[1] if shown == "alert" else ladder[2]
+    return (
+        f"The peak, {ev.peak:.1f}× the repricing size, is past the {level_word(shown)} line ({line:g}×) "
+        f"but stayed {level_word(peak_level)}: a size repricing rises only when the other venue confirms "
+        "it and neither the nearer meeting's repricing nor the swing of P(cut) explains it."
+    )
 
 
 def present(ev: AlertEvent, stamp: Stamp) -> AlertText | None:
@@ -43,14 +71,14 @@ def present(ev: AlertEvent, stamp: Stamp) -> AlertText | None:
         span = ev.ts - since if since is not None else num(d, "window_s")
         within = f" in {window(span)}" if span and span > 0 else ""
         ws = d.get("whipsaw")
+        # a later meeting's number is the cumulative path through it, not its own move
+        what = "expected path to it" if d.get("path") else "expected move"
         if isinstance(ws, list) and len(ws) >= 3:
-            head = (
-                f"Fed path whipsaw for {mname}: expected move {ws[0]:+.0f} → {ws[1]:+.0f} → {ws[2]:+.0f} bp"
-            )
+            head = f"Fed path whipsaw for {mname}: {what} {bp(ws[0])} → {bp(ws[1])} → {bp(ws[2])} bp"
         elif exp is not None and was_bp is not None:
-            head = f"Fed repricing for {mname}: expected move {exp:+.0f} bp (was {was_bp:+.0f} bp){within}"
+            head = f"Fed repricing for {mname}: {what} {bp(exp)} bp (was {bp(was_bp)} bp){within}"
         else:
-            head = f"Fed repricing for {mname}: expected move {mv or 0.0:+.0f} bp{within}"
+            head = f"Fed repricing for {mname}: {what} moved {bp(mv or 0.0)} bp{within}"
         meaning = (
             "The market changed its mind about the size of the next Fed move: "
             "front-end rates, the dollar and equities usually reprice with it."
@@ -75,8 +103,9 @@ def present(ev: AlertEvent, stamp: Stamp) -> AlertText | None:
             "size": "Fed repricing",
         }.get(kind, "Move")
         exp_now = num(d, "expected_bp")
+        what_now = "expected path to it" if d.get("path") else "expected move"
         now_text = (
-            f"expected move {exp_now:+.0f} bp" if kind == "size" and exp_now is not None else f"P(cut) {pc}"
+            f"{what_now} {bp(exp_now)} bp" if kind == "size" and exp_now is not None else f"P(cut) {pc}"
         )
         head = f"{what} for {mname} over: {now_text}"
     first_parts = []
@@ -127,6 +156,9 @@ def present(ev: AlertEvent, stamp: Stamp) -> AlertText | None:
         size_bp, mult = num(d, "size_bp"), num(d, "multiple")
         if size_bp is not None and mult is not None and ev.event != "resolved":
             fields["Size"] = f"{mult:.1f}× the {size_bp:.1f} bp repricing size"
+        held = held_peak(ev)
+        if held:
+            fields["Level"] = held
     return message(
         ev, head, first, meaning, fields, None, stamp, peak_text=peaks.get(kind), no_peak=kind not in peaks
     )

@@ -70,9 +70,9 @@ def describe_size(
         if moves:
             # the bucket whose odds moved most; between near-equal ones, the larger move
             b = max(moves, key=lambda x: (round(abs(moves[x]) * 50), abs(x.move)))
-            parts.append(
-                f"odds of {b.label} {_size_pct(float(v.buckets[b][s]))} → {_size_pct(float(v.buckets[b][j]))}"
-            )
+            was_pct, now_pct = _size_pct(float(v.buckets[b][s])), _size_pct(float(v.buckets[b][j]))
+            if was_pct != now_pct:  # "0 % → 0 %" names a size that did not move as shown
+                parts.append(f"odds of {b.label} {was_pct} → {now_pct}")
     head = f"{short}: " + (", ".join(parts) + f" in {_span(int(v.ts[j]) - int(v.ts[s]))}; " if parts else "")
     text = f"{head}{what} {_bp(now_v)} (was {_bp(then_v)})"
     wh = calc.whip[i]
@@ -105,8 +105,8 @@ def describe_size(
         )
     if np.isfinite(calc.residual[i]) and int(calc.level[i]) == int(Level.WATCH) and mult >= 1:
         check += (
-            f"; the swing of P(cut) tells this repricing (the odds of the sizes moved "
-            f"{calc.residual[i]:+.0f} bp of it): held at watch"
+            f"; the swing of P(cut) explains this repricing (the odds of the cut sizes alone account for "
+            f"{_bp(calc.residual[i])} of it): held at watch"
         )
     label = "Expected move" if not v.on_path else "Expected path"
     span = _size_hours(int(calc.win[i]))
@@ -136,6 +136,8 @@ def describe_size(
                 np.isfinite(calc.residual[i]) and abs(calc.residual[i]) < calc.size[i] - 1e-9
             ),
             "whipsaw": None if not np.isfinite(wh[0]) else [float(x) for x in wh],
+            # the number is the cumulative path through this meeting, not its own move
+            "path": what != "expected move",
         },
     }
 
@@ -229,7 +231,7 @@ def size_reading(
             source=src,
             confirm=confirm_of(venue, p),
             fields={**fields, **d["fields"], "Source": src},
-            data={**base_data, **d["data"]},
+            data={**base_data, **d["data"], "ladder": [float(x) for x in size_ladder(p)]},
             next_threshold=nxt,
             unit="×",
             headline=d["text"],

@@ -51,7 +51,9 @@ def present(ev: AlertEvent, stamp: Stamp) -> AlertText | None:
     fields: dict[str, str] = {}
     p = num(d, "percentile")
     if p is not None:
-        fields["Percentile"] = f"{ordinal(p)} of its history"
+        fields["Percentile"] = (
+            "a record: the highest of its history" if p >= 100 else f"{ordinal(p)} of its history"
+        )
     v9 = num(d, "vix9d")
     if v9 is not None and vix is not None and vix > 0:
         fields["VIX9D/VIX"] = f"{v9 / vix:.3f} (VIX9D {v9:.2f})"

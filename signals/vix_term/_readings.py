@@ -24,7 +24,7 @@ from signals.vix_term._vocab import (
     expected_close_date,
     ladder,
     market_open,
-    ordinal,
+    percentile_words,
     run_length,
 )
 from storage.observations import Inputs
@@ -111,7 +111,7 @@ def term_reading(
     inv = f"; inverted {inverted} day{'s' if inverted != 1 else ''} so far" if inverted else ""
     summary = (
         f"VIX/VIX3M {ratio:.3f} ({state}): VIX {vix:.2f} vs VIX3M {vix3m:.2f}{chg}{inv}; "
-        f"{ordinal(pct)} percentile of its history since {first}"
+        f"{percentile_words(pct)} of its history since {first}"
     )
     fields = {
         "VIX / VIX3M": f"{ratio:.3f}",

@@ -48,6 +48,11 @@ class VixTerm:
     inputs = (VIX, VIX3M, VIX9D, VIX6M, I_VIX, I_VIX3M, I_VIX9D)
     keys: ClassVar[dict[str, str]] = {"vix3m": "VIX / VIX3M", "vix9d": "VIX9D / VIX (front end)"}
     params = PARAMS
+    #: the closes each key's readings need: a stale notice names the one that lags
+    key_inputs: ClassVar[dict[str, dict[str, str]]] = {
+        "vix3m": {"VIX": VIX, "VIX3M": VIX3M},
+        "vix9d": {"VIX9D": VIX9D, "VIX": VIX},
+    }
 
     def validate(self, params: Params) -> list[str]:
         p = params

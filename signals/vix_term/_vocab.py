@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from signals.base import Level, Param, Params
+from signals.presentation import ordinal
 from storage.series import cboe_close, yahoo_5m
 from storage.timeutil import NEW_YORK
 
@@ -50,10 +51,10 @@ def run_length(mask: np.ndarray) -> np.ndarray:
     return out
 
 
-def ordinal(pct: float) -> str:
-    n = round(pct)
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
+def percentile_words(pct: float) -> str:
+    """``99th percentile`` (floored: 99.97 means a higher value exists) or, for the highest value
+    so far, ``a record (the highest)``; never "100th" for a value that is not the highest."""
+    return "a record (the highest)" if pct >= 100.0 else f"{ordinal(pct)} percentile"
 
 
 def market_open(now: datetime) -> bool:

@@ -68,7 +68,7 @@ def test_units_are_one_style() -> None:
 
 def test_btc_cascade_headline_is_the_number_and_its_time(events: list[AlertEvent]) -> None:
     fired = next(e for e in events if e.signal == "btc_liq" and e.event == "fired")
-    assert present(fired, str).title == "Heads-up: BTC longs liquidated: $7.4M in 6 min"
+    assert present(fired, str).title == "Heads-up: BTC liquidations: $7.4M in 5 min (longs 83%)"
     over = next(e for e in events if e.signal == "btc_liq" and e.event == "resolved")
     text = present(over, str)
     # the demo's cascade has 8 days of history behind it: too little to call it the year's record
@@ -84,7 +84,7 @@ def test_level_never_contradicts_the_words(events: list[AlertEvent]) -> None:
     assert ev.level == "watch" and ev.value > 1.10
     text = present(ev, str)
     assert text.title.startswith("Heads-up: VIX/VIX3M 1.122")
-    assert "already at Severe" in text.pending and "2 more closes" in text.pending
+    assert "already at Severe" in text.pending and "after 1 more close at that level" in text.pending
     assert "awaiting" not in json.dumps(event_json(ev))  # the jsonl contract is unchanged
     sig = registry()["vix_term"]
     for other in events:
@@ -156,7 +156,22 @@ def test_a_size_repricing_names_the_expected_move_in_bp(events: list[AlertEvent]
     assert sizes, "the ratecut demo has a size repricing"
     for ev in sizes:
         text = present(ev, str)
-        assert re.search(r"expected move [+−-]?\d+ bp", text.title), text.title
+        # the next meeting's own move, or a later meeting's path through it (never called its move)
+        what = "expected path to it" if ev.data.get("path") else "expected move"
+        assert re.search(what + r" ([+−-]\d+|0) bp", text.title), text.title
         assert "P(cut)" not in text.title, text.title
         if ev.event != "resolved":
             assert "repricing size" in text.fields.get("Size", ""), text.fields
+
+
+def test_a_chart_seen_alone_says_the_level_awaiting_confirmation(events: list[AlertEvent]) -> None:
+    """The demo's VIX/VIX3M 1.122 fires as a heads-up past the Severe line: its chart title says
+    Severe awaits confirmation; a chart of an alert at its own level says nothing of the kind."""
+    from bot.alert_text import chart_title
+
+    ev = next(e for e in events if e.key == "vix3m" and e.event == "fired")
+    title = chart_title(ev)
+    assert title.startswith("Heads-up: VIX/VIX3M 1.122: curve inverted · Severe awaiting confirmation · ")
+    assert len(title) <= 110
+    plain = next(e for e in events if e.event in ("fired", "escalated") and "awaiting" not in e.data)
+    assert "awaiting" not in chart_title(plain)

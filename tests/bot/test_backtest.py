@@ -8,6 +8,7 @@ the messages of ``flowwatch replay --set``; each user waits between two backtest
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import time
 from collections.abc import AsyncIterator
@@ -15,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import discord
 import pytest
 import pytest_asyncio
 
@@ -81,7 +83,7 @@ async def test_backtest_answers_privately_with_rates_last_lifecycles_and_chart(
     embed = msg.embed
     assert embed is not None and embed["title"] == "Backtest · VIX term structure since 2010-01-01"
     lines = embed["description"].splitlines()
-    assert lines[0].startswith("With `alert=1.05`, `confirm=3`: **") and " a year**: " in lines[0]
+    assert lines[0].startswith("With `alert=1.05`, `confirm=3`: **") and " alerts a year**: " in lines[0]
     assert lines[1].startswith("With the current thresholds: **")
     fields = {f["name"]: f["value"] for f in embed["fields"]}
     assert "Lifecycles per key (yours vs current)" in fields
@@ -157,3 +159,95 @@ def test_time_budget_and_read_only(vix_db: Path) -> None:
             db.execute("DELETE FROM observations")
     finally:
         db.close()
+
+
+@pytest.fixture(scope="module")
+def all_db(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
+    """Every signal's history, as ``flowwatch backfill all --dir ../shared/data`` stores it."""
+    path = tmp_path_factory.mktemp("bt_all") / "all.db"
+    assert main(["backfill", "all", "--dir", str(data_dir), "--db", str(path)]) == 0
+    root = logging.getLogger()
+    for h in [h for h in root.handlers if getattr(h, "_flowwatch", False)]:
+        root.removeHandler(h)
+    return path
+
+
+def _embed_within_limits(embed: discord.Embed) -> None:
+    """Discord's embed limits: title 256, description 4,096, 25 fields of name 256 and value
+    1,024, footer 2,048, and 6,000 characters in all (beyond any of them the post fails)."""
+    assert embed.title is not None and len(embed.title) <= 256
+    assert embed.description is not None and len(embed.description) <= 4096
+    assert len(embed.fields) <= 25
+    for f in embed.fields:
+        assert f.name is not None and 0 < len(f.name) <= 256, f.name
+        assert f.value is not None and 0 < len(f.value) <= 1024, (f.name, len(f.value or ""))
+    assert len(embed.footer.text or "") <= 2048
+    assert len(embed) <= 6000
+
+
+BACKTESTS = [
+    ("vix_term", [("alert", "1.05")]),
+    ("btc_liq", [("k_alert", "4")]),
+    ("buyback", [("confirm", "2")]),
+    # the overrides that broke the embed: 1,209 characters of lifecycles per key
+    ("ratecut", [("swing_pp", "8")]),
+    ("ratecut", [("size_bp", "3")]),
+]
+
+
+@pytest.mark.parametrize(("signal", "pairs"), BACKTESTS, ids=[f"{s}-{p[0][0]}" for s, p in BACKTESTS])
+def test_every_signals_backtest_embed_fits_discord(
+    all_db: Path, signal: str, pairs: list[tuple[str, str]]
+) -> None:
+    from bot.commands.backtest import backtest_embed
+
+    settings = load_settings(env={"FLOWWATCH_DB": str(all_db)}, dotenv=None)
+    params = params_with_overrides(signal, settings, pairs)
+    db = open_readonly(all_db)
+    try:
+        res = run_backtest(db, settings, signal, params, None, time.monotonic() + 120)
+    finally:
+        db.close()
+    assert res.tested.lifecycles and res.current.lifecycles
+    embed = backtest_embed(res, f"backtest-{signal}.png")
+    _embed_within_limits(embed)
+    fields = {f.name: f.value or "" for f in embed.fields}
+    keys = {c.key for c in res.tested.lifecycles + res.current.lifecycles}
+    if signal == "ratecut":
+        # a key per meeting and kind: summed by kind, every lifecycle still counted
+        (name,) = [n for n in fields if n and n.startswith("Lifecycles per kind of key")]
+        assert f"{len(keys)} keys" in name
+        shown = re.findall(r"`\*\.(\w+)` (\d+) vs (\d+)", fields[name])
+        assert sum(int(t) for _k, t, _c in shown) == len(res.tested.lifecycles)
+        assert sum(int(c) for _k, _t, c in shown) == len(res.current.lifecycles)
+
+
+def test_headline_counts_alerts_and_heads_ups_apart(vix_db: Path) -> None:
+    """``alert=1.05`` changes how often VIX/VIX3M alerts; the bold number says so (it was the count
+    of every lifecycle, two thirds of them VIX9D heads-ups the override cannot touch)."""
+    from bot.commands.backtest import backtest_embed
+    from signals.base import Level
+
+    settings = load_settings(env={"FLOWWATCH_DB": str(vix_db)}, dotenv=None)
+    params = params_with_overrides("vix_term", settings, [("alert", "1.05")])
+    db = open_readonly(vix_db)
+    try:
+        res = run_backtest(db, settings, "vix_term", params, None, time.monotonic() + 60)
+    finally:
+        db.close()
+    desc = backtest_embed(res, "x.png").description or ""
+    yours, current = desc.splitlines()[:2]
+    rate = re.compile(
+        r"\*\*([\d.]+) alerts a year\*\*: (\d+) reaching Alert or Severe in [\d.]+ years; (\d+) heads-ups besides"
+    )
+    ((t_rate, t_alerts, t_heads),), ((c_rate, c_alerts, c_heads),) = (
+        rate.findall(yours),
+        rate.findall(current),
+    )
+    assert (
+        int(t_alerts) == res.tested.at_least(Level.ALERT) < int(c_alerts) == res.current.at_least(Level.ALERT)
+    )
+    assert float(t_rate) < float(c_rate)  # the number asked about moves
+    assert float(t_rate) == pytest.approx(int(t_alerts) / res.years, abs=0.05)
+    assert int(t_heads) + int(t_alerts) == len(res.tested.lifecycles)
+    assert int(c_heads) + int(c_alerts) == len(res.current.lifecycles)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -89,6 +90,7 @@ def test_backfill_and_replay_the_real_history(
     assert code == 0 and "btc_liq over 365 days" in out
     code, out, _ = run(capsys, "check", "btc_liq", "--no-fetch", "--db", dbfile)
     assert code == 0 and out.startswith("btc_liq/cascade")
+    assert "M USD" not in out and re.search(r"; \$[\d.]+[KMB] (below|past) ", out), out
 
 
 def test_bad_input_is_refused_clearly(
@@ -257,8 +259,11 @@ def test_liquidations_view_and_status_line(tmp_path: Path) -> None:
     assert validate_hours("48") == 48
     (ks,) = status(db, settings, now, "btc_liq")
     line = status_line(ks)
-    assert line.startswith("[      OK] btc_liq · liquidation cascade (all venues):") and "M USD to" in line
-    assert "btc_liq" in summary_text(db, settings, now)
+    assert line.startswith("[      OK] btc_liq · liquidation cascade (all venues):")
+    # money in the one style of every message: "$211.9M to Heads-up", never "211.9M USD"
+    assert re.search(r": \$[\d.]+[KMB]; \$[\d.]+[KMB] to Heads-up", line), line
+    summary = summary_text(db, settings, now)
+    assert "btc_liq" in summary and "M USD" not in summary
     db.close()
 
 

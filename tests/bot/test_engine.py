@@ -49,6 +49,28 @@ def test_fires_at_the_level_sustained_over_the_streak() -> None:
     assert run(e, [rd(2, 1.05, L.ALERT), rd(3, 1.15, L.SEVERE)]) == [("escalated", "alert")]
 
 
+def test_the_close_that_fires_counts_toward_the_level_it_already_shows() -> None:
+    """Two closes per level, from OK or from the level below: a reading past a higher line than
+    the one it fires is that level's first, so the next one escalates (and not the one after)."""
+    e = Engine()
+    assert run(e, [rd(0, 1.02, L.ALERT), rd(1, 1.19, L.SEVERE)]) == [("fired", "alert")]
+    assert e.state("s", "k").pending_count == 1 and e.state("s", "k").pending_level == "severe"
+    assert run(e, [rd(2, 1.31, L.SEVERE)]) == [("escalated", "severe")]
+    # escalating works the same way: watch fired, the firing close already inverted
+    e = Engine()
+    assert run(e, [rd(0, 0.99, L.WATCH), rd(1, 1.005, L.ALERT)]) == [("fired", "watch")]
+    assert run(e, [rd(2, 1.009, L.ALERT)]) == [("escalated", "alert")]
+    # a reading at the fired level only starts no count: the next higher one is its first
+    e = Engine()
+    run(e, [rd(0, 1.02, L.ALERT), rd(1, 1.03, L.ALERT)])
+    assert run(e, [rd(2, 1.2, L.SEVERE)]) == []
+    assert run(e, [rd(3, 1.2, L.SEVERE)]) == [("escalated", "severe")]
+    # and one blip past the line is still not enough
+    e = Engine()
+    run(e, [rd(0, 1.02, L.ALERT), rd(1, 1.2, L.SEVERE)])
+    assert run(e, [rd(2, 1.03, L.ALERT), rd(3, 1.2, L.SEVERE)]) == []
+
+
 def test_hysteresis_holds_level_until_exit_threshold() -> None:
     e = Engine()
     run(e, [rd(0, 1.02, L.ALERT), rd(1, 1.02, L.ALERT)])
@@ -70,6 +92,16 @@ def test_resolve_carries_duration_and_peak() -> None:
     assert ev.peak == 1.25
     assert "Resolved after 4d" in ev.summary and "Peak 1.250" in ev.summary
     assert ev.episode == f"s:k:{int((T0 + timedelta(days=1)).timestamp())}"
+
+
+def test_the_resolving_reading_counts_toward_the_peak() -> None:
+    """A cascade resolves on the reading that carries its final total: the Over message's peak is
+    never below the total it reports (btc_liq 2020-12-29: total $577.4M, peak was $522.4M)."""
+    e = Engine()
+    run(e, [rd(0, 54.7, L.WATCH, confirm=1), rd(1, 522.4, L.WATCH, confirm=1)])
+    (ev,) = e.step(rd(2, 577.4, L.OK, confirm=1), Rules())
+    assert ev.event == "resolved" and ev.peak == 577.4
+    assert "Peak 577.400 on 2024-08-03" in ev.summary
 
 
 def test_cooldown_blocks_refire_then_allows() -> None:

@@ -95,6 +95,57 @@ async def test_stale_data_raises_one_notice_then_recovery(
         await app.stop()
 
 
+async def test_a_lagging_vix9d_is_named_and_never_casts_doubt_on_vix_vix3m(tmp_path: Path) -> None:
+    """VIX and VIX3M current to 2026-12-04 and inverted, VIX9D ending 2026-07-22 (the FRED fallback
+    carries no VIX9D): the VIX/VIX3M alert goes out, and the only notice is about VIX9D/VIX, naming
+    VIX9D as the lagging input and VIX/VIX3M as still alerting (it used to be a notice for the
+    whole signal, "no alerts from it", beside the Severe alert)."""
+    from bot.health import check as check_health
+
+    clock = SimClock(datetime(2026, 12, 5, 15, 0, tzinfo=UTC))
+    app, _out = await _app(tmp_path, clock)
+    old = day_epoch(datetime(2026, 7, 22).date())
+    try:
+        await app.ingest(
+            [
+                *_obs("2026-07-22", 16.6, 19.0),
+                Observation("cboe.vix9d.close", old, 15.0, "cboe"),
+                *_obs("2026-12-01", 30, 27),
+                *_obs("2026-12-02", 31, 27),
+                *_obs("2026-12-03", 33, 27.5),
+                *_obs("2026-12-04", 34, 28),
+            ],
+            ["vix_term"],
+        )
+        await app.evaluate(["vix_term"])
+        notices = await app.store.call(alert_repo.list_alerts, "live", None, None, None, "notice")
+        alerts = await app.store.call(alert_repo.list_alerts, "live")
+        assert [(a.key, a.event) for a in alerts] == [("vix3m", "fired")]
+        assert [(n.key, n.event) for n in notices] == [("stale:data.vix9d", "fired")]
+        text = notices[0].summary
+        assert text.startswith(
+            "Stale data for vix_term/vix9d: the latest Cboe close is 2026-07-22; the 2026-12-04 close "
+            "should be out by now (VIX9D lags: its latest is 2026-07-22; VIX 2026-12-04); "
+            "no VIX9D / VIX (front end) alerts until it is fresh."
+        ), text
+        assert "Still alerting: VIX / VIX3M (as of 2026-12-04 21:15 UTC)" in text
+        report = await app.store.call(check_health, clock.now(), require_heartbeat=False)
+        assert any(p.startswith("stale data for vix_term/vix9d since") for p in report.problems)
+        assert not any(p.startswith("stale data for vix_term since") for p in report.problems)
+        # VIX9D current again: its notice resolves, and nothing else is said
+        clock.set(datetime(2026, 12, 5, 16, 0, tzinfo=UTC))
+        fresh = day_epoch(datetime(2026, 12, 4).date())
+        await app.ingest([Observation("cboe.vix9d.close", fresh, 36.0, "cboe")], ["vix_term"])
+        notices = await app.store.call(alert_repo.list_alerts, "live", None, None, None, "notice")
+        assert [(n.key, n.event) for n in notices] == [
+            ("stale:data.vix9d", "fired"),
+            ("stale:data.vix9d", "resolved"),
+        ]
+        assert "Fresh data for vix_term/vix9d again" in notices[1].summary
+    finally:
+        await app.stop()
+
+
 async def test_poll_with_provider_down_keeps_running(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

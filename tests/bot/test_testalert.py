@@ -57,7 +57,7 @@ async def test_every_sink_gets_the_test_alert_and_each_answer_is_reported(
         f"channel {Defaults.READONLY_CHANNEL_ID} (server {g})",
     ]
     assert by_sink["console"].ok and out.getvalue().startswith(f"{TEST_MARK} (not a market signal)")
-    assert "BTC longs liquidated" in out.getvalue()
+    assert "BTC liquidations: $22.6M in 7 min (longs 85%)" in out.getvalue()
     assert by_sink["webhook"].ok and by_sink["webhook"].answer.startswith("posted message ")
     posted = by_sink[f"channel {Defaults.ALERTS_CHANNEL_ID} (server {g})"]
     assert posted.ok and posted.answer.startswith("posted message ")

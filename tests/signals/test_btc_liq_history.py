@@ -34,7 +34,7 @@ from bot.replay import run_replay
 from signals.base import Level, Reading
 from signals.btc_liq import SIGNAL
 from signals.contract import default_params
-from signals.sources import coinglass
+from signals.sources import binance, coinglass
 from storage import observations as obs_repo
 from storage.alerts import AlertEvent
 from storage.db import open_db
@@ -218,3 +218,66 @@ def test_levels_agree_with_the_rank_text(data_dir: Path, four_hour_year: list[Al
             assert ok, text
         elif level == Level.WATCH:
             assert "of the last 365 days;" not in text.replace("-largest", "")  # never the year's largest
+
+
+def test_over_messages_never_report_a_peak_below_their_total(four_hour_year: list[AlertEvent]) -> None:
+    """A cascade's total only grows, and it resolves on the reading carrying its final total: that
+    reading counts toward the peak the Over message gives."""
+    overs = [e for e in four_hour_year if e.event == "resolved"]
+    assert overs
+    for e in overs:
+        assert e.peak is not None and e.peak >= e.value, (day_of(e.ts), e.peak, e.value)
+
+
+@pytest.fixture(scope="module")
+def whole_history(tmp_path_factory: pytest.TempPathFactory, data_dir_module: Path) -> list[AlertEvent]:
+    """Both files replayed from the start (what ``flowwatch replay btc_liq`` gives)."""
+    db = open_db(tmp_path_factory.mktemp("whole") / "whole.db")
+    obs_repo.upsert(db, rows(data_dir_module, DAILY) + rows(data_dir_module, FOUR_H))
+    for name in ("btc_usdt_binance_daily.csv", "btc_usdt_binance_4h.csv"):  # the BTC price
+        obs_repo.upsert(db, binance.parse_kline_csv((data_dir_module / name).read_text(), now=NOW)[1])
+    res = run_replay(db, [SIGNAL], {SIGNAL.id: default_params(SIGNAL)}, resume=False)
+    db.close()
+    return [e for e in res.events if e.kind == "alert"]
+
+
+def test_headlines_name_the_total_and_the_words_follow_the_price(whole_history: list[AlertEvent]) -> None:
+    """The headline gives the cascade's total as liquidations of both sides, never the total as
+    one side's; the meaning line never contradicts the price (forced selling into a falling
+    price while BTC rose). The durations read as the bars do (no "1d 1m" on daily bars)."""
+    by_day = {(day_of(e.ts), e.event): e for e in whole_history}
+    checked = 0
+    for e in whole_history:
+        text = SIGNAL.present(e, str)
+        assert text is not None
+        assert "longs liquidated" not in text.title and "shorts liquidated" not in text.title, text.title
+        assert not re.search(r"\d[dh] 1m\b", text.title), text.title
+        ch = e.data.get("price_change")
+        if isinstance(ch, float) and text.meaning:
+            assert not ("falling price" in text.meaning and ch > 0), (day_of(e.ts), text.meaning, ch)
+            assert not ("rising price" in text.meaning and ch < 0), (day_of(e.ts), text.meaning, ch)
+            checked += 1
+    assert checked > 20
+    # 2024-03-06: $151.3M, $75.3M long / $76.0M short: an even split, not "$151.3M of shorts"
+    ev = by_day[("2024-03-06", "escalated")]
+    text = SIGNAL.present(ev, str)
+    assert text is not None
+    assert text.title.startswith(
+        "Severe (up from Heads-up): BTC liquidations: $151.3M in 2d (longs 50%, shorts 50%)"
+    )
+    assert "Longs $75.3M / shorts $76.0M" in text.first_line
+    # 2021-01-05: longs 60% while BTC rose 9.1%: both sides were forced out on a daily bar
+    ev = by_day[("2021-01-05", "updated")]
+    text = SIGNAL.present(ev, str)
+    assert text is not None and "in 3d (longs 60%, shorts 40%)" in text.title
+    assert "falling price" not in text.meaning and "both sides while BTC moved +9.1%" in text.meaning
+    # its 24h window was judged against 10 days of history, not a 28-day median that did not exist yet
+    assert text.fields["Biggest window"] == "24h $315.4M = 5.1× the median of its 10 days of history ($62.2M)"
+    assert "the median of its 10 days of history" in ev.summary and "28-day" not in ev.summary
+
+
+def test_money_reads_in_one_style(whole_history: list[AlertEvent]) -> None:
+    """Every summary (resolve peaks included) writes money as $577.4M, never "577.4M USD"."""
+    overs = [e for e in whole_history if e.event == "resolved"]
+    assert overs and all("M USD" not in e.summary for e in whole_history)
+    assert "Peak $577.4M on 2020-12-29" in overs[0].summary

@@ -257,13 +257,14 @@ def test_no_flapping_around_the_closing_line() -> None:
     assert out == [("fired", "alert"), ("resolved", "ok")]
 
 
-def season_calendar(year: int = 2024, n: int = 40) -> list[Report]:
-    """n companies per quarter reporting over four weeks from the 15th of the quarter's first month."""
+def season_calendar(year: int = 2024, n: int = 40, spread: int = 28) -> list[Report]:
+    """n companies per quarter reporting over ``spread`` days (four weeks) from the 15th of the
+    quarter's first month."""
     out = []
     for q in range(4):
         start = date(year, 3 * q + 1, 15)
         for i in range(n):
-            d = start + timedelta(days=(i * 28) // n)
+            d = start + timedelta(days=(i * spread) // n)
             while d.weekday() >= 5:
                 d += timedelta(days=1)
             out.append(Report(f"T{i:03d}", d, "amc" if i % 2 else "bmo"))
@@ -279,11 +280,10 @@ def test_history_walks_through_one_lifecycle_per_season(db: Database) -> None:
     for r in rs:
         events += engine.step(r, SIGNAL.rules(P))
     q2 = [e for e in events if "2024-03-01" <= from_day(e.ts // 86400).isoformat() <= "2024-05-31"]
+    # peak blackout (100 % here) with no earlier seasons to compare it with is an Alert
     assert [(e.event, e.level) for e in q2] == [
         ("fired", "watch"),
         ("escalated", "alert"),
-        ("escalated", "severe"),
-        ("deescalated", "alert"),
         ("resolved", "ok"),
     ]
     watch, close = q2[0], q2[1]
@@ -292,6 +292,38 @@ def test_history_walks_through_one_lifecycle_per_season(db: Database) -> None:
     assert "window closed (estimate)" in close.summary
     assert "reopening (estimate)" in q2[-1].summary and "it was closed" in q2[-1].summary
     assert all("estimate" in e.summary for e in events)
+
+
+def test_severe_is_a_blackout_unusually_deep_for_its_season(db: Database) -> None:
+    """Three years whose seasons spread their reports over eight weeks (peaks about 70 %), then a
+    year that bunches them into four (100 %): only that year's seasons are severe; the year after,
+    as deep as the one before it, is a peak blackout like any other (an Alert)."""
+    dated(
+        db,
+        [r for y in (2020, 2021, 2022) for r in season_calendar(y, spread=56)]
+        + season_calendar(2023)
+        + season_calendar(2024)
+        + season_calendar(2025),
+    )
+    rs = SIGNAL.history(inputs(db), P)
+    engine = Engine()
+    events = []
+    for r in rs:
+        events += engine.step(r, SIGNAL.rules(P))
+    severe = [e for e in events if e.level == "severe" and e.event in ("fired", "escalated")]
+    assert sorted({from_day(e.ts // 86400).year for e in severe}) == [2023]
+    assert len(severe) == 4  # each season of 2023, none of 2024 (2023's 100 % is now the bar)
+    peaks_before = max(r.value for r in rs if r.ts.year == 2022)
+    assert peaks_before < 80
+    for e in severe:
+        assert e.data["season_high"] <= peaks_before
+        assert e.data["severe_line"] == max(80.0, e.data["season_high"] + 1)
+        assert "unusually deep for the season" in e.summary
+        assert SIGNAL.grade("share", e.value, e.data, P) == Level.SEVERE  # the level is the figures'
+    closed_2024 = [r for r in rs if r.ts.year == 2024 and r.level >= Level.ALERT]
+    assert closed_2024 and max(r.value for r in closed_2024) == 100.0
+    assert all(r.level == Level.ALERT for r in closed_2024)
+    assert all(r.data["season_high"] == 100.0 for r in closed_2024 if r.data["closed_since"])
 
 
 def test_readings_end_where_the_calendar_ends(db: Database) -> None:
@@ -313,7 +345,9 @@ def test_latest_uses_the_calendar_as_it_is_now_and_goes_stale(db: Database) -> N
     (r,) = SIGNAL.latest(inputs(db, now), P, now)
     assert r.ts == datetime(2024, 4, 1, tzinfo=UTC) and r.level >= Level.ALERT
     assert r.data["universe"] == 40 and r.unit == "%"
-    assert (r.next_threshold is None) == (r.level == Level.SEVERE)
+    # no earlier seasons: severe cannot be judged, so no severe line is shown as the next one
+    assert r.level == Level.ALERT and r.data["season_high"] is None and r.next_threshold is None
+    assert r.fields["Severe"] == "not judged: fewer than 3 earlier seasons to compare with"
     assert r.data["next_open"] is not None and r.data["peak"] >= r.value
     assert "Model" in r.fields and "not company disclosures" in r.fields["Model"]
     assert r.headline.startswith(f"{r.value:.1f}% of 40 companies (estimate); window closed since 04-01")
@@ -342,7 +376,11 @@ def test_validate_andclassify_day() -> None:
     assert any("severe" in p for p in SIGNAL.validate(P.with_overrides({"alert": 85, "alert_exit": 80})))
     assert SIGNAL.grade("share", 49.9, {}, P) == Level.OK
     assert SIGNAL.grade("share", 50, {}, P) == Level.ALERT
-    assert SIGNAL.grade("share", 80, {}, P) == Level.SEVERE
+    # severe: past the floor (80 %) and the season's highest peak of recent years by 1 pp
+    assert SIGNAL.grade("share", 80, {}, P) == Level.ALERT  # no seasons to compare with
+    assert SIGNAL.grade("share", 89, {"share": 89.0, "season_high": 90.0}, P) == Level.ALERT
+    assert SIGNAL.grade("share", 91, {"share": 91.0, "season_high": 90.0}, P) == Level.SEVERE
+    assert SIGNAL.grade("share", 79, {"share": 79.0, "season_high": 60.0}, P) == Level.ALERT
     # the heads-up: the projected closing within headsup_days sessions
     assert SIGNAL.grade("share", 40, {"share": 40.0, "sessions_to_crossing": 3}, P) == Level.WATCH
     assert SIGNAL.grade("share", 40, {"share": 40.0, "sessions_to_crossing": 9}, P) == Level.OK
@@ -360,13 +398,8 @@ def test_demo_has_a_full_season(tmp_path: Path) -> None:
         for e in res.events
         if date(2026, 3, 1) <= from_day(e.ts // 86400) <= date(2026, 5, 31)
     ]
-    assert seq == [
-        ("fired", "watch"),
-        ("escalated", "alert"),
-        ("escalated", "severe"),
-        ("deescalated", "alert"),
-        ("resolved", "ok"),
-    ]
+    # the demo's one year has no earlier seasons: its peak blackout is an Alert
+    assert seq == [("fired", "watch"), ("escalated", "alert"), ("resolved", "ok")]
     assert any(e.data.get("estimated") for e in res.events)  # the last season has estimated dates
     db.close()
 
@@ -465,3 +498,21 @@ def test_a_calendar_that_knows_few_index_members_gives_no_share_and_no_alert(db:
     engine = Engine()
     events = [e for r in SIGNAL.history(inputs(db), P) for e in engine.step(r, Rules())]
     assert events == []
+
+
+def test_severe_pings_only_for_an_unusual_season(real_events: list) -> None:  # type: ignore[type-arg]
+    """Every season from 2015 to 2025 reaches peak blackout (86-92 % of the S&P 500): with severe
+    at a fixed 80 % all 43 lifecycles pinged the role. Against the same season's highest peak of
+    the previous 5 years (+1 pp, at least 3 seasons), one season is severe: 2021-01-21, 90.3 %,
+    above the Q1 peaks of 2016-2020 (at most 89.0 %, in 2016) — the deepest January blackout of
+    the data. Every other season peaks as an Alert."""
+    severe = [e for e in real_events if e.level == "severe" and e.event in ("fired", "escalated")]
+    assert [from_day(e.ts // 86400).isoformat() for e in severe] == ["2021-01-21"]
+    (e,) = severe
+    assert e.value == pytest.approx(90.28, abs=0.01) and e.data["season_high"] == pytest.approx(
+        89.0, abs=0.05
+    )
+    assert "the season's highest peak of the last 5 years was 89.0%" in e.summary
+    # the lifecycles: 43 from 2015 to 2025, one closing and one reopening each, as before
+    fired = [e for e in real_events if e.event == "fired"]
+    assert len(fired) == 43

@@ -8,6 +8,7 @@ it must catch and each calm stretch where it must stay quiet says why.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -145,3 +146,40 @@ def test_no_flood(history: tuple[Any, list[AlertEvent], str]) -> None:
     _db, events, _ = history
     loud = [e for e in events if e.event in ("fired", "escalated") and e.level in ("alert", "severe")]
     assert 20 <= len(loud) <= 80
+
+
+def test_size_texts_say_path_or_move_and_never_contradict_the_level(
+    history: tuple[Any, list[AlertEvent], str],
+) -> None:
+    """A later meeting's number is the expected path through it (Sep 18, 2019 on 06-26: −49 bp
+    is the path through Jul 31 and Sep 18, about twice its own move), the odds named moved as
+    shown (never "0 % → 0 %"), no "-0 bp", and an Over whose peak passed a higher line than its
+    level says why it stayed there (2019-07-10: Sep 18 at 1.5×, the Jul 31 meeting's echo)."""
+    _db, events, _ = history
+    sizes = [e for e in events if e.key.endswith(".size")]
+    for e in sizes:
+        text = SIGNAL.present(e, str)
+        assert text is not None
+        assert "0 % → 0 %" not in e.summary and "100 % → 100 %" not in e.summary, e.summary
+        assert not re.search(r"(?<![\d.])-0 bp", text.title), text.title
+        if e.data.get("path"):
+            assert "expected path to it" in text.title and "expected move" not in text.title, text.title
+        else:
+            assert "expected path" not in text.title, text.title
+        if e.event == "resolved" and (e.peak or 0) >= 1.0 and e.data.get("peak_level") == "watch":
+            assert "stayed Heads-up" in text.fields.get("Level", ""), (str(_day(e)), text)
+    fired = next(e for e in sizes if e.key == "2019-09-18.size" and str(_day(e)) == "2019-06-26")
+    text = SIGNAL.present(fired, str)
+    assert text is not None
+    assert text.title == "Heads-up: Fed repricing for Sep 18: expected path to it -49 bp (was -53 bp) in 24 h"
+    # 2019-07-18: the 50 bp odds of Sep 18 rounded to 0 % both times: no odds are named
+    fired = next(e for e in sizes if e.key == "2019-09-18.size" and str(_day(e)) == "2019-07-18")
+    assert "odds of" not in fired.summary and "expected path to it −56 bp (was −50 bp)" in fired.summary
+    over = next(
+        e
+        for e in sizes
+        if e.key == "2019-09-18.size" and e.event == "resolved" and str(_day(e)) == "2019-07-12"
+    )
+    text = SIGNAL.present(over, str)
+    assert text is not None and "peak 1.5× the repricing size (Heads-up)" in text.first_line
+    assert text.fields["Level"].startswith("The peak, 1.5× the repricing size, is past the Alert line (1×)")

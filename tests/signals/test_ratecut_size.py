@@ -185,7 +185,10 @@ def test_a_daily_settlement_move_escalates_at_once(db: Any) -> None:
     # the expected move fell 13.75 bp, all of it the odds of a 25 bp cut: the swing tells it
     assert [g for g in got if g[0] == "size" and g[1] != "resolved"] == [("size", "fired", "watch", 5)]
     held = next(e for e in res.events if e.key.endswith(".size"))
-    assert "the swing of P(cut) tells this repricing" in held.summary
+    assert (
+        "the swing of P(cut) explains this repricing (the odds of the cut sizes alone account for 0 bp of it)"
+        in held.summary
+    )
 
 
 def test_path_observations_need_every_earlier_meeting() -> None:

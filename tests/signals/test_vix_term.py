@@ -6,10 +6,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from signals.base import Level
+from signals.base import Level, Reading
 from signals.contract import default_params
 from signals.sources import cboe
 from signals.vix_term import SIGNAL, VIX, VIX3M, VIX9D
+from storage.alerts import AlertEvent
 from storage.observations import Inputs, Observation, inputs_from_long
 from storage.timeutil import day_epoch
 
@@ -62,7 +63,11 @@ def test_summary_has_the_figures_the_issue_asks_for() -> None:
     assert last.value == pytest.approx(1.2)
     s = last.summary
     assert "VIX/VIX3M 1.200" in s and "VIX 30.00" in s and "VIX3M 25.00" in s
-    assert "+0.113 on the day" in s and "inverted 2 days so far" in s and "100th percentile" in s
+    assert (
+        "+0.113 on the day" in s
+        and "inverted 2 days so far" in s
+        and "a record (the highest) of its history" in s
+    )
     fronts = [r for r in SIGNAL.history(inputs(rows), default_params(SIGNAL)) if r.key == "vix9d"]
     assert all(r.level <= Level.WATCH for r in fronts)
 
@@ -148,3 +153,45 @@ def test_latest_equals_last_of_history(data_dir: Path) -> None:
             if r.ts <= now:
                 expect[r.key] = r
         assert SIGNAL.latest(inp, p, now) == [expect["vix3m"], expect["vix9d"]]
+
+
+def test_percentile_is_floored_and_a_record_only_when_it_is_one(data_dir: Path) -> None:
+    """2015-08-25 closed at 1.218 the day after 1.308: the 99.97th percentile is the 99th, not a
+    rounded "100th" that readers take for a record; 2015-08-24 (1.308) was the highest so far."""
+    rows = []
+    for name in ("cboe_vix_daily.csv", "cboe_vix3m_daily.csv"):
+        rows += cboe.parse_csv((data_dir / name).read_text(), cboe.index_from_filename(Path(name)))
+    long = pd.DataFrame(
+        [(o.series, o.ts, o.value, o.source) for o in rows], columns=["series", "ts", "value", "source"]
+    )
+    rs = {
+        r.ts.date().isoformat(): r
+        for r in SIGNAL.history(inputs_from_long(long), default_params(SIGNAL))
+        if r.key == "vix3m"
+    }
+
+    def event(r: Reading) -> AlertEvent:
+        return AlertEvent(
+            signal=r.signal,
+            key=r.key,
+            event="escalated",
+            level="severe",
+            prev_level="alert",
+            ts=int(r.ts.timestamp()),
+            summary=r.summary,
+            value=r.value,
+            data=dict(r.data),
+            source=r.source,
+        )
+
+    for day in ("2015-08-25", "2018-02-07", "2025-04-08", "2020-02-25"):
+        r = rs[day]
+        assert 99.0 <= r.data["percentile"] < 100.0, day
+        assert "99th percentile" in r.summary and "100th" not in r.summary, day
+        text = SIGNAL.present(event(r), str)
+        assert text is not None and text.fields["Percentile"] == "99th of its history", day
+    rec = rs["2015-08-24"]
+    assert rec.data["percentile"] == 100.0
+    assert "a record (the highest) of its history" in rec.summary
+    shown = SIGNAL.present(event(rec), str)
+    assert shown is not None and shown.fields["Percentile"] == "a record: the highest of its history"
