@@ -185,7 +185,7 @@ class Dispatcher:
                 return 0
             self._unwritten.clear()
         done = 0
-        while True:
+        while not (self._stopping and done):
             now = to_epoch(self.clock.now())
             due = await self.store.call(
                 alert_repo.due_deliveries, self.scope, self._patterns(), now, self.batch
@@ -197,6 +197,7 @@ class Dispatcher:
             if attempted == 0 or self._unwritten:
                 return done
             # read again: what a lane left for later, what a hook changed, what came due meanwhile
+        return done
 
     async def _pass(self, due: list[tuple[alert_repo.Delivery, alert_repo.StoredAlert]], now: int) -> int:
         """Send one batch of due deliveries in lanes; returns how many were attempted."""
@@ -211,6 +212,8 @@ class Dispatcher:
         async def lane(items: list[tuple[alert_repo.Delivery, alert_repo.StoredAlert]]) -> None:
             nonlocal attempted
             for i, (delivery, alert) in enumerate(items):
+                if i and self._stopping:  # a stop lets the send in flight finish, starts no other
+                    return
                 if i and not await books.flush():  # the next one may edit the message this one posted
                     return
                 if books.failed is not None:

@@ -55,6 +55,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("flowwatch.run")
 
+#: how long a stop waits for the delivery pass in flight to finish and be recorded
+STOP_GRACE_S = 5.0
+
 #: Signals that stop ``run`` cleanly. SIGHUP too: a closed terminal or ``systemctl reload`` by
 #: habit must not kill the bot without its shutdown (heartbeat marked stopped, lock released).
 STOP_SIGNALS = (os_signal.SIGINT, os_signal.SIGTERM, os_signal.SIGHUP)
@@ -244,6 +247,12 @@ class App:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
         self.dispatcher.stop()
+        # the pass in flight finishes and records its outcomes (a message posted and then
+        # forgotten would be called possibly lost at the next start); a hung request does not
+        # hold the stop past the grace
+        sending = [t for t in self._tasks if t.get_name() == "dispatcher" and not t.done()]
+        if sending:
+            await asyncio.wait(sending, timeout=STOP_GRACE_S)
         for t in self._tasks:
             t.cancel()
         for t in self._tasks:

@@ -119,6 +119,8 @@ def lifecycle(
                 pend_level = target
                 if pending >= need:
                     cur, pending = target, 0
+                    if lv[i] > target:  # the reading already counts toward the higher level it shows
+                        pending, pend_level = 1, lv[i]
         else:
             pending = 0
             if new < cur:

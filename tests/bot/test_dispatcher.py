@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -99,3 +100,60 @@ async def test_permanent_failure_rereads_the_batch(tmp_path: Path) -> None:
     assert counts == {"failed": 1, "skipped": 2, "sent": 3}
     assert len(sink.hooked) == 1  # only one send to the gone channel
     await store.close()
+
+
+class HeldSink(PacedSink):
+    """Each send waits until the test lets it answer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def send(self, alert: StoredAlert, delivery: Delivery) -> str | None:
+        self.started.set()
+        await self.release.wait()
+        self.sent.append((delivery.destination, alert.id))
+        return f"m{alert.id}"
+
+
+async def test_a_stop_lets_the_send_in_flight_finish_and_records_it(tmp_path: Path) -> None:
+    """Observed: a SIGTERM right after a webhook message was posted left its delivery pending with
+    its attempt mark, so the next start called it possibly lost. A stop now ends the pass in flight
+    (its outcome recorded) and starts nothing new."""
+    store = await AsyncStore(tmp_path / "s.db").open()
+    sink = HeldSink()
+    disp = Dispatcher(store, [sink], SimClock(T0))
+    await outbox(store, ["x:a"], 3, int(T0.timestamp()))
+    task = asyncio.create_task(disp.run())
+    await asyncio.wait_for(sink.started.wait(), 5)
+    disp.stop()
+    sink.release.set()
+    await asyncio.wait_for(task, 5)
+    statuses = [d.status for i in (1, 2, 3) for d in await store.call(alert_repo.deliveries_for, i)]
+    assert sink.sent == [("x:a", 1)] and statuses == ["sent", "pending", "pending"]
+    await store.close()
+
+
+async def test_app_stop_waits_for_the_send_in_flight(tmp_path: Path) -> None:
+    """The App's stop gives the pass in flight a grace to finish and be recorded (it cancelled it,
+    losing the outcome of a message already posted)."""
+    from bot.config import load_settings
+    from bot.runner import App
+
+    sink = HeldSink()
+    sink.patterns = ("console",)
+    settings = load_settings(env={"FLOWWATCH_DB": str(tmp_path / "app.db")}, dotenv=None)
+    app = App(settings, clock=SimClock(T0), sinks=[sink])
+    await app.start(schedule=False, initial_poll=False)
+    await outbox(app.store, ["console"], 1, int(T0.timestamp()))
+    app.dispatcher.kick()
+    await asyncio.wait_for(sink.started.wait(), 5)
+    stopping = asyncio.create_task(app.stop())
+    await asyncio.sleep(0)
+    sink.release.set()
+    await asyncio.wait_for(stopping, 10)
+    store = await AsyncStore(tmp_path / "app.db").open()
+    (d,) = await store.call(alert_repo.deliveries_for, 1)
+    await store.close()
+    assert d.status == "sent"

@@ -59,19 +59,19 @@ def test_lifecycle_confirm_hysteresis_and_cooldown() -> None:
     idx = days(10)
     level = np.array([1, 2, 2, 0, 0, 2, 2, 0, 2, 2])
     hold = np.array([1, 2, 2, 2, 0, 2, 2, 0, 2, 2])
-    # confirm 2: the first watch needs a second reading; the alert seen on day 2 is not
-    # confirmed because day 3 only holds (hold 2 keeps the watch alive, it cannot escalate)
+    # confirm 2: the first watch needs a second reading; that reading (day 1) already shows an
+    # alert, so it counts as the alert's first and day 2 confirms it (the engine's rule)
     st_ = lifecycle(idx, level, hold, confirm=2)
-    assert st_.tolist() == [0, 1, 1, 1, 0, 0, 2, 0, 0, 2]
+    assert st_.tolist() == [0, 1, 2, 2, 0, 0, 2, 0, 0, 2]
     assert st_.tolist() == _engine_states(idx, level, hold, confirm=2, cooldown_days=0)
     # confirm 1 with a 3-day cooldown after the day-4 resolve: days 5 and 6 cannot fire
     st_cool = lifecycle(idx, level, hold, confirm=1, cooldown=pd.Timedelta(days=3))
     assert st_cool.tolist() == [1, 2, 2, 2, 0, 0, 0, 0, 2, 2]
     assert st_cool.tolist() == _engine_states(idx, level, hold, confirm=1, cooldown_days=3)
     ev = events(idx, st_)
-    assert ev["event"].tolist() == ["fired", "resolved", "fired", "resolved", "fired"]
+    assert ev["event"].tolist() == ["fired", "escalated", "resolved", "fired", "resolved", "fired"]
     eps = episodes(idx, st_, np.arange(10.0))
-    assert eps["peak_level"].tolist() == [1, 2, 2]
+    assert eps["peak_level"].tolist() == [2, 2, 2]
     assert eps["peak"].tolist() == [3.0, 6.0, 9.0]
     assert pd.isna(eps["end"].iloc[-1])  # still open at the end of the data
     ev_cool = events(idx, st_cool)
