@@ -157,6 +157,19 @@ class Dispatcher:
     def kick(self) -> None:
         self._wake.set()
 
+    async def _lane_of(self, destination: str) -> str:
+        """The lane a destination's deliveries go through: where its messages land, when its sink
+        can say (a guild's admin channel may also be an alert channel: one lane keeps the two
+        in the order they were written, a notice never overtaking the alert before it)."""
+        sink = self._sink_for(destination)
+        where = getattr(sink, "lane", None)
+        if where is None:
+            return destination
+        try:
+            return str(await where(destination))
+        except Exception:
+            return destination
+
     def _sink_for(self, destination: str) -> Sink | None:
         for sink in self.sinks:
             for pat in sink.patterns:
@@ -202,8 +215,12 @@ class Dispatcher:
     async def _pass(self, due: list[tuple[alert_repo.Delivery, alert_repo.StoredAlert]], now: int) -> int:
         """Send one batch of due deliveries in lanes; returns how many were attempted."""
         lanes: dict[str, list[tuple[alert_repo.Delivery, alert_repo.StoredAlert]]] = {}
+        keys: dict[str, str] = {}
         for delivery, alert in due:
-            lanes.setdefault(delivery.destination, []).append((delivery, alert))
+            dest = delivery.destination
+            if dest not in keys:
+                keys[dest] = await self._lane_of(dest)
+            lanes.setdefault(keys[dest], []).append((delivery, alert))
         books = _Books(self.store, now)
         hooks: list[Callable[[], Awaitable[None]]] = []
         sem = asyncio.Semaphore(self.concurrency)

@@ -246,17 +246,25 @@ _NDC = len(_DELIVERY_COLS.split(","))
 def due_deliveries(
     db: Database, scope: str, destinations_like: Sequence[str], now: int, limit: int = 50
 ) -> list[tuple[Delivery, StoredAlert]]:
-    """Pending deliveries whose next attempt is due, oldest alert first."""
+    """Pending deliveries whose next attempt is due, oldest alert first.
+
+    A destination gets its messages in order: a delivery waits while an older one to the same
+    destination is pending and not yet due (deferred by pacing, a chart still rendering, a
+    retry's backoff), so a notice never overtakes the alert written before it."""
     likes = " OR ".join("d.destination LIKE ?" for _ in destinations_like) or "0"
     sql = (
         f"SELECT {', '.join('d.' + c.strip() for c in _DELIVERY_COLS.split(','))}, "
         f"{', '.join('a.' + c.strip() for c in _ALERT_COLS.split(','))} "
         "FROM deliveries d JOIN alerts a ON a.id = d.alert_id "
         f"WHERE d.status = 'pending' AND a.scope = ? AND ({likes}) "
-        "AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?) ORDER BY a.id, d.id LIMIT ?"
+        "AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?) "
+        "AND NOT EXISTS (SELECT 1 FROM deliveries e JOIN alerts ea ON ea.id = e.alert_id "
+        "WHERE e.destination = d.destination AND e.status = 'pending' AND e.alert_id < d.alert_id "
+        "AND e.next_attempt_at > ? AND ea.scope = a.scope) "
+        "ORDER BY a.id, d.id LIMIT ?"
     )
     out = []
-    for row in db.execute(sql, [scope, *destinations_like, now, limit]).fetchall():
+    for row in db.execute(sql, [scope, *destinations_like, now, now, limit]).fetchall():
         out.append((Delivery(*row[:_NDC]), _row_to_alert(row[_NDC:])))
     return out
 

@@ -50,6 +50,21 @@ class ChannelSink(DiscordSinkBase):
 
     # -- targets ----------------------------------------------------------------------------
 
+    async def lane(self, destination: str) -> str:
+        """The channel a destination's messages land in (a guild's admin channel resolved), so
+        the dispatcher keeps one order per channel."""
+        target = routing.destination_id(destination)
+        if not destination.startswith(routing.GUILD_PREFIX) or target is None:
+            return destination
+        # what is known without a request: the configured admin channel, else the cached guild's
+        # system channel
+        channel_id = await self.store.call(guild_config.admin_channel, target)
+        if channel_id is None:
+            guild = self.client.get_guild(target)
+            if guild is not None and guild.system_channel is not None:
+                channel_id = guild.system_channel.id
+        return destination if channel_id is None else f"{routing.CHANNEL_PREFIX}{channel_id}"
+
     async def _channel_id(self, destination: str) -> int:
         target = routing.destination_id(destination)
         if target is None:

@@ -157,3 +157,40 @@ async def test_app_stop_waits_for_the_send_in_flight(tmp_path: Path) -> None:
     (d,) = await store.call(alert_repo.deliveries_for, 1)
     await store.close()
     assert d.status == "sent"
+
+
+class OneChannelSink(HeldSink):
+    """x:guild is an admin destination that lands in channel x:a, like a guild whose admin
+    channel is also an alert channel; the first send answers only when released."""
+
+    async def lane(self, destination: str) -> str:
+        return "x:a"
+
+    async def send(self, alert: StoredAlert, delivery: Delivery) -> str | None:
+        if alert.id == 1:
+            return await super().send(alert, delivery)
+        self.sent.append((delivery.destination, alert.id))
+        return f"m{alert.id}"
+
+
+async def test_destinations_that_land_in_one_channel_keep_their_order(tmp_path: Path) -> None:
+    """Observed: a stale-data recovery notice (to the guild's admin destination) posted before the
+    Severe alert written just before it (to the same channel through its subscription)."""
+    store = await AsyncStore(tmp_path / "o.db").open()
+    sink = OneChannelSink()
+    disp = Dispatcher(store, [sink], SimClock(T0))
+    now = int(T0.timestamp())
+
+    def write(db: object) -> None:
+        alert_repo.insert_event(db, "live", ev(0), ["x:a"], now=now)  # type: ignore[arg-type]
+        alert_repo.insert_event(db, "live", ev(1), ["x:guild"], now=now)  # type: ignore[arg-type]
+
+    await store.call(write)
+    task = asyncio.create_task(disp.drain_once())
+    await asyncio.wait_for(sink.started.wait(), 5)
+    for _ in range(20):
+        await asyncio.sleep(0)
+    sink.release.set()
+    assert await asyncio.wait_for(task, 5) == 2
+    assert [a for _d, a in sink.sent] == [1, 2]
+    await store.close()

@@ -543,7 +543,9 @@ async def storm_with_kills(zygote: Zygote, tmp_path: Path, size: str, kills: int
     assert {c: sorted(m) for c, m in result.channels.items()} == {
         c: sorted(m) for c, m in expected.channels.items()
     }, channel_diff(expected.channels, result.channels)
-    assert undigested(result.channels) == undigested(expected.channels)
+    assert undigested(result.channels) == undigested(expected.channels), channel_diff(
+        undigested(expected.channels), undigested(result.channels)
+    )
     assert result.deliveries == expected.deliveries
     # no observation of a flushed batch lost
     assert got.flushed and ref.flushed

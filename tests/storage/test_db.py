@@ -162,3 +162,27 @@ def test_async_store_owns_one_thread(tmp_path: Path) -> None:
 
     names = asyncio.run(go())
     assert len(names) == 1 and next(iter(names)).startswith("sqlite-owner")
+
+
+def test_a_destination_gets_its_messages_in_order(db) -> None:  # type: ignore[no-untyped-def]
+    """A delivery waits while an older one to the same destination waits for its retry: a later
+    alert never overtakes it; other destinations are not held up."""
+
+    def event(i: int) -> AlertEvent:
+        return AlertEvent(
+            signal="vix_term", key="vix3m", event="fired", level="alert", ts=1000 + i, summary="s"
+        )
+
+    with db.atomic():
+        first = alert_repo.insert_event(db, "live", event(0), ["discord:1"], now=5)
+        alert_repo.insert_event(db, "live", event(1), ["discord:1", "discord:2"], now=6)
+    (d1,) = alert_repo.deliveries_for(db, first)
+    alert_repo.mark_retry(db, d1.id, "HTTP 503", next_attempt_at=100, now=10)
+    due = alert_repo.due_deliveries(db, "live", ["discord:%"], now=50)
+    assert [(d.destination, a.ts) for d, a in due] == [("discord:2", 1001)]
+    due = alert_repo.due_deliveries(db, "live", ["discord:%"], now=100)
+    assert [(d.destination, a.ts) for d, a in due] == [
+        ("discord:1", 1000),
+        ("discord:1", 1001),
+        ("discord:2", 1001),
+    ]
