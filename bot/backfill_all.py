@@ -11,7 +11,6 @@ are listed, never guessed at.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,6 @@ from typing import Any
 
 from signals.sources import backfills, coinglass
 from signals.sources import fred as fred_source
-from signals.sources import spx as spx_source
 from signals.sources.base import Backfill, SourceError
 
 #: the live providers, in an order where each finds what it needs (the universe before earnings)
@@ -43,8 +41,6 @@ LIVE_SKIP = {
 }
 #: every FRED id ``backfill fred --file`` reads (DFF is read as the EFFR)
 FRED_IDS = (*fred_source.SERIES, *fred_source.ALIASES)
-_CBOE_NAME = re.compile(r"(vix9d|vix3m|vix6m|vix)(?![a-z0-9])", re.IGNORECASE)
-_NASDAQ_DAY = re.compile(r"earnings_\d{4}-\d{2}-\d{2}\.json$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -64,33 +60,14 @@ def _head(path: Path) -> str:
 
 
 def recognise(path: Path) -> list[str]:
-    """The providers whose own file format ``path`` is in (empty: not recognised)."""
-    name = path.name
-    head = _head(path)
-    cols = [c.strip() for c in head.split(",")]
-    if path.suffix.lower() == ".json":
-        return ["nasdaq"] if _NASDAQ_DAY.search(name) else []
-    if path.suffix.lower() not in (".csv", ".txt"):
+    """The providers whose own file format ``path`` is in (empty: not recognised), as each
+    provider's backfill declares (``Backfill.recognises``), in :data:`FILE_ORDER`."""
+    if path.suffix.lower() not in (".csv", ".txt", ".json"):
         return []
-    if cols[:5] == ["date", "open", "high", "low", "close"] and _CBOE_NAME.search(name):
-        return ["cboe"]
-    if cols[:5] == ["date", "open", "high", "low", "close"] and spx_source.recognises(name):
-        return ["spx"]
-    if "long_liquidation_usd" in cols and ("time_ms" in cols):
-        return ["coinglass"]
-    if cols[:4] == ["trade_date", "symbol", "contract_month", "settle"]:
-        return ["fedwatch"]
-    if cols[:2] == ["ticker", "earnings_date"]:
-        return ["earnings"]
-    if "poly_mid" in cols and "kalshi_mid" in cols:
-        return ["kalshi", "polymarket"]
-    if _fred_ids(cols) and all(c.upper() in FRED_IDS for c in cols[1:]):
-        return ["fred"]
-    if cols[:5] == ["timestamp", "open", "high", "low", "close"] and "btc" in name.lower():
-        return ["binance"]
-    if cols and cols[0] == "symbol" and any("security" in c or "name" in c for c in cols):
-        return ["sp500"]
-    return []
+    name = path.name
+    cols = () if path.suffix.lower() == ".json" else tuple(c.strip() for c in _head(path).split(","))
+    found = [n for n, bf in backfills().items() if bf.recognises is not None and bf.recognises(name, cols)]
+    return sorted(found, key=lambda n: FILE_ORDER.index(n) if n in FILE_ORDER else len(FILE_ORDER))
 
 
 RunOne = Callable[[Backfill, Path | None], Awaitable[str]]
@@ -111,7 +88,7 @@ async def backfill_all(run_one: RunOne, directory: Path | None, settings: Any) -
             out.append(Outcome(name, what, True, message))
 
     if directory is None:
-        for name in LIVE_ORDER:
+        for name in (*LIVE_ORDER, *sorted(set(found) - set(LIVE_ORDER) - set(LIVE_SKIP))):
             bf = found.get(name)
             if bf is None or not bf.live:
                 continue

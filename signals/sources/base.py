@@ -479,6 +479,9 @@ class Backfill:
     file: bool = True
     dir: bool = False
     live: bool = True
+    #: whether a file is in this provider's own format, from its name and the cells of its first
+    #: line (lower case); ``flowwatch backfill all --dir`` loads the files it recognises
+    recognises: Callable[[str, tuple[str, ...]], bool] | None = None
 
 
 @dataclass(frozen=True)

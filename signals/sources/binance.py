@@ -348,4 +348,7 @@ BACKFILL = Backfill(
     file=True,
     dir=False,
     live=False,
+    recognises=lambda name, cols: (
+        cols[:5] == ("timestamp", "open", "high", "low", "close") and "btc" in name.lower()
+    ),
 )

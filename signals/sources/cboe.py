@@ -250,6 +250,9 @@ async def _backfill(ctx: BackfillContext) -> AsyncIterator[Batch]:
             ctx.progress(1)
 
 
+_CBOE_FILE = re.compile(r"(vix9d|vix3m|vix6m|vix)(?![a-z0-9])", re.IGNORECASE)
+
+
 BACKFILL = Backfill(
     name="cboe",
     help="Cboe VIX/VIX9D/VIX3M/VIX6M daily history (live download, --file F or --dir D of *_History.csv)",
@@ -257,4 +260,7 @@ BACKFILL = Backfill(
     file=True,
     dir=True,
     live=True,
+    recognises=lambda name, cols: (
+        cols[:5] == ("date", "open", "high", "low", "close") and bool(_CBOE_FILE.search(name))
+    ),
 )

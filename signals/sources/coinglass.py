@@ -296,4 +296,5 @@ BACKFILL = Backfill(
     file=True,
     dir=False,
     live=True,
+    recognises=lambda name, cols: "long_liquidation_usd" in cols and "time_ms" in cols,
 )

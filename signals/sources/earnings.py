@@ -280,4 +280,5 @@ BACKFILL = Backfill(
         "fiscal_quarter_end,estimated]) or, without a file, one calendar refresh (Nasdaq, Alpha Vantage fallback)"
     ),
     run=_backfill,
+    recognises=lambda name, cols: cols[:2] == ("ticker", "earnings_date"),
 )

@@ -445,4 +445,5 @@ BACKFILL = Backfill(
     file=True,
     dir=False,
     live=False,
+    recognises=lambda name, cols: cols[:4] == ("trade_date", "symbol", "contract_month", "settle"),
 )

@@ -344,4 +344,9 @@ BACKFILL = Backfill(
         "date, then series ids; DFF is read as the EFFR; '.' or empty = missing, skipped and counted"
     ),
     run=_backfill,
+    recognises=lambda name, cols: (
+        len(cols) >= 2
+        and cols[0] in ("observation_date", "date")
+        and all(c.upper() in (*SERIES, *ALIASES) for c in cols[1:])
+    ),
 )

@@ -348,4 +348,5 @@ BACKFILL = Backfill(
         "saved /events body or the recorded no-change CSV"
     ),
     run=_backfill,
+    recognises=lambda name, cols: "poly_mid" in cols and "kalshi_mid" in cols,
 )

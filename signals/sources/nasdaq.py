@@ -362,6 +362,9 @@ async def _backfill(ctx: BackfillContext) -> AsyncIterator[Batch]:
     yield Batch(rows=(listed,), describe=lambda w: f"{head}; {w.result(listed).describe()}")
 
 
+_DAY_FILE = re.compile(r"earnings_\d{4}-\d{2}-\d{2}\.json$", re.IGNORECASE)
+
+
 BACKFILL = Backfill(
     name="nasdaq",
     help=(
@@ -371,4 +374,5 @@ BACKFILL = Backfill(
     run=_backfill,
     file=True,
     dir=True,
+    recognises=lambda name, cols: bool(_DAY_FILE.search(name)),
 )

@@ -406,4 +406,5 @@ BACKFILL = Backfill(
         "of saved Gamma events or the recorded no-change CSV"
     ),
     run=_backfill,
+    recognises=lambda name, cols: "poly_mid" in cols and "kalshi_mid" in cols,
 )

@@ -160,4 +160,7 @@ BACKFILL = Backfill(
     name="sp500",
     help="S&P 500 constituent list, the buyback universe (live download, or --file F constituents.csv)",
     run=_backfill,
+    recognises=lambda name, cols: (
+        bool(cols) and cols[0] == "symbol" and any("security" in c or "name" in c for c in cols)
+    ),
 )

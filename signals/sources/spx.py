@@ -368,4 +368,5 @@ BACKFILL = Backfill(
     file=True,
     dir=False,
     live=True,
+    recognises=lambda name, cols: cols[:5] == ("date", "open", "high", "low", "close") and recognises(name),
 )
