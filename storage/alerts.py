@@ -258,14 +258,24 @@ def due_deliveries(
         "FROM deliveries d JOIN alerts a ON a.id = d.alert_id "
         f"WHERE d.status = 'pending' AND a.scope = ? AND ({likes}) "
         "AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?) "
-        "AND NOT EXISTS (SELECT 1 FROM deliveries e JOIN alerts ea ON ea.id = e.alert_id "
-        "WHERE e.destination = d.destination AND e.status = 'pending' AND e.alert_id < d.alert_id "
-        "AND e.next_attempt_at > ? AND ea.scope = a.scope) "
         "ORDER BY a.id, d.id LIMIT ?"
     )
+    # the oldest waiting delivery of each destination (few: a range of the (status,
+    # next_attempt_at) index), so the due rows behind it are held back
+    waiting = dict(
+        db.execute(
+            "SELECT d.destination, MIN(d.alert_id) FROM deliveries d JOIN alerts a ON a.id = d.alert_id "
+            "WHERE d.status = 'pending' AND d.next_attempt_at > ? AND a.scope = ? GROUP BY d.destination",
+            [now, scope],
+        ).fetchall()
+    )
     out = []
-    for row in db.execute(sql, [scope, *destinations_like, now, now, limit]).fetchall():
-        out.append((Delivery(*row[:_NDC]), _row_to_alert(row[_NDC:])))
+    for row in db.execute(sql, [scope, *destinations_like, now, limit]).fetchall():
+        delivery = Delivery(*row[:_NDC])
+        first = waiting.get(delivery.destination)
+        if first is not None and first < delivery.alert_id:
+            continue
+        out.append((delivery, _row_to_alert(row[_NDC:])))
     return out
 
 
