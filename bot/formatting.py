@@ -88,7 +88,8 @@ def fmt_amount(signal: str, value: float, unit: str = "") -> str:
     (readings in ``M USD``), anything else in its signal's ``value_format`` followed by its unit."""
     if unit.strip() == "M USD":
         return usd(value * 1e6)
-    return f"{fmt_value(signal, value)}{unit}"
+    sep = " " if unit[:1].isalpha() else ""  # "20.3 pctl", "1.25x" is written "x" by its signal
+    return f"{fmt_value(signal, value)}{sep}{unit}"
 
 
 def reading_line(r: Reading, tz: ZoneInfo | None = None, stale: str | None = None) -> str:

@@ -175,3 +175,14 @@ def test_a_chart_seen_alone_says_the_level_awaiting_confirmation(events: list[Al
     assert len(title) <= 110
     plain = next(e for e in events if e.event in ("fired", "escalated") and "awaiting" not in e.data)
     assert "awaiting" not in chart_title(plain)
+
+
+def test_a_worded_unit_is_set_apart_from_its_number() -> None:
+    """``check`` printed "23.1pctl below Heads-up" for one flow signal and "56.9 pctl" for another."""
+    from bot.formatting import fmt_amount
+
+    assert fmt_amount("credit", 23.1, "pctl").endswith(" pctl")
+    assert fmt_amount("vol_control", 56.9, " pctl").endswith(" pctl") and "  " not in fmt_amount(
+        "vol_control", 56.9, " pctl"
+    )
+    assert fmt_amount("btc_liq", 13.8, "M USD") == "$13.8M"
