@@ -9,7 +9,10 @@ never leaves a stale lock behind; the lock file stays and only says who held it 
 
 (``flock`` and SQLite's POSIX locks do not interact on Linux, but closing *any* descriptor of
 the database file drops the POSIX locks the process holds on it: the descriptor is therefore
-opened before the database and closed only by :meth:`RunLock.release`, after ``run`` closed it.)
+opened before the database and closed only by :meth:`RunLock.release`, after ``run`` closed it.
+On the BSDs and macOS the two kinds of lock are one mechanism, so an exclusive ``flock`` would
+lock SQLite itself out: there only the lock file beside the real path is taken, which a symlink
+cannot bypass and a hard link can.)
 Other commands (``import``, ``backfill``, ``replay``, ``health``, ``db``) never take the lock and
 keep working beside a running bot: SQLite's own locking orders their writes.
 """
@@ -25,6 +28,9 @@ import sys
 import time
 from pathlib import Path
 from typing import IO, Any
+
+#: the database file itself is flocked where that cannot touch SQLite's own locks (Linux)
+FLOCK_BESIDE_SQLITE = sys.platform.startswith("linux")
 
 
 class AlreadyRunning(RuntimeError):
@@ -109,6 +115,8 @@ class RunLock:
         if str(self.db_path) == ":memory:":
             return self
         self._acquire_note_file()  # the same name or a symlink: refused here, naming the holder
+        if not FLOCK_BESIDE_SQLITE:
+            return self
         try:
             self._lock_database_file()
         except BaseException:

@@ -163,3 +163,21 @@ def test_a_hard_link_is_refused_in_process(tmp_path: Path) -> None:
         assert "hard link" in str(info.value)
     with runlock.RunLock(tmp_path / "y.db"):  # released: the other name may run now
         pass
+
+
+def test_where_flock_would_touch_sqlite_only_the_lock_file_is_taken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the BSDs and macOS ``flock`` and SQLite's POSIX locks are one mechanism: the database
+    file is not flocked there (SQLite would be locked out), the lock file beside its real path is;
+    a second run through a symlink is still refused."""
+    monkeypatch.setattr(runlock, "FLOCK_BESIDE_SQLITE", False)
+    db_path = tmp_path / "x.db"
+    link = tmp_path / "link.db"
+    link.symlink_to(db_path)
+    with runlock.RunLock(db_path):
+        db = open_db(db_path)
+        db.execute("CREATE TABLE t (x)")
+        db.close()
+        with pytest.raises(runlock.AlreadyRunning):
+            runlock.RunLock(link).acquire()
