@@ -8,12 +8,13 @@ path (a demo's observations are upserts: two different paths would overwrite eac
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import numpy as np
 import pandas as pd
 
-from signals.base import Reading
+from signals.base import Params, Reading
 from storage.observations import Inputs, Observation
 from storage.series import SPX_CLOSE
 from storage.timeutil import NEW_YORK, day_epoch
@@ -100,3 +101,40 @@ def demo_shock_day(start: datetime) -> datetime:
     """The close of the shock's first session (for tests and docs)."""
     d = demo_sessions(start)[DEMO_HISTORY + DEMO_SHOCK_AT]
     return close_times(pd.DatetimeIndex([d]).tz_localize("UTC"))[0].to_pydatetime()
+
+
+#: a flow model's readings: (inputs, params, tail) -> the last ``tail`` sessions' readings (None: all)
+ReadingsFn = Callable[..., list[Reading]]
+
+
+def until(inputs: Inputs, now: datetime) -> Inputs:
+    """The closes stored up to ``now``."""
+    vals = inputs.values
+    if len(vals.index):
+        vals = vals[vals.index <= pd.Timestamp(now)]
+    return Inputs(vals, inputs.last_source)
+
+
+def latest(
+    readings: ReadingsFn, keys: Sequence[str], inputs: Inputs, params: Params, now: datetime
+) -> list[Reading]:
+    """The readings of ``keys`` that ``history`` gives last up to ``now``, building only the last sessions."""
+    last: dict[str, Reading] = {}
+    for r in readings(until(inputs, now), params, tail=2):
+        if r.ts <= now:
+            last[r.key] = r
+    return [last[k] for k in keys if k in last]
+
+
+def readings_since(
+    readings: ReadingsFn, inputs: Inputs, params: Params, after: datetime | None, now: datetime, warmup: int
+) -> list[Reading]:
+    """The readings after ``after`` up to ``now`` (the last ``warmup`` sessions' without ``after``)."""
+    cut = until(inputs, now)
+    vals = cut.values
+    tail = warmup
+    if after is not None and len(vals.index):
+        # closes are stamped at 00:00 UTC of their date; their readings come at 16:00 ET
+        tail = int((vals.index >= pd.Timestamp(after).normalize()).sum()) + 1
+    rs = readings(cut, params, tail=tail)
+    return [r for r in rs if r.ts <= now and (after is None or r.ts > after)]

@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 import numpy as np
-import pandas as pd
 
 from signals import _spx
 from signals._levels import ladder, pct_text
@@ -67,23 +66,12 @@ class VolControl:
 
     def latest(self, inputs: Inputs, params: Params, now: datetime) -> list[Reading]:
         """The same readings :meth:`history` gives up to ``now``, building only the last ones."""
-        last: dict[str, Reading] = {}
-        for r in readings(_until(inputs, now), params, tail=2):
-            if r.ts <= now:
-                last[r.key] = r
-        return [last[k] for k in self.keys if k in last]
+        return _spx.latest(readings, list(self.keys), inputs, params, now)
 
     def readings_since(
         self, inputs: Inputs, params: Params, after: datetime | None, now: datetime, warmup: int = 30
     ) -> list[Reading]:
-        cut = _until(inputs, now)
-        vals = cut.values
-        tail = warmup
-        if after is not None and len(vals.index):
-            # closes are stamped at 00:00 UTC of their date; their readings come at 16:00 ET
-            tail = int((vals.index >= pd.Timestamp(after).normalize()).sum()) + 1
-        rs = readings(cut, params, tail=tail)
-        return [r for r in rs if r.ts <= now and (after is None or r.ts > after)]
+        return _spx.readings_since(readings, inputs, params, after, now, warmup)
 
     def stale_reason(self, reading: Reading, now: datetime) -> str | None:
         return _spx.stale_reason(reading, now)
@@ -105,13 +93,6 @@ class VolControl:
         """Three and a half calm years (the funds at their cap), a five-session shock that makes
         them sell, and the rebuilding once the shock leaves their three-month window."""
         return Demo(_spx.demo_closes(start))
-
-
-def _until(inputs: Inputs, now: datetime) -> Inputs:
-    vals = inputs.values
-    if len(vals.index):
-        vals = vals[vals.index <= pd.Timestamp(now)]
-    return Inputs(vals, inputs.last_source)
 
 
 SIGNAL = VolControl()
