@@ -13,7 +13,7 @@ marked — which the default renderer (``bot/charts/timeseries.py``) draws.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, ClassVar, TypeVar
@@ -98,6 +98,23 @@ def _dt64(ts: Sequence[datetime]) -> np.ndarray:
     )
 
 
+def marks_on(
+    x: np.ndarray, y: np.ndarray, marks: Iterable[tuple[datetime, str, str]], keys: Collection[str]
+) -> tuple[Mark, ...]:
+    """The alerts of ``keys`` among ``marks`` (time, level, key), each on the last finite point of
+    the line at or before its time."""
+    out = []
+    for when, level, key in marks:
+        if key not in keys or not len(x):
+            continue
+        i = int(
+            np.searchsorted(x, np.datetime64(int(when.timestamp()), "s").astype("datetime64[ns]"), "right")
+        )
+        if i and np.isfinite(y[i - 1]):
+            out.append(Mark(x[i - 1], float(y[i - 1]), level))
+    return tuple(out)
+
+
 def default_chart(
     signal: str,
     title: str,
@@ -126,17 +143,7 @@ def default_chart(
         rs = by_key.get(key, [])
         x = _dt64([r.ts for r in rs])
         y = np.array([r.value for r in rs], dtype=float)
-        on: list[Mark] = []
-        for when, level, mk in marks:
-            if mk != key or not len(x):
-                continue
-            i = int(
-                np.searchsorted(
-                    x, np.datetime64(int(when.timestamp()), "s").astype("datetime64[ns]"), "right"
-                )
-            )
-            if i:
-                on.append(Mark(x[i - 1], float(y[i - 1]), level))
+        on = marks_on(x, y, marks, {key})
         unit = rs[-1].unit if rs else ""
         label = keys.get(key, key)
         panels.append(
@@ -144,7 +151,7 @@ def default_chart(
                 ylabel=f"{label} ({unit.strip()})" if unit.strip() else label,
                 lines=(Line(label, x, y),),
                 thresholds=dict((thresholds or {}).get(key, {})),
-                marks=tuple(on),
+                marks=on,
             )
         )
         if rs and (last is None or rs[-1].ts > last):

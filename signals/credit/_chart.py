@@ -10,27 +10,12 @@ import numpy as np
 import pandas as pd
 
 from signals.base import Params
-from signals.charts import Line, Mark, Panel, TimeSeriesChart
+from signals.charts import Line, Panel, TimeSeriesChart, marks_on
 from signals.credit._model import curve_frame, hy_frame, hy_levels
 from signals.credit._readings import CURVE_SOURCE, HY_SOURCE
 from signals.credit._vocab import CURVE_OUT, HY_OUT, LEVEL_NAMES, SIGNAL_ID, model_rules, out_times
 from storage.observations import Inputs
 from storage.series import FRED_DGS2, FRED_DGS10, FRED_HY_OAS
-
-
-def _marks(
-    x: np.ndarray, y: np.ndarray, marks: list[tuple[datetime, str, str]], key: str
-) -> tuple[Mark, ...]:
-    out = []
-    for when, level, k in marks:
-        if k != key or not len(x):
-            continue
-        i = int(
-            np.searchsorted(x, np.datetime64(int(when.timestamp()), "s").astype("datetime64[ns]"), "right")
-        )
-        if i and np.isfinite(y[i - 1]):
-            out.append(Mark(x[i - 1], float(y[i - 1]), level))
-    return tuple(out)
 
 
 def _window(idx: pd.DatetimeIndex, end: datetime, days: int) -> np.ndarray:
@@ -57,13 +42,13 @@ def chart(
             Panel(
                 "high-yield OAS (bp)",
                 (Line("ICE BofA US High Yield OAS", x, bp),),
-                marks=_marks(x, bp, marks, "hy"),
+                marks=marks_on(x, bp, marks, {"hy"}),
             ),
             Panel(
                 "widening (pctl)",
                 (Line("high-yield spread widening", x, score),),
                 thresholds={n: params[n] for n in LEVEL_NAMES},
-                marks=_marks(x, score, marks, "hy"),
+                marks=marks_on(x, score, marks, {"hy"}),
             ),
         ]
         if keep.any():
@@ -81,7 +66,7 @@ def chart(
                     "2s10s (bp)",
                     (Line("10-year - 2-year Treasury yield", x, spread),),
                     thresholds={"inverted below": 0.0},
-                    marks=_marks(x, spread, marks, "curve"),
+                    marks=marks_on(x, spread, marks, {"curve"}),
                 )
             )
     return TimeSeriesChart(

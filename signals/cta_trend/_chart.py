@@ -12,28 +12,13 @@ import pandas as pd
 
 from signals import _spx
 from signals.base import Params
-from signals.charts import Line, Mark, Panel, TimeSeriesChart
+from signals.charts import Line, Panel, TimeSeriesChart, marks_on
 from signals.cta_trend._model import NAMES
 from signals.cta_trend._readings import model_frames
 from signals.cta_trend._vocab import KEYS, SIGNAL_ID, entry_lines, model_of
 from storage.observations import Inputs
 
 DISTANCE_CAP = 8.0
-
-
-def _marks(
-    x: np.ndarray, y: np.ndarray, marks: list[tuple[datetime, str, str]], keys: set[str]
-) -> tuple[Mark, ...]:
-    out = []
-    for when, level, key in marks:
-        if key not in keys or not len(x):
-            continue
-        i = int(
-            np.searchsorted(x, np.datetime64(int(when.timestamp()), "s").astype("datetime64[ns]"), "right")
-        )
-        if i and np.isfinite(y[i - 1]):
-            out.append(Mark(x[i - 1], float(y[i - 1]), level))
-    return tuple(out)
 
 
 def chart(
@@ -61,25 +46,25 @@ def chart(
     # beyond a few daily moves the distance says only "far": capped, so the heads-up line shows
     distance = np.minimum(f["flip_sigma"].to_numpy(dtype=float), DISTANCE_CAP)
     panels = (
-        Panel("S&P 500", tuple(price_lines), marks=_marks(x, close, ms, set(KEYS))),
+        Panel("S&P 500", tuple(price_lines), marks=marks_on(x, close, ms, set(KEYS))),
         Panel("Position (%)", (Line("replicated position", x, f["position"].to_numpy(dtype=float) * 100.0),)),
         Panel(
             "De-leveraging (pctl)",
             (Line(KEYS["selling"], x, scores["selling"]),),
             thresholds=entry_lines("selling", params),
-            marks=_marks(x, scores["selling"], ms, {"selling"}),
+            marks=marks_on(x, scores["selling"], ms, {"selling"}),
         ),
         Panel(
             "Re-leveraging (pctl)",
             (Line(KEYS["buying"], x, scores["buying"]),),
             thresholds=entry_lines("buying", params),
-            marks=_marks(x, scores["buying"], ms, {"buying"}),
+            marks=marks_on(x, scores["buying"], ms, {"buying"}),
         ),
         Panel(
             "To net flip (daily σ)",
             (Line(KEYS["trigger"], x, distance),),
             thresholds=entry_lines("trigger", params),
-            marks=_marks(x, distance, ms, {"trigger"}),
+            marks=marks_on(x, distance, ms, {"trigger"}),
         ),
     )
     src = inputs.last_source.get("spx.close", "")

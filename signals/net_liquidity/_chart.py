@@ -10,27 +10,11 @@ import numpy as np
 import pandas as pd
 
 from signals.base import Params
-from signals.charts import Line, Mark, Panel, TimeSeriesChart
+from signals.charts import Line, Panel, TimeSeriesChart, marks_on
 from signals.net_liquidity._model import KEYS
 from signals.net_liquidity._readings import SOURCE, model_frames
 from signals.net_liquidity._vocab import LEVEL_NAMES, SIGNAL_ID, release_times
 from storage.observations import Inputs
-
-
-def _marks(
-    x: np.ndarray, y: np.ndarray, marks: list[tuple[datetime, str, str]], keys: set[str]
-) -> tuple[Mark, ...]:
-    """Each alert of ``keys`` on the last point of the line at or before its time."""
-    out = []
-    for when, level, key in marks:
-        if key not in keys or not len(x):
-            continue
-        i = int(
-            np.searchsorted(x, np.datetime64(int(when.timestamp()), "s").astype("datetime64[ns]"), "right")
-        )
-        if i and np.isfinite(y[i - 1]):
-            out.append(Mark(x[i - 1], float(y[i - 1]), level))
-    return tuple(out)
 
 
 def _since(part: pd.Series) -> np.ndarray:
@@ -57,7 +41,7 @@ def chart(
         Panel(
             "net liquidity ($tn)",
             (Line("WALCL - WTREGEN - RRP", x, net),),
-            marks=_marks(x, net, marks, set(KEYS)),
+            marks=marks_on(x, net, marks, set(KEYS)),
         ),
         Panel(
             "parts, change ($bn)",
@@ -75,7 +59,7 @@ def chart(
                 f"{key} (pctl)",
                 (Line(name, x, score),),
                 thresholds={n: params[n] for n in LEVEL_NAMES},
-                marks=_marks(x, score, marks, {key}),
+                marks=marks_on(x, score, marks, {key}),
             )
         )
     last = at[keep][-1].to_pydatetime() if keep.any() else None

@@ -7,30 +7,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-import numpy as np
 import pandas as pd
 
 from signals import _spx
 from signals.base import Params
-from signals.charts import Line, Mark, Panel, TimeSeriesChart
+from signals.charts import Line, Panel, TimeSeriesChart, marks_on
 from signals.vol_control._readings import model_frames
 from signals.vol_control._vocab import KEYS, SIGNAL_ID, entry_lines
 from storage.observations import Inputs
-
-
-def _marks(
-    x: np.ndarray, y: np.ndarray, marks: list[tuple[datetime, str, str]], keys: set[str]
-) -> tuple[Mark, ...]:
-    out = []
-    for when, level, key in marks:
-        if key not in keys or not len(x):
-            continue
-        i = int(
-            np.searchsorted(x, np.datetime64(int(when.timestamp()), "s").astype("datetime64[ns]"), "right")
-        )
-        if i and np.isfinite(y[i - 1]):
-            out.append(Mark(x[i - 1], float(y[i - 1]), level))
-    return tuple(out)
 
 
 def chart(
@@ -49,7 +33,7 @@ def chart(
     pct = 100.0
     scores = {k: lv[k]["score"].to_numpy(dtype=float)[keep] for k in KEYS}
     panels = (
-        Panel("S&P 500", (Line("S&P 500 close", x, close),), marks=_marks(x, close, ms, set(KEYS))),
+        Panel("S&P 500", (Line("S&P 500 close", x, close),), marks=marks_on(x, close, ms, set(KEYS))),
         Panel(
             "Realized volatility (%)",
             (
@@ -69,13 +53,13 @@ def chart(
             "Selling (pctl)",
             (Line(KEYS["selling"], x, scores["selling"]),),
             thresholds=entry_lines("selling", params),
-            marks=_marks(x, scores["selling"], ms, {"selling"}),
+            marks=marks_on(x, scores["selling"], ms, {"selling"}),
         ),
         Panel(
             "Rebuilding (pctl)",
             (Line(KEYS["buying"], x, scores["buying"]),),
             thresholds=entry_lines("buying", params),
-            marks=_marks(x, scores["buying"], ms, {"buying"}),
+            marks=marks_on(x, scores["buying"], ms, {"buying"}),
         ),
     )
     src = inputs.last_source.get("spx.close", "")
