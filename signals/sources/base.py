@@ -23,7 +23,7 @@ import math
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar, overload
 
@@ -40,6 +40,14 @@ R = TypeVar("R")
 FUTURE_SKEW = timedelta(minutes=10)
 #: 2100-01-01: a provider's epoch-seconds stamp beyond this (or at or before 1970) is garbage
 MAX_EPOCH = 4_102_444_800
+
+
+def years_back(d: date, years: int) -> date:
+    """The same day ``years`` earlier (29 February gives the 28th of a common year)."""
+    try:
+        return d.replace(year=d.year - years)
+    except ValueError:
+        return d.replace(year=d.year - years, day=28)
 
 
 def epoch_seconds(value: Any) -> int | None:

@@ -31,6 +31,7 @@ from signals.sources.base import (
     looks_like_html,
     read_csv,
     refuse_conflicts,
+    years_back,
 )
 from storage import filerules
 from storage.batches import Batch, counted
@@ -157,7 +158,7 @@ async def poll_daily(ctx: SourceContext) -> Batch:
     """All four indices; VIX and VIX3M fall back to FRED when Cboe fails. One line for the run."""
     from signals.sources import fred
 
-    since = ctx.now().date().replace(year=ctx.now().year - 1)
+    since = years_back(ctx.now().date(), 1)
     out: list[Observation] = []
     report = PollReport("cboe", log)
     for index, symbol in INDICES.items():

@@ -44,6 +44,7 @@ from signals.sources.base import (
     describe_body,
     looks_like_html,
     read_csv,
+    years_back,
 )
 from storage.batches import Batch, counted
 from storage.observations import Observation
@@ -311,14 +312,6 @@ async def _backfill(ctx: BackfillContext) -> AsyncIterator[Batch]:
         describe=counted(f"{SPX_CLOSE}: {len(rows)} closes {first} to {last} from Yahoo {SYMBOL}"),
     )
     ctx.progress(1)
-
-
-def years_back(d: date, years: int) -> date:
-    """The same day ``years`` earlier (29 February gives the 28th of a common year)."""
-    try:
-        return d.replace(year=d.year - years)
-    except ValueError:
-        return d.replace(year=d.year - years, day=28)
 
 
 def _span(rows: list[Observation]) -> tuple[str, str]:

@@ -95,3 +95,19 @@ async def test_poll_falls_back_to_fred_when_cboe_fails() -> None:
     series = {r.series for r in rows}
     assert series == {"cboe.vix.close", "cboe.vix3m.close"}
     assert {r.source for r in rows} == {"fred"}
+
+
+async def test_poll_on_a_leap_day_asks_for_a_year_back() -> None:
+    """29 February has no twin a year earlier: the poll starts on the 28th instead of failing."""
+    asked: list[str] = []
+    vix = fixture_text("cboe/VIX_History.csv")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        asked.append(str(request.url))
+        return httpx.Response(200, text=vix)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        ctx = source_context(client, datetime(2028, 2, 29, 22, tzinfo=UTC))
+        batch = await cboe.poll_daily(ctx)  # type: ignore[arg-type]
+    assert len(asked) == len(cboe.INDICES)  # every index asked, none fell back to FRED
+    assert all(r.source == "cboe" for r in batch.observations)

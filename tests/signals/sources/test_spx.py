@@ -14,7 +14,7 @@ import pytest
 from bot.backfills import run_backfill
 from bot.cli import main
 from signals.sources import spx
-from signals.sources.base import SourceError
+from signals.sources.base import SourceError, years_back
 from storage.db import open_db
 from storage.timeutil import iso
 from tests.conftest import DATA, fixture_text, source_context
@@ -215,8 +215,8 @@ def test_yahoo_body_with_a_zero_close_drops_that_bar() -> None:
 
 
 def test_years_back_from_a_leap_day() -> None:
-    assert spx.years_back(datetime(2028, 2, 29).date(), 25).isoformat() == "2003-02-28"
-    assert spx.years_back(datetime(2028, 2, 29).date(), 4).isoformat() == "2024-02-29"
+    assert years_back(datetime(2028, 2, 29).date(), 25).isoformat() == "2003-02-28"
+    assert years_back(datetime(2028, 2, 29).date(), 4).isoformat() == "2024-02-29"
 
 
 def test_a_file_saved_during_the_session_leaves_out_its_moving_bar() -> None:
