@@ -21,9 +21,10 @@ from bot.config import Settings
 from bot.engine import Engine, Router, Rules, console_router, persist
 from bot.engine import rules_for as engine_rules
 from signals import registry
-from signals.base import Level, Reading
+from signals.base import Level, Params, Reading
 from signals.contract import (
     Signal,
+    has,
     key_inputs_of,
     latest_of,
     loader_of,
@@ -126,6 +127,39 @@ class Evaluation:
     events: list[tuple[int, AlertEvent]]
 
 
+#: readings kept per key of a cached history (more than the live warm-up of 30)
+HISTORY_TAIL = 64
+
+
+@dataclass(frozen=True)
+class _Tail:
+    """The last ``HISTORY_TAIL`` readings per key of one history, in time order, and the time of
+    the latest reading left out (None: nothing was)."""
+
+    key: bytes
+    readings: list[Reading]
+    dropped_until: datetime | None
+
+    @classmethod
+    def of(cls, key: bytes, history: Iterable[Reading]) -> _Tail:
+        rows = list(history)
+        left: dict[str, int] = {}
+        for r in rows:
+            left[r.key] = left.get(r.key, 0) + 1
+        kept, dropped_until = [], None
+        for r in rows:
+            if left[r.key] > HISTORY_TAIL:
+                dropped_until = r.ts if dropped_until is None else max(dropped_until, r.ts)
+            else:
+                kept.append(r)
+            left[r.key] -= 1
+        return cls(key, kept, dropped_until)
+
+    def covers(self, after: datetime | None) -> bool:
+        """Whether every reading a catch-up from ``after`` steps is here (None: the warm-up)."""
+        return after is None or self.dropped_until is None or after >= self.dropped_until
+
+
 class Pipeline:
     """Holds the live engine; every method runs on the database owner thread."""
 
@@ -134,6 +168,8 @@ class Pipeline:
         self.router = router
         self.scope = scope
         self.engine: Engine | None = None
+        #: per signal without an incremental live path: the tail of its last history
+        self._histories: dict[str, _Tail] = {}
 
     def load(self, db: Database) -> None:
         self.engine = Engine(state_repo.load_states(db, self.scope))
@@ -149,6 +185,24 @@ class Pipeline:
                 continue
             out[sid] = self._evaluate_one(db, sig, now)
         return out
+
+    def _history(
+        self, sig: Signal, inputs: obs_repo.Inputs, params: Params, after: datetime | None
+    ) -> list[Reading] | None:
+        """What the live step needs of ``sig.history`` for a signal without an incremental live
+        path: computed again only when its inputs or parameters changed (a daily series is
+        evaluated every few minutes, changes once a day, and its history is decades long), and kept
+        as the last ``HISTORY_TAIL`` readings per key (a whole history is tens of MiB). A catch-up
+        from before that tail computes it again. None: the signal builds its own tail."""
+        if has(sig, "incremental"):
+            return None
+        key = inputs.digest() + repr(sorted(params.items())).encode()
+        cached = self._histories.get(sig.id)
+        if cached is not None and cached.key == key and cached.covers(after):
+            return cached.readings
+        history = list(sig.history(inputs, params))
+        self._histories[sig.id] = _Tail.of(key, history)
+        return history
 
     def _evaluate_one(self, db: Database, sig: Signal, now: datetime) -> Evaluation:
         """Step every reading that arrived since each key's last evaluation (catch-up after
@@ -166,7 +220,8 @@ class Pipeline:
             # keys evaluated in the last few days are the active ones; catch up from the oldest
             active = [t for t in known if t >= max(known) - 3 * 86400]
             after = from_epoch(min(active))
-        readings = readings_since_of(sig, inputs, params, after, now)
+        history = self._history(sig, inputs, params, after)
+        readings = readings_since_of(sig, inputs, params, after, now, history=history)
         rules = rules_for(sig, self.settings)
         snapshot = engine.snapshot()
         events: list[AlertEvent] = []
@@ -193,7 +248,7 @@ class Pipeline:
         # stale key saying which input lags and which keys still alert (a lagging VIX9D never
         # casts doubt on a current VIX/VIX3M alert); one per feed of a multi-feed signal
         # (Signal.source_notices)
-        latest = latest_of(sig, inputs, params, now)
+        latest = latest_of(sig, inputs, params, now, history=history)
         for r in latest:
             reason = stale_reason_of(sig, r, now)
             if reason:

@@ -350,25 +350,36 @@ def tables_of(sig: Signal) -> Mapping[str, TableLoader]:
     return {}
 
 
-def latest_of(sig: Signal, inputs: Inputs, params: Params, now: datetime) -> list[Reading]:
-    """The current reading per key (default: the last of ``history`` per key up to ``now``)."""
+def latest_of(
+    sig: Signal, inputs: Inputs, params: Params, now: datetime, history: Sequence[Reading] | None = None
+) -> list[Reading]:
+    """The current reading per key (default: the last of ``history`` per key up to ``now``;
+    ``history``, when given, is ``sig.history(inputs, params)`` already computed)."""
     if has(sig, "incremental"):
         return list(cast(Incremental, sig).latest(inputs, params, now))
     last: dict[str, Reading] = {}
-    for r in sig.history(inputs, params):
+    for r in sig.history(inputs, params) if history is None else history:
         if r.ts <= now:
             last[r.key] = r
     return [last[k] for k in sig.keys if k in last]
 
 
 def readings_since_of(
-    sig: Signal, inputs: Inputs, params: Params, after: datetime | None, now: datetime, warmup: int = 30
+    sig: Signal,
+    inputs: Inputs,
+    params: Params,
+    after: datetime | None,
+    now: datetime,
+    warmup: int = 30,
+    history: Sequence[Reading] | None = None,
 ) -> list[Reading]:
     """Live catch-up: readings with ``after < ts <= now`` in time order; with ``after=None`` (a key
-    never evaluated) the last ``warmup`` per key, so the engine counts a streak already running."""
+    never evaluated) the last ``warmup`` per key, so the engine counts a streak already running.
+    ``history``, when given, is ``sig.history(inputs, params)`` already computed."""
     if has(sig, "incremental"):
         return list(cast(Incremental, sig).readings_since(inputs, params, after, now, warmup))
-    out = [r for r in sig.history(inputs, params) if r.ts <= now and (after is None or r.ts > after)]
+    hist = sig.history(inputs, params) if history is None else history
+    out = [r for r in hist if r.ts <= now and (after is None or r.ts > after)]
     if after is None:
         per_key: dict[str, list[Reading]] = {}
         for r in out:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import re
@@ -183,6 +184,17 @@ class Inputs:
     def table(self, name: str) -> pd.DataFrame:
         """A declared table input (an empty frame when it was not loaded)."""
         return self.tables.get(name, pd.DataFrame())
+
+    def digest(self) -> bytes:
+        """A digest of everything here (values with their times, sources, tables): equal digests
+        mean a signal's history over these inputs is the same."""
+        h = hashlib.blake2b(digest_size=16)
+        for name, frame in (("", self.values), *sorted(self.tables.items())):
+            h.update(f"{name}|{list(frame.columns)}|{frame.shape}|".encode())
+            if not frame.empty:
+                h.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
+        h.update(repr(sorted(self.last_source.items())).encode())
+        return h.digest()
 
 
 _ROW = np.dtype([("ts", np.int64), ("value", np.float64)])
