@@ -152,6 +152,50 @@ def test_pruned_minutes_live_on_in_the_rollups(db: Database) -> None:
             assert got[(res, v, ts)] == pytest.approx(vals), (res, v, ts)
 
 
+def test_pruned_minutes_written_again_are_not_counted_twice(db: Database) -> None:
+    """After ``db prune`` the roll-ups hold the pruned minutes alone: writing those minutes again
+    (``flowwatch import`` of an export, a late fill) must not add them a second time, while a
+    minute of a period the venue never had data for is still counted."""
+    rng = random.Random(5)
+    rows = minute_rows(rng, range(0, 3 * 1440, 11))
+    obs_repo.upsert(db, rows)
+    want = stored(db)
+    cut = T0 + 2 * 86400
+    while liq_rollups.prune_minutes_step(db, cut):
+        pass
+    assert liq_rollups.pruned_before(db) == cut
+    assert (
+        db.execute("SELECT MIN(ts) FROM observations WHERE series LIKE 'liq.btc.%.1m'").fetchone()[0] >= cut
+    )
+    obs_repo.upsert(db, rows)  # every minute again: the pruned ones and the kept ones
+    obs_repo.write_many(db, [(o.series, o.ts, o.value, o.source) for o in rows[:300]])
+    obs_repo.write_many(db, [("liq.btc.okx.gap_s.1m", T0 + 60 * 11 * k, 30.0, "okx") for k in range(3)])
+    got = stored(db)
+    gapped = {(res, "okx", T0 + 60 * 11 * k // res * res) for k in range(3) for res in liq_rollups.ROLLUP_RES}
+    for k, vals in want.items():
+        assert got[k][:3] == pytest.approx(vals[:3], rel=1e-9, abs=1e-6), k
+        if k not in gapped:
+            assert got[k][3] == pytest.approx(vals[3]), k
+    # a pruned-range minute of a period nobody had data for: its liquidations are new
+    fresh = T0 + 60 * 3  # minute 3 (rows above are every 11th minute): its 5-minute period is held
+    empty = T0 + 60 * 6  # 00:05-00:10 of day 0 holds none of the minutes above (0, 11, 22, ...)
+    assert (300, "bybit", empty // 300 * 300) not in want
+    obs_repo.write_many(
+        db,
+        [
+            ("liq.btc.bybit.long_usd.1m", fresh, 1e6, "bybit"),
+            ("liq.btc.bybit.long_usd.1m", empty, 2e6, "bybit"),
+        ],
+    )
+    after = stored(db)
+    assert after[(300, "bybit", fresh // 300 * 300)][0] == pytest.approx(
+        want[(300, "bybit", fresh // 300 * 300)][0]
+    )
+    assert after[(300, "bybit", empty // 300 * 300)][:3] == pytest.approx((2e6, 0.0, 1))
+    day = (86400, "bybit", T0)
+    assert after[day][0] == pytest.approx(want[day][0] + 2e6)
+
+
 def test_migration_builds_the_rollups_of_an_existing_database(tmp_path: Path) -> None:
     path = release_db(tmp_path)  # a database of release 0.1.0, then a year's worth of minutes in it
     rng = random.Random(2)
