@@ -181,7 +181,8 @@ async def test_every_read_only_command_reads_beside_the_owner_thread_and_defers_
     real_call = FlowwatchTree._call
 
     async def tagged(self: Any, interaction: discord.Interaction) -> None:
-        command.set(str((interaction.data or {}).get("name")))
+        data: dict[str, Any] = dict(interaction.data or {})
+        command.set(str(data.get("name")))
         await real_call(self, interaction)
 
     def note(what: str, fn: Any) -> None:
