@@ -281,3 +281,15 @@ def test_money_reads_in_one_style(whole_history: list[AlertEvent]) -> None:
     overs = [e for e in whole_history if e.event == "resolved"]
     assert overs and all("M USD" not in e.summary for e in whole_history)
     assert "Peak $577.4M on 2020-12-29" in overs[0].summary
+
+
+def test_every_alert_names_the_coverage_it_used(
+    four_hour_year: list[AlertEvent], whole_history: list[AlertEvent]
+) -> None:
+    """Binance-only imports are judged as 35 % of the all-venue total: every message says so,
+    from the first heads-up to the Over message."""
+    events = four_hour_year + whole_history
+    assert {e.event for e in events} >= {"fired", "updated", "resolved"}
+    for e in events:
+        assert "coverage: 35% (import, all-venue terms)" in e.summary, (e.event, e.summary)
+        assert e.data.get("coverage") == pytest.approx(0.35), e.summary
