@@ -229,3 +229,36 @@ def test_bounded_reads(db: Database) -> None:
     per_venue = liq_rollups.rollups(db, 3600, T0, T0 + 7200)
     assert len(per_venue) == 6 and set(per_venue["venue"].tolist()) == {0, 1, 2}
     assert liq_rollups.first_minute(db) == T0 and liq_rollups.first_total(db, 86400, 1152) == T0
+
+
+def test_the_rollups_move_in_the_buckets_transaction(
+    db: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A write that fails after its buckets are in (here: the roll-up update itself, as a full
+    disk would) leaves neither: the stream flusher's batch and an import keep buckets and roll-ups
+    together or not at all."""
+    rng = random.Random(3)
+    obs_repo.upsert(db, minute_rows(rng, range(0, 30)))
+    want = stored(db)
+    n = db.execute("SELECT COUNT(*) FROM observations").fetchone()[0]
+    real = liq_rollups.apply
+
+    def failing(db_: Database, pending: liq_rollups.Pending | None) -> None:
+        real(db_, pending)
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(liq_rollups, "apply", failing)
+    more = minute_rows(rng, range(20, 60))
+    with pytest.raises(sqlite3.OperationalError):
+        obs_repo.write_many(db, [(o.series, o.ts, o.value, o.source) for o in more])
+    with pytest.raises(sqlite3.OperationalError):
+        obs_repo.upsert(db, more)
+    csv = tmp_path / "okx.csv"
+    csv.write_text("ts,value\n" + "".join(f"{T0 + 60 * m},{1000 + m}\n" for m in range(0, 90)))
+    with pytest.raises(sqlite3.OperationalError):
+        import_csv(db, "liq.btc.okx.long_usd.1m", csv, now_ts=T0 + 86400)
+    assert db.execute("SELECT COUNT(*) FROM observations").fetchone()[0] == n
+    assert stored(db) == want
+    monkeypatch.setattr(liq_rollups, "apply", real)
+    obs_repo.write_many(db, [(o.series, o.ts, o.value, o.source) for o in more])
+    assert_consistent(db)
