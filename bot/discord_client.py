@@ -275,7 +275,8 @@ class FlowwatchBot(discord.AutoShardedClient):
     async def summary_message(self, guild_id: int | None) -> tuple[discord.Embed, discord.File]:
         """The daily summary's embed and dashboard image for ``guild_id`` (now)."""
         assert self.app is not None
-        sched = await self.app.store.call(guild_config.summary_schedule, guild_id) if guild_id else None
+        # a read behind /summary now: on a read-only connection, never the owner thread
+        sched = await self.app.store.read(guild_config.summary_schedule, guild_id) if guild_id else None
         tz = sched.tz if sched else self.settings.timezone
         summary = await self.app.store.read(build_summary, self.settings, self.now(), guild_id, tz)
         png = await self.app.renderer.render(summary.dashboard_data())

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 from sqlite_utils import Database
 
+from storage import meta
 from storage.series import LIQ_VENUES, gap_series, liq_series
 
 #: the live venues whose 1-minute buckets are rolled up
@@ -86,11 +87,15 @@ def track(db: Database, rows: Iterable[tuple[str, int, float, str]]) -> Pending 
     if not latest:
         return None
     deltas: dict[tuple[int, str, int], list[float]] = {}
+    cut = pruned_before(db)
     for series, new in latest.items():
         venue, kind = _SERIES[series]
         old = _old_values(db, series, sorted(new))
+        counted = _counted(db, venue, [ts for ts in new if ts < cut and ts not in old])
         for ts, value in new.items():
             before = old.get(ts)
+            if before is None and ts // 300 * 300 in counted:
+                continue  # a pruned minute written again: its totals are in the roll-ups already
             if kind == 2:
                 d = [0.0, 0.0, 0.0, value - (before or 0.0)]
             else:
@@ -105,6 +110,25 @@ def track(db: Database, rows: Iterable[tuple[str, int, float, str]]) -> Pending 
                 for i in range(4):
                     acc[i] += d[i]
     return Pending(deltas)
+
+
+def _counted(db: Database, venue: str, stamps: Sequence[int]) -> set[int]:
+    """Of the 5-minute periods of ``stamps`` (minutes older than :func:`pruned_before` that are not
+    stored), those the roll-ups of ``venue`` already count: their minutes were pruned."""
+    periods = sorted({ts // 300 * 300 for ts in stamps})
+    out: set[int] = set()
+    for i in range(0, len(periods), 500):
+        chunk = periods[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        out.update(
+            int(ts)
+            for (ts,) in db.execute(
+                f"SELECT ts FROM liq_rollup WHERE res = 300 AND venue = ? AND ts IN ({marks}) "
+                "AND (rows > 0 OR gap_s > 0)",
+                [venue, *chunk],
+            ).fetchall()
+        )
+    return out
 
 
 def apply(db: Database, pending: Pending | None) -> None:
@@ -312,6 +336,24 @@ PRICE_MINUTES = "btc.usd.close.1m"
 PRICE_HOURS = "btc.usd.close.1h"
 
 
+#: ``meta`` key: the 1-minute rows before this time were pruned (their totals live on in the roll-ups)
+PRUNED_KEY = "liq.minutes_pruned_before"
+
+
+def pruned_before(db: Database) -> int:
+    """Where the minute retention has pruned up to (0: nothing pruned yet).
+
+    A minute older than this that is written again (``flowwatch import`` of an export, a late
+    fill) while its row is gone adds nothing to a 5-minute period the roll-ups already count: its
+    liquidations are in them. One never counted (a period the venue had no data for) still adds."""
+    return int(meta.get(db, PRUNED_KEY, 0) or 0)
+
+
+def _mark_pruned(db: Database, upto: int) -> None:
+    if upto > pruned_before(db):
+        meta.put(db, PRUNED_KEY, upto)
+
+
 def minute_cutoff(now: int, days: float) -> int | None:
     """Where the minute retention cuts (a UTC day boundary: roll-up periods are whole), or None
     when every minute is kept (``days`` 0)."""
@@ -341,9 +383,13 @@ def prune_minutes_step(db: Database, before: int, dry_run: bool = False) -> int:
         if row and row[0] is not None:
             oldest = int(row[0]) if oldest is None else min(oldest, int(row[0]))
     if oldest is None:
+        if before > pruned_before(db):
+            with db.atomic():
+                _mark_pruned(db, before)  # nothing older is stored
         return 0
     upto = min(before, oldest // 86400 * 86400 + 86400)
     with db.atomic():
+        _mark_pruned(db, upto)
         db.execute(
             "INSERT OR IGNORE INTO observations (series, ts, value, source) "
             "SELECT ?, ts / 3600 * 3600, value, 'minutes' FROM ("

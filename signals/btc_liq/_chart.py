@@ -133,7 +133,9 @@ def chart_range(
         short=short / 1e6,
         price_x=_dt64(pts),
         price=ppx,
-        cascades=[(np.datetime64(a, "s"), np.datetime64(b, "s"), lv) for a, b, lv in cascades],
+        cascades=[
+            (np.datetime64(a, "s"), np.datetime64(b, "s"), lv) for a, b, lv in whole_bars(cascades, res)
+        ],
         gaps=[(np.datetime64(a, "s"), np.datetime64(b, "s"), label) for a, b, label in gaps],
         marks=[
             (np.datetime64(to_epoch(t), "s"), lv) for t, lv, _key in marks if x_start <= to_epoch(t) <= x_end
@@ -141,6 +143,17 @@ def chart_range(
         source=f"Source: {srcs}",
         as_of=pd.Timestamp(x_end, unit="s", tz="UTC").to_pydatetime(),
     )
+
+
+def whole_bars(spans: Iterable[tuple[int, int, str]], res: int) -> list[tuple[int, int, str]]:
+    """Spans shorter than a bar widened to the bars they touch: a 4-hour cascade on a year of
+    daily bars shades its day, not a sliver a reader cannot see (longer spans keep their times)."""
+    out = []
+    for a, b, lv in spans:
+        if b - a < res:
+            a, b = a // res * res, max(-(-b // res) * res, a // res * res + res)
+        out.append((a, b, lv))
+    return out
 
 
 def cascade_spans(

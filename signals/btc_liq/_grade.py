@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,9 +22,20 @@ def floor_usd(p: Params, window: str) -> float:
     return float(p[f"floor_{window}"]) * 1e6
 
 
-def year_rank(rank: int, history_days: float) -> float:
-    """A rank among ``history_days`` of history, as a rank in a year."""
+def year_rank(rank: int, history_days: float, full_year: bool = False) -> float:
+    """A rank among ``history_days`` of history, as a rank in a year. With a full trailing year
+    the rank is one already (``history_days`` is then a window short of 365: the window's own
+    period is not in it, so scaling would turn the 5th of a year into the 5.01th)."""
+    if full_year:
+        return float(rank)
     return 1 + (rank - 1) * RANK_DAYS / max(history_days, 1e-9)
+
+
+def top_rank(top_n: int, history_days: float, full_year: bool = False) -> int:
+    """The lowest place that is still in the top ``top_n`` of a year (the inverse of :func:`year_rank`)."""
+    if full_year:
+        return top_n
+    return 1 + math.floor((top_n - 1) * history_days / RANK_DAYS)
 
 
 def min_rank_days(p: Params) -> float:
@@ -64,8 +76,9 @@ def window_level(name: str, w: Mapping[str, Any], p: Params) -> Level:
         return Level.SEVERE
     top_n = int(p["top_n"])
     mult_rank = w.get("multiple_rank")
-    top = year_rank(rank, days) <= top_n
-    top_mult = mult_rank is not None and year_rank(int(mult_rank), days) <= top_n
+    full = bool(w.get("full_year"))
+    top = year_rank(rank, days, full) <= top_n
+    top_mult = mult_rank is not None and year_rank(int(mult_rank), days, full) <= top_n
     if top or top_mult:
         return Level.ALERT if mult >= ka else Level.WATCH
     return Level.WATCH if watch else Level.OK

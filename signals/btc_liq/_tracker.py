@@ -10,7 +10,7 @@ import numpy as np
 
 from signals.base import Level, Params, Threshold
 from signals.btc_liq._baselines import WindowHistory
-from signals.btc_liq._grade import floor_usd, min_rank_days, year_rank
+from signals.btc_liq._grade import floor_usd, min_rank_days, top_rank, year_rank
 from signals.btc_liq._timeline import Book
 from signals.btc_liq._vocab import (
     NCOL,
@@ -151,8 +151,10 @@ class Tracker:
         if ev.rank == 1 and (ev.full_year or ev.history_days >= self._record):
             ev.record = True
             return Level.SEVERE
-        top = year_rank(ev.rank, ev.history_days) <= self._top_n
-        top_mult = ev.mult_rank is not None and year_rank(ev.mult_rank, ev.history_days) <= self._top_n
+        top = year_rank(ev.rank, ev.history_days, ev.full_year) <= self._top_n
+        top_mult = (
+            ev.mult_rank is not None and year_rank(ev.mult_rank, ev.history_days, ev.full_year) <= self._top_n
+        )
         if top or top_mult:
             if mult >= ka:
                 return Level.ALERT
@@ -202,7 +204,7 @@ class Tracker:
         days = max(0.0, min(float(RANK_DAYS), (before - start) / 86400))
         if days < self._min_rank:
             return watch, max(ks * max(ev.median, ev.floor), ev.floor), math.inf
-        r_max = 1 + math.floor((self._top_n - 1) * days / RANK_DAYS)
+        r_max = top_rank(self._top_n, days, first is not None and first <= after)
         need = [v for v in (hist.kth_largest(after, before, r_max),) if v is not None]
         km = hist.kth_multiple(after, before, r_max)
         if km is not None:

@@ -15,7 +15,7 @@ from bot.demo import START
 from signals import registry
 from storage import batches
 from tests.bot.discord_harness import TestBot, bot_settings, running_bot
-from tests.fakediscord import DEFAULT_MEMBER, FakeDiscord, InteractionRecord, option
+from tests.fakediscord import DEFAULT_MEMBER, FakeDiscord, InteractionRecord, option, subcommand
 
 pytestmark = pytest.mark.e2e
 
@@ -140,3 +140,87 @@ async def test_slash_queries_read_beside_the_owner_thread(
     assert [s[0] for s in seen] == ["liquidations", "status"]
     assert all(not thread.startswith("sqlite-owner") for _n, thread, _o in seen), seen
     assert all("readonly" in outcome for _n, _t, outcome in seen), seen
+
+
+#: every slash command that only reads, with options that reach its queries
+READ_ONLY_COMMANDS: list[tuple[str, tuple[dict[str, Any], ...]]] = [
+    ("status", ()),
+    ("history", (option("days", 30),)),
+    ("chart", (option("signal", "btc_liq"), option("days", 30))),
+    ("vix", (option("days", 30),)),
+    ("ratecut", ()),
+    ("liquidations", (option("hours", 24),)),
+    ("buyback", (option("days", 180),)),
+    ("flows", ()),
+    ("alerts", (subcommand("list"),)),
+    ("thresholds", (subcommand("show", option("signal", "btc_liq")),)),
+    ("summary", (subcommand("now"),)),
+]
+
+
+async def test_every_read_only_command_reads_beside_the_owner_thread_and_defers_first(
+    fake_discord: FakeDiscord, bot: TestBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No query behind a read-only slash command runs on the database owner thread (an alert's
+    outbox write would wait behind it), and the commands that defer do so before their first
+    query (a large database must not miss Discord's 3-second deadline: /status, /history and the
+    charts). What each command did is told apart from the bot's background work by the task it
+    ran in."""
+    import asyncio
+    import contextvars
+
+    import discord
+
+    from bot.commands._common import FlowwatchTree
+
+    assert bot.app is not None
+    bot.cooldowns.per = 0
+    command: contextvars.ContextVar[str | None] = contextvars.ContextVar("command", default=None)
+    log: list[tuple[str, str, str]] = []  # (command, what, function)
+
+    real_call = FlowwatchTree._call
+
+    async def tagged(self: Any, interaction: discord.Interaction) -> None:
+        data: dict[str, Any] = dict(interaction.data or {})
+        command.set(str(data.get("name")))
+        await real_call(self, interaction)
+
+    def note(what: str, fn: Any) -> None:
+        if (name := command.get()) is not None:
+            log.append((name, what, getattr(fn, "__name__", repr(fn))))
+
+    store = bot.app.store
+    real_read, real_store_call = store.read, store.call
+
+    async def read(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        note("read", fn)
+        return await real_read(fn, *args, **kwargs)
+
+    async def call(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        note("owner", fn)
+        return await real_store_call(fn, *args, **kwargs)
+
+    real_defer = discord.InteractionResponse.defer
+
+    async def defer(self: Any, *args: Any, **kwargs: Any) -> Any:
+        note("defer", None)
+        return await real_defer(self, *args, **kwargs)
+
+    monkeypatch.setattr(FlowwatchTree, "_call", tagged)
+    monkeypatch.setattr(store, "read", read)
+    monkeypatch.setattr(store, "call", call)
+    monkeypatch.setattr(discord.InteractionResponse, "defer", defer)
+    from tests.fakediscord import DEFAULT_ADMIN
+
+    for name, opts in READ_ONLY_COMMANDS:
+        rec = await fake_discord.invoke_slash_command(name, *opts, user=DEFAULT_ADMIN)
+        await fake_discord.wait_for_interaction_response(rec, timeout=10)
+        if rec.callbacks and rec.callbacks[0].type == DEFERRED:
+            await fake_discord.wait_for_followup(rec, timeout=10)
+        await asyncio.sleep(0)
+        mine = [(what, fn) for n, what, fn in log if n == name]
+        reads = [fn for what, fn in mine if what == "read"]
+        assert reads, (name, mine)  # the spy saw the command's queries
+        assert not [fn for what, fn in mine if what == "owner"], (name, mine)
+        if name in ("status", "history", "chart", "vix", "ratecut", "liquidations", "buyback", "flows"):
+            assert mine[0] == ("defer", "None"), (name, mine)

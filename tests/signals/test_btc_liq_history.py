@@ -180,6 +180,9 @@ def test_the_daily_years(data_dir: Path) -> None:
     assert caught("2023-10-22", "2023-10-24") >= Level.ALERT  # the ETF-rumour short squeeze
     assert caught("2024-08-04", "2024-08-06") == Level.SEVERE  # the yen carry unwind
     assert caught("2024-03-04", "2024-03-06") == Level.SEVERE  # the all-time-high reversal
+    # the 5th-largest days of their trailing year at over 5x their medians: top 5, so alerts
+    assert caught("2024-06-24", "2024-06-25") == Level.ALERT  # Mt. Gox repayment news, longs
+    assert caught("2024-10-01", "2024-10-02") == Level.ALERT  # Iran's missile strike, longs
     # and the quiet stretches: spring 2023 and summer 2023 raise nothing at alert level
     assert caught("2023-03-20", "2023-08-10") == Level.OK
 
@@ -218,6 +221,10 @@ def test_levels_agree_with_the_rank_text(data_dir: Path, four_hour_year: list[Al
             assert ok, text
         elif level == Level.WATCH:
             assert "of the last 365 days;" not in text.replace("-largest", "")  # never the year's largest
+            # a top-N place of the year is an alert unless the window is under k_alert x its median
+            m = re.search(r"(\d+)(st|nd|rd|th)-largest \S+ of the last 365 days", text)
+            if m is not None and int(m.group(1)) <= top:
+                assert "an alert needs" in text, text
 
 
 def test_over_messages_never_report_a_peak_below_their_total(four_hour_year: list[AlertEvent]) -> None:
@@ -281,3 +288,15 @@ def test_money_reads_in_one_style(whole_history: list[AlertEvent]) -> None:
     overs = [e for e in whole_history if e.event == "resolved"]
     assert overs and all("M USD" not in e.summary for e in whole_history)
     assert "Peak $577.4M on 2020-12-29" in overs[0].summary
+
+
+def test_every_alert_names_the_coverage_it_used(
+    four_hour_year: list[AlertEvent], whole_history: list[AlertEvent]
+) -> None:
+    """Binance-only imports are judged as 35 % of the all-venue total: every message says so,
+    from the first heads-up to the Over message."""
+    events = four_hour_year + whole_history
+    assert {e.event for e in events} >= {"fired", "updated", "resolved"}
+    for e in events:
+        assert "coverage: 35% (import, all-venue terms)" in e.summary, (e.event, e.summary)
+        assert e.data.get("coverage") == pytest.approx(0.35), e.summary

@@ -193,3 +193,62 @@ def test_a_top_five_day_of_three_venues_alerts(tmp_path: object) -> None:
     w = r.data["windows"]["24h"]
     assert w["rank"] == 3 and w["level"] == "alert"
     assert "3rd-largest 24h of the last 365 days" in r.summary and "coverage: 100%" in r.summary
+
+
+def test_minutes_are_read_only_for_the_range_and_its_warm_up(
+    stored: Database, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A month of 1-minute buckets is stored; what is shown or replayed is the last days. check's
+    evaluation, a two-day chart, an alert's chart and a replay of the last day read 1-minute rows
+    only from a few days back (the range and the tracker's warm-up), and a 30-day chart none:
+    everything older comes from the roll-ups."""
+    from bot.config import load_settings
+    from bot.queries import alert_chart_data, chart_data, status
+    from bot.replay import run_replay
+    from signals.btc_liq._vocab import CHUNK_OVERLAP_S, WARMUP_S
+    from storage.alerts import AlertEvent
+    from storage.db import open_db
+
+    path = tmp_path_factory.mktemp("bounded") / "b.db"
+    copy = open_db(path)
+    stored.conn.backup(copy.conn)  # the replay writes its own state: not into the shared fixture
+    settings = load_settings(env={"FLOWWATCH_DB": str(path)}, dotenv=None)
+    first = copy.execute("SELECT MIN(ts) FROM observations WHERE series LIKE 'liq.btc.%.1m'").fetchone()[0]
+    end = copy.execute("SELECT MAX(ts) FROM observations WHERE series LIKE 'liq.btc.%.1m'").fetchone()[0] + 60
+    assert end - first > 25 * DAY
+    now = datetime.fromtimestamp(end, UTC)
+    reads: list[tuple[int, int]] = []
+    real = LiqReader.series
+
+    def spy(self: LiqReader, names: list[str], a: int, b: int) -> object:
+        if any(n.startswith("liq.btc.") and n.endswith(".1m") for n in names):
+            reads.append((a, b))
+        return real(self, names, a, b)
+
+    monkeypatch.setattr(LiqReader, "series", spy)
+
+    def earliest(what: str, must_read: bool = True) -> int:
+        assert reads or not must_read, f"{what} read no 1-minute rows"
+        got = min((a for a, _b in reads), default=end)
+        reads.clear()
+        return got
+
+    status(copy, settings, now, "btc_liq", running=False)
+    # the reading now and the one a day ago, each with the tracker's warm-up and its 24-hour window
+    assert earliest("check") >= end - DAY - WARMUP_S - DAY
+    chart_data(copy, settings, "btc_liq", now, 2)
+    # (its 5-minute bars come from the roll-ups; the tracker's minutes, if any, are bounded)
+    assert earliest("a two-day chart", must_read=False) >= end - 2 * DAY - WARMUP_S - DAY
+    alert = AlertEvent("btc_liq", "cascade", "updated", "alert", end - 600, "a cascade", value=120.0,
+                       data={"start": end - 6000, "total_usd": 120e6, "long_usd": 1e8, "short_usd": 2e7})  # fmt: skip
+    assert alert_chart_data(copy, settings, alert) is not None
+    assert earliest("the alert chart") >= end - 6000 - WARMUP_S - DAY
+    chart_data(copy, settings, "btc_liq", now, 30)
+    assert not reads, "a 30-day chart reads roll-ups, not minutes"
+    day = datetime.fromtimestamp(end // DAY * DAY, UTC) - timedelta(days=1)
+    res = run_replay(copy, [SIGNAL], {SIGNAL.id: default_params(SIGNAL)}, day, None, resume=False)
+    assert res.readings > 1000
+    # the replay steps through the warm-up (WARMUP_S) before --from; the windows and run totals of
+    # its first step reach CHUNK_OVERLAP_S further back: four days in all, whatever is stored
+    assert earliest("the replay") >= to_epoch(day) - WARMUP_S - CHUNK_OVERLAP_S - 60
+    copy.close()

@@ -12,7 +12,7 @@ import pytest
 from signals.base import Level, Params
 from signals.btc_liq import SIGNAL
 from signals.btc_liq._baselines import period_totals, window_histories
-from signals.btc_liq._grade import year_rank
+from signals.btc_liq._grade import window_level, year_rank
 from signals.btc_liq._livebook import LiveBook
 from signals.btc_liq._reading import step
 from signals.btc_liq._text import coverage_of
@@ -141,6 +141,27 @@ def test_the_top_n_of_the_year_at_k_alert_times_its_median_is_an_alert() -> None
     # with top_n = 2 the same day is only a heads-up: the rank decides, not a USD floor
     rs = SIGNAL.history(inputs_of(daily(spikes, 400)), params(top_n=2))
     assert reading_on(rs, 390).level == Level.WATCH
+
+
+def test_the_nth_largest_of_a_full_year_is_in_the_top_n() -> None:
+    """With a full trailing year the rank is a rank in a year as it stands: the 5th-largest day at
+    5x its median is an alert under top_n 5 (the window's own period is not in the history, so
+    scaling the rank by 364 of 365 days made it the 5.01th: top_n 5 alerted like top_n 4), the
+    6th is a heads-up, and so is the 5th under top_n 4."""
+    spikes = {100: 100 * M, 150: 95 * M, 200: 90 * M, 250: 88 * M}
+    rs = SIGNAL.history(inputs_of(daily({**spikes, 390: 85 * M}, 400)), params())
+    r = reading_on(rs, 390)
+    assert r.data["windows"]["24h"]["full_year"] and r.data["rank"] == 5
+    assert r.level == Level.ALERT and "5th-largest 24h of the last 365 days" in r.summary
+    assert window_level("24h", r.data["windows"]["24h"], params()) == Level.ALERT
+    assert (
+        reading_on(SIGNAL.history(inputs_of(daily({**spikes, 390: 85 * M}, 400)), params(top_n=4)), 390).level
+        == Level.WATCH
+    )
+    bigger = {100: 200 * M, 150: 190 * M, 200: 180 * M, 250: 170 * M, 300: 160 * M}
+    r = reading_on(SIGNAL.history(inputs_of(daily({**bigger, 390: 85 * M}, 400)), params()), 390)
+    assert r.data["rank"] == 6 and r.data["windows"]["24h"]["multiple_rank"] == 6
+    assert r.level == Level.WATCH
 
 
 def test_a_top_rank_still_needs_k_alert_times_its_median() -> None:

@@ -152,6 +152,50 @@ def test_pruned_minutes_live_on_in_the_rollups(db: Database) -> None:
             assert got[(res, v, ts)] == pytest.approx(vals), (res, v, ts)
 
 
+def test_pruned_minutes_written_again_are_not_counted_twice(db: Database) -> None:
+    """After ``db prune`` the roll-ups hold the pruned minutes alone: writing those minutes again
+    (``flowwatch import`` of an export, a late fill) must not add them a second time, while a
+    minute of a period the venue never had data for is still counted."""
+    rng = random.Random(5)
+    rows = minute_rows(rng, range(0, 3 * 1440, 11))
+    obs_repo.upsert(db, rows)
+    want = stored(db)
+    cut = T0 + 2 * 86400
+    while liq_rollups.prune_minutes_step(db, cut):
+        pass
+    assert liq_rollups.pruned_before(db) == cut
+    assert (
+        db.execute("SELECT MIN(ts) FROM observations WHERE series LIKE 'liq.btc.%.1m'").fetchone()[0] >= cut
+    )
+    obs_repo.upsert(db, rows)  # every minute again: the pruned ones and the kept ones
+    obs_repo.write_many(db, [(o.series, o.ts, o.value, o.source) for o in rows[:300]])
+    obs_repo.write_many(db, [("liq.btc.okx.gap_s.1m", T0 + 60 * 11 * k, 30.0, "okx") for k in range(3)])
+    got = stored(db)
+    gapped = {(res, "okx", T0 + 60 * 11 * k // res * res) for k in range(3) for res in liq_rollups.ROLLUP_RES}
+    for k, vals in want.items():
+        assert got[k][:3] == pytest.approx(vals[:3], rel=1e-9, abs=1e-6), k
+        if k not in gapped:
+            assert got[k][3] == pytest.approx(vals[3]), k
+    # a pruned-range minute of a period nobody had data for: its liquidations are new
+    fresh = T0 + 60 * 3  # minute 3 (rows above are every 11th minute): its 5-minute period is held
+    empty = T0 + 60 * 6  # 00:05-00:10 of day 0 holds none of the minutes above (0, 11, 22, ...)
+    assert (300, "bybit", empty // 300 * 300) not in want
+    obs_repo.write_many(
+        db,
+        [
+            ("liq.btc.bybit.long_usd.1m", fresh, 1e6, "bybit"),
+            ("liq.btc.bybit.long_usd.1m", empty, 2e6, "bybit"),
+        ],
+    )
+    after = stored(db)
+    assert after[(300, "bybit", fresh // 300 * 300)][0] == pytest.approx(
+        want[(300, "bybit", fresh // 300 * 300)][0]
+    )
+    assert after[(300, "bybit", empty // 300 * 300)][:3] == pytest.approx((2e6, 0.0, 1))
+    day = (86400, "bybit", T0)
+    assert after[day][0] == pytest.approx(want[day][0] + 2e6)
+
+
 def test_migration_builds_the_rollups_of_an_existing_database(tmp_path: Path) -> None:
     path = release_db(tmp_path)  # a database of release 0.1.0, then a year's worth of minutes in it
     rng = random.Random(2)
@@ -185,3 +229,36 @@ def test_bounded_reads(db: Database) -> None:
     per_venue = liq_rollups.rollups(db, 3600, T0, T0 + 7200)
     assert len(per_venue) == 6 and set(per_venue["venue"].tolist()) == {0, 1, 2}
     assert liq_rollups.first_minute(db) == T0 and liq_rollups.first_total(db, 86400, 1152) == T0
+
+
+def test_the_rollups_move_in_the_buckets_transaction(
+    db: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A write that fails after its buckets are in (here: the roll-up update itself, as a full
+    disk would) leaves neither: the stream flusher's batch and an import keep buckets and roll-ups
+    together or not at all."""
+    rng = random.Random(3)
+    obs_repo.upsert(db, minute_rows(rng, range(0, 30)))
+    want = stored(db)
+    n = db.execute("SELECT COUNT(*) FROM observations").fetchone()[0]
+    real = liq_rollups.apply
+
+    def failing(db_: Database, pending: liq_rollups.Pending | None) -> None:
+        real(db_, pending)
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(liq_rollups, "apply", failing)
+    more = minute_rows(rng, range(20, 60))
+    with pytest.raises(sqlite3.OperationalError):
+        obs_repo.write_many(db, [(o.series, o.ts, o.value, o.source) for o in more])
+    with pytest.raises(sqlite3.OperationalError):
+        obs_repo.upsert(db, more)
+    csv = tmp_path / "okx.csv"
+    csv.write_text("ts,value\n" + "".join(f"{T0 + 60 * m},{1000 + m}\n" for m in range(0, 90)))
+    with pytest.raises(sqlite3.OperationalError):
+        import_csv(db, "liq.btc.okx.long_usd.1m", csv, now_ts=T0 + 86400)
+    assert db.execute("SELECT COUNT(*) FROM observations").fetchone()[0] == n
+    assert stored(db) == want
+    monkeypatch.setattr(liq_rollups, "apply", real)
+    obs_repo.write_many(db, [(o.series, o.ts, o.value, o.source) for o in more])
+    assert_consistent(db)
