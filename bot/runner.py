@@ -295,19 +295,27 @@ class App:
             batch = await poll.run(self.source_context())
         except SourceError as exc:
             self._poll_failed(poll.name, str(exc), now)
-            await self.store.call(meta.record_poll, poll.name, False, 0, str(exc), to_epoch(now))
+            await self._record_poll(poll.name, False, 0, str(exc), now)
         except Exception as exc:  # a broken source must not take the bot down
             log.exception("poll %s crashed", poll.name)
             self.down_since.setdefault(poll.name, now)
             self.poll_outcomes.setdefault(poll.name, PollOutcome(False, error=f"crashed: {exc!r}"))
-            await self.store.call(meta.record_poll, poll.name, False, 0, repr(exc), to_epoch(now))
+            await self._record_poll(poll.name, False, 0, repr(exc), now)
         else:
             rows = len(batch.observations)
             self._poll_ok(poll.name, rows, now)
-            await self.store.call(meta.record_poll, poll.name, True, rows, None, to_epoch(now))
+            await self._record_poll(poll.name, True, rows, None, now)
         if batch:
             await self.store_batch(poll.name, batch)
         await self.evaluate(poll.signals)
+
+    async def _record_poll(self, name: str, ok: bool, rows: int, error: str | None, now: datetime) -> None:
+        """The poll's outcome for ``health``; a database that cannot be written (a full disk) is
+        said by the storage watch, and the poll's rows and evaluation are still attempted."""
+        try:
+            await self.store.call(meta.record_poll, name, ok, rows, error, to_epoch(now))
+        except Exception as exc:
+            self._write_failed(exc, f"recording the outcome of {name}")
 
     async def store_batch(self, name: str, batch: Batch) -> Written | None:
         """Write a poll's batch (an implausible live row is dropped with its reason) and say what
@@ -342,6 +350,7 @@ class App:
 
     async def ingest(self, observations: list[Any], signals: Sequence[str] = ()) -> None:
         await self.store.call(batches.write, Batch(tuple(observations)), live=True)
+        self.storage.ok()
         if signals:
             await self.evaluate(signals)
 
@@ -368,7 +377,8 @@ class App:
         except Exception as exc:
             self._write_failed(exc, f"evaluation of {', '.join(signal_ids)}")
             return False
-        self.storage.ok()
+        # (not storage.ok(): an evaluation with nothing new writes little or nothing and proves
+        # nothing; a stored batch says when the database can be written again)
         if any(e.events for e in evals.values()):
             self.dispatcher.kick()
         return True

@@ -321,3 +321,47 @@ def test_the_full_disk_text_only_when_the_disk_is_full(
     assert disk_full_text(tmp_path / "x.db", OSError(errno.EACCES, "Permission denied")) is None
     monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10**9, 10**8, 9 * 10**8))
     assert disk_full_text(tmp_path / "x.db", sqlite3.OperationalError("disk I/O error")) is None
+
+
+async def test_a_poll_on_a_real_full_disk_is_said_retried_and_reported(
+    full_disk: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A poll that runs while the disk is full (a real one: a small tmpfs filled to the last byte).
+
+    Its outcome record failed first and the exception left ``run_poll``: the scheduler printed
+    a traceback, the storage watch never heard of it (no "cannot write" line, nothing for
+    ``health``), and the start-up polls swallowed it without a word.
+    """
+    from signals.sources.base import Poll
+
+    db_path = full_disk / "fd.db"
+    settings = load_settings(env={"FLOWWATCH_DB": str(db_path)}, dotenv=None)
+    (full_disk / "filler").unlink()  # room to start: the bot opens and writes its heartbeat
+    lock = runlock.RunLock(db_path).acquire()
+    app = App(settings, clock=SimClock(datetime(2024, 3, 1, tzinfo=UTC)))
+    await app.start(schedule=False, initial_poll=False)
+    rows = tuple(
+        Observation("cboe.vix.close", 1_000_000_000 + i * 86400, 15.0 + i % 9, "x") for i in range(3000)
+    )
+
+    async def fetch(ctx: object) -> Batch:
+        return Batch(rows)
+
+    poll = Poll(name="drill", trigger={"trigger": "interval", "minutes": 1}, run=fetch, signals=("vix_term",))
+    try:
+        with (full_disk / "filler").open("wb", buffering=0) as fh, contextlib.suppress(OSError):
+            while True:
+                fh.write(b"\0" * 4096)
+        caplog.set_level(logging.WARNING)
+        await app.run_poll(poll)  # must not raise
+        assert "cannot write the database" in caplog.text and "disk is full" in caplog.text, caplog.text
+        assert (runlock.holder(db_path) or {}).get("storage_error"), runlock.holder(db_path)
+        (full_disk / "filler").unlink()
+        await app.run_poll(poll)  # the next run writes: nothing was lost for good
+        assert "can be written again" in caplog.text
+        assert not (runlock.holder(db_path) or {}).get("storage_error")
+        n = await app.store.call(lambda db: db.execute("SELECT COUNT(*) FROM observations").fetchone()[0])
+        assert n >= len(rows)
+    finally:
+        await app.stop()
+        lock.release()
