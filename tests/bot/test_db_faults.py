@@ -8,7 +8,7 @@ import logging
 import os
 import sqlite3
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -365,3 +365,34 @@ async def test_a_poll_on_a_real_full_disk_is_said_retried_and_reported(
     finally:
         await app.stop()
         lock.release()
+
+
+async def test_the_running_bot_checks_integrity_daily_and_health_reports_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``run`` schedules a daily quick_check; its result is what ``health`` reports, and damage
+    found by it is logged with what to do (``db backup``, restore)."""
+    from bot.scheduler import build_scheduler
+
+    p = filled(tmp_path / "daily.db", 20000)
+    settings = load_settings(env={"FLOWWATCH_DB": str(p)}, dotenv=None)
+    app = App(settings, clock=SimClock(datetime.now(UTC)))
+    job = {j.id: j for j in build_scheduler(app).get_jobs()}["integrity"]
+    first = job.trigger.get_next_fire_time(None, datetime(2024, 3, 1, tzinfo=UTC))
+    assert job.func == app.integrity_check
+    assert job.trigger.get_next_fire_time(first, first) - first == timedelta(days=1)  # daily
+    await app.start(schedule=False, initial_poll=False)
+    try:
+        assert await app.integrity_check() is True
+        code, out, _ = run(capsys, "health", "--db", str(p))
+        assert "integrity: last check" in out and "ago: ok" in out, out
+        await app.store.call(lambda db: db.execute("PRAGMA wal_checkpoint(TRUNCATE)"))
+        damage_a_table(p)
+        caplog.set_level(logging.ERROR)
+        assert await app.integrity_check() is False
+        assert "is damaged" in caplog.text and "flowwatch db backup" in caplog.text
+        assert "restore the newest good backup" in caplog.text
+        code, out, _ = run(capsys, "health", "--db", str(p))
+        assert code == 1 and "found damage" in out, out
+    finally:
+        await app.stop()
