@@ -396,3 +396,33 @@ async def test_the_running_bot_checks_integrity_daily_and_health_reports_it(
         assert code == 1 and "found damage" in out, out
     finally:
         await app.stop()
+
+
+def test_read_only_commands_work_on_a_read_only_file_system(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """health, db stats and db backup on a database whose file system is mounted read-only (a
+    read-only volume beside the bot's container): they answer, they need no write access."""
+    import subprocess
+
+    where = tmp_path / "ro"
+    where.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(where)], capture_output=True, check=False
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"mounting a tmpfs needs root (CAP_SYS_ADMIN): {mounted.stderr.decode().strip()}")
+    try:
+        p = filled(where / "ro.db", 200)
+        subprocess.run(["mount", "-o", "remount,ro", str(where)], check=True)
+        with pytest.raises(OSError):
+            (where / "probe").write_text("x")  # really read-only, even for root
+        code, out, err = run(capsys, "db", "stats", "--db", str(p))
+        assert code == 0 and "observations" in out, err
+        code, out, err = run(capsys, "db", "backup", str(tmp_path / "copy.db"), "--db", str(p))
+        assert code == 0 and "backed up" in out and "integrity ok" in out, err
+        code, out, err = run(capsys, "health", "--db", str(p))
+        assert "integrity: checked just now: ok" in out and "Traceback" not in out + err, out + err
+        assert "read-only" not in out + err and "cannot" not in err, out + err
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
