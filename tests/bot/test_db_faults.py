@@ -109,9 +109,28 @@ def test_a_newer_schema_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture
         con.execute(
             "INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('flowwatch', '0099_future', '2030')"
         )
-    for argv in (["run", "--no-initial-poll"], ["db", "stats"], ["db", "migrate"], ["health"]):
+    from storage.migrations import MIGRATIONS
+
+    mine = MIGRATIONS._migrations[-1].name
+    csv = tmp_path / "v.csv"
+    csv.write_text("ts,value\n2024-01-02,13.1\n")
+    before = p.read_bytes()
+    for argv in (
+        ["run", "--no-initial-poll"],
+        ["db", "stats"],
+        ["db", "migrate"],
+        ["health"],
+        ["replay", "vix_term"],
+        ["import", "cboe.vix.close", str(csv)],
+    ):
         code, out, err = run(capsys, *argv, "--db", str(p))
-        assert code != 0 and "0099_future" in out + err and "newer than this flowwatch" in out + err, argv
+        text = out + err
+        assert code != 0 and "0099_future" in text and "newer than this flowwatch" in text, argv
+        assert f"up to {mine}" in text and "Traceback" not in text, (argv, text)
+    assert p.read_bytes() == before
+    # a copy is not a use: a newer release's database can still be backed up (before a downgrade)
+    code, out, err = run(capsys, "db", "backup", str(tmp_path / "copy.db"), "--db", str(p))
+    assert code == 0 and "backed up" in out, err
 
 
 def test_a_failed_backup_leaves_nothing_behind(
