@@ -309,7 +309,9 @@ def test_run_on_a_full_disk_says_what_where_and_what_to_do(full_disk: Path) -> N
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FLOWWATCH_", "DISCORD_"))}
     env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
-    for argv in (["run", "--no-initial-poll"], ["health"]):
+    csv = full_disk.parent / "more.csv"
+    csv.write_text("ts,value\n" + "".join(f"{1_000_000_000 + i * 60},{15 + i % 7}\n" for i in range(20_000)))
+    for argv in (["run", "--no-initial-poll"], ["health"], ["import", "cboe.vix.close", str(csv)]):
         proc = subprocess.run(
             [sys.executable, "-m", "bot", *argv, "--db", str(full_disk / "fd.db")],
             capture_output=True,
@@ -322,6 +324,26 @@ def test_run_on_a_full_disk_says_what_where_and_what_to_do(full_disk: Path) -> N
         assert proc.returncode != 0 and "Traceback" not in text, text
         assert f"the disk holding {full_disk} is full" in text, text
         assert "Free some space on that disk" in text and "db prune" in text, text
+    # room to open the database, not to import the file: the disk fills during the import
+    filler = (full_disk / "filler").stat().st_size
+    os.truncate(full_disk / "filler", max(0, filler - 160 * 1024))
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "import", "cboe.vix.close", str(csv), "--db", str(full_disk / "fd.db")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=full_disk.parent,
+        timeout=60,
+    )
+    text = proc.stdout + proc.stderr
+    assert proc.returncode == 1 and "Traceback" not in text, text
+    assert f"the disk holding {full_disk}" in text and "is full" in text and "nothing imported" in text, text
+    (full_disk / "filler").unlink()
+    db = open_readonly(full_disk / "fd.db")
+    try:
+        assert db.execute("SELECT COUNT(*) FROM observations").fetchone()[0] == 1  # the import left nothing
+    finally:
+        db.close()
 
 
 def test_the_full_disk_text_only_when_the_disk_is_full(
