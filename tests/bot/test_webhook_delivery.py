@@ -322,3 +322,30 @@ async def test_a_webhook_update_keeps_an_unchanged_chart(world: dict[str, Any]) 
     assert len(patches) == 2 and len(patches[1].files) == 1  # a new chart is uploaded
     assert fake.get_message(msg.id).attachments[0].data == charts[3]
     assert len(fake.messages(ALERTS)) == 1
+
+
+async def test_the_bot_with_a_token_and_a_webhook_looks_before_it_resends(
+    fake_discord: FakeDiscord,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """``flowwatch run`` with DISCORD_TOKEN and DISCORD_WEBHOOK_URL wires the marker lookup into
+    its webhook sink: a post whose answer was lost after Discord stored it is found, not resent."""
+    from tests.bot.discord_harness import running_bot, settle
+
+    fake = fake_discord
+    hook = fake.add_webhook(ALERTS)
+    clock = SimClock(T0)
+    async with running_bot(fake, bot_settings(tmp_path, DISCORD_WEBHOOK_URL=hook.url), clock=clock) as bot:
+        assert bot.app is not None
+        bot.webhook_sink.timeout = bot.webhook_sink.client.timeout = 0.3
+        fake.faults.stored_then_reset("POST", "/webhooks/*", times=1)
+        (alert_id,) = await bot.app.store.call(
+            lambda db: [alert_repo.insert_event(db, "live", event(0), ["webhook"], now=int(T0.timestamp()))]
+        )
+        for _ in range(30):
+            await settle(bot)
+            clock.advance(timedelta(minutes=1))
+        (d,) = await bot.app.store.call(alert_repo.deliveries_for, alert_id)
+    assert d.status == "sent" and d.ambiguous == 1, d
+    assert [str(m.id) for m in fake.messages(ALERTS)] == [d.external_id]  # found, never posted twice
+    assert len(fake.requests_matching("POST", "/webhooks/{webhook_id}/{webhook_token}")) == 1
