@@ -79,7 +79,8 @@ class App:
         tune_allocator()  # before the store, renderer and reader threads start (storage/memory.py)
         self.settings = settings
         self.clock = clock or SystemClock()
-        #: the sources' backoff sleep (None: asyncio.sleep); tests inject one that returns at once
+        #: the sources' backoff sleep and the start-up evaluation's retry (None: asyncio.sleep);
+        #: tests inject one that returns at once
         self.sleep = sleep
         self.store = AsyncStore(settings.db_path)
         self.renderer = Renderer()
@@ -208,7 +209,7 @@ class App:
         while not await self.evaluate(list(registry())):
             if self.storage.failing_since is None:
                 break  # a bug in a signal, logged; the 15-minute re-evaluation goes on
-            await asyncio.sleep(60.0)
+            await (self.sleep or asyncio.sleep)(60.0)
         await self.report_startup()
 
     async def report_startup(self) -> None:

@@ -3,6 +3,7 @@ backup, a disk that fills while the bot runs, and commands that only read."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -467,3 +468,48 @@ def test_read_only_commands_work_on_a_read_only_file_system(
         assert "read-only" not in out + err and "cannot" not in err, out + err
     finally:
         subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+async def test_the_start_up_evaluation_waits_out_a_full_disk(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Observed: with the disk full at start-up the first evaluation was skipped in silence. It is
+    said, retried every minute until it runs, and only then is the start-up report printed."""
+    import io
+
+    import httpx
+
+    settings = load_settings(env={"FLOWWATCH_DB": str(tmp_path / "start.db")}, dotenv=None)
+    full = [True]
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        if seconds == 60.0 and len([s for s in slept if s == 60.0]) >= 3:
+            full[0] = False  # space freed during the third minute
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(503)))
+    app = App(settings, clock=SimClock(datetime(2024, 3, 1, 15, tzinfo=UTC)), client=client, sleep=sleep)
+    real = app.pipeline.evaluate
+    calls: list[bool] = []
+
+    def evaluate(db: object, signal_ids: list[str], now: datetime) -> object:
+        calls.append(full[0])
+        if full[0]:
+            raise sqlite3.OperationalError("database or disk is full")
+        return real(db, signal_ids, now)  # type: ignore[arg-type]
+
+    app.pipeline.evaluate = evaluate  # type: ignore[method-assign]
+    report = io.StringIO()
+    app.report_stream = report
+    caplog.set_level(logging.ERROR)
+    await app.start(schedule=False, initial_poll=True)
+    try:
+        initial = next(t for t in app._tasks if t.get_name() == "initial-polls")
+        await asyncio.wait_for(initial, timeout=60)
+    finally:
+        await app.stop()
+        await client.aclose()
+    assert "cannot write the database" in caplog.text and "evaluation of" in caplog.text
+    assert slept.count(60.0) == 3 and calls[-1] is False  # retried each minute until it ran
+    assert report.getvalue()  # and then the start-up report
