@@ -57,6 +57,8 @@ log = logging.getLogger("flowwatch.run")
 
 #: how long a stop waits for the delivery pass in flight to finish and be recorded
 STOP_GRACE_S = 5.0
+#: after a failed write, this long with no other failure and a written heartbeat: writable again
+HEALED_AFTER_S = 600.0
 
 #: Signals that stop ``run`` cleanly. SIGHUP too: a closed terminal or ``systemctl reload`` by
 #: habit must not kill the bot without its shutdown (heartbeat marked stopped, lock released).
@@ -432,6 +434,12 @@ class App:
             )
         except Exception as exc:
             self._write_failed(exc, "the heartbeat")
+            return
+        # a small write proves little on a full disk (it may fit where a poll's batch does not);
+        # written while no other write failed for a while, it says the trouble is over (quiet
+        # days bring no batch that would say so)
+        if self.storage.failing_since is not None and self.storage.quiet_for(HEALED_AFTER_S):
+            self.storage.ok()
 
     async def integrity_check(self) -> bool:
         """The daily ``quick_check`` on a read-only connection beside the writer; True when sound."""

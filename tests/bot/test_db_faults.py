@@ -398,6 +398,8 @@ async def test_a_poll_on_a_real_full_disk_is_said_retried_and_reported(
         await app.run_poll(poll)  # must not raise
         assert "cannot write the database" in caplog.text and "disk is full" in caplog.text, caplog.text
         assert (runlock.holder(db_path) or {}).get("storage_error"), runlock.holder(db_path)
+        await app.heartbeat()  # (a small write may fit on a full disk: it proves nothing yet)
+        assert (runlock.holder(db_path) or {}).get("storage_error")
         (full_disk / "filler").unlink()
         await app.run_poll(poll)  # the next run writes: nothing was lost for good
         assert "can be written again" in caplog.text
@@ -513,3 +515,31 @@ async def test_the_start_up_evaluation_waits_out_a_full_disk(
     assert "cannot write the database" in caplog.text and "evaluation of" in caplog.text
     assert slept.count(60.0) == 3 and calls[-1] is False  # retried each minute until it ran
     assert report.getvalue()  # and then the start-up report
+
+
+async def test_after_a_full_disk_a_quiet_bot_says_when_it_can_write_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No batch may come for hours (a weekend): ten minutes with no failed write and a written
+    heartbeat clear the failure that ``health`` reports."""
+    from bot.runner import HEALED_AFTER_S
+
+    settings = load_settings(env={"FLOWWATCH_DB": str(tmp_path / "quiet.db")}, dotenv=None)
+    lock = runlock.RunLock(settings.db_path).acquire()
+    clock = SimClock(datetime(2024, 3, 2, 12, tzinfo=UTC))
+    app = App(settings, clock=clock)
+    await app.start(schedule=False, initial_poll=False)
+    try:
+        caplog.set_level(logging.WARNING)
+        app._write_failed(sqlite3.OperationalError("database or disk is full"), "storing rows of cboe_daily")
+        assert (runlock.holder(settings.db_path) or {}).get("storage_error")
+        clock.advance(timedelta(seconds=HEALED_AFTER_S / 2))
+        await app.heartbeat()  # too soon after the failure
+        assert (runlock.holder(settings.db_path) or {}).get("storage_error")
+        clock.advance(timedelta(seconds=HEALED_AFTER_S / 2))
+        await app.heartbeat()
+        assert not (runlock.holder(settings.db_path) or {}).get("storage_error")
+        assert "can be written again" in caplog.text
+    finally:
+        await app.stop()
+        lock.release()
