@@ -337,7 +337,9 @@ async def test_the_bot_with_a_token_and_a_webhook_looks_before_it_resends(
     clock = SimClock(T0)
     async with running_bot(fake, bot_settings(tmp_path, DISCORD_WEBHOOK_URL=hook.url), clock=clock) as bot:
         assert bot.app is not None
-        bot.webhook_sink.timeout = bot.webhook_sink.client.timeout = 0.3
+        sink = bot.webhook_sink
+        assert sink is not None and sink.can_verify
+        sink.timeout = sink.client.timeout = 0.3
         fake.faults.stored_then_reset("POST", "/webhooks/*", times=1)
         (alert_id,) = await bot.app.store.call(
             lambda db: [alert_repo.insert_event(db, "live", event(0), ["webhook"], now=int(T0.timestamp()))]
