@@ -107,7 +107,9 @@ def test_a_killed_run_releases_the_lock(running: tuple[Path, subprocess.Popen[st
         assert second.wait(timeout=30) == 0
 
 
-def test_sighup_stops_run_cleanly(running: tuple[Path, subprocess.Popen[str]]) -> None:
+def test_sighup_stops_run_cleanly(
+    running: tuple[Path, subprocess.Popen[str]], capsys: pytest.CaptureFixture[str]
+) -> None:
     db, proc = running
     proc.send_signal(signal.SIGHUP)
     assert proc.stderr is not None
@@ -122,7 +124,10 @@ def test_sighup_stops_run_cleanly(running: tuple[Path, subprocess.Popen[str]]) -
         value = meta.get(hb, "heartbeat")
     finally:
         hb.close()
-    assert value is not None and value.get("stopped") is True  # health reports it stopped
+    assert value is not None and value.get("stopped") is True
+    capsys.readouterr()
+    assert main(["health", "--db", str(db)]) == 1  # not "healthy" right after
+    assert "the bot stopped at" in capsys.readouterr().out
 
 
 def test_lock_in_process(tmp_path: Path) -> None:
