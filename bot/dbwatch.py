@@ -86,12 +86,18 @@ class StorageWatch:
         self.path = path
         self._monotonic = monotonic
         self.failing_since: float | None = None
+        self.last_failed: float | None = None
         self._last_said = -1e18
         self.error: str | None = None
+
+    def quiet_for(self, seconds: float) -> bool:
+        """No write has failed for ``seconds`` (True also when none is failing)."""
+        return self.last_failed is None or self._monotonic() - self.last_failed >= seconds
 
     def failed(self, exc: BaseException, what: str) -> None:
         now = self._monotonic()
         text = str(exc)
+        self.last_failed = now
         if self.failing_since is None:
             self.failing_since = now
         self.error = text
@@ -123,6 +129,7 @@ class StorageWatch:
             self._monotonic() - self.failing_since,
         )
         self.failing_since = None
+        self.last_failed = None
         self.error = None
         lock = runlock.current()
         if lock is not None:

@@ -57,6 +57,8 @@ log = logging.getLogger("flowwatch.run")
 
 #: how long a stop waits for the delivery pass in flight to finish and be recorded
 STOP_GRACE_S = 5.0
+#: after a failed write, this long with no other failure and a written heartbeat: writable again
+HEALED_AFTER_S = 600.0
 
 #: Signals that stop ``run`` cleanly. SIGHUP too: a closed terminal or ``systemctl reload`` by
 #: habit must not kill the bot without its shutdown (heartbeat marked stopped, lock released).
@@ -79,7 +81,8 @@ class App:
         tune_allocator()  # before the store, renderer and reader threads start (storage/memory.py)
         self.settings = settings
         self.clock = clock or SystemClock()
-        #: the sources' backoff sleep (None: asyncio.sleep); tests inject one that returns at once
+        #: the sources' backoff sleep and the start-up evaluation's retry (None: asyncio.sleep);
+        #: tests inject one that returns at once
         self.sleep = sleep
         self.store = AsyncStore(settings.db_path)
         self.renderer = Renderer()
@@ -208,7 +211,7 @@ class App:
         while not await self.evaluate(list(registry())):
             if self.storage.failing_since is None:
                 break  # a bug in a signal, logged; the 15-minute re-evaluation goes on
-            await asyncio.sleep(60.0)
+            await (self.sleep or asyncio.sleep)(60.0)
         await self.report_startup()
 
     async def report_startup(self) -> None:
@@ -295,19 +298,27 @@ class App:
             batch = await poll.run(self.source_context())
         except SourceError as exc:
             self._poll_failed(poll.name, str(exc), now)
-            await self.store.call(meta.record_poll, poll.name, False, 0, str(exc), to_epoch(now))
+            await self._record_poll(poll.name, False, 0, str(exc), now)
         except Exception as exc:  # a broken source must not take the bot down
             log.exception("poll %s crashed", poll.name)
             self.down_since.setdefault(poll.name, now)
             self.poll_outcomes.setdefault(poll.name, PollOutcome(False, error=f"crashed: {exc!r}"))
-            await self.store.call(meta.record_poll, poll.name, False, 0, repr(exc), to_epoch(now))
+            await self._record_poll(poll.name, False, 0, repr(exc), now)
         else:
             rows = len(batch.observations)
             self._poll_ok(poll.name, rows, now)
-            await self.store.call(meta.record_poll, poll.name, True, rows, None, to_epoch(now))
+            await self._record_poll(poll.name, True, rows, None, now)
         if batch:
             await self.store_batch(poll.name, batch)
         await self.evaluate(poll.signals)
+
+    async def _record_poll(self, name: str, ok: bool, rows: int, error: str | None, now: datetime) -> None:
+        """The poll's outcome for ``health``; a database that cannot be written (a full disk) is
+        said by the storage watch, and the poll's rows and evaluation are still attempted."""
+        try:
+            await self.store.call(meta.record_poll, name, ok, rows, error, to_epoch(now))
+        except Exception as exc:
+            self._write_failed(exc, f"recording the outcome of {name}")
 
     async def store_batch(self, name: str, batch: Batch) -> Written | None:
         """Write a poll's batch (an implausible live row is dropped with its reason) and say what
@@ -342,6 +353,7 @@ class App:
 
     async def ingest(self, observations: list[Any], signals: Sequence[str] = ()) -> None:
         await self.store.call(batches.write, Batch(tuple(observations)), live=True)
+        self.storage.ok()
         if signals:
             await self.evaluate(signals)
 
@@ -368,7 +380,8 @@ class App:
         except Exception as exc:
             self._write_failed(exc, f"evaluation of {', '.join(signal_ids)}")
             return False
-        self.storage.ok()
+        # (not storage.ok(): an evaluation with nothing new writes little or nothing and proves
+        # nothing; a stored batch says when the database can be written again)
         if any(e.events for e in evals.values()):
             self.dispatcher.kick()
         return True
@@ -421,6 +434,12 @@ class App:
             )
         except Exception as exc:
             self._write_failed(exc, "the heartbeat")
+            return
+        # a small write proves little on a full disk (it may fit where a poll's batch does not);
+        # written while no other write failed for a while, it says the trouble is over (quiet
+        # days bring no batch that would say so)
+        if self.storage.failing_since is not None and self.storage.quiet_for(HEALED_AFTER_S):
+            self.storage.ok()
 
     async def integrity_check(self) -> bool:
         """The daily ``quick_check`` on a read-only connection beside the writer; True when sound."""

@@ -79,6 +79,23 @@ def _check_writable(path: Path) -> None:
         raise StorageError(f"cannot create the database in {parent}: the folder is not writable by this user")
 
 
+def connect_readonly(p: Path, timeout: float = 10.0) -> sqlite3.Connection:
+    """``mode=ro``; on a read-only file system with no ``-wal`` beside the file (nobody has it
+    open for writing), ``immutable=1``: SQLite cannot create the ``-shm`` a WAL database needs
+    there, and without a ``-wal`` the file alone is the whole database."""
+    uri = p.resolve().as_uri()
+    conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=timeout)
+    try:
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        wal = p.with_name(p.name + "-wal")
+        if "unable to open" not in str(exc) or wal.exists() or os.access(p.parent, os.W_OK):
+            raise
+    return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, timeout=timeout)
+
+
 def open_readonly(path: str | Path) -> Database:
     """Open an existing database for reading only: ``health``, ``db stats``, ``db backup``, and
     every query behind a slash command, a chart, ``check`` and the summaries (beside the owner
@@ -95,7 +112,7 @@ def open_readonly(path: str | Path) -> Database:
     if not os.access(p, os.R_OK):
         raise StorageError(f"database file {p} is not readable by this user")
     try:
-        conn = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
+        conn = connect_readonly(p)
         db = Database(conn)
         db.execute("PRAGMA query_only = ON")
         db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from storage.db import connect_readonly
+
 
 class MaintenanceError(RuntimeError):
     pass
@@ -25,7 +27,10 @@ def backup(src_path: Path, dest: Path, progress: Callable[[int, int], None] | No
         raise MaintenanceError("the backup file must differ from the database")
     if not dest.parent.is_dir():
         raise MaintenanceError(f"folder {dest.parent} does not exist")
-    src = sqlite3.connect(f"{src_path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+    try:
+        src = connect_readonly(src_path, timeout=30)  # (a read-only file system too)
+    except sqlite3.Error as exc:
+        raise MaintenanceError(f"backup failed: cannot read {src_path}: {exc}") from exc
     out: sqlite3.Connection | None = None
     try:
         out = sqlite3.connect(dest)

@@ -17,8 +17,9 @@ EMBED_TOTAL = 6000
 
 
 def fit_embed(embed: discord.Embed, limit: int = EMBED_TOTAL) -> discord.Embed:
-    """Shrink ``embed`` to Discord's total: drop fields from the end (saying so), then clip the
-    description. Never leaves a blank field name or value (Discord refuses those too)."""
+    """Shrink ``embed`` to Discord's total: drop fields from the end (always saying so), then
+    clip the description, the footer and the title, in that order. Never leaves a blank field
+    name or value (Discord refuses those too)."""
     for i, f in enumerate(list(embed.fields)):
         name = (f.name or "").strip() or "–"
         value = (f.value or "").strip() or "–"
@@ -28,14 +29,18 @@ def fit_embed(embed: discord.Embed, limit: int = EMBED_TOTAL) -> discord.Embed:
     while len(embed) > limit and embed.fields:
         embed.remove_field(len(embed.fields) - 1)
         dropped += 1
-    if dropped:
-        note = f"{dropped} more field(s) did not fit"
-        if len(embed) + len(note) + 8 <= limit:
-            embed.add_field(name="…", value=note, inline=False)
+    if dropped:  # the reader must know part of the report is missing, even at the text's cost
+        embed.add_field(name="…", value=f"{dropped} more field(s) did not fit", inline=False)
     over = len(embed) - limit
     if over > 0 and embed.description:
         keep = max(0, len(embed.description) - over - 1)
         embed.description = embed.description[:keep] + "…"
+    over = len(embed) - limit
+    if over > 0 and embed.footer.text:
+        embed.set_footer(text=embed.footer.text[: max(1, len(embed.footer.text) - over)])
+    over = len(embed) - limit
+    if over > 0 and embed.title:
+        embed.title = embed.title[: max(1, len(embed.title) - over)]
     return embed
 
 

@@ -178,3 +178,42 @@ async def test_rate_gate_holds_the_global_rate() -> None:
     for _ in range(455):
         await gate.take()
     assert 9.9 <= clock[0] <= 10.1  # 5 at once, then 45 a second: 450 more take 10 s
+
+
+async def test_send_report_keeps_a_huge_report_within_discord_limits(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    """A report past Discord's 6,000-character embed total, with blank field values, goes out
+    through ``send_report`` to the fake (which refuses what Discord refuses): it arrives, fitted,
+    instead of the user seeing "Something went wrong"."""
+    from bot.commands._reply import send_report
+
+    fake = fake_discord
+    async with running_bot(fake, bot_settings(tmp_path)) as bot:
+
+        @bot.tree.command(name="bigreport", description="a report larger than an embed may be")
+        async def bigreport(interaction: discord.Interaction) -> None:
+            await interaction.response.defer()
+            fields = {f"field {i}": "v" * 1000 for i in range(20)}
+            fields["blank"] = "   "
+            await send_report(
+                interaction,
+                title="t" * 300,
+                level="alert",
+                description="d" * 5000,
+                fields=fields,
+                chart=None,
+                filename="report.png",
+                footer="f" * 3000,
+            )
+
+        await bot.tree.sync()
+        rec = await fake.invoke_slash_command("bigreport")
+        msg = await fake.wait_for_followup(rec, timeout=10)
+    embed = msg.embed
+    assert embed is not None, msg.content
+    total = len(embed.get("title", "")) + len(embed.get("description", "")) + len(embed["footer"]["text"])
+    total += sum(len(f["name"]) + len(f["value"]) for f in embed["fields"])
+    assert total <= EMBED_TOTAL
+    assert all(f["value"].strip() and f["name"].strip() for f in embed["fields"])
+    assert any("did not fit" in f["value"] for f in embed["fields"])

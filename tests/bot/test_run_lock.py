@@ -75,11 +75,23 @@ def test_other_commands_work_beside_a_running_bot(
     csv = tmp_path / "v.csv"
     csv.write_text("ts,value\n2024-01-02,13.2\n2024-01-03,14.0\n")
     assert main(["import", "cboe.vix.close", str(csv), "--db", str(db)]) == 0
+    cboe = tmp_path / "VIX3M_History.csv"
+    cboe.write_text(
+        "DATE,OPEN,HIGH,LOW,CLOSE\n01/02/2024,15.1,15.5,14.9,15.2\n01/03/2024,15.6,16.0,15.4,15.9\n"
+    )
+    assert main(["backfill", "cboe", "--file", str(cboe), "--db", str(db)]) == 0
+    assert main(["replay", "vix_term", "--db", str(db)]) == 0
     assert main(["db", "stats", "--db", str(db)]) == 0
     assert main(["health", "--db", str(db)]) in (0, 1)  # runs; health itself is judged elsewhere
     assert main(["db", "backup", str(tmp_path / "b.db"), "--db", str(db)]) == 0
     out = capsys.readouterr().out
     assert "2 new" in out and "backed up" in out
+    check = open_db(db)
+    try:
+        series = dict(check.execute("SELECT series, COUNT(*) FROM observations GROUP BY series").fetchall())
+    finally:
+        check.close()
+    assert series == {"cboe.vix.close": 2, "cboe.vix3m.close": 2}, series
 
 
 def test_a_killed_run_releases_the_lock(running: tuple[Path, subprocess.Popen[str]], tmp_path: Path) -> None:
@@ -95,7 +107,9 @@ def test_a_killed_run_releases_the_lock(running: tuple[Path, subprocess.Popen[st
         assert second.wait(timeout=30) == 0
 
 
-def test_sighup_stops_run_cleanly(running: tuple[Path, subprocess.Popen[str]]) -> None:
+def test_sighup_stops_run_cleanly(
+    running: tuple[Path, subprocess.Popen[str]], capsys: pytest.CaptureFixture[str]
+) -> None:
     db, proc = running
     proc.send_signal(signal.SIGHUP)
     assert proc.stderr is not None
@@ -110,7 +124,10 @@ def test_sighup_stops_run_cleanly(running: tuple[Path, subprocess.Popen[str]]) -
         value = meta.get(hb, "heartbeat")
     finally:
         hb.close()
-    assert value is not None and value.get("stopped") is True  # health reports it stopped
+    assert value is not None and value.get("stopped") is True
+    capsys.readouterr()
+    assert main(["health", "--db", str(db)]) == 1  # not "healthy" right after
+    assert "the bot stopped at" in capsys.readouterr().out
 
 
 def test_lock_in_process(tmp_path: Path) -> None:

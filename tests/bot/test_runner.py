@@ -381,3 +381,34 @@ async def test_declared_streams_start_only_on_the_wall_clock_and_when_enabled(
     finally:
         await app.stop()
     assert "btc_liq" not in app.streaming
+
+
+async def test_an_alerts_chart_is_rendered_once_for_every_sink(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The webhook, the channels and the console each ask for the event's chart at about the same
+    time (and a sink asks again later): one render serves them all."""
+    clock = SimClock(datetime(2024, 8, 6, 12, 0, tzinfo=UTC))
+    app, _out = await _app(tmp_path, clock)
+    renders: list[object] = []
+    gate = asyncio.Event()
+
+    async def render(data: object) -> bytes:
+        renders.append(data)
+        await gate.wait()
+        return b"png"
+
+    monkeypatch.setattr(app.renderer, "render", render)
+    try:
+        await app.ingest(_obs("2024-08-02", 21.5, 21.0) + _obs("2024-08-05", 38.6, 29.0), ["vix_term"])
+        (alert,) = await app.store.call(alert_repo.list_alerts, "live")
+        asks = [asyncio.create_task(app.chart_for_alert(alert)) for _ in range(3)]
+        await asyncio.sleep(0)
+        gate.set()
+        assert await asyncio.gather(*asks) == [b"png"] * 3
+        assert await app.chart_for_alert(alert) == b"png"
+        assert len(renders) == 1
+        assert await app.chart_for_alert(alert, days=30) == b"png"  # another span: its own render
+        assert len(renders) == 2
+    finally:
+        await app.stop()

@@ -284,3 +284,70 @@ async def test_no_post_goes_out_unless_its_attempt_is_recorded_first(world: dict
     await _drain_for(disp, clock, 30)
     (d,) = await store.call(alert_repo.deliveries_for, alert_id)
     assert d.status == "sent" and len(fake.messages(ALERTS)) == 1
+
+
+async def test_a_webhook_update_keeps_an_unchanged_chart(world: dict[str, Any]) -> None:
+    """An update whose chart is the same edits the webhook message without uploading it again
+    (the attachment is kept); a changed chart is uploaded."""
+    from tests.fakediscord import tiny_png
+
+    fake, store, clock = world["fake"], world["store"], world["clock"]
+    charts = {1: tiny_png(6, 4), 2: tiny_png(6, 4), 3: tiny_png(8, 5)}
+
+    async def chart(alert: Any) -> bytes:
+        return charts[alert.id]
+
+    disp = Dispatcher(store, [world["sink"](charts=chart)], clock, gate=None)
+    first = event(1)
+
+    async def emit(e: Any) -> None:
+        await store.call(
+            lambda db: alert_repo.insert_event(db, "live", e, ["webhook"], now=int(clock.now().timestamp()))
+        )
+        await disp.drain_once()
+
+    await emit(first)
+    (msg,) = fake.messages(ALERTS)
+    att_id = msg.attachments[0].id
+    same = event(2, ev="updated", ts=first.ts + 60)
+    same.episode = first.episode
+    await emit(same)
+    patches = fake.requests_matching("PATCH", "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}")
+    assert len(patches) == 1 and patches[0].files == [] and "attachments" not in (patches[0].json or {})
+    assert [a.id for a in fake.get_message(msg.id).attachments] == [att_id]  # kept, not re-uploaded
+    grown = event(3, ev="updated", ts=first.ts + 120)
+    grown.episode = first.episode
+    await emit(grown)
+    patches = fake.requests_matching("PATCH", "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}")
+    assert len(patches) == 2 and len(patches[1].files) == 1  # a new chart is uploaded
+    assert fake.get_message(msg.id).attachments[0].data == charts[3]
+    assert len(fake.messages(ALERTS)) == 1
+
+
+async def test_the_bot_with_a_token_and_a_webhook_looks_before_it_resends(
+    fake_discord: FakeDiscord,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """``flowwatch run`` with DISCORD_TOKEN and DISCORD_WEBHOOK_URL wires the marker lookup into
+    its webhook sink: a post whose answer was lost after Discord stored it is found, not resent."""
+    from tests.bot.discord_harness import running_bot, settle
+
+    fake = fake_discord
+    hook = fake.add_webhook(ALERTS)
+    clock = SimClock(T0)
+    async with running_bot(fake, bot_settings(tmp_path, DISCORD_WEBHOOK_URL=hook.url), clock=clock) as bot:
+        assert bot.app is not None
+        sink = bot.webhook_sink
+        assert sink is not None and sink.can_verify
+        sink.timeout = sink.client.timeout = 0.3
+        fake.faults.stored_then_reset("POST", "/webhooks/*", times=1)
+        (alert_id,) = await bot.app.store.call(
+            lambda db: [alert_repo.insert_event(db, "live", event(0), ["webhook"], now=int(T0.timestamp()))]
+        )
+        for _ in range(30):
+            await settle(bot)
+            clock.advance(timedelta(minutes=1))
+        (d,) = await bot.app.store.call(alert_repo.deliveries_for, alert_id)
+    assert d.status == "sent" and d.ambiguous == 1, d
+    assert [str(m.id) for m in fake.messages(ALERTS)] == [d.external_id]  # found, never posted twice
+    assert len(fake.requests_matching("POST", "/webhooks/{webhook_id}/{webhook_token}")) == 1
