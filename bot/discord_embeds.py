@@ -55,7 +55,7 @@ def level_colour(level: str) -> int:
 
 
 def _add_field(embed: discord.Embed, name: str, value: str, inline: bool = True) -> None:
-    if len(embed.fields) >= MAX_FIELDS or not value:
+    if len(embed.fields) >= MAX_FIELDS or not value.strip() or not name.strip():
         return
     if len(embed) + len(name) + len(value) > MAX_TOTAL:
         return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import discord
 
-from bot.discord_embeds import alert_embed, digest_embed, event_line, with_ack
+from bot.discord_embeds import _add_field, alert_embed, digest_embed, event_line, with_ack
 from signals.base import Level
 from storage.alerts import StoredAlert
 from storage.guild_state import Ack
@@ -78,3 +78,11 @@ def test_status_embed_shows_the_most_urgent_first_when_not_all_fit() -> None:
     e = status_embed(rows)
     assert len(e.fields) == 25 and (e.fields[0].name or "").startswith("🔴")
     assert (e.footer.text or "").startswith("6 more reading(s) not shown")
+
+
+def test_blank_and_whitespace_fields_are_left_out() -> None:
+    """Discord refuses a field whose name or value is empty or only spaces (the whole message with it)."""
+    e = discord.Embed(title="t")
+    for name, value in {"Spread": "  ", "\u2003": "1.2", "": "3", "VIX9D": "14.2", "Gap": "\n"}.items():
+        _add_field(e, name, value)
+    assert [(f.name, f.value) for f in e.fields] == [("VIX9D", "14.2")]
