@@ -108,8 +108,9 @@ def parse_zq_csv(
     for n, row in enumerate(reader, start=2):
         if not row or not "".join(row).strip():
             continue
-        if len(row) < 4:
-            rejects.add(f"line {n}", f"{len(row)} fields, expected 4")
+        if len(row) < 4 or len(row) > len(header):
+            # more fields than the header: an unquoted decimal comma ("97,5") would read as 97
+            rejects.add(f"line {n}", f"{len(row)} fields, expected {len(header)}")
             continue
         try:
             td = date.fromisoformat(row[0].strip())
