@@ -245,11 +245,11 @@ def run(args: argparse.Namespace) -> int:
             gap = max(
                 abs(mine.meeting.get(k, 0.0) - theirs.get(k, 0.0)) for k in set(mine.meeting) | set(theirs)
             )
-            same, cause = classify(td, d, sig_ours, kinds, sig_peer, known)
+            one_anchor, cause = classify(td, d, sig_ours, kinds, sig_peer, known)
             used = {(int(x["month"][:4]), int(x["month"][5:])) for x in res["months"]}
-            if not same and any(m >= month_of(td) and m not in by_day[td] for m in used):
+            if not one_anchor and any(m >= month_of(td) and m not in by_day[td] for m in used):
                 cause = "refused-contract"
-            rows.append(Row(td, d, gap * 100, same, cause, dict(mine.meeting), dict(theirs)))
+            rows.append(Row(td, d, gap * 100, one_anchor, cause, dict(mine.meeting), dict(theirs)))
     t3 = time.perf_counter()
 
     same = [r for r in rows if r.same]
