@@ -381,6 +381,8 @@ async def _backfill(ctx: BackfillContext) -> AsyncIterator[Batch]:
     lo_cal, hi_cal = fomc.coverage()
     rows: list[Observation] = []
     skipped = Rejects(f"fedwatch {ctx.file.name}")
+    # days priced in part: a contract missing among the day's others ends the meetings priced
+    partial = Rejects(f"fedwatch {ctx.file.name} (later meetings of a day)")
     for td, prices in by_day.items():
         if not lo_cal <= td <= hi_cal:
             skipped.add(td.isoformat(), f"outside the FOMC calendar ({lo_cal}..{hi_cal})")
@@ -389,12 +391,19 @@ async def _backfill(ctx: BackfillContext) -> AsyncIterator[Batch]:
         odds = odds_on(td, prices, effr_pts, lo_pts, hi_pts, changes, problems)
         if not odds:
             skipped.add(td.isoformat(), problems[0] if problems else "no meeting could be priced")
+        elif problems:
+            partial.add(
+                td.isoformat(), f"priced to the {odds[-1].decision_date.isoformat()} meeting: {problems[0]}"
+            )
         rows += odds_observations(day_epoch(td), odds)
         ctx.progress(1)
     skipped.log(log)
+    partial.log(log)
     extra = f"; {'; '.join(notes)}" if notes else ""
     days = len(by_day) - len(skipped.items)
     skip = f", {len(skipped.items)} skipped (see the log)" if skipped.items else ""
+    if partial.items:
+        skip += f", {len(partial.items)} of them only in part (a contract missing; see the log)"
     head = (
         f"fedwatch: {len(by_day)} trading day(s) of ZQ settlements from {ctx.file.name} -> "
         f"{days} priced{skip}, {len(rows)} observations, {describe_rows(rows)}"
