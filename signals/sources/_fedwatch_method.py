@@ -41,7 +41,7 @@ from __future__ import annotations
 import calendar
 import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -163,13 +163,16 @@ class _Months:
         meeting_days: Mapping[Month, int],
         trade_date: date,
         known: Sequence[RateChange],
+        refused: Collection[Month] = (),
     ) -> None:
         self.trade_month = month_of(trade_date)
         # only listed contracts: an expired month's row (it may or may not be in the input)
         # never decides anything
         self.avg = {m: 100.0 - p for m, p in prices.items() if m >= self.trade_month}
+        #: listed contracts whose settlement was refused (a gap, like a missing row)
+        self.refused = {m for m in refused if m >= self.trade_month and m not in self.avg}
         #: the day's last contract: every month from the trade month to it is listed
-        self.last = max(self.avg, default=None)
+        self.last = max([*self.avg, *self.refused], default=None)
         self.meeting_days = dict(meeting_days)
         self.known = sorted(known, key=lambda c: c.effective)
 
@@ -238,6 +241,7 @@ def fedwatch(
     known: Sequence[RateChange] = (),
     month_before_avg: float | None = None,
     problems: list[str] | None = None,
+    refused: Collection[Month] = (),
 ) -> list[MeetingOdds]:
     """CME's FedWatch method for every meeting after ``trade_date`` the prices reach.
 
@@ -257,7 +261,7 @@ def fedwatch(
         raise ValueError("the method allows one scheduled meeting a month")
     meeting_days = {month_of(d): d.day for d in decisions if d <= trade_date}
     meeting_days.update({month_of(d): d.day for d in upcoming})
-    mo = _Months(prices, meeting_days, trade_date, known)
+    mo = _Months(prices, meeting_days, trade_date, known, refused)
     solved: dict[date, tuple[float, float, str, str]] = {}
 
     def prev_day(m: Month) -> date:
@@ -335,11 +339,17 @@ def fedwatch(
         if gap is None:
             continue
         plan.pop(d, None)
-        gaps[d] = (
-            f"no settlement for {month_label(gap)}, the month of the {d.isoformat()} meeting"
+        what = (
+            f"no usable settlement for {month_label(gap)} (its row was refused)"
+            if gap in mo.refused
+            else f"no settlement for {month_label(gap)}"
             if gap == m
-            else f"no settlement for {month_label(gap)} (a gap among the day's contracts), the month "
-            f"that anchors the {d.isoformat()} meeting"
+            else f"no settlement for {month_label(gap)} (a gap among the day's contracts)"
+        )
+        gaps[d] = (
+            f"{what}, the month of the {d.isoformat()} meeting"
+            if gap == m
+            else f"{what}, the month that anchors the {d.isoformat()} meeting"
         )
 
     for i, d in enumerate(upcoming):  # forward kinds, in date order

@@ -30,7 +30,7 @@ import logging
 import math
 import re
 from collections import defaultdict
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
 from datetime import UTC, date, datetime, timedelta
 
 from signals import fomc
@@ -89,9 +89,17 @@ def _check_symbol(symbol: str, month: Month) -> str | None:
 
 
 def parse_zq_csv(
-    text: str, *, now: datetime | None = None, since: date | None = None, name: str = "zq"
+    text: str,
+    *,
+    now: datetime | None = None,
+    since: date | None = None,
+    name: str = "zq",
+    refused: dict[date, set[Month]] | None = None,
 ) -> dict[date, dict[Month, float]]:
-    """``trade_date,symbol,contract_month,settle`` -> settlements per trade date."""
+    """``trade_date,symbol,contract_month,settle`` -> settlements per trade date. ``refused``
+    receives, per trade date, the contracts whose row was well formed but whose settlement was
+    refused (above 100, not a number): listed that day, so a gap for the method, never a reason
+    to anchor elsewhere."""
     label = f"fedwatch {name}"
     text = text.lstrip("\ufeff")
     if looks_like_html(text) or not text.strip():
@@ -139,6 +147,8 @@ def parse_zq_csv(
             settle = float(row[3])
         except ValueError:
             rejects.add(f"line {n}", f"settle {row[3][:12]!r} is not a number")
+            if refused is not None:
+                refused.setdefault(td, set()).add(month)
             continue
         reason = bad_value_reason(settle, now=now, ts=day_epoch(td))
         if reason is None and settle > 100.0:
@@ -150,6 +160,8 @@ def parse_zq_csv(
             reason = f"settle {settle:g} is not a ZQ price (100 minus a rate in percent, 80 to 100)"
         if reason:
             rejects.add(f"line {n}", reason)
+            if refused is not None:
+                refused.setdefault(td, set()).add(month)
             continue
         if seen.add((td, month), settle, n):
             out[td][month] = settle
@@ -314,8 +326,10 @@ def odds_on(
     hi_pts: list[tuple[int, float]],
     changes: list[RateChange],
     problems: list[str] | None = None,
+    refused: Collection[Month] = (),
 ) -> list[MeetingOdds]:
-    """The method on one trade date, with what is known at its settlement."""
+    """The method on one trade date, with what is known at its settlement (``refused``: the
+    contracts listed that day whose settlement was refused)."""
     ts = day_epoch(td)
     nxt_day = day_epoch(td + timedelta(days=1))
     i = bisect.bisect_left(effr_pts, (ts, -math.inf))  # EFFR for a day is published the next morning
@@ -338,6 +352,7 @@ def odds_on(
         known=[c for c in changes if c.effective <= td + timedelta(days=1)],
         month_before_avg=before_avg,
         problems=problems,
+        refused=refused,
     )
 
 
@@ -371,7 +386,8 @@ async def _backfill(ctx: BackfillContext) -> AsyncIterator[Batch]:
         async for batch in _import_export(ctx, text, notes):
             yield batch
         return
-    by_day = parse_zq_csv(text, now=ctx.now, since=since, name=ctx.file.name)
+    refused: dict[date, set[Month]] = {}
+    by_day = parse_zq_csv(text, now=ctx.now, since=since, name=ctx.file.name, refused=refused)
     async for batch in _ensure_fred(ctx, min(by_day), notes):
         yield batch
     effr_pts = await ctx.reader.read(obs_repo.points, FRED_IDS["EFFR"])
@@ -388,7 +404,7 @@ async def _backfill(ctx: BackfillContext) -> AsyncIterator[Batch]:
             skipped.add(td.isoformat(), f"outside the FOMC calendar ({lo_cal}..{hi_cal})")
             continue
         problems: list[str] = []
-        odds = odds_on(td, prices, effr_pts, lo_pts, hi_pts, changes, problems)
+        odds = odds_on(td, prices, effr_pts, lo_pts, hi_pts, changes, problems, refused.get(td, ()))
         if not odds:
             skipped.add(td.isoformat(), problems[0] if problems else "no meeting could be priced")
         elif problems:

@@ -65,8 +65,9 @@ CAUSES = {
     "known-change": "a range change already known inside the month (2020-03-04, 2020-03-16): "
     "flowwatch counts its days at the old rate, pyfedwatch cannot",
     "inherited": "the meeting's chain runs through a meeting whose anchors differ",
-    "refused-contract": "a contract the chain needs was refused by flowwatch (2020: far contracts "
-    "settled above 100, a negative rate) or is missing that day; pyfedwatch reads its last earlier price",
+    "refused-contract": "a contract pyfedwatch's chain uses was refused by flowwatch (2020: far "
+    "contracts settled above 100, a negative rate) or is missing that day; flowwatch prices no meeting "
+    "whose anchor needs it, pyfedwatch reads its last earlier price",
     "peer-failed": "pyfedwatch could not price the day (it needs a contract the data lacks)",
     "unexplained": "the anchors differ in a way none of the causes above describes",
 }
@@ -171,23 +172,26 @@ def classify(
     return True, ""
 
 
-def load(data: Path) -> tuple[dict[date, dict[Month, float]], list, list, list]:
-    by_day = fedwatch.parse_zq_csv((data / "zq_settlements_2015_2021.csv").read_text(), name="zq 2015-2021")
+def load(data: Path) -> tuple[dict[date, dict[Month, float]], list, list, list, dict[date, set[Month]]]:
+    refused: dict[date, set[Month]] = {}
+    by_day = fedwatch.parse_zq_csv(
+        (data / "zq_settlements_2015_2021.csv").read_text(), name="zq 2015-2021", refused=refused
+    )
     effr = [(o.ts, o.value) for o in fred.parse_csv((data / "fred_dff_daily.csv").read_text())]
     rng = fred.parse_csv((data / "fed_target_range_2015_2021_constructed.csv").read_text())
     lo = sorted((o.ts, o.value) for o in rng if o.series == "fred.target_lower")
     hi = sorted((o.ts, o.value) for o in rng if o.series == "fred.target_upper")
-    return by_day, sorted(effr), lo, hi
+    return by_day, sorted(effr), lo, hi, refused
 
 
 def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
-    by_day, effr, lo, hi = load(args.data)
+    by_day, effr, lo, hi, refused = load(args.data)
     changes = fedwatch.rate_changes(lo)
     ours: dict[date, list[MeetingOdds]] = {}
     jobs = []
     for td, prices in by_day.items():
-        odds = fedwatch.odds_on(td, prices, effr, lo, hi, changes)
+        odds = fedwatch.odds_on(td, prices, effr, lo, hi, changes, refused=refused.get(td, ()))
         ours[td] = odds
         if odds:
             jobs.append(

@@ -36,9 +36,12 @@ def test_zq_csv_parse_and_bad_rows(caplog: pytest.LogCaptureFixture) -> None:
         "2022-09-12,ZQV2,2022-10,100.25\n"
         "2022-09-12,ZQV2,2022-10,96,94\n"  # a decimal comma: not 96
     )
+    refused: dict[date, set[tuple[int, int]]] = {}
     with caplog.at_level(logging.WARNING):
-        got = fedwatch.parse_zq_csv(body, now=NOW)
+        got = fedwatch.parse_zq_csv(body, now=NOW, refused=refused)
     assert got == {date(2022, 9, 12): {(2022, 9): 97.4475}}
+    # well-formed rows of a listed contract whose settlement is refused: gaps for the method
+    assert refused == {date(2022, 9, 12): {(2022, 10), (2022, 11)}}
     (line,) = [r.getMessage() for r in caplog.records]
     assert "skipped 5 row(s)" in line and "does not match contract_month" in line
     assert "settle 'abc' is not a number" in line and "line 7: 5 fields, expected 4" in line

@@ -158,6 +158,17 @@ def test_a_contract_missing_among_the_days_others_is_a_gap_not_another_anchor() 
     got = fw.fedwatch(later, decisions, date(2019, 5, 2), effr=2.44, problems=problems)
     assert [g.decision_date for g in got] == [date(2019, 6, 19), date(2019, 7, 31), date(2019, 9, 18)]
     assert problems == ["no settlement for 2019-10, the month of the 2019-10-30 meeting"]
+    # a refused row is a listed contract too (2020: far contracts settled above 100), even the
+    # day's last: the meeting whose anchor it is stops the pricing, nothing anchors around it
+    problems.clear()
+    got = fw.fedwatch(near, decisions, date(2019, 5, 2), effr=2.44, problems=problems, refused=[(2019, 10)])
+    assert [g.decision_date for g in got] == [date(2019, 6, 19), date(2019, 7, 31), date(2019, 9, 18)]
+    assert problems == [
+        "no usable settlement for 2019-10 (its row was refused), the month of the 2019-10-30 meeting"
+    ]
+    problems.clear()
+    assert fw.fedwatch(gap, decisions, date(2019, 5, 2), problems=problems, refused=[(2019, 8)]) == []
+    assert problems[0].startswith("no usable settlement for 2019-08 (its row was refused), the month that")
 
 
 def test_a_first_half_meeting_is_solved_forward_from_what_is_known() -> None:
