@@ -333,8 +333,8 @@ def fedwatch(
         m = month_of(d)
         if not mo.listed(m):
             break
-        kind = plan.get(d, "")
-        needs = [m, *{"forward": [shift_month(m, -1)], "backward": [shift_month(m, 1)]}.get(kind, [])]
+        planned = plan.get(d, "")
+        needs = [m, *{"forward": [shift_month(m, -1)], "backward": [shift_month(m, 1)]}.get(planned, [])]
         gap = mo.missing(needs)
         if gap is None:
             continue
@@ -391,13 +391,13 @@ def fedwatch(
     for i, d in enumerate(upcoming):
         if d not in solved:
             # a gap in the contracts of this meeting's chain (backward: a later meeting's)
-            gap = next((x for x in upcoming[i:] if x in gaps), None)
-            why = None
-            if gap is not None:
+            stop = next((x for x in upcoming[i:] if x in gaps), None)
+            why: str | None = None
+            if stop is not None:
                 why = (
-                    gaps[gap]
-                    if gap == d
-                    else f"{gaps[gap]}, through which the {d.isoformat()} one is chained"
+                    gaps[stop]
+                    if stop == d
+                    else f"{gaps[stop]}, through which the {d.isoformat()} one is chained"
                 )
             if problems is not None and (why or not out):
                 problems.append(why or _why(mo, d, effr is not None))
