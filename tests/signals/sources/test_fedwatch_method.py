@@ -198,6 +198,13 @@ def test_the_effr_is_shifted_by_the_decision_made_on_the_trade_date() -> None:
     assert dec.anchor == "effr" and dec.start_rate == pytest.approx(4.58)
     unshifted = fw.fedwatch(prices, decisions, date(2024, 11, 7), effr=4.83, effr_date=date(2024, 11, 6))
     assert unshifted[0].outcome_probs()["cut"] > dec.outcome_probs()["cut"] + 0.5  # the doubled cut
+    # the day after (2024-11-08): the EFFR published that morning is the 7th's, still the old
+    # rate; the cut effective on the 8th is after it and shifts it the same way
+    after = fw.fedwatch(
+        prices, decisions, date(2024, 11, 8), effr=4.83, effr_date=date(2024, 11, 7), known=cut
+    )
+    assert after[0].anchor == "effr" and after[0].start_rate == pytest.approx(4.58)
+    assert after[0].outcome_probs()["cut"] == pytest.approx(dec.outcome_probs()["cut"])
 
 
 def test_problems_say_which_contract_is_missing() -> None:
