@@ -19,7 +19,9 @@ series per bucket of the own move (``cut25``, ``cut50`` … ``hike25``), the exp
 expected target rate after it (``rate``). EFFR and the target range come from FRED
 (``fred.effr``, ``fred.target_lower``, ``fred.target_upper``): read from the database,
 downloaded when missing. A trading day the method cannot price (a contract it needs is missing,
-or the EFFR where only the EFFR can anchor) is skipped with its reason in the log.
+or the EFFR where only the EFFR can anchor) is skipped with its reason in the log; a day whose
+later meetings need a missing or refused contract is priced up to them, and the log says where
+it stopped and why.
 """
 
 from __future__ import annotations
