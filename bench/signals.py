@@ -23,6 +23,8 @@ from bench.common import Metric, metric, paired_medians
 from signals.contract import Signal, default_params
 
 COVERS: tuple[str, ...] = ()
+#: the metric prefixes this module measures for every signal no other module covers
+DERIVES = ("replay", "chart")
 
 
 def covered() -> set[str]:

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -47,6 +48,15 @@ def _date_arg(text: str) -> datetime:
         return parse_date_arg(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _end_date_arg(text: str) -> datetime:
+    """``--to``: the last date evaluated. A bare date means the whole of that day (its last second:
+    a FedWatch settlement at 19:00 UTC or an intraday quote on it is evaluated); a time is kept."""
+    end = _date_arg(text)
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+        end += timedelta(days=1, seconds=-1)
+    return end
 
 
 def _positive_int(lo: int, hi: int) -> Callable[[str], int]:
@@ -159,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_date_arg,
         help="first date evaluated (history before it is used for baselines)",
     )
-    p.add_argument("--to", dest="end", type=_date_arg, help="last date evaluated")
+    p.add_argument("--to", dest="end", type=_end_date_arg, help="last date evaluated (the whole day)")
     p.add_argument(
         "--set",
         dest="overrides",

@@ -11,7 +11,10 @@ month's average effective rate. For a meeting on day ``d`` of an ``N``-day month
 ``K`` accounts for target-range changes already known inside the month (an unscheduled decision,
 effective on day ``e``: the days before it were at the old rate). One of ``start`` and ``end`` must
 come from elsewhere, an *anchor*. CME's procedure, on the contracts listed on the trade date (an
-expired contract is not listed, so whether its row is in the input never changes the anchor):
+expired contract is not listed, so whether its row is in the input never changes the anchor;
+every month from the trade month to the day's last contract is listed, so a contract missing
+between them is a gap in the data, not a reason to anchor elsewhere: the meeting whose anchor
+needs it, and the later ones, are not priced that day, with the reason):
 
 1. **forward**: the month before has no meeting and is listed: ``start`` is its average;
 2. **backward**: the month after has no meeting: ``end`` is its average, ``start`` is solved;
@@ -38,7 +41,7 @@ from __future__ import annotations
 import calendar
 import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -160,11 +163,16 @@ class _Months:
         meeting_days: Mapping[Month, int],
         trade_date: date,
         known: Sequence[RateChange],
+        refused: Collection[Month] = (),
     ) -> None:
         self.trade_month = month_of(trade_date)
         # only listed contracts: an expired month's row (it may or may not be in the input)
         # never decides anything
         self.avg = {m: 100.0 - p for m, p in prices.items() if m >= self.trade_month}
+        #: listed contracts whose settlement was refused (a gap, like a missing row)
+        self.refused = {m for m in refused if m >= self.trade_month and m not in self.avg}
+        #: the day's last contract: every month from the trade month to it is listed
+        self.last = max([*self.avg, *self.refused], default=None)
         self.meeting_days = dict(meeting_days)
         self.known = sorted(known, key=lambda c: c.effective)
 
@@ -172,7 +180,12 @@ class _Months:
         return m not in self.meeting_days
 
     def listed(self, m: Month) -> bool:
-        return m in self.avg
+        """Listed on the trade date (whether or not the input has its settlement)."""
+        return self.last is not None and self.trade_month <= m <= self.last
+
+    def missing(self, months: Sequence[Month]) -> Month | None:
+        """The first of ``months`` the input has no settlement for (a gap among the day's contracts)."""
+        return next((m for m in months if m not in self.avg), None)
 
     def changes_between(self, after: date, upto: date) -> float:
         """Sum of known changes effective in (after, upto]."""
@@ -228,6 +241,7 @@ def fedwatch(
     known: Sequence[RateChange] = (),
     month_before_avg: float | None = None,
     problems: list[str] | None = None,
+    refused: Collection[Month] = (),
 ) -> list[MeetingOdds]:
     """CME's FedWatch method for every meeting after ``trade_date`` the prices reach.
 
@@ -247,7 +261,7 @@ def fedwatch(
         raise ValueError("the method allows one scheduled meeting a month")
     meeting_days = {month_of(d): d.day for d in decisions if d <= trade_date}
     meeting_days.update({month_of(d): d.day for d in upcoming})
-    mo = _Months(prices, meeting_days, trade_date, known)
+    mo = _Months(prices, meeting_days, trade_date, known, refused)
     solved: dict[date, tuple[float, float, str, str]] = {}
 
     def prev_day(m: Month) -> date:
@@ -312,6 +326,32 @@ def fedwatch(
         elif fallback(d) is not None:
             plan[d] = "fallback"
 
+    # a listed contract the plan needs is missing from the input: that meeting is not priced
+    # (nor, through the chains, the ones that lean on it), rather than anchored some other way
+    gaps: dict[date, str] = {}
+    for d in upcoming:
+        m = month_of(d)
+        if not mo.listed(m):
+            break
+        planned = plan.get(d, "")
+        needs = [m, *{"forward": [shift_month(m, -1)], "backward": [shift_month(m, 1)]}.get(planned, [])]
+        gap = mo.missing(needs)
+        if gap is None:
+            continue
+        plan.pop(d, None)
+        what = (
+            f"no usable settlement for {month_label(gap)} (its row was refused)"
+            if gap in mo.refused
+            else f"no settlement for {month_label(gap)}"
+            if gap == m
+            else f"no settlement for {month_label(gap)} (a gap among the day's contracts)"
+        )
+        gaps[d] = (
+            f"{what}, the month of the {d.isoformat()} meeting"
+            if gap == m
+            else f"{what}, the month that anchors the {d.isoformat()} meeting"
+        )
+
     for i, d in enumerate(upcoming):  # forward kinds, in date order
         m = month_of(d)
         kind = plan.get(d)
@@ -348,10 +388,19 @@ def fedwatch(
 
     out: list[MeetingOdds] = []
     cum: dict[int, float] = {0: 1.0}
-    for d in upcoming:
+    for i, d in enumerate(upcoming):
         if d not in solved:
-            if not out and problems is not None:
-                problems.append(_why(mo, d, effr is not None))
+            # a gap in the contracts of this meeting's chain (backward: a later meeting's)
+            stop = next((x for x in upcoming[i:] if x in gaps), None)
+            why: str | None = None
+            if stop is not None:
+                why = (
+                    gaps[stop]
+                    if stop == d
+                    else f"{gaps[stop]}, through which the {d.isoformat()} one is chained"
+                )
+            if problems is not None and (why or not out):
+                problems.append(why or _why(mo, d, effr is not None))
             break  # no anchor: neither this meeting nor later ones can be priced
         start, end, kind, how = solved[d]
         change = (end - start) * 100.0

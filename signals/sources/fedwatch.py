@@ -19,7 +19,9 @@ series per bucket of the own move (``cut25``, ``cut50`` … ``hike25``), the exp
 expected target rate after it (``rate``). EFFR and the target range come from FRED
 (``fred.effr``, ``fred.target_lower``, ``fred.target_upper``): read from the database,
 downloaded when missing. A trading day the method cannot price (a contract it needs is missing,
-or the EFFR where only the EFFR can anchor) is skipped with its reason in the log.
+or the EFFR where only the EFFR can anchor) is skipped with its reason in the log; a day whose
+later meetings need a missing or refused contract is priced up to them, and the log says where
+it stopped and why.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import logging
 import math
 import re
 from collections import defaultdict
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
 from datetime import UTC, date, datetime, timedelta
 
 from signals import fomc
@@ -89,9 +91,17 @@ def _check_symbol(symbol: str, month: Month) -> str | None:
 
 
 def parse_zq_csv(
-    text: str, *, now: datetime | None = None, since: date | None = None, name: str = "zq"
+    text: str,
+    *,
+    now: datetime | None = None,
+    since: date | None = None,
+    name: str = "zq",
+    refused: dict[date, set[Month]] | None = None,
 ) -> dict[date, dict[Month, float]]:
-    """``trade_date,symbol,contract_month,settle`` -> settlements per trade date."""
+    """``trade_date,symbol,contract_month,settle`` -> settlements per trade date. ``refused``
+    receives, per trade date, the contracts whose row was well formed but whose settlement was
+    refused (above 100, not a number): listed that day, so a gap for the method, never a reason
+    to anchor elsewhere."""
     label = f"fedwatch {name}"
     text = text.lstrip("\ufeff")
     if looks_like_html(text) or not text.strip():
@@ -108,8 +118,9 @@ def parse_zq_csv(
     for n, row in enumerate(reader, start=2):
         if not row or not "".join(row).strip():
             continue
-        if len(row) < 4:
-            rejects.add(f"line {n}", f"{len(row)} fields, expected 4")
+        if len(row) < 4 or len(row) > len(header):
+            # more fields than the header: an unquoted decimal comma ("97,5") would read as 97
+            rejects.add(f"line {n}", f"{len(row)} fields, expected {len(header)}")
             continue
         try:
             td = date.fromisoformat(row[0].strip())
@@ -138,6 +149,8 @@ def parse_zq_csv(
             settle = float(row[3])
         except ValueError:
             rejects.add(f"line {n}", f"settle {row[3][:12]!r} is not a number")
+            if refused is not None:
+                refused.setdefault(td, set()).add(month)
             continue
         reason = bad_value_reason(settle, now=now, ts=day_epoch(td))
         if reason is None and settle > 100.0:
@@ -149,6 +162,8 @@ def parse_zq_csv(
             reason = f"settle {settle:g} is not a ZQ price (100 minus a rate in percent, 80 to 100)"
         if reason:
             rejects.add(f"line {n}", reason)
+            if refused is not None:
+                refused.setdefault(td, set()).add(month)
             continue
         if seen.add((td, month), settle, n):
             out[td][month] = settle
@@ -313,8 +328,10 @@ def odds_on(
     hi_pts: list[tuple[int, float]],
     changes: list[RateChange],
     problems: list[str] | None = None,
+    refused: Collection[Month] = (),
 ) -> list[MeetingOdds]:
-    """The method on one trade date, with what is known at its settlement."""
+    """The method on one trade date, with what is known at its settlement (``refused``: the
+    contracts listed that day whose settlement was refused)."""
     ts = day_epoch(td)
     nxt_day = day_epoch(td + timedelta(days=1))
     i = bisect.bisect_left(effr_pts, (ts, -math.inf))  # EFFR for a day is published the next morning
@@ -337,6 +354,7 @@ def odds_on(
         known=[c for c in changes if c.effective <= td + timedelta(days=1)],
         month_before_avg=before_avg,
         problems=problems,
+        refused=refused,
     )
 
 
@@ -370,7 +388,8 @@ async def _backfill(ctx: BackfillContext) -> AsyncIterator[Batch]:
         async for batch in _import_export(ctx, text, notes):
             yield batch
         return
-    by_day = parse_zq_csv(text, now=ctx.now, since=since, name=ctx.file.name)
+    refused: dict[date, set[Month]] = {}
+    by_day = parse_zq_csv(text, now=ctx.now, since=since, name=ctx.file.name, refused=refused)
     async for batch in _ensure_fred(ctx, min(by_day), notes):
         yield batch
     effr_pts = await ctx.reader.read(obs_repo.points, FRED_IDS["EFFR"])
@@ -380,20 +399,29 @@ async def _backfill(ctx: BackfillContext) -> AsyncIterator[Batch]:
     lo_cal, hi_cal = fomc.coverage()
     rows: list[Observation] = []
     skipped = Rejects(f"fedwatch {ctx.file.name}")
+    # days priced in part: a contract missing among the day's others ends the meetings priced
+    partial = Rejects(f"fedwatch {ctx.file.name} (later meetings of a day)")
     for td, prices in by_day.items():
         if not lo_cal <= td <= hi_cal:
             skipped.add(td.isoformat(), f"outside the FOMC calendar ({lo_cal}..{hi_cal})")
             continue
         problems: list[str] = []
-        odds = odds_on(td, prices, effr_pts, lo_pts, hi_pts, changes, problems)
+        odds = odds_on(td, prices, effr_pts, lo_pts, hi_pts, changes, problems, refused.get(td, ()))
         if not odds:
             skipped.add(td.isoformat(), problems[0] if problems else "no meeting could be priced")
+        elif problems:
+            partial.add(
+                td.isoformat(), f"priced to the {odds[-1].decision_date.isoformat()} meeting: {problems[0]}"
+            )
         rows += odds_observations(day_epoch(td), odds)
         ctx.progress(1)
     skipped.log(log)
+    partial.log(log)
     extra = f"; {'; '.join(notes)}" if notes else ""
     days = len(by_day) - len(skipped.items)
     skip = f", {len(skipped.items)} skipped (see the log)" if skipped.items else ""
+    if partial.items:
+        skip += f", {len(partial.items)} of them only in part (a contract missing; see the log)"
     head = (
         f"fedwatch: {len(by_day)} trading day(s) of ZQ settlements from {ctx.file.name} -> "
         f"{days} priced{skip}, {len(rows)} observations, {describe_rows(rows)}"

@@ -91,7 +91,7 @@ def test_list_and_bad_names(fakebench: str, capsys: pytest.CaptureFixture[str]) 
     assert capsys.readouterr().out.split() == ["broken", "norun", "tiny"]
     with pytest.raises(SystemExit) as exc:
         runner.main(["--only", "nope"], package=fakebench)
-    assert exc.value.code == 2 and "invalid choice: 'nope'" in capsys.readouterr().err
+    assert exc.value.code == 2 and "'nope' is neither a benchmark module" in capsys.readouterr().err
 
 
 def test_goals_are_read_on_the_ratio_or_the_value() -> None:
@@ -110,3 +110,28 @@ def test_every_real_benchmark_module_has_a_run() -> None:
     assert {"btc_liq", "buyback", "chart", "replay_ratecut", "replay_vix", "slash", "startup"} <= set(names)
     for name in names:
         assert callable(getattr(importlib.import_module(f"bench.{name}"), "run", None)), name
+
+
+def test_only_takes_a_metric_name(fakebench: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--only replay.ratecut``: the module that measures the metric runs and prints it alone."""
+    assert runner.main(["--only", "tiny.rss"], package=fakebench) == 0
+    assert [r["metric"] for r in lines(capsys.readouterr().out)] == ["tiny.rss"]
+    assert runner.main(["--only", "tiny.rate", "tiny.time"], package=fakebench) == 0
+    assert [r["metric"] for r in lines(capsys.readouterr().out)] == ["tiny.time", "tiny.rate"]
+    assert runner.main(["--only", "tiny.rss", "tiny"], package=fakebench) == 0  # the module: all of it
+    assert len(lines(capsys.readouterr().out)) == 3
+    # a metric its module does not measure fails, naming it
+    assert runner.main(["--only", "tiny.nope"], package=fakebench) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and "measured no tiny.nope" in err
+    with pytest.raises(SystemExit) as exc:
+        runner.main(["--only", "other.metric"], package=fakebench)
+    assert exc.value.code == 2 and "'other.metric' is neither a benchmark module" in capsys.readouterr().err
+
+
+def test_the_real_metric_names_resolve_to_their_modules() -> None:
+    names = runner.modules()
+    assert runner.owner("replay.ratecut", names) == "replay_ratecut"  # COVERS
+    assert runner.owner("chart.ratecut", names) == "chart"
+    assert runner.owner("replay.no_such_signal", names) == "signals"  # derived for uncovered signals
+    assert runner.owner("ratecut", names) is None

@@ -330,3 +330,41 @@ def test_an_unknown_option_is_named_with_its_commands_usage(
     err = capsys.readouterr().err
     assert exc.value.code == 2
     assert err.startswith(usage) and needle in err, err
+
+
+def test_replay_to_a_date_evaluates_that_whole_day(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--to 2019-07-19`` is the last date evaluated: its FedWatch settlement (stamped 19:00 UTC,
+    the day of the July 2019 size whipsaw) is in the replay, not cut off at midnight; a time is
+    kept as given."""
+    from datetime import UTC, datetime
+
+    from storage import observations as obs_repo
+    from storage.observations import Observation
+
+    db = tmp_path / "r.db"
+    conn = open_db(db)
+    for day in (16, 17, 18, 19):
+        ts = int(datetime(2019, 7, day, 19, tzinfo=UTC).timestamp())
+        obs_repo.upsert(
+            conn,
+            [
+                Observation("fedwatch.fomc.2019-07-31.cut", ts, 0.3, "fedwatch-zq"),
+                Observation("fedwatch.fomc.2019-07-31.hold", ts, 0.7, "fedwatch-zq"),
+            ],
+        )
+    conn.close()
+
+    def readings(to: str) -> int:
+        code, _out, err = run(
+            capsys, "replay", "ratecut", "--from", "2019-07-18", "--to", to, "--db", str(db), "--restart"
+        )
+        found = re.search(r"replay ratecut: (\d+) readings", err)
+        assert code == 0 and found, err
+        return int(found.group(1))
+
+    one_day = readings("2019-07-18")
+    assert one_day > 0  # the 18th's settlement: cut off at midnight, there was none
+    assert readings("2019-07-19") == 2 * one_day
+    assert readings("2019-07-19T18:00") == one_day  # before the 19th's settlement

@@ -34,13 +34,17 @@ def test_zq_csv_parse_and_bad_rows(caplog: pytest.LogCaptureFixture) -> None:
         "2022-09-12,ZQX2,2022-11,abc\n"
         "2022-09-12,ZQX2,2022-11,0\n"
         "2022-09-12,ZQV2,2022-10,100.25\n"
+        "2022-09-12,ZQV2,2022-10,96,94\n"  # a decimal comma: not 96
     )
+    refused: dict[date, set[tuple[int, int]]] = {}
     with caplog.at_level(logging.WARNING):
-        got = fedwatch.parse_zq_csv(body, now=NOW)
+        got = fedwatch.parse_zq_csv(body, now=NOW, refused=refused)
     assert got == {date(2022, 9, 12): {(2022, 9): 97.4475}}
+    # well-formed rows of a listed contract whose settlement is refused: gaps for the method
+    assert refused == {date(2022, 9, 12): {(2022, 10), (2022, 11)}}
     (line,) = [r.getMessage() for r in caplog.records]
-    assert "skipped 4 row(s)" in line and "does not match contract_month" in line
-    assert "settle 'abc' is not a number" in line
+    assert "skipped 5 row(s)" in line and "does not match contract_month" in line
+    assert "settle 'abc' is not a number" in line and "line 7: 5 fields, expected 4" in line
     assert (
         "settle 100.25 is above 100: a negative average rate, which the FedWatch method cannot price" in line
     )
@@ -155,6 +159,47 @@ async def test_days_the_method_cannot_price_are_skipped_with_their_reason(
     assert (
         "2024-11-07: no anchor for the 2024-12-18 meeting" in line and "no EFFR before the trade date" in line
     )
+
+
+async def test_a_contract_missing_among_the_days_others_is_logged_never_anchored_around(
+    db: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """September 2022 is solved backward from October. A day without October (November is
+    there) is skipped, not priced from another anchor; a day without December (the month of the
+    December meeting) is priced up to November and says where and why it stopped."""
+    f = tmp_path / "zq.csv"
+    f.write_text(
+        "trade_date,symbol,contract_month,settle\n"
+        "2022-09-12,ZQU2,2022-09,97.4475\n"
+        "2022-09-12,ZQV2,2022-10,96.9400\n"
+        "2022-09-12,ZQX2,2022-11,96.4300\n"
+        "2022-09-13,ZQU2,2022-09,97.4475\n"  # no October on the 13th
+        "2022-09-13,ZQX2,2022-11,96.4300\n"
+        "2022-09-14,ZQU2,2022-09,97.4475\n"
+        "2022-09-14,ZQV2,2022-10,96.9400\n"
+        "2022-09-14,ZQX2,2022-11,96.4300\n"  # no December on the 14th
+        "2022-09-14,ZQF3,2023-01,95.9000\n"
+    )
+    client = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(404)))
+    obs_repo.upsert(db, fred.parse_csv(FRED_2022["EFFR"], now=NOW))
+    with caplog.at_level(logging.WARNING):
+        message = await run_backfill(fedwatch.BACKFILL, db, client=client, now=NOW, file=f)
+    await client.aclose()
+    assert "3 trading day(s)" in message and "2 priced, 1 skipped (see the log)" in message
+    assert "1 of them only in part (a contract missing; see the log)" in message
+    text = " ".join(r.getMessage() for r in caplog.records)
+    assert (
+        "2022-09-13: no settlement for 2022-10 (a gap among the day's contracts), the month that "
+        "anchors the 2022-09-21 meeting" in text
+    )
+    assert (
+        "2022-09-14: priced to the 2022-11-02 meeting: no settlement for 2022-12, the month of the "
+        "2022-12-14 meeting" in text
+    )
+    days = db.execute(
+        "SELECT DISTINCT ts FROM observations WHERE series = 'fedwatch.fomc.2022-09-21.cut'"
+    ).fetchall()
+    assert len(days) == 2  # the 12th and the 14th; nothing for the 13th
 
 
 async def test_the_real_settlements_import_with_every_day_priced(db: Any, data_dir: Path) -> None:

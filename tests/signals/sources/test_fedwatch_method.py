@@ -112,6 +112,65 @@ def test_dropping_an_expired_contracts_row_leaves_the_anchor_unchanged() -> None
         assert with_row[0].anchor == "backward" and "2022-10 average" in with_row[0].how
 
 
+def test_a_contract_missing_among_the_days_others_is_a_gap_not_another_anchor() -> None:
+    """The shape of 2019-05-02: June and July hold meetings, June chains back from July, July from
+    August. Without August's row the method used to fall back on the EFFR for June (the old rate
+    the day after a decision: P(cut) 50 % instead of 10 %, the false alert of 2019-05-02). August
+    is listed (later contracts are there): its row missing is a gap, and the meetings leaning on
+    it are not priced, with the reason."""
+    decisions = [
+        date(2019, 5, 1),
+        date(2019, 6, 19),
+        date(2019, 7, 31),
+        date(2019, 9, 18),
+        date(2019, 10, 30),
+    ]
+    prices = {
+        (2019, 5): 97.5975,
+        (2019, 6): 97.60,
+        (2019, 7): 97.6175,
+        (2019, 8): 97.6375,
+        (2019, 9): 97.6525,
+    }
+    prices |= {(2019, 10): 97.68, (2019, 11): 97.70}
+    full = fw.fedwatch(prices, decisions, date(2019, 5, 2), effr=2.44, effr_date=date(2019, 5, 1))
+    assert [g.anchor for g in full[:2]] == ["chain-backward", "backward"]
+    problems: list[str] = []
+    gap = {m: p for m, p in prices.items() if m != (2019, 8)}
+    got = fw.fedwatch(
+        gap, decisions, date(2019, 5, 2), effr=2.44, effr_date=date(2019, 5, 1), problems=problems
+    )
+    assert got == []
+    assert problems == [
+        "no settlement for 2019-08 (a gap among the day's contracts), the month that anchors the "
+        "2019-07-31 meeting, through which the 2019-06-19 one is chained"
+    ]
+    # past the day's last contract nothing is listed: the last meetings are simply not reached
+    near = {m: p for m, p in prices.items() if m <= (2019, 9)}
+    assert [g.decision_date for g in fw.fedwatch(near, decisions, date(2019, 5, 2), effr=2.44)] == [
+        date(2019, 6, 19),
+        date(2019, 7, 31),
+        date(2019, 9, 18),
+    ]
+    # a gap after the nearer meetings: they are priced, the reason names where it stopped
+    problems.clear()
+    later = {m: p for m, p in prices.items() if m != (2019, 10)}
+    got = fw.fedwatch(later, decisions, date(2019, 5, 2), effr=2.44, problems=problems)
+    assert [g.decision_date for g in got] == [date(2019, 6, 19), date(2019, 7, 31), date(2019, 9, 18)]
+    assert problems == ["no settlement for 2019-10, the month of the 2019-10-30 meeting"]
+    # a refused row is a listed contract too (2020: far contracts settled above 100), even the
+    # day's last: the meeting whose anchor it is stops the pricing, nothing anchors around it
+    problems.clear()
+    got = fw.fedwatch(near, decisions, date(2019, 5, 2), effr=2.44, problems=problems, refused=[(2019, 10)])
+    assert [g.decision_date for g in got] == [date(2019, 6, 19), date(2019, 7, 31), date(2019, 9, 18)]
+    assert problems == [
+        "no usable settlement for 2019-10 (its row was refused), the month of the 2019-10-30 meeting"
+    ]
+    problems.clear()
+    assert fw.fedwatch(gap, decisions, date(2019, 5, 2), problems=problems, refused=[(2019, 8)]) == []
+    assert problems[0].startswith("no usable settlement for 2019-08 (its row was refused), the month that")
+
+
 def test_a_first_half_meeting_is_solved_forward_from_what_is_known() -> None:
     """2016-11-02 priced on 2016-11-01: back-solving the rate before a decision on the 2nd
     multiplies the noise by 30; the October average (known, expired) anchors it instead."""
@@ -139,6 +198,13 @@ def test_the_effr_is_shifted_by_the_decision_made_on_the_trade_date() -> None:
     assert dec.anchor == "effr" and dec.start_rate == pytest.approx(4.58)
     unshifted = fw.fedwatch(prices, decisions, date(2024, 11, 7), effr=4.83, effr_date=date(2024, 11, 6))
     assert unshifted[0].outcome_probs()["cut"] > dec.outcome_probs()["cut"] + 0.5  # the doubled cut
+    # the day after (2024-11-08): the EFFR published that morning is the 7th's, still the old
+    # rate; the cut effective on the 8th is after it and shifts it the same way
+    after = fw.fedwatch(
+        prices, decisions, date(2024, 11, 8), effr=4.83, effr_date=date(2024, 11, 7), known=cut
+    )
+    assert after[0].anchor == "effr" and after[0].start_rate == pytest.approx(4.58)
+    assert after[0].outcome_probs()["cut"] == pytest.approx(dec.outcome_probs()["cut"])
 
 
 def test_problems_say_which_contract_is_missing() -> None:
