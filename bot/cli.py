@@ -215,7 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("signal", choices=sig_ids, help="signal id")
     p.add_argument("--days", type=_positive_int(2, 20000), default=365, help="days of history (default 365)")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="FILE.png", help="output PNG file")
-    p.add_argument("--at", type=_date_arg, help="draw as of this date instead of now")
+    p.add_argument(
+        "--at", type=_end_date_arg, help="draw as of this date (the whole day; a time is kept) instead of now"
+    )
     _add_db(p)
 
     p = sub.add_parser(

@@ -368,3 +368,16 @@ def test_replay_to_a_date_evaluates_that_whole_day(
     assert one_day > 0  # the 18th's settlement: cut off at midnight, there was none
     assert readings("2019-07-19") == 2 * one_day
     assert readings("2019-07-19T18:00") == one_day  # before the 19th's settlement
+
+
+def test_chart_at_a_date_draws_that_whole_day() -> None:
+    """``chart --at 2024-08-05`` is as of the end of that day (its close is on the chart), as
+    ``replay --to``; a time is kept as given."""
+    from datetime import UTC, datetime
+
+    from bot.cli import build_parser
+
+    args = build_parser().parse_args(["chart", "vix_term", "--at", "2024-08-05", "-o", "x.png"])
+    assert args.at == datetime(2024, 8, 5, 23, 59, 59, tzinfo=UTC)
+    args = build_parser().parse_args(["chart", "vix_term", "--at", "2024-08-05T14:00", "-o", "x.png"])
+    assert args.at == datetime(2024, 8, 5, 14, tzinfo=UTC)
