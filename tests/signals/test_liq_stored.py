@@ -402,3 +402,19 @@ def test_the_fallback_steps_where_the_tracker_would_open_a_cascade(
     every = _chart.fallback_spans(h, p, a, end)
     assert fast == every
     assert fast or end_day == 2
+
+
+def test_a_rollup_range_is_read_by_seeks_per_venue(stored: Database) -> None:
+    """``liq_rollup``'s key is (res, venue, ts): a range read that does not name the venues walks
+    every period of that resolution ever stored (a two-day chart read 400 days of 5-minute rows)."""
+    sqls: list[str] = []
+    stored.conn.set_trace_callback(sqls.append)
+    try:
+        end = to_epoch(START)
+        got = liq_rollups.rollups(stored, 300, end - 2 * DAY, end)
+    finally:
+        stored.conn.set_trace_callback(None)
+    assert len(got) > 3 * 500
+    (sql,) = [s for s in sqls if "FROM liq_rollup" in s]
+    plan = " ".join(str(row[-1]) for row in stored.execute("EXPLAIN QUERY PLAN " + sql).fetchall())
+    assert "venue=?" in plan and "ts>?" in plan, plan
