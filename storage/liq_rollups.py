@@ -297,10 +297,11 @@ def first_total(db: Database, res: int, min_minutes: int) -> int | None:
 
 def rollups(db: Database, res: int, start: int, end: int) -> np.ndarray:
     """Per-venue roll-ups of ``res`` with ``start <= ts < end``: ``ts, venue (index in
-    LIVE_VENUES), long, short, rows, gap``, by time."""
+    LIVE_VENUES), long, short, rows, gap``, by time. One index seek per venue (the primary key
+    is (res, venue, ts)): without ``venue IN``, every period of ``res`` stored is scanned."""
     cur = db.execute(
         "SELECT ts, CASE venue WHEN 'bybit' THEN 0 WHEN 'binance' THEN 1 ELSE 2 END, long_usd, short_usd, "
-        "rows, gap_s FROM liq_rollup WHERE res = ? AND ts >= ? AND ts < ? ORDER BY ts",
+        f"rows, gap_s FROM liq_rollup WHERE res = ? AND {_IN_VENUES} AND ts >= ? AND ts < ? ORDER BY ts",
         [res, start, end],
     )
     return np.fromiter(cur, dtype=_VROW)

@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 
 from signals.base import Params
+from signals.btc_liq._baselines import WindowHistory
+from signals.btc_liq._grade import floor_usd
 from signals.btc_liq._history import History
 from signals.btc_liq._text import hhmm, span, usd, venue_list
 from signals.btc_liq._timeline import Episode, Timeline
@@ -21,11 +23,10 @@ from signals.btc_liq._vocab import (
     CHART_MAX_BARS,
     CHART_RESOLUTIONS,
     CHUNK_OVERLAP_S,
-    IMPORTS,
     LONG_COLS,
     NAMES,
     SHORT_COLS,
-    VENUE_INDEX,
+    WINDOWS,
 )
 from signals.charts import ChartData
 from storage.timeutil import to_epoch
@@ -118,7 +119,7 @@ def chart_range(
     if len(pts) > 3000:
         step = math.ceil(len(pts) / 3000)
         pts, ppx = pts[::step], ppx[::step]
-    cascades = cascade_spans(h, tl, params, x_start, x_end, episodes)
+    cascades = cascade_spans(h, params, x_start, x_end, episodes)
     gaps = gap_spans(tl, x_start, x_end, res=res)
     cols = part.venues(x_start, x_end) if len(part) else []
     srcs = venue_list(cols, tl.sources)
@@ -158,44 +159,183 @@ def whole_bars(spans: Iterable[tuple[int, int, str]], res: int) -> list[tuple[in
 
 def cascade_spans(
     h: History,
-    tl: Timeline,
     params: Params,
     x_start: int,
     x_end: int,
     episodes: Sequence[Episode] | None = None,
 ) -> list[tuple[int, int, str]]:
     """(start, end, peak level) of every cascade that overlaps the range: the lifecycles the
-    alert engine recorded; for imported history it has none of, the tracker over the import's
-    own buckets (a few per day), never over every minute."""
+    alert engine recorded; wherever the range has liquidations but no lifecycle (imported
+    history, a database whose alert history was pruned or came from elsewhere), those
+    :func:`fallback_spans` finds in the roll-ups."""
     eps = list(episodes) if episodes is not None else (h.episodes(x_start, x_end) or [])
     out = [(max(e.start, x_start), min(e.end if e.end is not None else x_end, x_end), e.level) for e in eps]
     covered = [(e.start, e.end if e.end is not None else x_end) for e in eps]
-    imp_bit = 1 << VENUE_INDEX[IMPORTS[0]]
-    part = tl.slice(x_start - CHUNK_OVERLAP_S, x_end)
-    is_imp = (part.mask & imp_bit) > 0
-    if not is_imp.any():
-        return sorted(out)
-    ends = part.end[is_imp]
-    ends = ends[(ends > x_start - CHUNK_OVERLAP_S) & (ends <= x_end)]
-    if covered:
-        inside = np.zeros(len(ends), dtype=bool)
-        for a, b in covered:
-            inside |= (ends > a) & (ends <= b)
-        ends = ends[~inside]
-    if not len(ends):
-        return sorted(out)
-    shortest = int(part.length[is_imp].min())
-    windows = tuple(n for n, w in (("1h", 3600), ("4h", 14400), ("24h", 86400)) if w >= shortest)
-    hists = h.histories(params, int(ends[0]), int(ends[-1]), windows)
+    return sorted(out + fallback_spans(h, params, x_start, x_end, covered))
+
+
+#: charts up to this long look for cascades without a lifecycle in the 5-minute roll-ups,
+#: longer ones in the hourly roll-ups (imports in their own buckets)
+FALLBACK_FINE_S = 4 * 86400
+
+
+def fallback_res(x_start: int, x_end: int) -> int:
+    return 300 if x_end - x_start <= FALLBACK_FINE_S else 3600
+
+
+def coarsen(tl: Timeline, res: int) -> Timeline:
+    """Buckets shorter than ``res`` summed into the aligned periods of ``res`` they fall in (the
+    shape of the roll-ups); longer buckets (imports, coarser roll-ups) as they are."""
+    short = tl.length < res
+    if not short.any():
+        return tl
+    assert tl.cover is not None and tl.scale is not None
+    keys, inv = np.unique(tl.start[short] // res * res, return_inverse=True)
+    vals = np.zeros((len(keys), tl.vals.shape[1]))
+    np.add.at(vals, inv, tl.vals[short])
+    mask = np.zeros(len(keys), dtype=np.int64)
+    np.bitwise_or.at(mask, inv, tl.mask[short])
+    cover = np.minimum(np.bincount(inv, weights=tl.cover[short]).astype(np.int64), res)
+    tot = vals.sum(axis=1)
+    weighted = np.bincount(inv, weights=tl.vals[short].sum(axis=1) * tl.scale[short], minlength=len(keys))
+    scale = np.where(tot > 0, weighted / np.where(tot > 0, tot, 1.0), 1.0)
+    long_ = ~short
+    start = np.concatenate([tl.start[long_], keys])
+    order = np.argsort(start, kind="stable")
+    return Timeline(
+        start[order],
+        np.concatenate([tl.length[long_], np.full(len(keys), res, dtype=np.int64)])[order],
+        np.concatenate([tl.vals[long_], vals])[order],
+        np.concatenate([tl.mask[long_], mask])[order],
+        tl.sources,
+        tl.gaps,
+        tl.price_ts,
+        tl.price_px,
+        np.concatenate([tl.cover[long_], cover])[order],
+        np.concatenate([tl.scale[long_], scale])[order],
+        tl.gap_len,
+    )
+
+
+def fallback_spans(
+    h: History,
+    params: Params,
+    x_start: int,
+    x_end: int,
+    covered: Sequence[tuple[int, int]] = (),
+) -> list[tuple[int, int, str]]:
+    """Cascades in ``[x_start, x_end)`` outside the recorded lifecycles ``covered``, from the
+    roll-ups: the tracker over 5-minute periods (charts of up to :data:`FALLBACK_FINE_S`) or
+    hourly ones (longer charts; imports in their own 4-hour or daily buckets), never over
+    every minute.
+
+    The tracker steps only where it can change state: while no cascade is open, only at the
+    periods where some window reaches its floor and ``k_watch`` × its median (a vectorised
+    test, with the tracker's fence, that every step it would turn into a watch passes), then
+    every period until the cascade ends. So the cost is a few
+    array passes over the range plus a step per period of cascade, whatever the history
+    stored. Periods that overlap a lifecycle are the engine's: a cascade still open when one
+    begins is that lifecycle's (dropped, never drawn twice), and windows after it count only
+    what came after it (its fence)."""
+    res = fallback_res(x_start, x_end)
+    a = x_start - CHUNK_OVERLAP_S  # a cascade in progress at x_start is found from its start
+    tl = coarsen(h.timeline(a - 86400, x_end, res, prices=False), res)
+    if not len(tl):
+        return []
+    ends = tl.end
+    idx = np.flatnonzero((ends > a) & (ends <= x_end))
+    if not len(idx):
+        return []
+    life1 = np.full(len(tl), np.iinfo(np.int64).min, dtype=np.int64)
+    for c0, c1 in covered:
+        hit = (tl.start < c1) & (ends > c0)
+        life1 = np.where(hit, np.maximum(life1, c1), life1)
+    in_life = life1 > np.iinfo(np.int64).min
+    if in_life[idx].all():
+        return []
+    shortest = int(tl.length[idx][~in_life[idx]].min())
+    windows = tuple(n for n, w in WINDOWS if w >= shortest) or ("24h",)
+    hists = h.histories(params, int(ends[idx[0]]), int(ends[idx[-1]]), windows)
     tr = Tracker(params)
-    for t in ends.tolist():
+    out: list[tuple[int, int, str]] = []
+    pos, n = 0, len(idx)
+    wake, fence = np.zeros(0, dtype=np.int64), None
+    while pos < n:
+        if tr.run is None:  # nothing open: on to the next period where a cascade can start
+            if fence != tr.fence:  # (again after each cascade: its fence lowers the totals)
+                fence = tr.fence
+                rest = idx[pos:]
+                wake = pos + np.flatnonzero(_may_start(tl, rest, params, hists, fence) | in_life[rest])
+            q = int(np.searchsorted(wake, pos))
+            if q == len(wake):
+                break
+            pos = int(wake[q])
+        i = int(idx[pos])
+        t = int(ends[i])
+        pos += 1
+        if in_life[i]:
+            # a cascade running into a lifecycle is that lifecycle's, seen a little earlier at
+            # this coarser resolution: the engine's account of it stands alone
+            tr.run = None
+            tr.fence = max(tr.fence, int(life1[i]))
+            continue
         run = tr.run
-        tr.advance(int(t), part, hists)
-        if run is not None and tr.run is None and int(t) > x_start:
-            out.append((max(run.start, x_start), int(t), run.peak.label))
+        tr.advance(t, tl, hists)
+        if run is not None and tr.run is None and t > x_start:
+            out.append((max(run.start, x_start), t, run.peak.label))
     if tr.run is not None:
         out.append((max(tr.run.start, x_start), x_end, tr.run.peak.label))
-    return sorted(out)
+    return out
+
+
+def _may_start(
+    tl: Timeline, idx: np.ndarray, params: Params, hists: Mapping[str, WindowHistory], fence: int = 0
+) -> np.ndarray:
+    """Of the steps at the ends of buckets ``idx``: where an idle tracker with ``fence`` can open a
+    cascade (the same tests as :meth:`Tracker._judge` and :meth:`Tracker.advance`, necessary ones):
+    some window it judges there is at or above its floor and ``k_watch`` × its base (its median;
+    without one, the larger of the floor and the rough median), and the last quiet period is
+    not calm against the hold window's normal rate."""
+    assert tl.scale is not None
+    kw = float(params["k_watch"])
+    cents = np.rint(tl.vals.sum(axis=1) * tl.scale * 100).astype(np.int64)
+    prefix = np.concatenate([[0], np.cumsum(cents)])
+    t = tl.end[idx]
+    res = tl.length[idx]  # the resolution at t: buckets do not overlap
+    tol = 1 - 1e-9
+
+    def total(a: np.ndarray) -> np.ndarray:
+        i0 = np.searchsorted(tl.start, a, side="left")
+        return (prefix[np.searchsorted(tl.start, t, side="left")] - prefix[i0]) / 100.0
+
+    above = np.zeros(len(idx), dtype=bool)
+    normal = np.zeros(len(idx))  # the hold window's normal rate (per its length)
+    hold_len = np.zeros(len(idx), dtype=np.int64)
+    for name, w in WINDOWS:
+        judged = (res <= w) | ((res > 86400) & (name == "24h"))
+        if not judged.any():
+            continue
+        floor = floor_usd(params, name)
+        hist = hists[name]
+        med = np.full(len(t), np.nan)
+        rough = np.full(len(t), np.nan)
+        if len(hist.m_ends):
+            k = np.searchsorted(hist.m_ends, t - w, side="right") - 1
+            at = np.clip(k, 0, None)
+            med = np.where(k >= 0, hist.medians[at], np.nan)
+            if hist.rough is not None and len(hist.rough):
+                r_at = np.clip(at, 0, len(hist.rough) - 1)
+                rough = np.where((k >= 0) & (k < len(hist.rough)), hist.rough[r_at], np.nan)
+        base = np.where(med > 0, med, np.maximum(floor, np.nan_to_num(rough, nan=0.0)))
+        norm = total(np.maximum(t - w, fence))
+        above |= judged & (norm >= floor * tol) & (norm >= kw * base * tol)
+        # the hold window: the first judged one of at least max(1 hour, the resolution)
+        hold = judged & (hold_len == 0) & ((w >= np.maximum(3600, res)) | (name == "24h"))
+        normal = np.where(hold, base, normal)
+        hold_len = np.where(hold, w, hold_len)
+    quiet = np.maximum(int(params["quiet_minutes"]) * 60, res)
+    calm = total(t - quiet) < float(params["exit_ratio"]) * kw * normal * quiet / hold_len * tol
+    return above & ~calm
 
 
 def gap_spans(

@@ -35,9 +35,10 @@ class History(Protocol):
         """Start of the oldest stored bucket (None: no data)."""
         ...
 
-    def timeline(self, a: int, b: int, res: int = 60) -> Timeline:
+    def timeline(self, a: int, b: int, res: int = 60, prices: bool = True) -> Timeline:
         """Buckets with start in ``[a, b)``: live data at ``res`` (60: the 1-minute rows where
-        kept), imports where the live venues do not cover them; prices and gaps in range."""
+        kept), imports where the live venues do not cover them; gaps, and prices unless
+        ``prices`` is False, in range."""
         ...
 
     def histories(
@@ -73,7 +74,7 @@ class MemoryHistory:
     def first_start(self) -> int | None:
         return int(self.tl.start[0]) if len(self.tl) else None
 
-    def timeline(self, a: int, b: int, res: int = 60) -> Timeline:
+    def timeline(self, a: int, b: int, res: int = 60, prices: bool = True) -> Timeline:
         return self.tl.slice(a, b)
 
     def histories(

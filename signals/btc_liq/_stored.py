@@ -65,7 +65,7 @@ class StoredHistory:
     def episodes(self, a: int, b: int) -> list[Episode] | None:
         return [Episode(s, e, lv) for s, e, lv in self.r.episodes(a, b)]
 
-    def timeline(self, a: int, b: int, res: int = 60) -> Timeline:
+    def timeline(self, a: int, b: int, res: int = 60, prices: bool = True) -> Timeline:
         parts = []
         imp_a = a
         if self._span is not None and self._span[0] < b and self._span[1] > a:
@@ -87,10 +87,10 @@ class StoredHistory:
             res = 300 if res < 3600 else 3600 if res < 86400 else 86400
             parts.append(self.r.rollup_frame(res, lo // res * res, b))
         n_minutes = (b - a) // 60
-        if n_minutes <= PRICE_ROWS_MAX:
+        if prices and n_minutes <= PRICE_ROWS_MAX:
             parts.append(self.r.prices(a - 3600, b))
         tl = build_timeline(self._merge(parts), end=b, import_coverage=self.cov)
-        if n_minutes > PRICE_ROWS_MAX:
+        if prices and n_minutes > PRICE_ROWS_MAX:
             step = max(res, (b - a) // 3000)
             ts, px = self.r.price_samples(np.arange(a // step * step + step, b + step, step))
             tl.price_ts, tl.price_px = ts, px

@@ -100,6 +100,19 @@ def test_chart_data_marks_cascades_and_gaps() -> None:
     assert span_[0] == np.datetime64(day, "s") and span_[1] - span_[0] >= np.timedelta64(86400, "s")
 
 
+def test_chart_without_lifecycles_finds_the_cascade_in_periods() -> None:
+    """No lifecycle recorded for 1-minute data: its minutes, summed into 5-minute periods, show
+    where the cascade was (one span over the surge, none on the same calm day without it)."""
+    surge = {600 + k: 0.4e6 for k in range(30)}
+    end = from_epoch(T0 + 1200 * 60)
+    data = SIGNAL.chart(inputs_of(minute_history(surge, 1200, gaps=range(610, 614))), params(**LOW), end, 2)
+    (found,) = data.cascades
+    assert found[0] <= np.datetime64(T0 + 600 * 60, "s") and found[1] >= np.datetime64(T0 + 630 * 60, "s")
+    assert found[1] <= np.datetime64(T0 + 700 * 60, "s") and found[2] in ("alert", "severe")
+    calm = SIGNAL.chart(inputs_of(minute_history({}, 1200)), params(**LOW), end, 2)
+    assert calm.long.sum() > 0 and calm.cascades == []
+
+
 def test_chart_draws_the_days_asked_for() -> None:
     """Observed: ``chart btc_liq --days 2`` on 4-hour buckets drew 10 days (widened to 60 buckets),
     identical to ``--days 3``, while the command said "over 2 days"."""

@@ -252,3 +252,169 @@ def test_minutes_are_read_only_for_the_range_and_its_warm_up(
     # its first step reach CHUNK_OVERLAP_S further back: four days in all, whatever is stored
     assert earliest("the replay") >= to_epoch(day) - WARMUP_S - CHUNK_OVERLAP_S - 60
     copy.close()
+
+
+# -- cascade spans where no lifecycle was recorded -------------------------------------------------
+
+CRASH = to_epoch(START) + DAY + 13 * 3600 + 30 * 60  # the demo's cascade: about $1.4B from 13:30
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory: pytest.TempPathFactory) -> Database:
+    """The demo's eleven days of 1-minute buckets as ``flowwatch import`` brings them in (one
+    ``ts,value`` CSV per series): the roll-ups are written with them, no alert was ever recorded."""
+    import csv
+
+    from storage.db import open_db
+    from storage.importer import import_csv
+
+    folder = tmp_path_factory.mktemp("imported")
+    db = open_db(folder / "i.db")
+    series: dict[str, list[tuple[int, float]]] = {}
+    for o in SIGNAL.demo(START).observations:
+        series.setdefault(o.series, []).append((o.ts, o.value))
+    for name, rows in series.items():
+        path = folder / f"{name}.csv"
+        with path.open("w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["ts", "value"])
+            w.writerows(rows)
+        import_csv(db, name, path, now_ts=to_epoch(START) + 30 * DAY)
+    assert db.execute("SELECT COUNT(*) FROM alerts").fetchone()[0] == 0
+    assert db.execute("SELECT COUNT(*) FROM liq_rollup WHERE res = 300").fetchone()[0] > 3 * 3000
+    return db
+
+
+def copy_of(db: Database, tmp_path: object) -> Database:
+    from storage.db import open_db
+
+    out = open_db(tmp_path / "copy.db")  # type: ignore[operator]
+    db.conn.backup(out.conn)
+    return out
+
+
+def spans(chart: object) -> list[tuple[int, int, str]]:
+    return [
+        (int(a.astype("int64")), int(b.astype("int64")), lv)
+        for a, b, lv in chart.cascades  # type: ignore[attr-defined]
+    ]
+
+
+@pytest.mark.parametrize("days", [2, 11])
+def test_imported_minutes_without_lifecycles_show_their_cascade(
+    imported: Database, days: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No lifecycle was recorded for the imported days: the chart finds the cascade in the
+    roll-ups (5-minute ones for two days, hourly for eleven), reading no 1-minute row and
+    stepping the tracker only around it, not over every period of the range."""
+    from signals.btc_liq import _tracker
+    from storage.liq_reads import load_inputs
+
+    def no_minutes(*_a: object) -> object:
+        raise AssertionError("the chart read 1-minute rows")
+
+    monkeypatch.setattr(LiqReader, "minutes", no_minutes)
+    steps: list[int] = []
+    real = _tracker.Tracker.advance
+
+    def counted(self: _tracker.Tracker, t: int, *a: object) -> object:
+        steps.append(t)
+        return real(self, t, *a)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_tracker.Tracker, "advance", counted)
+    end = START + timedelta(days=3)
+    got = spans(SIGNAL.chart(load_inputs(imported), default_params(SIGNAL), end, days))
+    # the cascade: $40M a minute at its height 25 minutes in, over after about 90 minutes
+    around = [s for s in got if s[0] < CRASH + 90 * 60 and s[1] > CRASH]
+    assert len(around) == 1, got
+    a, b, level = around[0]
+    assert a <= CRASH + 300 and b >= CRASH + 90 * 60 and level in ("alert", "severe")
+    assert b <= CRASH + 6 * 3600  # it ends once the liquidations calm down, not at the range's end
+    periods = (days + 3) * DAY // (300 if days == 2 else 3600)
+    assert 0 < len(steps) < periods / 8, (len(steps), periods)
+
+
+def test_a_recorded_lifecycle_is_drawn_not_a_duplicate(imported: Database, tmp_path: object) -> None:
+    """Where the engine recorded the cascade, its lifecycle is the span: the roll-ups' own
+    reading of the same cascade (which begins at 13:30, earlier than this lifecycle) is not
+    drawn beside it. A replay's lifecycles (``scope='replay'``) are used the same way."""
+    from bot.replay import run_replay
+    from storage import alerts as alert_repo
+    from storage.alerts import AlertEvent
+    from storage.liq_reads import load_inputs
+
+    db = copy_of(imported, tmp_path)
+    p = default_params(SIGNAL)
+    end = START + timedelta(days=3)
+    ep = "btc_liq:cascade:test"
+    t0, t1 = CRASH + 15 * 60, CRASH + 3 * 3600
+    for ev, lv, ts in (("fired", "severe", t0), ("resolved", "ok", t1)):
+        alert_repo.insert_event(
+            db,
+            "live",
+            AlertEvent("btc_liq", "cascade", ev, lv, ts, "a cascade", episode=ep, data={"start": t0}),
+            [],
+        )
+    for days in (2, 11):
+        got = spans(SIGNAL.chart(load_inputs(db), p, end, days))
+        # (eleven days reach back to the import's first days: a watch there, found in the roll-ups)
+        assert [s for s in got if s[1] > CRASH - DAY] == [(t0, t1, "severe")], (days, got)
+    run_replay(db, [SIGNAL], {SIGNAL.id: p}, None, None, resume=False)
+    replayed = LiqReader(db, "replay").episodes(to_epoch(end) - 2 * DAY, to_epoch(end))
+    assert len(replayed) == 1 and replayed[0][0] < CRASH + 300 and replayed[0][2] in ("alert", "severe")
+    got = spans(SIGNAL.chart(load_inputs(db, scope="replay"), p, end, 2))
+    assert got == [(replayed[0][0], replayed[0][1], replayed[0][2])]
+    db.close()
+
+
+@pytest.mark.parametrize(
+    ("end", "days"),
+    [
+        (START + timedelta(days=1, hours=12), 2),  # the calm days before the cascade
+        (START + timedelta(days=1, hours=12), 8),
+        (START + timedelta(days=3), 1),  # the calm day after it
+    ],
+)
+def test_a_calm_range_has_no_span(imported: Database, end: datetime, days: int) -> None:
+    from storage.liq_reads import load_inputs
+
+    chart = SIGNAL.chart(load_inputs(imported), default_params(SIGNAL), end, days)
+    assert chart.long.sum() > 0 and len(chart.x) > 20  # liquidations there, just no cascade
+    assert chart.cascades == []
+
+
+@pytest.mark.parametrize(("end_day", "days"), [(3, 2), (3, 11), (2, 4), (3, 6)])
+def test_the_fallback_steps_where_the_tracker_would_open_a_cascade(
+    imported: Database, end_day: int, days: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Skipping the periods where no window can open a cascade changes nothing: the same spans
+    as the tracker stepping every period of the roll-ups (a watch at the import's cold start, the
+    cascade, the calm after it, with and without the cascade's fence in range)."""
+    from signals.btc_liq import _chart
+    from signals.btc_liq._stored import StoredHistory
+
+    p = default_params(SIGNAL)
+    h = StoredHistory(LiqReader(imported), p)
+    end = to_epoch(START) + end_day * DAY
+    a = end - days * DAY
+    fast = _chart.fallback_spans(h, p, a, end)
+    monkeypatch.setattr(_chart, "_may_start", lambda _tl, idx, *_a: np.ones(len(idx), dtype=bool))
+    every = _chart.fallback_spans(h, p, a, end)
+    assert fast == every
+    assert fast or end_day == 2
+
+
+def test_a_rollup_range_is_read_by_seeks_per_venue(stored: Database) -> None:
+    """``liq_rollup``'s key is (res, venue, ts): a range read that does not name the venues walks
+    every period of that resolution ever stored (a two-day chart read 400 days of 5-minute rows)."""
+    sqls: list[str] = []
+    stored.conn.set_trace_callback(sqls.append)
+    try:
+        end = to_epoch(START)
+        got = liq_rollups.rollups(stored, 300, end - 2 * DAY, end)
+    finally:
+        stored.conn.set_trace_callback(None)
+    assert len(got) > 3 * 500
+    (sql,) = [s for s in sqls if "FROM liq_rollup" in s]
+    plan = " ".join(str(row[-1]) for row in stored.execute("EXPLAIN QUERY PLAN " + sql).fetchall())
+    assert "venue=?" in plan and "ts>?" in plan, plan
