@@ -23,6 +23,7 @@ from storage import batches
 from storage import observations as obs_repo
 from storage.alerts import AlertEvent, StoredAlert
 from storage.db import open_db
+from storage.timeutil import from_epoch
 
 
 @pytest.fixture(scope="module")
@@ -186,3 +187,40 @@ def test_a_worded_unit_is_set_apart_from_its_number() -> None:
         "vol_control", 56.9, " pctl"
     )
     assert fmt_amount("btc_liq", 13.8, "M USD") == "$13.8M"
+
+
+def test_every_signal_reads_the_same_way(events: list[AlertEvent]) -> None:
+    """The same rules for all eight signals, the flow signals added later included: one money style
+    ($1.46B, $41B, $1.25T: never "$41bn" beside "$1.46B"), one percent style ("-1.1%", never
+    "-1.1 %" beside "+78%"), a peak with its unit (never a bare "peak 91.7"), percentile ordinals
+    in English ("99.2nd"), a line on what the move usually means, the level's colour, and a chart
+    title that names the alert and keeps its date."""
+    from bot.alert_text import chart_title
+
+    colours = {"watch": 0xF9A825, "alert": 0xEF6C00, "severe": 0xC62828, "ok": 0x2E7D32}
+    seen: set[str] = set()
+    for ev in events:
+        text = present(ev, str)
+        shown = " ".join([text.title, text.first_line, *text.fields.values()])
+        money = re.findall(r"-?\$\d[\d.,]*[A-Za-z]*", shown)
+        bad_money = [m for m in money if not re.fullmatch(r"-?\$\d[\d,]*(\.\d+)?[KMBT]?", m)]
+        assert not bad_money, (ev.signal, bad_money, shown)
+        assert not re.search(r"\d %", shown), (ev.signal, shown)
+        assert not re.search(r"\d\.[123]th percentile", shown), (ev.signal, shown)
+        assert not re.search(r"-\$0\b|\$0m|-0 points", shown), (ev.signal, shown)
+        if ev.event == "resolved":
+            if ev.signal != "vix_term":  # a VIX ratio's peak is the ratio, as in its title
+                assert not re.search(r"[Pp]eak -?\d+(\.\d+)? \(", text.first_line), (
+                    ev.signal,
+                    text.first_line,
+                )
+        else:
+            assert text.meaning and "\n" not in text.meaning and len(text.meaning) <= 200, (ev.signal, text)
+        e = alert_embed(_stored(ev))
+        assert e.colour is not None and e.colour.value == colours[ev.level], (ev.signal, ev.level, e.colour)
+        title = chart_title(ev)
+        date = f" · {from_epoch(ev.ts):%Y-%m-%d}"
+        assert title.endswith(date) and len(title) <= 110, title
+        assert title.startswith(text.title[:30]), (title, text.title)
+        seen.add(ev.signal)
+    assert seen == set(registry())
