@@ -108,9 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "demo",
         help="offline demo: every signal's built-in scenario through the whole pipeline",
-        description="Offline, no token, no network: a vol shock that inverts the VIX curve, a Fed-odds "
-        "whipsaw, a BTC liquidation cascade and two earnings seasons, driven through the alert engine with "
-        "a simulated clock. Alerts print on stdout; charts, summary.txt and the demo's own database go to --out.",
+        description="Offline, no token, no network: every signal's built-in scenario (vix_term: a vol shock "
+        "that inverts the VIX curve; ratecut: a Fed-odds whipsaw; btc_liq: a BTC liquidation cascade; buyback: "
+        "two earnings seasons; net_liquidity: a Treasury-account drain, then emergency lending; credit: a credit "
+        "scare; vol_control and cta_trend: an S&P 500 shock after calm years) driven through the alert engine "
+        "with a simulated clock. Alerts print on stdout; charts, summary.txt and the demo's own database go to "
+        "--out.",
     )
     p.add_argument("--format", choices=["text", "jsonl"], default="text", help="alert output on stdout")
     p.add_argument(

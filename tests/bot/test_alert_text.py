@@ -224,3 +224,24 @@ def test_every_signal_reads_the_same_way(events: list[AlertEvent]) -> None:
         assert title.startswith(text.title[:30]), (title, text.title)
         seen.add(ev.signal)
     assert seen == set(registry())
+
+
+def test_the_console_writes_times_in_flowwatch_timezone(events: list[AlertEvent], tmp_path: Path) -> None:
+    """Discord gets ``<t:…:f>`` (each reader's own zone); the console line, the run's own console
+    sink included, uses ``FLOWWATCH_TIMEZONE``."""
+    from zoneinfo import ZoneInfo
+
+    from bot.runner import App
+    from bot.sinks.console import ConsoleSink
+
+    ev = next(e for e in events if e.key == "vix3m" and e.event == "fired")
+    local = from_epoch(ev.ts).astimezone(ZoneInfo("America/New_York"))
+    line = event_line(ev, ZoneInfo("America/New_York"))
+    assert line.startswith(f"{local:%Y-%m-%d %H:%M} E") and "<t:" not in line, line
+    assert event_line(ev).startswith(f"{from_epoch(ev.ts):%Y-%m-%d %H:%M}Z")
+    settings = load_settings(
+        env={"FLOWWATCH_DB": str(tmp_path / "tz.db"), "FLOWWATCH_TIMEZONE": "America/New_York"}, dotenv=None
+    )
+    app = App(settings)
+    sink = app.sinks[0]
+    assert isinstance(sink, ConsoleSink) and sink.tz == ZoneInfo("America/New_York")
