@@ -854,7 +854,7 @@ def _check_fetch(settings: Settings, ids: Sequence[str]) -> None:
     reached = len(results) - len(failed)
     print(f"fetch: {reached} of {len(results)} sources reached (one try each)", file=sys.stderr)
     for name, why in sorted(failed.items()):
-        print(f"  {name}: {why[:200]}", file=sys.stderr)
+        print(f"  {name}: {why if len(why) <= 200 else why[:199].rstrip() + '…'}", file=sys.stderr)
     if results and not reached:
         print(
             "nothing is reachable: check this machine's network (DNS, proxy, firewall). Shown below is "

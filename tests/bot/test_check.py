@@ -83,6 +83,8 @@ def test_offline_check_tries_each_source_once_and_sums_up(
     assert main(["check", "--db", str(loaded)]) == 0
     out, err = capsys.readouterr()
     assert urls and max(urls.values()) == 1, urls  # one try per request, no retries
+    # one try per source: the earnings calendar scan asks for its first day only, not five days
+    assert sum("api.nasdaq.com" in u for u in urls) == 1, [u for u in urls if "nasdaq" in u]
     err_lines = err.splitlines()
     head = next(i for i, line in enumerate(err_lines) if line.startswith("fetch: "))
     assert err_lines[head].startswith("fetch: 0 of ") and err_lines[head].endswith(
