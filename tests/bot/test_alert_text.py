@@ -245,3 +245,21 @@ def test_the_console_writes_times_in_flowwatch_timezone(events: list[AlertEvent]
     app = App(settings)
     sink = app.sinks[0]
     assert isinstance(sink, ConsoleSink) and sink.tz == ZoneInfo("America/New_York")
+
+
+def test_the_signal_pages_show_alerts_as_the_bot_writes_them(events: list[AlertEvent]) -> None:
+    """A signal page's "What an alert says" example is the message the bot writes for that demo
+    event today (title, first line, meaning): a changed message fails here until the page follows."""
+    docs = Path(__file__).resolve().parents[2] / "docs" / "signals"
+    shown = {
+        (t.title, t.first_line, t.meaning) for t in (present(e, str) for e in events if e.event != "resolved")
+    }
+    pages = 0
+    for page in sorted(docs.glob("*.md")):
+        text = page.read_text(encoding="utf-8")
+        if "## What an alert says" not in text:
+            continue
+        pages += 1
+        block = text.split("## What an alert says", 1)[1].split("```text\n", 1)[1].split("\n```", 1)[0]
+        assert tuple(block.splitlines()) in shown, (page.name, block)
+    assert pages >= 4
