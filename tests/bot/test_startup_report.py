@@ -109,6 +109,13 @@ async def test_offline_report_says_nothing_is_reachable_and_logs_one_warning_per
         assert retries and all(r.levelno == logging.DEBUG for r in retries)
         warnings = [r for r in caplog.records if r.levelno >= logging.WARNING and r.name == "flowwatch.run"]
         assert len(warnings) == len(polled), [r.getMessage() for r in warnings]
+        # and across flowwatch: one WARNING per source (a stream's venue, a poll's provider)
+        every = [
+            r.getMessage().split(":")[0]
+            for r in caplog.records
+            if r.levelno >= logging.WARNING and r.name.startswith("flowwatch")
+        ]
+        assert len(every) == len(set(every)), sorted(every)
         # a second failing round is quiet; recovery is one INFO line
         caplog.clear()
         poll = next(p for p in sources.polls() if p.name == "kalshi_fomc")
