@@ -305,7 +305,12 @@ async def test_the_flow_signals_backtest_from_discord(
     fields = {f["name"]: f["value"] for f in embed["fields"]}
     (last_name,) = [n for n in fields if n.startswith("Last ")]
     last = fields[last_name].splitlines()
-    assert last and all("<t:" in x and "peak " in x for x in last), last
+    assert last and all("<t:" in x for x in last), last
+    # a peak in the unit the alerts use (a percentile), never a bare "peak 97.7"
+    peaks = [x.split(" · peak ")[1].split(" · ")[0] for x in last if " · peak " in x]
+    assert peaks and all(p.endswith(" percentile") for p in peaks), last
+    if signal == "cta_trend":  # the trigger's value is a distance: no peak
+        assert all(" · peak " not in x for x in last if x.endswith("`trigger`")), last
     assert msg.attachment(f"backtest-{signal}.png").data.startswith(PNG)
     assert bot_all.app is not None
     assert await bot_all.app.store.call(alert_repo.list_alerts, scope="replay") == []
