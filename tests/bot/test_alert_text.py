@@ -263,3 +263,28 @@ def test_the_signal_pages_show_alerts_as_the_bot_writes_them(events: list[AlertE
         block = text.split("## What an alert says", 1)[1].split("```text\n", 1)[1].split("\n```", 1)[0]
         assert tuple(block.splitlines()) in shown, (page.name, block)
     assert pages >= 4
+
+
+def test_times_in_discord_notices_are_discord_timestamps() -> None:
+    """A stale notice's text names when the next figure was due ("2025-11-28 21:30 UTC", right for
+    the console); in Discord it is a timestamp each reader sees in their own zone. Dates stay."""
+    from bot.discord_embeds import discord_times
+
+    notice = AlertEvent(
+        signal="net_liquidity",
+        key="stale:data",
+        event="fired",
+        level="watch",
+        prev_level="ok",
+        ts=1_764_400_000,
+        summary=(
+            "Stale data for net_liquidity: the latest net liquidity figures are for Wednesday 2025-11-19; "
+            "the H.4.1 with Wednesday 2025-11-26's levels was due 2025-11-28 21:30 UTC"
+        ),
+        kind="notice",
+    )
+    e = notice_embed(_stored(notice))
+    assert "was due <t:1764365400:f>" in (e.description or ""), e.description
+    assert " UTC" not in (e.description or "") and "Wednesday 2025-11-19" in (e.description or "")
+    assert "2025-11-28 21:30 UTC" in event_line(notice)  # the console keeps its own zone
+    assert discord_times("at 2026-03-30 14:00Z and 2026-03-30") == "at <t:1774879200:f> and 2026-03-30"
