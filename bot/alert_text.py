@@ -54,7 +54,9 @@ def chart_title(ev: AlertEvent) -> str:
     text = present(ev, utc_stamp)
     aw = ev.data.get("awaiting") if text.pending else None
     note = f" · {level_word(str(aw.get('level')))} awaiting confirmation" if isinstance(aw, Mapping) else ""
-    return clip(f"{text.title}{note} · {from_epoch(ev.ts):%Y-%m-%d}", 110)
+    tail = f"{note} · {from_epoch(ev.ts):%Y-%m-%d}"
+    # a long headline is shortened, never the date or the level awaiting confirmation
+    return clip(text.title, max(110 - len(tail), 40)) + tail
 
 
 def alert_chart(data: ChartData, alert: AlertEvent) -> ChartData:

@@ -118,9 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "demo",
         help="offline demo: every signal's built-in scenario through the whole pipeline",
-        description="Offline, no token, no network: a vol shock that inverts the VIX curve, a Fed-odds "
-        "whipsaw, a BTC liquidation cascade and two earnings seasons, driven through the alert engine with "
-        "a simulated clock. Alerts print on stdout; charts, summary.txt and the demo's own database go to --out.",
+        description="Offline, no token, no network: every signal's built-in scenario (vix_term: a vol shock "
+        "that inverts the VIX curve; ratecut: a Fed-odds whipsaw; btc_liq: a BTC liquidation cascade; buyback: "
+        "two earnings seasons; net_liquidity: a Treasury-account drain, then emergency lending; credit: a credit "
+        "scare; vol_control and cta_trend: an S&P 500 shock after calm years) driven through the alert engine "
+        "with a simulated clock. Alerts print on stdout; charts, summary.txt and the demo's own database go to "
+        "--out.",
     )
     p.add_argument("--format", choices=["text", "jsonl"], default="text", help="alert output on stdout")
     p.add_argument(
@@ -863,7 +866,7 @@ def _check_fetch(settings: Settings, ids: Sequence[str]) -> None:
     reached = len(results) - len(failed)
     print(f"fetch: {reached} of {len(results)} sources reached (one try each)", file=sys.stderr)
     for name, why in sorted(failed.items()):
-        print(f"  {name}: {why[:200]}", file=sys.stderr)
+        print(f"  {name}: {why if len(why) <= 200 else why[:199].rstrip() + '…'}", file=sys.stderr)
     if results and not reached:
         print(
             "nothing is reachable: check this machine's network (DNS, proxy, firewall). Shown below is "

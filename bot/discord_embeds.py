@@ -6,8 +6,9 @@ here (title 256, description 4096, field 1024, 25 fields, 6000 in total).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import discord
@@ -38,6 +39,20 @@ def ts_tag(ts: int | float | datetime, style: str = "R") -> str:
     """Discord's timestamp markup: each reader sees it in their own timezone."""
     t = int(ts.timestamp()) if isinstance(ts, datetime) else int(ts)
     return f"<t:{t}:{style}>"
+
+
+_UTC_TIME = re.compile(r"\b(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2})(?::\d{2})? ?(?:UTC|Z)\b")
+
+
+def discord_times(text: str) -> str:
+    """A time the signals wrote in UTC ("was due 2025-11-28 21:30 UTC", for the console and the
+    logs) as a Discord timestamp, which each reader sees in their own zone; dates stay dates."""
+
+    def tag(m: re.Match[str]) -> str:
+        at = datetime.fromisoformat(f"{m.group(1)}T{m.group(2)}").replace(tzinfo=UTC)
+        return ts_tag(at, "f")
+
+    return _UTC_TIME.sub(tag, text)
 
 
 def signal_title(signal_id: str) -> str:
@@ -160,7 +175,8 @@ def notice_embed(alert: StoredAlert) -> discord.Embed:
     embed = discord.Embed(
         title=clip(f"{icon} Operational notice · {what}", 256),
         description=clip(
-            f"{alert.summary}\n-# Not a market alert: this is about flowwatch's data feeds.", 4096
+            f"{discord_times(alert.summary)}\n-# Not a market alert: this is about flowwatch's data feeds.",
+            4096,
         ),
         colour=NOTICE_COLOUR,
     )
@@ -192,7 +208,7 @@ def status_value(ks: KeyStatus) -> str:
             parts.append(f"{ks.change_1d:+.3f} vs yesterday")
     text = " · ".join(parts)
     if ks.stale:
-        text += f"\n⚠️ stale: {ks.stale}"
+        text += f"\n⚠️ stale: {discord_times(ks.stale)}"
     return text
 
 
@@ -258,7 +274,9 @@ def summary_embed(summary: GuildSummary, image: str | None = None) -> discord.Em
             inline=False,
         )
     if summary.stale:
-        _add_field(embed, "Stale data", "\n".join(f"⚠️ {s}" for s in summary.stale), inline=False)
+        _add_field(
+            embed, "Stale data", "\n".join(f"⚠️ {discord_times(s)}" for s in summary.stale), inline=False
+        )
     if image:
         embed.set_image(url=f"attachment://{image}")
     embed.set_footer(text="flowwatch · /status for now, /history for more")

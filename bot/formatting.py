@@ -101,4 +101,5 @@ def reading_line(r: Reading, tz: ZoneInfo | None = None, stale: str | None = Non
             f"{level_word(r.next_threshold.level.label)}"
         )
     st = f"  STALE: {stale}" if stale else ""
-    return f"{r.signal}/{r.key}  {level_word(r.level.label):<8}  as of {when(r.ts, tz)}  {r.summary}{nxt}{st}"
+    summary = r.summary.rstrip(".") if nxt else r.summary  # "… via FRED; 20.3 pctl below", not ".;"
+    return f"{r.signal}/{r.key}  {level_word(r.level.label):<8}  as of {when(r.ts, tz)}  {summary}{nxt}{st}"

@@ -6,8 +6,11 @@ misfire grace time; job errors and misses are logged, never fatal.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -29,6 +32,21 @@ def _on_job_event(event: JobExecutionEvent) -> None:
         log.error("job %s failed: %r", event.job_id, event.exception)
 
 
+def _stops_quietly(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """A job that a stop (Ctrl-C, SIGTERM) cancels mid-run ends quietly: APScheduler would log the
+    cancellation as "Job ... raised an exception" with a traceback, and the listener as a failure."""
+
+    @functools.wraps(fn)
+    async def job(*args: Any) -> Any:
+        try:
+            return await fn(*args)
+        except asyncio.CancelledError:
+            log.debug("job %s stopped by the shutdown", getattr(fn, "__name__", fn))
+            return None
+
+    return job
+
+
 def build_scheduler(app: App) -> AsyncIOScheduler:
     sched = AsyncIOScheduler(job_defaults=JOB_DEFAULTS, timezone="UTC")
     sched.add_listener(_on_job_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
@@ -36,22 +54,33 @@ def build_scheduler(app: App) -> AsyncIOScheduler:
         kwargs = dict(poll.trigger)
         trigger = kwargs.pop("trigger")
         sched.add_job(
-            app.run_poll,
+            _stops_quietly(app.run_poll),
             trigger,
             args=[poll],
             id=f"poll:{poll.name}",
             name=poll.description or poll.name,
             **kwargs,
         )
-    sched.add_job(app.evaluate_all, "interval", minutes=15, id="evaluate", name="re-evaluate every signal")
-    sched.add_job(app.heartbeat, "interval", seconds=60, id="heartbeat", name="heartbeat")
-    sched.add_job(app.prune, "cron", hour=4, minute=17, id="prune", name="retention pruning")
     sched.add_job(
-        app.integrity_check, "cron", hour=4, minute=47, id="integrity", name="database integrity check"
+        _stops_quietly(app.evaluate_all),
+        "interval",
+        minutes=15,
+        id="evaluate",
+        name="re-evaluate every signal",
+    )
+    sched.add_job(_stops_quietly(app.heartbeat), "interval", seconds=60, id="heartbeat", name="heartbeat")
+    sched.add_job(_stops_quietly(app.prune), "cron", hour=4, minute=17, id="prune", name="retention pruning")
+    sched.add_job(
+        _stops_quietly(app.integrity_check),
+        "cron",
+        hour=4,
+        minute=47,
+        id="integrity",
+        name="database integrity check",
     )
     if app.settings.deadman_url:
         sched.add_job(
-            app.deadman_ping,
+            _stops_quietly(app.deadman_ping),
             "interval",
             minutes=app.settings.deadman_minutes,
             id="deadman",
@@ -60,7 +89,7 @@ def build_scheduler(app: App) -> AsyncIOScheduler:
     if app.settings.summary_time is not None:
         t = app.settings.summary_time
         sched.add_job(
-            app.post_summary,
+            _stops_quietly(app.post_summary),
             "cron",
             hour=t.hour,
             minute=t.minute,

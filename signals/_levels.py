@@ -205,26 +205,34 @@ def per_year(eps: pd.DataFrame, first: pd.Timestamp, last: pd.Timestamp, min_lev
 
 
 def usd_text(x: float) -> str:
-    """``41.2e9`` -> ``$41bn``; ``8.5e8`` -> ``$850m``; ``1.25e12`` -> ``$1.25tn``; signed."""
+    """The one money style of every message (as ``$1.46B`` for a BTC cascade): ``41.2e9`` ->
+    ``$41B``; ``2.34e9`` -> ``$2.3B``; ``8.5e8`` -> ``$850M``; ``1.25e12`` -> ``$1.25T``; signed."""
     if not np.isfinite(x):
         return "n/a"
-    sign, a = ("-" if x < 0 else ""), abs(x)
+    a = abs(x)
+    sign = "-" if x < 0 and a >= 0.5 else ""
     if a >= 1e12:
-        return f"{sign}${a / 1e12:.2f}tn"
+        return f"{sign}${a / 1e12:.2f}T"
     if a >= 10e9:
-        return f"{sign}${a / 1e9:.0f}bn"
+        return f"{sign}${a / 1e9:.0f}B"
     if a >= 1e9:
-        return f"{sign}${a / 1e9:.1f}bn"
-    return f"{sign}${a / 1e6:.0f}m"
+        return f"{sign}${a / 1e9:.1f}B"
+    if a >= 1e6:
+        return f"{sign}${a / 1e6:.0f}M"
+    if a >= 1e3:
+        return f"{sign}${a / 1e3:.0f}K"
+    return f"{sign}${a:.0f}"
 
 
 def pct_text(pct: float) -> str:
-    """A percentile as an ordinal, capped below 100: ``99.7`` -> ``99.7th percentile``."""
+    """A percentile as an ordinal, capped below 100: ``99.7`` -> ``99.7th percentile``, ``99.2`` ->
+    ``99.2nd percentile``, ``21`` -> ``21st percentile``."""
     if not np.isfinite(pct):
         return "n/a"
     p = min(pct, 99.9)
-    if p >= 99.0:
-        return f"{p:.1f}th percentile"
+    if p >= 99.0 and round(p, 1) != 99.0:
+        text, last = f"{p:.1f}", round(p * 10) % 10
+        return f"{text}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(last, 'th') } percentile"
     n = round(p)
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix} percentile"

@@ -41,7 +41,9 @@ from bot.commands._common import (
 )
 from bot.config import Settings
 from bot.discord_embeds import clip, signal_title, ts_tag
+from bot.engine import rules_for
 from bot.formatting import fmt_value, level_word
+from signals import get_signal
 from signals.base import Level, Params
 from storage.timeutil import parse_date_arg
 
@@ -113,6 +115,16 @@ def per_key_field(result: BacktestResult) -> tuple[str, str] | None:
     return f"Lifecycles per kind of key, {len(keys)} keys (yours vs current)", clip(text, FIELD_MAX)
 
 
+def _peak_text(result: BacktestResult, key: str, peak: float | None) -> str | None:
+    """A lifecycle's peak as the signal's own messages write it (``99.7th percentile``,
+    ``$1.46B``), never a bare number; None where a peak means nothing (cta_trend's trigger: its
+    value is a distance, smallest when it matters)."""
+    if peak is None:
+        return None
+    describe = rules_for(get_signal(result.signal), result.params).describe_peak
+    return describe(key, peak) if describe is not None else fmt_value(result.signal, peak)
+
+
 def backtest_embed(result: BacktestResult, filename: str) -> discord.Embed:
     over = (
         ", ".join(f"`{k}={v:g}`" for k, v in result.overrides.items()) or "the current thresholds (no change)"
@@ -136,7 +148,8 @@ def backtest_embed(result: BacktestResult, filename: str) -> discord.Embed:
         lines = []
         for c in reversed(last):
             end = ts_tag(c.end, "d") if c.end is not None else "still open"
-            peak = f" · peak {fmt_value(result.signal, c.peak)}" if c.peak is not None else ""
+            shown = _peak_text(result, c.key, c.peak)
+            peak = f" · peak {shown}" if shown else ""
             lines.append(f"{ts_tag(c.start, 'd')} → {end}{peak} · {level_word(c.peak_level)} · `{c.key}`")
         embed.add_field(
             name=f"Last {len(last)} with these thresholds", value=clip("\n".join(lines), 1024), inline=False

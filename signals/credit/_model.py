@@ -124,6 +124,6 @@ def curve_summary(row: pd.Series, score: float) -> str:
     rank = f"{pct_text(score)} of its history" if np.isfinite(score) else "history too short to rank"
     inv = f"; inverted for {int(row['inverted_days'])} sessions" if row["inverted_days"] else ""
     return (
-        f"2s10s {row['spread_bp']:+.0f} bp (10y {row['dgs10']:.2f} %, 2y {row['dgs2']:.2f} %), "
+        f"2s10s {row['spread_bp']:+.0f} bp (10y {row['dgs10']:.2f}%, 2y {row['dgs2']:.2f}%), "
         f"{row['chg_bp']:+.0f} bp in {CURVE_DAYS} sessions ({rank}){inv}. Treasury yields via FRED."
     )

@@ -28,15 +28,16 @@ def present(ev: AlertEvent, stamp: Stamp) -> AlertText | None:
         head = f"2s10s {chg:+.0f} bp in 20 sessions, now {spread:+.0f} bp"
         inv = d.get("inverted_days")
         inv_s = f"; inverted for {inv} sessions" if isinstance(inv, int) and inv > 0 else ""
-        first = f"10-year {ten:.2f} %, 2-year {two:.2f} % on {d.get('date')}; {rank}{inv_s}."
+        first = f"10-year {ten:.2f}%, 2-year {two:.2f}% on {d.get('date')}; {rank}{inv_s}."
         return message(
             ev,
             head,
             first,
             CURVE_MEANING,
             {"Source": "Treasury yields (DGS10, DGS2) via FRED"},
-            "{:.1f}",
+            None,
             stamp,
+            peak_text=pct_text,
         )
     oas, chg, h = num(d, "oas_bp"), num(d, "change_bp"), d.get("horizon_sessions")
     if oas is None or chg is None or not isinstance(h, int):
@@ -48,4 +49,4 @@ def present(ev: AlertEvent, stamp: Stamp) -> AlertText | None:
     fields = {
         f"{hh}-session change": f"{v:+.0f} bp" for hh in (5, 20) if (v := num(d, f"chg_{hh}d_bp")) is not None
     }
-    return message(ev, head, first, HY_MEANING, fields, "{:.1f}", stamp)
+    return message(ev, head, first, HY_MEANING, fields, None, stamp, peak_text=pct_text)

@@ -131,8 +131,8 @@ def curve_readings(inputs: Inputs, params: Params) -> list[Reading]:
         spread, chg, inv = float(row["spread_bp"]), float(row["chg_bp"]), int(row["inverted_days"])
         fields = {
             "2s10s": f"{spread:+.0f} bp ({day})",
-            "10-year": f"{float(row['dgs10']):.2f} %",
-            "2-year": f"{float(row['dgs2']):.2f} %",
+            "10-year": f"{float(row['dgs10']):.2f}%",
+            "2-year": f"{float(row['dgs2']):.2f}%",
             "Steepening": f"{chg:+.0f} bp in {CURVE_DAYS} sessions, {pct_text(s)} of its history",
             "Sessions inverted": str(inv),
         }

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from signals import _spx
+from signals._levels import usd_text
 from signals.base import Params
 from signals.charts import Line, Panel, TimeSeriesChart, marks_on
 from signals.cta_trend._model import NAMES
@@ -73,7 +74,7 @@ def chart(
         title=title,
         source=(
             f"Source: S&P 500 closes ({src}); an estimate: a 1/3/6/12-month trend replication, a full "
-            f"position assumed {params['full_bn']:g}bn USD"
+            f"position assumed {usd_text(params['full_bn'] * 1e9)}"
         ),
         as_of=times[keep][-1].to_pydatetime() if keep.any() else None,
         panels=panels,

@@ -278,13 +278,13 @@ def summary(row: pd.Series, score: float, model: Model | None = None) -> str:
     if np.isfinite(row["flip_level"]):
         flip = (
             f"net {'short below' if side == 'long' else 'long above'} {row['flip_level']:,.0f} "
-            f"({row['flip_pct']:+.1f} %, {row['flip_sigma']:.1f} daily moves)"
+            f"({row['flip_pct']:+.1f}%, {row['flip_sigma']:.1f} daily moves)"
         )
     else:
         flip = f"no flip of the net position within {FLIP_SEARCH:.0%}"
     nearest = (
         f"nearest trigger: {NAMES.get(int(row['nearest']), str(row['nearest']))} at "
-        f"{row['nearest_level']:,.0f} ({row['nearest_pct']:+.1f} %)"
+        f"{row['nearest_level']:,.0f} ({row['nearest_pct']:+.1f}%)"
         if np.isfinite(row["nearest_level"])
         else "no trigger yet"
     )

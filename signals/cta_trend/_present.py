@@ -17,7 +17,7 @@ def present(ev: AlertEvent, stamp: Stamp) -> AlertText | None:
     side = "long" if pos >= 0 else "short"
     flip, flip_pct, sigma = num(d, "flip_level"), num(d, "flip_pct"), num(d, "flip_sigma")
     flip_text = (
-        f"net {'short below' if pos >= 0 else 'long above'} {flip:,.0f} ({flip_pct:+.1f} %, {sigma:.1f} daily moves)"
+        f"net {'short below' if pos >= 0 else 'long above'} {flip:,.0f} ({flip_pct:+.1f}%, {sigma:.1f} daily moves)"
         if flip is not None and flip_pct is not None and sigma is not None
         else "no flip of the net position within 25 %"
     )
@@ -31,7 +31,7 @@ def present(ev: AlertEvent, stamp: Stamp) -> AlertText | None:
         pct_or_none = num(d, "percentile")
         pct = float(ev.value or 0.0) if pct_or_none is None else pct_or_none
         head = (
-            f"CTA {verb} {change * 100:+.0f} points in {days} sessions, about {usd_text(change * full)} "
+            f"CTA {verb} {round(change * 100):+d} points in {days} sessions, about {usd_text(change * full)} "
             f"(estimate, {pct_text(pct)})"
         )
         first = f"Estimated position {pos:+.0%} ({side}); {flip_text}."

@@ -189,7 +189,7 @@ def _flip_text(row: dict[str, Any]) -> str:
     below = row["position"] >= 0
     return (
         f"net {'short below' if below else 'long above'} {row['flip_level']:,.0f} "
-        f"({row['flip_pct']:+.1f} %, {row['flip_sigma']:.1f} daily moves)"
+        f"({row['flip_pct']:+.1f}%, {row['flip_sigma']:.1f} daily moves)"
     )
 
 
@@ -202,7 +202,7 @@ def summary(key: str, row: dict[str, Any], value: float, m: Model) -> str:
     rank = f", {pct_text(value)} of its history" if key != "trigger" else ""
     trig = _triggers(row, m)
     nearest = min(trig, key=lambda t: abs(t[2])) if trig else None
-    near = f"; nearest trigger: {nearest[0]} at {nearest[1]:,.0f} ({nearest[2]:+.1f} %)" if nearest else ""
+    near = f"; nearest trigger: {nearest[0]} at {nearest[1]:,.0f} ({nearest[2]:+.1f}%)" if nearest else ""
     text = _assumptions(row, m)
     return f"{what}{rank}; {_flip_text(row)}{near}. {text[:1].upper()}{text[1:]}."
 
@@ -223,7 +223,7 @@ def fields(row: dict[str, Any], m: Model) -> dict[str, str]:
         "Position": f"{row['position']:+.0%} of a full position",
         f"{m.flow_days}-session change": f"{change * 100:+.0f} points ({usd_text(change * m.full_usd)})",
         "Net flip level": _flip_text(row),
-        "Triggers": "; ".join(f"{n} {lvl:,.0f} ({pc:+.1f} %)" for n, lvl, pc in _triggers(row, m)) or "n/a",
+        "Triggers": "; ".join(f"{n} {lvl:,.0f} ({pc:+.1f}%)" for n, lvl, pc in _triggers(row, m)) or "n/a",
         "If tomorrow moves": ", ".join(
             f"{k:+d}σ: {usd_text(v)}"
             for k in MOVES

@@ -39,12 +39,12 @@ def chart(
     marks = list(marks)
     panels = [
         Panel(
-            "net liquidity ($tn)",
+            "net liquidity ($T)",
             (Line("WALCL - WTREGEN - RRP", x, net),),
             marks=marks_on(x, net, marks, set(KEYS)),
         ),
         Panel(
-            "parts, change ($bn)",
+            "parts, change ($B)",
             (
                 Line("Fed assets (WALCL)", x, _since(f["walcl"])),
                 Line("minus Treasury account (WTREGEN)", x, -_since(f["tga"])),

@@ -187,6 +187,6 @@ def summary(row: pd.Series, key: str, score: float, horizon: int) -> str:
     )
     return (
         f"Net liquidity {usd_text(row['net'] * 1e6)}: {usd_text(abs(chg))} {word} in {h} week"
-        f"{'s' if h != 1 else ''} ({pct:+.1f} %), {rank}{lead}. Figures: H.4.1 of "
+        f"{'s' if h != 1 else ''} ({pct:+.1f}%), {rank}{lead}. Figures: H.4.1 of "
         f"{pd.Timestamp(row['release']).date().isoformat()} (Wednesday {wed} levels), {rrp_src}."
     )

@@ -29,7 +29,7 @@ def present(ev: AlertEvent, stamp: Stamp) -> AlertText | None:
     word = "drained" if change < 0 else "added"
     weeks = f"{h} week{'s' if h != 1 else ''}"
     pct = num(d, "change_pct")
-    pct_s = f" ({pct:+.1f} %)" if pct is not None else ""
+    pct_s = f" ({pct:+.1f}%)" if pct is not None else ""
     head = f"Net liquidity {usd_text(abs(change) * 1e9)} {word} in {weeks}{pct_s}"
     driver = d.get("driver")
     raw = d.get("parts_bn")
@@ -58,4 +58,4 @@ def present(ev: AlertEvent, stamp: Stamp) -> AlertText | None:
     }
     if ev.event == "resolved":  # the first line leads with the duration and the peak instead
         fields["Figures"] = figures
-    return message(ev, head, first, MEANING.get(ev.key, ""), fields, "{:.1f}", stamp)
+    return message(ev, head, first, MEANING.get(ev.key, ""), fields, None, stamp, peak_text=pct_text)

@@ -98,7 +98,7 @@ def reading(
     )
     fields = {
         "Net liquidity": usd_text(float(row["net"]) * 1e6),
-        "Change": f"{usd_text(chg * 1e6)} in {weeks} ({pct:+.1f} %)",
+        "Change": f"{usd_text(chg * 1e6)} in {weeks} ({pct:+.1f}%)",
         "Percentile": f"{pct_text(score)} of its history",
         "Parts of the change": " · ".join(
             f"{PARTS[n]} {usd_text(v * 1e6)}" for n, v in parts.items() if np.isfinite(v)
@@ -109,12 +109,12 @@ def reading(
     for hh in HORIZONS:
         c = float(row[f"chg_{hh}w"])
         if np.isfinite(c):
-            fields[f"{hh}-week change"] = f"{usd_text(c * 1e6)} ({float(row[f'pct_{hh}w']):+.1f} %)"
+            fields[f"{hh}-week change"] = f"{usd_text(c * 1e6)} ({float(row[f'pct_{hh}w']):+.1f}%)"
     lvl = Level(level)
     word = "drained" if chg < 0 else "added"
     lead = f"; {SHORT[driver]} {usd_text(parts[driver] * 1e6)}" if driver else ""
     headline = (
-        f"{usd_text(abs(chg) * 1e6)} {word} in {h}w ({pct:+.1f} %), {pct_text(score)}{lead}; "
+        f"{usd_text(abs(chg) * 1e6)} {word} in {h}w ({pct:+.1f}%), {pct_text(score)}{lead}; "
         f"net {usd_text(float(row['net']) * 1e6)}, H.4.1 of {release}"
     )
     nxt = next((Threshold(lv, thresholds[i]) for i, lv in enumerate(LEVELS) if lv > lvl), None)

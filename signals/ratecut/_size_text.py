@@ -26,7 +26,7 @@ from storage.observations import Inputs
 
 
 def _size_pct(x: float) -> str:
-    return "n/a" if x != x else f"{round(x * 100):d} %"
+    return "n/a" if x != x else f"{round(x * 100):d}%"
 
 
 def _bp(x: float) -> str:
@@ -85,7 +85,7 @@ def describe_size(
             f"({_bp(wh[1] - wh[0])} then {_bp(wh[2] - wh[1])}); " + text[len(short) + 2 :]
         )
     if v.rate is not None and np.isfinite(v.rate[j]) and np.isfinite(v.rate[s]):
-        text += f", expected rate after it {v.rate[j]:.2f} % (was {v.rate[s]:.2f} %)"
+        text += f", expected rate after it {v.rate[j]:.2f}% (was {v.rate[s]:.2f}%)"
     text += f" on {names[name]}"
     if mult > 0:
         text += f" ({mult:.1f}× the {size:.1f} bp repricing size"

@@ -29,6 +29,11 @@ RETRY_STATUS = {429, 500, 502, 503, 504}
 _MAX_ATTEMPTS: ContextVar[int | None] = ContextVar("flowwatch_http_max_attempts", default=None)
 
 
+def is_single_try() -> bool:
+    """Inside :func:`single_try`: a source that asks many times (a calendar scan) asks once."""
+    return _MAX_ATTEMPTS.get() == 1
+
+
 @contextlib.contextmanager
 def single_try() -> Iterator[None]:
     """One attempt per request inside the block (``flowwatch check``: a quick answer, not patience)."""

@@ -133,7 +133,8 @@ async def fill_downtime(ctx: SourceContext, started: datetime, venues: Sequence[
     try:
         events = await okx.fetch_recent(ctx.client, ctx.now(), ctx.now() - timedelta(days=1))
     except SourceError as exc:
-        log.warning("okx: could not fill the downtime from REST: %s", exc)
+        # the outage is already the stream's one warning: the REST fill that failed with it is a detail
+        log.info("okx: could not fill the downtime from REST: %s", exc)
         return Batch()
     if not events:
         return Batch()

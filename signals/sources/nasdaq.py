@@ -268,6 +268,8 @@ async def scan(
             "nasdaq: scanning %d trading days to %s, %.0f s apart", len(todo), todo[-1].isoformat(), spacing
         )
     streak = 0
+    # ``flowwatch check`` tries each source once: a first failing day ends the scan there
+    give_up = 1 if http.is_single_try() else MAX_CONSECUTIVE_FAILURES
     for i, d in enumerate(todo):
         if i:
             await sleep(spacing)
@@ -276,7 +278,7 @@ async def scan(
         except SourceError as exc:
             res.failed.append(f"{d.isoformat()}: {exc.message}")
             streak += 1
-            if streak >= MAX_CONSECUTIVE_FAILURES and i + 1 < len(todo):
+            if streak >= give_up and i + 1 < len(todo):
                 res.stopped = (
                     f"stopped after {streak} failing days in a row; {len(todo) - i - 1} days not asked"
                 )

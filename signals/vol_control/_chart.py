@@ -10,6 +10,7 @@ from datetime import datetime
 import pandas as pd
 
 from signals import _spx
+from signals._levels import usd_text
 from signals.base import Params
 from signals.charts import Line, Panel, TimeSeriesChart, marks_on
 from signals.vol_control._readings import model_frames
@@ -67,7 +68,7 @@ def chart(
         signal=SIGNAL_ID,
         title=title,
         source=(
-            f"Source: S&P 500 closes ({src}); an estimate: {params['aum_bn']:g}bn USD assumed to target "
+            f"Source: S&P 500 closes ({src}); an estimate: {usd_text(params['aum_bn'] * 1e9)} assumed to target "
             f"{params['target_vol']:.0%} volatility"
         ),
         as_of=times[keep][-1].to_pydatetime() if keep.any() else None,

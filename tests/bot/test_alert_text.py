@@ -23,6 +23,7 @@ from storage import batches
 from storage import observations as obs_repo
 from storage.alerts import AlertEvent, StoredAlert
 from storage.db import open_db
+from storage.timeutil import from_epoch
 
 
 @pytest.fixture(scope="module")
@@ -186,3 +187,104 @@ def test_a_worded_unit_is_set_apart_from_its_number() -> None:
         "vol_control", 56.9, " pctl"
     )
     assert fmt_amount("btc_liq", 13.8, "M USD") == "$13.8M"
+
+
+def test_every_signal_reads_the_same_way(events: list[AlertEvent]) -> None:
+    """The same rules for all eight signals, the flow signals added later included: one money style
+    ($1.46B, $41B, $1.25T: never "$41bn" beside "$1.46B"), one percent style ("-1.1%", never
+    "-1.1 %" beside "+78%"), a peak with its unit (never a bare "peak 91.7"), percentile ordinals
+    in English ("99.2nd"), a line on what the move usually means, the level's colour, and a chart
+    title that names the alert and keeps its date."""
+    from bot.alert_text import chart_title
+
+    colours = {"watch": 0xF9A825, "alert": 0xEF6C00, "severe": 0xC62828, "ok": 0x2E7D32}
+    seen: set[str] = set()
+    for ev in events:
+        text = present(ev, str)
+        shown = " ".join([text.title, text.first_line, *text.fields.values()])
+        money = re.findall(r"-?\$\d[\d.,]*[A-Za-z]*", shown)
+        bad_money = [m for m in money if not re.fullmatch(r"-?\$\d[\d,]*(\.\d+)?[KMBT]?", m)]
+        assert not bad_money, (ev.signal, bad_money, shown)
+        assert not re.search(r"\d %", shown), (ev.signal, shown)
+        assert not re.search(r"\d\.[123]th percentile", shown), (ev.signal, shown)
+        assert not re.search(r"-\$0\b|\$0m|-0 points", shown), (ev.signal, shown)
+        if ev.event == "resolved":
+            if ev.signal != "vix_term":  # a VIX ratio's peak is the ratio, as in its title
+                assert not re.search(r"[Pp]eak -?\d+(\.\d+)? \(", text.first_line), (
+                    ev.signal,
+                    text.first_line,
+                )
+        else:
+            assert text.meaning and "\n" not in text.meaning and len(text.meaning) <= 200, (ev.signal, text)
+        e = alert_embed(_stored(ev))
+        assert e.colour is not None and e.colour.value == colours[ev.level], (ev.signal, ev.level, e.colour)
+        title = chart_title(ev)
+        date = f" · {from_epoch(ev.ts):%Y-%m-%d}"
+        assert title.endswith(date) and len(title) <= 110, title
+        assert title.startswith(text.title[:30]), (title, text.title)
+        seen.add(ev.signal)
+    assert seen == set(registry())
+
+
+def test_the_console_writes_times_in_flowwatch_timezone(events: list[AlertEvent], tmp_path: Path) -> None:
+    """Discord gets ``<t:…:f>`` (each reader's own zone); the console line, the run's own console
+    sink included, uses ``FLOWWATCH_TIMEZONE``."""
+    from zoneinfo import ZoneInfo
+
+    from bot.runner import App
+    from bot.sinks.console import ConsoleSink
+
+    ev = next(e for e in events if e.key == "vix3m" and e.event == "fired")
+    local = from_epoch(ev.ts).astimezone(ZoneInfo("America/New_York"))
+    line = event_line(ev, ZoneInfo("America/New_York"))
+    assert line.startswith(f"{local:%Y-%m-%d %H:%M} E") and "<t:" not in line, line
+    assert event_line(ev).startswith(f"{from_epoch(ev.ts):%Y-%m-%d %H:%M}Z")
+    settings = load_settings(
+        env={"FLOWWATCH_DB": str(tmp_path / "tz.db"), "FLOWWATCH_TIMEZONE": "America/New_York"}, dotenv=None
+    )
+    app = App(settings)
+    sink = app.sinks[0]
+    assert isinstance(sink, ConsoleSink) and sink.tz == ZoneInfo("America/New_York")
+
+
+def test_the_signal_pages_show_alerts_as_the_bot_writes_them(events: list[AlertEvent]) -> None:
+    """A signal page's "What an alert says" example is the message the bot writes for that demo
+    event today (title, first line, meaning): a changed message fails here until the page follows."""
+    docs = Path(__file__).resolve().parents[2] / "docs" / "signals"
+    shown = {
+        (t.title, t.first_line, t.meaning) for t in (present(e, str) for e in events if e.event != "resolved")
+    }
+    pages = 0
+    for page in sorted(docs.glob("*.md")):
+        text = page.read_text(encoding="utf-8")
+        if "## What an alert says" not in text:
+            continue
+        pages += 1
+        block = text.split("## What an alert says", 1)[1].split("```text\n", 1)[1].split("\n```", 1)[0]
+        assert tuple(block.splitlines()) in shown, (page.name, block)
+    assert pages >= 4
+
+
+def test_times_in_discord_notices_are_discord_timestamps() -> None:
+    """A stale notice's text names when the next figure was due ("2025-11-28 21:30 UTC", right for
+    the console); in Discord it is a timestamp each reader sees in their own zone. Dates stay."""
+    from bot.discord_embeds import discord_times
+
+    notice = AlertEvent(
+        signal="net_liquidity",
+        key="stale:data",
+        event="fired",
+        level="watch",
+        prev_level="ok",
+        ts=1_764_400_000,
+        summary=(
+            "Stale data for net_liquidity: the latest net liquidity figures are for Wednesday 2025-11-19; "
+            "the H.4.1 with Wednesday 2025-11-26's levels was due 2025-11-28 21:30 UTC"
+        ),
+        kind="notice",
+    )
+    e = notice_embed(_stored(notice))
+    assert "was due <t:1764365400:f>" in (e.description or ""), e.description
+    assert " UTC" not in (e.description or "") and "Wednesday 2025-11-19" in (e.description or "")
+    assert "2025-11-28 21:30 UTC" in event_line(notice)  # the console keeps its own zone
+    assert discord_times("at 2026-03-30 14:00Z and 2026-03-30") == "at <t:1774879200:f> and 2026-03-30"

@@ -192,6 +192,11 @@ BACKTESTS = [
     # the overrides that broke the embed: 1,209 characters of lifecycles per key
     ("ratecut", [("swing_pp", "8")]),
     ("ratecut", [("size_bp", "3")]),
+    # the flow signals: percentile lines over ten-year windows of the S&P 500 and FRED's series
+    ("vol_control", [("alert", "99")]),
+    ("cta_trend", [("alert", "99"), ("flow_days", "5")]),
+    ("net_liquidity", [("watch", "95")]),
+    ("credit", [("confirm", "1")]),
 ]
 
 
@@ -251,3 +256,70 @@ def test_headline_counts_alerts_and_heads_ups_apart(vix_db: Path) -> None:
     assert float(t_rate) == pytest.approx(int(t_alerts) / res.years, abs=0.05)
     assert int(t_heads) + int(t_alerts) == len(res.tested.lifecycles)
     assert int(c_heads) + int(c_alerts) == len(res.current.lifecycles)
+
+
+@pytest_asyncio.fixture
+async def bot_all(fake_discord: FakeDiscord, all_db: Path, tmp_path: Path) -> AsyncIterator[TestBot]:
+    db = tmp_path / "bot.db"
+    shutil.copyfile(all_db, db)
+    settings = bot_settings(tmp_path, FLOWWATCH_DB=str(db), FLOWWATCH_BACKTEST_COOLDOWN="0")
+    async with running_bot(fake_discord, settings) as b:
+        yield b
+
+
+FLOWS = [
+    ("vol_control", "alert=99"),
+    ("cta_trend", "alert=99 flow_days=5"),
+    ("net_liquidity", "watch=95"),
+    ("credit", "confirm=1"),
+]
+
+
+@pytest.mark.parametrize(("signal", "overrides"), FLOWS, ids=[f[0] for f in FLOWS])
+async def test_the_flow_signals_backtest_from_discord(
+    fake_discord: FakeDiscord,
+    bot_all: TestBot,
+    all_db: Path,
+    signal: str,
+    overrides: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The four flow signals answer /backtest as vix_term does: private, rates against the current
+    thresholds, the last lifecycles with dates and peaks, the chart, nothing written; a bad value
+    gets the message of ``replay --set``."""
+    rec = await run(
+        fake_discord, option("signal", signal), option("overrides", overrides), option("start", "2012-01-01")
+    )
+    msg = await fake_discord.wait_for_followup(rec, timeout=120)
+    assert [cb.type for cb in rec.callbacks] == [DEFERRED]
+    assert rec.callbacks[0].data.get("flags", 0) & EPHEMERAL
+    embed = msg.embed
+    assert (
+        embed is not None
+        and embed["title"].startswith("Backtest · ")
+        and "since 2012-01-01" in embed["title"]
+    )
+    first = embed["description"].splitlines()[0]
+    assert first.startswith("With `") and " a year**" in first, first
+    assert all(f"`{pair}`" in first.split(":")[0] for pair in overrides.split()), first
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    (last_name,) = [n for n in fields if n.startswith("Last ")]
+    last = fields[last_name].splitlines()
+    assert last and all("<t:" in x for x in last), last
+    # a peak in the unit the alerts use (a percentile), never a bare "peak 97.7"
+    peaks = [x.split(" · peak ")[1].split(" · ")[0] for x in last if " · peak " in x]
+    assert peaks and all(p.endswith(" percentile") for p in peaks), last
+    if signal == "cta_trend":  # the trigger's value is a distance: no peak
+        assert all(" · peak " not in x for x in last if x.endswith("`trigger`")), last
+    assert msg.attachment(f"backtest-{signal}.png").data.startswith(PNG)
+    assert bot_all.app is not None
+    assert await bot_all.app.store.call(alert_repo.list_alerts, scope="replay") == []
+
+    bad = await run(fake_discord, option("signal", signal), option("overrides", "alert=abc"))
+    assert [cb.type for cb in bad.callbacks] == [MESSAGE]
+    said = fake_discord.original_response(bad)
+    capsys.readouterr()
+    assert main(["replay", signal, "--set", "alert=abc", "--db", str(all_db)]) == 2
+    cli = capsys.readouterr().err.strip().split("--set alert: ", 1)[1]
+    assert "is not a number (allowed 50 to 100 pctl)" in cli
+    assert said is not None and f"Alert: {cli}" in said.content, (said.content, cli)

@@ -19,11 +19,16 @@ OFFLINE = "[Errno -2] Name or service not known"
 
 @pytest.fixture
 def loaded(tmp_path: Path, data_dir: Path) -> Path:
-    """Real history (VIX closes to 2026-07, the Coinglass import to 2025-11, earnings to 2025)."""
+    """Real history (VIX closes to 2026-07, the Coinglass import to 2025-11, earnings to 2025, the
+    S&P 500 to 2026-08, FRED's series to 2025-11 and 2026)."""
     folder = tmp_path / "files"
     folder.mkdir()
     for name in ("cboe_vix_daily.csv", "cboe_vix3m_daily.csv", "cboe_vix9d_daily.csv",
-                 "btc_liquidations_binance_4h_coinglass.csv", "sp500_earnings_dates_2015_2025.csv"):  # fmt: skip
+                 "btc_liquidations_binance_4h_coinglass.csv", "sp500_earnings_dates_2015_2025.csv",
+                 # the flow signals' inputs: the S&P 500 to 2026-08, FRED's H.4.1, spreads and yields
+                 "sp500_index_daily.csv", "fred_walcl_weekly.csv", "fred_wtregen_weekly.csv",
+                 "fred_rrpontsyd_daily.csv", "fred_bamlh0a0hym2_daily.csv", "fred_dgs10_daily.csv",
+                 "fred_dgs2_daily.csv"):  # fmt: skip
         shutil.copy(data_dir / name, folder / name)
     db = tmp_path / "h.db"
     assert main(["backfill", "all", "--dir", str(folder), "--db", str(db)]) == 0
@@ -41,6 +46,12 @@ def test_no_fetch_flags_stale_data_for_every_signal_and_says_why_there_is_none(
     # btc_liq from a Coinglass import that ends in 2025: stale, not "ok as of 2025-11-14"
     assert "STALE: the latest data is from 2025-11-" in by["btc_liq/cascade"]
     assert "STALE" in by["vix_term/vix3m"] and "STALE" in by["vix_term/vix9d"]
+    # the four flow signals, each key: a value from old history is flagged, never shown as current
+    for key in ("vol_control/selling", "vol_control/buying", "cta_trend/selling", "cta_trend/buying",
+                "cta_trend/trigger", "net_liquidity/drain", "net_liquidity/injection", "credit/hy",
+                "credit/curve"):  # fmt: skip
+        assert "  STALE: " in by[key] and " as of 20" in by[key], by[key]
+    assert ".; " not in out  # the distance follows the reading cleanly
     # history that exists but does not reach today: the line says so, and what to do
     assert by["buyback/share"].startswith("buyback/share  no data yet: ")
     assert "stored rows, none usable" in by["buyback/share"] and "backfill all" in by["buyback/share"]
@@ -72,6 +83,8 @@ def test_offline_check_tries_each_source_once_and_sums_up(
     assert main(["check", "--db", str(loaded)]) == 0
     out, err = capsys.readouterr()
     assert urls and max(urls.values()) == 1, urls  # one try per request, no retries
+    # one try per source: the earnings calendar scan asks for its first day only, not five days
+    assert sum("api.nasdaq.com" in u for u in urls) == 1, [u for u in urls if "nasdaq" in u]
     err_lines = err.splitlines()
     head = next(i for i, line in enumerate(err_lines) if line.startswith("fetch: "))
     assert err_lines[head].startswith("fetch: 0 of ") and err_lines[head].endswith(

@@ -223,6 +223,18 @@ def test_demo_writes_charts_and_summary(tmp_path: Path, capsys: pytest.CaptureFi
     assert code == 0 and "sent" not in out and "deliveries                0 rows" in out
 
 
+def test_demo_help_names_every_signals_scenario_and_its_own_database(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``demo --help`` described four of the scenarios after the flow signals were added."""
+    with pytest.raises(SystemExit):
+        main(["demo", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for sid in registry():
+        assert sid in text, sid
+    assert "default: OUT/demo.db; never $FLOWWATCH_DB" in text
+
+
 def test_db_stats_does_not_count_replay_events_as_deliveries(
     tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

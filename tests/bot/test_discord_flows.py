@@ -71,8 +71,8 @@ async def test_flows_shows_every_flow_signal_and_its_assumptions(
     # the shock's second day: vol-control funds selling, the CTA replication cutting
     assert "to sell in 5 sessions" in values and "(estimate)" in values
     assert "Severe" in values
-    assert "estimate; assumes $300bn of vol-control assets" in embed["description"]
-    assert "a full position assumed to be $70bn of S&P 500 exposure" in embed["description"]
+    assert "estimate; assumes $300B of vol-control assets" in embed["description"]
+    assert "a full position assumed to be $70B of S&P 500 exposure" in embed["description"]
     assert not msg.attachments
 
 

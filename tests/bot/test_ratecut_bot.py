@@ -263,5 +263,5 @@ def test_ratecut_answer_names_the_expected_move_and_a_size_repricing(db: Any) ->
     ans = ratecut_answer(db, settings(), T + timedelta(minutes=2), parse_meeting("dec", T))
     assert "expected move -38 bp" in ans.fields["Kalshi"]
     assert ans.fields["Size"].startswith(
-        "Dec 9: odds of a cut of 50 bp or more 10 % → 50 % in 6 h; expected move −38 bp (was −28 bp)"
+        "Dec 9: odds of a cut of 50 bp or more 10% → 50% in 6 h; expected move −38 bp (was −28 bp)"
     )

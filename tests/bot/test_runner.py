@@ -412,3 +412,40 @@ async def test_an_alerts_chart_is_rendered_once_for_every_sink(
         assert len(renders) == 2
     finally:
         await app.stop()
+
+
+async def test_a_stop_during_a_poll_is_quiet(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Ctrl-C while a scheduled poll waits between two tries (the usual case with no network):
+    APScheduler logged the cancellation as "Job ... raised an exception" with a traceback, and
+    the listener "job poll:polymarket_fomc failed: CancelledError()"."""
+    from bot.scheduler import build_scheduler
+
+    settings = load_settings(env={"FLOWWATCH_DB": str(tmp_path / "q.db")}, dotenv=None)
+    app = App(settings)
+    started = asyncio.Event()
+
+    async def waiting_poll(poll: object) -> None:  # a retry's back-off, cut by the stop
+        started.set()
+        await asyncio.sleep(3600)
+
+    app.run_poll = waiting_poll  # type: ignore[method-assign]
+    sched = build_scheduler(app)
+    caplog.set_level(logging.DEBUG)
+    before = asyncio.all_tasks()
+    sched.start()
+    try:
+        sched.modify_job("poll:polymarket_fomc", next_run_time=datetime.now(UTC))
+        await asyncio.wait_for(started.wait(), timeout=30)
+    finally:
+        sched.shutdown(wait=False)
+    # what asyncio.run does after the main coroutine returns: cancel what is left, and wait
+    left = [t for t in asyncio.all_tasks() - before if t is not asyncio.current_task()]
+    for t in left:
+        t.cancel()
+    await asyncio.gather(*left, return_exceptions=True)
+    await asyncio.sleep(0)
+    app.renderer.close()
+    assert left
+    loud = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert not loud, [(r.name, r.getMessage()) for r in loud]
+    assert any("stopped by the shutdown" in r.getMessage() for r in caplog.records)

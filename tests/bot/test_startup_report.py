@@ -20,7 +20,7 @@ import pytest
 from bot.config import load_settings
 from bot.runner import App
 from bot.sinks.console import ConsoleSink
-from signals import sources
+from signals import registry, sources
 from tests.bot.faultworld import World, world_at
 
 START = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)  # a Friday, the recorded snapshots' day
@@ -63,7 +63,7 @@ async def test_online_report_lists_every_signal_and_source_reached(tmp_path: Pat
         vix = next(line for line in lines if line.strip().startswith("vix_term/vix3m"))
         assert "VIX/VIX3M" in vix and "as of 2026-11-" in vix
         assert any(w in vix for w in ("OK", "Heads-up", "Alert", "Severe"))
-        for sid in ("btc_liq", "buyback", "ratecut", "vix_term"):
+        for sid in registry():  # all eight, the flow signals included
             assert any(line.strip().startswith(f"{sid}/") for line in lines), sid
         # every poll is listed: run and answered, or why it did not run
         names = {p.name for p in sources.polls()}
@@ -98,6 +98,9 @@ async def test_offline_report_says_nothing_is_reachable_and_logs_one_warning_per
         assert "Name or service not known" in text
         # every signal is still listed, saying why it has nothing to show
         assert "vix_term/vix3m" in text and "no data yet (nothing stored" in text
+        report = text.split("Sources:")[0].splitlines()
+        for sid in registry():
+            assert any(line.strip().startswith(f"{sid}") for line in report), (sid, text)
         # said by run itself: not "(or flowwatch run polls it)"
         assert "flowwatch run" not in text.split("Sources:")[0], text
         assert "the polls store it as it is published" in text
@@ -106,6 +109,13 @@ async def test_offline_report_says_nothing_is_reachable_and_logs_one_warning_per
         assert retries and all(r.levelno == logging.DEBUG for r in retries)
         warnings = [r for r in caplog.records if r.levelno >= logging.WARNING and r.name == "flowwatch.run"]
         assert len(warnings) == len(polled), [r.getMessage() for r in warnings]
+        # and across flowwatch: one WARNING per source (a stream's venue, a poll's provider)
+        every = [
+            r.getMessage().split(":")[0]
+            for r in caplog.records
+            if r.levelno >= logging.WARNING and r.name.startswith("flowwatch")
+        ]
+        assert len(every) == len(set(every)), sorted(every)
         # a second failing round is quiet; recovery is one INFO line
         caplog.clear()
         poll = next(p for p in sources.polls() if p.name == "kalshi_fomc")

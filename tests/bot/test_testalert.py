@@ -13,6 +13,7 @@ import pytest
 
 from bot.config import load_settings
 from bot.testalert import TEST_MARK, run_test_alert
+from signals import registry
 from storage import alerts as alert_repo
 from storage import subscriptions
 from storage.db import open_db
@@ -103,7 +104,7 @@ async def test_bot_without_subscriptions_and_a_deleted_webhook_are_reported(
     )
 
 
-@pytest.mark.parametrize("signal", ["vix_term", "ratecut", "buyback"])
+@pytest.mark.parametrize("signal", sorted(set(registry()) - {"btc_liq"}))  # btc_liq: above
 async def test_each_signal_has_a_test_alert_with_a_chart(signal: str, tmp_path: Path) -> None:
     settings = load_settings(env={"FLOWWATCH_DB": str(tmp_path / "t.db")}, dotenv=None)
     db = open_db(settings.db_path)

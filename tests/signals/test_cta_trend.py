@@ -127,7 +127,7 @@ def test_summary_names_the_triggers_and_the_assumption() -> None:
     text = ct.summary(f.iloc[-1], 98.0)
     assert text.startswith("CTAs (estimate): position ")
     assert "98th percentile" in text and "nearest trigger: " in text
-    assert "a full position assumed to be $70bn of S&P 500 exposure" in text
+    assert "a full position assumed to be $70B of S&P 500 exposure" in text
 
 
 # --- the real history -------------------------------------------------------------------

@@ -92,4 +92,4 @@ def test_every_alert_says_it_is_an_estimate_and_states_its_assumptions() -> None
     for e in replay(SIG):
         if e.event in ("fired", "escalated"):
             assert e.summary.startswith("CTAs (estimate): position ")
-            assert "a full position assumed to be $70bn of S&P 500 exposure" in e.summary
+            assert "a full position assumed to be $70B of S&P 500 exposure" in e.summary

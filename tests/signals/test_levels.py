@@ -133,14 +133,17 @@ def test_clean_series_says_what_is_wrong() -> None:
 
 
 def test_texts() -> None:
-    assert usd_text(41.2e9) == "$41bn"
-    assert usd_text(-8.5e8) == "-$850m"
-    assert usd_text(1.25e12) == "$1.25tn"
-    assert usd_text(2.34e9) == "$2.3bn"
+    # one money style with every other message ($1.46B for a BTC cascade)
+    assert usd_text(41.2e9) == "$41B"
+    assert usd_text(-8.5e8) == "-$850M"
+    assert usd_text(1.25e12) == "$1.25T"
+    assert usd_text(2.34e9) == "$2.3B"
+    assert usd_text(950e3) == "$950K" and usd_text(-0.2) == "$0"  # never "$0m" nor "-$0"
     assert pct_text(97.6) == "98th percentile"
     assert pct_text(99.73) == "99.7th percentile"
     assert pct_text(100.0) == "99.9th percentile"
     assert pct_text(21.0) == "21st percentile"
+    assert pct_text(99.2) == "99.2nd percentile" and pct_text(99.02) == "99th percentile"  # never "99.2th"
     assert pct_text(float("nan")) == "n/a"
 
 

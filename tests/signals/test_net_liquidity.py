@@ -265,7 +265,7 @@ def test_real_history_alerts_name_the_driver(real: tuple[pd.DataFrame, dict[str,
     may22 = f.loc[pd.Timestamp("2022-05-11", tz="UTC")]
     assert may22["driver_4w"] == "tga" and may22["pct_4w"] < -7
     text = nl.summary(may22, "drain", float(lv["drain"].loc[may22.name, "score"]), 4)
-    assert "drained in 4 weeks (-7.3 %)" in text
+    assert "drained in 4 weeks (-7.3%)" in text
     assert "biggest part: Treasury account (WTREGEN)" in text
     assert "H.4.1 of 2022-05-12 (Wednesday 2022-05-11 levels), RRPONTSYD of 2022-05-11" in text
 

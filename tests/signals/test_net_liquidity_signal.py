@@ -105,7 +105,7 @@ def test_the_demo_drains_on_the_treasury_account_and_injects_on_fed_lending(
 def test_the_chart_shows_net_liquidity_its_parts_and_each_key(demo: tuple[Inputs, ReplayResult]) -> None:
     marks = [(datetime.fromtimestamp(e.ts, UTC), e.level, e.key) for e in demo[1].events]
     data = chart_of(SIG, demo[0], default_params(SIG), datetime(2026, 8, 1, tzinfo=UTC), 400, marks)
-    assert [p.ylabel for p in data.panels] == ["net liquidity ($tn)", "parts, change ($bn)", "drain (pctl)", "injection (pctl)"]  # fmt: skip
+    assert [p.ylabel for p in data.panels] == ["net liquidity ($T)", "parts, change ($B)", "drain (pctl)", "injection (pctl)"]  # fmt: skip
     assert len(data.panels[0].marks) == len(marks)  # every alert on the net liquidity line
     assert data.panels[2].thresholds == {"watch": 90.0, "alert": 97.5, "severe": 99.5}
     assert not data.empty and data.as_of is not None

@@ -107,9 +107,7 @@ def test_july_2019_size_repricings_alert(history: tuple[Any, list[AlertEvent], s
     severe = next(e for e in events if e.key == "2019-07-31.size" and str(_day(e)) == "2019-07-19")
     assert "WHIPSAW of the expected move: −32 bp → −40 bp → −31 bp" in severe.summary
     alert = next(e for e in events if e.key == "2019-07-31.size" and str(_day(e)) == "2019-07-10")
-    assert (
-        "Jul 31: odds of a 50 bp cut 3 % → 29 % in 24 h; expected move −32 bp (was −26 bp)" in alert.summary
-    )
+    assert "Jul 31: odds of a 50 bp cut 3% → 29% in 24 h; expected move −32 bp (was −26 bp)" in alert.summary
 
 
 def test_the_february_2020_repricing_still_alerts(history: tuple[Any, list[AlertEvent], str]) -> None:
@@ -153,14 +151,14 @@ def test_size_texts_say_path_or_move_and_never_contradict_the_level(
 ) -> None:
     """A later meeting's number is the expected path through it (Sep 18, 2019 on 06-26: −49 bp
     is the path through Jul 31 and Sep 18, about twice its own move), the odds named moved as
-    shown (never "0 % → 0 %"), no "-0 bp", and an Over whose peak passed a higher line than its
+    shown (never "0% → 0%"), no "-0 bp", and an Over whose peak passed a higher line than its
     level says why it stayed there (2019-07-10: Sep 18 at 1.5×, the Jul 31 meeting's echo)."""
     _db, events, _ = history
     sizes = [e for e in events if e.key.endswith(".size")]
     for e in sizes:
         text = SIGNAL.present(e, str)
         assert text is not None
-        assert "0 % → 0 %" not in e.summary and "100 % → 100 %" not in e.summary, e.summary
+        assert "0% → 0%" not in e.summary and "100% → 100%" not in e.summary, e.summary
         assert not re.search(r"(?<![\d.])-0 bp", text.title), text.title
         if e.data.get("path"):
             assert "expected path to it" in text.title and "expected move" not in text.title, text.title

@@ -66,7 +66,7 @@ def test_a_hiking_cycle_repricing_of_size_alerts_while_p_cut_stays_zero() -> Non
     top = max(size(rs), key=lambda r: r.value)
     assert top.level == Level.SEVERE  # +20 bp within 24 h: four times the 5 bp size
     assert top.value == pytest.approx(20 / 5, abs=0.05)
-    assert "Dec 9: odds of a hike of 50 bp or more 10 % → 90 %" in top.summary
+    assert "Dec 9: odds of a hike of 50 bp or more 10% → 90%" in top.summary
     assert "expected move +48 bp (was +28 bp) on Kalshi" in top.summary
     assert "Polymarket +20 bp the same way" in top.summary
     assert top.data["move_bp"] == pytest.approx(20.0) and top.fields["Expected path"].startswith("+47.5 bp")

@@ -82,8 +82,8 @@ def test_summary_states_the_estimate_and_its_assumptions() -> None:
     f = vc.frame(closes(np.concatenate([alternating(80, 0.005), alternating(3, 0.03)])))
     text = vc.summary(f.iloc[-1], 99.2)
     assert text.startswith("Vol-control funds: about $")
-    assert "to sell over the next 5 sessions" in text and "99.2th percentile" in text
-    assert "Estimate; assumes $300bn of vol-control assets, a 10% volatility target" in text
+    assert "to sell over the next 5 sessions" in text and "99.2nd percentile" in text
+    assert "Estimate; assumes $300B of vol-control assets, a 10% volatility target" in text
     assert "1-month volatility" in text
 
 

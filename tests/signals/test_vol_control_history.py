@@ -93,5 +93,5 @@ def test_alert_rates_over_the_whole_history() -> None:
 def test_every_alert_says_it_is_an_estimate_and_states_its_assumptions() -> None:
     for e in replay(SIG):
         if e.event in ("fired", "escalated"):
-            assert "Estimate; assumes $300bn of vol-control assets, a 10% volatility target" in e.summary
+            assert "Estimate; assumes $300B of vol-control assets, a 10% volatility target" in e.summary
             assert e.data["assumptions"].startswith("estimate; assumes")

@@ -223,3 +223,33 @@ async def test_refused_connection_retries_with_growing_jittered_backoff() -> Non
     caps = [min(8.0, 2 ** (i)) for i in range(6)]
     assert all(d <= cap for d, cap in zip(sleeps.delays, caps, strict=True))
     assert c.health.unavailable is None and c.health.last_error == "connection refused"
+
+
+async def test_a_downtime_fill_that_fails_with_the_outage_adds_no_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """With no network the OKX stream's "stream down" is the outage's one WARNING; the REST fill of
+    the minutes before the start fails with it and says so at INFO (it was a second WARNING)."""
+    from datetime import UTC, datetime
+
+    import httpx
+
+    from signals.sources.base import SourceContext
+    from signals.sources.http import single_try
+    from signals.sources.liquidations import fill_downtime
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[Errno -2] Name or service not known", request=request)
+
+    async def no_sleep(_s: float) -> None:
+        return None
+
+    now = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+    caplog.set_level(logging.DEBUG)
+    async with httpx.AsyncClient(transport=httpx.MockTransport(refuse)) as client:
+        ctx = SourceContext(client=client, now=lambda: now, settings=None, reader=None, sleep=no_sleep)  # type: ignore[arg-type]
+        with single_try():  # no back-off waits in a test
+            batch = await fill_downtime(ctx, now, ["okx"])
+    assert not batch.rows
+    said = [r for r in caplog.records if "could not fill the downtime" in r.getMessage()]
+    assert len(said) == 1 and said[0].levelno == logging.INFO, [(r.levelno, r.getMessage()) for r in said]
