@@ -19,6 +19,7 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 
 from bot.charts import LEVEL_COLOURS
+from bot.charts._levels import legend_with_levels
 from signals.btc_liq import BtcLiqChart, CascadeChart
 
 LONG_COLOUR, SHORT_COLOUR, PRICE_COLOUR = "#c62828", "#2e7d32", "#37474f"
@@ -68,7 +69,7 @@ def draw(fig: Figure, data: BtcLiqChart) -> None:
     per = {86400: "day", 3600: "hour"}.get(int(data.res), "bucket")
     ax.set_ylabel(f"USD liquidated per {per} (millions; shorts below zero)")
     ax.grid(alpha=0.25)
-    ax.legend(loc="upper left", frameon=False, ncol=2, fontsize=8)
+    legend_with_levels(ax, [m[1] for m in marks], "v", loc="upper left", frameon=False, ncol=2, fontsize=8)
     if len(data.price):
         tw = ax.twinx()
         tw.plot(data.price_x, data.price, color=PRICE_COLOUR, linewidth=1.0)

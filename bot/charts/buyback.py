@@ -7,6 +7,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from bot.charts import LEVEL_COLOURS
+from bot.charts._levels import legend_with_levels, threshold_lines
 from signals.buyback import BuybackChart
 
 LINE, CAP, EST = "#212121", "#1565c0", "#b0bec5"
@@ -45,19 +46,7 @@ def draw(fig: Figure, data: BuybackChart) -> None:
         top.fill_between(
             x, th["alert"], share, where=share >= th["alert"], color=LEVEL_COLOURS["alert"], alpha=0.18
         )
-    for name, value in th.items():
-        top.axhline(value, color=LEVEL_COLOURS[name], linewidth=0.9, linestyle=":")
-        top.text(
-            1.0,
-            value,
-            f" {name} {value:g}%",
-            transform=top.get_yaxis_transform(),
-            va="center",
-            ha="left",
-            fontsize=7,
-            color=LEVEL_COLOURS[name],
-            clip_on=False,
-        )
+    threshold_lines(top, th, lambda v: f"{v:g}%", linestyle=":")
     today = data.today
     if today is not None:
         for ax in (top, bottom):
@@ -100,7 +89,9 @@ def draw(fig: Figure, data: BuybackChart) -> None:
         )
     top.set_ylim(0, 100)
     top.set_ylabel("% in blackout")
-    top.legend(loc="upper left", frameon=False, ncol=3, fontsize=8)
+    legend_with_levels(
+        top, [m[1] for m in marks] if len(x) else [], loc="upper left", frameon=False, ncol=3, fontsize=8
+    )
     top.grid(alpha=0.25)
 
     weeks = data.weeks

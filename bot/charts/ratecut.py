@@ -11,6 +11,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from bot.charts import LEVEL_COLOURS
+from bot.charts._levels import level_handles
 from signals.ratecut import RateCutChart, VenueLine
 
 VENUE_STYLE: dict[str, dict[str, Any]] = {
@@ -64,6 +65,7 @@ def draw(fig: Figure, data: RateCutChart) -> None:
                 fontsize=7,
             )
     marks = data.marks
+    kinds: list[Any] = []
     for kind, marker in KIND_MARKERS.items():
         sel = [m for m in marks if m[3] == kind]
         if sel:
@@ -76,15 +78,17 @@ def draw(fig: Figure, data: RateCutChart) -> None:
                 edgecolors="white",
                 linewidths=0.8,
                 zorder=7,
-                label=kind,
             )
+            kinds.append(kind_handle(kind, marker))
     locator = mdates.AutoDateLocator(minticks=4, maxticks=9)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     ax.set_ylim(0, 100)
     ax.set_ylabel("P(cut), %")
     ax.grid(alpha=0.25)
-    ax.legend(loc="upper left", frameon=False, ncol=6, fontsize=8)
+    # the marker's shape says what happened, its colour the level: an entry for each
+    handles = ax.get_legend_handles_labels()[0] + kinds + level_handles(m[2] for m in marks)
+    ax.legend(handles=handles, loc="upper left", frameon=False, ncol=6, fontsize=8)
 
 
 def _draw_sizes(ax: Any, data: RateCutChart, sizes: list[VenueLine]) -> None:
@@ -102,10 +106,26 @@ def _draw_sizes(ax: Any, data: RateCutChart, sizes: list[VenueLine]) -> None:
             edgecolors="white",
             linewidths=0.8,
             zorder=7,
-            label="size",
         )
+        ax.legend(handles=[kind_handle("size", "s")], loc="upper left", frameon=False, fontsize=8)
     ax.set_ylabel(data.size_label, fontsize=8)
     ax.grid(alpha=0.25)
+
+
+def kind_handle(kind: str, marker: str) -> Any:
+    """A legend entry for a kind of mark: its shape, in grey (the colour is the level's)."""
+    from matplotlib.lines import Line2D
+
+    return Line2D(
+        [],
+        [],
+        linestyle="none",
+        marker=marker,
+        markersize=7.5,
+        color="#757575",
+        markeredgecolor="white",
+        label=kind,
+    )
 
 
 def ref_labels(

@@ -14,6 +14,7 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 
 from bot.charts import LEVEL_COLOURS
+from bot.charts._levels import legend_with_levels, threshold_lines
 from signals.charts import Panel, TimeSeriesChart
 
 LINE_COLOURS = ("#212121", "#1565c0", "#6a1b9a", "#00838f")
@@ -34,20 +35,7 @@ def draw(fig: Figure | Any, data: TimeSeriesChart) -> None:
 def _panel(ax: Any, panel: Panel) -> None:
     for i, line in enumerate(panel.lines):
         ax.plot(line.x, line.y, color=LINE_COLOURS[i % len(LINE_COLOURS)], linewidth=1.2, label=line.label)
-    for name, value in panel.thresholds.items():
-        colour = LEVEL_COLOURS.get(name, "#757575")
-        ax.axhline(value, color=colour, linewidth=0.9, linestyle="--")
-        ax.text(
-            1.0,
-            value,
-            f" {name} {value:g}",
-            transform=ax.get_yaxis_transform(),
-            va="center",
-            ha="left",
-            fontsize=7,
-            color=colour,
-            clip_on=False,
-        )
+    threshold_lines(ax, panel.thresholds)
     if panel.marks:
         ax.scatter(
             np.array([m.at for m in panel.marks], dtype="datetime64[ns]"),
@@ -60,5 +48,4 @@ def _panel(ax: Any, panel: Panel) -> None:
         )
     ax.set_ylabel(panel.ylabel, fontsize=8)
     ax.grid(alpha=0.25)
-    if panel.lines:
-        ax.legend(loc="upper left", frameon=False, fontsize=8)
+    legend_with_levels(ax, {m.level for m in panel.marks}, loc="upper left", frameon=False, fontsize=8)

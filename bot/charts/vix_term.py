@@ -6,6 +6,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from bot.charts import LEVEL_COLOURS
+from bot.charts._levels import legend_with_levels, threshold_lines
 from signals.vix_term import VixTermChart
 
 
@@ -49,19 +50,7 @@ def draw(fig: Figure, data: VixTermChart) -> None:
             interpolate=True,
             label="inverted",
         )
-    for name, value in data.thresholds.items():
-        bottom.axhline(value, color=LEVEL_COLOURS[name], linewidth=0.9, linestyle="--")
-        bottom.text(
-            1.0,
-            value,
-            f" {name} {value:.2f}",
-            transform=bottom.get_yaxis_transform(),
-            va="center",
-            ha="left",
-            fontsize=7,
-            color=LEVEL_COLOURS[name],
-            clip_on=False,
-        )
+    threshold_lines(bottom, data.thresholds, lambda v: f"{v:.2f}")
     marks = data.marks
     if marks and len(x):
         mx = np.array([m[0] for m in marks], dtype="datetime64[ns]")
@@ -69,6 +58,9 @@ def draw(fig: Figure, data: VixTermChart) -> None:
         colours = [LEVEL_COLOURS.get(m[1], "#000000") for m in marks]
         bottom.scatter(x[idx], ratio[idx], s=36, c=colours, zorder=5, edgecolors="white", linewidths=0.8)
     bottom.set_ylabel("VIX / VIX3M")
+    legend_with_levels(
+        bottom, [m[1] for m in marks] if len(x) else [], loc="upper left", frameon=False, ncol=5, fontsize=8
+    )
     bottom.grid(alpha=0.25)
 
 
@@ -94,23 +86,14 @@ def draw_front(fig: Figure, data: VixTermChart) -> None:
             alpha=0.35,
             interpolate=True,
         )
-    for name, value in data.front_thresholds.items():
-        bottom.axhline(value, color=LEVEL_COLOURS[name], linewidth=0.9, linestyle="--")
-        bottom.text(
-            1.0,
-            value,
-            f" {name} {value:.2f}",
-            transform=bottom.get_yaxis_transform(),
-            va="center",
-            ha="left",
-            fontsize=7,
-            color=LEVEL_COLOURS[name],
-            clip_on=False,
-        )
+    threshold_lines(bottom, data.front_thresholds, lambda v: f"{v:.2f}")
     front = data.front_marks
     if front and len(x):
         fx = np.array(front, dtype="datetime64[ns]")
         idx = np.clip(np.searchsorted(x, fx), 0, len(x) - 1)
         bottom.scatter(x[idx], ratio[idx], s=36, color=LEVEL_COLOURS["watch"], zorder=5, edgecolors="white")
     bottom.set_ylabel("VIX9D / VIX")
+    legend_with_levels(
+        bottom, ["watch"] if front and len(x) else [], loc="upper left", frameon=False, ncol=5, fontsize=8
+    )
     bottom.grid(alpha=0.25)
