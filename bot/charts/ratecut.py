@@ -35,7 +35,7 @@ def draw(fig: Figure, data: RateCutChart) -> None:
     for s in data.series:
         ax.plot(s.x, s.y, label=s.label, **VENUE_STYLE.get(s.venue, {}))
     ax.axhline(50, color="#757575", linewidth=0.8, linestyle=":")
-    ax.text(0.0, 50, " 50 %", transform=ax.get_yaxis_transform(), va="bottom", fontsize=7, color="#757575")
+    ax.text(0.0, 50, " 50%", transform=ax.get_yaxis_transform(), va="bottom", fontsize=7, color="#757575")
     if data.show_decision:
         ax.axvline(data.decision, color="#c62828", linewidth=1.0, linestyle="--")
         ax.text(
