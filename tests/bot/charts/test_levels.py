@@ -19,7 +19,9 @@ AS_OF = datetime(2026, 7, 1, tzinfo=UTC)
 
 
 def _x(n: int) -> np.ndarray:
-    return np.array([(AS_OF - timedelta(days=n - i)).replace(tzinfo=None) for i in range(n)], dtype="datetime64[ns]")
+    return np.array(
+        [(AS_OF - timedelta(days=n - i)).replace(tzinfo=None) for i in range(n)], dtype="datetime64[ns]"
+    )
 
 
 def _drawn(draw: Any, data: Any, width: float = 10.0, height: float = 6.0) -> Any:
