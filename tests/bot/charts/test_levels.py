@@ -205,3 +205,79 @@ def test_vix_term_and_buyback_alert_markers_have_legend_entries() -> None:
         marks=[(x[50], "severe")],
     )
     assert _legend_levels(_drawn(draw_buyback, data).axes[0]) == {"severe": LEVEL_COLOURS["severe"]}
+
+
+def test_ratecut_legend_tells_kind_by_shape_and_level_by_colour() -> None:
+    """A ratecut mark's shape is its kind and its colour its level: each kind's entry is grey
+    (it was drawn in the colour of whichever mark came first), and each level shown has its own."""
+    from matplotlib.colors import to_hex
+
+    from bot.charts.ratecut import draw
+    from signals.ratecut import RateCutChart, VenueLine
+
+    x = _x(60)
+    p = 40 + 20 * np.sin(np.linspace(0, 3, len(x)))
+    marks = [
+        (x[10], 50.0, "watch", "swing"),
+        (x[20], 60.0, "severe", "swing"),
+        (x[30], 52.0, "alert", "flip"),
+    ]
+    data = RateCutChart(
+        signal="ratecut",
+        title="t",
+        source="test",
+        as_of=AS_OF,
+        meeting="2026-07-29",
+        x=x,
+        series=[VenueLine("kalshi", "Kalshi", x, p)],
+        decision=x[-1],
+        decision_label="decision",
+        show_decision=False,
+        refs=[],
+        marks=marks,
+        size_series=[],
+        size_label="",
+    )
+    ax = _drawn(draw, data).axes[0]
+    legend = ax.get_legend()
+
+    def entry(h: Any) -> tuple[str | None, str]:  # a scatter's own handle has no marker name
+        if hasattr(h, "get_marker"):
+            return h.get_marker(), to_hex(h.get_markerfacecolor())
+        return None, to_hex(h.get_facecolor()[0])
+
+    entries = {
+        t.get_text(): entry(h)
+        for h, t in zip(legend.legend_handles, legend.get_texts(), strict=True)
+        if t.get_text() != "Kalshi"
+    }
+    grey = "#757575"
+    assert entries == {
+        "flip": ("D", grey),
+        "swing": ("o", grey),
+        "watch": ("o", LEVEL_COLOURS["watch"]),
+        "alert": ("o", LEVEL_COLOURS["alert"]),
+        "severe": ("o", LEVEL_COLOURS["severe"]),
+    }
+
+
+def test_btc_liq_alert_markers_have_legend_entries() -> None:
+    from bot.charts.btc_liq import draw
+    from signals.btc_liq import BtcLiqChart
+
+    x = _x(48)
+    data = BtcLiqChart(
+        signal="btc_liq",
+        title="t",
+        source="test",
+        as_of=AS_OF,
+        x=x,
+        res=3600,
+        long=np.linspace(1, 50, len(x)),
+        short=np.linspace(1, 20, len(x)),
+        marks=[(x[40], "alert"), (x[44], "severe")],
+    )
+    ax = _drawn(draw, data).axes[0]
+    assert _legend_levels(ax) == {"alert": LEVEL_COLOURS["alert"], "severe": LEVEL_COLOURS["severe"]}
+    markers = {h.get_marker() for h in ax.get_legend().legend_handles if hasattr(h, "get_marker")}
+    assert "v" in markers  # the markers' own shape
