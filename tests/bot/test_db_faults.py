@@ -423,7 +423,7 @@ async def test_the_running_bot_checks_integrity_daily_and_health_reports_it(
     app = App(settings, clock=SimClock(datetime.now(UTC)))
     job = {j.id: j for j in build_scheduler(app).get_jobs()}["integrity"]
     first = job.trigger.get_next_fire_time(None, datetime(2024, 3, 1, tzinfo=UTC))
-    assert job.func == app.integrity_check
+    assert getattr(job.func, "__wrapped__", job.func) == app.integrity_check
     assert job.trigger.get_next_fire_time(first, first) - first == timedelta(days=1)  # daily
     await app.start(schedule=False, initial_poll=False)
     try:
