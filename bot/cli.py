@@ -835,7 +835,7 @@ def _check_fetch(settings: Settings, ids: Sequence[str]) -> None:
 
     async def one(poll: Any) -> None:
         try:
-            batch = await poll.run(app.source_context())
+            batch = await app.source_context().run(poll.run)
         except Exception as exc:
             results[poll.name] = str(exc).removeprefix(f"{poll.name}: ") or type(exc).__name__
             return
