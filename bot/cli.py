@@ -208,8 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="send one clearly marked test alert with a chart through every configured sink",
         description="One test alert (marked TEST, never stored, never pinging) through the console, "
         "DISCORD_WEBHOOK_URL when set, and with DISCORD_TOKEN every channel subscribed to the signal; "
-        "prints what each answered. Built from the signal's stored data, or its demo scenario when "
-        "nothing is stored yet. Exits 1 when a sink refused.",
+        "prints what each answered, and what it did with the chart (attached on Discord; the console "
+        "saves it only to FLOWWATCH_CHART_DIR). Built from the signal's stored data, or its demo "
+        "scenario when nothing is stored yet. Exits 1 when a sink refused.",
     )
     p.add_argument("--signal", choices=sig_ids, default="vix_term", help="signal id (default vix_term)")
     _add_db(p)
@@ -835,7 +836,7 @@ def _check_fetch(settings: Settings, ids: Sequence[str]) -> None:
 
     async def one(poll: Any) -> None:
         try:
-            batch = await poll.run(app.source_context())
+            batch = await app.source_context().run(poll.run)
         except Exception as exc:
             results[poll.name] = str(exc).removeprefix(f"{poll.name}: ") or type(exc).__name__
             return

@@ -295,7 +295,7 @@ class App:
             return
         batch = Batch()
         try:
-            batch = await poll.run(self.source_context())
+            batch = await self.source_context().run(poll.run)
         except SourceError as exc:
             self._poll_failed(poll.name, str(exc), now)
             await self._record_poll(poll.name, False, 0, str(exc), now)

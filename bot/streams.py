@@ -311,7 +311,8 @@ class StreamService:
             return 0
         clock = self.clock
         ctx = replace(self.host.source_context(), now=lambda: _dt(clock()))
-        batch = await self.on_start(ctx, _dt(self._started_at), list(self.primary))
+        on_start, started, primary = self.on_start, _dt(self._started_at), list(self.primary)
+        batch = await ctx.run(lambda c: on_start(c, started, primary))
         if not batch:
             return 0
         written = await self.host.store.call(batches.write, batch, live=True)

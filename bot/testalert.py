@@ -215,7 +215,7 @@ async def send_webhook(url: str, alert: StoredAlert, png: bytes | None, wait_s: 
         return SinkAnswer("webhook", False, str(exc))
     filename = chart_filename(alert) if png else None
     try:
-        message_id = await client.post(test_embed(alert, png), png=png, filename=filename)
+        answer = await client.post_answer(test_embed(alert, png), png=png, filename=filename)
     except DeliveryError as exc:
         if exc.ambiguous:
             return SinkAnswer(
@@ -228,9 +228,27 @@ async def send_webhook(url: str, alert: StoredAlert, png: bytes | None, wait_s: 
         return SinkAnswer("webhook", False, f"{exc}{retry}")
     finally:
         await client.close()
-    if not message_id:
-        return SinkAnswer("webhook", True, "posted (the answer was not JSON: the message id is unknown)")
-    return SinkAnswer("webhook", True, f"posted message {message_id}")
+    if answer is None or not answer.get("id"):
+        ok, chart = chart_report(alert, png, None)
+        return SinkAnswer(
+            "webhook", ok, f"posted (the answer was not JSON: the message id is unknown); {chart}"
+        )
+    names = [str(a.get("filename")) for a in answer.get("attachments") or [] if isinstance(a, dict)]
+    ok, chart = chart_report(alert, png, names)
+    return SinkAnswer("webhook", ok, f"posted message {answer['id']}; {chart}")
+
+
+def chart_report(alert: StoredAlert, png: bytes | None, attached: list[str] | None) -> tuple[bool, str]:
+    """What became of the chart in a Discord message, from Discord's answer (``attached``: the file
+    names of the posted message's attachments; None when the answer did not say)."""
+    if not png:
+        return True, "no chart (none could be rendered)"
+    name = chart_filename(alert)
+    if attached is None:
+        return True, f"chart sent as {name} (the answer does not say whether it was kept)"
+    if name in attached:
+        return True, f"chart attached ({name})"
+    return False, f"the chart {name} was sent but the posted message has no such attachment"
 
 
 async def send_channels(
@@ -255,7 +273,8 @@ async def send_channels(
             try:
                 async with asyncio.timeout(30):
                     msg = await ch.send(embed=test_embed(alert, png), **kwargs)
-                out.append(SinkAnswer(name, True, f"posted message {msg.id}"))
+                ok, chart = chart_report(alert, png, [a.filename for a in msg.attachments])
+                out.append(SinkAnswer(name, ok, f"posted message {msg.id}; {chart}"))
             except (discord.DiscordException, aiohttp.ClientError, OSError, TimeoutError) as exc:
                 out.append(SinkAnswer(name, False, _refusal(exc)))
     return out
@@ -286,20 +305,26 @@ async def run_test_alert(
             why = why_not_stored(db, settings, signal_id, now)
         test = demo_test_alert(settings, signal_id, why)
     alert = test.event
+    # what each sink did with the chart is its own answer below: the console shows none
     report(
-        f"test alert for {signal_id} from {test.origin}; chart {'attached' if test.png else 'unavailable'}"
+        f"test alert for {signal_id} from {test.origin}; "
+        + ("chart rendered" if test.png else "no chart (none could be rendered)")
     )
     answers: list[SinkAnswer] = []
     try:
-        suffix, saved = "", ""
-        if settings.chart_dir is not None and test.png:  # as the console sink of flowwatch run does
+        suffix = ""
+        if not test.png:
+            chart = "no chart (none could be rendered)"
+        elif settings.chart_dir is None:
+            chart = "chart rendered, not shown: set FLOWWATCH_CHART_DIR to save it"
+        else:  # as the console sink of flowwatch run does
             settings.chart_dir.mkdir(parents=True, exist_ok=True)
             path = settings.chart_dir / f"test-{alert.signal}-{alert.key}.png"
             path.write_bytes(test.png)
-            suffix, saved = f"  [chart: {path}]", f"; chart saved to {path}"
+            suffix, chart = f"  [chart: {path}]", f"chart saved to {path}"
         stream.write(f"{TEST_MARK} (not a market signal)  {event_line(alert, settings.timezone)}{suffix}\n")
         stream.flush()
-        answers.append(SinkAnswer("console", True, f"printed on stdout{saved}"))
+        answers.append(SinkAnswer("console", True, f"printed on stdout; {chart}"))
     except (OSError, ValueError) as exc:
         answers.append(SinkAnswer("console", False, str(exc)))
     if settings.webhook_url:

@@ -221,6 +221,25 @@ class WebhookClient:
     ) -> str:
         """POST one message; its id ("" when the answer was 2xx but not JSON). ``before`` runs
         just before the request goes out (the sink records the attempt there)."""
+        answer = await self.post_answer(
+            embed, png=png, filename=filename, content=content, role_id=role_id, before=before
+        )
+        if answer is not None and answer.get("id"):
+            return str(answer["id"])
+        return ""  # posted; the message id is unknown (an update will post anew)
+
+    async def post_answer(
+        self,
+        embed: discord.Embed,
+        *,
+        png: bytes | None = None,
+        filename: str | None = None,
+        content: str | None = None,
+        role_id: int | None = None,
+        before: Callable[[], Awaitable[None]] | None = None,
+    ) -> dict[str, Any] | None:
+        """:meth:`post`, returning Discord's whole answer (the message, with its id and its
+        ``attachments``), or None when the 2xx answer was not a JSON object."""
         payload: dict[str, Any] = {
             "embeds": [embed.to_dict()],
             "allowed_mentions": role_mentions(role_id).to_dict(),
@@ -234,9 +253,7 @@ class WebhookClient:
         answer = await self.request(
             "POST", payload=payload, png=png, filename=filename, params={"wait": "true"}
         )
-        if isinstance(answer, dict) and answer.get("id"):
-            return str(answer["id"])
-        return ""  # posted; the message id is unknown (an update will post anew)
+        return answer if isinstance(answer, dict) else None
 
     async def close(self) -> None:
         if self._session is not None:

@@ -22,6 +22,7 @@ import logging
 import math
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -63,11 +64,20 @@ def epoch_seconds(value: Any) -> int | None:
 class SourceError(Exception):
     """A provider answered with something we cannot use. ``str()`` is the one log line."""
 
-    def __init__(self, source: str, message: str, *, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        source: str,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        unresolved_host: str | None = None,
+    ) -> None:
         super().__init__(f"{source}: {message}")
         self.source = source
         self.message = message
         self.retry_after = retry_after
+        #: the host whose name did not resolve (nothing more to ask of it in this poll run)
+        self.unresolved_host = unresolved_host
 
 
 def undecodable(what: str, text: str, exc: ValueError) -> str:
@@ -384,16 +394,37 @@ class StoreReader(Protocol):
     async def read(self, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R: ...
 
 
+#: the hosts whose name did not resolve in the poll run now running (host -> the error), which
+#: :func:`signals.sources.http.get` fails at once instead of asking again (None: outside a run)
+UNRESOLVED: ContextVar[dict[str, str] | None] = ContextVar("flowwatch_unresolved_hosts", default=None)
+
+
 @dataclass
 class SourceContext:
     """What a live poll gets: an injected HTTP client, the clock, its settings and read access to
-    what is stored. It returns a :class:`~storage.batches.Batch`; the app writes it."""
+    what is stored. It returns a :class:`~storage.batches.Batch`; the app writes it.
+
+    One context is one poll run: run the poll with :meth:`run` (``await ctx.run(poll.run)``) and a
+    host whose name did not resolve is asked once in that run, not once per series with retries
+    (with no network a six-series poll would otherwise spend half a minute in backoff before it
+    reports). The next run has a new context and asks again: an outage ends.
+    """
 
     client: httpx.AsyncClient
     now: Callable[[], datetime]
     settings: SettingValues
     reader: StoreReader
     sleep: Callable[[float], Awaitable[None]] | None = None
+    #: hosts whose name did not resolve during this run (host -> the error)
+    unresolved: dict[str, str] = field(default_factory=dict)
+
+    async def run(self, fn: Callable[[SourceContext], Awaitable[R]]) -> R:
+        """``await fn(self)`` with this run's memory of unresolved hosts in force."""
+        token = UNRESOLVED.set(self.unresolved)
+        try:
+            return await fn(self)
+        finally:
+            UNRESOLVED.reset(token)
 
 
 #: the fault families a poll can meet (the fault table expands each into its faults)

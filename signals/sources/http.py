@@ -3,6 +3,13 @@
 httpx's transport only retries connection errors, so this small loop does the rest. The
 client is always injected (tests pass ``httpx.MockTransport``); so is ``sleep``, so tests
 never wait on the wall clock.
+
+A host whose name does not resolve (no network, a broken resolver) is not retried: asking the
+resolver again a second later gives the same answer. Within one poll run
+(:meth:`~signals.sources.base.SourceContext.run`) the host is remembered and every further
+request to it fails at once with the same error, so a poll of six series on one host asks once;
+the next run asks again. A refused or reset connection and a timeout can be transient: they keep
+their retries with backoff.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import contextlib
 import email.utils
 import logging
 import random
+import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextvars import ContextVar
@@ -19,11 +27,46 @@ from typing import Any
 
 import httpx
 
-from signals.sources.base import SourceError
+from signals.sources.base import UNRESOLVED, SourceError
 
 log = logging.getLogger("flowwatch.http")
 
 RETRY_STATUS = {429, 500, 502, 503, 504}
+
+#: how resolvers word a name that does not resolve (glibc, macOS, Android/musl), for errors whose
+#: ``socket.gaierror`` cause was not kept
+DNS_FAILURE_WORDS = (
+    "name or service not known",
+    "nodename nor servname",
+    "temporary failure in name resolution",
+    "no address associated with hostname",
+)
+
+
+def is_dns_failure(exc: BaseException) -> bool:
+    """Whether a connect error is a name that did not resolve (``socket.gaierror`` anywhere in its
+    chain of causes, or the resolver's words in its message)."""
+    if not isinstance(exc, httpx.ConnectError):
+        return False
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, socket.gaierror):
+            return True
+        text = str(e).lower()
+        if any(w in text for w in DNS_FAILURE_WORDS):
+            return True
+        e = e.__cause__ or e.__context__
+    return False
+
+
+def _host(url: str) -> str:
+    try:
+        return httpx.URL(url).host
+    except httpx.InvalidURL:
+        return ""
+
 
 #: at most this many attempts per request in the current context (None: each caller's own)
 _MAX_ATTEMPTS: ContextVar[int | None] = ContextVar("flowwatch_http_max_attempts", default=None)
@@ -86,6 +129,10 @@ async def get(
     cap = _MAX_ATTEMPTS.get()
     if cap is not None:
         attempts = max(1, min(attempts, cap))
+    host = _host(url)
+    unresolved = UNRESOLVED.get()
+    if unresolved is not None and host in unresolved:
+        raise SourceError(source, f"{unresolved[host]} from {_short(url)}", unresolved_host=host)
     last = ""
     for attempt in range(1, attempts + 1):
         wait: float | None = None
@@ -98,6 +145,12 @@ async def get(
             last = f"timed out ({type(exc).__name__})"
         except httpx.TransportError as exc:
             last = f"connection failed ({type(exc).__name__}: {exc})"
+            if host and is_dns_failure(exc):
+                last = f"name {host} did not resolve, not retried until the next poll ({type(exc).__name__}: {exc})"
+                if unresolved is not None:
+                    unresolved[host] = last
+                log.debug("%s: %s", source, last)
+                raise SourceError(source, f"{last} from {_short(url)}", unresolved_host=host) from None
         else:
             if resp.status_code < 400:
                 return resp

@@ -278,6 +278,10 @@ async def scan(
         except SourceError as exc:
             res.failed.append(f"{d.isoformat()}: {exc.message}")
             streak += 1
+            if exc.unresolved_host and i + 1 < len(todo):
+                # the name did not resolve: every other day would fail at once too (http.get)
+                res.stopped = f"stopped: {len(todo) - i - 1} days not asked"
+                break
             if streak >= give_up and i + 1 < len(todo):
                 res.stopped = (
                     f"stopped after {streak} failing days in a row; {len(todo) - i - 1} days not asked"

@@ -16,6 +16,7 @@ import functools
 import io
 import json
 import math
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -52,6 +53,14 @@ def _raise(exc: type[httpx.TransportError]) -> Callable[[httpx.Request, World, R
     return respond
 
 
+def _unresolved(request: httpx.Request, world: World, route: Route) -> httpx.Response:
+    """No network: the host's name does not resolve (what httpx raises, a gaierror as its cause)."""
+    try:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    except socket.gaierror as cause:
+        raise httpx.ConnectError("[Errno -2] Name or service not known", request=request) from cause
+
+
 def _status(
     code: int, headers: dict[str, str] | None = None, text: str = ""
 ) -> Callable[..., httpx.Response]:
@@ -74,6 +83,7 @@ FAULTS: dict[str, Fault] = {
     for f in [
         Fault("connect_timeout", ("ConnectTimeout",), _raise(httpx.ConnectTimeout)),
         Fault("read_timeout", ("ReadTimeout",), _raise(httpx.ReadTimeout)),
+        Fault("unresolved", ("did not resolve",), _unresolved),
         Fault("http_503", ("HTTP 503",), _status(503, text="upstream unavailable")),
         Fault("http_429_retry_after", ("HTTP 429",), _status(429, {"Retry-After": "7"})),
         Fault("http_429", ("HTTP 429",), _status(429)),

@@ -23,6 +23,7 @@ and the earnings calendar carry no prices; ``btc_price`` feeds no signal, so it 
 
 from __future__ import annotations
 
+import collections
 import io
 import logging
 import random
@@ -50,6 +51,7 @@ from tests.bot.faultworld import FAULTS, World, gspc_rows, sp500_tickers, world_
 TRANSPORT = (
     "connect_timeout",
     "read_timeout",
+    "unresolved",
     "http_503",
     "http_429_retry_after",
     "http_429",
@@ -265,6 +267,7 @@ async def test_fault(
     world.clock.advance(sc.step)
     world.fault = fault
     world.sleeps.clear()
+    world.requests.clear()
     caplog.clear()
     await app.run_poll(poll)
     loud = _loud(caplog)
@@ -285,6 +288,10 @@ async def test_fault(
         assert 7.0 in world.sleeps and set(world.sleeps) <= {7.0} | spacing, world.sleeps
     elif fault_name == "http_429_wait_an_hour":
         assert set(world.sleeps) <= spacing, world.sleeps  # no retry within the poll
+    elif fault_name == "unresolved":  # asked once per host in the run, never retried or paced
+        assert world.sleeps == [], world.sleeps
+        asked = collections.Counter(r.url.host for r in world.requests)
+        assert asked and max(asked.values()) == 1, asked
     elif fault_name in TRANSPORT:
         assert world.sleeps and max(world.sleeps) <= 60.0, world.sleeps
     assert not app._tasks[0].done(), "the dispatcher stopped"

@@ -9,6 +9,7 @@ no network. Retries log at DEBUG and each failing source logs one WARNING for it
 from __future__ import annotations
 
 import asyncio
+import collections
 import io
 import logging
 from datetime import UTC, datetime
@@ -83,10 +84,15 @@ async def test_online_report_lists_every_signal_and_source_reached(tmp_path: Pat
         await app.stop()
 
 
+@pytest.mark.parametrize(
+    "error",
+    ["[Errno -2] Name or service not known", "[Errno 111] Connection refused"],
+    ids=["dns", "refused"],
+)
 async def test_offline_report_says_nothing_is_reachable_and_logs_one_warning_per_source(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, error: str
 ) -> None:
-    world = _Offline(world_at(START))
+    world = _Offline(world_at(START), error)
     caplog.set_level(logging.DEBUG, logger="flowwatch")
     app, text = await _run_start(tmp_path, world)
     try:
@@ -95,7 +101,7 @@ async def test_offline_report_says_nothing_is_reachable_and_logs_one_warning_per
         assert f"Sources: 0 of {len(polled)} reached" in text
         assert "NOTHING IS REACHABLE: 0 of" in text
         assert "flowwatch demo" in text and "flowwatch backfill all --dir D" in text
-        assert "Name or service not known" in text
+        assert error in text
         # every signal is still listed, saying why it has nothing to show
         assert "vix_term/vix3m" in text and "no data yet (nothing stored" in text
         report = text.split("Sources:")[0].splitlines()
@@ -106,7 +112,13 @@ async def test_offline_report_says_nothing_is_reachable_and_logs_one_warning_per
         assert "the polls store it as it is published" in text
         # retries are DEBUG; each failing poll logs exactly one WARNING for its outage
         retries = [r for r in caplog.records if "retry " in r.getMessage()]
-        assert retries and all(r.levelno == logging.DEBUG for r in retries)
+        if "refused" in error:  # can pass: retried with backoff
+            assert retries and all(r.levelno == logging.DEBUG for r in retries)
+        else:  # a name that does not resolve is asked once per host and poll run, never retried
+            assert not retries and "did not resolve, not retried until the next poll" in text
+            asked = collections.Counter(r.url.host for r in world.refused)
+            # cboe_daily's four indices and nasdaq's calendar scan: one request each
+            assert asked["cdn.cboe.com"] == 1 and asked["api.nasdaq.com"] == 1, asked
         warnings = [r for r in caplog.records if r.levelno >= logging.WARNING and r.name == "flowwatch.run"]
         assert len(warnings) == len(polled), [r.getMessage() for r in warnings]
         # and across flowwatch: one WARNING per source (a stream's venue, a poll's provider)
@@ -134,11 +146,14 @@ async def test_offline_report_says_nothing_is_reachable_and_logs_one_warning_per
 class _Offline(World):
     """The world behind a machine without a network: every connection fails name resolution."""
 
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: World, error: str = "[Errno -2] Name or service not known") -> None:
         super().__init__(world.clock, routes=world.routes)
         self.offline = True
+        self.error = error
+        self.refused: list[httpx.Request] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         if self.offline:
-            raise httpx.ConnectError("[Errno -2] Name or service not known", request=request)
+            self.refused.append(request)
+            raise httpx.ConnectError(self.error, request=request)
         return super().__call__(request)

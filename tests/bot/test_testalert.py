@@ -18,6 +18,7 @@ from storage import alerts as alert_repo
 from storage import subscriptions
 from storage.db import open_db
 from tests.fakediscord import Defaults, FakeDiscord
+from tests.fakediscord.faults import FaultRule
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 PNG = b"\x89PNG"
@@ -59,13 +60,23 @@ async def test_every_sink_gets_the_test_alert_and_each_answer_is_reported(
     ]
     assert by_sink["console"].ok and out.getvalue().startswith(f"{TEST_MARK} (not a market signal)")
     assert "BTC liquidations: $22.6M in 7 min (longs 85%)" in out.getvalue()
-    assert by_sink["webhook"].ok and by_sink["webhook"].answer.startswith("posted message ")
+    # each sink says what it did with the chart: the console shows none, Discord has it attached
+    assert by_sink["console"].answer == (
+        "printed on stdout; chart rendered, not shown: set FLOWWATCH_CHART_DIR to save it"
+    )
+    assert "[chart:" not in out.getvalue()
+    [hook_msg] = fake_discord.messages(Defaults.GENERAL_CHANNEL_ID)
+    assert by_sink["webhook"].ok
+    assert by_sink["webhook"].answer == f"posted message {hook_msg.id}; chart attached (btc_liq-cascade.png)"
     posted = by_sink[f"channel {Defaults.ALERTS_CHANNEL_ID} (server {g})"]
-    assert posted.ok and posted.answer.startswith("posted message ")
+    [chan_msg] = fake_discord.messages(Defaults.ALERTS_CHANNEL_ID)
+    assert (
+        posted.ok and posted.answer == f"posted message {chan_msg.id}; chart attached (btc_liq-cascade.png)"
+    )
     refused = by_sink[f"channel {Defaults.READONLY_CHANNEL_ID} (server {g})"]
     assert not refused.ok and refused.answer.startswith("403 Forbidden: Missing Permissions")
     assert notes == [
-        "test alert for btc_liq from the built-in demo scenario (no stored data yet); chart attached"
+        "test alert for btc_liq from the built-in demo scenario (no stored data yet); chart rendered"
     ]
 
     for channel in (Defaults.ALERTS_CHANNEL_ID, Defaults.GENERAL_CHANNEL_ID):
@@ -114,7 +125,9 @@ async def test_each_signal_has_a_test_alert_with_a_chart(signal: str, tmp_path: 
     finally:
         db.close()
     assert [a.sink for a in answers] == ["console"] and answers[0].ok
-    assert out[0].endswith("chart attached")
+    # rendered, and the console alone cannot show it: it says so instead of "attached"
+    assert out[0].endswith("; chart rendered")
+    assert answers[0].answer.endswith("chart rendered, not shown: set FLOWWATCH_CHART_DIR to save it")
 
 
 def test_cli_prints_each_sinks_answer(
@@ -129,7 +142,11 @@ def test_cli_prints_each_sinks_answer(
     out = got.out
     assert code == 0
     assert out.startswith(f"{TEST_MARK} (not a market signal)") and "VIX/VIX3M" in out
-    assert "sinks:\n  console  ok      printed on stdout" in out
+    assert (
+        "sinks:\n  console  ok      printed on stdout; chart rendered, not shown: set FLOWWATCH_CHART_DIR "
+        "to save it\n" in out
+    )
+    assert "attached" not in got.out + got.err  # nothing is attached anywhere with the console alone
     # a path with no database (a typo, or nothing loaded yet) is said so, and never created
     assert f"no database at {tmp_path / 'c.db'}" in got.err
     assert list(tmp_path.iterdir()) == []
@@ -176,6 +193,9 @@ async def test_a_200_that_is_not_json_is_posted_as_run_counts_it(
     fake_discord.faults.stored_then_garbage("POST", "/webhooks/*", times=1)
     answer = (await _test_alert(settings))["webhook"]
     assert answer.ok and "message id is unknown" in answer.answer
+    assert answer.answer.endswith(
+        "chart sent as vix_term-vix3m.png (the answer does not say whether it was kept)"
+    )
     assert len(fake_discord.messages(Defaults.GENERAL_CHANNEL_ID)) == 1
 
 
@@ -203,10 +223,41 @@ async def test_an_edge_503_is_reported_as_run_would_retry_it(
 async def test_the_chart_dir_gets_the_test_chart(fake_discord: FakeDiscord, tmp_path: Path) -> None:
     """FLOWWATCH_CHART_DIR: the report said "chart attached" and nothing was saved."""
     _hook, settings = _webhook_settings(fake_discord, tmp_path, FLOWWATCH_CHART_DIR=str(tmp_path / "charts"))
-    answer = (await _test_alert(settings))["console"]
+    by_sink = await _test_alert(settings)
     saved = list((tmp_path / "charts").glob("*.png"))
-    assert answer.ok and len(saved) == 1 and str(saved[0]) in answer.answer
-    assert saved[0].read_bytes().startswith(PNG)
+    assert len(saved) == 1 and saved[0].read_bytes().startswith(PNG)
+    assert (
+        by_sink["console"].ok and by_sink["console"].answer == f"printed on stdout; chart saved to {saved[0]}"
+    )
+    assert by_sink["webhook"].ok and by_sink["webhook"].answer.endswith(
+        "; chart attached (vix_term-vix3m.png)"
+    )
+
+
+async def test_a_message_posted_without_its_chart_is_reported_as_failed(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    """The webhook answers 200 with the message, but the message carries no attachment: the chart
+    did not arrive, and the answer says so instead of "attached"."""
+    _hook, settings = _webhook_settings(fake_discord, tmp_path)
+    fake_discord.faults.add(
+        FaultRule("POST", "/webhooks/*", status=200, body={"id": "123", "attachments": []}, after=True)
+    )
+    answer = (await _test_alert(settings))["webhook"]
+    assert not answer.ok
+    assert answer.answer == (
+        "posted message 123; the chart vix_term-vix3m.png was sent but the posted message has no such attachment"
+    )
+
+
+def test_chart_report_says_what_became_of_the_chart() -> None:
+    from bot.testalert import chart_report, demo_test_alert
+
+    alert = demo_test_alert(load_settings(env={}, dotenv=None), "vix_term", "test").event
+    assert chart_report(alert, None, ["x.png"]) == (True, "no chart (none could be rendered)")
+    assert chart_report(alert, PNG, ["vix_term-vix3m.png"]) == (True, "chart attached (vix_term-vix3m.png)")
+    assert chart_report(alert, PNG, None)[1].startswith("chart sent as vix_term-vix3m.png")
+    assert chart_report(alert, PNG, ["other.png"])[0] is False
 
 
 async def test_stale_stored_data_is_called_stale_with_its_age_not_calm(tmp_path: Path) -> None:

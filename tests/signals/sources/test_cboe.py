@@ -111,3 +111,53 @@ async def test_poll_on_a_leap_day_asks_for_a_year_back() -> None:
         batch = await cboe.poll_daily(ctx)  # type: ignore[arg-type]
     assert len(asked) == len(cboe.INDICES)  # every index asked, none fell back to FRED
     assert all(r.source == "cboe" for r in batch.observations)
+
+
+async def test_poll_with_cboe_unresolvable_asks_it_once_and_still_falls_back_to_fred() -> None:
+    """No name for cdn.cboe.com (no network): the run asks it once, not four indices times four
+    tries with backoff, and FRED (another host) is still asked for the fallbacks."""
+    fred_vix = fixture_text("fred/VIXCLS.csv")
+    fred_vxv = fixture_text("fred/VXVCLS.csv")
+    asked: list[str] = []
+    sleeps: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.host)
+        if "cboe.com" in request.url.host:
+            raise httpx.ConnectError("[Errno -2] Name or service not known", request=request)
+        fid = request.url.params["id"]
+        return httpx.Response(200, text=fred_vix if fid == "VIXCLS" else fred_vxv)
+
+    async def sleep(s: float) -> None:
+        sleeps.append(s)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        ctx = source_context(client, datetime(2026, 4, 27, tzinfo=UTC), sleep=sleep)
+        batch = await ctx.run(cboe.poll_daily)  # type: ignore[attr-defined]
+    assert asked.count("cdn.cboe.com") == 1 and asked.count("fred.stlouisfed.org") == 2
+    assert sleeps == []
+    assert {r.series for r in batch.observations} == {"cboe.vix.close", "cboe.vix3m.close"}
+
+
+async def test_poll_with_no_name_resolving_fails_at_once_with_one_clear_error() -> None:
+    asked: list[str] = []
+    sleeps: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.host)
+        raise httpx.ConnectError("[Errno -3] Temporary failure in name resolution", request=request)
+
+    async def sleep(s: float) -> None:
+        sleeps.append(s)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        ctx = source_context(client, datetime(2026, 4, 27, tzinfo=UTC), sleep=sleep)
+        with pytest.raises(SourceError) as exc:
+            await ctx.run(cboe.poll_daily)  # type: ignore[attr-defined]
+    assert asked == ["cdn.cboe.com", "fred.stlouisfed.org"] and sleeps == []
+    msg = str(exc.value)
+    assert msg.startswith(
+        "cboe: no usable data: cboe VIX, cboe VIX9D, cboe VIX3M, cboe VIX6M: name cdn.cboe.com"
+    )
+    assert "fred VIXCLS, fred VXVCLS: name fred.stlouisfed.org did not resolve" in msg
+    assert "Temporary failure in name resolution" in msg and "attempts" not in msg

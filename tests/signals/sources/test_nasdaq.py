@@ -205,6 +205,26 @@ async def test_a_refusing_provider_stops_the_scan_after_five_days() -> None:
     assert res.failed_badly and "stopped after 5 failing days in a row; 1 days not asked" in res.describe()
 
 
+async def test_a_name_that_does_not_resolve_stops_the_scan_at_once() -> None:
+    """No network: the first day's name lookup fails, so every other day would too; the scan stops
+    there (no five spaced days, no retries) and says why."""
+    asked: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.params["date"])
+        raise httpx.ConnectError("[Errno -2] Name or service not known", request=request)
+
+    sleeps = Sleeps()
+    async with client(handler) as c:
+        res = await nasdaq.scan(c, TODAY, days=7, sleep=sleeps)
+    assert asked == ["2026-10-12"] and sleeps.calls == []
+    assert res.failed == [
+        "2026-10-12: name api.nasdaq.com did not resolve, not retried until the next poll "
+        "(ConnectError: [Errno -2] Name or service not known) from https://api.nasdaq.com/api/calendar/earnings"
+    ]
+    assert res.failed_badly and "stopped: 5 days not asked" in res.describe()
+
+
 async def test_timeouts_are_retried_once_then_the_day_is_skipped() -> None:
     calls: list[str] = []
 
