@@ -243,7 +243,8 @@ def damaged_after_a_good_check(tmp_path: Path) -> Path:
 def test_writers_check_now_and_refuse_a_file_damaged_since_the_last_check(
     damaged_after_a_good_check: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
 ) -> None:
-    """import and backfill trusted a recorded "ok" for 26 h and wrote into the damaged file."""
+    """import and backfill trusted a recorded "ok" for 26 h and wrote into the damaged file; replay
+    (which trusts a check of the last day: the next test) refuses it when it meets the damage."""
     p = damaged_after_a_good_check
     csv = tmp_path / "v.csv"
     csv.write_text("ts,value\n2024-01-02,13.1\n")
@@ -259,6 +260,39 @@ def test_writers_check_now_and_refuse_a_file_damaged_since_the_last_check(
     assert code != 0 and "Traceback" not in out + err
     assert "is damaged" in err and "restore the newest good backup" in err, err
     assert p.read_bytes() == before  # nothing written into it
+
+
+def test_replay_trusts_a_sound_check_of_the_last_day_and_never_a_damaged_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """replay writes only its own replay rows: a sound check recorded in the last day stands (the
+    running bot checks daily), so replaying one day of a year of minutes does not read the whole
+    file first; with no recent check it checks now and records it; a damaged record always stands.
+    (import and backfill check every time: the test above.)"""
+    from bot import dbwatch
+
+    p = filled(tmp_path / "r.db", 2000)
+    checks: list[int] = []
+    real = dbwatch.run_check
+
+    def counted(db: object) -> dict[str, object]:
+        checks.append(1)
+        return real(db)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(dbwatch, "run_check", counted)
+    assert run(capsys, "replay", "vix_term", "--db", str(p))[0] == 0
+    assert len(checks) == 1  # none recorded: checked now, and recorded
+    assert run(capsys, "replay", "vix_term", "--restart", "--db", str(p))[0] == 0
+    assert len(checks) == 1  # the recorded check stands
+    with sqlite3.connect(p) as con:  # a day and more old: checked again
+        con.execute("UPDATE meta SET updated_at = updated_at - 27 * 3600 WHERE key = 'integrity'")
+    assert run(capsys, "replay", "vix_term", "--restart", "--db", str(p))[0] == 0
+    assert len(checks) == 2
+    db = open_db(p)
+    dbwatch.record(db, {"ok": False, "problems": ["page 7: btreeInitPage() returns error code 11"]}, 10**10)
+    db.close()
+    code, _out, err = run(capsys, "replay", "vix_term", "--restart", "--db", str(p))
+    assert code != 0 and "is damaged" in err and "btreeInitPage" in err, err
 
 
 def test_health_shows_the_checks_age_and_checks_again_when_asked_or_stale(
