@@ -67,8 +67,8 @@ def bot_intents() -> discord.Intents:
     Not ``Intents.default()``: its ``guild_messages`` has Discord send the bot a MESSAGE_CREATE
     for every message in every channel it can see, its own posts included, each decompressed,
     parsed into a ``discord.Message`` and dispatched on the event loop for nothing (nothing here
-    reads messages). One alert to 1,000 channels came back as 1,000 such events, and a ``/vix``
-    answered meanwhile took twice as long (``bench``: ``fanout.slash.p95``)."""
+    reads messages). One alert to 1,000 channels came back as 1,000 such events, work a ``/vix``
+    answered meanwhile waited behind (``bench``: ``fanout.slash.p95``)."""
     intents = discord.Intents.none()
     intents.guilds = True
     return intents

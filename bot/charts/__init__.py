@@ -133,12 +133,15 @@ class _NotInProcess(Exception):
     """The render process cannot take this chart (its classes do not import there)."""
 
 
-def _process_init() -> None:
+def _process_init(parent: int) -> None:
     # Ctrl-C reaches the whole process group: the bot stops the renders, not a traceback here
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    parent = os.getppid()
 
-    def orphaned() -> None:  # the bot killed (kill -9, OOM): nobody will ask for a chart again
+    def orphaned() -> None:
+        # The bot killed (kill -9, OOM): nobody will ask for a chart again, and this process
+        # would hold the bot's stdout and stderr open. ``parent`` comes from the bot: a bot
+        # killed while this process was still importing is already gone here. (The task queue
+        # never reads an end of file: this process holds both of its ends.)
         while os.getppid() == parent:
             time.sleep(1.0)
         os._exit(0)
@@ -192,7 +195,9 @@ class _RenderProcess:
             if self.failures >= 3:  # a process that keeps dying: the thread does the work
                 return None
             ctx = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_process_init)
+            self._pool = ProcessPoolExecutor(
+                max_workers=1, mp_context=ctx, initializer=_process_init, initargs=(os.getpid(),)
+            )
             self._started = self._pool.submit(_warm)
         return self._started
 
