@@ -194,11 +194,17 @@ class _RenderProcess:
         if self._pool is None:
             if self.failures >= 3:  # a process that keeps dying: the thread does the work
                 return None
-            ctx = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(
-                max_workers=1, mp_context=ctx, initializer=_process_init, initargs=(os.getpid(),)
-            )
-            self._started = self._pool.submit(_warm)
+            try:
+                ctx = multiprocessing.get_context("spawn")
+                pool = ProcessPoolExecutor(
+                    max_workers=1, mp_context=ctx, initializer=_process_init, initargs=(os.getpid(),)
+                )
+                self._started = pool.submit(_warm)
+            except Exception as exc:  # no process here (no semaphores in a sandbox, no executable)
+                log.warning("cannot start a render process (%r); charts render on a thread", exc)
+                self.failures = 3
+                return None
+            self._pool = pool
         return self._started
 
     def reset(self, why: BaseException) -> None:

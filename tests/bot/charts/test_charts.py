@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime
+from typing import Any
 
 from bot.charts import Renderer, render_png
 from signals.contract import default_params
@@ -147,3 +148,22 @@ async def test_a_chart_the_process_cannot_import_renders_on_the_thread() -> None
             r.close()
     finally:
         del sys.modules[mod.__name__]
+
+
+async def test_where_no_process_can_start_charts_render_on_the_thread(monkeypatch: Any) -> None:
+    import multiprocessing
+
+    import bot.charts as charts
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise OSError("no semaphores here")
+
+    monkeypatch.setattr(charts, "_PROCESS", charts._RenderProcess())
+    monkeypatch.setattr(multiprocessing, "get_context", refused)
+    r = Renderer()
+    try:
+        assert not await r.started()
+        png = await r.render(_data())
+        assert png[:4] == b"\x89PNG" and (r.in_process, r.on_thread) == (0, 1)
+    finally:
+        r.close()
