@@ -217,3 +217,35 @@ async def test_send_report_keeps_a_huge_report_within_discord_limits(
     assert total <= EMBED_TOTAL
     assert all(f["value"].strip() and f["name"].strip() for f in embed["fields"])
     assert any("did not fit" in f["value"] for f in embed["fields"])
+
+
+async def test_the_bot_is_not_sent_its_own_posts(fake_discord: FakeDiscord, tmp_path: Path) -> None:
+    """With ``guild_messages`` (in ``Intents.default()``) every post of a fan-out came back over the
+    gateway as a MESSAGE_CREATE the event loop parsed for nothing; the bot asks for guilds only."""
+    from tests.fakediscord.gateway import GUILD_MESSAGES, GUILDS
+
+    fake = fake_discord
+    message_events: list[int] = []
+    real_dispatch = fake.gateway.dispatch
+
+    async def counting(event_name: str, data: dict[str, Any], **kwargs: Any) -> int:
+        got = await real_dispatch(event_name, data, **kwargs)
+        if event_name == "MESSAGE_CREATE":
+            message_events.append(got)
+        return got
+
+    fake.gateway.dispatch = counting  # type: ignore[method-assign]
+
+    async def chart(alert: Any) -> bytes:
+        return tiny_png()
+
+    async with running_bot(fake, bot_settings(tmp_path, FLOWWATCH_STORM_MAX="0"), charts=chart) as bot:
+        assert bot.app is not None
+        (session,) = fake.gateway.sessions.values()
+        assert session.has_intent(GUILDS) and not session.has_intent(GUILD_MESSAGES)
+        await insert_events(bot, [event(1)], [f"discord:{c}" for c in CHANNELS])
+        await fake.wait_until(lambda: len(fake.messages()) >= N or None, timeout=30, what="posts")
+        await settle(bot)
+        assert bot.guilds and bot.get_channel(CHANNELS[0]) is not None  # guild events still arrive
+    assert len(message_events) == N  # the fake offered each post to the gateway...
+    assert sum(message_events) == 0  # ...and no session took it

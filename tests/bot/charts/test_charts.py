@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime
+from typing import Any
 
 from bot.charts import Renderer, render_png
 from signals.contract import default_params
@@ -39,7 +40,7 @@ def test_renders_png_without_pyplot() -> None:
 async def test_renderer_runs_off_the_event_loop() -> None:
     import threading
 
-    r = Renderer()
+    r = Renderer(processes=False)
     seen = []
     import bot.charts as charts
 
@@ -79,3 +80,90 @@ def test_ratecut_reference_labels_never_overlap() -> None:
     differ = ref_labels([(d(17), 60.0, "1W"), (d(18), 40.0, "1D"), (d(19), 45.0, "now")], span)
     assert [t for _x, _y, t, _b in differ] == ["1W 60%", "1D 40%", "now 45%"]
     assert [b for *_r, b in differ] == [False, True, False]
+
+
+async def test_renders_go_to_a_process_of_their_own_once_it_has_started() -> None:
+    """Drawing holds the GIL: on a thread of the bot's, a chart and the event loop (a fan-out to
+    1,000 channels) slowed each other down. The same PNG comes from the render process."""
+    import os
+
+    import bot.charts as charts
+
+    data = _data()
+    r = Renderer()
+    try:
+        assert await r.started()
+        pid = charts._PROCESS.pid()
+        assert pid is not None and pid != os.getpid()
+        png = await r.render(data)
+        assert (r.in_process, r.on_thread) == (1, 0)
+        assert png == render_png(data)
+    finally:
+        r.close()
+
+
+async def test_a_render_process_that_dies_is_replaced_and_the_chart_still_comes() -> None:
+    import os
+    import signal
+
+    import bot.charts as charts
+
+    r = Renderer()
+    try:
+        assert await r.started()
+        pid = charts._PROCESS.pid()
+        assert pid is not None
+        failures = charts._PROCESS.failures
+        os.kill(pid, signal.SIGKILL)
+        png = await r.render(_data())  # the dead process noticed: this one renders on the thread
+        assert png[:4] == b"\x89PNG" and r.on_thread == 1
+        assert charts._PROCESS.failures == failures + 1
+        assert await r.started()  # a new process started at the next chart
+        assert charts._PROCESS.pid() not in (None, pid)
+        assert (await r.render(_data()))[:4] == b"\x89PNG" and r.in_process == 1
+    finally:
+        r.close()
+
+
+async def test_a_chart_the_process_cannot_import_renders_on_the_thread() -> None:
+    """A chart class defined where a fresh interpreter cannot import it (a module loaded from a
+    file) still renders."""
+    import dataclasses
+    import types
+
+    base = _data()
+    mod = types.ModuleType("flowwatch_test_unimportable")
+    sub = dataclasses.make_dataclass("Local", [], bases=(type(base),), frozen=True, kw_only=True)
+    sub.__module__ = mod.__name__
+    mod.Local = sub  # type: ignore[attr-defined]
+    sys.modules[mod.__name__] = mod
+    try:
+        local = sub(**{f.name: getattr(base, f.name) for f in dataclasses.fields(base) if f.init})
+        r = Renderer()
+        try:
+            assert await r.started()
+            png = await r.render(local)
+            assert png == render_png(local) and (r.in_process, r.on_thread) == (0, 1)
+        finally:
+            r.close()
+    finally:
+        del sys.modules[mod.__name__]
+
+
+async def test_where_no_process_can_start_charts_render_on_the_thread(monkeypatch: Any) -> None:
+    import multiprocessing
+
+    import bot.charts as charts
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise OSError("no semaphores here")
+
+    monkeypatch.setattr(charts, "_PROCESS", charts._RenderProcess())
+    monkeypatch.setattr(multiprocessing, "get_context", refused)
+    r = Renderer()
+    try:
+        assert not await r.started()
+        png = await r.render(_data())
+        assert png[:4] == b"\x89PNG" and (r.in_process, r.on_thread) == (0, 1)
+    finally:
+        r.close()
