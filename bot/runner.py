@@ -85,7 +85,7 @@ class App:
         #: tests inject one that returns at once
         self.sleep = sleep
         self.store = AsyncStore(settings.db_path)
-        self.renderer = Renderer()
+        self.renderer = Renderer(processes=settings.chart_process)
         self._own_client = client is None
         self.client = client or httpx.AsyncClient(
             timeout=httpx.Timeout(settings.http_timeout, connect=min(10.0, settings.http_timeout)),

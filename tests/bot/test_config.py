@@ -30,6 +30,7 @@ def test_defaults_load(tmp_path: Path) -> None:
         ({"FLOWWATCH_LOG_LEVEL": "LOUD"}, "not a log level"),
         ({"FLOWWATCH_VIX_TERM_ALRT": "1.0"}, "unknown setting"),
         ({"DISCORD_WEBHOOK_URL": "not-a-url"}, "expected a Discord webhook URL"),
+        ({"FLOWWATCH_CHART_PROCESS": "maybe"}, "'maybe' is not yes or no"),
     ],
 )
 def test_bad_settings_give_readable_errors(env: dict[str, str], needle: str) -> None:
@@ -88,3 +89,22 @@ def test_every_setting_is_declared_once_and_source_secrets_are_redacted() -> Non
     assert {"AVKEY12345", "cg-secret-key"} <= set(s.secrets())
     assert "AVKEY12345" not in repr(s) and "cg-secret-key" not in repr(s)
     assert str(s.get(alphavantage.API_KEY)) == "Secret('***')" and s.get(coinglass.API_KEY)
+
+
+@pytest.mark.parametrize(
+    ("text", "want"), [("", True), ("yes", True), ("no", False), ("OFF", False), ("1", True)]
+)
+def test_the_chart_process_setting_reaches_the_renderer(tmp_path: Path, text: str, want: bool) -> None:
+    """Small hosts keep charts on the bot's thread (about 140 MiB less) with FLOWWATCH_CHART_PROCESS=no."""
+    from bot.runner import App
+
+    app = App(
+        load_settings(
+            env={"FLOWWATCH_DB": str(tmp_path / "c.db"), "FLOWWATCH_CHART_PROCESS": text}, dotenv=None
+        )
+    )
+    try:
+        assert app.settings.chart_process is want
+        assert app.renderer._processes is want
+    finally:
+        app.renderer.close()
