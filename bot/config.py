@@ -384,9 +384,8 @@ def env_example() -> str:
             f"# --- {sig.id}: {sig.title} (global thresholds; a guild's /thresholds only filters) ---"
         )
         for p in sig.params:
-            unit = f" {p.unit}" if p.unit else ""
             lines.append(
-                f"# {p.help[:1].upper()}{p.help[1:]}. Default {p.default:g}{unit}; {p.describe_range()}."
+                f"# {p.help[:1].upper()}{p.help[1:]}. Default {p.with_unit(f'{p.default:g}')}; {p.describe_range()}."
             )
             lines.append(f"{param_env_name(sig.id, p.name)}=")
         lines.append("")

@@ -77,10 +77,15 @@ class Param:
             raise ValueError(f"{self.name}: {text!r} is out of range ({self.describe_range()})")
         return int(v) if self.integer else v
 
+    def with_unit(self, number: str) -> str:
+        """``number`` and the unit as messages write them (``50%``, ``5 pp``, ``3 days``)."""
+        if not self.unit:
+            return number
+        return f"{number}{self.unit}" if self.unit == "%" else f"{number} {self.unit}"
+
     def describe_range(self) -> str:
         fmt = (lambda x: str(int(x))) if self.integer else (lambda x: f"{x:g}")
-        unit = f" {self.unit}" if self.unit else ""
-        return f"allowed {fmt(self.lo)} to {fmt(self.hi)}{unit}"
+        return f"allowed {fmt(self.lo)} to {self.with_unit(fmt(self.hi))}"
 
 
 class Params(Mapping[str, float]):

@@ -91,7 +91,7 @@ class Model:
         if not 5 <= self.vol_days <= 504:
             out.append(f"vol_days {self.vol_days} must be between 5 and 504")
         if not 0.01 <= self.ref_vol <= 1.0:
-            out.append(f"ref_vol {self.ref_vol:g} must be between 0.01 and 1 (1 %-100 %)")
+            out.append(f"ref_vol {self.ref_vol:g} must be between 0.01 and 1 (1%-100%)")
         if not 0 < self.full_usd <= 10e12:
             out.append(f"full_usd {self.full_usd:g} must be above 0 and at most 10 trillion")
         if not 1 <= self.flow_days <= 60:

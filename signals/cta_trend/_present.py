@@ -19,7 +19,7 @@ def present(ev: AlertEvent, stamp: Stamp) -> AlertText | None:
     flip_text = (
         f"net {'short below' if pos >= 0 else 'long above'} {flip:,.0f} ({flip_pct:+.1f}%, {sigma:.1f} daily moves)"
         if flip is not None and flip_pct is not None and sigma is not None
-        else "no flip of the net position within 25 %"
+        else "no flip of the net position within 25%"
     )
     change = (buy or 0.0) - (sell or 0.0)
     if ev.key == "trigger":

@@ -185,7 +185,7 @@ def _position(row: dict[str, Any]) -> str:
 
 def _flip_text(row: dict[str, Any]) -> str:
     if not np.isfinite(row["flip_level"]):
-        return "no flip of the net position within 25 %"
+        return "no flip of the net position within 25%"
     below = row["position"] >= 0
     return (
         f"net {'short below' if below else 'long above'} {row['flip_level']:,.0f} "

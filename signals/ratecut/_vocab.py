@@ -180,7 +180,7 @@ PARAMS = (
     Param("cross_check", 0.5, 0, 1, "share of the move the other venue must confirm (0 = off)"),
     Param("whipsaw_hours", 72, 6, 336, "window in which a swing and its reversal form a whipsaw", unit="h"),
     Param("whipsaw_ratio", 0.6, 0.1, 2, "the reversal must be at least this share of the first leg"),
-    Param("flip_band", 5, 0.5, 20, "hysteresis around 50 %: a flip needs 50 ± this", unit="pp"),
+    Param("flip_band", 5, 0.5, 20, "hysteresis around 50%: a flip needs 50 ± this", unit="pp"),
     Param("flip_hours", 24, 0.5, 168, "how long a flip stays an alert", unit="h"),
     Param("diverge_pp", 10, 1, 100, "P(cut) gap between venues that is a divergence", unit="pp", guild=True),
     Param("diverge_exit_pp", 7, 0.5, 100, "gap below which a divergence ends", unit="pp"),

@@ -37,7 +37,7 @@ PARAMS = (
         integer=True,
         unit="sessions",
     ),
-    Param("max_leverage", 1.0, 0.5, 2.0, "largest equity exposure (1 = 100 %; 1.5 models levered products)"),
+    Param("max_leverage", 1.0, 0.5, 2.0, "largest equity exposure (1 = 100%; 1.5 models levered products)"),
     Param(
         "lag_days", 5, 1, 20, "sessions over which the funds close the gap to their target", unit="sessions"
     ),

@@ -33,3 +33,15 @@ def test_money_and_percent_in_the_messages_style(page: Path) -> None:
         if pattern.search(line)
     ]
     assert not bad, "\n".join(bad)
+
+
+def test_settings_help_in_the_messages_style() -> None:
+    """``.env.example`` (every setting's and parameter's help, as ``/thresholds`` shows it too)."""
+    text = (ROOT / ".env.example").read_text(encoding="utf-8")
+    bad = [
+        f".env.example:{n}: {why}: {line.strip()}"
+        for n, line in enumerate(text.splitlines(), 1)
+        for why, pattern in OTHER_STYLE.items()
+        if pattern.search(line)
+    ]
+    assert not bad, "\n".join(bad)
