@@ -151,7 +151,10 @@ class AlertsGroup(app_commands.Group):
         self, interaction: discord.Interaction, page: app_commands.Range[int, 1, 100] = 1
     ) -> None:
         gid = require_manage_guild(interaction)
+        wanted = check_range("page", page, 1, 100)
         bot = bot_of(interaction)
+        # defer first: Discord wants an answer within 3 s, whatever the database holds
+        await interaction.response.defer(ephemeral=True, thinking=True)
         now = to_epoch(bot.now())
         subs = await db_read(interaction, subscriptions.list_subscriptions, gid)
         snoozes = await db_read(interaction, guild_state.active_snoozes, gid, now)
@@ -166,7 +169,7 @@ class AlertsGroup(app_commands.Group):
                 f"{LEVEL_EMOJI.get(s.min_level, '')} **{signal_title(s.signal)}** → <#{s.channel_id}> from {s.min_level}{role}{off}"
             )
         pages = page_lines(lines, LIST_PAGE_CHARS) or ["No subscriptions yet: `/alerts subscribe`."]
-        shown = min(check_range("page", page, 1, 100), len(pages))
+        shown = min(wanted, len(pages))
         title = "flowwatch in this server"
         if len(pages) > 1:
             title += f" (page {shown} of {len(pages)})"

@@ -222,5 +222,61 @@ async def test_every_read_only_command_reads_beside_the_owner_thread_and_defers_
         reads = [fn for what, fn in mine if what == "read"]
         assert reads, (name, mine)  # the spy saw the command's queries
         assert not [fn for what, fn in mine if what == "owner"], (name, mine)
-        if name in ("status", "history", "chart", "vix", "ratecut", "liquidations", "buyback", "flows"):
-            assert mine[0] == ("defer", "None"), (name, mine)
+        # every one defers before its first query, whatever the database holds
+        assert mine[0] == ("defer", "None"), (name, mine)
+        if name in ("alerts", "thresholds"):  # their answer stays for the admin's eyes only
+            assert (await fake_discord.wait_for_followup(rec, timeout=10)).ephemeral, name
+
+
+async def test_scheduled_summary_reads_its_schedule_beside_the_owner_thread(
+    fake_discord: FakeDiscord, bot: TestBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The daily summary job and the rescheduling after ``/summary schedule`` read the schedule
+    rows on a read-only connection of their own (never on the owner thread, where an alert's
+    write would wait behind them); the schedule's write stays on the owner thread, and the
+    read right after it sees it."""
+    import sqlite3
+    import threading
+
+    from bot import guild_config
+    from storage import meta
+    from tests.fakediscord import DEFAULT_ADMIN, Defaults
+
+    seen: list[tuple[str, str, str]] = []
+
+    def spy(real: Any) -> Any:
+        def wrapped(db: Any, *args: Any) -> Any:
+            try:
+                meta.put(db, "written by a query", {"no": "writes"})
+                outcome = "wrote"
+            except sqlite3.OperationalError as exc:
+                outcome = str(exc)
+            seen.append((real.__name__, threading.current_thread().name, outcome))
+            return real(db, *args)
+
+        return wrapped
+
+    for fn in ("summary_schedule", "all_summary_schedules", "set_summary_schedule"):
+        monkeypatch.setattr(guild_config, fn, spy(getattr(guild_config, fn)))
+    opts = subcommand(
+        "schedule",
+        option("time", "08:30"),
+        option("timezone", "Europe/London"),
+        option("channel", fake_discord.channel("general")),
+    )
+    rec = await fake_discord.invoke_slash_command("summary", opts, user=DEFAULT_ADMIN)
+    await fake_discord.wait_for_interaction_response(rec, timeout=10)
+    content = fake_discord.original_response(rec).content  # type: ignore[union-attr]
+    assert content.startswith("🗓️ Daily summary at 08:30 Europe/London") and "Next: <t:" in content
+    msg_id = await bot.post_guild_summary(Defaults.GUILD_ID)  # what the cron job runs
+    msg = fake_discord.get_message(int(msg_id or 0))
+    assert msg.channel_id == Defaults.GENERAL_CHANNEL_ID and msg.attachment("dashboard.png")
+    assert [n for n, _t, _o in seen] == [
+        "set_summary_schedule",  # the write, on the owner thread
+        "all_summary_schedules",  # reschedule_summaries after /summary schedule
+        "summary_schedule",  # post_guild_summary's own read
+        "summary_schedule",  # summary_message's (as /summary now)
+    ], seen
+    write, *reads = seen
+    assert write[1].startswith("sqlite-owner") and write[2] == "wrote", write
+    assert all(not t.startswith("sqlite-owner") and "readonly" in o for _n, t, o in reads), reads
