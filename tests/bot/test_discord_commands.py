@@ -315,8 +315,17 @@ async def test_quiet_hours_commands(fake_discord: FakeDiscord, bot: TestBot) -> 
     assert answer(fake_discord, rec)[0].startswith("🌙 Quiet hours 22:00–07:00 Europe/London")
     stored = await db(bot, guild_settings.get_value, Defaults.GUILD_ID, "quiet")
     assert stored == {"start": "22:00", "end": "07:00", "tz": "Europe/London"}
+
+    async def show() -> str:
+        rec = await run(fake_discord, "quiet", subcommand("show"))
+        msg = await fake_discord.wait_for_followup(rec, timeout=10)
+        assert [cb.type for cb in rec.callbacks] == [DEFERRED] and msg.ephemeral
+        return msg.content
+
+    assert (await show()).startswith("Quiet hours: 22:00–07:00 Europe/London")
     rec = await run(fake_discord, "quiet", subcommand("off"))
     assert await db(bot, guild_settings.get_value, Defaults.GUILD_ID, "quiet") is None
+    assert await show() == "Quiet hours are off."
 
 
 async def test_summary_now_for_everyone_with_dashboard(fake_discord: FakeDiscord, bot: TestBot) -> None:
