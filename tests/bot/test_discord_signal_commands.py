@@ -236,8 +236,9 @@ async def test_scheduled_summary_reads_its_schedule_beside_the_owner_thread(
 ) -> None:
     """The daily summary job and the rescheduling after ``/summary schedule`` read the schedule
     rows on a read-only connection of their own (never on the owner thread, where an alert's
-    write would wait behind them); the schedule's write stays on the owner thread, and the
-    read right after it sees it."""
+    write would wait behind them, and where a long write would hold the summary up); the
+    schedule's write stays on the owner thread, and the read right after it sees it."""
+    import asyncio
     import sqlite3
     import threading
 
@@ -271,7 +272,16 @@ async def test_scheduled_summary_reads_its_schedule_beside_the_owner_thread(
     await fake_discord.wait_for_interaction_response(rec, timeout=10)
     content = fake_discord.original_response(rec).content  # type: ignore[union-attr]
     assert content.startswith("🗓️ Daily summary at 08:30 Europe/London") and "Next: <t:" in content
-    msg_id = await bot.post_guild_summary(Defaults.GUILD_ID)  # what the cron job runs
+    # what the cron job runs, while a long write holds the owner thread: the summary goes out anyway
+    assert bot.app is not None
+    release = threading.Event()
+    busy = asyncio.ensure_future(bot.app.store.call(lambda _db: release.wait(60)))
+    try:
+        msg_id = await asyncio.wait_for(bot.post_guild_summary(Defaults.GUILD_ID), timeout=30)
+        assert not busy.done()  # the writer still held the owner thread all along
+    finally:
+        release.set()
+        await busy
     msg = fake_discord.get_message(int(msg_id or 0))
     assert msg.channel_id == Defaults.GENERAL_CHANNEL_ID and msg.attachment("dashboard.png")
     assert [n for n, _t, _o in seen] == [
