@@ -250,7 +250,9 @@ class FlowwatchBot(discord.AutoShardedClient):
     async def reschedule_summaries(self) -> dict[int, datetime]:
         """(Re)build one cron job per guild summary schedule; returns each guild's next run."""
         assert self.app is not None
-        schedules = await self.app.store.call(guild_config.all_summary_schedules)
+        # a read: on a read-only connection, so no alert write waits behind it (the schedule a
+        # command just set is committed on the owner thread before this runs, and WAL shows it)
+        schedules = await self.app.store.read(guild_config.all_summary_schedules)
         now = self.now()
         nxt: dict[int, datetime] = {}
         sched = self.app.scheduler
@@ -292,7 +294,8 @@ class FlowwatchBot(discord.AutoShardedClient):
     async def post_guild_summary(self, guild_id: int) -> str | None:
         """The scheduled daily summary of one guild; returns the message id."""
         assert self.app is not None and self.sink is not None
-        sched = await self.app.store.call(guild_config.summary_schedule, guild_id)
+        # read beside the owner thread, like /summary now: an alert's write never waits behind it
+        sched = await self.app.store.read(guild_config.summary_schedule, guild_id)
         if sched is None:
             return None
         embed, file = await self.summary_message(guild_id)

@@ -12,6 +12,7 @@ from typing import Any
 
 import discord
 from discord import app_commands
+from sqlite_utils import Database
 
 from bot import guild_config
 from bot.commands._common import (
@@ -54,6 +55,25 @@ def check_channel(interaction: discord.Interaction, channel: Any) -> discord.abc
                 "Grant those to my role in that channel, then try again."
             )
     return channel
+
+
+def _server_setup(
+    db: Database, guild_id: int, now: int
+) -> tuple[
+    list[subscriptions.Subscription],
+    dict[str, int],
+    int | None,
+    guild_config.QuietHours | None,
+    guild_config.SummarySchedule | None,
+]:
+    """What ``/alerts list`` shows, read on one read-only connection."""
+    return (
+        subscriptions.list_subscriptions(db, guild_id),
+        guild_state.active_snoozes(db, guild_id, now),
+        guild_config.admin_channel(db, guild_id),
+        guild_config.quiet_hours(db, guild_id),
+        guild_config.summary_schedule(db, guild_id),
+    )
 
 
 async def snooze_autocomplete(
@@ -151,13 +171,12 @@ class AlertsGroup(app_commands.Group):
         self, interaction: discord.Interaction, page: app_commands.Range[int, 1, 100] = 1
     ) -> None:
         gid = require_manage_guild(interaction)
+        wanted = check_range("page", page, 1, 100)
         bot = bot_of(interaction)
+        # defer first: Discord wants an answer within 3 s, whatever the database holds
+        await interaction.response.defer(ephemeral=True, thinking=True)
         now = to_epoch(bot.now())
-        subs = await db_read(interaction, subscriptions.list_subscriptions, gid)
-        snoozes = await db_read(interaction, guild_state.active_snoozes, gid, now)
-        admin = await db_read(interaction, guild_config.admin_channel, gid)
-        quiet = await db_read(interaction, guild_config.quiet_hours, gid)
-        summary = await db_read(interaction, guild_config.summary_schedule, gid)
+        subs, snoozes, admin, quiet, summary = await db_read(interaction, _server_setup, gid, now)
         lines = []
         for s in subs:
             role = f", pings <@&{s.role_id}> on severe" if s.role_id else ""
@@ -166,7 +185,7 @@ class AlertsGroup(app_commands.Group):
                 f"{LEVEL_EMOJI.get(s.min_level, '')} **{signal_title(s.signal)}** → <#{s.channel_id}> from {s.min_level}{role}{off}"
             )
         pages = page_lines(lines, LIST_PAGE_CHARS) or ["No subscriptions yet: `/alerts subscribe`."]
-        shown = min(check_range("page", page, 1, 100), len(pages))
+        shown = min(wanted, len(pages))
         title = "flowwatch in this server"
         if len(pages) > 1:
             title += f" (page {shown} of {len(pages)})"

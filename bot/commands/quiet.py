@@ -74,6 +74,8 @@ class QuietGroup(app_commands.Group):
     @app_commands.command(name="show", description="This server's quiet hours")
     async def show(self, interaction: discord.Interaction) -> None:
         gid = require_manage_guild(interaction)
+        # defer first: Discord wants an answer within 3 s, whatever the database holds
+        await interaction.response.defer(ephemeral=True, thinking=True)
         quiet = await db_read(interaction, guild_config.quiet_hours, gid)
         await reply(
             interaction,

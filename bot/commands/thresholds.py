@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import discord
 from discord import app_commands
+from sqlite_utils import Database
 
 from bot import guild_config
 from bot.commands._common import (
@@ -26,6 +27,11 @@ from bot.commands._common import (
     signal_choices,
 )
 from signals import registry
+
+
+def _overrides(db: Database, guild_id: int, signal_ids: list[str]) -> dict[str, dict[str, float]]:
+    """This server's overrides of each signal (one read-only connection for all of them)."""
+    return {sid: guild_config.threshold_overrides(db, guild_id, sid) for sid in signal_ids}
 
 
 def _fmt(v: float) -> str:
@@ -64,12 +70,15 @@ class ThresholdsGroup(app_commands.Group):
         sigs = [check_signal(signal)] if signal is not None else list(registry().values())
         gid = require_manage_guild(interaction)
         bot = bot_of(interaction)
+        # defer first: Discord wants an answer within 3 s, whatever the database holds
+        await interaction.response.defer(ephemeral=True, thinking=True)
         embed = discord.Embed(
             title="Thresholds",
             description="Global values run the alert lifecycle; this server's values re-grade its events.",
         )
+        overrides = await db_read(interaction, _overrides, gid, [s.id for s in sigs])
         for sig in sigs:
-            over = await db_read(interaction, guild_config.threshold_overrides, gid, sig.id)
+            over = overrides[sig.id]
             glob = bot.settings.signal_params(sig.id)
             keys = guild_config.settable_keys(sig.id)
             lines = []

@@ -203,8 +203,9 @@ async def test_admin_subscribes_with_role_and_lists(fake_discord: FakeDiscord, b
         (Defaults.ALERTS_CHANNEL_ID, "vix_term", "watch", trader.id)
     ]
     rec = await run(fake_discord, "alerts", subcommand("list"), user=DEFAULT_ADMIN)
-    msg = fake_discord.original_response(rec)
-    assert msg is not None and msg.embed is not None
+    msg = await fake_discord.wait_for_followup(rec, timeout=10)
+    assert [cb.type for cb in rec.callbacks] == [DEFERRED]  # before its reads (3-second deadline)
+    assert msg.ephemeral and msg.embed is not None
     assert f"<#{Defaults.ALERTS_CHANNEL_ID}>" in msg.embed["description"]
 
 
@@ -274,8 +275,9 @@ async def test_thresholds_set_validates_per_key(fake_discord: FakeDiscord, bot: 
     stored = await db(bot, guild_settings.get_value, Defaults.GUILD_ID, "thresholds:vix_term")
     assert stored == {"alert": 1.05}
     rec = await run(fake_discord, "thresholds", subcommand("show", option("signal", "vix_term")))
-    msg = fake_discord.original_response(rec)
-    assert msg is not None and msg.embed is not None
+    msg = await fake_discord.wait_for_followup(rec, timeout=10)
+    assert [cb.type for cb in rec.callbacks] == [DEFERRED]  # before its read (3-second deadline)
+    assert msg.ephemeral and msg.embed is not None
     assert "`alert` 1 → **1.05** here" in msg.embed["fields"][0]["value"]
     assert "`confirm` 2 *(global only)*" in msg.embed["fields"][0]["value"]
     rec = await run(fake_discord, "thresholds", subcommand("reset", option("signal", "vix_term")))
@@ -313,8 +315,17 @@ async def test_quiet_hours_commands(fake_discord: FakeDiscord, bot: TestBot) -> 
     assert answer(fake_discord, rec)[0].startswith("🌙 Quiet hours 22:00–07:00 Europe/London")
     stored = await db(bot, guild_settings.get_value, Defaults.GUILD_ID, "quiet")
     assert stored == {"start": "22:00", "end": "07:00", "tz": "Europe/London"}
+
+    async def show() -> str:
+        rec = await run(fake_discord, "quiet", subcommand("show"))
+        msg = await fake_discord.wait_for_followup(rec, timeout=10)
+        assert [cb.type for cb in rec.callbacks] == [DEFERRED] and msg.ephemeral
+        return msg.content
+
+    assert (await show()).startswith("Quiet hours: 22:00–07:00 Europe/London")
     rec = await run(fake_discord, "quiet", subcommand("off"))
     assert await db(bot, guild_settings.get_value, Defaults.GUILD_ID, "quiet") is None
+    assert await show() == "Quiet hours are off."
 
 
 async def test_summary_now_for_everyone_with_dashboard(fake_discord: FakeDiscord, bot: TestBot) -> None:

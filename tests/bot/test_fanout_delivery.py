@@ -146,8 +146,8 @@ async def test_alerts_list_pages_42_role_pinging_subscriptions(
                 "alerts", {"type": 1, "name": "list", "options": [{"type": 4, "name": "page", "value": page}]}
             )
             await fake.wait_for_interaction_response(rec, timeout=10)
-            msg = fake.original_response(rec)
-            assert msg is not None and msg.embed is not None, "no answer"
+            msg = await fake.wait_for_followup(rec, timeout=10)  # deferred before its reads
+            assert msg.embed is not None, "no answer"
             assert "went wrong" not in (msg.content or "")
             seen.append(msg.embed["description"])
             assert f"page {page} of" in msg.embed["title"]
