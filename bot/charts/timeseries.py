@@ -135,12 +135,15 @@ class _FitYLabel(Artist):
         if not label.get_visible():
             return
         room = ax.bbox.height - 2 * YLABEL_PAD_PX
+        label.set_fontsize(YLABEL_PT)
+        label.set_text(self.text)
+        if label.get_window_extent(renderer).height <= room:  # fits as it is (most labels)
+            return
         label.set_visible(False)
         ticks = ax.yaxis.get_tightbbox(renderer)  # the tick labels' extent, without the label
         label.set_visible(True)
         right = (ticks.x0 if ticks is not None else ax.bbox.x0) - renderer.points_to_pixels(ax.yaxis.labelpad)
         depth_room = right - ax.get_figure(root=False).bbox.x0 - YLABEL_PAD_PX
-        label.set_fontsize(YLABEL_PT)
         measured: dict[str, float] = {}
 
         def length(line: str) -> float:
