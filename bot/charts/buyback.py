@@ -1,16 +1,22 @@
 """Share in blackout (history solid, projection dashed, today marked, crossings and alerts),
-and below it the earnings reports per week (known dates solid, estimated dates light)."""
+and below it the earnings reports per week (known dates solid, estimated dates light).
+
+The window's closings (▲, crossing the alert line up) and reopenings (▼, crossing the exit
+line down) have legend entries of their own, hollow when projected."""
 
 from __future__ import annotations
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.transforms import offset_copy
 
 from bot.charts import LEVEL_COLOURS
 from bot.charts._levels import legend_with_levels, threshold_lines
 from signals.buyback import BuybackChart
 
 LINE, CAP, EST = "#212121", "#1565c0", "#b0bec5"
+#: how far a crossing's triangle sits from its crossing: its tip on the point (points)
+CROSS_NUDGE_PT = 3.5
 
 
 def draw(fig: Figure, data: BuybackChart) -> None:
@@ -57,12 +63,24 @@ def draw(fig: Figure, data: BuybackChart) -> None:
         cx = np.array([c[0] for c in crossings], dtype="datetime64[ns]")
         up = np.array([c[1] == "close" for c in crossings])
         proj = np.array([bool(c[2]) for c in crossings])
-        ys = np.where(
-            up, th.get("alert", 50), data.alert_exit if data.alert_exit is not None else th.get("alert", 50)
-        )
-        for sel, face in ((~proj, None), (proj, "white")):
+        enter = th.get("alert", 50)
+        leave = data.alert_exit if data.alert_exit is not None else enter
+        ys = np.where(up, enter, leave)
+        # each triangle's tip on its crossing (a closing's from below, a reopening's from above),
+        # so the alert's dot drawn on the same point does not hide it
+        nudge = {
+            True: offset_copy(top.transData, fig, y=-CROSS_NUDGE_PT, units="points"),
+            False: offset_copy(top.transData, fig, y=CROSS_NUDGE_PT, units="points"),
+        }
+        names = {
+            (True, False): f"closing (crossed {enter:g}% up)",
+            (False, False): f"reopening (crossed {leave:g}% down)",
+            (True, True): "projected closing",
+            (False, True): "projected reopening",
+        }
+        for projected, face in ((False, LINE), (True, "white")):
             for kind, marker in ((True, "^"), (False, "v")):
-                m = sel & (up == kind)
+                m = (proj == projected) & (up == kind)
                 if m.any():
                     top.scatter(
                         cx[m],
@@ -71,8 +89,10 @@ def draw(fig: Figure, data: BuybackChart) -> None:
                         s=34,
                         zorder=5,
                         edgecolors=LINE,
-                        facecolors=face or LINE,
+                        facecolors=face,
                         linewidths=0.8,
+                        transform=nudge[kind],
+                        label=names[kind, projected],
                     )
     marks = data.marks
     if marks and len(x):

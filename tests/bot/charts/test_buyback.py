@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import numpy as np
 from sqlite_utils import Database
@@ -60,3 +61,87 @@ def test_empty_calendar(db: Database) -> None:
     # an alert's chart drawn as of a time before the calendar was first seen (a fresh install's
     # first morning) is an empty chart that says so, not a failed render
     assert render_png(data)[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _crossings_chart(crossings: list[tuple[Any, str, bool]], marks: list[Any]) -> Any:
+    from signals.buyback import BuybackChart
+
+    x = np.arange(np.datetime64("2026-01-01"), np.datetime64("2026-05-01")).astype("datetime64[ns]")
+    share = 50 + 30 * np.sin(np.linspace(0, 6, len(x)))
+    return BuybackChart(
+        signal="buyback",
+        title="t",
+        source="test",
+        as_of=datetime(2026, 5, 1, tzinfo=UTC),
+        x=x,
+        share=share,
+        thresholds={"alert": 50.0, "severe": 80.0},
+        alert_exit=48.0,
+        crossings=crossings,
+        marks=marks,
+    )
+
+
+def _drawn(data: Any) -> Any:
+    from bot.charts import new_figure
+    from bot.charts.buyback import draw
+
+    fig = new_figure()
+    draw(fig, data)
+    fig.canvas.draw()
+    return fig
+
+
+def test_crossing_triangles_have_legend_entries() -> None:
+    """The closings (▲) and reopenings (▼), hollow when projected, each say what they are in the
+    legend, with the lines they crossed; a kind not drawn has no entry."""
+    from matplotlib.colors import to_hex
+
+    from bot.charts.buyback import LINE
+
+    day = np.datetime64("2026-02-01", "ns")
+    crossings = [
+        (day, "close", False),
+        (day + np.timedelta64(20, "D"), "reopen", False),
+        (day + np.timedelta64(40, "D"), "reopen", True),
+    ]
+    ax = _drawn(_crossings_chart(crossings, [])).axes[0]
+    legend = ax.get_legend()
+    entries = {
+        t.get_text(): to_hex(h.get_facecolor()[0])
+        for h, t in zip(legend.legend_handles, legend.get_texts(), strict=True)
+        if "closing" in t.get_text() or "reopening" in t.get_text()
+    }
+    assert entries == {
+        "closing (crossed 50% up)": LINE,
+        "reopening (crossed 48% down)": LINE,
+        "projected reopening": "#ffffff",
+    }
+    # every triangle drawn is one of those entries
+    drawn = {c.get_label() for c in ax.collections if c.get_label() in entries}
+    assert drawn == set(entries)
+
+    ax = _drawn(_crossings_chart([], [])).axes[0]
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert not [t for t in texts if "closing" in t or "reopening" in t]
+
+
+def test_a_closing_is_not_hidden_under_its_alert_dot() -> None:
+    """The alert fires where the share crosses the alert line, the dot drawn on that very point:
+    the closing's triangle sits just below it (its tip on the crossing), the reopening's just
+    above, so both show."""
+    day = np.datetime64("2026-02-01", "ns")
+    data = _crossings_chart([(day, "close", False), (day, "reopen", False)], [(day, "alert")])
+    fig = _drawn(data)
+    ax = fig.axes[0]
+    line_y = ax.transData.transform((0, 50.0))[1]
+    exit_y = ax.transData.transform((0, 48.0))[1]
+    half = np.sqrt(34) / 2 * fig.dpi / 72  # half a triangle's height (s=34 pt²), pixels
+    centres = {
+        c.get_label(): c.get_offset_transform().transform(c.get_offsets())[0][1]
+        for c in ax.collections
+        if "closing" in c.get_label() or "reopening" in c.get_label()
+    }
+    close, reopen = centres["closing (crossed 50% up)"], centres["reopening (crossed 48% down)"]
+    assert line_y - 1.5 * half < close < line_y - half / 2  # below the alert line, tip near it
+    assert exit_y + half / 2 < reopen < exit_y + 1.5 * half  # above the exit line
