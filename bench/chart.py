@@ -81,7 +81,7 @@ def bare_vix(data: Any) -> bytes:
         idx = np.clip(np.searchsorted(x, np.array(front, dtype="datetime64[ns]")), 0, len(x) - 1)
         top.scatter(x[idx], vix[idx], marker="v", s=40, zorder=5, label="VIX9D > VIX (front end)")
     top.set_ylabel("index")
-    top.legend(loc="upper left", frameon=False, ncol=2)
+    top.legend(loc="upper left", frameon=True, framealpha=0.85, edgecolor="none", ncol=2)
     top.grid(alpha=0.25)
     bottom.plot(x, ratio, linewidth=1.1, label="VIX / VIX3M")
     bottom.fill_between(x, 1.0, ratio, where=ratio >= 1.0, alpha=0.3, interpolate=True, label="inverted")
@@ -161,7 +161,7 @@ def bare_ratecut(data: Any) -> bytes:
     ax.set_ylim(0, 100)
     ax.set_ylabel("P(cut), %")
     ax.grid(alpha=0.25)
-    ax.legend(loc="upper left", frameon=False, ncol=6, fontsize=8)
+    ax.legend(loc="upper left", frameon=True, framealpha=0.85, edgecolor="none", ncol=6, fontsize=8)
     return _png(fig, data)
 
 
@@ -187,7 +187,7 @@ def bare_btc_liq(data: Any) -> bytes:
     _dates(ax)
     ax.set_ylabel("USD liquidated per bucket (millions; shorts below zero)")
     ax.grid(alpha=0.25)
-    ax.legend(loc="upper left", frameon=False, ncol=2, fontsize=8)
+    ax.legend(loc="upper left", frameon=True, framealpha=0.85, edgecolor="none", ncol=2, fontsize=8)
     if len(data.price):
         tw = ax.twinx()
         tw.plot(data.price_x, data.price, linewidth=1.0)
@@ -218,7 +218,7 @@ def bare_timeseries(data: Any) -> bytes:
                        edgecolors="white", linewidths=0.8)  # fmt: skip
         ax.set_ylabel(panel.ylabel, fontsize=8)
         ax.grid(alpha=0.25)
-        ax.legend(loc="upper left", frameon=False, fontsize=8)
+        ax.legend(loc="upper left", frameon=True, framealpha=0.85, edgecolor="none", fontsize=8)
     _dates(axes[-1])
     return _png(fig, data)
 

@@ -64,7 +64,7 @@ def bare_panels(data: Any) -> bytes:
         ax.set_ylabel(panel.ylabel, fontsize=8)
         ax.grid(alpha=0.25)
         if panel.lines:
-            ax.legend(loc="upper left", frameon=False, fontsize=8)
+            ax.legend(loc="upper left", frameon=True, framealpha=0.85, edgecolor="none", fontsize=8)
     _dates(axes[-1])
     return _png(fig, data)
 

@@ -69,7 +69,17 @@ def draw(fig: Figure, data: BtcLiqChart) -> None:
     per = {86400: "day", 3600: "hour"}.get(int(data.res), "bucket")
     ax.set_ylabel(f"USD liquidated per {per} (millions; shorts below zero)")
     ax.grid(alpha=0.25)
-    legend_with_levels(ax, [m[1] for m in marks], "v", loc="upper left", frameon=False, ncol=2, fontsize=8)
+    legend_with_levels(
+        ax,
+        [m[1] for m in marks],
+        "v",
+        loc="upper left",
+        frameon=True,
+        framealpha=0.85,
+        edgecolor="none",
+        ncol=2,
+        fontsize=8,
+    )
     if len(data.price):
         tw = ax.twinx()
         tw.plot(data.price_x, data.price, color=PRICE_COLOUR, linewidth=1.0)
@@ -147,7 +157,9 @@ def draw_cascade(fig: Figure, data: CascadeChart) -> None:
         for a, b, _label in data.gaps:
             ax.axvspan(a, b, facecolor="none", edgecolor="#757575", hatch="///", lw=0, alpha=0.6)
         ax.grid(alpha=0.25)
-    cum_ax.legend(loc="upper left", bbox_to_anchor=(0, 0.9), frameon=False, fontsize=8)
+    cum_ax.legend(
+        loc="upper left", bbox_to_anchor=(0, 0.9), frameon=True, framealpha=0.85, edgecolor="none", fontsize=8
+    )
     if len(data.price):
         px_ax.plot(data.price_x, data.price, color=PRICE_COLOUR, linewidth=1.2)
         move = data.price_move

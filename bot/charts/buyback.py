@@ -110,7 +110,14 @@ def draw(fig: Figure, data: BuybackChart) -> None:
     top.set_ylim(0, 100)
     top.set_ylabel("% in blackout")
     legend_with_levels(
-        top, [m[1] for m in marks] if len(x) else [], loc="upper left", frameon=False, ncol=3, fontsize=8
+        top,
+        [m[1] for m in marks] if len(x) else [],
+        loc="upper left",
+        frameon=True,
+        framealpha=0.85,
+        edgecolor="none",
+        ncol=3,
+        fontsize=8,
     )
     top.grid(alpha=0.25)
 
@@ -123,6 +130,6 @@ def draw(fig: Figure, data: BuybackChart) -> None:
             bottom.bar(
                 weeks, est, width=width, align="edge", bottom=known, color=EST, label="estimated dates"
             )
-        bottom.legend(loc="upper left", frameon=False, ncol=2, fontsize=7)
+        bottom.legend(loc="upper left", frameon=True, framealpha=0.85, edgecolor="none", ncol=2, fontsize=7)
     bottom.set_ylabel("reports / week", fontsize=8)
     bottom.grid(alpha=0.25)

@@ -88,7 +88,9 @@ def draw(fig: Figure, data: RateCutChart) -> None:
     ax.grid(alpha=0.25)
     # the marker's shape says what happened, its colour the level: an entry for each
     handles = ax.get_legend_handles_labels()[0] + kinds + level_handles(m[2] for m in marks)
-    ax.legend(handles=handles, loc="upper left", frameon=False, ncol=6, fontsize=8)
+    ax.legend(
+        handles=handles, loc="upper left", frameon=True, framealpha=0.85, edgecolor="none", ncol=6, fontsize=8
+    )
 
 
 def _draw_sizes(ax: Any, data: RateCutChart, sizes: list[VenueLine]) -> None:
@@ -107,7 +109,14 @@ def _draw_sizes(ax: Any, data: RateCutChart, sizes: list[VenueLine]) -> None:
             linewidths=0.8,
             zorder=7,
         )
-        ax.legend(handles=[kind_handle("size", "s")], loc="upper left", frameon=False, fontsize=8)
+        ax.legend(
+            handles=[kind_handle("size", "s")],
+            loc="upper left",
+            frameon=True,
+            framealpha=0.85,
+            edgecolor="none",
+            fontsize=8,
+        )
     ax.set_ylabel(data.size_label, fontsize=8)
     ax.grid(alpha=0.25)
 

@@ -63,7 +63,15 @@ def _panel(ax: Any, panel: Panel) -> None:
     if panel.ylabel.strip():
         ax.add_artist(_FitYLabel(ax, panel.ylabel))
     ax.grid(alpha=0.25)
-    legend_with_levels(ax, {m.level for m in panel.marks}, loc="upper left", frameon=False, fontsize=8)
+    legend_with_levels(
+        ax,
+        {m.level for m in panel.marks},
+        loc="upper left",
+        frameon=True,
+        framealpha=0.85,
+        edgecolor="none",
+        fontsize=8,
+    )
 
 
 def _joined(words: list[tuple[str, str]]) -> str:

@@ -35,7 +35,7 @@ def draw(fig: Figure, data: VixTermChart) -> None:
             label="VIX9D > VIX (front end)",
         )
     top.set_ylabel("index")
-    top.legend(loc="upper left", frameon=False, ncol=2)
+    top.legend(loc="upper left", frameon=True, framealpha=0.85, edgecolor="none", ncol=2)
     top.grid(alpha=0.25)
 
     bottom.plot(x, ratio, color="#212121", linewidth=1.1, label="VIX / VIX3M")
@@ -59,7 +59,14 @@ def draw(fig: Figure, data: VixTermChart) -> None:
         bottom.scatter(x[idx], ratio[idx], s=36, c=colours, zorder=5, edgecolors="white", linewidths=0.8)
     bottom.set_ylabel("VIX / VIX3M")
     legend_with_levels(
-        bottom, [m[1] for m in marks] if len(x) else [], loc="upper left", frameon=False, ncol=5, fontsize=8
+        bottom,
+        [m[1] for m in marks] if len(x) else [],
+        loc="upper left",
+        frameon=True,
+        framealpha=0.85,
+        edgecolor="none",
+        ncol=5,
+        fontsize=8,
     )
     bottom.grid(alpha=0.25)
 
@@ -73,7 +80,7 @@ def draw_front(fig: Figure, data: VixTermChart) -> None:
     top.plot(x, vix9d, color="#6a1b9a", linewidth=1.3, label="VIX9D")
     top.plot(x, vix, color="#c62828", linewidth=1.3, label="VIX")
     top.set_ylabel("index")
-    top.legend(loc="upper left", frameon=False, ncol=2)
+    top.legend(loc="upper left", frameon=True, framealpha=0.85, edgecolor="none", ncol=2)
     top.grid(alpha=0.25)
     bottom.plot(x, ratio, color="#212121", linewidth=1.1, label="VIX9D / VIX")
     if len(ratio):
@@ -94,6 +101,13 @@ def draw_front(fig: Figure, data: VixTermChart) -> None:
         bottom.scatter(x[idx], ratio[idx], s=36, color=LEVEL_COLOURS["watch"], zorder=5, edgecolors="white")
     bottom.set_ylabel("VIX9D / VIX")
     legend_with_levels(
-        bottom, ["watch"] if front and len(x) else [], loc="upper left", frameon=False, ncol=5, fontsize=8
+        bottom,
+        ["watch"] if front and len(x) else [],
+        loc="upper left",
+        frameon=True,
+        framealpha=0.85,
+        edgecolor="none",
+        ncol=5,
+        fontsize=8,
     )
     bottom.grid(alpha=0.25)
