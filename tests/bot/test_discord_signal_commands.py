@@ -270,7 +270,7 @@ async def test_scheduled_summary_reads_its_schedule_beside_the_owner_thread(
     )
     rec = await fake_discord.invoke_slash_command("summary", opts, user=DEFAULT_ADMIN)
     await fake_discord.wait_for_interaction_response(rec, timeout=10)
-    content = fake_discord.original_response(rec).content  # type: ignore[union-attr]
+    content = (await fake_discord.wait_for_followup(rec, timeout=10)).content
     assert content.startswith("🗓️ Daily summary at 08:30 Europe/London") and "Next: <t:" in content
     # what the cron job runs, while a long write holds the owner thread: the summary goes out anyway
     assert bot.app is not None
