@@ -139,3 +139,43 @@ def test_custom_ids_fit_discord_limits() -> None:
 
 def test_when_is_utc() -> None:
     assert after_close(END) == datetime(2024, 3, 15, 21, 30, tzinfo=UTC)
+
+
+async def test_every_button_answers_while_a_long_write_holds_the_owner_thread(
+    fake_discord: FakeDiscord, bot: TestBot
+) -> None:
+    """Discord fails a click not answered within 3 s. With a long write holding the owner thread
+    (the daily prune, a big flush), every button still answers at once: acknowledge and snooze
+    with the component defer (the message stays as it is), the chart with a private
+    "thinking…"; their writes wait their turn, then the message is edited or followed up as
+    before."""
+    from tests.bot.test_discord_signal_commands import OwnerThreadHeld
+
+    assert bot.app is not None
+    bot.cooldowns.per = 0
+    alert_id, msg = await old_alert_message(fake_discord, bot)
+
+    async with OwnerThreadHeld(bot) as held:
+        ack = await click(fake_discord, msg, f"fw:ack:{alert_id}", DEFAULT_MEMBER)
+        snooze = await click(fake_discord, msg, f"fw:s24h:{alert_id}", DEFAULT_ADMIN)
+        chart = await click(fake_discord, msg, f"fw:c30:{alert_id}", DEFAULT_MEMBER)
+        assert held.still_busy()  # all three answered while the owner thread was busy
+        assert ack.response_type == snooze.response_type == DEFERRED_UPDATE
+        assert chart.response_type == 5 and fake_discord.original_response(chart).ephemeral  # type: ignore[union-attr]
+        # the writes wait their turn: nothing is shown as done yet
+        assert not msg.edits and not snooze.followup_message_ids
+        # the chart only reads (beside the owner thread): it need not wait at all
+        drawn = await fake_discord.wait_for_followup(chart, timeout=30)
+        assert held.still_busy() and drawn.ephemeral
+        assert drawn.attachment("vix_term-30d.png").data.startswith(PNG)
+    await fake_discord.wait_for_edit(msg.id, timeout=10)
+    assert msg.embed is not None and msg.embed["fields"][-1]["name"] == "Acknowledged"
+    assert msg.components and len(msg.edits) == 1  # buttons kept
+    said = await fake_discord.wait_for_followup(snooze, timeout=10)
+    assert not said.ephemeral and "snoozed in this server for 24 h" in said.content
+    now = to_epoch(bot.now())
+    assert await bot.app.store.call(guild_state.active_snoozes, Defaults.GUILD_ID, now) == {
+        "vix_term": now + 86400
+    }
+    ack_row = await bot.app.store.call(guild_state.get_ack, str(msg.id))
+    assert ack_row is not None and ack_row.user_id == DEFAULT_MEMBER.id
