@@ -72,56 +72,71 @@ def alert_view(alert_id: int) -> discord.ui.View:
 
 
 async def on_click(interaction: discord.Interaction, action: str, alert_id: int) -> None:
+    """Check who may do it, answer Discord (within its 3 s, whatever the database is doing),
+    then read the alert, write and follow up."""
     try:
-        alert = await db_read(interaction, alert_repo.get_alert, alert_id)
-        if alert is None:
-            raise UserInputError("This alert is no longer in flowwatch's database.")
-        if action == "ack":
-            await acknowledge(interaction, alert.id)
-        elif action in SNOOZE_SECONDS:
-            await snooze(interaction, alert.signal, SNOOZE_SECONDS[action])
-        elif action == "c30":
+        if action == "c30":
             from bot.commands._charts import send_signal_chart
 
+            bot_of(interaction).cooldowns.hit(interaction.user.id)
+            await interaction.response.defer(thinking=True, ephemeral=True)
+            alert = await _alert(interaction, alert_id)
             await send_signal_chart(interaction, alert.signal, 30, ephemeral=True)
+            return
+        gid = require_guild(interaction)
+        if action == "ack" and interaction.message is None:
+            raise UserInputError("I cannot see the message this button belongs to.")
+        # the component defer: the message stays as it is until the edit or follow-up below
+        await interaction.response.defer()
+        alert = await _alert(interaction, alert_id)
+        if action == "ack":
+            await acknowledge(interaction, gid, alert.id)
+        elif action in SNOOZE_SECONDS:
+            await snooze(interaction, gid, alert.signal, SNOOZE_SECONDS[action])
     except Exception as exc:  # the same handler as slash commands: short message, traceback in the log
         await handle_error(interaction, exc)
 
 
-async def acknowledge(interaction: discord.Interaction, alert_id: int) -> None:
-    gid = require_guild(interaction)
+async def _alert(interaction: discord.Interaction, alert_id: int) -> alert_repo.StoredAlert:
+    alert = await db_read(interaction, alert_repo.get_alert, alert_id)
+    if alert is None:
+        raise UserInputError("This alert is no longer in flowwatch's database.")
+    return alert
+
+
+async def acknowledge(interaction: discord.Interaction, guild_id: int, alert_id: int) -> None:
+    """Record the acknowledgement (after the component defer) and show it on the message."""
     message = interaction.message
-    if message is None:
-        raise UserInputError("I cannot see the message this button belongs to.")
+    assert message is not None  # checked before the defer
     now = to_epoch(bot_of(interaction).now())
     ack = await db_call(
-        interaction, guild_state.acknowledge, str(message.id), gid, alert_id, interaction.user.id, now
+        interaction, guild_state.acknowledge, str(message.id), guild_id, alert_id, interaction.user.id, now
     )
     if ack.user_id != interaction.user.id or ack.acked_at != now:
-        await interaction.response.send_message(
+        await interaction.followup.send(
             f"Already acknowledged by <@{ack.user_id}> <t:{ack.acked_at}:R>.",
             ephemeral=True,
             allowed_mentions=discord.AllowedMentions.none(),
         )
         return
     if message.embeds:
-        await interaction.response.edit_message(embed=with_ack(message.embeds[0], ack))
+        await interaction.edit_original_response(embed=with_ack(message.embeds[0], ack))
     else:
-        await interaction.response.send_message(
+        await interaction.followup.send(
             f"Acknowledged by <@{ack.user_id}>.", allowed_mentions=discord.AllowedMentions.none()
         )
 
 
-async def snooze(interaction: discord.Interaction, signal_id: str, seconds: int) -> None:
+async def snooze(interaction: discord.Interaction, guild_id: int, signal_id: str, seconds: int) -> None:
+    """Store the server's snooze (after the component defer) and say so in the channel."""
     from bot.commands.alerts import snooze_signal
 
-    gid = require_guild(interaction)
     if not interaction.permissions.manage_guild:
         raise NotAllowed(
             f"Snoozing silences {signal_title(signal_id)} for the whole server, so it needs the "
             "**Manage Server** permission; nothing was changed. Use Acknowledge instead."
         )
-    text = await snooze_signal(interaction, gid, signal_id, seconds)
-    await interaction.response.send_message(
+    text = await snooze_signal(interaction, guild_id, signal_id, seconds)
+    await interaction.followup.send(
         f"{text} (by {interaction.user.mention})", allowed_mentions=discord.AllowedMentions.none()
     )

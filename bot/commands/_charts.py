@@ -26,11 +26,13 @@ def has_points(data: ChartData) -> bool:
 async def send_signal_chart(
     interaction: discord.Interaction, signal_id: str, days: int, *, ephemeral: bool = False
 ) -> None:
-    """Cooldown, defer (rendering may take a while), chart data, render, follow up."""
+    """Cooldown, defer (rendering may take a while), chart data, render, follow up. A caller that
+    has already deferred (the chart button, before it reads its alert) has hit the cooldown too."""
     bot = bot_of(interaction)
     assert bot.app is not None
-    bot.cooldowns.hit(interaction.user.id)
-    await interaction.response.defer(thinking=True, ephemeral=ephemeral)
+    if not interaction.response.is_done():
+        bot.cooldowns.hit(interaction.user.id)
+        await interaction.response.defer(thinking=True, ephemeral=ephemeral)
     now = bot.now()
     data = await db_read(interaction, chart_data, bot.settings, signal_id, now, days)
     rows = await db_read(interaction, status, bot.settings, now, signal_id)

@@ -79,6 +79,14 @@ async def db_read(interaction: discord.Interaction, fn: Callable[..., T], *args:
     return await bot.app.store.read(fn, *args)
 
 
+async def defer_private(interaction: discord.Interaction) -> None:
+    """Answer "thinking…" (only the user sees it) before any database work: Discord fails an
+    interaction not answered within 3 s, and a long write on the owner thread (the daily prune,
+    a big flush) may hold a command's write longer than that. Validate the options first, so a
+    bad one still gets its immediate error; the reply then follows up (:func:`reply`)."""
+    await interaction.response.defer(ephemeral=True, thinking=True)
+
+
 def now_of(interaction: discord.Interaction) -> datetime:
     return bot_of(interaction).now()
 

@@ -25,6 +25,7 @@ from bot.commands._common import (
     check_text,
     db_call,
     db_read,
+    defer_private,
     level_choices,
     parse_or_refuse,
     reply,
@@ -129,6 +130,7 @@ class AlertsGroup(app_commands.Group):
                     "*Allow anyone to @mention this role* or give me *Mention @everyone*."
                 )
         gid = require_manage_guild(interaction)
+        await defer_private(interaction)
         await db_call(
             interaction,
             subscriptions.subscribe,
@@ -154,6 +156,7 @@ class AlertsGroup(app_commands.Group):
     ) -> None:
         sig = check_signal(signal)
         gid = require_manage_guild(interaction)
+        await defer_private(interaction)
         n = await db_call(
             interaction, subscriptions.unsubscribe, gid, sig.id, channel.id if channel else None
         )
@@ -173,8 +176,7 @@ class AlertsGroup(app_commands.Group):
         gid = require_manage_guild(interaction)
         wanted = check_range("page", page, 1, 100)
         bot = bot_of(interaction)
-        # defer first: Discord wants an answer within 3 s, whatever the database holds
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await defer_private(interaction)
         now = to_epoch(bot.now())
         subs, snoozes, admin, quiet, summary = await db_read(interaction, _server_setup, gid, now)
         lines = []
@@ -225,6 +227,7 @@ class AlertsGroup(app_commands.Group):
         sig = check_signal(signal)
         seconds = parse_or_refuse(guild_config.parse_duration, check_text("duration", duration, 20))
         gid = require_manage_guild(interaction)
+        await defer_private(interaction)
         text = await snooze_signal(interaction, gid, sig.id, seconds)
         await reply(interaction, text, ephemeral=True)
 
@@ -234,6 +237,7 @@ class AlertsGroup(app_commands.Group):
     async def unsnooze(self, interaction: discord.Interaction, signal: str | None = None) -> None:
         sig_id = check_signal(signal).id if signal is not None else None
         gid = require_manage_guild(interaction)
+        await defer_private(interaction)
         n = await db_call(interaction, guild_state.unsnooze, gid, sig_id)
         what = signal_title(sig_id) if sig_id else "every signal"
         await reply(
@@ -254,6 +258,7 @@ class AlertsGroup(app_commands.Group):
         gid = require_manage_guild(interaction)
         if channel is not None:
             check_channel(interaction, channel)
+        await defer_private(interaction)
         await db_call(interaction, guild_config.set_admin_channel, gid, channel.id if channel else None)
         where = channel.mention if channel else "the system channel"
         await reply(

@@ -15,6 +15,7 @@ from bot.commands._common import (
     check_text,
     db_call,
     db_read,
+    defer_private,
     parse_or_refuse,
     reply,
     require_manage_guild,
@@ -56,6 +57,7 @@ class QuietGroup(app_commands.Group):
             check_text("timezone", timezone, 64),
         )
         gid = require_manage_guild(interaction)
+        await defer_private(interaction)
         await db_call(interaction, guild_config.set_quiet_hours, gid, quiet)
         await reply(
             interaction,
@@ -67,6 +69,7 @@ class QuietGroup(app_commands.Group):
     @app_commands.command(name="off", description="No quiet hours (held alerts are posted at the next check)")
     async def off(self, interaction: discord.Interaction) -> None:
         gid = require_manage_guild(interaction)
+        await defer_private(interaction)
         await db_call(interaction, guild_config.set_quiet_hours, gid, None)
         await reply(interaction, "Quiet hours are off; anything held is posted now.", ephemeral=True)
         await bot_of(interaction).release_quiet()
@@ -74,8 +77,7 @@ class QuietGroup(app_commands.Group):
     @app_commands.command(name="show", description="This server's quiet hours")
     async def show(self, interaction: discord.Interaction) -> None:
         gid = require_manage_guild(interaction)
-        # defer first: Discord wants an answer within 3 s, whatever the database holds
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await defer_private(interaction)
         quiet = await db_read(interaction, guild_config.quiet_hours, gid)
         await reply(
             interaction,

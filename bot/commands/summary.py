@@ -14,6 +14,7 @@ from bot.commands._common import (
     bot_of,
     check_text,
     db_call,
+    defer_private,
     parse_or_refuse,
     reply,
     require_manage_guild,
@@ -64,6 +65,7 @@ class SummaryGroup(app_commands.Group):
         chan = check_channel(interaction, channel)
         sched = guild_config.SummarySchedule(sched.at, sched.tz, chan.id)
         bot = bot_of(interaction)
+        await defer_private(interaction)
         await db_call(interaction, guild_config.set_summary_schedule, gid, sched)
         nxt = await bot.reschedule_summaries()
         when = f" Next: {ts_tag(nxt[gid], 'F')}." if gid in nxt else ""
@@ -74,8 +76,10 @@ class SummaryGroup(app_commands.Group):
     @app_commands.command(name="unschedule", description="Stop the daily summary (Manage Server)")
     async def unschedule(self, interaction: discord.Interaction) -> None:
         gid = require_manage_guild(interaction)
+        bot = bot_of(interaction)
+        await defer_private(interaction)
         await db_call(interaction, guild_config.set_summary_schedule, gid, None)
-        await bot_of(interaction).reschedule_summaries()
+        await bot.reschedule_summaries()
         await reply(interaction, "The daily summary is off for this server.", ephemeral=True)
 
 

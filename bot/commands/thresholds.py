@@ -21,6 +21,7 @@ from bot.commands._common import (
     check_text,
     db_call,
     db_read,
+    defer_private,
     parse_or_refuse,
     reply,
     require_manage_guild,
@@ -70,8 +71,7 @@ class ThresholdsGroup(app_commands.Group):
         sigs = [check_signal(signal)] if signal is not None else list(registry().values())
         gid = require_manage_guild(interaction)
         bot = bot_of(interaction)
-        # defer first: Discord wants an answer within 3 s, whatever the database holds
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await defer_private(interaction)
         embed = discord.Embed(
             title="Thresholds",
             description="Global values run the alert lifecycle; this server's values re-grade its events.",
@@ -110,6 +110,11 @@ class ThresholdsGroup(app_commands.Group):
         if name not in keys:
             allowed = ", ".join(f"`{k}`" for k in keys) or "none"
             raise UserInputError(f"{sig.title} has no per-server threshold `{name}`; allowed: {allowed}.")
+        # the value's own range needs no database: a bad one is refused at once; the rules among
+        # this server's thresholds (levels must rise) need its other overrides, read after the defer
+        spec = next(p for p in sig.params if p.name == name)
+        parse_or_refuse(spec.parse, value)
+        await defer_private(interaction)
         parsed = await db_call(
             interaction,
             lambda db: parse_or_refuse(
@@ -133,6 +138,7 @@ class ThresholdsGroup(app_commands.Group):
     ) -> None:
         sig = check_signal(signal)
         gid = require_manage_guild(interaction)
+        await defer_private(interaction)
         n = await db_call(interaction, guild_config.reset_thresholds, gid, sig.id, key)
         text = (
             f"Removed {n} override(s) of {sig.title}; the global values apply." if n else "Nothing to reset."

@@ -55,9 +55,18 @@ async def bot(fake_discord: FakeDiscord, tmp_path: Path) -> AsyncIterator[TestBo
 
 
 async def run(fake: FakeDiscord, name: str, *options: dict[str, Any], **kw: Any) -> InteractionRecord:
+    """Invoke and wait for the answer: the reply itself, or the defer and its first follow-up
+    (which replaces the "thinking…" message: ``answer`` reads it there)."""
     rec = await fake.invoke_slash_command(name, *options, **kw)
     await fake.wait_for_interaction_response(rec, timeout=10)
+    if rec.callbacks and rec.callbacks[0].type == DEFERRED:
+        await fake.wait_for_followup(rec, timeout=10)
     return rec
+
+
+def kinds(rec: InteractionRecord) -> list[int]:
+    """The interaction's responses: ``[MESSAGE]`` answered at once, ``[DEFERRED]`` "thinking…"."""
+    return [cb.type for cb in rec.callbacks]
 
 
 def answer(fake: FakeDiscord, rec: InteractionRecord) -> tuple[str, bool]:
@@ -172,6 +181,7 @@ async def test_non_admin_subscribe_is_refused_and_changes_nothing(
     )
     content, ephemeral = answer(fake_discord, rec)
     assert ephemeral and "Manage Server" in content and "nothing was changed" in content
+    assert kinds(rec) == [MESSAGE]  # refused before any defer
     assert await db(bot, subscriptions.list_subscriptions) == []
 
 
@@ -196,6 +206,7 @@ async def test_admin_subscribes_with_role_and_lists(fake_discord: FakeDiscord, b
         user=DEFAULT_ADMIN,
     )
     content, ephemeral = answer(fake_discord, rec)
+    assert kinds(rec) == [DEFERRED]  # answered before the write (3-second deadline)
     assert ephemeral and content.startswith("✅ VIX term structure alerts from **watch** up")
     assert "not mentionable" in content  # the Trader role cannot be pinged as configured
     subs = await db(bot, subscriptions.list_subscriptions, Defaults.GUILD_ID)
@@ -228,7 +239,7 @@ async def test_subscribe_validates_every_option(
     ]
     rec = await run(fake_discord, "alerts", subcommand("subscribe", *opts), user=DEFAULT_ADMIN)
     content, ephemeral = answer(fake_discord, rec)
-    assert needle in content and ephemeral
+    assert needle in content and ephemeral and kinds(rec) == [MESSAGE]  # at once, no "thinking…"
     if "Unknown signal" in needle:
         assert all(f"`{s}`" in content for s in registry())
     assert await db(bot, subscriptions.list_subscriptions) == []
@@ -240,35 +251,45 @@ async def test_snooze_and_unsnooze(fake_discord: FakeDiscord, bot: TestBot) -> N
         "alerts",
         subcommand("snooze", option("signal", "vix_term"), option("duration", "forever")),
     )
-    assert "is not a duration" in answer(fake_discord, bad)[0]
+    assert "is not a duration" in answer(fake_discord, bad)[0] and kinds(bad) == [MESSAGE]
     rec = await run(
         fake_discord, "alerts", subcommand("snooze", option("signal", "vix_term"), option("duration", "90m"))
     )
     assert answer(fake_discord, rec)[0].startswith(
         "🔕 VIX term structure is snoozed in this server for 90 min"
     )
+    assert kinds(rec) == [DEFERRED] and answer(fake_discord, rec)[1]
     now = int(bot.now().timestamp())
     assert await db(bot, guild_state.active_snoozes, Defaults.GUILD_ID, now) == {"vix_term": now + 5400}
     rec = await run(fake_discord, "alerts", subcommand("unsnooze"))
     assert "on again" in answer(fake_discord, rec)[0]
+    assert kinds(rec) == [DEFERRED] and answer(fake_discord, rec)[1]
     assert await db(bot, guild_state.active_snoozes, Defaults.GUILD_ID, now) == {}
 
 
 async def test_thresholds_set_validates_per_key(fake_discord: FakeDiscord, bot: TestBot) -> None:
+    seen: list[int] = []
+
     async def set_(key: str, value: float) -> str:
         rec = await run(
             fake_discord,
             "thresholds",
             subcommand("set", option("signal", "vix_term"), option("key", key), option("value", value)),
         )
-        return answer(fake_discord, rec)[0]
+        content, ephemeral = answer(fake_discord, rec)
+        assert ephemeral
+        seen[:] = kinds(rec)
+        return content
 
     assert (
         "no per-server threshold `confirm`; allowed: `watch`, `alert`, `severe`, `front_watch`"
         in await set_("confirm", 3.0)
     )
+    assert seen == [MESSAGE]  # a bad key or value needs no database: refused at once
     assert "out of range (allowed 0.5 to 2)" in await set_("alert", 9.0)
+    assert seen == [MESSAGE]
     assert "Levels must rise" in await set_("alert", 1.2)  # above severe (1.1)
+    assert seen == [DEFERRED]  # that rule needs the server's other overrides: read after the defer
     assert (await set_("alert", 1.05)).startswith(
         "✅ VIX term structure `alert` is 1.05 in this server (global 1)"
     )
@@ -282,6 +303,7 @@ async def test_thresholds_set_validates_per_key(fake_discord: FakeDiscord, bot: 
     assert "`confirm` 2 *(global only)*" in msg.embed["fields"][0]["value"]
     rec = await run(fake_discord, "thresholds", subcommand("reset", option("signal", "vix_term")))
     assert "Removed 1 override" in answer(fake_discord, rec)[0]
+    assert kinds(rec) == [DEFERRED] and answer(fake_discord, rec)[1]
 
 
 async def test_thresholds_key_autocomplete_follows_the_signal(
@@ -298,13 +320,13 @@ async def test_thresholds_key_autocomplete_follows_the_signal(
 
 async def test_quiet_hours_commands(fake_discord: FakeDiscord, bot: TestBot) -> None:
     bad = await run(fake_discord, "quiet", subcommand("set", option("start", "10pm"), option("end", "07:00")))
-    assert "use HH:MM" in answer(fake_discord, bad)[0]
+    assert "use HH:MM" in answer(fake_discord, bad)[0] and kinds(bad) == [MESSAGE]
     tz_bad = await run(
         fake_discord,
         "quiet",
         subcommand("set", option("start", "22:00"), option("end", "07:00"), option("timezone", "Mars/Base")),
     )
-    assert "Unknown timezone 'Mars/Base'" in answer(fake_discord, tz_bad)[0]
+    assert "Unknown timezone 'Mars/Base'" in answer(fake_discord, tz_bad)[0] and kinds(tz_bad) == [MESSAGE]
     rec = await run(
         fake_discord,
         "quiet",
@@ -313,6 +335,7 @@ async def test_quiet_hours_commands(fake_discord: FakeDiscord, bot: TestBot) -> 
         ),
     )
     assert answer(fake_discord, rec)[0].startswith("🌙 Quiet hours 22:00–07:00 Europe/London")
+    assert kinds(rec) == [DEFERRED] and answer(fake_discord, rec)[1]
     stored = await db(bot, guild_settings.get_value, Defaults.GUILD_ID, "quiet")
     assert stored == {"start": "22:00", "end": "07:00", "tz": "Europe/London"}
 
@@ -324,6 +347,8 @@ async def test_quiet_hours_commands(fake_discord: FakeDiscord, bot: TestBot) -> 
 
     assert (await show()).startswith("Quiet hours: 22:00–07:00 Europe/London")
     rec = await run(fake_discord, "quiet", subcommand("off"))
+    assert answer(fake_discord, rec) == ("Quiet hours are off; anything held is posted now.", True)
+    assert kinds(rec) == [DEFERRED]
     assert await db(bot, guild_settings.get_value, Defaults.GUILD_ID, "quiet") is None
     assert await show() == "Quiet hours are off."
 
@@ -348,16 +373,18 @@ async def test_summary_schedule_needs_manage_server_and_builds_a_job(
         option("channel", fake_discord.channel("general")),
     )
     refused = await run(fake_discord, "summary", opts, user=DEFAULT_MEMBER)
-    assert "Manage Server" in answer(fake_discord, refused)[0]
+    assert "Manage Server" in answer(fake_discord, refused)[0] and kinds(refused) == [MESSAGE]
     assert await db(bot, guild_settings.get_value, Defaults.GUILD_ID, "summary") is None
     rec = await run(fake_discord, "summary", opts, user=DEFAULT_ADMIN)
-    content, _ = answer(fake_discord, rec)
+    content, ephemeral = answer(fake_discord, rec)
+    assert kinds(rec) == [DEFERRED] and ephemeral
     # 2024-03-15 after the close: next 08:30 London is 2024-03-16 08:30 GMT
     assert content.startswith("🗓️ Daily summary at 08:30 Europe/London") and "<t:1710577800:F>" in content
     assert bot.app is not None and bot.app.scheduler is not None
     job = bot.app.scheduler.get_job(f"guild-summary:{Defaults.GUILD_ID}")
     assert job is not None and str(job.trigger.timezone) == "Europe/London"
     rec = await run(fake_discord, "summary", subcommand("unschedule"), user=DEFAULT_ADMIN)
+    assert answer(fake_discord, rec) == ("The daily summary is off for this server.", True)
     assert bot.app.scheduler.get_job(f"guild-summary:{Defaults.GUILD_ID}") is None
 
 

@@ -270,7 +270,7 @@ async def test_scheduled_summary_reads_its_schedule_beside_the_owner_thread(
     )
     rec = await fake_discord.invoke_slash_command("summary", opts, user=DEFAULT_ADMIN)
     await fake_discord.wait_for_interaction_response(rec, timeout=10)
-    content = fake_discord.original_response(rec).content  # type: ignore[union-attr]
+    content = (await fake_discord.wait_for_followup(rec, timeout=10)).content
     assert content.startswith("🗓️ Daily summary at 08:30 Europe/London") and "Next: <t:" in content
     # what the cron job runs, while a long write holds the owner thread: the summary goes out anyway
     assert bot.app is not None
@@ -293,3 +293,148 @@ async def test_scheduled_summary_reads_its_schedule_beside_the_owner_thread(
     write, *reads = seen
     assert write[1].startswith("sqlite-owner") and write[2] == "wrote", write
     assert all(not t.startswith("sqlite-owner") and "readonly" in o for _n, t, o in reads), reads
+
+
+class OwnerThreadHeld:
+    """A long write (the daily prune on a large database, a big flush) holding the database
+    owner thread until :meth:`release`; every write queued behind it waits its turn."""
+
+    def __init__(self, bot: TestBot) -> None:
+        import threading
+
+        assert bot.app is not None
+        self.store = bot.app.store
+        self.started, self.released = threading.Event(), threading.Event()
+
+    async def __aenter__(self) -> OwnerThreadHeld:
+        import asyncio
+
+        def hold(_db: Any) -> None:
+            self.started.set()
+            self.released.wait(60)
+
+        self.busy = asyncio.ensure_future(self.store.call(hold))
+        assert await asyncio.to_thread(self.started.wait, 10), "the long write never started"
+        return self
+
+    def still_busy(self) -> bool:
+        return not self.busy.done()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.released.set()
+        await self.busy
+
+
+#: every slash command that writes, in an order where each one has something to change, and
+#: what its reply says once the write is done
+WRITE_COMMANDS: list[tuple[str, dict[str, Any], str]] = [
+    (
+        "alerts",
+        subcommand("subscribe", option("signal", "btc_liq"), option("channel", "alerts")),
+        "alerts from **alert** up will be posted in <#",
+    ),
+    ("alerts", subcommand("unsubscribe", option("signal", "btc_liq")), "Removed 1 subscription(s)"),
+    (
+        "alerts",
+        subcommand("snooze", option("signal", "btc_liq"), option("duration", "1h")),
+        "is snoozed in this server for 1 h",
+    ),
+    ("alerts", subcommand("unsnooze"), "are on again"),
+    ("alerts", subcommand("admin-channel", option("channel", "alerts")), "Operational notices"),
+    (
+        "thresholds",
+        subcommand("set", option("signal", "vix_term"), option("key", "alert"), option("value", 1.05)),
+        "`alert` is 1.05 in this server",
+    ),
+    ("thresholds", subcommand("reset", option("signal", "vix_term")), "Removed 1 override(s)"),
+    (
+        "quiet",
+        subcommand("set", option("start", "22:00"), option("end", "07:00")),
+        "🌙 Quiet hours 22:00–07:00 UTC",
+    ),
+    ("quiet", subcommand("off"), "Quiet hours are off"),
+    (
+        "summary",
+        subcommand(
+            "schedule",
+            option("time", "08:30"),
+            option("timezone", "Europe/London"),
+            option("channel", "general"),
+        ),
+        "🗓️ Daily summary at 08:30 Europe/London in <#",
+    ),
+    ("summary", subcommand("unschedule"), "The daily summary is off for this server."),
+]
+
+
+def _with_channels(fake: FakeDiscord, opts: dict[str, Any]) -> dict[str, Any]:
+    """The subcommand with its channel options (given by name above) resolved in the fake."""
+    inner = [
+        option("channel", fake.channel(o["value"])) if o["name"] == "channel" else o
+        for o in opts.get("options", [])
+    ]
+    return subcommand(opts["name"], *inner)
+
+
+async def test_every_write_command_answers_while_a_long_write_holds_the_owner_thread(
+    fake_discord: FakeDiscord, bot: TestBot
+) -> None:
+    """Discord fails an interaction not answered within 3 s. With a long write holding the owner
+    thread, every write command still answers at once ("thinking…", private like its reply); its
+    own write waits its turn, and the reply follows as soon as the long write is done."""
+    from bot import guild_config
+    from storage import subscriptions
+    from tests.fakediscord import DEFAULT_ADMIN, Defaults
+
+    for name, opts, needle in WRITE_COMMANDS:
+        async with OwnerThreadHeld(bot) as held:
+            rec = await fake_discord.invoke_slash_command(
+                name, _with_channels(fake_discord, opts), user=DEFAULT_ADMIN
+            )
+            await fake_discord.wait_for_interaction_response(rec, timeout=10)
+            assert held.still_busy(), name  # answered while the owner thread was busy
+            first = fake_discord.original_response(rec)
+            assert [cb.type for cb in rec.callbacks] == [DEFERRED], (name, opts["name"])
+            assert first is not None and first.loading and first.ephemeral, (name, opts["name"])
+            assert not rec.followup_message_ids, (name, opts["name"])  # its write waits its turn
+        reply = await fake_discord.wait_for_followup(rec, timeout=10)
+        assert needle in reply.content and reply.ephemeral, (name, opts["name"], reply.content)
+        assert not reply.loading and len(rec.callbacks) == 1, (name, opts["name"])
+    # and the writes happened, in order (the last of each pair undid the first)
+    assert bot.app is not None
+    store = bot.app.store
+    gid = Defaults.GUILD_ID
+    assert await store.call(subscriptions.list_subscriptions, gid) == []
+    assert await store.call(guild_config.admin_channel, gid) == Defaults.ALERTS_CHANNEL_ID
+    assert await store.call(guild_config.quiet_hours, gid) is None
+    assert await store.call(guild_config.summary_schedule, gid) is None
+
+
+async def test_a_bad_write_option_is_refused_at_once_even_while_the_owner_thread_is_busy(
+    fake_discord: FakeDiscord, bot: TestBot
+) -> None:
+    """Options that need no database are checked before the defer: a bad one gets its clear,
+    private error at once (no "thinking…"), whatever the database is doing."""
+    from tests.fakediscord import DEFAULT_ADMIN
+
+    bad = [
+        (
+            "alerts",
+            subcommand("snooze", option("signal", "btc_liq"), option("duration", "forever")),
+            "not a duration",
+        ),
+        (
+            "thresholds",
+            subcommand("set", option("signal", "vix_term"), option("key", "alert"), option("value", 9.0)),
+            "out of range (allowed 0.5 to 2)",
+        ),
+        ("quiet", subcommand("set", option("start", "10pm"), option("end", "07:00")), "use HH:MM"),
+    ]
+    async with OwnerThreadHeld(bot) as held:
+        for name, opts, needle in bad:
+            rec = await fake_discord.invoke_slash_command(name, opts, user=DEFAULT_ADMIN)
+            await fake_discord.wait_for_interaction_response(rec, timeout=10)
+            msg = fake_discord.original_response(rec)
+            assert [cb.type for cb in rec.callbacks] == [MESSAGE], name
+            assert msg is not None and needle in msg.content and msg.ephemeral, (name, msg)
+        assert held.still_busy()
