@@ -23,6 +23,7 @@ from bot.commands._common import (
     bot_of,
     db_call,
     db_read,
+    defer_private,
     handle_error,
     require_guild,
 )
@@ -79,7 +80,7 @@ async def on_click(interaction: discord.Interaction, action: str, alert_id: int)
             from bot.commands._charts import send_signal_chart
 
             bot_of(interaction).cooldowns.hit(interaction.user.id)
-            await interaction.response.defer(thinking=True, ephemeral=True)
+            await defer_private(interaction)
             alert = await _alert(interaction, alert_id)
             await send_signal_chart(interaction, alert.signal, 30, ephemeral=True)
             return

@@ -36,6 +36,7 @@ from bot.commands._common import (
     UserInputError,
     bot_of,
     check_signal,
+    defer_private,
     parse_or_refuse,
     signal_choices,
 )
@@ -181,7 +182,7 @@ async def backtest_callback(
     if cooldowns is None:
         cooldowns = _cooldowns[bot] = Cooldowns(bot.settings.backtest_cooldown, bot.cooldowns.clock)
     cooldowns.hit(interaction.user.id)
-    await interaction.response.defer(thinking=True, ephemeral=True)
+    await defer_private(interaction)
     budget = bot.settings.backtest_seconds
     loop = asyncio.get_running_loop()
     job = loop.run_in_executor(

@@ -84,7 +84,7 @@ class Model:
     def problems(self) -> list[str]:
         out = []
         if not 0.01 <= self.target_vol <= 0.5:
-            out.append(f"target_vol {self.target_vol:g} must be between 0.01 and 0.5 (1 %-50 %)")
+            out.append(f"target_vol {self.target_vol:g} must be between 0.01 and 0.5 (1%-50%)")
         if not 2 <= self.short_days < self.long_days <= 504:
             out.append(
                 f"windows must satisfy 2 <= short_days ({self.short_days}) < long_days ({self.long_days}) <= 504"
